@@ -1,0 +1,66 @@
+//! The attribute macros of mango. Use them through `mango_rt` (`#[mango_rt::tool]`,
+//! `#[mango_rt::settings]`): the generated code refers to `::mango_rt` and nothing else.
+
+use proc_macro::TokenStream;
+
+mod settings;
+mod tool;
+mod util;
+
+/// Registers an `async fn` (or a plain `fn`, run on a blocking thread) as an MCP tool of
+/// its app.
+///
+/// ```ignore
+/// /// Search the notes: this doc comment is the tool's description.
+/// #[mango_rt::tool(read_only, title = "Search notes")]
+/// async fn search(
+///     /// Words to look for.
+///     query: String,
+///     /// At most this many results.
+///     #[serde(default)]
+///     limit: Option<u32>,
+///     ctx: &mango_rt::Context,
+/// ) -> mango_rt::Result<Vec<Note>> { … }
+/// ```
+///
+/// - The exposed name is `<prefix>_<fn name>`; `name = "…"` replaces the fn part, the
+///   app's `[package.metadata.mango] prefix` replaces the prefix (the app's name by
+///   default, `""` for none).
+/// - Parameters taken by value are the tool's JSON arguments (`serde` + `schemars`: doc
+///   comments, `#[serde(…)]` and `#[schemars(…)]` on a parameter go to its schema;
+///   `Option<T>` is optional). Parameters taken by reference are injected:
+///   `&Context`, or an app's `&Settings`.
+/// - The return value: `()` gives no content, `String` gives text, any other
+///   `Serialize + JsonSchema` type gives `structuredContent` and an `outputSchema`;
+///   `Result<T, E>` gives `isError: true` with the error's message on `Err`.
+/// - Options: `name`, `description`, `title`, `read_only`, `destructive`,
+///   `idempotent`, `open_world` (flags, or `= bool`), `crate = path` (default
+///   `::mango_rt`).
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
+    tool::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Marks a struct as its app's settings: the `[<profile>.apps.<app>]` section of
+/// `Mango.toml`, read and checked at start-up, then available to tools as a `&Settings`
+/// parameter or through `Context::settings`.
+///
+/// ```ignore
+/// #[mango_rt::settings]
+/// struct Settings {
+///     /// How many notes a page holds.
+///     #[serde(default = "twenty")]
+///     page_size: u32,
+/// }
+/// ```
+///
+/// The macro derives `Deserialize` (through mango's own serde, with
+/// `deny_unknown_fields`): do not derive it again. Options: `crate = path`.
+#[proc_macro_attribute]
+pub fn settings(args: TokenStream, input: TokenStream) -> TokenStream {
+    settings::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

@@ -1,0 +1,82 @@
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::parse::ParseStream;
+use syn::{Attribute, Expr, Lit, LitStr, Meta, Path, Token};
+
+/// Collects errors so that one expansion reports every problem at once.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(e) => e.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub fn finish(self) -> syn::Result<()> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The text of `///` comments: one line per attribute, one leading space dropped.
+pub fn doc_text(attrs: &[Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let Meta::NameValue(nv) = &attr.meta
+            && let Expr::Lit(lit) = &nv.value
+            && let Lit::Str(s) = &lit.lit
+        {
+            let line = s.value();
+            lines.push(line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned());
+        }
+    }
+    lines.join("\n").trim().to_owned()
+}
+
+/// The runtime's path as a string, for `#[serde(crate = "…")]`.
+pub fn path_string(path: &Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The default runtime path.
+pub fn default_crate() -> Path {
+    syn::parse_quote!(::mango_rt)
+}
+
+/// Parses `crate = path` (the one option every macro takes).
+pub fn parse_crate(input: ParseStream) -> syn::Result<Path> {
+    input.parse::<Token![crate]>()?;
+    input.parse::<Token![=]>()?;
+    input.parse::<Path>()
+}
+
+/// Parses `= "text"`.
+pub fn parse_str_value(input: ParseStream) -> syn::Result<LitStr> {
+    input.parse::<Token![=]>()?;
+    input.parse::<LitStr>()
+}
+
+/// Parses an optional `= true|false` after a flag.
+pub fn parse_flag_value(input: ParseStream) -> syn::Result<bool> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        Ok(input.parse::<syn::LitBool>()?.value)
+    } else {
+        Ok(true)
+    }
+}
+
+pub fn option_bool(value: Option<bool>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}

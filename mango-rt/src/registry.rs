@@ -1,0 +1,140 @@
+//! The link-time registry: every `#[tool]` and `#[settings]` item of every linked app
+//! lands in one of these slices.
+
+use std::sync::Arc;
+
+use linkme::distributed_slice;
+use rmcp::model::JsonObject;
+
+use crate::inject::Call;
+use crate::output::{BoxFuture, ToolOutput};
+
+/// Every `#[tool]` of every linked app, in link order (sort before relying on order).
+#[distributed_slice]
+pub static TOOLS: [ToolEntry];
+
+/// Every `#[settings]` type of every linked app.
+#[distributed_slice]
+pub static SETTINGS: [SettingsEntry];
+
+/// The behaviour hints of a tool, as `#[tool(read_only, destructive = false, …)]` gives them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Annotations {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+/// What a tool returns, as far as its schema is concerned.
+#[derive(Clone, Copy)]
+pub enum OutputKind {
+    /// Nothing (`()`): an empty content list.
+    Empty,
+    /// Text (`String`): one text block, no `outputSchema`.
+    Text,
+    /// A `Serialize + JsonSchema` value: `structuredContent`, its JSON as text, and an
+    /// `outputSchema`.
+    Json(fn() -> Arc<JsonObject>),
+}
+
+/// One `#[tool]`, as the macro writes it.
+pub struct ToolEntry {
+    /// The package name of the app that defines it (`CARGO_PKG_NAME`).
+    pub app: &'static str,
+    /// The tool's own name, before the app's prefix.
+    pub name: &'static str,
+    pub description: &'static str,
+    pub title: Option<&'static str>,
+    pub annotations: Annotations,
+    pub input_schema: fn() -> Arc<JsonObject>,
+    pub output: OutputKind,
+    pub call: fn(Call) -> BoxFuture<ToolOutput>,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+impl ToolEntry {
+    /// `file:line`, for messages that point at the source.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// One `#[settings]` type, as the macro writes it.
+pub struct SettingsEntry {
+    /// The package name of the app that defines it.
+    pub app: &'static str,
+    pub type_name: &'static str,
+    /// Reads the app's section (a JSON value) into the typed settings.
+    pub parse: fn(
+        serde_json::Value,
+    )
+        -> Result<Arc<dyn std::any::Any + Send + Sync>, serde_path_to_error::Error<serde_json::Error>>,
+    pub type_id: fn() -> std::any::TypeId,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+/// The input schema of a tool's argument struct: JSON Schema 2020-12, an object, without
+/// the generated struct's title.
+pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    let schema = rmcp::handler::server::common::schema_for_type::<T>();
+    let mut schema = (*schema).clone();
+    schema.remove("title");
+    schema.remove("description");
+    Arc::new(schema)
+}
+
+/// The output schema of a tool's result type, as rmcp computes it (not yet wrapped).
+pub fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    rmcp::handler::server::common::schema_for_type::<T>()
+}
+
+/// Whether a result schema describes an object (else results are wrapped as
+/// `{"result": …}`).
+pub(crate) fn is_object_schema(schema: &JsonObject) -> bool {
+    schema.get("type").and_then(|t| t.as_str()) == Some("object")
+}
+
+/// The schema `{"type":"object","properties":{"result": inner},"required":["result"]}`,
+/// with the inner schema's `$defs` moved to the top, where `$ref`s look for them.
+pub(crate) fn wrap_schema(inner: &JsonObject) -> JsonObject {
+    let mut inner = inner.clone();
+    let defs = inner.remove("$defs");
+    let schema = inner.remove("$schema");
+    inner.remove("title");
+    let mut outer = JsonObject::new();
+    if let Some(s) = schema {
+        outer.insert("$schema".into(), s);
+    }
+    outer.insert("type".into(), "object".into());
+    let mut props = JsonObject::new();
+    props.insert("result".into(), serde_json::Value::Object(inner));
+    outer.insert("properties".into(), serde_json::Value::Object(props));
+    outer.insert("required".into(), serde_json::json!(["result"]));
+    if let Some(d) = defs {
+        outer.insert("$defs".into(), d);
+    }
+    outer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalar_schemas_are_wrapped_with_defs_on_top() {
+        let inner = serde_json::json!({"$schema": "s", "type": "array", "items": {"$ref": "#/$defs/Note"}, "$defs": {"Note": {"type": "object"}}});
+        let serde_json::Value::Object(inner) = inner else {
+            unreachable!()
+        };
+        assert!(!is_object_schema(&inner));
+        let outer = wrap_schema(&inner);
+        assert!(is_object_schema(&outer));
+        assert_eq!(outer["required"], serde_json::json!(["result"]));
+        assert_eq!(outer["$defs"]["Note"]["type"], "object");
+        assert!(outer["properties"]["result"].get("$defs").is_none());
+    }
+}

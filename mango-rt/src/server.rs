@@ -1,0 +1,339 @@
+//! The MCP server: the registry made into tools, and rmcp's `ServerHandler` over it.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ErrorData, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::RoleServer;
+use tokio_util::task::TaskTracker;
+
+use crate::context::{Context, ContextParts, TransportKind};
+use crate::error::Error;
+use crate::inject::Call;
+use crate::manage::AppInfo;
+use crate::output::{ToolOutput, panic_message};
+use crate::registry::{OutputKind, TOOLS, ToolEntry, is_object_schema, wrap_schema};
+use crate::settings::{AppSettings, Settings, SettingsError};
+
+/// A tool as served: its registry entry, its exposed name and its MCP description.
+pub struct ServedTool {
+    pub entry: &'static ToolEntry,
+    /// `<prefix>_<name>`.
+    pub name: &'static str,
+    pub tool: Tool,
+    /// Whether JSON results are wrapped as `{"result": …}`.
+    wrap: bool,
+}
+
+/// Everything a running project shares between calls: settings, tools, app settings.
+pub struct Runtime {
+    pub settings: Settings,
+    /// The installed apps, sorted by name.
+    pub apps: Vec<AppInfo>,
+    /// Every tool, sorted by exposed name.
+    pub tools: Vec<ServedTool>,
+    by_name: HashMap<&'static str, usize>,
+    app_settings: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    listed: Vec<Tool>,
+    project_name: String,
+    project_version: String,
+    pub(crate) in_flight: TaskTracker,
+}
+
+/// Checks an exposed name against MCP's rules: 1 to 64 of `A-Z a-z 0-9 _ - .`.
+pub(crate) fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("is empty".into());
+    }
+    if name.len() > 64 {
+        return Some(format!("is {} characters long", name.len()));
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .map(|c| format!("contains `{c}`"))
+}
+
+impl Runtime {
+    /// Builds the runtime from the linked registry. `apps` are the installed apps (from
+    /// the generated binary); apps of linked tools missing from it get their package name
+    /// as prefix.
+    pub fn new(
+        settings: Settings,
+        apps: &[AppInfo],
+        project_name: &str,
+        project_version: &str,
+    ) -> Result<Runtime, Error> {
+        Self::from_entries(settings, apps, project_name, project_version, TOOLS.iter())
+    }
+
+    pub(crate) fn from_entries<'a>(
+        settings: Settings,
+        apps: &[AppInfo],
+        project_name: &str,
+        project_version: &str,
+        entries: impl Iterator<Item = &'static ToolEntry>,
+    ) -> Result<Runtime, Error> {
+        let mut apps: Vec<AppInfo> = apps.to_vec();
+        let mut tools: Vec<ServedTool> = Vec::new();
+        for entry in entries {
+            let app = match apps.iter().find(|a| a.name == entry.app) {
+                Some(app) => app.clone(),
+                None => {
+                    let app = AppInfo::new(entry.app, entry.app);
+                    apps.push(app.clone());
+                    app
+                }
+            };
+            let name: &'static str = if app.prefix.is_empty() {
+                entry.name
+            } else {
+                Box::leak(format!("{}_{}", app.prefix, entry.name).into_boxed_str())
+            };
+            if let Some(problem) = name_problem(name) {
+                return Err(Error::InvalidToolName {
+                    name: name.into(),
+                    fn_name: format!("{}::{}", entry.module_path, entry.name),
+                    at: entry.location(),
+                    problem,
+                });
+            }
+            let (output_schema, wrap) = match entry.output {
+                OutputKind::Json(schema) => {
+                    let schema = schema();
+                    if is_object_schema(&schema) {
+                        (Some(schema), false)
+                    } else {
+                        (Some(Arc::new(wrap_schema(&schema))), true)
+                    }
+                }
+                OutputKind::Empty | OutputKind::Text => (None, false),
+            };
+            let mut tool = Tool::new(name, entry.description, (entry.input_schema)());
+            if let Some(schema) = output_schema {
+                tool = tool.with_raw_output_schema(schema);
+            }
+            if let Some(title) = entry.title {
+                tool = tool.with_title(title);
+            }
+            let a = entry.annotations;
+            if a != Default::default() {
+                tool = tool.with_annotations(ToolAnnotations::from_raw(
+                    entry.title.map(str::to_owned),
+                    a.read_only,
+                    a.destructive,
+                    a.idempotent,
+                    a.open_world,
+                ));
+            }
+            tools.push(ServedTool {
+                entry,
+                name,
+                tool,
+                wrap,
+            });
+        }
+        tools.sort_by(|a, b| a.name.cmp(b.name).then(a.entry.file.cmp(b.entry.file)));
+        for pair in tools.windows(2) {
+            if pair[0].name == pair[1].name {
+                let (a, b) = (pair[0].entry, pair[1].entry);
+                return Err(Error::DuplicateTool {
+                    name: pair[0].name.into(),
+                    first_fn: format!("{}::{}", a.module_path, a.name),
+                    first_app: a.app.into(),
+                    first_at: a.location(),
+                    second_fn: format!("{}::{}", b.module_path, b.name),
+                    second_app: b.app.into(),
+                    second_at: b.location(),
+                });
+            }
+        }
+        apps.sort_by(|a, b| a.name.cmp(&b.name));
+        let installed: Vec<&str> = apps.iter().map(|a| a.name).collect();
+        let app_settings = settings.read_app_settings(&installed)?;
+        let by_name = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
+        let listed = tools.iter().map(|t| t.tool.clone()).collect();
+        Ok(Runtime {
+            settings,
+            apps,
+            tools,
+            by_name,
+            app_settings,
+            listed,
+            project_name: project_name.into(),
+            project_version: project_version.into(),
+            in_flight: TaskTracker::new(),
+        })
+    }
+
+    pub(crate) fn app_settings<T: AppSettings>(&self) -> Result<Arc<T>, SettingsError> {
+        self.app_settings
+            .get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
+            .ok_or(SettingsError::NotRegistered(std::any::type_name::<T>()))
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ServedTool> {
+        self.by_name.get(name).map(|&i| &self.tools[i])
+    }
+
+    /// The server's name and version as `initialize` reports them.
+    pub fn server_info(&self) -> (String, String) {
+        let s = &self.settings.server;
+        (
+            s.name.clone().unwrap_or_else(|| self.project_name.clone()),
+            s.version.clone().unwrap_or_else(|| self.project_version.clone()),
+        )
+    }
+
+    /// Calls a tool by its exposed name: arguments checked, panics caught. `None` when
+    /// there is no such tool.
+    pub async fn call(
+        self: &Arc<Self>,
+        name: &str,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        request: RequestParts,
+    ) -> Option<CallToolResult> {
+        let served = self.tool(name)?;
+        let _token = self.in_flight.token();
+        let context = Context::new(ContextParts {
+            runtime: self.clone(),
+            tool: served.name,
+            app: served.entry.app,
+            request_id: request.request_id,
+            meta: request.meta,
+            progress_token: request.progress_token,
+            peer: request.peer,
+            transport: request.transport,
+        });
+        let call = Call::new(arguments, context);
+        let output = match AssertUnwindSafe((served.entry.call)(call))
+            .catch_unwind()
+            .await
+        {
+            Ok(output) => output,
+            Err(payload) => ToolOutput::Error(format!(
+                "the tool panicked: {}",
+                panic_message(payload.as_ref())
+            )),
+        };
+        if let ToolOutput::Error(message) = &output {
+            tracing::info!(tool = served.name, error = %message, "tool call failed");
+        }
+        Some(output.into_call_tool_result(served.wrap))
+    }
+
+    /// The error for a name no tool has, with the closest names.
+    pub fn unknown_tool(&self, name: &str) -> String {
+        let mut close: Vec<(f64, &str)> = self
+            .tools
+            .iter()
+            .map(|t| (strsim::jaro_winkler(name, t.name), t.name))
+            .filter(|(score, _)| *score > 0.8)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut message = format!("unknown tool `{name}`");
+        if !close.is_empty() {
+            let names: Vec<String> = close.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
+            message.push_str(&format!("; did you mean {}?", names.join(" or ")));
+        }
+        message.push_str(" (tools/list gives every tool)");
+        message
+    }
+}
+
+/// What a call brings with it besides the tool's name and arguments.
+pub struct RequestParts {
+    pub request_id: Option<String>,
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    pub progress_token: Option<rmcp::model::ProgressToken>,
+    pub peer: Option<rmcp::Peer<RoleServer>>,
+    pub transport: TransportKind,
+}
+
+/// rmcp's handler over a [`Runtime`]: one per connection or session, cheap to clone.
+#[derive(Clone)]
+pub struct MangoServer {
+    runtime: Arc<Runtime>,
+    transport: TransportKind,
+}
+
+impl MangoServer {
+    pub fn new(runtime: Arc<Runtime>, transport: TransportKind) -> Self {
+        MangoServer { runtime, transport }
+    }
+}
+
+impl ServerHandler for MangoServer {
+    fn get_info(&self) -> ServerConfig {
+        let (name, version) = self.runtime.server_info();
+        #[allow(deprecated)] // see set_level
+        let mut config = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+        .with_server_info(Implementation::new(name, version));
+        if let Some(instructions) = &self.runtime.settings.server.instructions {
+            config = config.with_instructions(instructions.clone());
+        }
+        config
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.runtime.listed.clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.runtime.tool(name).map(|t| t.tool.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let meta = context.meta.0 .0;
+        let progress_token = meta
+            .get("progressToken")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        let parts = RequestParts {
+            request_id: Some(context.id.to_string()),
+            meta,
+            progress_token,
+            peer: Some(context.peer),
+            transport: self.transport,
+        };
+        let arguments = request.arguments.unwrap_or_default();
+        match self.runtime.call(&request.name, arguments, parts).await {
+            Some(result) => Ok(result.into()),
+            None => Err(ErrorData::invalid_params(
+                self.runtime.unknown_tool(&request.name),
+                None,
+            )),
+        }
+    }
+
+    #[allow(deprecated)] // MCP logging is deprecated from 2026-07-28 on; older clients use it
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
+    }
+}

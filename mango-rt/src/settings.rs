@@ -1,0 +1,496 @@
+//! `Mango.toml`: the one settings file of a project.
+//!
+//! The file holds profiles, like this:
+//!
+//! ```toml
+//! [default.server]
+//! port = 8000
+//!
+//! [default.apps.notes]      # the typed section of the app `notes`
+//! page_size = 20
+//!
+//! [prod.server]
+//! host = "0.0.0.0"
+//! ```
+//!
+//! `MANGO_PROFILE` picks the profile (`default` when unset); its keys are laid over
+//! `[default]`, and `[global]` over both. Any key can then be overridden from the
+//! environment: `MANGO_SERVER__PORT=9000`, `MANGO_APPS__NOTES__PAGE_SIZE=50` (`__`
+//! separates the levels).
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::registry::SETTINGS;
+
+/// The file name of a project's settings.
+pub const SETTINGS_FILE: &str = "Mango.toml";
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "no settings file at {path}: a mango project keeps its settings in Mango.toml at its root; run the command inside a project (cargo mango startproject makes one), or point MANGO_SETTINGS at the file"
+    )]
+    Missing { path: PathBuf },
+
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+
+    #[error(
+        "{path}: the profile `{profile}` chosen by MANGO_PROFILE has no table in the file (it has: {known}); add a [{profile}] table or fix MANGO_PROFILE"
+    )]
+    UnknownProfile {
+        path: PathBuf,
+        profile: String,
+        known: String,
+    },
+
+    #[error(
+        "{path}: [{profile}.apps.{app}] is set but no installed app is named `{app}` (installed: {known}); fix the name, or remove the section"
+    )]
+    UnknownApp {
+        path: PathBuf,
+        profile: String,
+        app: String,
+        known: String,
+    },
+
+    #[error(
+        "{path}: [{profile}.apps.{app}] is set, but the app `{app}` declares no settings; add a `#[mango_rt::settings] struct Settings {{ … }}` to the app, or remove the section"
+    )]
+    AppHasNoSettings {
+        path: PathBuf,
+        profile: String,
+        app: String,
+    },
+
+    #[error(
+        "{path}: key `{profile}.apps.{app}{key}`: {message} (read into `{type_name}` at {at})"
+    )]
+    InvalidApp {
+        path: PathBuf,
+        profile: String,
+        app: String,
+        key: String,
+        message: String,
+        type_name: String,
+        at: String,
+    },
+
+    #[error(
+        "the app `{app}` has two #[settings] types, {first} and {second}; an app has one section in Mango.toml, so keep one"
+    )]
+    TwoSettingsTypes {
+        app: String,
+        first: String,
+        second: String,
+    },
+
+    #[error(
+        "the settings type `{0}` is not known to this server: is its app linked into the project's binary?"
+    )]
+    NotRegistered(&'static str),
+}
+
+/// The transport `serve` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Stdio,
+    Http,
+}
+
+/// The project's settings (the framework's and the server's; the apps' sections are read
+/// through [`AppSettings`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `log_level`: a tracing filter such as `info` or `notes=debug,info`.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    /// Each app's section, by app name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, serde_json::Value>,
+    /// The profile these settings were read for.
+    #[serde(skip)]
+    pub profile: String,
+    /// The file they were read from (none for settings built in code).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// `[server]`: what the MCP server says about itself, and where it listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// The server's name in `initialize` (default: the project's name).
+    pub name: Option<String>,
+    /// The server's version in `initialize` (default: the project's version).
+    pub version: Option<String>,
+    /// Instructions for the model, sent in `initialize`.
+    pub instructions: Option<String>,
+    pub transport: Transport,
+    pub host: String,
+    pub port: u16,
+    /// The URL path of the Streamable HTTP endpoint.
+    pub path: String,
+    /// No sessions, plain JSON responses: the mode for running several replicas.
+    pub stateless: bool,
+    /// Browser origins allowed to call the server (`scheme://host:port`, `:*` for any
+    /// port); other `Origin`s get 403. Requests without `Origin` are allowed.
+    pub allowed_origins: Vec<String>,
+    /// `Host` headers accepted (DNS-rebinding protection); an empty list accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// Seconds that a shutdown waits for calls in flight.
+    pub shutdown_timeout: u64,
+    /// The largest request body accepted over HTTP, in bytes.
+    pub max_request_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            name: None,
+            version: None,
+            instructions: None,
+            transport: Transport::Http,
+            host: "127.0.0.1".into(),
+            port: 8000,
+            path: "/mcp".into(),
+            stateless: false,
+            allowed_origins: vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "http://[::1]:*".into(),
+            ],
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            shutdown_timeout: 30,
+            max_request_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// The database URL; a relative SQLite path is relative to the project root.
+    pub url: String,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "sqlite://db.sqlite3".into(),
+        }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            log_level: default_log_level(),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            apps: BTreeMap::new(),
+            profile: "default".into(),
+            path: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `path` for `profile`, then the `MANGO_…` environment over it.
+    pub fn load(path: &Path, profile: &str) -> Result<Settings, SettingsError> {
+        Self::load_with_env(path, profile, Env::prefixed("MANGO_"))
+    }
+
+    fn load_with_env(path: &Path, profile: &str, env: Env) -> Result<Settings, SettingsError> {
+        if !path.is_file() {
+            return Err(SettingsError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let invalid = |message: String| SettingsError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        let table: toml_table::Table =
+            toml_table::parse(&text).map_err(|e| invalid(format!("not valid TOML: {e}")))?;
+        let known: Vec<&str> = table.keys().map(String::as_str).collect();
+        if profile != "default" && !known.contains(&profile) {
+            return Err(SettingsError::UnknownProfile {
+                path: path.to_owned(),
+                profile: profile.to_owned(),
+                known: known.join(", "),
+            });
+        }
+        for (key, value) in &table {
+            if !value.is_table() {
+                return Err(invalid(format!(
+                    "`{key}` is not a table: every key belongs to a profile table such as [default] (write [default] above it)"
+                )));
+            }
+        }
+        let env = env
+            .ignore(&["PROFILE", "SETTINGS", "LOG"])
+            .split("__")
+            .global();
+        let figment = Figment::new()
+            .merge(Toml::string(&text).nested())
+            .merge(env)
+            .select(profile);
+        let mut settings: Settings = figment.extract().map_err(|e| {
+            invalid(
+                e.into_iter()
+                    .map(|e| describe(&e, profile))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        settings.profile = profile.to_owned();
+        settings.path = Some(path.to_owned());
+        Ok(settings)
+    }
+
+    /// The file's name for messages.
+    pub(crate) fn display_path(&self) -> PathBuf {
+        self.path.clone().unwrap_or_else(|| PathBuf::from(SETTINGS_FILE))
+    }
+
+    /// Reads every registered app settings type from its section, and checks that every
+    /// section belongs to an installed app that declares settings.
+    pub(crate) fn read_app_settings(
+        &self,
+        installed: &[&str],
+    ) -> Result<HashMap<TypeId, Arc<dyn Any + Send + Sync>>, SettingsError> {
+        let path = self.display_path();
+        for app in self.apps.keys() {
+            if !installed.contains(&app.as_str()) {
+                return Err(SettingsError::UnknownApp {
+                    path,
+                    profile: self.profile.clone(),
+                    app: app.clone(),
+                    known: installed.join(", "),
+                });
+            }
+            if !SETTINGS.iter().any(|e| e.app == app) {
+                return Err(SettingsError::AppHasNoSettings {
+                    path,
+                    profile: self.profile.clone(),
+                    app: app.clone(),
+                });
+            }
+        }
+        let mut out = HashMap::new();
+        for (i, entry) in SETTINGS.iter().enumerate() {
+            if let Some(other) = SETTINGS.iter().skip(i + 1).find(|o| o.app == entry.app) {
+                return Err(SettingsError::TwoSettingsTypes {
+                    app: entry.app.to_owned(),
+                    first: format!("{} at {}:{}", entry.type_name, entry.file, entry.line),
+                    second: format!("{} at {}:{}", other.type_name, other.file, other.line),
+                });
+            }
+            let section = self
+                .apps
+                .get(entry.app)
+                .cloned()
+                .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+            let value = (entry.parse)(section).map_err(|e| {
+                let key = e.path().to_string();
+                SettingsError::InvalidApp {
+                    path: path.clone(),
+                    profile: self.profile.clone(),
+                    app: entry.app.to_owned(),
+                    key: if key == "." { String::new() } else { format!(".{key}") },
+                    message: e.into_inner().to_string(),
+                    type_name: entry.type_name.to_owned(),
+                    at: format!("{}:{}", entry.file, entry.line),
+                }
+            })?;
+            out.insert((entry.type_id)(), value);
+        }
+        Ok(out)
+    }
+}
+
+/// One figment error as `key `a.b`: what was wrong`, with the profile in the key.
+fn describe(e: &figment::Error, profile: &str) -> String {
+    let key = e.path.join(".");
+    let what = match &e.kind {
+        figment::error::Kind::UnknownField(field, expected) => {
+            format!("unknown key `{field}`; expected one of: {}", expected.join(", "))
+        }
+        kind => kind.to_string(),
+    };
+    let from_env = e
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.name.contains("environment"));
+    let source = if from_env {
+        " (from the environment variable MANGO_".to_owned()
+            + &key.to_uppercase().replace('.', "__")
+            + ")"
+    } else {
+        String::new()
+    };
+    if key.is_empty() {
+        format!("{what}{source}")
+    } else {
+        let profile = match e.profile.as_ref() {
+            Some(p) if p.as_str() != "global" => p.to_string(),
+            _ => profile.to_owned(),
+        };
+        format!("key `{profile}.{key}`: {what}{source}")
+    }
+}
+
+/// A tiny TOML reader for the file's profile tables (figment does the real reading).
+mod toml_table {
+    use figment::providers::Format;
+
+    pub type Table = std::collections::BTreeMap<String, Value>;
+
+    pub struct Value(bool);
+
+    impl Value {
+        pub fn is_table(&self) -> bool {
+            self.0
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Table, String> {
+        let value: figment::value::Dict = figment::providers::Toml::from_str(text)
+            .map_err(|e| e.to_string())?;
+        Ok(value
+            .into_iter()
+            .map(|(k, v)| (k, Value(v.as_dict().is_some())))
+            .collect())
+    }
+}
+
+/// An app's typed section of `Mango.toml`, implemented by `#[mango_rt::settings]`.
+pub trait AppSettings: for<'de> Deserialize<'de> + Send + Sync + 'static {
+    /// The package name of the app.
+    const APP: &'static str;
+}
+
+/// Reads an app's section into its settings type (generated code calls it).
+pub fn parse_settings<T: AppSettings>(
+    section: serde_json::Value,
+) -> Result<Arc<dyn Any + Send + Sync>, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize::<_, T>(section).map(|s| Arc::new(s) as Arc<dyn Any + Send + Sync>)
+}
+
+static GLOBAL: OnceLock<Arc<crate::server::Runtime>> = OnceLock::new();
+
+pub(crate) fn set_global(runtime: Arc<crate::server::Runtime>) {
+    // The first runtime of the process wins; test servers keep their own.
+    let _ = GLOBAL.set(runtime);
+}
+
+/// An app's typed settings, for code outside tools (a tool takes them from its
+/// [`Context`](crate::Context), or as a `&T` parameter).
+pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, SettingsError> {
+    match GLOBAL.get() {
+        Some(rt) => rt.app_settings::<T>(),
+        None => Err(SettingsError::NotRegistered(std::any::type_name::<T>())),
+    }
+}
+
+impl<T: AppSettings> crate::inject::Inject for T {
+    type Holder = Arc<T>;
+
+    fn build(
+        call: &mut crate::inject::Call,
+    ) -> impl std::future::Future<Output = Result<Arc<T>, crate::ToolError>> + Send {
+        std::future::ready(call.context().settings::<T>())
+    }
+
+    fn borrow(holder: &Arc<T>) -> &T {
+        holder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load(jail: &mut Jail, text: &str, profile: &str) -> Result<Settings, SettingsError> {
+        jail.create_file(SETTINGS_FILE, text).map_err(|e| SettingsError::Invalid {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        Settings::load(&jail.directory().join(SETTINGS_FILE), profile)
+    }
+
+    #[test]
+    fn profiles_layer_over_default_and_env_over_both() {
+        Jail::expect_with(|jail| {
+            let text = "[default.server]\nport = 8001\nhost = \"127.0.0.1\"\n[prod.server]\nhost = \"0.0.0.0\"\n";
+            let s = load(jail, text, "default").map_err(|e| e.to_string())?;
+            assert_eq!((s.server.port, s.server.host.as_str()), (8001, "127.0.0.1"));
+            let s = load(jail, text, "prod").map_err(|e| e.to_string())?;
+            assert_eq!((s.server.port, s.server.host.as_str()), (8001, "0.0.0.0"));
+            jail.set_env("MANGO_SERVER__PORT", "9000");
+            jail.set_env("MANGO_PROFILE", "prod");
+            let s = load(jail, text, "prod").map_err(|e| e.to_string())?;
+            assert_eq!(s.server.port, 9000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_name_the_file_and_the_key() {
+        Jail::expect_with(|jail| {
+            let err = load(jail, "[default.server]\nprot = 1\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("Mango.toml"), "{err}");
+            assert!(err.contains("default.server.prot"), "{err}");
+            assert!(err.contains("unknown key `prot`"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn wrong_types_say_what_was_expected() {
+        Jail::expect_with(|jail| {
+            let err = load(jail, "[default.server]\nport = \"eighty\"\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("default.server.port"), "{err}");
+            assert!(err.contains("u16"), "{err}");
+            jail.set_env("MANGO_SERVER__PORT", "-3");
+            let err = load(jail, "[default]\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("MANGO_SERVER__PORT"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_file_or_profile_stops() {
+        Jail::expect_with(|jail| {
+            let err = Settings::load(&jail.directory().join(SETTINGS_FILE), "default").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("no settings file"), "{err}");
+            let err = load(jail, "[default]\n", "prdo").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("`prdo`"), "{err}");
+            let err = load(jail, "port = 3\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("`port` is not a table"), "{err}");
+            Ok(())
+        });
+    }
+}

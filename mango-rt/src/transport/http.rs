@@ -1,0 +1,126 @@
+//! Streamable HTTP: rmcp's service under axum, with `TCP_NODELAY`, `Origin`/`Host`
+//! checks, and JSON-RPC errors (not plain text) for bodies that are not valid messages.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::{INVALID_REQUEST, Verdict, error_response, guard};
+use crate::context::TransportKind;
+use crate::server::{MangoServer, Runtime};
+
+/// The axum router that serves MCP at the settings' path.
+pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken) -> Router {
+    let s = &runtime.settings.server;
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(!stateless)
+        .with_json_response(stateless)
+        .with_cancellation_token(cancel)
+        .with_max_request_body_bytes(s.max_request_bytes)
+        .with_allowed_origins(s.allowed_origins.clone())
+        .enforce_origin_validation();
+    config = if s.allowed_hosts.is_empty() {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(s.allowed_hosts.clone())
+    };
+    let limit = s.max_request_bytes;
+    let path = s.path.clone();
+    let handler = MangoServer::new(runtime, TransportKind::Http);
+    let service = StreamableHttpService::new(
+        move || Ok(handler.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    Router::new()
+        .route_service(&path, service)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            json_rpc_errors(req, next, limit)
+        }))
+}
+
+/// Puts rmcp's plain-text refusals of a POST (an undecodable body, a wrong content type,
+/// a bad `Origin`) into JSON-RPC error bodies, with the request's `id` when it has one.
+async fn json_rpc_errors(req: Request, next: Next, limit: usize) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let body = error_response(
+                serde_json::Value::Null,
+                INVALID_REQUEST,
+                format!("the request body is larger than {limit} bytes ([server] max_request_bytes)"),
+            );
+            return json_response(StatusCode::PAYLOAD_TOO_LARGE, body);
+        }
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    let status = response.status();
+    if !status.is_client_error() || is_json(&response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let body = refusal(&bytes, status, &text);
+    let mut response = json_response(status, body);
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"))
+}
+
+/// The JSON-RPC error for a body that rmcp refused with `status` and `text`.
+fn refusal(raw: &Bytes, status: StatusCode, text: &str) -> serde_json::Value {
+    let why = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_owned()
+    } else {
+        text.to_owned()
+    };
+    match guard(raw) {
+        Verdict::Reply(body) => body,
+        // A valid message refused for another reason (its headers, its origin): keep the
+        // reason, and the id when there is one.
+        Verdict::Pass(_) | Verdict::Drop(_) => {
+            let id = serde_json::from_slice::<serde_json::Value>(raw)
+                .ok()
+                .and_then(|v| v.get("id").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            error_response(id, INVALID_REQUEST, why)
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
