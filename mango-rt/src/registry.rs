@@ -84,6 +84,9 @@ pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     let mut schema = (*schema).clone();
     schema.remove("title");
     schema.remove("description");
+    schema
+        .entry("properties")
+        .or_insert_with(|| serde_json::Value::Object(JsonObject::new()));
     Arc::new(schema)
 }
 

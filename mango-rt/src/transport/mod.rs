@@ -113,7 +113,7 @@ mod tests {
         let r = reply(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":[1,2]}"#);
         assert_eq!(r["id"], json!(7));
         assert_eq!(r["error"]["code"], json!(INVALID_PARAMS));
-        let r = reply(r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":5}}"#);
+        let r = reply(r#"{"jsonrpc":"2.0","id":"a","method":"tools/list","params":"x"}"#);
         assert_eq!(r["id"], json!("a"));
     }
 

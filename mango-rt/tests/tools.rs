@@ -1,0 +1,171 @@
+//! The call pipeline, in process: arguments, injection, results, errors, panics.
+
+use std::sync::Arc;
+
+use mango_rt::server::{RequestParts, Runtime};
+use mango_rt::{Context, Settings, TransportKind, tool};
+use serde_json::{Value, json};
+
+#[derive(mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+struct Sum {
+    total: i64,
+}
+
+/// Add two numbers.
+#[tool(read_only, idempotent)]
+async fn add(
+    /// The first number.
+    a: i64,
+    /// The second number.
+    b: i64,
+) -> i64 {
+    a + b
+}
+
+/// Add, as an object.
+#[tool(name = "sum_object", title = "Sum")]
+async fn sum(a: i64, b: i64) -> Sum {
+    Sum { total: a + b }
+}
+
+/// Greet someone, from a plain fn.
+#[tool]
+fn greet(name: String, #[serde(default)] shout: Option<bool>) -> String {
+    let text = format!("hello, {name}");
+    if shout.unwrap_or(false) {
+        text.to_uppercase()
+    } else {
+        text
+    }
+}
+
+/// Fails on purpose.
+#[tool]
+async fn divide(a: i64, b: i64) -> mango_rt::Result<i64> {
+    if b == 0 {
+        return Err(mango_rt::ToolError::new("cannot divide by zero"));
+    }
+    Ok(a / b)
+}
+
+/// Panics on purpose.
+#[tool]
+async fn explode() -> String {
+    panic!("kaboom")
+}
+
+/// Panics on purpose, from a blocking fn.
+#[tool]
+fn explode_blocking() {
+    panic!("kaboom too")
+}
+
+/// Tells which tool and transport it runs as.
+#[tool]
+async fn whoami(ctx: &Context) -> Value {
+    json!({"tool": ctx.tool(), "app": ctx.app(), "transport": ctx.transport().to_string()})
+}
+
+fn runtime() -> Arc<Runtime> {
+    match Runtime::new(Settings::default(), &[], "test", "0.0.0") {
+        Ok(rt) => Arc::new(rt),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn call(rt: &Arc<Runtime>, name: &str, args: Value) -> Value {
+    let Value::Object(args) = args else {
+        panic!("arguments must be an object")
+    };
+    let parts = RequestParts {
+        request_id: None,
+        meta: Default::default(),
+        progress_token: None,
+        peer: None,
+        transport: TransportKind::InProcess,
+    };
+    let result = rt.call(name, args, parts).await.expect("tool exists");
+    serde_json::to_value(result).expect("serializable")
+}
+
+#[tokio::test]
+async fn tools_are_listed_sorted_with_prefix_and_schemas() {
+    let rt = runtime();
+    let names: Vec<&str> = rt.tools.iter().map(|t| t.name).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(names.contains(&"mango-rt_add"), "{names:?}");
+    let add = &rt.tool("mango-rt_add").expect("add").tool;
+    let schema = serde_json::to_value(&*add.input_schema).expect("json");
+    assert_eq!(schema["properties"]["a"]["description"], "The first number.");
+    assert_eq!(schema["required"], json!(["a", "b"]));
+    assert!(schema.get("title").is_none());
+    assert_eq!(add.description.as_deref(), Some("Add two numbers."));
+    let out = serde_json::to_value(add.output_schema.as_deref()).expect("json");
+    assert_eq!(out["properties"]["result"]["type"], "integer");
+    let ann = add.annotations.as_ref().expect("annotations");
+    assert_eq!((ann.read_only_hint, ann.idempotent_hint), (Some(true), Some(true)));
+    let greet = &rt.tool("mango-rt_greet").expect("greet").tool;
+    assert!(greet.output_schema.is_none());
+    let schema = serde_json::to_value(&*greet.input_schema).expect("json");
+    assert_eq!(schema["required"], json!(["name"]));
+    let sum = &rt.tool("mango-rt_sum_object").expect("renamed").tool;
+    assert_eq!(sum.title.as_deref(), Some("Sum"));
+    let whoami = serde_json::to_value(&*rt.tool("mango-rt_whoami").expect("whoami").tool.input_schema).expect("json");
+    assert_eq!(whoami["properties"], json!({}), "injected values are not arguments");
+}
+
+#[tokio::test]
+async fn results_take_the_shape_of_the_return_type() {
+    let rt = runtime();
+    let r = call(&rt, "mango-rt_add", json!({"a": 2, "b": 3})).await;
+    assert_eq!(r["structuredContent"], json!({"result": 5}));
+    assert_eq!(r["content"][0]["text"], "{\"result\":5}");
+    let r = call(&rt, "mango-rt_sum_object", json!({"a": 2, "b": 3})).await;
+    assert_eq!(r["structuredContent"], json!({"total": 5}));
+    let r = call(&rt, "mango-rt_greet", json!({"name": "ada", "shout": true})).await;
+    assert_eq!(r["content"][0]["text"], "HELLO, ADA");
+    assert!(r.get("isError").is_none_or(|e| e == false), "{r}");
+    let r = call(&rt, "mango-rt_whoami", json!({})).await;
+    // `Value` has no object schema, so it is wrapped like a scalar.
+    assert_eq!(r["structuredContent"], json!({"result": {"tool": "mango-rt_whoami", "app": "mango-rt", "transport": "in-process"}}));
+}
+
+#[tokio::test]
+async fn errors_and_panics_are_error_results() {
+    let rt = runtime();
+    let r = call(&rt, "mango-rt_divide", json!({"a": 1, "b": 0})).await;
+    assert_eq!((r["isError"].clone(), r["content"][0]["text"].clone()), (json!(true), json!("cannot divide by zero")));
+    let r = call(&rt, "mango-rt_explode", json!({})).await;
+    assert_eq!(r["isError"], true);
+    assert!(r["content"][0]["text"].as_str().expect("text").contains("kaboom"), "{r}");
+    let r = call(&rt, "mango-rt_explode_blocking", json!({})).await;
+    assert!(r["content"][0]["text"].as_str().expect("text").contains("kaboom too"), "{r}");
+    // still serving
+    let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": 1})).await;
+    assert_eq!(r["structuredContent"]["result"], 2);
+}
+
+#[tokio::test]
+async fn bad_arguments_name_the_field() {
+    let rt = runtime();
+    let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": "two"})).await;
+    assert_eq!(r["isError"], true);
+    let text = r["content"][0]["text"].as_str().expect("text");
+    assert!(text.contains("`b`") && text.contains("expected i64"), "{text}");
+    let r = call(&rt, "mango-rt_add", json!({"a": 1})).await;
+    assert!(r["content"][0]["text"].as_str().expect("text").contains("missing field `b`"), "{r}");
+    let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": 2, "c": 3})).await;
+    assert!(r["content"][0]["text"].as_str().expect("text").contains("unknown field `c`"), "{r}");
+}
+
+#[tokio::test]
+async fn unknown_tools_suggest_close_names() {
+    let rt = runtime();
+    assert!(rt.tool("mango-rt_ad").is_none());
+    let message = rt.unknown_tool("mango-rt_ad");
+    assert!(message.contains("did you mean `mango-rt_add`"), "{message}");
+}
