@@ -139,7 +139,11 @@ struct Argument {
 /// How a parameter is passed to the tool.
 enum Param {
     Argument(Ident),
-    Injected { ty: Type, mutable: bool, index: usize },
+    Injected {
+        ty: Type,
+        mutable: bool,
+        index: usize,
+    },
 }
 
 fn check_name(name: &str, span: Span) -> syn::Result<()> {
@@ -152,7 +156,9 @@ fn check_name(name: &str, span: Span) -> syn::Result<()> {
     {
         return Err(syn::Error::new(
             span,
-            format!("a tool's name may hold only A-Z a-z 0-9 _ - . (MCP's rule); `{name}` has `{c}`"),
+            format!(
+                "a tool's name may hold only A-Z a-z 0-9 _ - . (MCP's rule); `{name}` has `{c}`"
+            ),
         ));
     }
     if name.len() > 64 {
@@ -463,16 +469,25 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) {
         ));
     }
     if let Some(w) = &sig.generics.where_clause {
-        errors.push(syn::Error::new_spanned(w, "a tool cannot have a `where` clause"));
+        errors.push(syn::Error::new_spanned(
+            w,
+            "a tool cannot have a `where` clause",
+        ));
     }
     if let Some(c) = &sig.constness {
         errors.push(syn::Error::new_spanned(c, "a tool cannot be a `const fn`"));
     }
     if let Some(u) = &sig.unsafety {
-        errors.push(syn::Error::new_spanned(u, "a tool cannot be an `unsafe fn`"));
+        errors.push(syn::Error::new_spanned(
+            u,
+            "a tool cannot be an `unsafe fn`",
+        ));
     }
     if let Some(a) = &sig.abi {
-        errors.push(syn::Error::new_spanned(a, "a tool cannot have an `extern` ABI"));
+        errors.push(syn::Error::new_spanned(
+            a,
+            "a tool cannot have an `extern` ABI",
+        ));
     }
     if let Some(v) = &sig.variadic {
         errors.push(syn::Error::new_spanned(v, "a tool cannot be variadic"));

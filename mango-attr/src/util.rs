@@ -35,7 +35,12 @@ pub fn doc_text(attrs: &[Attribute]) -> String {
             && let Lit::Str(s) = &lit.lit
         {
             let line = s.value();
-            lines.push(line.strip_prefix(' ').unwrap_or(&line).trim_end().to_owned());
+            lines.push(
+                line.strip_prefix(' ')
+                    .unwrap_or(&line)
+                    .trim_end()
+                    .to_owned(),
+            );
         }
     }
     lines.join("\n").trim().to_owned()

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-#[allow(deprecated)] // MCP logging is deprecated from protocol 2026-07-28 on; clients of 2025 versions use it
+#[allow(deprecated)]
+// MCP logging is deprecated from protocol 2026-07-28 on; clients of 2025 versions use it
 use rmcp::model::{
     LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
 };
@@ -117,7 +118,10 @@ impl Context {
     /// `T` is a struct marked `#[mango_rt::settings]`; every such section was read and
     /// checked at start-up, so this only fails for a type of an app that is not linked.
     pub fn settings<T: AppSettings>(&self) -> Result<Arc<T>, ToolError> {
-        self.inner.runtime.app_settings::<T>().map_err(ToolError::from)
+        self.inner
+            .runtime
+            .app_settings::<T>()
+            .map_err(ToolError::from)
     }
 
     /// The project's settings.

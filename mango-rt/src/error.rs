@@ -80,7 +80,9 @@ pub enum Error {
         problem: String,
     },
 
-    #[error("could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml")]
+    #[error(
+        "could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml"
+    )]
     Bind {
         addr: String,
         source: std::io::Error,

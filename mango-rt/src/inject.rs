@@ -14,7 +14,10 @@ pub struct Call {
 }
 
 impl Call {
-    pub(crate) fn new(arguments: serde_json::Map<String, serde_json::Value>, context: Context) -> Self {
+    pub(crate) fn new(
+        arguments: serde_json::Map<String, serde_json::Value>,
+        context: Context,
+    ) -> Self {
         Call { arguments, context }
     }
 

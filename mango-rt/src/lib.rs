@@ -45,13 +45,15 @@ pub use settings::{AppSettings, Settings, app_settings};
 
 /// The MCP SDK mango is built on, for what mango does not wrap.
 pub use rmcp;
+/// JSON Schema derive for types used as tool arguments or results.
+pub use schemars;
 /// Serde, re-exported so that apps can derive `Serialize`/`Deserialize` for their own
 /// types through `mango_rt::serde` without a dependency of their own.
 pub use serde;
 /// JSON values, as tools receive and return them.
 pub use serde_json;
-/// JSON Schema derive for types used as tool arguments or results.
-pub use schemars;
+/// The async runtime mango serves on, for apps that sleep, spawn or time out.
+pub use tokio;
 
 /// A result whose error is a [`ToolError`]: the error's message reaches the caller as an
 /// `isError` result.

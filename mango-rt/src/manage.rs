@@ -100,7 +100,11 @@ pub fn manage(project: &Project) -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -130,14 +134,26 @@ fn find_settings(explicit: Option<PathBuf>, root: &str) -> PathBuf {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = std::env::var("MANGO_LOG")
+    use std::io::IsTerminal;
+
+    let mut filter = std::env::var("MANGO_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| settings.log_level.clone());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // rmcp reports every session at `info`; keep that for those who ask for it by name.
+    if !filter.contains("rmcp") {
+        filter.push_str(",rmcp=warn");
+    }
+    let filter = match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("warning: the log filter `{filter}` is not valid ({e}); logging at `info`");
+            tracing_subscriber::EnvFilter::new("info,rmcp=warn")
+        }
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }
@@ -231,7 +247,11 @@ fn summary(runtime: &Runtime) -> String {
         .apps
         .iter()
         .map(|a| {
-            let n = runtime.tools.iter().filter(|t| t.entry.app == a.name).count();
+            let n = runtime
+                .tools
+                .iter()
+                .filter(|t| t.entry.app == a.name)
+                .count();
             format!("{}: {n}", a.name)
         })
         .collect();
@@ -247,15 +267,16 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(e) => {
-                    tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops the server gracefully");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops the server gracefully");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -275,7 +296,10 @@ async fn drain(runtime: &Runtime) {
         tracing::info!(in_flight, "shutting down: finishing the calls in flight");
     }
     let limit = Duration::from_secs(runtime.settings.server.shutdown_timeout);
-    if tokio::time::timeout(limit, runtime.in_flight.wait()).await.is_err() {
+    if tokio::time::timeout(limit, runtime.in_flight.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             still_running = runtime.in_flight.len(),
             "shutdown timeout reached; stopping with calls still running"
@@ -286,10 +310,15 @@ async fn drain(runtime: &Runtime) {
 async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), Error> {
     let transport = GuardedStdio::new(tokio::io::stdin(), tokio::io::stdout());
     let server = MangoServer::new(runtime.clone(), TransportKind::Stdio);
-    let running = server
-        .serve(transport)
-        .await
-        .map_err(|e| Error::Serve(e.to_string()))?;
+    let running = match server.serve(transport).await {
+        Ok(running) => running,
+        // The client left before `initialize`: nothing to serve, nothing went wrong.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("stdin closed before `initialize`; stopping");
+            return Ok(());
+        }
+        Err(e) => return Err(Error::Serve(e.to_string())),
+    };
     let cancel = running.cancellation_token();
     let waiting = running.waiting();
     tokio::pin!(waiting);

@@ -84,9 +84,10 @@ where
 {
     match tokio::task::spawn_blocking(f).await {
         Ok(out) => out,
-        Err(e) if e.is_panic() => {
-            ToolOutput::Error(format!("the tool panicked: {}", panic_message(&*e.into_panic())))
-        }
+        Err(e) if e.is_panic() => ToolOutput::Error(format!(
+            "the tool panicked: {}",
+            panic_message(&*e.into_panic())
+        )),
         Err(e) => ToolOutput::Error(format!("the tool was cancelled: {e}")),
     }
 }

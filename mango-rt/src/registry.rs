@@ -70,8 +70,10 @@ pub struct SettingsEntry {
     /// Reads the app's section (a JSON value) into the typed settings.
     pub parse: fn(
         serde_json::Value,
-    )
-        -> Result<Arc<dyn std::any::Any + Send + Sync>, serde_path_to_error::Error<serde_json::Error>>,
+    ) -> Result<
+        Arc<dyn std::any::Any + Send + Sync>,
+        serde_path_to_error::Error<serde_json::Error>,
+    >,
     pub type_id: fn() -> std::any::TypeId,
     pub file: &'static str,
     pub line: u32,

@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
+use rmcp::RoleServer;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ErrorData, Implementation,
@@ -13,7 +14,6 @@ use rmcp::model::{
     ToolAnnotations,
 };
 use rmcp::service::RequestContext;
-use rmcp::RoleServer;
 use tokio_util::task::TaskTracker;
 
 use crate::context::{Context, ContextParts, TransportKind};
@@ -191,7 +191,9 @@ impl Runtime {
         let s = &self.settings.server;
         (
             s.name.clone().unwrap_or_else(|| self.project_name.clone()),
-            s.version.clone().unwrap_or_else(|| self.project_version.clone()),
+            s.version
+                .clone()
+                .unwrap_or_else(|| self.project_version.clone()),
         )
     }
 
@@ -243,7 +245,11 @@ impl Runtime {
         close.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut message = format!("unknown tool `{name}`");
         if !close.is_empty() {
-            let names: Vec<String> = close.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
+            let names: Vec<String> = close
+                .iter()
+                .take(3)
+                .map(|(_, n)| format!("`{n}`"))
+                .collect();
             message.push_str(&format!("; did you mean {}?", names.join(" or ")));
         }
         message.push_str(" (tools/list gives every tool)");
@@ -307,7 +313,7 @@ impl ServerHandler for MangoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let meta = context.meta.0 .0;
+        let meta = context.meta.0.0;
         let progress_token = meta
             .get("progressToken")
             .and_then(|t| serde_json::from_value(t.clone()).ok());

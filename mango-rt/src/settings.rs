@@ -71,9 +71,7 @@ pub enum SettingsError {
         app: String,
     },
 
-    #[error(
-        "{path}: key `{profile}.apps.{app}{key}`: {message} (read into `{type_name}` at {at})"
-    )]
+    #[error("{path}: key `{profile}.apps.{app}{key}`: {message} (read into `{type_name}` at {at})")]
     InvalidApp {
         path: PathBuf,
         profile: String,
@@ -271,7 +269,9 @@ impl Settings {
 
     /// The file's name for messages.
     pub(crate) fn display_path(&self) -> PathBuf {
-        self.path.clone().unwrap_or_else(|| PathBuf::from(SETTINGS_FILE))
+        self.path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(SETTINGS_FILE))
     }
 
     /// Reads every registered app settings type from its section, and checks that every
@@ -318,7 +318,11 @@ impl Settings {
                     path: path.clone(),
                     profile: self.profile.clone(),
                     app: entry.app.to_owned(),
-                    key: if key == "." { String::new() } else { format!(".{key}") },
+                    key: if key == "." {
+                        String::new()
+                    } else {
+                        format!(".{key}")
+                    },
                     message: e.into_inner().to_string(),
                     type_name: entry.type_name.to_owned(),
                     at: format!("{}:{}", entry.file, entry.line),
@@ -335,7 +339,10 @@ fn describe(e: &figment::Error, profile: &str) -> String {
     let key = e.path.join(".");
     let what = match &e.kind {
         figment::error::Kind::UnknownField(field, expected) => {
-            format!("unknown key `{field}`; expected one of: {}", expected.join(", "))
+            format!(
+                "unknown key `{field}`; expected one of: {}",
+                expected.join(", ")
+            )
         }
         kind => kind.to_string(),
     };
@@ -376,8 +383,8 @@ mod toml_table {
     }
 
     pub fn parse(text: &str) -> Result<Table, String> {
-        let value: figment::value::Dict = figment::providers::Toml::from_str(text)
-            .map_err(|e| e.to_string())?;
+        let value: figment::value::Dict =
+            figment::providers::Toml::from_str(text).map_err(|e| e.to_string())?;
         Ok(value
             .into_iter()
             .map(|(k, v)| (k, Value(v.as_dict().is_some())))
@@ -395,7 +402,8 @@ pub trait AppSettings: for<'de> Deserialize<'de> + Send + Sync + 'static {
 pub fn parse_settings<T: AppSettings>(
     section: serde_json::Value,
 ) -> Result<Arc<dyn Any + Send + Sync>, serde_path_to_error::Error<serde_json::Error>> {
-    serde_path_to_error::deserialize::<_, T>(section).map(|s| Arc::new(s) as Arc<dyn Any + Send + Sync>)
+    serde_path_to_error::deserialize::<_, T>(section)
+        .map(|s| Arc::new(s) as Arc<dyn Any + Send + Sync>)
 }
 
 static GLOBAL: OnceLock<Arc<crate::server::Runtime>> = OnceLock::new();
@@ -434,10 +442,11 @@ mod tests {
     use figment::Jail;
 
     fn load(jail: &mut Jail, text: &str, profile: &str) -> Result<Settings, SettingsError> {
-        jail.create_file(SETTINGS_FILE, text).map_err(|e| SettingsError::Invalid {
-            path: PathBuf::new(),
-            message: e.to_string(),
-        })?;
+        jail.create_file(SETTINGS_FILE, text)
+            .map_err(|e| SettingsError::Invalid {
+                path: PathBuf::new(),
+                message: e.to_string(),
+            })?;
         Settings::load(&jail.directory().join(SETTINGS_FILE), profile)
     }
 
@@ -460,7 +469,10 @@ mod tests {
     #[test]
     fn unknown_keys_name_the_file_and_the_key() {
         Jail::expect_with(|jail| {
-            let err = load(jail, "[default.server]\nprot = 1\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            let err = load(jail, "[default.server]\nprot = 1\n", "default")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("Mango.toml"), "{err}");
             assert!(err.contains("default.server.prot"), "{err}");
             assert!(err.contains("unknown key `prot`"), "{err}");
@@ -471,11 +483,17 @@ mod tests {
     #[test]
     fn wrong_types_say_what_was_expected() {
         Jail::expect_with(|jail| {
-            let err = load(jail, "[default.server]\nport = \"eighty\"\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            let err = load(jail, "[default.server]\nport = \"eighty\"\n", "default")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("default.server.port"), "{err}");
             assert!(err.contains("u16"), "{err}");
             jail.set_env("MANGO_SERVER__PORT", "-3");
-            let err = load(jail, "[default]\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            let err = load(jail, "[default]\n", "default")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("MANGO_SERVER__PORT"), "{err}");
             Ok(())
         });
@@ -484,11 +502,20 @@ mod tests {
     #[test]
     fn a_missing_file_or_profile_stops() {
         Jail::expect_with(|jail| {
-            let err = Settings::load(&jail.directory().join(SETTINGS_FILE), "default").err().map(|e| e.to_string()).unwrap_or_default();
+            let err = Settings::load(&jail.directory().join(SETTINGS_FILE), "default")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("no settings file"), "{err}");
-            let err = load(jail, "[default]\n", "prdo").err().map(|e| e.to_string()).unwrap_or_default();
+            let err = load(jail, "[default]\n", "prdo")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("`prdo`"), "{err}");
-            let err = load(jail, "port = 3\n", "default").err().map(|e| e.to_string()).unwrap_or_default();
+            let err = load(jail, "port = 3\n", "default")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("`port` is not a table"), "{err}");
             Ok(())
         });

@@ -100,22 +100,38 @@ async fn tools_are_listed_sorted_with_prefix_and_schemas() {
     assert!(names.contains(&"mango-rt_add"), "{names:?}");
     let add = &rt.tool("mango-rt_add").expect("add").tool;
     let schema = serde_json::to_value(&*add.input_schema).expect("json");
-    assert_eq!(schema["properties"]["a"]["description"], "The first number.");
+    assert_eq!(
+        schema["properties"]["a"]["description"],
+        "The first number."
+    );
     assert_eq!(schema["required"], json!(["a", "b"]));
     assert!(schema.get("title").is_none());
     assert_eq!(add.description.as_deref(), Some("Add two numbers."));
     let out = serde_json::to_value(add.output_schema.as_deref()).expect("json");
     assert_eq!(out["properties"]["result"]["type"], "integer");
     let ann = add.annotations.as_ref().expect("annotations");
-    assert_eq!((ann.read_only_hint, ann.idempotent_hint), (Some(true), Some(true)));
+    assert_eq!(
+        (ann.read_only_hint, ann.idempotent_hint),
+        (Some(true), Some(true))
+    );
     let greet = &rt.tool("mango-rt_greet").expect("greet").tool;
     assert!(greet.output_schema.is_none());
     let schema = serde_json::to_value(&*greet.input_schema).expect("json");
     assert_eq!(schema["required"], json!(["name"]));
     let sum = &rt.tool("mango-rt_sum_object").expect("renamed").tool;
     assert_eq!(sum.title.as_deref(), Some("Sum"));
-    let whoami = serde_json::to_value(&*rt.tool("mango-rt_whoami").expect("whoami").tool.input_schema).expect("json");
-    assert_eq!(whoami["properties"], json!({}), "injected values are not arguments");
+    let whoami = serde_json::to_value(
+        &*rt.tool("mango-rt_whoami")
+            .expect("whoami")
+            .tool
+            .input_schema,
+    )
+    .expect("json");
+    assert_eq!(
+        whoami["properties"],
+        json!({}),
+        "injected values are not arguments"
+    );
 }
 
 #[tokio::test]
@@ -131,19 +147,37 @@ async fn results_take_the_shape_of_the_return_type() {
     assert!(r.get("isError").is_none_or(|e| e == false), "{r}");
     let r = call(&rt, "mango-rt_whoami", json!({})).await;
     // `Value` has no object schema, so it is wrapped like a scalar.
-    assert_eq!(r["structuredContent"], json!({"result": {"tool": "mango-rt_whoami", "app": "mango-rt", "transport": "in-process"}}));
+    assert_eq!(
+        r["structuredContent"],
+        json!({"result": {"tool": "mango-rt_whoami", "app": "mango-rt", "transport": "in-process"}})
+    );
 }
 
 #[tokio::test]
 async fn errors_and_panics_are_error_results() {
     let rt = runtime();
     let r = call(&rt, "mango-rt_divide", json!({"a": 1, "b": 0})).await;
-    assert_eq!((r["isError"].clone(), r["content"][0]["text"].clone()), (json!(true), json!("cannot divide by zero")));
+    assert_eq!(
+        (r["isError"].clone(), r["content"][0]["text"].clone()),
+        (json!(true), json!("cannot divide by zero"))
+    );
     let r = call(&rt, "mango-rt_explode", json!({})).await;
     assert_eq!(r["isError"], true);
-    assert!(r["content"][0]["text"].as_str().expect("text").contains("kaboom"), "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("kaboom"),
+        "{r}"
+    );
     let r = call(&rt, "mango-rt_explode_blocking", json!({})).await;
-    assert!(r["content"][0]["text"].as_str().expect("text").contains("kaboom too"), "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("kaboom too"),
+        "{r}"
+    );
     // still serving
     let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": 1})).await;
     assert_eq!(r["structuredContent"]["result"], 2);
@@ -155,11 +189,26 @@ async fn bad_arguments_name_the_field() {
     let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": "two"})).await;
     assert_eq!(r["isError"], true);
     let text = r["content"][0]["text"].as_str().expect("text");
-    assert!(text.contains("`b`") && text.contains("expected i64"), "{text}");
+    assert!(
+        text.contains("`b`") && text.contains("expected i64"),
+        "{text}"
+    );
     let r = call(&rt, "mango-rt_add", json!({"a": 1})).await;
-    assert!(r["content"][0]["text"].as_str().expect("text").contains("missing field `b`"), "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("missing field `b`"),
+        "{r}"
+    );
     let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": 2, "c": 3})).await;
-    assert!(r["content"][0]["text"].as_str().expect("text").contains("unknown field `c`"), "{r}");
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("unknown field `c`"),
+        "{r}"
+    );
 }
 
 #[tokio::test]

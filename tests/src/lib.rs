@@ -1,0 +1,372 @@
+//! Helpers of the end-to-end tests: build `cargo-mango` from this checkout, scaffold a
+//! real project with it, run the project's server, find the Python MCP client.
+//!
+//! Every generated project builds into one shared target directory (`target/e2e`), so
+//! that the dependencies compile once for all of them.
+#![allow(clippy::unwrap_used)] // test support: a failure is a failed test
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// The checkout's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The target directory shared by `cargo-mango` and every generated project.
+pub fn e2e_target() -> PathBuf {
+    root().join("target").join("e2e")
+}
+
+/// `cargo-mango`, built from this checkout (once per test run).
+pub fn cargo_mango() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "cargo-mango", "--manifest-path"])
+            .arg(root().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(e2e_target())
+            .status()
+            .unwrap();
+        assert!(status.success(), "building cargo-mango failed");
+        e2e_target().join("debug").join("cargo-mango")
+    })
+    .clone()
+}
+
+/// Runs `cargo mango <args>` in `dir`.
+pub fn mango(dir: &Path, args: &[&str]) -> Output {
+    Command::new(cargo_mango())
+        .arg("mango")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .env_remove("MANGO_SETTINGS")
+        .env_remove("MANGO_PROFILE")
+        .output()
+        .unwrap()
+}
+
+/// Like [`mango`], failing the test when the command fails.
+pub fn mango_ok(dir: &Path, args: &[&str]) -> Output {
+    let out = mango(dir, args);
+    assert!(
+        out.status.success(),
+        "cargo mango {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A fresh folder under `target/e2e/projects/` (emptied first).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = e2e_target().join("projects").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether the tests run in CI, where a missing service is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Skips (on a laptop) or fails (in CI) a test whose service is missing.
+pub fn missing(what: &str) {
+    if in_ci() {
+        panic!(
+            "{what} is missing, and under CI=true every test must run: run ./scripts/test.sh, which installs it"
+        );
+    }
+    eprintln!("SKIPPED: {what} is missing; ./scripts/test.sh installs it");
+}
+
+/// A Python with the MCP SDK: `MANGO_TEST_PYTHON`, else `target/venv/bin/python`.
+pub fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("MANGO_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            root()
+                .join("target")
+                .join("venv")
+                .join("bin")
+                .join("python")
+        });
+    let ok = Command::new(&python)
+        .args(["-c", "import mcp"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(python)
+}
+
+/// Runs the Python client (`tests/e2e/client.py`) with these arguments; returns its
+/// stdout, failing the test (with everything it printed) when a check failed.
+pub fn python_client(python: &Path, args: &[&str]) -> String {
+    let child = Command::new(python)
+        .arg(root().join("tests").join("e2e").join("client.py"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_timeout(
+        child,
+        Duration::from_secs(120),
+        &format!("the Python MCP client {args:?}"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the Python MCP client failed ({args:?}):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Waits for a child, killing it (and failing the test) past `limit`: a hung server or
+/// client fails the test instead of hanging the suite.
+pub fn wait_with_timeout(mut child: Child, limit: Duration, what: &str) -> Output {
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = err_reader.join().unwrap_or_default();
+            panic!(
+                "{what} did not finish within {limit:?}; its stderr:\n{}",
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// The end-to-end project: `startproject e2esite`, apps `calc` and `notes` (the latter
+/// with no prefix), the fixtures' tools, `[default.apps.calc] factor = 10`; built once.
+///
+/// Projects that share a target directory must not have apps of the same name at the
+/// same place: Cargo hashes a workspace member by its path inside the workspace, so two
+/// such apps would overwrite each other's build. Other test projects name their apps
+/// differently.
+pub struct Site {
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+}
+
+impl Site {
+    pub fn get() -> &'static Site {
+        static SITE: OnceLock<Site> = OnceLock::new();
+        SITE.get_or_init(|| Site::scaffold("e2esite", ["calc", "notes"], |_| {}))
+    }
+
+    /// Scaffolds and builds a project like the shared one, with the fixtures `calc` and
+    /// `notes` as the apps `apps[0]` and `apps[1]`; `tweak` runs before the build.
+    pub fn scaffold(name: &str, apps: [&str; 2], tweak: impl FnOnce(&Path)) -> Site {
+        let parent = scratch(name);
+        mango_ok(&parent, &["startproject", name]);
+        let dir = parent.join(name);
+        let fixtures = root().join("tests").join("e2e").join("fixtures");
+        for (app, fixture) in apps.iter().zip(["calc", "notes"]) {
+            mango_ok(&dir, &["startapp", app]);
+            std::fs::copy(
+                fixtures.join(format!("{fixture}.rs")),
+                dir.join("apps").join(app).join("src").join("lib.rs"),
+            )
+            .unwrap();
+        }
+        let notes = dir.join("apps").join(apps[1]).join("Cargo.toml");
+        let text = std::fs::read_to_string(&notes).unwrap();
+        std::fs::write(
+            &notes,
+            text.replace(
+                "[package.metadata.mango]\n",
+                "[package.metadata.mango]\nprefix = \"\"\n",
+            ),
+        )
+        .unwrap();
+        let mut settings = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("Mango.toml"))
+            .unwrap();
+        writeln!(settings, "\n[default.apps.{}]\nfactor = 10", apps[0]).unwrap();
+        tweak(&dir);
+        mango_ok(&dir, &["sync"]);
+        let out = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", name])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", e2e_target())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building {name} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let binary = e2e_target().join("debug").join(name);
+        assert!(binary.is_file(), "{} was not built", binary.display());
+        Site { dir, binary }
+    }
+
+    /// The project's binary, run in the project's folder.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .env_remove("MANGO_SETTINGS")
+            .env_remove("MANGO_PROFILE");
+        cmd
+    }
+
+    /// Starts `serve` over HTTP on a free port; returns the server and its URL.
+    pub fn serve_http(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--transport", "http", "--port", "0"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("the server stopped before listening"))
+                .unwrap();
+            if let Some(at) = line.find("http://") {
+                break line[at..].split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        // Keep draining stderr so that the server never blocks on a full pipe.
+        let log = std::sync::Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        Server { child, url, log }
+    }
+}
+
+/// A running server, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub log: std::sync::Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// `127.0.0.1:port`.
+    pub fn authority(&self) -> String {
+        self.url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw HTTP/1.1 POST (no client library: the point is to send what clients do not).
+/// Returns (status, headers, body).
+pub fn http_post(
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {authority}\r\n"));
+    }
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The JSON headers MCP's Streamable HTTP wants.
+pub const JSON_HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "application/json"),
+    ("Accept", "application/json, text/event-stream"),
+];
+
+/// An `initialize` request with a 2025 protocol version.
+pub const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;

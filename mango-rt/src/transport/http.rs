@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::{INVALID_REQUEST, Verdict, error_response, guard};
 use crate::context::TransportKind;
@@ -34,6 +36,7 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
     };
     let limit = s.max_request_bytes;
     let path = s.path.clone();
+    let tracker = runtime.in_flight.clone();
     let handler = MangoServer::new(runtime, TransportKind::Http);
     let service = StreamableHttpService::new(
         move || Ok(handler.clone()),
@@ -43,24 +46,80 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
     Router::new()
         .route_service(&path, service)
         .layer(axum::middleware::from_fn(move |req, next| {
-            json_rpc_errors(req, next, limit)
+            json_rpc_errors(req, next, limit, tracker.clone())
         }))
 }
 
 /// Puts rmcp's plain-text refusals of a POST (an undecodable body, a wrong content type,
 /// a bad `Origin`) into JSON-RPC error bodies, with the request's `id` when it has one.
-async fn json_rpc_errors(req: Request, next: Next, limit: usize) -> Response {
+///
+/// Each POST also counts as in flight until its response body has been sent, so that a
+/// shutdown waits for requests that have not reached their tool yet.
+async fn json_rpc_errors(req: Request, next: Next, limit: usize, tracker: TaskTracker) -> Response {
+    if req.method() == Method::DELETE {
+        // rmcp ends a session with 202; MCP clients (the Python SDK among them) expect
+        // 200 or 204 and warn otherwise.
+        let mut response = next.run(req).await;
+        if response.status() == StatusCode::ACCEPTED {
+            *response.status_mut() = StatusCode::NO_CONTENT;
+        }
+        return response;
+    }
     if req.method() != Method::POST {
         return next.run(req).await;
     }
+    let token = tracker.token();
+    let response = post(req, next, limit).await;
+    response.map(|inner| {
+        Body::new(Tracked {
+            inner,
+            _token: token,
+        })
+    })
+}
+
+/// A response body that counts as in flight until it is sent (or dropped).
+struct Tracked {
+    inner: Body,
+    _token: TaskTrackerToken,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+async fn post(req: Request, next: Next, limit: usize) -> Response {
     let (parts, body) = req.into_parts();
+    let json_body = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
             let body = error_response(
                 serde_json::Value::Null,
                 INVALID_REQUEST,
-                format!("the request body is larger than {limit} bytes ([server] max_request_bytes)"),
+                format!(
+                    "the request body is larger than {limit} bytes ([server] max_request_bytes)"
+                ),
             );
             return json_response(StatusCode::PAYLOAD_TOO_LARGE, body);
         }
@@ -68,9 +127,13 @@ async fn json_rpc_errors(req: Request, next: Next, limit: usize) -> Response {
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes.clone())))
         .await;
-    let status = response.status();
+    let mut status = response.status();
     if !status.is_client_error() || is_json(&response) {
         return response;
+    }
+    // rmcp answers a JSON body it cannot decode with 415, as if the type were wrong.
+    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE && json_body {
+        status = StatusCode::BAD_REQUEST;
     }
     let (parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 64 * 1024)

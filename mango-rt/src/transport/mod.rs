@@ -104,8 +104,14 @@ mod tests {
 
     #[test]
     fn valid_messages_pass() {
-        assert_eq!(reply(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#), json!("pass"));
-        assert_eq!(reply(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#), json!("pass"));
+        assert_eq!(
+            reply(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#),
+            json!("pass")
+        );
+        assert_eq!(
+            reply(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            json!("pass")
+        );
     }
 
     #[test]
@@ -120,7 +126,10 @@ mod tests {
     #[test]
     fn garbage_gets_a_parse_error_and_batches_are_refused() {
         let r = reply("{not json");
-        assert_eq!((r["id"].clone(), r["error"]["code"].clone()), (Value::Null, json!(PARSE_ERROR)));
+        assert_eq!(
+            (r["id"].clone(), r["error"]["code"].clone()),
+            (Value::Null, json!(PARSE_ERROR))
+        );
         let r = reply("[]");
         assert_eq!(r["error"]["code"], json!(INVALID_REQUEST));
         assert_eq!(reply(r#"{"jsonrpc":"2.0","method":5}"#), json!("drop"));

@@ -1,12 +1,10 @@
 //! stdio: one JSON-RPC message a line on stdin and stdout; logs go to stderr.
 
-use std::sync::Arc;
-
 use rmcp::RoleServer;
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::Mutex;
+use tokio::sync::mpsc;
 
 use super::{Verdict, guard};
 
@@ -17,35 +15,69 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 /// their `id` when they have one) instead of being dropped, and a notification that
 /// comes before `initialize` is ignored instead of stopping the server (rmcp 3.11 ends
 /// the session on it).
-pub struct GuardedStdio<R, W> {
+///
+/// Both directions are cancel-safe: rmcp drops a pending `receive` whenever another
+/// event wins its `select!`, so a partly read line stays in `buf` for the next call, and
+/// every outgoing line goes through one writer task, so no line is ever cut in two.
+pub struct GuardedStdio<R> {
     reader: BufReader<R>,
-    out: Arc<Mutex<W>>,
+    out: mpsc::UnboundedSender<Vec<u8>>,
     initialize_seen: bool,
+    /// The line being read (kept across cancelled `receive` calls).
     buf: Vec<u8>,
+    /// Skipping the rest of an over-long line.
+    skipping: bool,
 }
 
-impl<R: AsyncRead, W> GuardedStdio<R, W> {
-    pub fn new(reader: R, writer: W) -> Self {
+impl<R: AsyncRead> GuardedStdio<R> {
+    /// Reads from `reader`; writes to `writer` from a task of its own (call within a
+    /// tokio runtime).
+    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(reader: R, writer: W) -> Self {
+        let (out, lines) = mpsc::unbounded_channel();
+        tokio::spawn(write_lines(writer, lines));
         GuardedStdio {
             reader: BufReader::new(reader),
-            out: Arc::new(Mutex::new(writer)),
+            out,
             initialize_seen: false,
             buf: Vec::new(),
+            skipping: false,
+        }
+    }
+
+    fn reply(&self, reply: serde_json::Value) {
+        tracing::warn!(reply = %reply, "answered an invalid message");
+        let _ = self.out.send(reply.to_string().into_bytes());
+    }
+}
+
+/// Writes each queued line, flushing once the queue is empty (so a burst of replies is
+/// one write, not one per line).
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    while let Some(mut line) = lines.recv().await {
+        loop {
+            line.push(b'\n');
+            if let Err(e) = writer.write_all(&line).await {
+                tracing::error!(error = %e, "could not write to stdout");
+                return;
+            }
+            match lines.try_recv() {
+                Ok(next) => line = next,
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = writer.flush().await {
+            tracing::error!(error = %e, "could not write to stdout");
+            return;
         }
     }
 }
 
-async fn write_line<W: AsyncWrite + Unpin>(out: &Mutex<W>, mut line: Vec<u8>) -> std::io::Result<()> {
-    line.push(b'\n');
-    let mut out = out.lock().await;
-    out.write_all(&line).await?;
-    out.flush().await
-}
-
-impl<R, W> Transport<RoleServer> for GuardedStdio<R, W>
+impl<R> Transport<RoleServer> for GuardedStdio<R>
 where
     R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
 {
     type Error = std::io::Error;
 
@@ -53,45 +85,60 @@ where
         &mut self,
         item: ServerJsonRpcMessage,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
-        let out = self.out.clone();
-        async move {
-            let line = serde_json::to_vec(&item).map_err(std::io::Error::other)?;
-            write_line(&out, line).await
-        }
+        let sent = serde_json::to_vec(&item)
+            .map_err(std::io::Error::other)
+            .and_then(|line| {
+                self.out
+                    .send(line)
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            });
+        std::future::ready(sent)
     }
 
     async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
         loop {
-            self.buf.clear();
+            let room = (MAX_LINE + 1).saturating_sub(self.buf.len()).max(1) as u64;
             let read = (&mut self.reader)
-                .take(MAX_LINE as u64 + 1)
+                .take(room)
                 .read_until(b'\n', &mut self.buf)
                 .await;
-            match read {
-                Ok(0) => return None,
-                Ok(_) => {}
+            let n = match read {
+                Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "could not read stdin");
                     return None;
                 }
-            }
-            if self.buf.len() > MAX_LINE && self.buf.last() != Some(&b'\n') {
-                // Skip the rest of the over-long line, then answer it.
-                let mut rest = Vec::new();
-                if let Err(e) = self.reader.read_until(b'\n', &mut rest).await {
-                    tracing::error!(error = %e, "could not read stdin");
+            };
+            let at_eof = n == 0;
+            let complete = self.buf.last() == Some(&b'\n');
+            if self.skipping {
+                self.buf.clear();
+                self.skipping = !complete;
+                if at_eof {
                     return None;
                 }
-                let reply = super::error_response(
+                continue;
+            }
+            if at_eof && self.buf.is_empty() {
+                return None;
+            }
+            if !complete && !at_eof {
+                // The line is longer than MAX_LINE: answer it, and skip the rest.
+                self.buf.clear();
+                self.skipping = true;
+                self.reply(super::error_response(
                     serde_json::Value::Null,
                     super::INVALID_REQUEST,
                     format!("message too long: the limit is {MAX_LINE} bytes"),
-                );
-                send_reply(&self.out, reply).await;
+                ));
                 continue;
             }
-            let line = self.buf.trim_ascii();
+            let line = std::mem::take(&mut self.buf);
+            let line = line.trim_ascii();
             if line.is_empty() {
+                if at_eof {
+                    return None;
+                }
                 continue;
             }
             match guard(line) {
@@ -113,23 +160,38 @@ where
                     }
                     return Some(message);
                 }
-                Verdict::Reply(reply) => {
-                    tracing::warn!(reply = %reply, "answered an invalid message");
-                    send_reply(&self.out, reply).await;
-                }
+                Verdict::Reply(reply) => self.reply(reply),
                 Verdict::Drop(why) => tracing::warn!("{why}"),
             }
         }
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
-        self.out.lock().await.flush().await
+        Ok(())
     }
 }
 
-async fn send_reply<W: AsyncWrite + Unpin>(out: &Mutex<W>, reply: serde_json::Value) {
-    let line = reply.to_string().into_bytes();
-    if let Err(e) = write_line(out, line).await {
-        tracing::error!(error = %e, "could not write to stdout");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `receive` dropped halfway through a line loses nothing.
+    #[tokio::test]
+    async fn a_cancelled_receive_keeps_the_partial_line() {
+        let (mut client, server) = tokio::io::duplex(4096);
+        let mut transport = GuardedStdio::new(server, tokio::io::sink());
+        let line = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let (head, tail) = line.split_at(40);
+        client.write_all(head.as_bytes()).await.unwrap_or_default();
+        let cancelled =
+            tokio::time::timeout(std::time::Duration::from_millis(50), transport.receive()).await;
+        assert!(cancelled.is_err(), "a partial line must not be a message");
+        client.write_all(tail.as_bytes()).await.unwrap_or_default();
+        client.write_all(b"\n").await.unwrap_or_default();
+        let message = transport.receive().await;
+        assert!(
+            matches!(message, Some(ClientJsonRpcMessage::Request(_))),
+            "{message:?}"
+        );
     }
 }

@@ -1,0 +1,96 @@
+//! The command line: `cargo mango <command>`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::styled())]
+pub enum Cargo {
+    /// mango: Django's way of building a site, for MCP servers.
+    Mango(Mango),
+}
+
+#[derive(Args)]
+#[command(version, about = "mango: Django's way of building a site, for MCP servers", long_about = None)]
+pub struct Mango {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a new project (a Cargo workspace with Mango.toml) in DIR (default: ./NAME).
+    Startproject {
+        /// The project's name: its binary's name (letters, digits, `_`, `-`).
+        name: String,
+        /// Where to create it; must not exist or be empty.
+        dir: Option<PathBuf>,
+        /// The mango-rt to depend on, as a path (default: this checkout's, else the
+        /// crates.io release).
+        #[arg(long, env = "MANGO_RT_PATH")]
+        mango_path: Option<PathBuf>,
+    },
+    /// Create a new app in apps/NAME of the current project.
+    Startapp {
+        /// The app's name: a lower-case Rust identifier (also its tools' prefix).
+        name: String,
+        /// The project's Cargo.toml (default: found from the current directory).
+        #[arg(long)]
+        manifest_path: Option<PathBuf>,
+    },
+    /// Build the project and serve every installed app's tools over MCP.
+    Serve {
+        #[command(flatten)]
+        build: BuildArgs,
+        /// stdio (for clients that start the server) or http (Streamable HTTP).
+        #[arg(long, value_parser = ["stdio", "http"])]
+        transport: Option<String>,
+        /// The address to listen on (http).
+        #[arg(long)]
+        host: Option<String>,
+        /// The port to listen on (http); 0 picks a free one.
+        #[arg(long)]
+        port: Option<u16>,
+        /// No sessions, plain JSON responses: the mode for several replicas (http).
+        #[arg(long)]
+        stateless: bool,
+    },
+    /// List the installed apps and their tools.
+    Apps {
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Print every tool with its input and output schema, as JSON.
+    Tools {
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Bring the generated manage/ crate in step with the installed apps (every other
+    /// command does this first).
+    Sync {
+        /// The project's Cargo.toml (default: found from the current directory).
+        #[arg(long)]
+        manifest_path: Option<PathBuf>,
+    },
+}
+
+/// How to build the project's binary (passed on to `cargo build`).
+#[derive(Args, Clone, Default)]
+pub struct BuildArgs {
+    /// The project's Cargo.toml (default: found from the current directory).
+    #[arg(long)]
+    pub manifest_path: Option<PathBuf>,
+    /// Build with the release profile.
+    #[arg(long, short = 'r')]
+    pub release: bool,
+    /// Build with this cargo profile.
+    #[arg(long, value_name = "PROFILE-NAME", conflicts_with = "release")]
+    pub profile: Option<String>,
+    /// Cargo features to enable (e.g. `notes/search`).
+    #[arg(long, short = 'F', value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Do not print cargo's progress.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}

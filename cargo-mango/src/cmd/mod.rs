@@ -1,0 +1,61 @@
+//! One module per subcommand.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cargo, Command};
+use crate::error::Result;
+
+mod runner;
+mod startapp;
+mod startproject;
+
+pub fn run(cli: Cargo) -> Result<ExitCode> {
+    let Cargo::Mango(mango) = cli;
+    match mango.command {
+        Command::Startproject {
+            name,
+            dir,
+            mango_path,
+        } => startproject::run(&name, dir.as_deref(), mango_path.as_deref()),
+        Command::Startapp {
+            name,
+            manifest_path,
+        } => startapp::run(&name, manifest_path.as_deref()),
+        Command::Sync { manifest_path } => {
+            let project = crate::project::Project::find(manifest_path.as_deref())?;
+            let apps = project.sync()?;
+            let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+            eprintln!(
+                "{}: {} installed apps ({})",
+                project.name,
+                apps.len(),
+                names.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            build,
+            transport,
+            host,
+            port,
+            stateless,
+        } => {
+            let mut args = vec!["serve".to_owned()];
+            if let Some(t) = transport {
+                args.extend(["--transport".to_owned(), t]);
+            }
+            if let Some(h) = host {
+                args.extend(["--host".to_owned(), h]);
+            }
+            if let Some(p) = port {
+                args.extend(["--port".to_owned(), p.to_string()]);
+            }
+            if stateless {
+                args.push("--stateless".to_owned());
+            }
+            runner::build_and_run(&build, args)
+        }
+        Command::Apps { build } => runner::build_and_run(&build, vec!["apps".to_owned()]),
+        Command::Tools { build } => runner::build_and_run(&build, vec!["tools".to_owned()]),
+    }
+}

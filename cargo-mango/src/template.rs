@@ -1,0 +1,89 @@
+//! The files under `template/`, embedded at build time, and their placeholders.
+
+use std::path::Path;
+
+use include_dir::{Dir, DirEntry, include_dir};
+
+use crate::error::{Error, Result};
+
+static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../template");
+
+/// Replaces every `{{key}}` by its value.
+pub fn render(text: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = text.to_owned();
+    for (key, value) in vars {
+        out = out.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    out
+}
+
+/// One template file's text.
+pub fn file(path: &str) -> &'static str {
+    TEMPLATE
+        .get_file(path)
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or_default()
+}
+
+/// The files of a template folder, as (path inside it, rendered text). `gitignore`
+/// becomes `.gitignore` (packaging tools drop dotfiles).
+pub fn render_tree(folder: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(dir) = TEMPLATE.get_dir(folder) {
+        collect(dir, folder, vars, &mut out);
+    }
+    out.sort();
+    out
+}
+
+fn collect(dir: &Dir<'_>, folder: &str, vars: &[(&str, &str)], out: &mut Vec<(String, String)>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(d) => collect(d, folder, vars, out),
+            DirEntry::File(f) => {
+                let rel = f
+                    .path()
+                    .strip_prefix(folder)
+                    .unwrap_or(f.path())
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let rel = if rel == "gitignore" {
+                    ".gitignore".to_owned()
+                } else {
+                    rel
+                };
+                out.push((rel, render(f.contents_utf8().unwrap_or_default(), vars)));
+            }
+        }
+    }
+}
+
+/// Writes rendered files under `dest`.
+pub fn write_files(dest: &Path, files: &[(String, String)]) -> Result<()> {
+    for (rel, text) in files {
+        let path = dest.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        }
+        std::fs::write(&path, text).map_err(Error::io(&path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_replaced() {
+        assert_eq!(render("a {{x}} b {{x}}", &[("x", "1")]), "a 1 b 1");
+    }
+
+    #[test]
+    fn templates_are_embedded() {
+        assert!(file("project/Mango.toml").contains("[default.server]"));
+        let app = render_tree("app", &[("app_name", "notes")]);
+        let names: Vec<&str> = app.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["Cargo.toml", "src/lib.rs"]);
+    }
+}

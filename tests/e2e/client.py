@@ -1,0 +1,97 @@
+"""Drives a mango server with the official MCP Python SDK (`mcp` on PyPI).
+
+usage: client.py [--legacy] stdio <command> [args...]
+       client.py [--legacy] http <url>
+
+--legacy negotiates a 2025 protocol version (an `initialize` handshake, and a session
+over HTTP) instead of the newest one.
+
+Exits 0 when every check passed; prints what failed otherwise.
+"""
+
+import asyncio
+import json
+import sys
+
+from mcp import Client, MCPError, StdioServerParameters
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def text_of(result):
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+async def scenario(client):
+    tools = await client.list_tools()
+    names = [t.name for t in tools.tools]
+    check(names == sorted(names), f"tools/list is not sorted: {names}")
+    expected = ["calc_add", "calc_boom", "calc_divide", "calc_scaled", "calc_slow", "hello", "shout"]
+    check(names == expected, f"tools: {names} != {expected}")
+    add = next(t for t in tools.tools if t.name == "calc_add")
+    check(add.input_schema["properties"]["a"]["description"] == "The first number.", add.input_schema)
+    check(add.output_schema is not None, "calc_add has no output_schema")
+    check(add.annotations is not None and add.annotations.read_only_hint is True, add.annotations)
+    scaled = next(t for t in tools.tools if t.name == "calc_scaled")
+    check(list(scaled.input_schema["properties"]) == ["x"], f"injected values leaked: {scaled.input_schema}")
+
+    r = await client.call_tool("calc_add", {"a": 2, "b": 3})
+    check(not r.is_error and r.structured_content == {"result": 5}, f"calc_add: {r}")
+    r = await client.call_tool("hello", {"name": "Ada"})
+    check(not r.is_error and text_of(r) == "Hello, Ada!", f"hello: {r}")
+    r = await client.call_tool("shout", {"text": "hi", "times": 2})
+    check(text_of(r) == "HIHI", f"shout: {r}")
+    r = await client.call_tool("calc_scaled", {"x": 4})
+    check(r.structured_content == {"result": 40}, f"calc_scaled (settings): {r}")
+    r = await client.call_tool("calc_divide", {"a": 1, "b": 0})
+    check(r.is_error and "cannot divide by zero" in text_of(r), f"calc_divide: {r}")
+    r = await client.call_tool("calc_boom", {})
+    check(r.is_error and "boom on purpose" in text_of(r), f"calc_boom: {r}")
+
+    # a wrong argument type: an error result naming the field
+    r = await client.call_tool("calc_add", {"a": 1, "b": "two"})
+    check(r.is_error and "`b`" in text_of(r), f"wrong type: {r}")
+    # an unknown tool: a clean error
+    try:
+        r = await client.call_tool("calc_ad", {})
+        check(r.is_error and "unknown tool" in text_of(r), f"unknown tool: {r}")
+    except MCPError as e:
+        check("unknown tool `calc_ad`" in str(e) and "calc_add" in str(e), f"unknown tool: {e}")
+
+    # 200 concurrent calls, every answer right, and the server still answers after
+    results = await asyncio.gather(*(client.call_tool("calc_add", {"a": i, "b": 1}) for i in range(200)))
+    wrong = [i for i, r in enumerate(results) if r.is_error or r.structured_content != {"result": i + 1}]
+    check(not wrong, f"{len(wrong)} of 200 concurrent calls were wrong: {wrong[:5]}")
+    r = await client.call_tool("calc_add", {"a": 40, "b": 2})
+    check(r.structured_content == {"result": 42}, f"after the burst: {r}")
+    return len(names)
+
+
+async def main():
+    args = sys.argv[1:]
+    mode = "auto"
+    if args[0] == "--legacy":
+        mode, args = "legacy", args[1:]
+    kind, rest = args[0], args[1:]
+    if kind == "stdio":
+        server = StdioServerParameters(command=rest[0], args=rest[1:])
+    elif kind == "http":
+        server = rest[0]
+    else:
+        raise SystemExit(f"unknown transport {kind}")
+    async with Client(server, mode=mode) as client:
+        info = client.server_info
+        n = await scenario(client)
+        print(json.dumps({"ok": True, "server": info.name if info else None, "tools": n,
+                          "protocol": client.protocol_version}))
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except AssertionError as e:
+        print(f"CHECK FAILED: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,288 @@
+//! End to end: a project scaffolded by `cargo mango` from this checkout, built, served
+//! over stdio and Streamable HTTP, and driven by the official MCP Python SDK.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mango_tests::*;
+use serde_json::Value;
+
+#[test]
+fn stdio_with_the_python_sdk() {
+    let site = Site::get();
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    let binary = site.binary.to_str().unwrap();
+    for mode in [&["stdio"][..], &["--legacy", "stdio"][..]] {
+        let mut args = mode.to_vec();
+        args.extend([binary, "serve", "--transport", "stdio", "--settings"]);
+        let settings = site.dir.join("Mango.toml");
+        args.push(settings.to_str().unwrap());
+        let out = python_client(&python, &args);
+        assert!(out.contains("\"ok\": true"), "{out}");
+        assert!(out.contains("\"tools\": 7"), "{out}");
+    }
+}
+
+#[test]
+fn http_sessions_and_stateless_with_the_python_sdk() {
+    let site = Site::get();
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    for extra in [&[][..], &["--stateless"][..]] {
+        let server = site.serve_http(extra);
+        // --legacy: a 2025 protocol, so a session when the server keeps them; then the
+        // newest protocol.
+        for mode in [&["--legacy", "http"][..], &["http"][..]] {
+            let mut args = mode.to_vec();
+            args.push(&server.url);
+            let out = python_client(&python, &args);
+            assert!(out.contains("\"ok\": true"), "{extra:?} {mode:?}: {out}");
+        }
+    }
+}
+
+#[test]
+fn stdio_answers_what_rmcp_alone_would_not() {
+    let site = Site::get();
+    let mut child = site
+        .command(&["serve", "--transport", "stdio"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut send = |line: &str| writeln!(stdin, "{line}").unwrap();
+    // A notification before initialize: rmcp 3.11 alone exits here.
+    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    send(INITIALIZE);
+    let reply: Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
+    assert_eq!(reply["id"], 1, "{reply}");
+    assert_eq!(reply["result"]["serverInfo"]["name"], "e2esite");
+    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    // params that are not an object: answered, with the request's id.
+    send(r#"{"jsonrpc":"2.0","id":"x-7","method":"tools/call","params":[1,2]}"#);
+    let reply: Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (reply["id"].clone(), reply["error"]["code"].clone()),
+        (Value::from("x-7"), Value::from(-32602)),
+        "{reply}"
+    );
+    // Not JSON at all: a parse error, and the server goes on.
+    send("this is not json");
+    let reply: Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
+    assert_eq!(reply["error"]["code"], -32700, "{reply}");
+    send(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"calc_add","arguments":{"a":1,"b":2}}}"#,
+    );
+    let reply: Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
+    assert_eq!(reply["result"]["structuredContent"]["result"], 3, "{reply}");
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "closing stdin should stop the server cleanly: {status}"
+    );
+}
+
+#[test]
+fn http_refusals_are_json_rpc_errors() {
+    let site = Site::get();
+    let server = site.serve_http(&["--stateless"]);
+    let auth = server.authority();
+    // A body that is not JSON: 400 with a JSON-RPC parse error (rmcp alone: plain-text 415).
+    let (status, head, body) = http_post(&auth, "/mcp", JSON_HEADERS, "{oops");
+    assert_eq!(status, 400, "{head}\n{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], -32700);
+    // params that are not an object: the error carries the id.
+    let (status, _, body) = http_post(
+        &auth,
+        "/mcp",
+        JSON_HEADERS,
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/list","params":"x"}"#,
+    );
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (status, body["id"].clone(), body["error"]["code"].clone()),
+        (400, Value::from(5), Value::from(-32602)),
+        "{body}"
+    );
+    // A foreign Origin: 403 (rmcp alone accepts it).
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Origin", "http://evil.example"));
+    let (status, _, body) = http_post(&auth, "/mcp", &headers, INITIALIZE);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Origin"), "{body}");
+    // A local Origin is fine.
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Origin", "http://localhost:6274"));
+    let (status, _, body) = http_post(&auth, "/mcp", &headers, INITIALIZE);
+    assert_eq!(status, 200, "{body}");
+    // A foreign Host (DNS rebinding): 403.
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Host", "evil.example"));
+    let (status, _, _) = http_post(&auth, "/mcp", &headers, INITIALIZE);
+    assert_eq!(status, 403);
+    // And the server still serves.
+    let (status, _, body) = http_post(
+        &auth,
+        "/mcp",
+        JSON_HEADERS,
+        r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"calc_add","arguments":{"a":2,"b":2}}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#""structuredContent":{"result":4}"#),
+        "{body}"
+    );
+}
+
+#[test]
+fn sigterm_finishes_calls_in_flight_then_exits_zero() {
+    let site = Site::get();
+    let mut server = site.serve_http(&["--stateless"]);
+    let auth = server.authority();
+    let call = std::thread::spawn(move || {
+        http_post(
+            &auth,
+            "/mcp",
+            JSON_HEADERS,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_slow","arguments":{"millis":800}}}"#,
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let status = server.terminate();
+    let (code, _, body) = call.join().unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("slept 800 ms"),
+        "the call in flight was cut: {body}"
+    );
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        server.log.lock().unwrap()
+    );
+}
+
+#[test]
+fn startup_reports_bad_settings_with_file_and_key() {
+    let site = Site::get();
+    let dir = scratch("bad-settings");
+    let write = |text: &str| {
+        let path = dir.join("Mango.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let cases = [
+        ("[default.server]\nprot = 80\n", "default.server.prot"),
+        (
+            "[default.server]\nport = \"eighty\"\n",
+            "default.server.port",
+        ),
+        (
+            "[default.apps.calc]\nfactor = \"ten\"\n",
+            "default.apps.calc.factor",
+        ),
+        ("[default.apps.calc]\n", "missing field `factor`"),
+        (
+            "[default.apps.calc]\nfactor = 1\n[default.apps.nope]\nx = 1\n",
+            "no installed app is named `nope`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let path = write(text);
+        let out = site
+            .command(&["apps", "--settings", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{text}: {stderr}");
+        assert!(
+            stderr.contains("Mango.toml") && stderr.contains(expected),
+            "{text}: {stderr}"
+        );
+    }
+    let out = site
+        .command(&[
+            "apps",
+            "--settings",
+            dir.join("nothing.toml").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no settings file"));
+    // An environment override is checked the same way.
+    let out = site
+        .command(&["apps"])
+        .env("MANGO_SERVER__PORT", "-1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("MANGO_SERVER__PORT"), "{stderr}");
+}
+
+#[test]
+fn two_tools_with_one_name_stop_the_server_naming_both() {
+    let site = Site::scaffold("dupsite", ["alpha", "beta"], |dir| {
+        // beta gets the prefix `alpha` and a tool `add`: `alpha_add` twice.
+        let manifest = dir.join("apps/beta/Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            text.replace("prefix = \"\"", "prefix = \"alpha\""),
+        )
+        .unwrap();
+        let lib = dir.join("apps/beta/src/lib.rs");
+        let mut text = std::fs::read_to_string(&lib).unwrap();
+        text.push_str("\n/// Clashes with calc's add.\n#[tool]\nasync fn add() -> String {\n    String::new()\n}\n");
+        std::fs::write(&lib, text).unwrap();
+    });
+    let out = site
+        .command(&["serve", "--transport", "stdio"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("two tools are exposed as `alpha_add`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("apps/alpha/src/lib.rs:") && stderr.contains("apps/beta/src/lib.rs:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn editing_one_tool_rebuilds_that_app_and_relinks_only() {
+    let site = Site::scaffold("editsite", ["gamma", "delta"], |_| {});
+    let lib = site.dir.join("apps/delta/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    // Cargo compares modification times: let the clock move past the build's.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(
+        &lib,
+        text.replace("format!(\"Hello, {name}!\")", "format!(\"Hi, {name}!\")"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = mango_ok(&site.dir, &["apps"]);
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let compiled: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Compiling "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(compiled, ["delta", "editsite"], "{stderr}");
+    eprintln!("rebuild after editing one tool: {elapsed:?}");
+}
