@@ -271,3 +271,28 @@ pub fn render_manage(project: &str, apps: &[App]) -> (String, String) {
         template::render(template::file("manage/main.rs"), &vars),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, prefix: &str) -> App {
+        App {
+            name: name.into(),
+            lib_name: name.replace('-', "_"),
+            prefix: prefix.into(),
+            dir: format!("apps/{name}"),
+        }
+    }
+
+    /// The generated crate that links the apps: with none, and with two.
+    #[test]
+    fn rendered_manage() {
+        let (manifest, main) = render_manage("mysite", &[]);
+        insta::assert_snapshot!("manage_no_apps_cargo_toml", manifest);
+        insta::assert_snapshot!("manage_no_apps_main_rs", main);
+        let (manifest, main) = render_manage("mysite", &[app("notes", "notes"), app("web-hooks", "")]);
+        insta::assert_snapshot!("manage_two_apps_cargo_toml", manifest);
+        insta::assert_snapshot!("manage_two_apps_main_rs", main);
+    }
+}

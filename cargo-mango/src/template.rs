@@ -86,4 +86,26 @@ mod tests {
         let names: Vec<&str> = app.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(names, ["Cargo.toml", "src/lib.rs"]);
     }
+
+    /// What `startproject` writes, file by file.
+    #[test]
+    fn rendered_project() {
+        let files = render_tree(
+            "project",
+            &[("project_name", "mysite"), ("mango_rt_dependency", "mango-rt = \"0.1.0\"")],
+        );
+        for (path, text) in &files {
+            assert!(!text.contains("{{"), "{path} keeps a placeholder");
+            insta::assert_snapshot!(format!("project__{}", path.replace(['/', '.'], "_")), text);
+        }
+    }
+
+    /// What `startapp` writes, file by file.
+    #[test]
+    fn rendered_app() {
+        for (path, text) in render_tree("app", &[("app_name", "notes")]) {
+            assert!(!text.contains("{{"), "{path} keeps a placeholder");
+            insta::assert_snapshot!(format!("app__{}", path.replace(['/', '.'], "_")), text);
+        }
+    }
 }

@@ -360,7 +360,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let convert_ok = |value: TokenStream| match &returns.output {
         Output::Empty => quote!({ let _ = #value; #p::ToolOutput::Empty }),
         Output::Text => quote!(#p::ToolOutput::text(#value)),
-        Output::Json(_) => quote!(#p::ToolOutput::json(&#value)),
+        Output::Json(ty) => quote_spanned!(ty.span()=> #p::ToolOutput::json(&#value)),
     };
     let convert = if returns.fallible {
         let ok = convert_ok(quote!(__mango_value));

@@ -1,0 +1,6 @@
+#[mango_rt::tool]
+async fn greet(name: &str) -> String {
+    format!("hello {name}")
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[mango_rt::tool]
+struct NotATool;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[mango_rt::settings]
+enum Settings {
+    A,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[mango_rt::tool(readonly, destructive = false, colour = "red")]
+async fn paint() -> String {
+    String::new()
+}
+
+fn main() {}

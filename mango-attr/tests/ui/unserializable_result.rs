@@ -1,0 +1,8 @@
+struct Secret;
+
+#[mango_rt::tool]
+async fn reveal() -> Secret {
+    Secret
+}
+
+fn main() {}
