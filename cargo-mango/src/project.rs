@@ -291,7 +291,8 @@ mod tests {
         let (manifest, main) = render_manage("mysite", &[]);
         insta::assert_snapshot!("manage_no_apps_cargo_toml", manifest);
         insta::assert_snapshot!("manage_no_apps_main_rs", main);
-        let (manifest, main) = render_manage("mysite", &[app("notes", "notes"), app("web-hooks", "")]);
+        let (manifest, main) =
+            render_manage("mysite", &[app("notes", "notes"), app("web-hooks", "")]);
         insta::assert_snapshot!("manage_two_apps_cargo_toml", manifest);
         insta::assert_snapshot!("manage_two_apps_main_rs", main);
     }

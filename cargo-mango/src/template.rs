@@ -92,7 +92,10 @@ mod tests {
     fn rendered_project() {
         let files = render_tree(
             "project",
-            &[("project_name", "mysite"), ("mango_rt_dependency", "mango-rt = \"0.1.0\"")],
+            &[
+                ("project_name", "mysite"),
+                ("mango_rt_dependency", "mango-rt = \"0.1.0\""),
+            ],
         );
         for (path, text) in &files {
             assert!(!text.contains("{{"), "{path} keeps a placeholder");

@@ -15,7 +15,11 @@ fn mango(dir: &Path) -> Command {
 fn listing(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = walk(dir)
         .into_iter()
-        .map(|p| p.strip_prefix(dir).map(|p| p.display().to_string()).unwrap_or_default())
+        .map(|p| {
+            p.strip_prefix(dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        })
         .collect();
     out.sort();
     out
@@ -34,7 +38,10 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn project(tmp: &Path) -> std::path::PathBuf {
-    mango(tmp).args(["startproject", "mysite"]).assert().success();
+    mango(tmp)
+        .args(["startproject", "mysite"])
+        .assert()
+        .success();
     tmp.join("mysite")
 }
 
@@ -48,14 +55,35 @@ fn startproject_writes_a_workspace_with_settings() {
         .stderr(contains("cargo mango startapp"));
     let dir = tmp.path().join("mysite");
     let files = listing(&dir);
-    for expected in [".gitignore", "Cargo.lock", "Cargo.toml", "Mango.toml", "README.md", "apps/README.md", "manage/Cargo.toml", "manage/main.rs"] {
-        assert!(files.contains(&expected.to_owned()), "{expected} missing from {files:?}");
+    for expected in [
+        ".gitignore",
+        "Cargo.lock",
+        "Cargo.toml",
+        "Mango.toml",
+        "README.md",
+        "apps/README.md",
+        "manage/Cargo.toml",
+        "manage/main.rs",
+    ] {
+        assert!(
+            files.contains(&expected.to_owned()),
+            "{expected} missing from {files:?}"
+        );
     }
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
     assert!(manifest.contains("mango-rt = { path = \""), "{manifest}");
-    assert!(manifest.contains("members = [\"apps/*\", \"manage\"]"), "{manifest}");
+    assert!(
+        manifest.contains("members = [\"apps/*\", \"manage\"]"),
+        "{manifest}"
+    );
     // No staging folder is left behind.
-    assert_eq!(listing(tmp.path()).iter().filter(|p| p.contains(".mango-new")).count(), 0);
+    assert_eq!(
+        listing(tmp.path())
+            .iter()
+            .filter(|p| p.contains(".mango-new"))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -78,7 +106,10 @@ fn startproject_refuses_bad_names_and_non_empty_folders() {
     assert_eq!(listing(tmp.path()), ["taken", "taken/keep.txt"]);
     // An empty folder is fine.
     std::fs::create_dir(tmp.path().join("empty")).expect("mkdir");
-    mango(tmp.path()).args(["startproject", "mysite", "empty"]).assert().success();
+    mango(tmp.path())
+        .args(["startproject", "mysite", "empty"])
+        .assert()
+        .success();
     assert!(tmp.path().join("empty/Mango.toml").is_file());
 }
 
@@ -91,12 +122,16 @@ fn startapp_installs_an_app_with_nothing_else_to_edit() {
         .assert()
         .success()
         .stderr(contains("notes_<fn name>"));
-    let manifest = std::fs::read_to_string(dir.join("apps/notes/Cargo.toml")).expect("app manifest");
+    let manifest =
+        std::fs::read_to_string(dir.join("apps/notes/Cargo.toml")).expect("app manifest");
     assert!(manifest.contains("[package.metadata.mango]"));
     let main = std::fs::read_to_string(dir.join("manage/main.rs")).expect("main.rs");
     assert!(main.contains("use notes as _;"), "{main}");
     let deps = std::fs::read_to_string(dir.join("manage/Cargo.toml")).expect("manage");
-    assert!(deps.contains("notes = { path = \"../apps/notes\" }"), "{deps}");
+    assert!(
+        deps.contains("notes = { path = \"../apps/notes\" }"),
+        "{deps}"
+    );
 }
 
 #[test]
@@ -126,7 +161,10 @@ fn startapp_refuses_bad_names_and_writes_nothing() {
             .stderr(contains(why));
     }
     assert_eq!(listing(&dir), before);
-    assert_eq!(std::fs::read_to_string(dir.join("Cargo.toml")).expect("manifest"), workspace);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Cargo.toml")).expect("manifest"),
+        workspace
+    );
 }
 
 #[test]
@@ -156,7 +194,10 @@ fn startapp_adds_the_member_keeping_comments_when_no_glob_covers_it() {
     let after = std::fs::read_to_string(&path).expect("manifest");
     assert!(after.contains("# the binary"), "{after}");
     assert!(after.contains("\"apps/notes\""), "{after}");
-    assert!(after.contains("# Debug builds: quick to rebuild"), "{after}");
+    assert!(
+        after.contains("# Debug builds: quick to rebuild"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -166,7 +207,14 @@ fn a_bad_app_table_is_reported_with_its_file() {
     mango(&dir).args(["startapp", "notes"]).assert().success();
     let manifest = dir.join("apps/notes/Cargo.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
-    std::fs::write(&manifest, text.replace("[package.metadata.mango]\n", "[package.metadata.mango]\nprefx = \"n\"\n")).expect("write");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "[package.metadata.mango]\n",
+            "[package.metadata.mango]\nprefx = \"n\"\n",
+        ),
+    )
+    .expect("write");
     mango(&dir)
         .arg("sync")
         .assert()
@@ -182,15 +230,29 @@ fn removing_an_app_folder_unlinks_it() {
     mango(&dir).args(["startapp", "notes"]).assert().success();
     mango(&dir).args(["startapp", "tasks"]).assert().success();
     std::fs::remove_dir_all(dir.join("apps/notes")).expect("rm");
-    mango(&dir).arg("sync").assert().success().stderr(contains("1 installed apps (tasks)"));
+    mango(&dir)
+        .arg("sync")
+        .assert()
+        .success()
+        .stderr(contains("1 installed apps (tasks)"));
     let main = std::fs::read_to_string(dir.join("manage/main.rs")).expect("main.rs");
-    assert!(!main.contains("notes") && main.contains("use tasks as _;"), "{main}");
+    assert!(
+        !main.contains("notes") && main.contains("use tasks as _;"),
+        "{main}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
     let tmp = tempfile::tempdir().expect("tempdir");
     mango(tmp.path()).arg("nonsense").assert().code(2);
-    mango(tmp.path()).args(["serve", "--transport", "carrier-pigeon"]).assert().code(2);
-    mango(tmp.path()).arg("--help").assert().success().stdout(contains("startproject"));
+    mango(tmp.path())
+        .args(["serve", "--transport", "carrier-pigeon"])
+        .assert()
+        .code(2);
+    mango(tmp.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("startproject"));
 }

@@ -70,7 +70,7 @@ impl Options {
 enum Output {
     Empty,
     Text,
-    Json(Type),
+    Json(Box<Type>),
 }
 
 struct Returns {
@@ -98,7 +98,7 @@ fn classify(ty: &Type) -> syn::Result<Output> {
         Type::Paren(p) => classify(&p.elem),
         _ => match last_segment(ty) {
             Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
-            _ => Ok(Output::Json(ty.clone())),
+            _ => Ok(Output::Json(Box::new(ty.clone()))),
         },
     }
 }
@@ -140,7 +140,7 @@ struct Argument {
 enum Param {
     Argument(Ident),
     Injected {
-        ty: Type,
+        ty: Box<Type>,
         mutable: bool,
         index: usize,
     },
@@ -257,7 +257,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     ));
                 }
                 params.push(Param::Injected {
-                    ty: (*r.elem).clone(),
+                    ty: r.elem.clone(),
                     mutable: r.mutability.is_some(),
                     index: injected,
                 });

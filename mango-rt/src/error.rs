@@ -58,16 +58,13 @@ pub enum Error {
     Settings(#[from] SettingsError),
 
     #[error(
-        "two tools are exposed as `{name}`:\n  - `{first_fn}` in app `{first_app}` at {first_at}\n  - `{second_fn}` in app `{second_app}` at {second_at}\nrename one with #[tool(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
+        "two tools are exposed as `{name}`:\n  - {first}\n  - {second}\nrename one with #[tool(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
     )]
     DuplicateTool {
         name: String,
-        first_fn: String,
-        first_app: String,
-        first_at: String,
-        second_fn: String,
-        second_app: String,
-        second_at: String,
+        /// "`path::fn` in app `x` at file:line"
+        first: String,
+        second: String,
     },
 
     #[error(

@@ -204,7 +204,11 @@ fn print_apps(runtime: &Runtime) {
         } else {
             format!("prefix `{}`", app.prefix)
         };
-        text.push_str(&format!("{} ({prefix}, {} tools)\n", app.name, tools.len()));
+        text.push_str(&format!(
+            "{} ({prefix}, {})\n",
+            app.name,
+            plural(tools.len(), "tool")
+        ));
         for t in tools {
             let summary = t.entry.description.lines().next().unwrap_or("");
             text.push_str(&format!("  {:<32} {summary}\n", t.name));
@@ -256,11 +260,20 @@ fn summary(runtime: &Runtime) -> String {
         })
         .collect();
     format!(
-        "{} tools from {} apps ({})",
-        runtime.tools.len(),
-        runtime.apps.len(),
+        "{} from {} ({})",
+        plural(runtime.tools.len(), "tool"),
+        plural(runtime.apps.len(), "app"),
         per_app.join(", ")
     )
+}
+
+/// "1 tool", "2 tools".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 async fn shutdown_signal() {

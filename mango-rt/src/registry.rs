@@ -62,18 +62,21 @@ impl ToolEntry {
     }
 }
 
+/// Reads an app's section into its settings type, type-erased.
+pub type ParseSettings = fn(
+    serde_json::Value,
+) -> Result<
+    Arc<dyn std::any::Any + Send + Sync>,
+    serde_path_to_error::Error<serde_json::Error>,
+>;
+
 /// One `#[settings]` type, as the macro writes it.
 pub struct SettingsEntry {
     /// The package name of the app that defines it.
     pub app: &'static str,
     pub type_name: &'static str,
     /// Reads the app's section (a JSON value) into the typed settings.
-    pub parse: fn(
-        serde_json::Value,
-    ) -> Result<
-        Arc<dyn std::any::Any + Send + Sync>,
-        serde_path_to_error::Error<serde_json::Error>,
-    >,
+    pub parse: ParseSettings,
     pub type_id: fn() -> std::any::TypeId,
     pub file: &'static str,
     pub line: u32,

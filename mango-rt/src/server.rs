@@ -75,7 +75,7 @@ impl Runtime {
         Self::from_entries(settings, apps, project_name, project_version, TOOLS.iter())
     }
 
-    pub(crate) fn from_entries<'a>(
+    pub(crate) fn from_entries(
         settings: Settings,
         apps: &[AppInfo],
         project_name: &str,
@@ -86,10 +86,10 @@ impl Runtime {
         let mut tools: Vec<ServedTool> = Vec::new();
         for entry in entries {
             let app = match apps.iter().find(|a| a.name == entry.app) {
-                Some(app) => app.clone(),
+                Some(app) => *app,
                 None => {
                     let app = AppInfo::new(entry.app, entry.app);
-                    apps.push(app.clone());
+                    apps.push(app);
                     app
                 }
             };
@@ -145,18 +145,23 @@ impl Runtime {
         for pair in tools.windows(2) {
             if pair[0].name == pair[1].name {
                 let (a, b) = (pair[0].entry, pair[1].entry);
+                let site = |e: &ToolEntry| {
+                    format!(
+                        "`{}::{}` in app `{}` at {}",
+                        e.module_path,
+                        e.name,
+                        e.app,
+                        e.location()
+                    )
+                };
                 return Err(Error::DuplicateTool {
                     name: pair[0].name.into(),
-                    first_fn: format!("{}::{}", a.module_path, a.name),
-                    first_app: a.app.into(),
-                    first_at: a.location(),
-                    second_fn: format!("{}::{}", b.module_path, b.name),
-                    second_app: b.app.into(),
-                    second_at: b.location(),
+                    first: site(a),
+                    second: site(b),
                 });
             }
         }
-        apps.sort_by(|a, b| a.name.cmp(&b.name));
+        apps.sort_by(|a, b| a.name.cmp(b.name));
         let installed: Vec<&str> = apps.iter().map(|a| a.name).collect();
         let app_settings = settings.read_app_settings(&installed)?;
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();

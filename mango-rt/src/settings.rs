@@ -71,15 +71,14 @@ pub enum SettingsError {
         app: String,
     },
 
-    #[error("{path}: key `{profile}.apps.{app}{key}`: {message} (read into `{type_name}` at {at})")]
+    #[error("{path}: key `{key}`: {message} (read into {read_into})")]
     InvalidApp {
         path: PathBuf,
-        profile: String,
-        app: String,
+        /// The full key: `<profile>.apps.<app>.<field>`.
         key: String,
         message: String,
-        type_name: String,
-        at: String,
+        /// The settings type and where it is defined.
+        read_into: String,
     },
 
     #[error(
@@ -314,18 +313,16 @@ impl Settings {
                 .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
             let value = (entry.parse)(section).map_err(|e| {
                 let key = e.path().to_string();
+                let field = if key == "." {
+                    String::new()
+                } else {
+                    format!(".{key}")
+                };
                 SettingsError::InvalidApp {
                     path: path.clone(),
-                    profile: self.profile.clone(),
-                    app: entry.app.to_owned(),
-                    key: if key == "." {
-                        String::new()
-                    } else {
-                        format!(".{key}")
-                    },
+                    key: format!("{}.apps.{}{field}", self.profile, entry.app),
                     message: e.into_inner().to_string(),
-                    type_name: entry.type_name.to_owned(),
-                    at: format!("{}:{}", entry.file, entry.line),
+                    read_into: format!("`{}` at {}:{}", entry.type_name, entry.file, entry.line),
                 }
             })?;
             out.insert((entry.type_id)(), value);
@@ -445,6 +442,7 @@ impl<T: AppSettings> crate::inject::Inject for T {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return its large error type
 mod tests {
     use super::*;
     use figment::Jail;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite of mango, from a fresh clone: installs what the tests need, then
+# runs every check. `.ci/run` calls exactly this.
+#
+#   ./scripts/test.sh
+#
+# What it installs (once; later runs reuse it):
+#   - the official MCP Python SDK (`mcp` from PyPI, pinned) in target/venv, the client
+#     that drives the end-to-end tests over stdio and HTTP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MCP_VERSION="2.3.0"
+VENV="target/venv"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'" 2>/dev/null; then
+  say "installing the MCP Python SDK (mcp==$MCP_VERSION) into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION"
+fi
+export MANGO_TEST_PYTHON="$PWD/$VENV/bin/python"
+
+say "cargo fmt --check"
+cargo fmt --all --check
+cargo fmt --all --check --manifest-path example/Cargo.toml
+
+say "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
+
+say "tests: unit, trybuild UI, template snapshots, CLI, end to end (the MCP Python SDK over stdio and HTTP)"
+cargo test --workspace --locked
+
+say "tests of the example project"
+cargo test --workspace --locked --manifest-path example/Cargo.toml
