@@ -245,8 +245,10 @@ impl Settings {
                 )));
             }
         }
+        // Settings variables are `MANGO_LOG_LEVEL` and `MANGO_<SECTION>__<KEY>…`; other
+        // `MANGO_` variables (MANGO_PROFILE, MANGO_SETTINGS, a tool's own) are not keys.
         let env = env
-            .ignore(&["PROFILE", "SETTINGS", "LOG"])
+            .filter(|key| key.as_str().contains("__") || key == "log_level")
             .split("__")
             .global();
         let figment = Figment::new()
@@ -466,6 +468,7 @@ mod tests {
             assert_eq!((s.server.port, s.server.host.as_str()), (8001, "0.0.0.0"));
             jail.set_env("MANGO_SERVER__PORT", "9000");
             jail.set_env("MANGO_PROFILE", "prod");
+            jail.set_env("MANGO_SOMETHING_ELSE", "not a setting");
             let s = load(jail, text, "prod").map_err(|e| e.to_string())?;
             assert_eq!(s.server.port, 9000);
             Ok(())
@@ -501,6 +504,22 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.contains("MANGO_SERVER__PORT"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_mistyped_environment_variable_stops() {
+        Jail::expect_with(|jail| {
+            jail.set_env("MANGO_SERVR__PORT", "1");
+            let err = load(jail, "[default]\n", "default")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("unknown key `servr`") && err.contains("MANGO_SERVR"),
+                "{err}"
+            );
             Ok(())
         });
     }
