@@ -25,7 +25,14 @@ def text_of(result):
     return "".join(getattr(c, "text", "") for c in result.content)
 
 
-async def scenario(client):
+LOGS = []
+
+
+async def on_log(params):
+    LOGS.append(params)
+
+
+async def scenario(client, mode):
     tools = await client.list_tools()
     names = [t.name for t in tools.tools]
     check(names == sorted(names), f"tools/list is not sorted: {names}")
@@ -46,6 +53,21 @@ async def scenario(client):
     check(text_of(r) == "HIHI", f"shout: {r}")
     r = await client.call_tool("calc_scaled", {"x": 4})
     check(r.structured_content == {"result": 40}, f"calc_scaled (settings): {r}")
+    # the tool's ctx.info(...) reached the client as a log message
+    for _ in range(50):
+        if any("scaling 4" in str(getattr(m, "data", m)) for m in LOGS):
+            break
+        await asyncio.sleep(0.02)
+    check(any("scaling 4" in str(getattr(m, "data", m)) for m in LOGS), f"no log message from calc_scaled: {LOGS}")
+    # progress notifications reach the caller's progress callback
+    progress = []
+
+    async def on_progress(done, total, message):
+        progress.append((done, total, message))
+
+    r = await client.call_tool("calc_slow", {"millis": 10}, progress_callback=on_progress)
+    check(text_of(r) == "slept 10 ms", f"calc_slow: {r}")
+    check(progress and progress[-1][0] == 1.0, f"no progress from calc_slow: {progress}")
     r = await client.call_tool("calc_divide", {"a": 1, "b": 0})
     check(r.is_error and "cannot divide by zero" in text_of(r), f"calc_divide: {r}")
     r = await client.call_tool("calc_boom", {})
@@ -82,9 +104,9 @@ async def main():
         server = rest[0]
     else:
         raise SystemExit(f"unknown transport {kind}")
-    async with Client(server, mode=mode) as client:
+    async with Client(server, mode=mode, logging_callback=on_log) as client:
         info = client.server_info
-        n = await scenario(client)
+        n = await scenario(client, mode)
         print(json.dumps({"ok": True, "server": info.name if info else None, "tools": n,
                           "protocol": client.protocol_version}))
 
