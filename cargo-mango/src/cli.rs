@@ -66,6 +66,29 @@ pub enum Command {
         #[command(flatten)]
         build: BuildArgs,
     },
+    /// Apply every app's pending migrations (`--list` shows them; `<app> <version>`
+    /// moves one app forward or back; `<app> zero` undoes all of its migrations).
+    Migrate {
+        #[command(flatten)]
+        build: BuildArgs,
+        /// List every migration, applied or not.
+        #[arg(long)]
+        list: bool,
+        /// Only this app.
+        app: Option<String>,
+        /// The version to move the app to, or `zero`.
+        target: Option<String>,
+    },
+    /// Create an empty migration (up.sql and down.sql) in apps/APP/migrations.
+    Makemigrations {
+        /// The app.
+        app: String,
+        /// What the migration does, as a name (`create_notes`).
+        name: String,
+        /// The project's Cargo.toml (default: found from the current directory).
+        #[arg(long)]
+        manifest_path: Option<PathBuf>,
+    },
     /// Bring the generated manage/ crate in step with the installed apps (every other
     /// command does this first).
     Sync {

@@ -33,6 +33,8 @@ pub struct App {
     pub prefix: String,
     /// Its folder, relative to the project root, with `/`.
     pub dir: String,
+    /// The installed apps it depends on (their migrations run first).
+    pub depends_on: Vec<String>,
 }
 
 fn read_doc(path: &Path) -> Result<DocumentMut> {
@@ -97,6 +99,18 @@ impl Project {
             manifest,
             name,
         }
+    }
+
+    /// Whether the project builds mango-rt for PostgreSQL (its `postgres` feature).
+    pub fn uses_postgres(&self) -> Result<bool> {
+        let doc = read_doc(&self.manifest)?;
+        let features = doc
+            .get("workspace")
+            .and_then(|w| w.get("dependencies"))
+            .and_then(|d| d.get("mango-rt"))
+            .and_then(|m| m.get("features"))
+            .and_then(|f| f.as_array());
+        Ok(features.is_some_and(|f| f.iter().any(|v| v.as_str() == Some("postgres"))))
     }
 
     fn manage_manifest(&self) -> PathBuf {
@@ -220,9 +234,21 @@ impl Project {
                 lib_name: lib.name.replace('-', "_"),
                 prefix,
                 dir: rel,
+                depends_on: package
+                    .dependencies
+                    .iter()
+                    .filter(|d| d.path.is_some())
+                    .map(|d| d.name.clone())
+                    .collect(),
             });
         }
         apps.sort_by(|a, b| a.name.cmp(&b.name));
+        // Keep only dependencies that are installed apps.
+        let names: Vec<String> = apps.iter().map(|a| a.name.clone()).collect();
+        for app in &mut apps {
+            app.depends_on.retain(|d| names.contains(d));
+            app.depends_on.sort();
+        }
         Ok(apps)
     }
 
@@ -249,8 +275,13 @@ pub fn render_manage(project: &str, apps: &[App]) -> (String, String) {
     let infos: Vec<String> = apps
         .iter()
         .map(|a| {
+            let deps = if a.depends_on.is_empty() {
+                String::new()
+            } else {
+                format!(".depends_on(&{:?})", a.depends_on)
+            };
             format!(
-                "\n    ::mango_rt::AppInfo::new({:?}, {:?}),",
+                "\n    ::mango_rt::AppInfo::new({:?}, {:?}){deps},",
                 a.name, a.prefix
             )
         })
@@ -282,6 +313,7 @@ mod tests {
             lib_name: name.replace('-', "_"),
             prefix: prefix.into(),
             dir: format!("apps/{name}"),
+            depends_on: Vec::new(),
         }
     }
 
@@ -291,8 +323,9 @@ mod tests {
         let (manifest, main) = render_manage("mysite", &[]);
         insta::assert_snapshot!("manage_no_apps_cargo_toml", manifest);
         insta::assert_snapshot!("manage_no_apps_main_rs", main);
-        let (manifest, main) =
-            render_manage("mysite", &[app("notes", "notes"), app("web-hooks", "")]);
+        let mut hooks = app("web-hooks", "");
+        hooks.depends_on = vec!["notes".into()];
+        let (manifest, main) = render_manage("mysite", &[app("notes", "notes"), hooks]);
         insta::assert_snapshot!("manage_two_apps_cargo_toml", manifest);
         insta::assert_snapshot!("manage_two_apps_main_rs", main);
     }

@@ -50,7 +50,7 @@ fn collect(dir: &Dir<'_>, folder: &str, vars: &[(&str, &str)], out: &mut Vec<(St
                 let rel = if rel == "gitignore" {
                     ".gitignore".to_owned()
                 } else {
-                    rel
+                    render(&rel, vars)
                 };
                 out.push((rel, render(f.contents_utf8().unwrap_or_default(), vars)));
             }
@@ -82,9 +82,22 @@ mod tests {
     #[test]
     fn templates_are_embedded() {
         assert!(file("project/Mango.toml").contains("[default.server]"));
-        let app = render_tree("app", &[("app_name", "notes")]);
+        let app = render_tree(
+            "app",
+            &[("app_name", "notes"), ("version", "2026-01-02-030405")],
+        );
         let names: Vec<&str> = app.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(names, ["Cargo.toml", "src/lib.rs"]);
+        assert_eq!(
+            names,
+            [
+                "Cargo.toml",
+                "build.rs",
+                "migrations/2026-01-02-030405_create_notes_items/down.sql",
+                "migrations/2026-01-02-030405_create_notes_items/up.sql",
+                "src/lib.rs",
+                "src/schema.rs"
+            ]
+        );
     }
 
     /// What `startproject` writes, file by file.
@@ -106,7 +119,12 @@ mod tests {
     /// What `startapp` writes, file by file.
     #[test]
     fn rendered_app() {
-        for (path, text) in render_tree("app", &[("app_name", "notes")]) {
+        let vars = [
+            ("app_name", "notes"),
+            ("version", "2026-01-02-030405"),
+            ("id_column", "id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"),
+        ];
+        for (path, text) in render_tree("app", &vars) {
             assert!(!text.contains("{{"), "{path} keeps a placeholder");
             insta::assert_snapshot!(format!("app__{}", path.replace(['/', '.'], "_")), text);
         }

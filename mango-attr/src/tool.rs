@@ -21,6 +21,7 @@ struct Options {
     destructive: Option<bool>,
     idempotent: Option<bool>,
     open_world: Option<bool>,
+    atomic: Option<bool>,
     krate: Option<Path>,
 }
 
@@ -41,11 +42,12 @@ impl Options {
                     "destructive" => o.destructive = Some(parse_flag_value(input)?),
                     "idempotent" => o.idempotent = Some(parse_flag_value(input)?),
                     "open_world" => o.open_world = Some(parse_flag_value(input)?),
+                    "atomic" => o.atomic = Some(parse_flag_value(input)?),
                     other => {
                         errors.push(syn::Error::new(
                             key.span(),
                             format!(
-                                "unknown #[tool] option `{other}`; expected one of: name, description, title, read_only, destructive, idempotent, open_world, crate"
+                                "unknown #[tool] option `{other}`; expected one of: name, description, title, read_only, destructive, idempotent, open_world, atomic, crate"
                             ),
                         ));
                         // Skip the option's value, if any, and go on to report the rest.
@@ -305,6 +307,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         Some(t) => quote!(::std::option::Option::Some(#t)),
         None => quote!(::std::option::Option::None),
     };
+    let atomic = option_bool(options.atomic);
     let (ro, de, id, ow) = (
         option_bool(options.read_only),
         option_bool(options.destructive),
@@ -373,17 +376,44 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     } else {
         convert_ok(quote!(__mango_out))
     };
+    // After the tool: every injected value is finished, last first (a database
+    // connection commits when the result is a success, else rolls back).
+    let injected_types: Vec<(Ident, &Type)> = params
+        .iter()
+        .filter_map(|param| match param {
+            Param::Injected { ty, index, .. } => Some((format_ident!("__mango_h{}", index), &**ty)),
+            Param::Argument(_) => None,
+        })
+        .collect();
+    let finishes = injected_types.iter().rev().map(|(h, ty)| {
+        quote_spanned! {ty.span()=>
+            if let ::std::result::Result::Err(e) = <#ty as #p::Inject>::finish(#h, __mango_ok).await {
+                return #p::ToolOutput::error(e);
+            }
+        }
+    });
+    let holder_idents: Vec<&Ident> = injected_types.iter().map(|(h, _)| h).collect();
     let body = if is_async {
         quote! {
             let __mango_out = #invoke;
-            #convert
+            let __mango_out = #convert;
+            let __mango_ok = !__mango_out.is_error();
+            #(#finishes)*
+            __mango_out
         }
     } else {
         quote! {
-            #p::blocking(move || {
+            match #p::blocking(move || {
                 let __mango_out = #invoke;
-                #convert
-            }).await
+                (#convert, #(#holder_idents,)*)
+            }).await {
+                ::std::result::Result::Ok((__mango_out, #(#holder_idents,)*)) => {
+                    let __mango_ok = !__mango_out.is_error();
+                    #(#finishes)*
+                    __mango_out
+                }
+                ::std::result::Result::Err(__mango_out) => __mango_out,
+            }
         }
     };
     let output_kind = match &returns.output {
@@ -451,6 +481,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 },
                 input_schema: #p::input_schema::<__MangoArgs>,
                 output: #output_kind,
+                atomic: #atomic,
                 call: __mango_invoke,
                 module_path: ::std::module_path!(),
                 file: #file,

@@ -124,6 +124,11 @@ impl Context {
             .map_err(ToolError::from)
     }
 
+    /// The project's database, if it has one.
+    pub fn database(&self) -> Option<&crate::db::Database> {
+        self.inner.runtime.database.as_ref()
+    }
+
     /// The project's settings.
     pub fn project_settings(&self) -> &crate::Settings {
         &self.inner.runtime.settings

@@ -57,6 +57,12 @@ pub enum Error {
     #[error(transparent)]
     Settings(#[from] SettingsError),
 
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
+
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
+
     #[error(
         "two tools are exposed as `{name}`:\n  - {first}\n  - {second}\nrename one with #[tool(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
     )]

@@ -1,4 +1,5 @@
-//! Values a tool asks for besides its arguments: `&Context` today, more in later releases.
+//! Values a tool asks for besides its arguments: `&Context`, an app's `&Settings`, the
+//! database connection `&mut Db`.
 
 use std::future::Future;
 
@@ -11,14 +12,25 @@ use crate::error::ToolError;
 pub struct Call {
     arguments: serde_json::Map<String, serde_json::Value>,
     context: Context,
+    atomic: Option<bool>,
 }
 
 impl Call {
     pub(crate) fn new(
         arguments: serde_json::Map<String, serde_json::Value>,
         context: Context,
+        atomic: Option<bool>,
     ) -> Self {
-        Call { arguments, context }
+        Call {
+            arguments,
+            context,
+            atomic,
+        }
+    }
+
+    /// The tool's `atomic = …` option, if it gave one (else the settings' default).
+    pub fn atomic(&self) -> Option<bool> {
+        self.atomic
     }
 
     /// Deserializes the arguments into the tool's argument struct. The error names the
@@ -60,6 +72,17 @@ pub trait Inject: Send + Sync + 'static {
 
     /// The value the tool sees.
     fn borrow(holder: &Self::Holder) -> &Self;
+
+    /// Called once the tool has returned, with whether its result is a success (a
+    /// database connection commits or rolls back here). Not called when the tool panics:
+    /// the holder is dropped instead.
+    fn finish(
+        holder: Self::Holder,
+        ok: bool,
+    ) -> impl Future<Output = Result<(), ToolError>> + Send {
+        let _ = (holder, ok);
+        std::future::ready(Ok(()))
+    }
 }
 
 impl Inject for Context {

@@ -27,22 +27,31 @@
 //! - [`manage`] is the entry point of a project's generated binary.
 
 pub mod context;
+pub mod db;
 pub mod error;
 pub mod inject;
 pub mod manage;
+pub mod migrate;
 pub mod output;
 pub mod registry;
 pub mod server;
 pub mod settings;
+pub mod testing;
 pub mod transport;
 
 pub use context::{Context, LogLevel, TransportKind};
+pub use db::Db;
 pub use error::{Error, ToolError};
 pub use inject::Inject;
 pub use manage::{AppInfo, Project, manage};
 pub use mango_attr::{settings, tool};
 pub use settings::{AppSettings, Settings, app_settings};
 
+/// Diesel, the ORM: `table!`, query builders, derives (apps depend on `diesel` too, for
+/// its derive macros).
+pub use diesel;
+/// Diesel's async connections: `RunQueryDsl` gives `.execute(db)`, `.load(db)` …
+pub use diesel_async;
 /// The MCP SDK mango is built on, for what mango does not wrap.
 pub use rmcp;
 /// JSON Schema derive for types used as tool arguments or results.
@@ -63,12 +72,14 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::inject::{Call, Inject, InjectMut};
+    pub use crate::migrate::{MIGRATIONS, MigrationsEntry};
     pub use crate::output::{BoxFuture, ToolOutput, blocking};
     pub use crate::registry::{
         Annotations, OutputKind, SETTINGS, SettingsEntry, TOOLS, ToolEntry, input_schema,
         output_schema,
     };
     pub use crate::settings::{AppSettings, parse_settings};
+    pub use diesel_migrations::{self, EmbeddedMigrations};
     pub use linkme;
     pub use schemars;
     pub use serde;

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::TransportKind;
 use crate::error::Error;
+use crate::migrate;
 use crate::server::{MangoServer, Runtime};
 use crate::settings::{SETTINGS_FILE, Settings, Transport};
 use crate::transport::http;
@@ -28,11 +29,25 @@ pub struct AppInfo {
     pub name: &'static str,
     /// What its tools' names start with (`""` for nothing).
     pub prefix: &'static str,
+    /// The installed apps it depends on (their migrations run first).
+    pub depends_on: &'static [&'static str],
 }
 
 impl AppInfo {
     pub const fn new(name: &'static str, prefix: &'static str) -> Self {
-        AppInfo { name, prefix }
+        AppInfo {
+            name,
+            prefix,
+            depends_on: &[],
+        }
+    }
+
+    /// The installed apps this one depends on.
+    pub const fn depends_on(self, apps: &'static [&'static str]) -> Self {
+        AppInfo {
+            depends_on: apps,
+            ..self
+        }
     }
 }
 
@@ -77,6 +92,20 @@ enum Command {
     Apps,
     /// Print every tool with its input and output schema, as JSON.
     Tools,
+    /// Apply every app's pending migrations, or move one app to a version.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    /// List every migration, applied ([X]) or not ([ ]), per app.
+    #[arg(long, conflicts_with_all = ["app", "target"])]
+    list: bool,
+    /// Only this app.
+    app: Option<String>,
+    /// The version to move the app to (forward or back), or `zero` to undo them all.
+    #[arg(requires = "app")]
+    target: Option<String>,
 }
 
 #[derive(Args, Default)]
@@ -175,6 +204,7 @@ fn try_manage(project: &Project, cli: Cli) -> Result<(), Error> {
             print_apps(&runtime);
             Ok(())
         }
+        Command::Migrate(args) => migrate(runtime, args),
         Command::Tools => {
             let tools: Vec<&rmcp::model::Tool> = runtime.tools.iter().map(|t| &t.tool).collect();
             let json = serde_json::to_string_pretty(&tools).map_err(std::io::Error::other)?;
@@ -222,11 +252,115 @@ fn print_apps(runtime: &Runtime) {
     }
 }
 
+/// Runs `f` with a sync connection (Diesel's migrations are sync), on a blocking thread.
+async fn with_sync_db<T: Send + 'static>(
+    runtime: &Runtime,
+    f: impl FnOnce(&mut crate::migrate::SyncDb) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let Some(database) = &runtime.database else {
+        return Err(Error::Serve("this server has no database".into()));
+    };
+    let conn = diesel_async::pooled_connection::deadpool::Object::take(database.check().await?);
+    tokio::task::spawn_blocking(move || {
+        let mut conn = crate::migrate::SyncDb::from(conn);
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| Error::Serve(format!("the migration task failed: {e}")))?
+}
+
+fn migrate(runtime: Arc<Runtime>, args: MigrateArgs) -> Result<(), Error> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let apps = runtime.apps.clone();
+    tokio.block_on(async move {
+        let url = runtime
+            .database
+            .as_ref()
+            .map(|d| d.url.clone())
+            .unwrap_or_default();
+        if args.list {
+            let listed = with_sync_db(&runtime, move |c| Ok(migrate::list(c, &apps)?)).await?;
+            let mut text = String::new();
+            let mut current = "";
+            for m in &listed {
+                if m.app != current {
+                    text.push_str(&format!("{}\n", m.app));
+                    current = m.app;
+                }
+                text.push_str(&format!(
+                    " [{}] {}\n",
+                    if m.applied { "X" } else { " " },
+                    m.name
+                ));
+            }
+            if listed.is_empty() {
+                text.push_str("no app has migrations\n");
+            }
+            return write_stdout(&text);
+        }
+        let done = with_sync_db(&runtime, move |c| {
+            Ok(match (&args.app, &args.target) {
+                (Some(app), Some(target)) => migrate::migrate_app(c, &apps, app, target)?,
+                (Some(app), None) => {
+                    let last = migrate::all(&apps)?
+                        .into_iter()
+                        .filter(|m| m.app == app)
+                        .last()
+                        .map(|m| m.version);
+                    match last {
+                        Some(v) => migrate::migrate_app(c, &apps, app, &v)?,
+                        None => migrate::migrate_app(c, &apps, app, "zero")?,
+                    }
+                }
+                _ => migrate::migrate_all(c, &apps)?,
+            })
+        })
+        .await?;
+        let mut text = format!("Database: {url}\n");
+        if done.is_empty() {
+            text.push_str("No migrations to apply.\n");
+        }
+        for (app, name, forward) in &done {
+            let verb = if *forward { "Applied" } else { "Reverted" };
+            text.push_str(&format!("  {verb} {app} {name}\n"));
+        }
+        write_stdout(&text)
+    })
+}
+
+/// Connects once (start-up fails here, with the reason, if the database cannot be
+/// reached) and warns about migrations not applied yet. Skipped when no app has
+/// migrations, so a project without a database never creates one.
+async fn check_database(runtime: &Arc<Runtime>) -> Result<(), Error> {
+    if migrate::MIGRATIONS.is_empty() {
+        return Ok(());
+    }
+    let apps = runtime.apps.clone();
+    let names = with_sync_db(runtime, move |c| {
+        Ok(migrate::pending(c, &apps)?
+            .iter()
+            .map(|m| format!("{} {}", m.app, m.name))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    if !names.is_empty() {
+        tracing::warn!(
+            "{} migration(s) not applied: {}; run `cargo mango migrate`",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     tokio.block_on(async move {
+        check_database(&runtime).await?;
         let s = &runtime.settings.server;
         let transport = args.transport.unwrap_or(s.transport);
         let summary = summary(&runtime);

@@ -78,17 +78,18 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 /// Runs a plain (non-async) tool body on tokio's blocking threads, so that it never stalls
 /// the threads that serve other calls. A panic becomes an error result.
-pub async fn blocking<F>(f: F) -> ToolOutput
+pub async fn blocking<F, T>(f: F) -> Result<T, ToolOutput>
 where
-    F: FnOnce() -> ToolOutput + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
-        Ok(out) => out,
-        Err(e) if e.is_panic() => ToolOutput::Error(format!(
+        Ok(out) => Ok(out),
+        Err(e) if e.is_panic() => Err(ToolOutput::Error(format!(
             "the tool panicked: {}",
             panic_message(&*e.into_panic())
-        )),
-        Err(e) => ToolOutput::Error(format!("the tool was cancelled: {e}")),
+        ))),
+        Err(e) => Err(ToolOutput::Error(format!("the tool was cancelled: {e}"))),
     }
 }
 

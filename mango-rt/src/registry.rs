@@ -49,6 +49,9 @@ pub struct ToolEntry {
     pub annotations: Annotations,
     pub input_schema: fn() -> Arc<JsonObject>,
     pub output: OutputKind,
+    /// `#[tool(atomic = …)]`: whether a database connection it takes is in a
+    /// transaction (`None`: the settings' default).
+    pub atomic: Option<bool>,
     pub call: fn(Call) -> BoxFuture<ToolOutput>,
     pub module_path: &'static str,
     pub file: &'static str,

@@ -47,6 +47,8 @@ pub struct Runtime {
     project_name: String,
     project_version: String,
     pub(crate) in_flight: TaskTracker,
+    /// The connection pool (none only for runtimes built without settings' database).
+    pub database: Option<crate::db::Database>,
 }
 
 /// Checks an exposed name against MCP's rules: 1 to 64 of `A-Z a-z 0-9 _ - .`.
@@ -164,6 +166,13 @@ impl Runtime {
         apps.sort_by(|a, b| a.name.cmp(b.name));
         let installed: Vec<&str> = apps.iter().map(|a| a.name).collect();
         let app_settings = settings.read_app_settings(&installed)?;
+        let root = settings
+            .path
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(std::path::Path::to_owned)
+            .unwrap_or_else(|| std::path::PathBuf::from("."));
+        let database = Some(crate::db::Database::new(&settings.database, &root)?);
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         let listed = tools.iter().map(|t| t.tool.clone()).collect();
         Ok(Runtime {
@@ -176,6 +185,7 @@ impl Runtime {
             project_name: project_name.into(),
             project_version: project_version.into(),
             in_flight: TaskTracker::new(),
+            database,
         })
     }
 
@@ -222,7 +232,7 @@ impl Runtime {
             peer: request.peer,
             transport: request.transport,
         });
-        let call = Call::new(arguments, context);
+        let call = Call::new(arguments, context, served.entry.atomic);
         let output = match AssertUnwindSafe((served.entry.call)(call))
             .catch_unwind()
             .await

@@ -182,14 +182,28 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
-    /// The database URL; a relative SQLite path is relative to the project root.
+    /// The database URL: `sqlite://<path>` (relative to the project root) or
+    /// `postgres://user:password@host/db`.
     pub url: String,
+    /// The most connections open at once.
+    pub pool_size: usize,
+    /// Seconds a call waits for a free connection before it fails.
+    pub checkout_timeout: f64,
+    /// Milliseconds a statement may run (PostgreSQL's `statement_timeout`).
+    pub statement_timeout: Option<u64>,
+    /// Whether a tool's connection is in a transaction unless the tool says
+    /// `atomic = false` (Django's `ATOMIC_REQUESTS`).
+    pub atomic: bool,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
         DatabaseSettings {
             url: "sqlite://db.sqlite3".into(),
+            pool_size: 10,
+            checkout_timeout: 5.0,
+            statement_timeout: None,
+            atomic: true,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{Cargo, Command};
 use crate::error::Result;
 
+pub mod makemigrations;
 mod runner;
 mod startapp;
 mod startproject;
@@ -55,6 +56,25 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             }
             runner::build_and_run(&build, args)
         }
+        Command::Migrate {
+            build,
+            list,
+            app,
+            target,
+        } => {
+            let mut args = vec!["migrate".to_owned()];
+            if list {
+                args.push("--list".to_owned());
+            }
+            args.extend(app);
+            args.extend(target);
+            runner::build_and_run(&build, args)
+        }
+        Command::Makemigrations {
+            app,
+            name,
+            manifest_path,
+        } => makemigrations::run(&app, &name, manifest_path.as_deref()),
         Command::Apps { build } => runner::build_and_run(&build, vec!["apps".to_owned()]),
         Command::Tools { build } => runner::build_and_run(&build, vec!["tools".to_owned()]),
     }

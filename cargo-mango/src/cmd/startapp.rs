@@ -87,7 +87,25 @@ pub fn run(name: &str, manifest_path: Option<&Path>) -> Result<ExitCode> {
             why: format!("`{taken}` is already {what}; crate names must differ within a build"),
         });
     }
-    let files = template::render_tree("app", &[("app_name", name)]);
+    let version = crate::cmd::makemigrations::version_at(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default(),
+    );
+    let id_column = if project.uses_postgres()? {
+        "id BIGSERIAL PRIMARY KEY"
+    } else {
+        "id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
+    };
+    let files = template::render_tree(
+        "app",
+        &[
+            ("app_name", name),
+            ("version", &version),
+            ("id_column", id_column),
+        ],
+    );
     ensure_member(&project, name)?;
     create_dir_atomic(&target, |stage| template::write_files(stage, &files))?;
     let apps = project.sync()?;

@@ -2,8 +2,29 @@
 //!
 //! Every `#[tool]` here is served by `cargo mango serve` as `{{app_name}}_<fn name>`:
 //! its doc comment is the tool's description, its parameters are the tool's arguments.
+//! A tool that takes `db: &mut Db` gets a database connection, in a transaction that is
+//! committed when it returns `Ok` and rolled back otherwise.
 
-use mango_rt::tool;
+use diesel::prelude::*;
+use mango_rt::db::{Db, RunQueryDsl};
+use mango_rt::{ToolError, tool};
+
+mod schema;
+
+use schema::{{app_name}}_items;
+
+// This app's migrations (migrations/), applied by `cargo mango migrate`.
+mango_rt::migrations!();
+
+/// An item, as stored in the `{{app_name}}_items` table and returned by the tools.
+#[derive(Queryable, Selectable, mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
+#[diesel(table_name = {{app_name}}_items)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+pub struct Item {
+    pub id: i64,
+    pub name: String,
+}
 
 /// Say hello to someone.
 #[tool(read_only)]
@@ -14,12 +35,56 @@ async fn hello(
     format!("Hello, {name}!")
 }
 
+/// Add an item; returns it with its id.
+#[tool]
+async fn add_item(
+    /// The item's name.
+    name: String,
+    db: &mut Db,
+) -> Result<Item, ToolError> {
+    let item = diesel::insert_into({{app_name}}_items::table)
+        .values({{app_name}}_items::name.eq(&name))
+        .returning(Item::as_returning())
+        .get_result(db)
+        .await?;
+    Ok(item)
+}
+
+/// List the items, newest first.
+#[tool(read_only)]
+async fn list_items(db: &mut Db) -> Result<Vec<Item>, ToolError> {
+    let items = {{app_name}}_items::table
+        .order({{app_name}}_items::id.desc())
+        .select(Item::as_select())
+        .load(db)
+        .await?;
+    Ok(items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mango_rt::serde_json::json;
+    use mango_rt::testing::TestServer;
 
     #[tokio::test]
     async fn hello_greets_by_name() {
         assert_eq!(hello("Ada".into()).await, "Hello, Ada!");
+    }
+
+    /// Through the whole pipeline, with a fresh migrated database.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn added_items_are_listed() {
+        let server = TestServer::new().await.expect("a test server");
+        let added = server
+            .call("{{app_name}}_add_item", json!({"name": "first"}))
+            .await
+            .expect("the tool exists");
+        assert!(!added.is_error(), "{}", added.text());
+        let listed = server
+            .call("{{app_name}}_list_items", json!({}))
+            .await
+            .expect("the tool exists");
+        assert_eq!(listed.json()["result"][0]["name"], "first");
     }
 }

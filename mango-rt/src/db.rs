@@ -1,0 +1,382 @@
+//! The database: a pool created at start-up from `[database]`, a connection handed to
+//! every call that asks for one (`db: &mut Db`), inside a transaction by default.
+//!
+//! The backend is a cargo feature of `mango-rt`: `sqlite` (the default: a file in the
+//! project, no server) or `postgres`. A URL of the other kind stops start-up with a
+//! message saying which feature to enable.
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, TransactionManager};
+
+use crate::error::ToolError;
+use crate::inject::{Call, Inject, InjectMut};
+use crate::settings::DatabaseSettings;
+
+#[cfg(all(feature = "sqlite", feature = "postgres"))]
+compile_error!(
+    "mango-rt: enable one database backend: `sqlite` (the default) or `postgres` (with default-features = false)"
+);
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("mango-rt: enable a database backend feature: `sqlite` (the default) or `postgres`");
+
+pub use diesel_async::{AsyncConnection as Connection, RunQueryDsl};
+
+/// The database connection a tool receives (`db: &mut Db`): a Diesel async connection,
+/// so `diesel_async::RunQueryDsl` methods (`.execute(db)`, `.load(db)` …) take it.
+#[cfg(feature = "sqlite")]
+pub type Db =
+    diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::SqliteConnection>;
+/// The database connection a tool receives (`db: &mut Db`).
+#[cfg(feature = "postgres")]
+pub type Db = diesel_async::AsyncPgConnection;
+
+/// The compiled backend's name, for messages.
+#[cfg(feature = "sqlite")]
+pub const BACKEND: &str = "sqlite";
+#[cfg(feature = "postgres")]
+pub const BACKEND: &str = "postgres";
+
+/// Why the database could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "[database] url `{url}` is not a {BACKEND} URL, and this project is built for {BACKEND}; {hint}"
+    )]
+    BackendMismatch { url: String, hint: &'static str },
+
+    #[error("[database] url `{url}` is not valid: {why}")]
+    BadUrl { url: String, why: String },
+
+    #[error("could not connect to the database at `{url}`: {reason}")]
+    Unreachable { url: String, reason: String },
+
+    #[error("could not set up the connection pool for `{url}`: {reason}")]
+    Pool { url: String, reason: String },
+}
+
+#[cfg(feature = "sqlite")]
+const MISMATCH_HINT: &str = "for PostgreSQL, build mango-rt with its `postgres` feature: in the project's Cargo.toml, mango-rt = { …, default-features = false, features = [\"postgres\"] }";
+#[cfg(feature = "postgres")]
+const MISMATCH_HINT: &str = "for SQLite, build mango-rt with its default `sqlite` feature (remove default-features = false and features = [\"postgres\"] from the project's Cargo.toml)";
+
+/// The URL with its password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// What the driver is given: for SQLite a file path (relative ones are relative to the
+/// project root, where Mango.toml is), for PostgreSQL the URL as it is.
+pub fn connection_string(url: &str, root: &Path) -> Result<String, DbError> {
+    let bad = |why: &str| DbError::BadUrl {
+        url: redact(url),
+        why: why.to_owned(),
+    };
+    let is_sqlite = url.starts_with("sqlite:");
+    let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !is_sqlite && !is_postgres {
+        return Err(bad(
+            "use sqlite://<path> (relative to the project root) or postgres://user:password@host/db",
+        ));
+    }
+    if (cfg!(feature = "sqlite") && !is_sqlite) || (cfg!(feature = "postgres") && !is_postgres) {
+        return Err(DbError::BackendMismatch {
+            url: redact(url),
+            hint: MISMATCH_HINT,
+        });
+    }
+    if is_postgres {
+        return Ok(url.to_owned());
+    }
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    if path.is_empty() {
+        return Err(bad("it names no file: use sqlite://db.sqlite3"));
+    }
+    if path == ":memory:" {
+        return Err(bad(
+            "an in-memory database is one per connection, so calls would not see each other's data; use a file",
+        ));
+    }
+    let path = Path::new(path);
+    let path = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        root.join(path)
+    };
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// The pool, and what calls need to know about it.
+pub struct Database {
+    pool: Pool<Db>,
+    /// The URL for messages (password hidden).
+    pub url: String,
+    checkout_timeout: Duration,
+    /// Whether tools run in a transaction unless they say `atomic = false`.
+    pub atomic_by_default: bool,
+}
+
+impl Database {
+    /// Creates the pool (connections are opened when first needed).
+    pub fn new(settings: &DatabaseSettings, root: &Path) -> Result<Database, DbError> {
+        let target = connection_string(&settings.url, root)?;
+        let url = redact(&settings.url);
+        let mut config = ManagerConfig::<Db>::default();
+        let statement_timeout = settings.statement_timeout;
+        config.custom_setup = Box::new(move |target| {
+            let target = target.to_owned();
+            Box::pin(async move { setup(&target, statement_timeout).await })
+        });
+        let manager = AsyncDieselConnectionManager::<Db>::new_with_config(target, config);
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size.max(1))
+            .build()
+            .map_err(|e| DbError::Pool {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Database {
+            pool,
+            url,
+            checkout_timeout: Duration::from_secs_f64(settings.checkout_timeout.max(0.001)),
+            atomic_by_default: settings.atomic,
+        })
+    }
+
+    /// A connection from the pool, waiting at most the checkout timeout.
+    pub async fn get(&self) -> Result<Object<Db>, ToolError> {
+        match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(ToolError::new(format!(
+                "could not connect to the database at `{}`: {e}",
+                self.url
+            ))),
+            Err(_) => Err(ToolError::new(format!(
+                "no database connection was free within {:?} (all {} were in use); raise [database] pool_size or checkout_timeout in Mango.toml",
+                self.checkout_timeout,
+                self.pool.status().max_size
+            ))),
+        }
+    }
+
+    /// Opens one connection now: start-up fails early, with the reason, when the
+    /// database cannot be reached.
+    pub async fn check(&self) -> Result<Object<Db>, DbError> {
+        self.pool.get().await.map_err(|e| DbError::Unreachable {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Closes the pool: idle connections are dropped, checked-out ones when returned.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+}
+
+/// Opens a connection and sets it up for concurrent use.
+#[cfg(feature = "sqlite")]
+async fn setup(target: &str, _statement_timeout: Option<u64>) -> diesel::ConnectionResult<Db> {
+    use diesel::connection::SimpleConnection;
+    let mut conn = Db::establish(target).await?;
+    // Measured: without these, 3 concurrent writers already fail with "database is
+    // locked"; with them (and immediate transactions for calls), 40 have no error.
+    conn.spawn_blocking(|c| {
+        c.batch_execute(
+            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(Into::into)
+    })
+    .await
+    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
+}
+
+#[cfg(feature = "postgres")]
+async fn setup(target: &str, statement_timeout: Option<u64>) -> diesel::ConnectionResult<Db> {
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = Db::establish(target).await?;
+    if let Some(ms) = statement_timeout {
+        conn.batch_execute(&format!("SET statement_timeout = {ms}"))
+            .await
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    }
+    Ok(conn)
+}
+
+type Tm = <Db as AsyncConnection>::TransactionManager;
+
+/// Begins the call's transaction (`BEGIN IMMEDIATE` on SQLite: a call that writes
+/// takes the write lock up front instead of failing half-way with "database is locked").
+async fn begin(conn: &mut Db) -> diesel::QueryResult<()> {
+    #[cfg(feature = "sqlite")]
+    {
+        conn.spawn_blocking(|c| {
+            diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        })
+        .await
+    }
+    #[cfg(feature = "postgres")]
+    {
+        Tm::begin_transaction(conn).await
+    }
+}
+
+/// A call's connection: checked out for the call, in a transaction unless the tool
+/// says `atomic = false`. The pipeline commits it when the tool succeeds and rolls it
+/// back otherwise; dropped without either (a panic, a cancelled call), the connection
+/// is closed instead of going back to the pool, which rolls the transaction back.
+pub struct DbHolder {
+    /// Always `Some` until [`DbHolder::finish`] or drop.
+    conn: Option<Object<Db>>,
+    in_transaction: bool,
+}
+
+impl DbHolder {
+    fn conn(&mut self) -> &mut Db {
+        match self.conn.as_deref_mut() {
+            Some(conn) => conn,
+            // `conn` is taken only by `finish` (which consumes the holder) and `drop`.
+            None => unreachable!("a DbHolder is used after finish"),
+        }
+    }
+
+    /// Ends the call's transaction: commit when `ok`, else roll back.
+    pub async fn finish(mut self, ok: bool) -> Result<(), ToolError> {
+        if !self.in_transaction {
+            return Ok(());
+        }
+        self.in_transaction = false;
+        let conn = self.conn();
+        let result = if ok {
+            Tm::commit_transaction(conn).await
+        } else {
+            Tm::rollback_transaction(conn).await
+        };
+        if let Err(e) = result {
+            // The transaction's state is unknown: never reuse this connection.
+            if let Some(conn) = self.conn.take() {
+                drop(Object::take(conn));
+            }
+            return Err(ToolError::new(if ok {
+                format!("the call's changes could not be committed: {e}")
+            } else {
+                format!("the call's changes could not be rolled back: {e}")
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DbHolder {
+    fn drop(&mut self) {
+        if self.in_transaction
+            && let Some(conn) = self.conn.take()
+        {
+            // Closing the connection rolls its transaction back.
+            drop(Object::take(conn));
+        }
+    }
+}
+
+impl Inject for Db {
+    type Holder = DbHolder;
+
+    async fn build(call: &mut Call) -> Result<DbHolder, ToolError> {
+        let Some(database) = call.context().database() else {
+            return Err(ToolError::new(
+                "this tool takes a database connection, but the server has no database",
+            ));
+        };
+        let mut conn = database.get().await?;
+        let atomic = call.atomic().unwrap_or(database.atomic_by_default);
+        if atomic {
+            begin(&mut conn).await.map_err(|e| {
+                ToolError::new(format!("could not begin the call's transaction: {e}"))
+            })?;
+        }
+        Ok(DbHolder {
+            conn: Some(conn),
+            in_transaction: atomic,
+        })
+    }
+
+    fn borrow(holder: &DbHolder) -> &Db {
+        match holder.conn.as_deref() {
+            Some(conn) => conn,
+            None => unreachable!("a DbHolder is used after finish"),
+        }
+    }
+
+    async fn finish(holder: DbHolder, ok: bool) -> Result<(), ToolError> {
+        holder.finish(ok).await
+    }
+}
+
+impl InjectMut for Db {
+    fn borrow_mut(holder: &mut DbHolder) -> &mut Db {
+        holder.conn()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact("sqlite://db.sqlite3"), "sqlite://db.sqlite3");
+    }
+
+    #[test]
+    fn sqlite_paths_are_relative_to_the_project() {
+        let root = Path::new("/srv/site");
+        if cfg!(feature = "sqlite") {
+            assert_eq!(
+                connection_string("sqlite://db.sqlite3", root)
+                    .ok()
+                    .as_deref(),
+                Some("/srv/site/db.sqlite3")
+            );
+            assert_eq!(
+                connection_string("sqlite:///var/x.db", root)
+                    .ok()
+                    .as_deref(),
+                Some("/var/x.db")
+            );
+            let err = connection_string("postgres://u:pw@h/d", root)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("postgres") && err.contains("u:***@h") && !err.contains("pw"),
+                "{err}"
+            );
+        }
+        assert!(connection_string("mysql://x", root).is_err());
+        assert!(connection_string("sqlite://", root).is_err());
+    }
+}

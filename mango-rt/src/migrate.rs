@@ -1,0 +1,323 @@
+//! Every app's migrations: diesel-format folders (`migrations/<version>_<name>/up.sql`,
+//! `down.sql`) embedded into the app with [`migrations!`](crate::migrations), applied in
+//! a deterministic order and recorded per app and version in `__mango_migrations` (so
+//! that two apps with the same version string do not shadow each other, as they do in
+//! diesel's own `__diesel_schema_migrations`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::connection::SimpleConnection;
+use diesel::migration::{Migration, MigrationSource};
+use diesel::prelude::*;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_migrations::EmbeddedMigrations;
+use linkme::distributed_slice;
+
+use crate::db::Db;
+use crate::manage::AppInfo;
+
+type Backend = <Db as diesel_async::AsyncConnectionCore>::Backend;
+/// A sync Diesel connection over the async one (migrations are sync in Diesel); used on
+/// a blocking thread.
+pub type SyncDb = AsyncConnectionWrapper<Db>;
+
+/// Every app's embedded migrations, in link order.
+#[distributed_slice]
+pub static MIGRATIONS: [MigrationsEntry];
+
+/// One app's migrations, as [`migrations!`](crate::migrations) registers them.
+pub struct MigrationsEntry {
+    pub app: &'static str,
+    pub migrations: &'static EmbeddedMigrations,
+}
+
+/// Embeds the app's `migrations/` folder (relative to its Cargo.toml) and registers it,
+/// so that `cargo mango migrate` applies it. `startapp` puts this line in `src/lib.rs`
+/// and a `build.rs` that rebuilds the app when a migration is added.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        const _: () = {
+            use $crate::__private::diesel_migrations;
+            static __MANGO_MIGRATIONS: $crate::__private::EmbeddedMigrations =
+                diesel_migrations::embed_migrations!("migrations");
+            #[$crate::__private::linkme::distributed_slice($crate::__private::MIGRATIONS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static __MANGO_MIGRATIONS_ENTRY: $crate::__private::MigrationsEntry =
+                $crate::__private::MigrationsEntry {
+                    app: ::std::env!("CARGO_PKG_NAME"),
+                    migrations: &__MANGO_MIGRATIONS,
+                };
+        };
+    };
+}
+
+diesel::table! {
+    __mango_migrations (app, version) {
+        app -> Text,
+        version -> Text,
+        name -> Text,
+    }
+}
+
+const CREATE_RECORD: &str = "CREATE TABLE IF NOT EXISTS __mango_migrations (
+    app VARCHAR(255) NOT NULL,
+    version VARCHAR(255) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (app, version)
+)";
+
+/// Why migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "the migration {migration} of the app `{app}` failed and was rolled back (later ones were not applied): {message}\nfix apps/{app}/migrations/{migration}, then run `cargo mango migrate` again"
+    )]
+    Failed {
+        app: String,
+        migration: String,
+        message: String,
+    },
+    #[error("no installed app `{app}` has migrations (apps with migrations: {known})")]
+    UnknownApp { app: String, known: String },
+    #[error(
+        "the app `{app}` has no migration `{version}` (it has: {known}); use a version, or `zero` to undo them all"
+    )]
+    UnknownVersion {
+        app: String,
+        version: String,
+        known: String,
+    },
+    #[error("the migration record (__mango_migrations) could not be read or written: {0}")]
+    Record(String),
+    #[error("the migrations of `{app}` could not be read: {message}")]
+    Source { app: String, message: String },
+}
+
+/// One migration of one app.
+pub struct AppMigration {
+    pub app: &'static str,
+    /// `<version>_<name>`, the folder's name.
+    pub name: String,
+    pub version: String,
+    migration: Box<dyn Migration<Backend>>,
+}
+
+/// A migration's state, for `migrate --list`.
+pub struct Listed {
+    pub app: &'static str,
+    pub name: String,
+    pub applied: bool,
+}
+
+/// The apps' migrations in the order they apply: an app after the installed apps it
+/// depends on, then by app name; within an app, by version.
+pub fn all(apps: &[AppInfo]) -> Result<Vec<AppMigration>, MigrateError> {
+    let mut by_app: BTreeMap<&'static str, Vec<AppMigration>> = BTreeMap::new();
+    for entry in MIGRATIONS.iter() {
+        let list = MigrationSource::<Backend>::migrations(entry.migrations).map_err(|e| {
+            MigrateError::Source {
+                app: entry.app.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        let mut list: Vec<AppMigration> = list
+            .into_iter()
+            .map(|m| AppMigration {
+                app: entry.app,
+                name: m.name().to_string(),
+                version: m.name().version().to_string(),
+                migration: m,
+            })
+            .collect();
+        list.sort_by(|a, b| a.version.cmp(&b.version));
+        by_app.entry(entry.app).or_default().extend(list);
+    }
+    let mut order = Vec::new();
+    let mut done = BTreeSet::new();
+    fn visit(
+        app: &'static str,
+        apps: &[AppInfo],
+        by_app: &BTreeMap<&'static str, Vec<AppMigration>>,
+        done: &mut BTreeSet<&'static str>,
+        order: &mut Vec<&'static str>,
+    ) {
+        if !done.insert(app) {
+            return;
+        }
+        if let Some(info) = apps.iter().find(|a| a.name == app) {
+            let mut deps: Vec<&'static str> = info.depends_on.to_vec();
+            deps.sort_unstable();
+            for dep in deps {
+                if by_app.contains_key(dep) {
+                    visit(dep, apps, by_app, done, order);
+                }
+            }
+        }
+        order.push(app);
+    }
+    let names: Vec<&'static str> = by_app.keys().copied().collect();
+    for app in names {
+        visit(app, apps, &by_app, &mut done, &mut order);
+    }
+    let mut out = Vec::new();
+    for app in order {
+        if let Some(list) = by_app.remove(app) {
+            out.extend(list);
+        }
+    }
+    Ok(out)
+}
+
+fn record_err(e: impl std::fmt::Display) -> MigrateError {
+    MigrateError::Record(e.to_string())
+}
+
+/// The (app, version) pairs applied so far.
+pub fn applied(conn: &mut SyncDb) -> Result<BTreeSet<(String, String)>, MigrateError> {
+    conn.batch_execute(CREATE_RECORD).map_err(record_err)?;
+    let rows: Vec<(String, String)> = __mango_migrations::table
+        .select((__mango_migrations::app, __mango_migrations::version))
+        .load(conn)
+        .map_err(record_err)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Every migration with whether it is applied.
+pub fn list(conn: &mut SyncDb, apps: &[AppInfo]) -> Result<Vec<Listed>, MigrateError> {
+    let done = applied(conn)?;
+    Ok(all(apps)?
+        .into_iter()
+        .map(|m| Listed {
+            applied: done.contains(&(m.app.to_owned(), m.version.clone())),
+            app: m.app,
+            name: m.name,
+        })
+        .collect())
+}
+
+/// The migrations not applied yet, in order.
+pub fn pending(conn: &mut SyncDb, apps: &[AppInfo]) -> Result<Vec<AppMigration>, MigrateError> {
+    let done = applied(conn)?;
+    Ok(all(apps)?
+        .into_iter()
+        .filter(|m| !done.contains(&(m.app.to_owned(), m.version.clone())))
+        .collect())
+}
+
+fn apply(conn: &mut SyncDb, m: &AppMigration) -> Result<(), MigrateError> {
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        m.migration
+            .run(conn)
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+        diesel::insert_into(__mango_migrations::table)
+            .values((
+                __mango_migrations::app.eq(m.app),
+                __mango_migrations::version.eq(&m.version),
+                __mango_migrations::name.eq(&m.name),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+    .map_err(|e| MigrateError::Failed {
+        app: m.app.to_owned(),
+        migration: m.name.clone(),
+        message: e.to_string(),
+    })
+}
+
+fn revert(conn: &mut SyncDb, m: &AppMigration) -> Result<(), MigrateError> {
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        m.migration
+            .revert(conn)
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+        diesel::delete(
+            __mango_migrations::table
+                .filter(__mango_migrations::app.eq(m.app))
+                .filter(__mango_migrations::version.eq(&m.version)),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+    .map_err(|e| MigrateError::Failed {
+        app: m.app.to_owned(),
+        migration: format!("{} (down.sql)", m.name),
+        message: e.to_string(),
+    })
+}
+
+/// What a run did, in order: (app, migration, applied (true) or reverted (false)).
+pub type Done = Vec<(&'static str, String, bool)>;
+
+/// Applies every pending migration, each in its own transaction; stops at the first
+/// failure (what ran before it stays applied).
+pub fn migrate_all(conn: &mut SyncDb, apps: &[AppInfo]) -> Result<Done, MigrateError> {
+    let mut done = Vec::new();
+    for m in pending(conn, apps)? {
+        apply(conn, &m)?;
+        done.push((m.app, m.name, true));
+    }
+    Ok(done)
+}
+
+/// Moves one app to `target` (a version, or `zero` for none): applies its migrations up
+/// to it, or reverts (down.sql) those after it, newest first.
+pub fn migrate_app(
+    conn: &mut SyncDb,
+    apps: &[AppInfo],
+    app: &str,
+    target: &str,
+) -> Result<Done, MigrateError> {
+    let all = all(apps)?;
+    let known: BTreeSet<&str> = all.iter().map(|m| m.app).collect();
+    if !known.contains(app) {
+        return Err(MigrateError::UnknownApp {
+            app: app.to_owned(),
+            known: known.into_iter().collect::<Vec<_>>().join(", "),
+        });
+    }
+    let mine: Vec<AppMigration> = all.into_iter().filter(|m| m.app == app).collect();
+    let target_index = if target == "zero" {
+        None
+    } else {
+        match mine
+            .iter()
+            .position(|m| m.version == target || m.name == target)
+        {
+            Some(i) => Some(i),
+            None => {
+                return Err(MigrateError::UnknownVersion {
+                    app: app.to_owned(),
+                    version: target.to_owned(),
+                    known: mine
+                        .iter()
+                        .map(|m| m.version.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+    };
+    let applied = applied(conn)?;
+    let is_applied = |m: &AppMigration| applied.contains(&(m.app.to_owned(), m.version.clone()));
+    let mut done = Vec::new();
+    // Forward: everything up to the target that is not applied.
+    if let Some(t) = target_index {
+        for m in mine.iter().take(t + 1) {
+            if !is_applied(m) {
+                apply(conn, m)?;
+                done.push((m.app, m.name.clone(), true));
+            }
+        }
+    }
+    // Back: everything after the target that is applied, newest first.
+    let keep = target_index.map_or(0, |t| t + 1);
+    for m in mine.iter().skip(keep).rev() {
+        if is_applied(m) {
+            revert(conn, m)?;
+            done.push((m.app, m.name.clone(), false));
+        }
+    }
+    Ok(done)
+}

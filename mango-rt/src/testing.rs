@@ -1,0 +1,248 @@
+//! An in-process test server for an app's own tests (like FastMCP's
+//! `Client(server)`): the app's tools, a fresh migrated database, calls by name.
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn add_then_list() {
+//!     let server = mango_rt::testing::TestServer::new().await.unwrap();
+//!     let added = server.call("notes_add", serde_json::json!({"text": "hi"})).await.unwrap();
+//!     assert!(!added.is_error());
+//! }
+//! ```
+//!
+//! On SQLite the database is a file in a temporary folder, removed with the server. On
+//! PostgreSQL, set `MANGO_TEST_DATABASE_URL` to a server URL (its database is only used
+//! to connect): each test server creates a database of its own there and drops it at
+//! the end.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use diesel_async::pooled_connection::deadpool::Object;
+use rmcp::model::CallToolResult;
+use serde_json::Value;
+
+use crate::context::TransportKind;
+use crate::db::Db;
+use crate::error::Error;
+use crate::manage::AppInfo;
+use crate::server::{RequestParts, Runtime};
+use crate::settings::Settings;
+
+/// A call's result, with helpers for tests.
+#[derive(Debug, Clone)]
+pub struct TestResult(pub CallToolResult);
+
+impl TestResult {
+    pub fn is_error(&self) -> bool {
+        self.0.is_error == Some(true)
+    }
+
+    /// The text content, joined.
+    pub fn text(&self) -> String {
+        self.0
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect()
+    }
+
+    /// The structured content (`{"result": …}` for wrapped values).
+    pub fn json(&self) -> Value {
+        self.0.structured_content.clone().unwrap_or(Value::Null)
+    }
+}
+
+/// Why a test server could not be made or a call not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    #[error(transparent)]
+    Start(#[from] Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    UnknownTool(String),
+    #[error("the arguments must be a JSON object, not {0}")]
+    NotAnObject(Value),
+    #[error("{0}")]
+    Database(String),
+}
+
+/// An in-process server over the linked apps' tools, with a database of its own.
+pub struct TestServer {
+    runtime: Arc<Runtime>,
+    _dir: tempfile::TempDir,
+    #[cfg(feature = "postgres")]
+    dropper: Option<(String, String)>,
+}
+
+/// The prefix of the app under test, from its Cargo.toml (cargo sets
+/// `CARGO_MANIFEST_DIR` for tests), so tools get the names they are served with.
+fn app_under_test() -> Vec<AppInfo> {
+    let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        return Vec::new();
+    };
+    let manifest = PathBuf::from(dir).join("Cargo.toml");
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        return Vec::new();
+    };
+    use figment::providers::Format;
+    let Ok(doc) = figment::providers::Toml::from_str::<Value>(&text) else {
+        return Vec::new();
+    };
+    let (Some(name), Some(mango)) = (
+        doc.pointer("/package/name").and_then(Value::as_str),
+        doc.pointer("/package/metadata/mango"),
+    ) else {
+        return Vec::new();
+    };
+    let prefix = mango.get("prefix").and_then(Value::as_str).unwrap_or(name);
+    let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    let prefix: &'static str = Box::leak(prefix.to_owned().into_boxed_str());
+    vec![AppInfo::new(name, prefix)]
+}
+
+impl TestServer {
+    /// A server with default settings, a fresh database, every migration applied.
+    pub async fn new() -> Result<TestServer, TestError> {
+        Self::with_settings(Settings::default()).await
+    }
+
+    /// A server with these settings (their database URL is replaced by a fresh one).
+    pub async fn with_settings(mut settings: Settings) -> Result<TestServer, TestError> {
+        let dir = tempfile::tempdir()?;
+        settings.path = Some(dir.path().join(crate::settings::SETTINGS_FILE));
+        #[cfg(feature = "sqlite")]
+        {
+            settings.database.url = "sqlite://test.sqlite3".into();
+        }
+        #[cfg(feature = "postgres")]
+        let dropper = {
+            let (url, dropper) = postgres_database().await?;
+            settings.database.url = url;
+            Some(dropper)
+        };
+        let runtime = Arc::new(
+            Runtime::new(settings, &app_under_test(), "test", "0.0.0").map_err(TestError::Start)?,
+        );
+        let server = TestServer {
+            runtime,
+            _dir: dir,
+            #[cfg(feature = "postgres")]
+            dropper,
+        };
+        server.migrate().await?;
+        Ok(server)
+    }
+
+    async fn migrate(&self) -> Result<(), TestError> {
+        let conn = Object::take(self.db().await?);
+        let apps = self.runtime.apps.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = crate::migrate::SyncDb::from(conn);
+            crate::migrate::migrate_all(&mut conn, &apps).map(|_| ())
+        })
+        .await
+        .map_err(|e| TestError::Database(e.to_string()))?
+        .map_err(|e| TestError::Start(e.into()))
+    }
+
+    /// The runtime (settings, tools).
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The exposed names of every tool.
+    pub fn tool_names(&self) -> Vec<&'static str> {
+        self.runtime.tools.iter().map(|t| t.name).collect()
+    }
+
+    /// Calls a tool by its exposed name, through the same pipeline as stdio and HTTP.
+    pub async fn call(&self, name: &str, arguments: Value) -> Result<TestResult, TestError> {
+        let Value::Object(arguments) = arguments else {
+            return Err(TestError::NotAnObject(arguments));
+        };
+        let parts = RequestParts {
+            request_id: None,
+            meta: Default::default(),
+            progress_token: None,
+            peer: None,
+            transport: TransportKind::InProcess,
+        };
+        match self.runtime.call(name, arguments, parts).await {
+            Some(result) => Ok(TestResult(result)),
+            None => Err(TestError::UnknownTool(self.runtime.unknown_tool(name))),
+        }
+    }
+
+    /// A connection to the test database, to look at what the tools did.
+    pub async fn db(&self) -> Result<Object<Db>, TestError> {
+        match &self.runtime.database {
+            Some(d) => d
+                .get()
+                .await
+                .map_err(|e| TestError::Database(e.to_string())),
+            None => Err(TestError::Database("no database".into())),
+        }
+    }
+
+    /// The folder the test database lives in (SQLite).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres_database() -> Result<(String, (String, String)), TestError> {
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    let base = std::env::var("MANGO_TEST_DATABASE_URL").map_err(|_| {
+        TestError::Database(
+            "set MANGO_TEST_DATABASE_URL to a PostgreSQL server (postgres://user:pw@host/postgres): each test server makes a database there".into(),
+        )
+    })?;
+    let name = format!(
+        "mango_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    let mut conn = Db::establish(&base)
+        .await
+        .map_err(|e| TestError::Database(format!("{}: {e}", crate::db::redact(&base))))?;
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|e| TestError::Database(e.to_string()))?;
+    let (head, _) = base.rsplit_once('/').unwrap_or((&base, ""));
+    Ok((format!("{head}/{name}"), (base.clone(), name)))
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(db) = &self.runtime.database {
+            db.close();
+        }
+        if let Some((base, name)) = self.dropper.take() {
+            // A thread of its own: Drop cannot await, and may run inside a runtime.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+                    if let Ok(mut conn) = Db::establish(&base).await {
+                        let _ = conn
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
