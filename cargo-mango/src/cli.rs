@@ -55,6 +55,9 @@ pub enum Command {
         /// No sessions, plain JSON responses: the mode for several replicas (http).
         #[arg(long)]
         stateless: bool,
+        /// Apply pending migrations before serving.
+        #[arg(long)]
+        migrate: bool,
     },
     /// List the installed apps and their tools.
     Apps {

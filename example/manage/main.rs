@@ -4,11 +4,13 @@
 // Naming each app links it into the binary, so that its tools are found.
 use calc as _;
 use greetings as _;
+use notes as _;
 
 /// The installed apps: (package name, tool name prefix).
 const APPS: &[::mango_rt::AppInfo] = &[
     ::mango_rt::AppInfo::new("calc", "calc"),
     ::mango_rt::AppInfo::new("greetings", "greetings"),
+    ::mango_rt::AppInfo::new("notes", "notes"),
 ];
 
 fn main() -> ::std::process::ExitCode {

@@ -203,7 +203,6 @@ async fn setup(target: &str, _statement_timeout: Option<u64>) -> diesel::Connect
         c.batch_execute(
             "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
-        .map_err(Into::into)
     })
     .await
     .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;

@@ -122,6 +122,9 @@ struct ServeArgs {
     /// No sessions, plain JSON responses: the mode for several replicas (http).
     #[arg(long)]
     stateless: bool,
+    /// Apply pending migrations before serving.
+    #[arg(long)]
+    migrate: bool,
 }
 
 /// Runs the project's binary: parses the command line and runs the subcommand.
@@ -333,9 +336,16 @@ fn migrate(runtime: Arc<Runtime>, args: MigrateArgs) -> Result<(), Error> {
 /// Connects once (start-up fails here, with the reason, if the database cannot be
 /// reached) and warns about migrations not applied yet. Skipped when no app has
 /// migrations, so a project without a database never creates one.
-async fn check_database(runtime: &Arc<Runtime>) -> Result<(), Error> {
+async fn check_database(runtime: &Arc<Runtime>, apply: bool) -> Result<(), Error> {
     if migrate::MIGRATIONS.is_empty() {
         return Ok(());
+    }
+    if apply {
+        let apps = runtime.apps.clone();
+        let done = with_sync_db(runtime, move |c| Ok(migrate::migrate_all(c, &apps)?)).await?;
+        for (app, name, _) in done {
+            tracing::info!("applied the migration {app} {name}");
+        }
     }
     let apps = runtime.apps.clone();
     let names = with_sync_db(runtime, move |c| {
@@ -360,7 +370,7 @@ fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error> {
         .enable_all()
         .build()?;
     tokio.block_on(async move {
-        check_database(&runtime).await?;
+        check_database(&runtime, args.migrate).await?;
         let s = &runtime.settings.server;
         let transport = args.transport.unwrap_or(s.transport);
         let summary = summary(&runtime);

@@ -410,9 +410,9 @@ mod toml_table {
 /// A tool parameter taken by reference must be injectable: `&Context`, or a type of
 /// this trait (the message below is what a user sees for `name: &str`).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be injected into a tool: it is neither `Context` nor an app's `#[settings]` type",
+    message = "`{Self}` cannot be injected into a tool: it is not `Context`, `Db` or an app's `#[settings]` type",
     label = "a parameter taken by reference is injected by mango, not read from the arguments",
-    note = "take JSON arguments by value (`String`, not `&str`); injectable: `&mango_rt::Context`, `&YourSettings` (a `#[mango_rt::settings]` struct)"
+    note = "take JSON arguments by value (`String`, not `&str`); injectable: `&mango_rt::Context`, `&mut mango_rt::Db`, `&YourSettings` (a `#[mango_rt::settings]` struct)"
 )]
 pub trait AppSettings: for<'de> Deserialize<'de> + Send + Sync + 'static {
     /// The package name of the app.

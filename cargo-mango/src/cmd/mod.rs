@@ -40,6 +40,7 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             host,
             port,
             stateless,
+            migrate,
         } => {
             let mut args = vec!["serve".to_owned()];
             if let Some(t) = transport {
@@ -53,6 +54,9 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             }
             if stateless {
                 args.push("--stateless".to_owned());
+            }
+            if migrate {
+                args.push("--migrate".to_owned());
             }
             runner::build_and_run(&build, args)
         }

@@ -59,8 +59,26 @@ fn ensure_member(project: &Project, name: &str) -> Result<()> {
         .iter()
         .filter_map(|m| m.as_str())
         .any(|m| m == "apps/*" || m == member);
+    let mut changed = false;
     if !covered {
         members.push(member);
+        changed = true;
+    }
+    // Apps use Diesel's derives, so the workspace lists `diesel` (projects made before
+    // the database layer did not).
+    if let Some(deps) = doc
+        .get_mut("workspace")
+        .and_then(|w| w.get_mut("dependencies"))
+        .and_then(|d| d.as_table_like_mut())
+        && !deps.contains_key("diesel")
+    {
+        let mut diesel = toml_edit::InlineTable::new();
+        diesel.insert("version", "2.3".into());
+        diesel.insert("default-features", false.into());
+        deps.insert("diesel", toml_edit::Item::Value(diesel.into()));
+        changed = true;
+    }
+    if changed {
         write_atomic(&project.manifest, &doc.to_string())?;
     }
     Ok(())
