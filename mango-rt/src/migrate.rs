@@ -281,9 +281,11 @@ pub fn migrate_app(
     let target_index = if target == "zero" {
         None
     } else {
+        // Diesel's version drops the folder name's dashes: accept either spelling.
+        let bare = target.replace('-', "");
         match mine
             .iter()
-            .position(|m| m.version == target || m.name == target)
+            .position(|m| m.version == target || m.version == bare || m.name == target)
         {
             Some(i) => Some(i),
             None => {
@@ -292,7 +294,7 @@ pub fn migrate_app(
                     version: target.to_owned(),
                     known: mine
                         .iter()
-                        .map(|m| m.version.as_str())
+                        .map(|m| m.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", "),
                 });

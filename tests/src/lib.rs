@@ -370,3 +370,261 @@ pub const JSON_HEADERS: &[(&str, &str)] = &[
 
 /// An `initialize` request with a 2025 protocol version.
 pub const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+/// A JSON-RPC client over a server's stdio (no client library: raw messages, so tests
+/// can send many at once and see exactly what comes back).
+pub struct StdioClient {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    replies: std::sync::mpsc::Receiver<serde_json::Value>,
+    next_id: u64,
+    early: std::collections::HashMap<u64, serde_json::Value>,
+}
+
+impl StdioClient {
+    /// Starts `cmd` (a `serve --transport stdio`) and initializes the session.
+    pub fn start(mut cmd: Command) -> StdioClient {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, replies) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && tx.send(v).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let mut client = StdioClient {
+            child,
+            stdin,
+            replies,
+            next_id: 0,
+            early: Default::default(),
+        };
+        let init: serde_json::Value = serde_json::from_str(INITIALIZE).unwrap();
+        let reply = client.request("initialize", init["params"].clone());
+        assert!(reply.get("result").is_some(), "initialize failed: {reply}");
+        client.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        client
+    }
+
+    fn send(&mut self, message: &serde_json::Value) {
+        writeln!(self.stdin, "{message}").unwrap();
+    }
+
+    fn send_request(&mut self, method: &str, params: serde_json::Value) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        id
+    }
+
+    fn wait_for(&mut self, id: u64) -> serde_json::Value {
+        if let Some(v) = self.early.remove(&id) {
+            return v;
+        }
+        loop {
+            let v = self
+                .replies
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no reply to request {id} within 60 s"));
+            match v.get("id").and_then(serde_json::Value::as_u64) {
+                Some(got) if got == id => return v,
+                Some(got) => {
+                    self.early.insert(got, v);
+                }
+                None => {} // a notification
+            }
+        }
+    }
+
+    /// One request, waiting for its reply.
+    pub fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let id = self.send_request(method, params);
+        self.wait_for(id)
+    }
+
+    /// `tools/call`; returns the result (or the error object).
+    pub fn call(&mut self, tool: &str, arguments: serde_json::Value) -> serde_json::Value {
+        let reply = self.request(
+            "tools/call",
+            serde_json::json!({"name": tool, "arguments": arguments}),
+        );
+        reply.get("result").or(reply.get("error")).cloned().unwrap()
+    }
+
+    /// Many `tools/call`s sent at once; their results in the same order.
+    pub fn call_many(&mut self, calls: &[(&str, serde_json::Value)]) -> Vec<serde_json::Value> {
+        let ids: Vec<u64> = calls
+            .iter()
+            .map(|(tool, args)| {
+                self.send_request(
+                    "tools/call",
+                    serde_json::json!({"name": tool, "arguments": args}),
+                )
+            })
+            .collect();
+        ids.into_iter()
+            .map(|id| {
+                let reply = self.wait_for(id);
+                reply.get("result").or(reply.get("error")).cloned().unwrap()
+            })
+            .collect()
+    }
+}
+
+impl Drop for StdioClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a `tools/call` result is an error result.
+pub fn is_error(result: &serde_json::Value) -> bool {
+    result["isError"] == true || result.get("code").is_some()
+}
+
+/// The text of a `tools/call` result (or an error's message).
+pub fn text(result: &serde_json::Value) -> String {
+    if let Some(m) = result.get("message").and_then(serde_json::Value::as_str) {
+        return m.to_owned();
+    }
+    result["content"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|b| b["text"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// A project with the database fixtures: apps `ledger` (tools that write, fail, panic,
+/// hold their connection) and `audit` (depends on ledger; its migration has the same
+/// version string). `backend` is "sqlite" or "postgres". `ledger` names the ledger app
+/// (projects sharing the target directory need different names, see [`Site`]); the
+/// audit app comes only with `with_audit`.
+pub fn db_site(
+    name: &str,
+    backend: &str,
+    ledger: &str,
+    with_audit: bool,
+    tweak: impl FnOnce(&Path),
+) -> Site {
+    let parent = scratch(name);
+    mango_ok(&parent, &["startproject", name]);
+    let dir = parent.join(name);
+    if backend == "postgres" {
+        let manifest = dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        let text = text.replacen(
+            "mango-rt = { path = ",
+            "mango-rt = { default-features = false, features = [\"postgres\"], path = ",
+            1,
+        );
+        std::fs::write(&manifest, text).unwrap();
+    }
+    let fixtures = root().join("tests").join("e2e").join("fixtures");
+    let apps: &[(&str, &str)] = if with_audit {
+        &[(ledger, "ledger"), ("audit", "audit")]
+    } else {
+        &[(ledger, "ledger")]
+    };
+    for &(app, fixture) in apps {
+        mango_ok(&dir, &["startapp", app]);
+        let app_dir = dir.join("apps").join(app);
+        let source = std::fs::read_to_string(fixtures.join(format!("{fixture}.rs"))).unwrap();
+        std::fs::write(
+            app_dir.join("src/lib.rs"),
+            source.replace("use ledger as _;", &format!("use {ledger} as _;")),
+        )
+        .unwrap();
+        std::fs::remove_file(app_dir.join("src/schema.rs")).unwrap();
+        std::fs::remove_dir_all(app_dir.join("migrations")).unwrap();
+        let from = if fixture == "ledger" {
+            fixtures.join("ledger").join(backend)
+        } else {
+            fixtures.join("audit")
+        };
+        copy_dir(&from, &app_dir.join("migrations"));
+    }
+    if with_audit {
+        let audit = dir.join("apps/audit/Cargo.toml");
+        let text = std::fs::read_to_string(&audit).unwrap();
+        std::fs::write(
+            &audit,
+            text.replace(
+                "mango-rt.workspace = true",
+                &format!("mango-rt.workspace = true\n{ledger} = {{ path = \"../{ledger}\" }}"),
+            ),
+        )
+        .unwrap();
+    }
+    tweak(&dir);
+    mango_ok(&dir, &["sync"]);
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", name])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Site {
+        binary: e2e_target().join("debug").join(name),
+        dir,
+    }
+}
+
+/// Copies a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The PostgreSQL server the tests may use (`MANGO_TEST_DATABASE_URL`, e.g.
+/// `postgres://postgres@127.0.0.1:54329/postgres`), if there is one.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("MANGO_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Creates a fresh database on the test server; returns its URL.
+pub fn fresh_postgres_database(base: &str, name: &str) -> String {
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        let out = Command::new("psql")
+            .arg(base)
+            .args(["-v", "ON_ERROR_STOP=1", "-c", &sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (head, _) = base.rsplit_once('/').unwrap();
+    format!("{head}/{name}")
+}

@@ -1,0 +1,312 @@
+//! The database layer end to end: a project built from this checkout with the
+//! `ledger` and `audit` fixtures, on a real SQLite file and a real PostgreSQL server.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use mango_tests::*;
+use serde_json::{Value, json};
+
+fn sqlite_site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| db_site("dbsite", "sqlite", "ledger", true, |_| {}))
+}
+
+/// The site's binary with its database at `url`.
+fn with_db(site: &Site, url: &str, args: &[&str]) -> Command {
+    let mut cmd = site.command(args);
+    cmd.env("MANGO_DATABASE__URL", url);
+    cmd
+}
+
+fn sqlite_url(test: &str) -> String {
+    let dir = scratch(&format!("db-{test}"));
+    format!("sqlite://{}", dir.join("db.sqlite3").display())
+}
+
+fn count(client: &mut StdioClient) -> i64 {
+    let r = client.call("ledger_count", json!({}));
+    assert!(!is_error(&r), "{r}");
+    r["structuredContent"]["result"].as_i64().unwrap()
+}
+
+/// 200 concurrent writers, then every way a call can fail: nothing a failed call wrote
+/// stays, and the server keeps serving.
+fn writes_and_rollbacks(site: &Site, url: &str) {
+    let mut client = StdioClient::start(with_db(
+        site,
+        url,
+        &["serve", "--transport", "stdio", "--migrate"],
+    ));
+    let calls: Vec<(&str, Value)> = (0..200)
+        .map(|i| ("ledger_insert", json!({"label": format!("row {i}")})))
+        .collect();
+    let results = client.call_many(&calls);
+    let failed: Vec<String> = results.iter().filter(|r| is_error(r)).map(text).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 200 concurrent inserts failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(3)]
+    );
+    assert_eq!(count(&mut client), 200);
+
+    let r = client.call("ledger_insert_then_fail", json!({"label": "failed"}));
+    assert!(is_error(&r) && text(&r).contains("on purpose"), "{r}");
+    assert_eq!(
+        count(&mut client),
+        200,
+        "a tool that returned Err left its row"
+    );
+
+    let r = client.call("ledger_insert_then_panic", json!({"label": "panicked"}));
+    assert!(
+        is_error(&r) && text(&r).contains("panicking after the insert"),
+        "{r}"
+    );
+    assert_eq!(count(&mut client), 200, "a tool that panicked left its row");
+
+    // A database error inside a tool: an error result with the message, rolled back.
+    let r = client.call("ledger_insert", json!({"label": "row 7"}));
+    assert!(is_error(&r), "{r}");
+    let message = text(&r).to_lowercase();
+    assert!(
+        message.contains("unique") || message.contains("duplicate"),
+        "{r}"
+    );
+    assert_eq!(count(&mut client), 200);
+
+    // atomic = false: what the tool wrote stays, even though it failed.
+    let r = client.call(
+        "ledger_insert_unguarded_then_fail",
+        json!({"label": "unguarded"}),
+    );
+    assert!(is_error(&r), "{r}");
+    assert_eq!(count(&mut client), 201);
+}
+
+#[test]
+fn sqlite_writes_and_rollbacks() {
+    writes_and_rollbacks(sqlite_site(), &sqlite_url("writes"));
+}
+
+#[test]
+fn postgres_writes_and_rollbacks() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let site = db_site("pgsite", "postgres", "ledger", true, |_| {});
+    let url = fresh_postgres_database(&base, "mango_e2e_writes");
+    writes_and_rollbacks(&site, &url);
+    // Unreachable: start-up fails with the URL, password hidden, and the reason.
+    let out = with_db(
+        &site,
+        "postgres://app:s3cret@127.0.0.1:1/nothing",
+        &["serve", "--transport", "stdio"],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not connect") && stderr.contains("app:***@127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn an_exhausted_pool_fails_the_call_after_the_checkout_timeout() {
+    let site = sqlite_site();
+    let mut cmd = with_db(
+        site,
+        &sqlite_url("pool"),
+        &["serve", "--transport", "stdio", "--migrate"],
+    );
+    cmd.env("MANGO_DATABASE__POOL_SIZE", "1")
+        .env("MANGO_DATABASE__CHECKOUT_TIMEOUT", "0.3");
+    let mut client = StdioClient::start(cmd);
+    let started = std::time::Instant::now();
+    let results = client.call_many(&[
+        ("ledger_hold", json!({"millis": 1500})),
+        ("ledger_count", json!({})),
+    ]);
+    assert!(!is_error(&results[0]), "{}", results[0]);
+    assert!(is_error(&results[1]), "{}", results[1]);
+    assert!(
+        text(&results[1]).contains("no database connection was free within 300ms"),
+        "{}",
+        results[1]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The pool is fine afterwards.
+    assert_eq!(count(&mut client), 0);
+}
+
+fn run(site: &Site, url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = with_db(site, url, args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn migrations_run_in_dependency_order_and_are_recorded_per_app() {
+    let site = sqlite_site();
+    let url = sqlite_url("migrate");
+    let (code, out, err) = run(site, &url, &["migrate", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    // The generated binary passes the apps' dependencies for this order.
+    let main = std::fs::read_to_string(site.dir.join("manage/main.rs")).unwrap();
+    assert!(
+        main.contains(r#"AppInfo::new("audit", "audit").depends_on(&["ledger"])"#),
+        "{main}"
+    );
+    assert!(
+        out.contains("audit\n [ ] 2024-01-01-000000_create_audit"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ledger\n [ ] 2024-01-01-000000_create_entries"),
+        "{out}"
+    );
+    // `audit` sorts first but depends on `ledger`: ledger's migration runs first, and
+    // both run although they share a version string.
+    let (code, out, err) = run(site, &url, &["migrate"]);
+    assert_eq!(code, 0, "{err}");
+    let ledger = out.find("Applied ledger").unwrap_or(usize::MAX);
+    let audit = out.find("Applied audit").unwrap_or(0);
+    assert!(ledger < audit, "{out}");
+    let (_, out, _) = run(site, &url, &["migrate"]);
+    assert!(out.contains("No migrations to apply."), "{out}");
+    let (_, out, _) = run(site, &url, &["migrate", "--list"]);
+    assert_eq!(out.matches("[X]").count(), 2, "{out}");
+    // Back to zero and forward again.
+    let (code, out, err) = run(site, &url, &["migrate", "audit", "zero"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Reverted audit 2024-01-01-000000_create_audit"),
+        "{out}"
+    );
+    let (code, out, _) = run(site, &url, &["migrate", "audit", "2024-01-01-000000"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Applied audit"), "{out}");
+    // Mistakes say what exists.
+    let (code, _, err) = run(site, &url, &["migrate", "nope", "zero"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no installed app `nope` has migrations"),
+        "{err}"
+    );
+    let (code, _, err) = run(site, &url, &["migrate", "audit", "1999"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("has no migration `1999`") && err.contains("2024-01-01-000000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_warns_about_pending_migrations_and_bad_urls_stop_it() {
+    let site = sqlite_site();
+    let url = sqlite_url("warn");
+    let (code, _, err) = run(site, &url, &["serve", "--transport", "stdio"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("2 migration(s) not applied") && err.contains("cargo mango migrate"),
+        "{err}"
+    );
+    for (bad, expected) in [
+        ("mysql://x/y", "is not valid"),
+        (
+            "sqlite:///no/such/folder/db.sqlite3",
+            "could not connect to the database",
+        ),
+        ("postgres://app:s3cret@db.example/x", "built for sqlite"),
+    ] {
+        let (code, _, err) = run(site, bad, &["serve", "--transport", "stdio"]);
+        assert_eq!(code, 1, "{bad}: {err}");
+        assert!(err.contains(expected), "{bad}: {err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
+
+#[test]
+fn a_failing_migration_is_rolled_back_and_migrate_resumes_after_the_fix() {
+    let broken = "2024-01-02-000000_add_half_done";
+    // An app name of its own: the shared target directory keys members by path.
+    let site = db_site("migsite", "sqlite", "mledger", false, |dir| {
+        let m = dir.join("apps/mledger/migrations").join(broken);
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(
+            m.join("up.sql"),
+            "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
+        )
+        .unwrap();
+        std::fs::write(m.join("down.sql"), "DROP TABLE half_done;\n").unwrap();
+    });
+    let url = sqlite_url("broken");
+    let (code, _, err) = run(&site, &url, &["migrate"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`mledger`") && err.contains(broken) && err.contains("no_such_table"),
+        "{err}"
+    );
+    let (_, out, _) = run(&site, &url, &["migrate", "--list"]);
+    assert!(out.contains(&format!(" [ ] {broken}")), "{out}");
+    // Fix it; `cargo mango migrate` rebuilds (build.rs watches migrations/) and resumes.
+    // Had the failed run left `half_done` behind, CREATE TABLE would fail now.
+    let up = site
+        .dir
+        .join("apps/mledger/migrations")
+        .join(broken)
+        .join("up.sql");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&up, "CREATE TABLE half_done (x INTEGER);\n").unwrap();
+    let out = Command::new(cargo_mango())
+        .args(["mango", "migrate"])
+        .current_dir(&site.dir)
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .env("MANGO_DATABASE__URL", &url)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Applied mledger {broken}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn makemigrations_writes_an_empty_pair() {
+    let site = sqlite_site();
+    let out = mango(&site.dir, &["makemigrations", "ledger", "add_index"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = site.dir.join("apps/ledger/migrations");
+    let made: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_add_index"))
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(Path::new(&dir.join(&made[0]).join("up.sql")).is_file());
+    assert!(dir.join(&made[0]).join("down.sql").is_file());
+    std::fs::remove_dir_all(dir.join(&made[0])).unwrap();
+    let out = mango(&site.dir, &["makemigrations", "nope", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = mango(&site.dir, &["makemigrations", "ledger", "Bad Name"]);
+    assert_eq!(out.status.code(), Some(2));
+}
