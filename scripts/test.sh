@@ -6,7 +6,9 @@
 #
 # What it installs (once; later runs reuse it):
 #   - the official MCP Python SDK (`mcp` from PyPI, pinned) in target/venv, the client
-#     that drives the end-to-end tests over stdio and HTTP.
+#     that drives the end-to-end tests over stdio and HTTP;
+#   - a PostgreSQL server (Debian's package when missing), started on 127.0.0.1:54329
+#     with its data in target/postgres (scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,10 @@ if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.versio
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION"
 fi
 export MANGO_TEST_PYTHON="$PWD/$VENV/bin/python"
+
+say "PostgreSQL for the database tests (on 127.0.0.1)"
+MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"
+export MANGO_TEST_DATABASE_URL
 
 say "cargo fmt --check"
 cargo fmt --all --check

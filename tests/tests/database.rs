@@ -100,6 +100,7 @@ fn postgres_writes_and_rollbacks() {
     let site = db_site("pgsite", "postgres", "ledger", true, |_| {});
     let url = fresh_postgres_database(&base, "mango_e2e_writes");
     writes_and_rollbacks(&site, &url);
+    app_tests_pass(&site, &[("MANGO_TEST_DATABASE_URL", base.as_str())]);
     // Unreachable: start-up fails with the URL, password hidden, and the reason.
     let out = with_db(
         &site,
@@ -115,6 +116,29 @@ fn postgres_writes_and_rollbacks() {
         "{stderr}"
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+/// `cargo test` in the project: the app's own test, on `mango_rt::testing::TestServer`.
+fn app_tests_pass(site: &Site, env: &[(&str, &str)]) {
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "-q", "-p", "ledger"])
+        .current_dir(&site.dir)
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+#[test]
+fn the_test_server_gives_each_test_a_fresh_database() {
+    app_tests_pass(sqlite_site(), &[]);
 }
 
 #[test]
