@@ -420,7 +420,8 @@ impl StdioClient {
         writeln!(self.stdin, "{message}").unwrap();
     }
 
-    fn send_request(&mut self, method: &str, params: serde_json::Value) -> u64 {
+    /// Sends a request without waiting; [`StdioClient::wait_for`] gets its reply.
+    pub fn send_request(&mut self, method: &str, params: serde_json::Value) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
         self.send(
@@ -429,7 +430,8 @@ impl StdioClient {
         id
     }
 
-    fn wait_for(&mut self, id: u64) -> serde_json::Value {
+    /// The reply to request `id`.
+    pub fn wait_for(&mut self, id: u64) -> serde_json::Value {
         if let Some(v) = self.early.remove(&id) {
             return v;
         }
