@@ -223,18 +223,26 @@ async fn setup(target: &str, statement_timeout: Option<u64>) -> diesel::Connecti
 
 type Tm = <Db as AsyncConnection>::TransactionManager;
 
-/// Begins the call's transaction (`BEGIN IMMEDIATE` on SQLite: a call that writes
-/// takes the write lock up front instead of failing half-way with "database is locked").
-async fn begin(conn: &mut Db) -> diesel::QueryResult<()> {
+/// Begins the call's transaction. On SQLite a tool that may write gets `BEGIN
+/// IMMEDIATE`: it takes the write lock up front instead of failing half-way with
+/// "database is locked" when another call writes; a `read_only` tool gets a plain
+/// `BEGIN`, so that readers never wait for writers (WAL).
+async fn begin(conn: &mut Db, read_only: bool) -> diesel::QueryResult<()> {
     #[cfg(feature = "sqlite")]
     {
-        conn.spawn_blocking(|c| {
-            diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        let sql = if read_only {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        conn.spawn_blocking(move |c| {
+            diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, sql)
         })
         .await
     }
     #[cfg(feature = "postgres")]
     {
+        let _ = read_only;
         Tm::begin_transaction(conn).await
     }
 }
@@ -308,7 +316,7 @@ impl Inject for Db {
         let mut conn = database.get().await?;
         let atomic = call.atomic().unwrap_or(database.atomic_by_default);
         if atomic {
-            begin(&mut conn).await.map_err(|e| {
+            begin(&mut conn, call.read_only()).await.map_err(|e| {
                 ToolError::new(format!("could not begin the call's transaction: {e}"))
             })?;
         }

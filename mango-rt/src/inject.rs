@@ -13,6 +13,7 @@ pub struct Call {
     arguments: serde_json::Map<String, serde_json::Value>,
     context: Context,
     atomic: Option<bool>,
+    read_only: bool,
 }
 
 impl Call {
@@ -20,12 +21,20 @@ impl Call {
         arguments: serde_json::Map<String, serde_json::Value>,
         context: Context,
         atomic: Option<bool>,
+        read_only: bool,
     ) -> Self {
         Call {
             arguments,
             context,
             atomic,
+            read_only,
         }
+    }
+
+    /// Whether the tool says it only reads (`#[tool(read_only)]`): its SQLite
+    /// transaction then does not take the write lock up front.
+    pub fn read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The tool's `atomic = …` option, if it gave one (else the settings' default).

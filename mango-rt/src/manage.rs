@@ -445,7 +445,8 @@ async fn shutdown_signal() {
     }
 }
 
-/// Waits (at most the shutdown timeout) for the calls in flight.
+/// Waits (at most the shutdown timeout) for the calls in flight, then closes the
+/// database pool.
 async fn drain(runtime: &Runtime) {
     let in_flight = runtime.in_flight.len();
     runtime.in_flight.close();
@@ -461,6 +462,9 @@ async fn drain(runtime: &Runtime) {
             still_running = runtime.in_flight.len(),
             "shutdown timeout reached; stopping with calls still running"
         );
+    }
+    if let Some(database) = &runtime.database {
+        database.close();
     }
 }
 

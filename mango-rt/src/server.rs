@@ -232,7 +232,12 @@ impl Runtime {
             peer: request.peer,
             transport: request.transport,
         });
-        let call = Call::new(arguments, context, served.entry.atomic);
+        let call = Call::new(
+            arguments,
+            context,
+            served.entry.atomic,
+            served.entry.annotations.read_only == Some(true),
+        );
         let output = match AssertUnwindSafe((served.entry.call)(call))
             .catch_unwind()
             .await

@@ -253,10 +253,16 @@ impl Site {
 
     /// Starts `serve` over HTTP on a free port; returns the server and its URL.
     pub fn serve_http(&self, extra: &[&str]) -> Server {
+        self.serve_http_with_env(extra, &[])
+    }
+
+    /// [`Site::serve_http`] with extra environment variables for the server.
+    pub fn serve_http_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut args = vec!["serve", "--transport", "http", "--port", "0"];
         args.extend_from_slice(extra);
         let mut child = self
             .command(&args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

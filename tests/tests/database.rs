@@ -141,6 +141,30 @@ fn the_test_server_gives_each_test_a_fresh_database() {
     app_tests_pass(sqlite_site(), &[]);
 }
 
+/// The same connection handling over Streamable HTTP as over stdio.
+#[test]
+fn http_calls_get_a_connection_and_a_transaction_too() {
+    let site = sqlite_site();
+    let url = sqlite_url("http");
+    let server = site.serve_http_with_env(
+        &["--stateless", "--migrate"],
+        &[("MANGO_DATABASE__URL", url.as_str())],
+    );
+    let auth = server.authority();
+    let call = |tool: &str, args: Value| {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}});
+        let (status, _, body) = http_post(&auth, "/mcp", JSON_HEADERS, &body.to_string());
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["result"].clone()
+    };
+    let r = call("ledger_insert", json!({"label": "over http"}));
+    assert_eq!(r["structuredContent"]["result"], 1, "{r}");
+    let r = call("ledger_insert_then_fail", json!({"label": "gone"}));
+    assert!(is_error(&r), "{r}");
+    let r = call("ledger_count", json!({}));
+    assert_eq!(r["structuredContent"]["result"], 1, "{r}");
+}
+
 #[test]
 fn an_exhausted_pool_fails_the_call_after_the_checkout_timeout() {
     let site = sqlite_site();
