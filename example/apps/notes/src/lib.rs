@@ -97,26 +97,44 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn add_search_list_delete() {
         let server = TestServer::new().await.expect("a test server");
-        let added = server.call("notes_add", json!({"text": "buy mangoes"})).await.expect("add");
+        let added = server
+            .call("notes_add", json!({"text": "buy mangoes"}))
+            .await
+            .expect("add");
         assert!(!added.is_error(), "{}", added.text());
         let id = added.json()["id"].as_i64().expect("an id");
-        server.call("notes_add", json!({"text": "call Ada"})).await.expect("add");
+        server
+            .call("notes_add", json!({"text": "call Ada"}))
+            .await
+            .expect("add");
 
-        let found = server.call("notes_search", json!({"query": "MANGO"})).await.expect("search");
+        let found = server
+            .call("notes_search", json!({"query": "MANGO"}))
+            .await
+            .expect("search");
         assert_eq!(found.json()["result"][0]["text"], "buy mangoes");
         let all = server.call("notes_list", json!({})).await.expect("list");
         assert_eq!(all.json()["result"].as_array().map(Vec::len), Some(2));
 
-        let gone = server.call("notes_delete", json!({"id": id})).await.expect("delete");
+        let gone = server
+            .call("notes_delete", json!({"id": id}))
+            .await
+            .expect("delete");
         assert_eq!(gone.text(), format!("deleted note {id}"));
-        let again = server.call("notes_delete", json!({"id": id})).await.expect("delete");
+        let again = server
+            .call("notes_delete", json!({"id": id}))
+            .await
+            .expect("delete");
         assert!(again.is_error());
     }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn an_empty_note_is_refused_and_nothing_is_written() {
         let server = TestServer::new().await.expect("a test server");
-        let r = server.call("notes_add", json!({"text": "  "})).await.expect("add");
+        let r = server
+            .call("notes_add", json!({"text": "  "}))
+            .await
+            .expect("add");
         assert!(r.is_error() && r.text().contains("needs some text"));
         let all = server.call("notes_list", json!({})).await.expect("list");
         assert_eq!(all.json()["result"], json!([]));
