@@ -82,6 +82,17 @@ pub enum Command {
         /// The version to move the app to, or `zero`.
         target: Option<String>,
     },
+    /// Run a management command of an app (with none: list every command).
+    Run {
+        #[command(flatten)]
+        build: BuildArgs,
+        /// List the commands.
+        #[arg(long)]
+        list: bool,
+        /// The command (`name` or `app:name`), then its own arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Create an empty migration (up.sql and down.sql) in apps/APP/migrations.
     Makemigrations {
         /// The app.

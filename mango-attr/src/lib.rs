@@ -3,6 +3,7 @@
 
 use proc_macro::TokenStream;
 
+mod command;
 mod settings;
 mod tool;
 mod util;
@@ -39,6 +40,37 @@ mod util;
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers an `async fn` (or a plain `fn`) as a management command of its app, run
+/// with `cargo mango run <name>` (or `./<binary> run <name>` once deployed).
+///
+/// ```ignore
+/// /// Export every note as JSON lines on stdout. (The doc comment is the help text.)
+/// #[mango_rt::command]
+/// async fn export(
+///     /// Only notes with an id above this.
+///     since: Option<i64>,          // an option: --since <SINCE>
+///     /// Pretty-print.
+///     pretty: bool,                // a flag: --pretty
+///     db: &mut mango_rt::Db,       // injected, as for tools
+/// ) -> mango_rt::Result<()> { … }
+/// ```
+///
+/// - Arguments are parsed by clap: a parameter taken by value is a positional
+///   argument, except `bool` (a `--flag`) and `Option<T>` (an `--option`); `#[arg(…)]`
+///   on a parameter says otherwise, and `#[command(flatten)] args: MyArgs` takes a
+///   `#[derive(clap::Args)]` struct (with `use mango_rt::clap;` in scope).
+/// - Injected values are the tools' (`&Context`, `&Settings`, `&mut Db`); the database
+///   connection is in a transaction unless `atomic = false`.
+/// - The result: `()` prints nothing, `String` prints the text, other `Serialize` values
+///   print as JSON; `Err` prints the error and exits 1 (the transaction rolled back).
+/// - Options: `name = "…"`, `atomic = false`, `crate = path`.
+#[proc_macro_attribute]
+pub fn command(args: TokenStream, input: TokenStream) -> TokenStream {
+    command::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

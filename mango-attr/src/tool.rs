@@ -69,15 +69,15 @@ impl Options {
 }
 
 /// What a tool returns, read from its signature.
-enum Output {
+pub(crate) enum Output {
     Empty,
     Text,
     Json(Box<Type>),
 }
 
-struct Returns {
-    output: Output,
-    fallible: bool,
+pub(crate) struct Returns {
+    pub output: Output,
+    pub fallible: bool,
 }
 
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
@@ -105,7 +105,7 @@ fn classify(ty: &Type) -> syn::Result<Output> {
     }
 }
 
-fn returns(output: &ReturnType) -> syn::Result<Returns> {
+pub(crate) fn returns(output: &ReturnType) -> syn::Result<Returns> {
     let ty = match output {
         ReturnType::Default => {
             return Ok(Returns {
@@ -132,14 +132,14 @@ fn returns(output: &ReturnType) -> syn::Result<Returns> {
 }
 
 /// A JSON argument: a field of the generated argument struct.
-struct Argument {
-    ident: Ident,
-    ty: Type,
-    attrs: Vec<syn::Attribute>,
+pub(crate) struct Argument {
+    pub ident: Ident,
+    pub ty: Type,
+    pub attrs: Vec<syn::Attribute>,
 }
 
 /// How a parameter is passed to the tool.
-enum Param {
+pub(crate) enum Param {
     Argument(Ident),
     Injected {
         ty: Box<Type>,
@@ -214,74 +214,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         errors.push(e);
     }
 
-    let mut arguments = Vec::new();
-    let mut params = Vec::new();
-    let mut injected = 0usize;
-    for input in func.sig.inputs.iter_mut() {
-        let FnArg::Typed(pat_type) = input else {
-            continue; // reported by check_signature
-        };
-        let ident = match &*pat_type.pat {
-            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
-            other => {
-                errors.push(syn::Error::new_spanned(
-                    other,
-                    "a tool's parameters must be plain names (`query: String`): the name is the argument's name in the schema",
-                ));
-                continue;
-            }
-        };
-        // Attributes for the schema move to the argument struct; others are refused.
-        let mut moved = Vec::new();
-        for attr in std::mem::take(&mut pat_type.attrs) {
-            let path = attr.path();
-            if path.is_ident("doc") || path.is_ident("serde") || path.is_ident("schemars") {
-                moved.push(attr);
-            } else {
-                errors.push(syn::Error::new_spanned(
-                    &attr,
-                    "only doc comments, #[serde(…)] and #[schemars(…)] are allowed on a tool's parameters",
-                ));
-            }
-        }
-        match &*pat_type.ty {
-            Type::Reference(r) => {
-                if !moved.is_empty() {
-                    errors.push(syn::Error::new_spanned(
-                        &moved[0],
-                        "an injected parameter (taken by reference) is not an argument: it has no schema to document",
-                    ));
-                }
-                if let Some(lt) = &r.lifetime {
-                    errors.push(syn::Error::new_spanned(
-                        lt,
-                        "leave out the lifetime of an injected parameter (`&Context`)",
-                    ));
-                }
-                params.push(Param::Injected {
-                    ty: r.elem.clone(),
-                    mutable: r.mutability.is_some(),
-                    index: injected,
-                });
-                injected += 1;
-            }
-            Type::ImplTrait(t) => errors.push(syn::Error::new_spanned(
-                t,
-                "a tool's argument needs a concrete type (it is deserialized from JSON), not `impl Trait`",
-            )),
-            ty => {
-                if arguments.iter().any(|a: &Argument| a.ident == ident) {
-                    continue; // rustc reports the duplicate
-                }
-                arguments.push(Argument {
-                    ident: ident.clone(),
-                    ty: ty.clone(),
-                    attrs: moved,
-                });
-                params.push(Param::Argument(ident));
-            }
-        }
-    }
+    let (arguments, params) = collect_params(&mut func, &ParamRules::TOOL, &mut errors);
     let returns = match returns(&func.sig.output) {
         Ok(r) => Some(r),
         Err(e) => {
@@ -320,6 +253,179 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         quote!(#(#attrs)* #ident: #ty,)
     });
     let arg_idents: Vec<&Ident> = arguments.iter().map(|a| &a.ident).collect();
+    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let output_kind = match &returns.output {
+        Output::Empty => quote!(#p::OutputKind::Empty),
+        Output::Text => quote!(#p::OutputKind::Text),
+        Output::Json(ty) => quote!(#p::OutputKind::Json(#p::output_schema::<#ty>)),
+    };
+    let name_lit = LitStr::new(&name_text, name_span);
+    let file = quote_spanned!(fn_ident.span()=> ::std::file!());
+    let line = quote_spanned!(fn_ident.span()=> ::std::line!());
+    // Two tools of one crate with one name define this macro twice: rustc then reports
+    // "the name `…` is defined multiple times" at both tools.
+    let guard = format_ident!(
+        "__mango_tool_named_{}_is_defined_twice_in_this_app",
+        name_text.replace('-', "_hyphen_").replace('.', "_dot_"),
+        span = name_span
+    );
+    let args_unused = if arg_idents.is_empty() {
+        quote!(let _ = &__mango_args;)
+    } else {
+        quote!()
+    };
+
+    Ok(quote! {
+        #func
+
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #guard { () => {}; }
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
+        const _: () = {
+            #[derive(#p::serde::Deserialize, #p::schemars::JsonSchema)]
+            #[serde(crate = #serde_path, deny_unknown_fields)]
+            #[schemars(crate = #schemars_path)]
+            struct __MangoArgs {
+                #(#fields)*
+            }
+
+            fn __mango_invoke(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::ToolOutput> {
+                ::std::boxed::Box::pin(async move {
+                    let __mango_args: __MangoArgs = match __mango_call.arguments() {
+                        ::std::result::Result::Ok(a) => a,
+                        ::std::result::Result::Err(e) => return #p::ToolOutput::error(e),
+                    };
+                    #args_unused
+                    #(#holders)*
+                    #body
+                })
+            }
+
+            #[#p::linkme::distributed_slice(#p::TOOLS)]
+            #[linkme(crate = #p::linkme)]
+            static __MANGO_TOOL: #p::ToolEntry = #p::ToolEntry {
+                app: ::std::env!("CARGO_PKG_NAME"),
+                name: #name_lit,
+                description: #description,
+                title: #title,
+                annotations: #p::Annotations {
+                    read_only: #ro,
+                    destructive: #de,
+                    idempotent: #id,
+                    open_world: #ow,
+                },
+                input_schema: #p::input_schema::<__MangoArgs>,
+                output: #output_kind,
+                atomic: #atomic,
+                call: __mango_invoke,
+                module_path: ::std::module_path!(),
+                file: #file,
+                line: #line,
+            };
+        };
+    })
+}
+
+/// What a macro accepts on its function's parameters.
+pub(crate) struct ParamRules {
+    /// The attributes that move to the generated argument struct's fields.
+    pub attributes: &'static [&'static str],
+    pub bad_attribute: &'static str,
+    pub plain_names: &'static str,
+    pub impl_trait: &'static str,
+}
+
+impl ParamRules {
+    const TOOL: ParamRules = ParamRules {
+        attributes: &["doc", "serde", "schemars"],
+        bad_attribute: "only doc comments, #[serde(…)] and #[schemars(…)] are allowed on a tool's parameters",
+        plain_names: "a tool's parameters must be plain names (`query: String`): the name is the argument's name in the schema",
+        impl_trait: "a tool's argument needs a concrete type (it is deserialized from JSON), not `impl Trait`",
+    };
+}
+
+/// Sorts a function's parameters into arguments (by value) and injected values (by
+/// reference), moving the arguments' allowed attributes off the function.
+pub(crate) fn collect_params(
+    func: &mut ItemFn,
+    rules: &ParamRules,
+    errors: &mut Errors,
+) -> (Vec<Argument>, Vec<Param>) {
+    let mut arguments = Vec::new();
+    let mut params = Vec::new();
+    let mut injected = 0usize;
+    for input in func.sig.inputs.iter_mut() {
+        let FnArg::Typed(pat_type) = input else {
+            continue; // reported by check_signature
+        };
+        let ident = match &*pat_type.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
+            other => {
+                errors.push(syn::Error::new_spanned(other, rules.plain_names));
+                continue;
+            }
+        };
+        // Attributes for the schema move to the argument struct; others are refused.
+        let mut moved = Vec::new();
+        for attr in std::mem::take(&mut pat_type.attrs) {
+            let path = attr.path();
+            if rules.attributes.iter().any(|a| path.is_ident(a)) {
+                moved.push(attr);
+            } else {
+                errors.push(syn::Error::new_spanned(&attr, rules.bad_attribute));
+            }
+        }
+        match &*pat_type.ty {
+            Type::Reference(r) => {
+                if !moved.is_empty() {
+                    errors.push(syn::Error::new_spanned(
+                        &moved[0],
+                        "an injected parameter (taken by reference) is not an argument: it has no documentation or options",
+                    ));
+                }
+                if let Some(lt) = &r.lifetime {
+                    errors.push(syn::Error::new_spanned(
+                        lt,
+                        "leave out the lifetime of an injected parameter (`&Context`)",
+                    ));
+                }
+                params.push(Param::Injected {
+                    ty: r.elem.clone(),
+                    mutable: r.mutability.is_some(),
+                    index: injected,
+                });
+                injected += 1;
+            }
+            Type::ImplTrait(t) => errors.push(syn::Error::new_spanned(t, rules.impl_trait)),
+            ty => {
+                if arguments.iter().any(|a: &Argument| a.ident == ident) {
+                    continue; // rustc reports the duplicate
+                }
+                arguments.push(Argument {
+                    ident: ident.clone(),
+                    ty: ty.clone(),
+                    attrs: moved,
+                });
+                params.push(Param::Argument(ident));
+            }
+        }
+    }
+    (arguments, params)
+}
+
+/// The generated code that builds the injected values (`holders`, which may return
+/// early with an error) and then calls the function, converts its result, and finishes
+/// the injected values (`body`). `__mango_args` and `__mango_call` must be in scope.
+pub(crate) fn call_body(
+    func: &ItemFn,
+    params: &[Param],
+    returns: &Returns,
+    p: &TokenStream,
+) -> (Vec<TokenStream>, TokenStream) {
+    let fn_ident = &func.sig.ident;
     let holders: Vec<TokenStream> = params
         .iter()
         .filter_map(|param| match param {
@@ -416,82 +522,10 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             }
         }
     };
-    let output_kind = match &returns.output {
-        Output::Empty => quote!(#p::OutputKind::Empty),
-        Output::Text => quote!(#p::OutputKind::Text),
-        Output::Json(ty) => quote!(#p::OutputKind::Json(#p::output_schema::<#ty>)),
-    };
-    let name_lit = LitStr::new(&name_text, name_span);
-    let file = quote_spanned!(fn_ident.span()=> ::std::file!());
-    let line = quote_spanned!(fn_ident.span()=> ::std::line!());
-    // Two tools of one crate with one name define this macro twice: rustc then reports
-    // "the name `…` is defined multiple times" at both tools.
-    let guard = format_ident!(
-        "__mango_tool_named_{}_is_defined_twice_in_this_app",
-        name_text.replace('-', "_hyphen_").replace('.', "_dot_"),
-        span = name_span
-    );
-    let args_unused = if arg_idents.is_empty() {
-        quote!(let _ = &__mango_args;)
-    } else {
-        quote!()
-    };
-
-    Ok(quote! {
-        #func
-
-        #[doc(hidden)]
-        #[macro_export]
-        macro_rules! #guard { () => {}; }
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
-        const _: () = {
-            #[derive(#p::serde::Deserialize, #p::schemars::JsonSchema)]
-            #[serde(crate = #serde_path, deny_unknown_fields)]
-            #[schemars(crate = #schemars_path)]
-            struct __MangoArgs {
-                #(#fields)*
-            }
-
-            fn __mango_invoke(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::ToolOutput> {
-                ::std::boxed::Box::pin(async move {
-                    let __mango_args: __MangoArgs = match __mango_call.arguments() {
-                        ::std::result::Result::Ok(a) => a,
-                        ::std::result::Result::Err(e) => return #p::ToolOutput::error(e),
-                    };
-                    #args_unused
-                    #(#holders)*
-                    #body
-                })
-            }
-
-            #[#p::linkme::distributed_slice(#p::TOOLS)]
-            #[linkme(crate = #p::linkme)]
-            static __MANGO_TOOL: #p::ToolEntry = #p::ToolEntry {
-                app: ::std::env!("CARGO_PKG_NAME"),
-                name: #name_lit,
-                description: #description,
-                title: #title,
-                annotations: #p::Annotations {
-                    read_only: #ro,
-                    destructive: #de,
-                    idempotent: #id,
-                    open_world: #ow,
-                },
-                input_schema: #p::input_schema::<__MangoArgs>,
-                output: #output_kind,
-                atomic: #atomic,
-                call: __mango_invoke,
-                module_path: ::std::module_path!(),
-                file: #file,
-                line: #line,
-            };
-        };
-    })
+    (holders, body)
 }
 
-fn check_signature(func: &ItemFn, errors: &mut Errors) {
+pub(crate) fn check_signature(func: &ItemFn, errors: &mut Errors) {
     let sig = &func.sig;
     if !sig.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(

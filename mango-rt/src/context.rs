@@ -18,8 +18,10 @@ use crate::settings::AppSettings;
 pub enum TransportKind {
     Stdio,
     Http,
-    /// The in-process test client.
+    /// The in-process test client, or the `call` command.
     InProcess,
+    /// A management command (`cargo mango run …`).
+    Command,
 }
 
 impl std::fmt::Display for TransportKind {
@@ -28,6 +30,7 @@ impl std::fmt::Display for TransportKind {
             TransportKind::Stdio => "stdio",
             TransportKind::Http => "http",
             TransportKind::InProcess => "in-process",
+            TransportKind::Command => "command",
         })
     }
 }
@@ -122,6 +125,10 @@ impl Context {
             .runtime
             .app_settings::<T>()
             .map_err(ToolError::from)
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
+        &self.inner.runtime
     }
 
     /// The project's database, if it has one.

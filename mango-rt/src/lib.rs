@@ -26,6 +26,8 @@
 //! - [`Context`] is what a tool can ask for besides its arguments;
 //! - [`manage`] is the entry point of a project's generated binary.
 
+pub mod builtin;
+pub mod command;
 pub mod context;
 pub mod db;
 pub mod error;
@@ -39,14 +41,18 @@ pub mod settings;
 pub mod testing;
 pub mod transport;
 
+pub use builtin::BUILTIN_APP;
 pub use context::{Context, LogLevel, TransportKind};
 pub use db::Db;
 pub use error::{Error, ToolError};
 pub use inject::Inject;
 pub use manage::{AppInfo, Project, manage};
-pub use mango_attr::{settings, tool};
+pub use mango_attr::{command, settings, tool};
 pub use settings::{AppSettings, Settings, app_settings};
 
+/// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
+/// into scope with `use mango_rt::clap;`: clap's derive names `clap::…`).
+pub use clap;
 /// Diesel, the ORM: `table!`, query builders, derives (apps depend on `diesel` too, for
 /// its derive macros).
 pub use diesel;
@@ -71,6 +77,7 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 /// Used by generated code, not SemVer: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::command::{COMMANDS, CommandEntry};
     pub use crate::inject::{Call, Inject, InjectMut};
     pub use crate::migrate::{MIGRATIONS, MigrationsEntry};
     pub use crate::output::{BoxFuture, ToolOutput, blocking};
@@ -79,6 +86,7 @@ pub mod __private {
         output_schema,
     };
     pub use crate::settings::{AppSettings, parse_settings};
+    pub use clap;
     pub use diesel_migrations::{self, EmbeddedMigrations};
     pub use linkme;
     pub use schemars;

@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::command;
 use crate::context::TransportKind;
 use crate::error::Error;
 use crate::migrate;
@@ -94,6 +95,23 @@ enum Command {
     Tools,
     /// Apply every app's pending migrations, or move one app to a version.
     Migrate(MigrateArgs),
+    /// Run a management command (with none: list them all).
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// List the commands of every app.
+    #[arg(long)]
+    list: bool,
+    /// The command (`name`, or `app:name` when two apps have one of that name), then
+    /// its own arguments (`<command> --help` shows them).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND [ARGS]"
+    )]
+    command: Vec<String>,
 }
 
 #[derive(Args)]
@@ -142,7 +160,7 @@ pub fn manage(project: &Project) -> ExitCode {
         }
     };
     match try_manage(project, cli) {
-        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(exit::FAILURE)
@@ -190,7 +208,7 @@ fn init_logging(settings: &Settings) {
         .try_init();
 }
 
-fn try_manage(project: &Project, cli: Cli) -> Result<(), Error> {
+fn try_manage(project: &Project, cli: Cli) -> Result<u8, Error> {
     let path = find_settings(cli.settings, project.root);
     let settings = Settings::load(&path, &cli.profile)?;
     init_logging(&settings);
@@ -201,7 +219,7 @@ fn try_manage(project: &Project, cli: Cli) -> Result<(), Error> {
         project.version,
     )?);
     crate::settings::set_global(runtime.clone());
-    match cli.command {
+    let done = match cli.command {
         Command::Serve(args) => serve(runtime, args),
         Command::Apps => {
             print_apps(&runtime);
@@ -212,6 +230,61 @@ fn try_manage(project: &Project, cli: Cli) -> Result<(), Error> {
             let tools: Vec<&rmcp::model::Tool> = runtime.tools.iter().map(|t| &t.tool).collect();
             let json = serde_json::to_string_pretty(&tools).map_err(std::io::Error::other)?;
             write_stdout(&format!("{json}\n"))
+        }
+        Command::Run(args) => return run_command(runtime, project, args),
+    };
+    done.map(|()| exit::SUCCESS)
+}
+
+/// `run [<command> [args…]]`: lists the commands, or runs one. Returns the exit code:
+/// 0, 1 when the command failed, 2 for a usage error.
+fn run_command(runtime: Arc<Runtime>, project: &Project, args: RunArgs) -> Result<u8, Error> {
+    let via = if std::env::var_os("MANGO_VIA_CARGO").is_some() {
+        "cargo mango run".to_owned()
+    } else {
+        format!("{} run", project.name)
+    };
+    let mut words = args.command.into_iter();
+    let Some(name) = words.next().filter(|_| !args.list) else {
+        write_stdout(&command::listing(&via))?;
+        return Ok(exit::SUCCESS);
+    };
+    let rest: Vec<String> = words.collect();
+    let entry = match command::find(&name, &via) {
+        Ok(entry) => entry,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = tokio.block_on(command::run(&runtime, entry, &rest, &via));
+    if let Some(database) = &runtime.database {
+        database.close();
+    }
+    match outcome {
+        command::RunOutcome::Help(text) => {
+            write_stdout(&text)?;
+            Ok(exit::SUCCESS)
+        }
+        command::RunOutcome::Usage(text) => {
+            eprint!("{text}");
+            Ok(exit::USAGE)
+        }
+        command::RunOutcome::Ran(crate::output::ToolOutput::Error(message)) => {
+            eprintln!(
+                "error: the command `{}` failed: {message}",
+                entry.qualified()
+            );
+            Ok(exit::FAILURE)
+        }
+        command::RunOutcome::Ran(output) => {
+            if let Some(text) = command::render(&output) {
+                write_stdout(&text)?;
+            }
+            Ok(exit::SUCCESS)
         }
     }
 }
@@ -255,23 +328,6 @@ fn print_apps(runtime: &Runtime) {
     }
 }
 
-/// Runs `f` with a sync connection (Diesel's migrations are sync), on a blocking thread.
-async fn with_sync_db<T: Send + 'static>(
-    runtime: &Runtime,
-    f: impl FnOnce(&mut crate::migrate::SyncDb) -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
-    let Some(database) = &runtime.database else {
-        return Err(Error::Serve("this server has no database".into()));
-    };
-    let conn = diesel_async::pooled_connection::deadpool::Object::take(database.check().await?);
-    tokio::task::spawn_blocking(move || {
-        let mut conn = crate::migrate::SyncDb::from(conn);
-        f(&mut conn)
-    })
-    .await
-    .map_err(|e| Error::Serve(format!("the migration task failed: {e}")))?
-}
-
 fn migrate(runtime: Arc<Runtime>, args: MigrateArgs) -> Result<(), Error> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -284,7 +340,8 @@ fn migrate(runtime: Arc<Runtime>, args: MigrateArgs) -> Result<(), Error> {
             .map(|d| d.url.clone())
             .unwrap_or_default();
         if args.list {
-            let listed = with_sync_db(&runtime, move |c| Ok(migrate::list(c, &apps)?)).await?;
+            let listed =
+                migrate::with_sync_db(&runtime, move |c| Ok(migrate::list(c, &apps)?)).await?;
             let mut text = String::new();
             let mut current = "";
             for m in &listed {
@@ -303,7 +360,7 @@ fn migrate(runtime: Arc<Runtime>, args: MigrateArgs) -> Result<(), Error> {
             }
             return write_stdout(&text);
         }
-        let done = with_sync_db(&runtime, move |c| {
+        let done = migrate::with_sync_db(&runtime, move |c| {
             Ok(match (&args.app, &args.target) {
                 (Some(app), Some(target)) => migrate::migrate_app(c, &apps, app, target)?,
                 (Some(app), None) => {
@@ -342,19 +399,13 @@ async fn check_database(runtime: &Arc<Runtime>, apply: bool) -> Result<(), Error
     }
     if apply {
         let apps = runtime.apps.clone();
-        let done = with_sync_db(runtime, move |c| Ok(migrate::migrate_all(c, &apps)?)).await?;
+        let done =
+            migrate::with_sync_db(runtime, move |c| Ok(migrate::migrate_all(c, &apps)?)).await?;
         for (app, name, _) in done {
             tracing::info!("applied the migration {app} {name}");
         }
     }
-    let apps = runtime.apps.clone();
-    let names = with_sync_db(runtime, move |c| {
-        Ok(migrate::pending(c, &apps)?
-            .iter()
-            .map(|m| format!("{} {}", m.app, m.name))
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let names = migrate::pending_names(runtime).await?;
     if !names.is_empty() {
         tracing::warn!(
             "{} migration(s) not applied: {}; run `cargo mango migrate`",

@@ -323,3 +323,33 @@ pub fn migrate_app(
     }
     Ok(done)
 }
+
+/// Runs `f` with a sync connection of its own (Diesel's migrations are sync), on a
+/// blocking thread; the connection is closed afterwards, not returned to the pool.
+pub async fn with_sync_db<T: Send + 'static>(
+    runtime: &crate::server::Runtime,
+    f: impl FnOnce(&mut SyncDb) -> Result<T, crate::Error> + Send + 'static,
+) -> Result<T, crate::Error> {
+    let Some(database) = &runtime.database else {
+        return Err(crate::Error::Serve("this server has no database".into()));
+    };
+    let conn = diesel_async::pooled_connection::deadpool::Object::take(database.check().await?);
+    tokio::task::spawn_blocking(move || {
+        let mut conn = SyncDb::from(conn);
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| crate::Error::Serve(format!("the migration task failed: {e}")))?
+}
+
+/// `app migration` for each migration not applied yet.
+pub async fn pending_names(runtime: &crate::server::Runtime) -> Result<Vec<String>, crate::Error> {
+    let apps = runtime.apps.clone();
+    with_sync_db(runtime, move |c| {
+        Ok(pending(c, &apps)?
+            .iter()
+            .map(|m| format!("{} {}", m.app, m.name))
+            .collect())
+    })
+    .await
+}

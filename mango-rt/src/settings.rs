@@ -283,7 +283,7 @@ impl Settings {
     }
 
     /// The file's name for messages.
-    pub(crate) fn display_path(&self) -> PathBuf {
+    pub fn display_path(&self) -> PathBuf {
         self.path
             .clone()
             .unwrap_or_else(|| PathBuf::from(SETTINGS_FILE))

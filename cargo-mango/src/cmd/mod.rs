@@ -74,6 +74,18 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             args.extend(target);
             runner::build_and_run(&build, args)
         }
+        Command::Run {
+            build,
+            list,
+            command,
+        } => {
+            let mut args = vec!["run".to_owned()];
+            if list {
+                args.push("--list".to_owned());
+            }
+            args.extend(command);
+            runner::build_and_run(&build, args)
+        }
         Command::Makemigrations {
             app,
             name,

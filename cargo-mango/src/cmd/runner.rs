@@ -73,7 +73,7 @@ pub fn build_and_run(build_args: &BuildArgs, args: Vec<String>) -> Result<ExitCo
     project.sync()?;
     let exe = build(&project, build_args)?;
     let mut cmd = Command::new(&exe);
-    cmd.args(&args);
+    cmd.args(&args).env("MANGO_VIA_CARGO", "1");
     if std::env::var_os("MANGO_SETTINGS").is_none() {
         cmd.env("MANGO_SETTINGS", project.root.join("Mango.toml"));
     }

@@ -7,7 +7,7 @@
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{ToolError, tool};
+use mango_rt::{ToolError, command, tool};
 
 mod schema;
 
@@ -59,6 +59,30 @@ async fn list_items(db: &mut Db) -> Result<Vec<Item>, ToolError> {
         .load(db)
         .await?;
     Ok(items)
+}
+
+/// Print how many items there are: `cargo mango run {{app_name}}_report`.
+///
+/// A management command: it takes injected values like a tool, and its own arguments
+/// (`--verbose` here) from the command line.
+#[command]
+async fn {{app_name}}_report(
+    /// List the items too.
+    verbose: bool,
+    db: &mut Db,
+) -> Result<String, ToolError> {
+    let items: Vec<Item> = {{app_name}}_items::table
+        .order({{app_name}}_items::id)
+        .select(Item::as_select())
+        .load(db)
+        .await?;
+    let mut report = format!("{} items", items.len());
+    if verbose {
+        for item in &items {
+            report.push_str(&format!("\n{:>6}  {}", item.id, item.name));
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

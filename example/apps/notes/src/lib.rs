@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{ToolError, tool};
+use mango_rt::{ToolError, command, tool};
 
 mod schema;
 
@@ -87,6 +87,52 @@ async fn delete(
         return Err(ToolError::new(format!("no note has the id {id}")));
     }
     Ok(format!("deleted note {id}"))
+}
+
+/// Export the notes as JSON lines on stdout (one note per line), oldest first.
+#[command]
+async fn export(
+    /// Only the notes with an id above this one.
+    since: Option<i64>,
+    db: &mut Db,
+) -> Result<String, ToolError> {
+    let notes: Vec<Note> = notes::table
+        .filter(notes::id.gt(since.unwrap_or(0)))
+        .order(notes::id)
+        .select(Note::as_select())
+        .load(db)
+        .await?;
+    let mut lines = String::new();
+    for note in &notes {
+        lines.push_str(&mango_rt::serde_json::to_string(note)?);
+        lines.push('\n');
+    }
+    Ok(lines)
+}
+
+/// Import notes from a JSON lines file (as `export` writes them); all or nothing.
+#[command]
+async fn import(
+    /// The file to read.
+    path: std::path::PathBuf,
+    db: &mut Db,
+) -> Result<String, ToolError> {
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ToolError::new(format!("cannot read {}: {e}", path.display())))?;
+    let mut count = 0;
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let value: mango_rt::serde_json::Value = mango_rt::serde_json::from_str(line)
+            .map_err(|e| ToolError::new(format!("line {}: {e}", n + 1)))?;
+        let Some(note) = value["text"].as_str() else {
+            return Err(ToolError::new(format!("line {}: no `text`", n + 1)));
+        };
+        diesel::insert_into(notes::table)
+            .values(notes::text.eq(note))
+            .execute(db)
+            .await?;
+        count += 1;
+    }
+    Ok(format!("imported {count} notes"))
 }
 
 #[cfg(test)]
