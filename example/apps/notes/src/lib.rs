@@ -120,7 +120,11 @@ async fn import(
     let text = std::fs::read_to_string(&path)
         .map_err(|e| ToolError::new(format!("cannot read {}: {e}", path.display())))?;
     let mut count = 0;
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let value: mango_rt::serde_json::Value = mango_rt::serde_json::from_str(line)
             .map_err(|e| ToolError::new(format!("line {}: {e}", n + 1)))?;
         let Some(note) = value["text"].as_str() else {
