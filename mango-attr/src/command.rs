@@ -3,11 +3,12 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
-use syn::{Ident, LitStr, Path, Token, Type};
+use syn::{LitStr, Path, Type};
 
 use crate::tool::{ParamRules, call_body, check_signature, collect_params, returns};
 use crate::util::{
-    Errors, default_crate, doc_text, option_bool, parse_crate, parse_flag_value, parse_str_value,
+    Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_fn, parse_options,
+    parse_str_value,
 };
 
 #[derive(Default)]
@@ -20,33 +21,14 @@ struct Options {
 impl Options {
     fn parse(input: ParseStream) -> syn::Result<Options> {
         let mut o = Options::default();
-        let mut errors = Errors::default();
-        while !input.is_empty() {
-            if input.peek(Token![crate]) {
-                o.krate = Some(parse_crate(input)?);
-            } else {
-                let key: Ident = input.parse()?;
-                match key.to_string().as_str() {
-                    "name" => o.name = Some(parse_str_value(input)?),
-                    "atomic" => o.atomic = Some(parse_flag_value(input)?),
-                    other => {
-                        errors.push(syn::Error::new(
-                            key.span(),
-                            format!("unknown #[command] option `{other}`; expected one of: name, atomic, crate"),
-                        ));
-                        if input.peek(Token![=]) {
-                            input.parse::<Token![=]>()?;
-                            input.parse::<syn::Expr>()?;
-                        }
-                    }
-                }
+        o.krate = parse_options(input, "command", "name, atomic, crate", |key, input| {
+            match key {
+                "name" => o.name = Some(parse_str_value(input)?),
+                "atomic" => o.atomic = Some(parse_flag_value(input)?),
+                _ => return Ok(false),
             }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
-        errors.finish()?;
+            Ok(true)
+        })?;
         Ok(o)
     }
 }
@@ -94,21 +76,7 @@ fn is_option_by_default(ty: &Type) -> bool {
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let options = Options::parse.parse2(args);
-    let item: syn::Item = match syn::parse2(input.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            return Err(syn::Error::new_spanned(
-                input,
-                "#[command] goes on a function (`async fn` or `fn`)",
-            ));
-        }
-    };
-    let syn::Item::Fn(mut func) = item else {
-        return Err(syn::Error::new_spanned(
-            item,
-            "#[command] goes on a function (`async fn` or `fn`), not on this item",
-        ));
-    };
+    let mut func = parse_fn(input, "command")?;
     let mut errors = Errors::default();
     let options = match options {
         Ok(o) => o,

@@ -3,13 +3,12 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{
-    FnArg, GenericArgument, Ident, ItemFn, LitStr, Pat, Path, PathArguments, ReturnType, Token,
-    Type,
+    FnArg, GenericArgument, Ident, ItemFn, LitStr, Pat, Path, PathArguments, ReturnType, Type,
 };
 
 use crate::util::{
-    Errors, default_crate, doc_text, option_bool, parse_crate, parse_flag_value, parse_str_value,
-    path_string,
+    Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_fn, parse_options,
+    parse_str_value, path_string,
 };
 
 #[derive(Default)]
@@ -28,13 +27,12 @@ struct Options {
 impl Options {
     fn parse(input: ParseStream) -> syn::Result<Options> {
         let mut o = Options::default();
-        let mut errors = Errors::default();
-        while !input.is_empty() {
-            if input.peek(Token![crate]) {
-                o.krate = Some(parse_crate(input)?);
-            } else {
-                let key: Ident = input.parse()?;
-                match key.to_string().as_str() {
+        o.krate = parse_options(
+            input,
+            "tool",
+            "name, description, title, read_only, destructive, idempotent, open_world, atomic, crate",
+            |key, input| {
+                match key {
                     "name" => o.name = Some(parse_str_value(input)?),
                     "description" => o.description = Some(parse_str_value(input)?),
                     "title" => o.title = Some(parse_str_value(input)?),
@@ -43,27 +41,11 @@ impl Options {
                     "idempotent" => o.idempotent = Some(parse_flag_value(input)?),
                     "open_world" => o.open_world = Some(parse_flag_value(input)?),
                     "atomic" => o.atomic = Some(parse_flag_value(input)?),
-                    other => {
-                        errors.push(syn::Error::new(
-                            key.span(),
-                            format!(
-                                "unknown #[tool] option `{other}`; expected one of: name, description, title, read_only, destructive, idempotent, open_world, atomic, crate"
-                            ),
-                        ));
-                        // Skip the option's value, if any, and go on to report the rest.
-                        if input.peek(Token![=]) {
-                            input.parse::<Token![=]>()?;
-                            input.parse::<syn::Expr>()?;
-                        }
-                    }
+                    _ => return Ok(false),
                 }
-            }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
-        errors.finish()?;
+                Ok(true)
+            },
+        )?;
         Ok(o)
     }
 }
@@ -177,21 +159,7 @@ fn check_name(name: &str, span: Span) -> syn::Result<()> {
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let options = Options::parse.parse2(args);
-    let item: syn::Item = match syn::parse2(input.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            return Err(syn::Error::new_spanned(
-                input,
-                "#[tool] goes on a function (`async fn` or `fn`)",
-            ));
-        }
-    };
-    let syn::Item::Fn(mut func) = item else {
-        return Err(syn::Error::new_spanned(
-            item,
-            "#[tool] goes on a function (`async fn` or `fn`), not on this item",
-        ));
-    };
+    let mut func = parse_fn(input, "tool")?;
     let mut errors = Errors::default();
     let options = match options {
         Ok(o) => o,

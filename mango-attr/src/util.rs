@@ -85,3 +85,53 @@ pub fn option_bool(value: Option<bool>) -> TokenStream {
         None => quote!(::std::option::Option::None),
     }
 }
+
+/// Parses `key = value, flag, crate = path, …`: `on_key` takes each key it knows (and
+/// its value) and returns `false` for the others, which are reported all at once with
+/// the `known` list. Returns the `crate = …` path, if given.
+pub fn parse_options(
+    input: ParseStream,
+    attribute: &str,
+    known: &str,
+    mut on_key: impl FnMut(&str, ParseStream) -> syn::Result<bool>,
+) -> syn::Result<Option<Path>> {
+    let mut krate = None;
+    let mut errors = Errors::default();
+    while !input.is_empty() {
+        if input.peek(Token![crate]) {
+            krate = Some(parse_crate(input)?);
+        } else {
+            let key: syn::Ident = input.parse()?;
+            if !on_key(&key.to_string(), input)? {
+                errors.push(syn::Error::new(
+                    key.span(),
+                    format!("unknown #[{attribute}] option `{key}`; expected one of: {known}"),
+                ));
+                // Skip the option's value, if any, and go on to report the rest.
+                if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    input.parse::<Expr>()?;
+                }
+            }
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    errors.finish()?;
+    Ok(krate)
+}
+
+/// The function an attribute macro is on, or an error on the item it is on instead.
+pub fn parse_fn(input: TokenStream, attribute: &str) -> syn::Result<syn::ItemFn> {
+    let what = format!("#[{attribute}] goes on a function (`async fn` or `fn`)");
+    match syn::parse2::<syn::Item>(input.clone()) {
+        Ok(syn::Item::Fn(func)) => Ok(func),
+        Ok(item) => Err(syn::Error::new_spanned(
+            item,
+            format!("{what}, not on this item"),
+        )),
+        Err(_) => Err(syn::Error::new_spanned(input, what)),
+    }
+}

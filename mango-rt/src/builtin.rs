@@ -170,14 +170,10 @@ fn call_tool(matches: clap::ArgMatches, call: Call) -> BoxFuture<ToolOutput> {
             }
         };
         let rt = call.context().runtime().clone();
-        let parts = RequestParts {
-            request_id: None,
-            meta: Default::default(),
-            progress_token: None,
-            peer: None,
-            transport: crate::context::TransportKind::InProcess,
-        };
-        match rt.call(&args.tool, arguments, parts).await {
+        match rt
+            .call(&args.tool, arguments, RequestParts::in_process())
+            .await
+        {
             Some(result) => {
                 let failed = result.is_error == Some(true);
                 let json = serde_json::to_string_pretty(&result).unwrap_or_default();

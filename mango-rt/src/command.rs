@@ -2,15 +2,13 @@
 //! (`check`, `tools`, `call`), run by `cargo mango run <command>` or, in a deployed
 //! project, `./<binary> run <command>`.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use linkme::distributed_slice;
 
 use crate::context::{Context, ContextParts, TransportKind};
 use crate::inject::Call;
-use crate::output::{BoxFuture, ToolOutput, panic_message};
+use crate::output::{BoxFuture, ToolOutput, catching_panics, did_you_mean};
 use crate::server::Runtime;
 
 /// Every `#[command]` of every linked app (and mango's built-ins), in link order.
@@ -113,24 +111,13 @@ pub fn find(name: &str, via: &str) -> Result<&'static CommandEntry, String> {
             }
         }
     }
-    let mut close: Vec<(f64, String)> = commands
-        .iter()
-        .flat_map(|c| [c.name.to_owned(), c.qualified()])
-        .map(|n| (strsim::jaro_winkler(name, &n), n))
-        .filter(|(score, _)| *score > 0.8)
-        .collect();
-    close.sort_by(|a, b| b.0.total_cmp(&a.0));
-    close.dedup_by(|a, b| a.1 == b.1);
-    let mut message = format!("no command `{name}`");
-    if !close.is_empty() {
-        let names: Vec<String> = close
+    let suggestion = did_you_mean(
+        name,
+        commands
             .iter()
-            .take(3)
-            .map(|(_, n)| format!("`{n}`"))
-            .collect();
-        message.push_str(&format!("; did you mean {}?", names.join(" or ")));
-    }
-    message.push_str("\n\n");
+            .flat_map(|c| [c.name.to_owned(), c.qualified()]),
+    );
+    let mut message = format!("no command `{name}`{suggestion}\n\n");
     message.push_str(&listing(via));
     Err(message)
 }
@@ -172,16 +159,7 @@ pub async fn run(
     });
     let call = Call::new(Default::default(), context, entry.atomic, false);
     let _token = runtime.in_flight.token();
-    let output = match AssertUnwindSafe((entry.run)(matches, call))
-        .catch_unwind()
-        .await
-    {
-        Ok(output) => output,
-        Err(payload) => ToolOutput::Error(format!(
-            "the command panicked: {}",
-            panic_message(payload.as_ref())
-        )),
-    };
+    let output = catching_panics((entry.run)(matches, call), "command").await;
     RunOutcome::Ran(output)
 }
 

@@ -65,6 +65,38 @@ impl ToolOutput {
     }
 }
 
+/// Awaits a tool's or command's future; a panic in it becomes an error result
+/// ("the tool panicked: …").
+pub(crate) async fn catching_panics(future: BoxFuture<ToolOutput>, what: &str) -> ToolOutput {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(future).catch_unwind().await {
+        Ok(output) => output,
+        Err(payload) => ToolOutput::Error(format!(
+            "the {what} panicked: {}",
+            panic_message(payload.as_ref())
+        )),
+    }
+}
+
+/// "; did you mean `a` or `b`?" for the candidates close to `name` (empty if none is).
+pub(crate) fn did_you_mean(name: &str, candidates: impl Iterator<Item = String>) -> String {
+    let mut close: Vec<(f64, String)> = candidates
+        .map(|c| (strsim::jaro_winkler(name, &c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0));
+    close.dedup_by(|a, b| a.1 == b.1);
+    if close.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = close
+        .iter()
+        .take(3)
+        .map(|(_, n)| format!("`{n}`"))
+        .collect();
+    format!("; did you mean {}?", names.join(" or "))
+}
+
 /// The message of a panic payload.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

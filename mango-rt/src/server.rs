@@ -2,10 +2,8 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use rmcp::RoleServer;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
@@ -20,7 +18,7 @@ use crate::context::{Context, ContextParts, TransportKind};
 use crate::error::Error;
 use crate::inject::Call;
 use crate::manage::AppInfo;
-use crate::output::{ToolOutput, panic_message};
+use crate::output::{ToolOutput, catching_panics, did_you_mean};
 use crate::registry::{OutputKind, TOOLS, ToolEntry, is_object_schema, wrap_schema};
 use crate::settings::{AppSettings, Settings, SettingsError};
 
@@ -238,16 +236,7 @@ impl Runtime {
             served.entry.atomic,
             served.entry.annotations.read_only == Some(true),
         );
-        let output = match AssertUnwindSafe((served.entry.call)(call))
-            .catch_unwind()
-            .await
-        {
-            Ok(output) => output,
-            Err(payload) => ToolOutput::Error(format!(
-                "the tool panicked: {}",
-                panic_message(payload.as_ref())
-            )),
-        };
+        let output = catching_panics((served.entry.call)(call), "tool").await;
         if let ToolOutput::Error(message) = &output {
             tracing::info!(tool = served.name, error = %message, "tool call failed");
         }
@@ -256,24 +245,8 @@ impl Runtime {
 
     /// The error for a name no tool has, with the closest names.
     pub fn unknown_tool(&self, name: &str) -> String {
-        let mut close: Vec<(f64, &str)> = self
-            .tools
-            .iter()
-            .map(|t| (strsim::jaro_winkler(name, t.name), t.name))
-            .filter(|(score, _)| *score > 0.8)
-            .collect();
-        close.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut message = format!("unknown tool `{name}`");
-        if !close.is_empty() {
-            let names: Vec<String> = close
-                .iter()
-                .take(3)
-                .map(|(_, n)| format!("`{n}`"))
-                .collect();
-            message.push_str(&format!("; did you mean {}?", names.join(" or ")));
-        }
-        message.push_str(" (tools/list gives every tool)");
-        message
+        let suggestion = did_you_mean(name, self.tools.iter().map(|t| t.name.to_owned()));
+        format!("unknown tool `{name}`{suggestion} (tools/list gives every tool)")
     }
 }
 
@@ -284,6 +257,20 @@ pub struct RequestParts {
     pub progress_token: Option<rmcp::model::ProgressToken>,
     pub peer: Option<rmcp::Peer<RoleServer>>,
     pub transport: TransportKind,
+}
+
+impl RequestParts {
+    /// A call made in the process itself (the test server, the `call` command): no
+    /// request id, no client to notify.
+    pub fn in_process() -> Self {
+        RequestParts {
+            request_id: None,
+            meta: Default::default(),
+            progress_token: None,
+            peer: None,
+            transport: TransportKind::InProcess,
+        }
+    }
 }
 
 /// rmcp's handler over a [`Runtime`]: one per connection or session, cheap to clone.

@@ -22,7 +22,6 @@ use diesel_async::pooled_connection::deadpool::Object;
 use rmcp::model::CallToolResult;
 use serde_json::Value;
 
-use crate::context::TransportKind;
 use crate::db::Db;
 use crate::error::Error;
 use crate::manage::AppInfo;
@@ -162,14 +161,11 @@ impl TestServer {
         let Value::Object(arguments) = arguments else {
             return Err(TestError::NotAnObject(arguments));
         };
-        let parts = RequestParts {
-            request_id: None,
-            meta: Default::default(),
-            progress_token: None,
-            peer: None,
-            transport: TransportKind::InProcess,
-        };
-        match self.runtime.call(name, arguments, parts).await {
+        match self
+            .runtime
+            .call(name, arguments, RequestParts::in_process())
+            .await
+        {
             Some(result) => Ok(TestResult(result)),
             None => Err(TestError::UnknownTool(self.runtime.unknown_tool(name))),
         }

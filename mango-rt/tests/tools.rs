@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use mango_rt::server::{RequestParts, Runtime};
-use mango_rt::{Context, Settings, TransportKind, tool};
+use mango_rt::{Context, Settings, tool};
 use serde_json::{Value, json};
 
 #[derive(mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
@@ -79,14 +79,10 @@ async fn call(rt: &Arc<Runtime>, name: &str, args: Value) -> Value {
     let Value::Object(args) = args else {
         panic!("arguments must be an object")
     };
-    let parts = RequestParts {
-        request_id: None,
-        meta: Default::default(),
-        progress_token: None,
-        peer: None,
-        transport: TransportKind::InProcess,
-    };
-    let result = rt.call(name, args, parts).await.expect("tool exists");
+    let result = rt
+        .call(name, args, RequestParts::in_process())
+        .await
+        .expect("tool exists");
     serde_json::to_value(result).expect("serializable")
 }
 

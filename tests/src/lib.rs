@@ -224,21 +224,7 @@ impl Site {
             .unwrap();
         writeln!(settings, "\n[default.apps.{}]\nfactor = 10", apps[0]).unwrap();
         tweak(&dir);
-        mango_ok(&dir, &["sync"]);
-        let out = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", name])
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", e2e_target())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building {name} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let binary = e2e_target().join("debug").join(name);
-        assert!(binary.is_file(), "{} was not built", binary.display());
-        Site { dir, binary }
+        build_site(dir, name)
     }
 
     /// The project's binary, run in the project's folder.
@@ -576,6 +562,12 @@ pub fn db_site(
         .unwrap();
     }
     tweak(&dir);
+    build_site(dir, name)
+}
+
+/// Syncs and builds a scaffolded project (its binary is `name`) in the shared target
+/// directory.
+pub fn build_site(dir: PathBuf, name: &str) -> Site {
     mango_ok(&dir, &["sync"]);
     let out = Command::new(env!("CARGO"))
         .args(["build", "-q", "-p", name])
@@ -588,10 +580,9 @@ pub fn db_site(
         "building {name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Site {
-        binary: e2e_target().join("debug").join(name),
-        dir,
-    }
+    let binary = e2e_target().join("debug").join(name);
+    assert!(binary.is_file(), "{} was not built", binary.display());
+    Site { dir, binary }
 }
 
 /// Copies a folder tree.
