@@ -78,6 +78,14 @@ fn writes_and_rollbacks(site: &Site, url: &str) {
     );
     assert_eq!(count(&mut client), 200);
 
+    // A syntax error: the database's message, and the server goes on.
+    let r = client.call("ledger_exec_sql", json!({"sql": "SELEC 1"}));
+    assert!(
+        is_error(&r) && text(&r).to_lowercase().contains("syntax"),
+        "{r}"
+    );
+    assert_eq!(count(&mut client), 200);
+
     // atomic = false: what the tool wrote stays, even though it failed.
     let r = client.call(
         "ledger_insert_unguarded_then_fail",
@@ -101,6 +109,19 @@ fn postgres_writes_and_rollbacks() {
     let url = fresh_postgres_database(&base, "mango_e2e_writes");
     writes_and_rollbacks(&site, &url);
     app_tests_pass(&site, &[("MANGO_TEST_DATABASE_URL", base.as_str())]);
+    // [database] statement_timeout: a statement that runs longer is cancelled, the call
+    // fails with the reason, and the server goes on.
+    let mut cmd = with_db(&site, &url, &["serve", "--transport", "stdio"]);
+    cmd.env("MANGO_DATABASE__STATEMENT_TIMEOUT", "300");
+    let mut client = StdioClient::start(cmd);
+    let started = std::time::Instant::now();
+    let r = client.call("ledger_exec_sql", json!({"sql": "SELECT pg_sleep(5)"}));
+    assert!(
+        is_error(&r) && text(&r).contains("statement timeout"),
+        "{r}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_eq!(count(&mut client), 201);
     // Unreachable: start-up fails with the URL, password hidden, and the reason.
     let out = with_db(
         &site,
