@@ -21,7 +21,9 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 /// every outgoing line goes through one writer task, so no line is ever cut in two.
 pub struct GuardedStdio<R> {
     reader: BufReader<R>,
-    out: mpsc::UnboundedSender<Vec<u8>>,
+    /// Lines for the writer task (`None` once closed).
+    out: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
     initialize_seen: bool,
     /// The line being read (kept across cancelled `receive` calls).
     buf: Vec<u8>,
@@ -34,10 +36,11 @@ impl<R: AsyncRead> GuardedStdio<R> {
     /// tokio runtime).
     pub fn new<W: AsyncWrite + Unpin + Send + 'static>(reader: R, writer: W) -> Self {
         let (out, lines) = mpsc::unbounded_channel();
-        tokio::spawn(write_lines(writer, lines));
+        let writer = tokio::spawn(write_lines(writer, lines));
         GuardedStdio {
             reader: BufReader::new(reader),
-            out,
+            out: Some(out),
+            writer: Some(writer),
             initialize_seen: false,
             buf: Vec::new(),
             skipping: false,
@@ -46,7 +49,9 @@ impl<R: AsyncRead> GuardedStdio<R> {
 
     fn reply(&self, reply: serde_json::Value) {
         tracing::warn!(reply = %reply, "answered an invalid message");
-        let _ = self.out.send(reply.to_string().into_bytes());
+        if let Some(out) = &self.out {
+            let _ = out.send(reply.to_string().into_bytes());
+        }
     }
 }
 
@@ -87,10 +92,11 @@ where
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let sent = serde_json::to_vec(&item)
             .map_err(std::io::Error::other)
-            .and_then(|line| {
-                self.out
+            .and_then(|line| match &self.out {
+                Some(out) => out
                     .send(line)
-                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+                None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
             });
         std::future::ready(sent)
     }
@@ -166,7 +172,12 @@ where
         }
     }
 
+    /// Lets the writer task write and flush every line queued so far, then ends it.
     async fn close(&mut self) -> Result<(), Self::Error> {
+        self.out = None;
+        if let Some(writer) = self.writer.take() {
+            writer.await.map_err(std::io::Error::other)?;
+        }
         Ok(())
     }
 }
