@@ -286,3 +286,29 @@ fn editing_one_tool_rebuilds_that_app_and_relinks_only() {
     assert_eq!(compiled, ["delta", "editsite"], "{stderr}");
     eprintln!("rebuild after editing one tool: {elapsed:?}");
 }
+
+#[test]
+fn an_oversized_body_gets_413_and_a_json_rpc_error() {
+    let site = Site::get();
+    let server = site.serve_http_with_env(
+        &["--stateless"],
+        &[("MANGO_SERVER__MAX_REQUEST_BYTES", "2000")],
+    );
+    let padding = "x".repeat(4000);
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"notes_hello","arguments":{{"name":"{padding}"}}}}}}"#
+    );
+    let (status, _, body) = http_post(&server.authority(), "/mcp", JSON_HEADERS, &body);
+    assert_eq!(status, 413, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_request_bytes"),
+        "{body}"
+    );
+    // A normal request still works.
+    let (status, _, _) = http_post(&server.authority(), "/mcp", JSON_HEADERS, INITIALIZE);
+    assert_eq!(status, 200);
+}
