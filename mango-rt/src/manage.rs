@@ -1,4 +1,4 @@
-//! The entry point of a project's binary: `serve`, `apps`, `tools`.
+//! The entry point of a project's binary: `serve`, `migrate`, `run`, `apps`.
 //!
 //! `cargo mango` generates the binary's `main.rs`, which calls [`manage`] with the
 //! project's installed apps; the same binary runs without cargo once deployed
@@ -91,8 +91,6 @@ enum Command {
     Serve(ServeArgs),
     /// List the installed apps and their tools.
     Apps,
-    /// Print every tool with its input and output schema, as JSON.
-    Tools,
     /// Apply every app's pending migrations, or move one app to a version.
     Migrate(MigrateArgs),
     /// Run a management command (with none: list them all).
@@ -226,11 +224,6 @@ fn try_manage(project: &Project, cli: Cli) -> Result<u8, Error> {
             Ok(())
         }
         Command::Migrate(args) => migrate(runtime, args),
-        Command::Tools => {
-            let tools: Vec<&rmcp::model::Tool> = runtime.tools.iter().map(|t| &t.tool).collect();
-            let json = serde_json::to_string_pretty(&tools).map_err(std::io::Error::other)?;
-            write_stdout(&format!("{json}\n"))
-        }
         Command::Run(args) => return run_command(runtime, project, args),
     };
     done.map(|()| exit::SUCCESS)

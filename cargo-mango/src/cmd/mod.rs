@@ -92,6 +92,9 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             manifest_path,
         } => makemigrations::run(&app, &name, manifest_path.as_deref()),
         Command::Apps { build } => runner::build_and_run(&build, vec!["apps".to_owned()]),
-        Command::Tools { build } => runner::build_and_run(&build, vec!["tools".to_owned()]),
+        Command::Tools { build } => runner::build_and_run(
+            &build,
+            ["run", "tools", "--json"].map(str::to_owned).to_vec(),
+        ),
     }
 }
