@@ -124,6 +124,9 @@ pub fn connection_string(url: &str, root: &Path) -> Result<String, DbError> {
     Ok(path.to_string_lossy().into_owned())
 }
 
+/// How long start-up (and `migrate`) waits for a first connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The pool, and what calls need to know about it.
 pub struct Database {
     pool: Pool<Db>,
@@ -169,21 +172,34 @@ impl Database {
                 "could not connect to the database at `{}`: {e}",
                 self.url
             ))),
-            Err(_) => Err(ToolError::new(format!(
-                "no database connection was free within {:?} (all {} were in use); raise [database] pool_size or checkout_timeout in Mango.toml",
-                self.checkout_timeout,
-                self.pool.status().max_size
-            ))),
+            Err(_) => {
+                let status = self.pool.status();
+                Err(ToolError::new(if status.size >= status.max_size {
+                    format!(
+                        "no database connection was free within {:?} (all {} were in use); raise [database] pool_size or checkout_timeout in Mango.toml",
+                        self.checkout_timeout, status.max_size
+                    )
+                } else {
+                    format!(
+                        "could not connect to the database at `{}` within {:?}",
+                        self.url, self.checkout_timeout
+                    )
+                }))
+            }
         }
     }
 
     /// Opens one connection now: start-up fails early, with the reason, when the
     /// database cannot be reached.
     pub async fn check(&self) -> Result<Object<Db>, DbError> {
-        self.pool.get().await.map_err(|e| DbError::Unreachable {
+        let unreachable = |reason: String| DbError::Unreachable {
             url: self.url.clone(),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get()).await {
+            Ok(result) => result.map_err(|e| unreachable(e.to_string())),
+            Err(_) => Err(unreachable(format!("no answer within {CONNECT_TIMEOUT:?}"))),
+        }
     }
 
     /// Closes the pool: idle connections are dropped, checked-out ones when returned.
