@@ -159,7 +159,9 @@ pub async fn run(
     });
     let call = Call::new(Default::default(), context, entry.atomic, false);
     let _token = runtime.in_flight.token();
+    let db = call.db_slot().clone();
     let output = catching_panics((entry.run)(matches, call), "command").await;
+    let output = crate::server::finish_transaction(&db, output).await;
     RunOutcome::Ran(output)
 }
 

@@ -6,6 +6,7 @@
 //! message saying which feature to enable.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -264,31 +265,27 @@ async fn begin(conn: &mut Db, read_only: bool) -> diesel::QueryResult<()> {
 }
 
 /// A call's connection: checked out for the call, in a transaction unless the tool
-/// says `atomic = false`. The pipeline commits it when the tool succeeds and rolls it
-/// back otherwise; dropped without either (a panic, a cancelled call), the connection
-/// is closed instead of going back to the pool, which rolls the transaction back.
-pub struct DbHolder {
-    /// Always `Some` until [`DbHolder::finish`] or drop.
+/// says `atomic = false`. The call keeps it (in its [`DbSlot`]), not the tool, so that
+/// the transaction ends after everything that runs in the call: the pipeline commits
+/// when the call's result is a success and rolls back otherwise (an `Err`, a panic).
+/// Dropped without either (a cancelled call), the connection is closed instead of going
+/// back to the pool, which rolls the transaction back.
+pub struct CallDb {
+    /// Always `Some` until [`CallDb::finish`] or drop.
     conn: Option<Object<Db>>,
     in_transaction: bool,
 }
 
-impl DbHolder {
-    fn conn(&mut self) -> &mut Db {
-        match self.conn.as_deref_mut() {
-            Some(conn) => conn,
-            // `conn` is taken only by `finish` (which consumes the holder) and `drop`.
-            None => unreachable!("a DbHolder is used after finish"),
-        }
-    }
-
+impl CallDb {
     /// Ends the call's transaction: commit when `ok`, else roll back.
-    pub async fn finish(mut self, ok: bool) -> Result<(), ToolError> {
+    async fn finish(mut self, ok: bool) -> Result<(), ToolError> {
         if !self.in_transaction {
             return Ok(());
         }
         self.in_transaction = false;
-        let conn = self.conn();
+        let Some(conn) = self.conn.as_deref_mut() else {
+            return Ok(());
+        };
         let result = if ok {
             Tm::commit_transaction(conn).await
         } else {
@@ -309,7 +306,7 @@ impl DbHolder {
     }
 }
 
-impl Drop for DbHolder {
+impl Drop for CallDb {
     fn drop(&mut self) {
         if self.in_transaction
             && let Some(conn) = self.conn.take()
@@ -320,43 +317,81 @@ impl Drop for DbHolder {
     }
 }
 
-impl Inject for Db {
-    type Holder = DbHolder;
+/// Where a call keeps its connection, from the first time something in the call asks
+/// for it until the call's result is known.
+#[derive(Clone, Default)]
+pub struct DbSlot(Arc<tokio::sync::Mutex<Option<CallDb>>>);
 
-    async fn build(call: &mut Call) -> Result<DbHolder, ToolError> {
+impl DbSlot {
+    /// Commits (`ok`) or rolls back the call's transaction, if the call opened one.
+    pub async fn finish(&self, ok: bool) -> Result<(), ToolError> {
+        let taken = self.0.lock().await.take();
+        match taken {
+            Some(db) => db.finish(ok).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// The connection lent to a tool (or command) for its run.
+pub struct DbLease(tokio::sync::OwnedMutexGuard<Option<CallDb>>);
+
+impl DbLease {
+    fn conn(&self) -> &Db {
+        match self.0.as_ref().and_then(|db| db.conn.as_deref()) {
+            Some(conn) => conn,
+            // A lease is made only once the slot holds a connection (`build`), and the
+            // slot is emptied only by `DbSlot::finish`, which waits for the lease.
+            None => unreachable!("a database lease without a connection"),
+        }
+    }
+
+    fn conn_mut(&mut self) -> &mut Db {
+        match self.0.as_mut().and_then(|db| db.conn.as_deref_mut()) {
+            Some(conn) => conn,
+            None => unreachable!("a database lease without a connection"),
+        }
+    }
+}
+
+impl Inject for Db {
+    type Holder = DbLease;
+
+    async fn build(call: &mut Call) -> Result<DbLease, ToolError> {
         let Some(database) = call.context().database() else {
             return Err(ToolError::new(
                 "this tool takes a database connection, but the server has no database",
             ));
         };
-        let mut conn = database.get().await?;
-        let atomic = call.atomic().unwrap_or(database.atomic_by_default);
-        if atomic {
-            begin(&mut conn, call.read_only()).await.map_err(|e| {
-                ToolError::new(format!("could not begin the call's transaction: {e}"))
-            })?;
+        let Ok(mut slot) = call.db_slot().0.clone().try_lock_owned() else {
+            return Err(ToolError::new(
+                "the database connection is already lent out in this call: take `db: &mut Db` once",
+            ));
+        };
+        if slot.is_none() {
+            let mut conn = database.get().await?;
+            let atomic = call.atomic().unwrap_or(database.atomic_by_default);
+            if atomic {
+                begin(&mut conn, call.read_only()).await.map_err(|e| {
+                    ToolError::new(format!("could not begin the call's transaction: {e}"))
+                })?;
+            }
+            *slot = Some(CallDb {
+                conn: Some(conn),
+                in_transaction: atomic,
+            });
         }
-        Ok(DbHolder {
-            conn: Some(conn),
-            in_transaction: atomic,
-        })
+        Ok(DbLease(slot))
     }
 
-    fn borrow(holder: &DbHolder) -> &Db {
-        match holder.conn.as_deref() {
-            Some(conn) => conn,
-            None => unreachable!("a DbHolder is used after finish"),
-        }
-    }
-
-    async fn finish(holder: DbHolder, ok: bool) -> Result<(), ToolError> {
-        holder.finish(ok).await
+    fn borrow(holder: &DbLease) -> &Db {
+        holder.conn()
     }
 }
 
 impl InjectMut for Db {
-    fn borrow_mut(holder: &mut DbHolder) -> &mut Db {
-        holder.conn()
+    fn borrow_mut(holder: &mut DbLease) -> &mut Db {
+        holder.conn_mut()
     }
 }
 

@@ -14,6 +14,7 @@ pub struct Call {
     context: Context,
     atomic: Option<bool>,
     read_only: bool,
+    db: crate::db::DbSlot,
 }
 
 impl Call {
@@ -28,7 +29,13 @@ impl Call {
             context,
             atomic,
             read_only,
+            db: crate::db::DbSlot::default(),
         }
+    }
+
+    /// The call's database connection, once something in the call asked for it.
+    pub fn db_slot(&self) -> &crate::db::DbSlot {
+        &self.db
     }
 
     /// Whether the tool says it only reads (`#[tool(read_only)]`): its SQLite

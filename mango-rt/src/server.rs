@@ -236,7 +236,9 @@ impl Runtime {
             served.entry.atomic,
             served.entry.annotations.read_only == Some(true),
         );
+        let db = call.db_slot().clone();
         let output = catching_panics((served.entry.call)(call), "tool").await;
+        let output = finish_transaction(&db, output).await;
         if let ToolOutput::Error(message) = &output {
             tracing::info!(tool = served.name, error = %message, "tool call failed");
         }
@@ -247,6 +249,15 @@ impl Runtime {
     pub fn unknown_tool(&self, name: &str) -> String {
         let suggestion = did_you_mean(name, self.tools.iter().map(|t| t.name.to_owned()));
         format!("unknown tool `{name}`{suggestion} (tools/list gives every tool)")
+    }
+}
+
+/// Ends the call's transaction, if it opened one: committed when `output` is a success,
+/// rolled back otherwise. A commit that fails turns the result into an error.
+pub(crate) async fn finish_transaction(db: &crate::db::DbSlot, output: ToolOutput) -> ToolOutput {
+    match db.finish(!output.is_error()).await {
+        Ok(()) => output,
+        Err(e) => ToolOutput::error(e),
     }
 }
 
