@@ -4,6 +4,7 @@
 use proc_macro::TokenStream;
 
 mod command;
+mod middleware;
 mod settings;
 mod tool;
 mod util;
@@ -71,6 +72,19 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn command(args: TokenStream, input: TokenStream) -> TokenStream {
     command::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers middleware, which runs around every tool call once `Mango.toml` lists it
+/// (`middleware = ["<app>.<name>", …]`): an around-style
+/// `async fn(req: &mut Request, next: Next) -> Response`, or a unit struct that
+/// implements `mango_rt::Middleware` (`process_request` / `process_response` /
+/// `list_tools`). The name is the fn's, or the struct's in snake case; `name = "…"`
+/// says otherwise.
+#[proc_macro_attribute]
+pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
+    middleware::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -187,3 +187,150 @@ fn call_tool(matches: clap::ArgMatches, call: Call) -> BoxFuture<ToolOutput> {
         }
     })
 }
+
+// ---- built-in middleware: off until `Mango.toml` lists them ----
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::middleware::{MiddlewareEntry, Next, Request, Response, StepFuture};
+
+/// The built-in middleware (a plain array, like the built-in commands).
+pub static MIDDLEWARE_BUILTINS: [MiddlewareEntry; 4] = [
+    MiddlewareEntry {
+        app: BUILTIN_APP,
+        name: "timing",
+        around: timing,
+        list: None,
+        file: file!(),
+        line: line!(),
+    },
+    MiddlewareEntry {
+        app: BUILTIN_APP,
+        name: "auth",
+        around: auth,
+        list: None,
+        file: file!(),
+        line: line!(),
+    },
+    MiddlewareEntry {
+        app: BUILTIN_APP,
+        name: "rate_limit",
+        around: rate_limit,
+        list: None,
+        file: file!(),
+        line: line!(),
+    },
+    MiddlewareEntry {
+        app: BUILTIN_APP,
+        name: "timeout",
+        around: timeout,
+        list: None,
+        file: file!(),
+        line: line!(),
+    },
+];
+
+/// `mango.timing`: one `tracing` event per call, with the tool, app, transport, time
+/// and outcome.
+fn timing(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        let started = Instant::now();
+        let response = next.run(req).await;
+        tracing::info!(
+            tool = req.tool,
+            app = req.app,
+            transport = %req.transport,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            outcome = if response.is_error() { "error" } else { "ok" },
+            "tool call"
+        );
+        response
+    })
+}
+
+/// `mango.auth`: over HTTP the transport's layer has already refused requests without a
+/// valid bearer token (401) and named the caller; over stdio the local user is trusted
+/// as `local` unless `[auth] stdio = "deny"`.
+fn auth(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        use crate::context::TransportKind;
+        match req.transport {
+            TransportKind::Http if req.identity.is_none() => {
+                return Response::error("not authenticated: send `Authorization: Bearer <token>`");
+            }
+            TransportKind::Stdio
+                if req.settings().auth.stdio == crate::settings::StdioAuth::Deny =>
+            {
+                return Response::error(
+                    "calls over stdio are refused here ([auth] stdio = \"deny\")",
+                );
+            }
+            TransportKind::Http => {}
+            _ => {
+                req.identity.get_or_insert_with(|| "local".to_owned());
+            }
+        }
+        next.run(req).await
+    })
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+static BUCKETS: LazyLock<Mutex<HashMap<String, Bucket>>> = LazyLock::new(Default::default);
+
+/// `mango.rate_limit`: a token bucket per caller (`[rate_limit] per_minute`, `burst`).
+fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        let limits = &req.settings().rate_limit;
+        let per_second = f64::from(limits.per_minute.max(1)) / 60.0;
+        let capacity = f64::from(limits.burst.max(1));
+        let key = req
+            .identity
+            .clone()
+            .unwrap_or_else(|| format!("anonymous ({})", req.transport));
+        let wait = {
+            let mut buckets = BUCKETS.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let bucket = buckets.entry(key.clone()).or_insert(Bucket {
+                tokens: capacity,
+                at: now,
+            });
+            bucket.tokens = (bucket.tokens
+                + now.duration_since(bucket.at).as_secs_f64() * per_second)
+                .min(capacity);
+            bucket.at = now;
+            if bucket.tokens >= 1.0 {
+                bucket.tokens -= 1.0;
+                None
+            } else {
+                Some((1.0 - bucket.tokens) / per_second)
+            }
+        };
+        match wait {
+            None => next.run(req).await,
+            Some(seconds) => Response::error(format!(
+                "rate limit: {key} may make {} calls a minute (bursts of {}); try again in {seconds:.1} s",
+                limits.per_minute, limits.burst
+            )),
+        }
+    })
+}
+
+/// `mango.timeout`: a call that runs past `[timeout] seconds` is stopped, gets an error
+/// result, and its transaction is rolled back.
+fn timeout(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        let seconds = req.settings().timeout.seconds.max(0.001);
+        match tokio::time::timeout(Duration::from_secs_f64(seconds), next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => Response::error(format!(
+                "the call ran longer than {seconds} s ([timeout] seconds) and was stopped; what it changed was rolled back"
+            )),
+        }
+    })
+}

@@ -156,6 +156,8 @@ pub async fn run(
         progress_token: None,
         peer: None,
         transport: TransportKind::Command,
+        identity: None,
+        extensions: Default::default(),
     });
     let call = Call::new(Default::default(), context, entry.atomic, false);
     let _token = runtime.in_flight.token();

@@ -77,6 +77,8 @@ struct Inner {
     progress_token: Option<ProgressToken>,
     peer: Option<Peer<RoleServer>>,
     transport: TransportKind,
+    identity: Option<String>,
+    extensions: rmcp::model::Extensions,
 }
 
 pub(crate) struct ContextParts {
@@ -88,6 +90,8 @@ pub(crate) struct ContextParts {
     pub progress_token: Option<ProgressToken>,
     pub peer: Option<Peer<RoleServer>>,
     pub transport: TransportKind,
+    pub identity: Option<String>,
+    pub extensions: rmcp::model::Extensions,
 }
 
 impl Context {
@@ -101,6 +105,8 @@ impl Context {
             progress_token,
             peer,
             transport,
+            identity,
+            extensions,
         } = parts;
         Context {
             inner: Arc::new(Inner {
@@ -112,8 +118,21 @@ impl Context {
                 progress_token,
                 peer,
                 transport,
+                identity,
+                extensions,
             }),
         }
+    }
+
+    /// Who is calling, when an authentication middleware said so (`mango.auth`: the
+    /// token's name; over stdio, `local`).
+    pub fn identity(&self) -> Option<&str> {
+        self.inner.identity.as_deref()
+    }
+
+    /// A value a middleware put in the request's extensions.
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.extensions.get::<T>()
     }
 
     /// The app's typed settings (its `[<profile>.apps.<app>]` section of `Mango.toml`).

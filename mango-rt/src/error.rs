@@ -84,6 +84,18 @@ pub enum Error {
     },
 
     #[error(
+        "{path}: `middleware` lists `{name}`, which no installed app registers; the middleware there is: {known}"
+    )]
+    UnknownMiddleware {
+        path: String,
+        name: String,
+        known: String,
+    },
+
+    #[error("{0}")]
+    Middleware(String),
+
+    #[error(
         "could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml"
     )]
     Bind {

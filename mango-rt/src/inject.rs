@@ -33,6 +33,13 @@ impl Call {
         }
     }
 
+    /// Shares the database slot of the call around it (middleware and tool use one
+    /// connection and one transaction).
+    pub(crate) fn with_db(mut self, db: crate::db::DbSlot) -> Self {
+        self.db = db;
+        self
+    }
+
     /// The call's database connection, once something in the call asked for it.
     pub fn db_slot(&self) -> &crate::db::DbSlot {
         &self.db

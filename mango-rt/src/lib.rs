@@ -33,6 +33,7 @@ pub mod db;
 pub mod error;
 pub mod inject;
 pub mod manage;
+pub mod middleware;
 pub mod migrate;
 pub mod output;
 pub mod registry;
@@ -47,7 +48,8 @@ pub use db::Db;
 pub use error::{Error, ToolError};
 pub use inject::Inject;
 pub use manage::{AppInfo, Project, manage};
-pub use mango_attr::{command, settings, tool};
+pub use mango_attr::{command, middleware, settings, tool};
+pub use middleware::{ListRequest, Middleware, Next, Request, Response};
 pub use settings::{AppSettings, Settings, app_settings};
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
@@ -79,6 +81,7 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 pub mod __private {
     pub use crate::command::{COMMANDS, CommandEntry};
     pub use crate::inject::{Call, Inject, InjectMut};
+    pub use crate::middleware::{MIDDLEWARE, MiddlewareEntry, StepFuture, django};
     pub use crate::migrate::{MIGRATIONS, MigrationsEntry};
     pub use crate::output::{BoxFuture, ToolOutput, blocking};
     pub use crate::registry::{

@@ -67,7 +67,10 @@ impl ToolOutput {
 
 /// Awaits a tool's or command's future; a panic in it becomes an error result
 /// ("the tool panicked: …").
-pub(crate) async fn catching_panics(future: BoxFuture<ToolOutput>, what: &str) -> ToolOutput {
+pub(crate) async fn catching_panics(
+    future: impl Future<Output = ToolOutput> + Send,
+    what: &str,
+) -> ToolOutput {
     use futures_util::FutureExt;
     match std::panic::AssertUnwindSafe(future).catch_unwind().await {
         Ok(output) => output,

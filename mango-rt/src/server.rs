@@ -14,9 +14,8 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use tokio_util::task::TaskTracker;
 
-use crate::context::{Context, ContextParts, TransportKind};
+use crate::context::TransportKind;
 use crate::error::Error;
-use crate::inject::Call;
 use crate::manage::AppInfo;
 use crate::output::{ToolOutput, catching_panics, did_you_mean};
 use crate::registry::{OutputKind, TOOLS, ToolEntry, is_object_schema, wrap_schema};
@@ -47,6 +46,38 @@ pub struct Runtime {
     pub(crate) in_flight: TaskTracker,
     /// The connection pool (none only for runtimes built without settings' database).
     pub database: Option<crate::db::Database>,
+    /// The active middleware, in the order `Mango.toml` lists it.
+    pub middleware: Arc<[&'static crate::middleware::MiddlewareEntry]>,
+}
+
+/// The middleware `Mango.toml` lists, in its order; a name no app registers stops
+/// start-up with the known names.
+fn resolve_middleware(
+    settings: &Settings,
+) -> Result<Arc<[&'static crate::middleware::MiddlewareEntry]>, Error> {
+    let mut chain = Vec::new();
+    for name in &settings.middleware {
+        match crate::middleware::all().find(|m| &m.qualified() == name) {
+            Some(entry) => chain.push(entry),
+            None => {
+                let mut known: Vec<String> =
+                    crate::middleware::all().map(|m| m.qualified()).collect();
+                known.sort();
+                return Err(Error::UnknownMiddleware {
+                    path: settings.display_path().display().to_string(),
+                    name: name.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+    }
+    if settings.middleware.iter().any(|m| m == "mango.auth") && settings.auth.tokens.is_empty() {
+        return Err(Error::Middleware(format!(
+            "{}: `mango.auth` is listed but [auth] tokens is empty: add `tokens = {{ name = \"…\" }}`, or set MANGO_AUTH__TOKENS__<NAME>=<token>",
+            settings.display_path().display()
+        )));
+    }
+    Ok(chain.into())
 }
 
 /// Checks an exposed name against MCP's rules: 1 to 64 of `A-Z a-z 0-9 _ - .`.
@@ -171,6 +202,7 @@ impl Runtime {
             .map(std::path::Path::to_owned)
             .unwrap_or_else(|| std::path::PathBuf::from("."));
         let database = Some(crate::db::Database::new(&settings.database, &root)?);
+        let middleware = resolve_middleware(&settings)?;
         let by_name = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         let listed = tools.iter().map(|t| t.tool.clone()).collect();
         Ok(Runtime {
@@ -184,6 +216,7 @@ impl Runtime {
             project_version: project_version.into(),
             in_flight: TaskTracker::new(),
             database,
+            middleware,
         })
     }
 
@@ -210,39 +243,52 @@ impl Runtime {
         )
     }
 
-    /// Calls a tool by its exposed name: arguments checked, panics caught. `None` when
-    /// there is no such tool.
+    /// Calls a tool by its exposed name: the middleware chain, then the tool, in the
+    /// call's transaction; arguments checked, panics caught. `None` when there is no
+    /// such tool.
     pub async fn call(
         self: &Arc<Self>,
         name: &str,
         arguments: serde_json::Map<String, serde_json::Value>,
         request: RequestParts,
     ) -> Option<CallToolResult> {
-        let served = self.tool(name)?;
+        let index = *self.by_name.get(name)?;
+        let served = &self.tools[index];
         let _token = self.in_flight.token();
-        let context = Context::new(ContextParts {
-            runtime: self.clone(),
+        let db = crate::db::DbSlot::default();
+        let mut req = crate::middleware::Request {
             tool: served.name,
             app: served.entry.app,
-            request_id: request.request_id,
-            meta: request.meta,
-            progress_token: request.progress_token,
-            peer: request.peer,
-            transport: request.transport,
-        });
-        let call = Call::new(
             arguments,
-            context,
-            served.entry.atomic,
-            served.entry.annotations.read_only == Some(true),
-        );
-        let db = call.db_slot().clone();
-        let output = catching_panics((served.entry.call)(call), "tool").await;
+            transport: request.transport,
+            client: request.client.clone(),
+            headers: request.headers.clone(),
+            identity: request.identity.clone(),
+            extensions: Default::default(),
+            parts: request,
+            db: db.clone(),
+            runtime: self.clone(),
+            served: index,
+        };
+        let chain = crate::middleware::Next::new(self.middleware.clone());
+        let output =
+            catching_panics(async { chain.run(&mut req).await.output }, "middleware").await;
         let output = finish_transaction(&db, output).await;
         if let ToolOutput::Error(message) = &output {
             tracing::info!(tool = served.name, error = %message, "tool call failed");
         }
         Some(output.into_call_tool_result(served.wrap))
+    }
+
+    /// The tools a client is given: every tool, as the middleware's list hooks change it.
+    pub async fn list(&self, req: &crate::middleware::ListRequest) -> Vec<Tool> {
+        let mut tools = self.listed.clone();
+        for entry in self.middleware.iter() {
+            if let Some(hook) = entry.list {
+                hook(req, &mut tools).await;
+            }
+        }
+        tools
     }
 
     /// The error for a name no tool has, with the closest names.
@@ -268,6 +314,12 @@ pub struct RequestParts {
     pub progress_token: Option<rmcp::model::ProgressToken>,
     pub peer: Option<rmcp::Peer<RoleServer>>,
     pub transport: TransportKind,
+    /// The client's name and version, when known.
+    pub client: Option<Implementation>,
+    /// The HTTP request's headers (HTTP only).
+    pub headers: Option<axum::http::HeaderMap>,
+    /// The caller, when the HTTP authentication layer identified it.
+    pub identity: Option<String>,
 }
 
 impl RequestParts {
@@ -280,8 +332,32 @@ impl RequestParts {
             progress_token: None,
             peer: None,
             transport: TransportKind::InProcess,
+            client: None,
+            headers: None,
+            identity: None,
         }
     }
+}
+
+/// Who is calling: the client's info from `initialize`, and over HTTP the request's
+/// headers and the identity the authentication layer found.
+fn caller(
+    context: &RequestContext<RoleServer>,
+) -> (
+    Option<Implementation>,
+    Option<axum::http::HeaderMap>,
+    Option<String>,
+) {
+    let client = context
+        .peer
+        .peer_info()
+        .map(|info| info.client_info.clone());
+    let http = context.extensions.get::<axum::http::request::Parts>();
+    let headers = http.map(|parts| parts.headers.clone());
+    let identity = http
+        .and_then(|parts| parts.extensions.get::<crate::transport::http::Identity>())
+        .map(|id| id.0.clone());
+    (client, headers, identity)
 }
 
 /// rmcp's handler over a [`Runtime`]: one per connection or session, cheap to clone.
@@ -317,9 +393,21 @@ impl ServerHandler for MangoServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.runtime.listed.clone()))
+        if self.runtime.middleware.iter().all(|m| m.list.is_none()) {
+            return Ok(ListToolsResult::with_all_items(self.runtime.listed.clone()));
+        }
+        let (client, headers, identity) = caller(&context);
+        let req = crate::middleware::ListRequest {
+            transport: self.transport,
+            client,
+            headers,
+            identity,
+        };
+        Ok(ListToolsResult::with_all_items(
+            self.runtime.list(&req).await,
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -331,6 +419,7 @@ impl ServerHandler for MangoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let (client, headers, identity) = caller(&context);
         let meta = context.meta.0.0;
         let progress_token = meta
             .get("progressToken")
@@ -341,6 +430,9 @@ impl ServerHandler for MangoServer {
             progress_token,
             peer: Some(context.peer),
             transport: self.transport,
+            client,
+            headers,
+            identity,
         };
         let arguments = request.arguments.unwrap_or_default();
         match self.runtime.call(&request.name, arguments, parts).await {

@@ -116,6 +116,19 @@ pub struct Settings {
     pub server: ServerSettings,
     #[serde(default)]
     pub database: DatabaseSettings,
+    /// `middleware`: the active middleware, in order (`app.name`): the request phase
+    /// runs top-down, the response phase bottom-up.
+    #[serde(default)]
+    pub middleware: Vec<String>,
+    /// `[auth]`, for the `mango.auth` middleware.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// `[rate_limit]`, for the `mango.rate_limit` middleware.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+    /// `[timeout]`, for the `mango.timeout` middleware.
+    #[serde(default)]
+    pub timeout: TimeoutSettings,
     /// Each app's section, by app name.
     #[serde(default)]
     pub apps: BTreeMap<String, serde_json::Value>,
@@ -178,6 +191,59 @@ impl Default for ServerSettings {
     }
 }
 
+/// `[auth]`: bearer tokens, by the name a caller is known as (set them from the
+/// environment: `MANGO_AUTH__TOKENS__ALICE=…`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    pub tokens: BTreeMap<String, String>,
+    /// Over stdio there are no headers: `"trust"` (the default) treats the local user as
+    /// the caller `local`; `"deny"` refuses every stdio call.
+    pub stdio: StdioAuth,
+}
+
+/// How `mango.auth` treats stdio calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StdioAuth {
+    #[default]
+    Trust,
+    Deny,
+}
+
+/// `[rate_limit]`: a token bucket per caller (its identity, else one for anonymous
+/// callers of a transport).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Calls a minute, on average.
+    pub per_minute: u32,
+    /// Calls allowed at once above the average.
+    pub burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            per_minute: 120,
+            burst: 20,
+        }
+    }
+}
+
+/// `[timeout]`: the longest a call may run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutSettings {
+    pub seconds: f64,
+}
+
+impl Default for TimeoutSettings {
+    fn default() -> Self {
+        TimeoutSettings { seconds: 30.0 }
+    }
+}
+
 /// `[database]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -218,6 +284,10 @@ impl Default for Settings {
             log_level: default_log_level(),
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
+            middleware: Vec::new(),
+            auth: AuthSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+            timeout: TimeoutSettings::default(),
             apps: BTreeMap::new(),
             profile: "default".into(),
             path: None,

@@ -36,6 +36,12 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
     };
     let limit = s.max_request_bytes;
     let path = s.path.clone();
+    let auth_on = runtime
+        .settings
+        .middleware
+        .iter()
+        .any(|m| m == "mango.auth");
+    let tokens = runtime.settings.auth.tokens.clone();
     let tracker = runtime.in_flight.clone();
     let handler = MangoServer::new(runtime, TransportKind::Http);
     let service = StreamableHttpService::new(
@@ -43,11 +49,79 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    Router::new()
+    let router = Router::new()
         .route_service(&path, service)
         .layer(axum::middleware::from_fn(move |req, next| {
             json_rpc_errors(req, next, limit, tracker.clone())
+        }));
+    if auth_on {
+        let tokens: Arc<Vec<(String, String)>> = Arc::new(tokens.into_iter().collect());
+        router.layer(axum::middleware::from_fn(move |req, next| {
+            authenticate(req, next, tokens.clone())
         }))
+    } else {
+        router
+    }
+}
+
+/// Who the bearer token says is calling (put in the HTTP request's extensions by the
+/// `mango.auth` layer).
+#[derive(Debug, Clone)]
+pub struct Identity(pub String);
+
+/// Compares in time that depends only on the lengths.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `mango.auth` over HTTP: every request needs `Authorization: Bearer <token>` with a
+/// token from `[auth] tokens`; others get 401 with `WWW-Authenticate: Bearer` before any
+/// tool runs. The token's name becomes the caller's identity.
+async fn authenticate(
+    mut req: Request,
+    next: Next,
+    tokens: Arc<Vec<(String, String)>>,
+) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let mut who = None;
+    if let Some(given) = given {
+        // Every token is compared, so the time says nothing about which one matched.
+        for (name, token) in tokens.iter() {
+            if same_secret(given.as_bytes(), token.as_bytes()) {
+                who = Some(name.clone());
+            }
+        }
+    }
+    match who {
+        Some(name) => {
+            req.extensions_mut().insert(Identity(name));
+            next.run(req).await
+        }
+        None => {
+            let message = if given.is_some() {
+                "the bearer token is not valid"
+            } else {
+                "this server needs `Authorization: Bearer <token>`"
+            };
+            let mut response = json_response(
+                StatusCode::UNAUTHORIZED,
+                error_response(serde_json::Value::Null, INVALID_REQUEST, message),
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"mango\""),
+            );
+            response
+        }
+    }
 }
 
 /// Puts rmcp's plain-text refusals of a POST (an undecodable body, a wrong content type,
