@@ -329,10 +329,11 @@ impl Settings {
                 )));
             }
         }
-        // Settings variables are `MANGO_LOG_LEVEL` and `MANGO_<SECTION>__<KEY>…`; other
+        // Settings variables are `MANGO_LOG_LEVEL`, `MANGO_MIDDLEWARE` and
+        // `MANGO_<SECTION>__<KEY>…`; other
         // `MANGO_` variables (MANGO_PROFILE, MANGO_SETTINGS, a tool's own) are not keys.
         let env = env
-            .filter(|key| key.as_str().contains("__") || key == "log_level")
+            .filter(|key| key.as_str().contains("__") || key == "log_level" || key == "middleware")
             .split("__")
             .global();
         let figment = Figment::new()

@@ -1,0 +1,183 @@
+//! Middleware end to end: the order of both phases, short-circuits, changed arguments,
+//! extensions, rollbacks, panics and tools/list filtering, over stdio and HTTP; and the
+//! built-in auth, rate limit and timeout.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::OnceLock;
+
+use mango_tests::*;
+use serde_json::{Value, json};
+
+const CHAIN: &str = r#"["mwledger.outer", "mwledger.inner", "mwledger.bomb", "mango.timing"]"#;
+
+fn site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| {
+        db_site("mwsite", "sqlite", "mwledger", false, |dir| {
+            let lib = dir.join("apps/mwledger/src/lib.rs");
+            let mut text = std::fs::read_to_string(&lib).unwrap();
+            text.push_str(&std::fs::read_to_string(root().join("tests/e2e/fixtures/middleware.rs")).unwrap());
+            std::fs::write(&lib, text).unwrap();
+        })
+    })
+}
+
+fn db_url(name: &str) -> String {
+    format!("sqlite://{}", scratch(&format!("mw-{name}")).join("db.sqlite3").display())
+}
+
+/// Calls over stdio or HTTP, the same way.
+enum Client {
+    Stdio(StdioClient),
+    Http(Server),
+}
+
+impl Client {
+    fn stdio(env: &[(&str, &str)]) -> Client {
+        let mut cmd = site().command(&["serve", "--transport", "stdio", "--migrate"]);
+        cmd.envs(env.iter().copied());
+        Client::Stdio(StdioClient::start(cmd))
+    }
+
+    fn http(env: &[(&str, &str)]) -> Client {
+        Client::Http(site().serve_http_with_env(&["--stateless", "--migrate"], env))
+    }
+
+    fn request(&mut self, method: &str, params: Value, token: Option<&str>) -> Value {
+        match self {
+            Client::Stdio(c) => c.request(method, params),
+            Client::Http(server) => {
+                let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+                let auth = token.map(|t| format!("Bearer {t}"));
+                let mut headers = JSON_HEADERS.to_vec();
+                if let Some(a) = &auth {
+                    headers.push(("Authorization", a));
+                }
+                let (status, _, body) = http_post(&server.authority(), "/mcp", &headers, &body.to_string());
+                assert_eq!(status, 200, "{body}");
+                serde_json::from_str(&body).unwrap()
+            }
+        }
+    }
+
+    fn call(&mut self, tool: &str, args: Value) -> Value {
+        self.call_as(tool, args, None)
+    }
+
+    fn call_as(&mut self, tool: &str, args: Value, token: Option<&str>) -> Value {
+        let reply = self.request("tools/call", json!({"name": tool, "arguments": args}), token);
+        reply.get("result").or(reply.get("error")).cloned().unwrap()
+    }
+
+    fn count(&mut self) -> i64 {
+        let r = self.call("mwledger_count", json!({}));
+        r["structuredContent"]["result"].as_i64().unwrap()
+    }
+}
+
+fn the_chain_behaves(mut client: Client) {
+    // Order: request phase top-down, response phase bottom-up; extensions reach the tool.
+    let r = client.call("mwledger_show_trail", json!({}));
+    assert_eq!(text(&r), "outer,inner|nobody <inner <outer", "{r}");
+    // A short-circuit: the tool does not run.
+    let r = client.call("mwledger_insert", json!({"label": "stopped", "stop_at": "outer"}));
+    assert!(is_error(&r) && text(&r).contains("stopped by outer"), "{r}");
+    assert_eq!(client.count(), 0);
+    // Changed arguments reach the tool.
+    let r = client.call("mwledger_insert", json!({"label": "quiet"}));
+    assert!(!is_error(&r), "{r}");
+    let r = client.call("mwledger_labels", json!({}));
+    assert_eq!(r["structuredContent"]["result"], json!(["QUIET"]), "{r}");
+    // A middleware that turns the call into an error: the tool's row is rolled back.
+    let r = client.call("mwledger_insert", json!({"label": "undone", "fail_after": true}));
+    assert!(is_error(&r) && text(&r).contains("failed by inner"), "{r}");
+    assert_eq!(client.count(), 1);
+    // A panicking middleware: an error result, nothing written, the server goes on.
+    let r = client.call("mwledger_insert", json!({"label": "boom", "panic": true}));
+    assert!(is_error(&r) && text(&r).contains("middleware panicking on purpose"), "{r}");
+    assert_eq!(client.count(), 1);
+    // tools/list goes through the list hooks.
+    let list = client.request("tools/list", json!({}), None);
+    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"mwledger_show_trail") && !names.contains(&"mwledger_hidden_secret"), "{names:?}");
+}
+
+#[test]
+fn the_chain_over_stdio() {
+    let url = db_url("stdio");
+    the_chain_behaves(Client::stdio(&[("MANGO_MIDDLEWARE", CHAIN), ("MANGO_DATABASE__URL", &url)]));
+}
+
+#[test]
+fn the_chain_over_http() {
+    let url = db_url("http");
+    the_chain_behaves(Client::http(&[("MANGO_MIDDLEWARE", CHAIN), ("MANGO_DATABASE__URL", &url)]));
+}
+
+const GUARDS: &str = r#"["mango.auth", "mango.rate_limit", "mango.timeout", "mwledger.outer"]"#;
+
+fn guarded(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("MANGO_MIDDLEWARE", GUARDS.to_owned()),
+        ("MANGO_AUTH__TOKENS__ALICE", "s3cret-alice".to_owned()),
+        ("MANGO_RATE_LIMIT__PER_MINUTE", "6".to_owned()),
+        ("MANGO_RATE_LIMIT__BURST", "4".to_owned()),
+        ("MANGO_TIMEOUT__SECONDS", "0.5".to_owned()),
+        ("MANGO_DATABASE__URL", url.to_owned()),
+    ]
+}
+
+#[test]
+fn bearer_auth_over_http() {
+    let url = db_url("auth");
+    let env = guarded(&url);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = site().serve_http_with_env(&["--stateless", "--migrate"], &env);
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "mwledger_show_trail", "arguments": {}}}).to_string();
+    for auth in [None, Some("Bearer wrong"), Some("Basic czNjcmV0")] {
+        let mut headers = JSON_HEADERS.to_vec();
+        if let Some(a) = auth {
+            headers.push(("Authorization", a));
+        }
+        let (status, head, body) = http_post(&server.authority(), "/mcp", &headers, &call);
+        assert_eq!(status, 401, "{auth:?}: {body}");
+        assert!(head.to_lowercase().contains("www-authenticate: bearer"), "{head}");
+    }
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Authorization", "Bearer s3cret-alice"));
+    let (status, _, body) = http_post(&server.authority(), "/mcp", &headers, &call);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("outer|alice <outer"), "the identity reaches the tool: {body}");
+}
+
+#[test]
+fn rate_limit_and_timeout() {
+    let url = db_url("limits");
+    let env = guarded(&url);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut client = Client::stdio(&env);
+    // Over stdio the local user is trusted, as `local`.
+    let r = client.call("mwledger_show_trail", json!({}));
+    assert_eq!(text(&r), "outer|local <outer", "{r}");
+    // The timeout stops a slow call and rolls back what it wrote.
+    let r = client.call("mwledger_insert_slowly", json!({"label": "slow", "millis": 3000}));
+    assert!(is_error(&r) && text(&r).contains("ran longer than 0.5 s"), "{r}");
+    // A burst of 4 is allowed (2 used above); then the limit answers.
+    let r = client.call("mwledger_count", json!({}));
+    assert_eq!(r["structuredContent"]["result"], 0, "the slow call's row was rolled back: {r}");
+    let _ = client.call("mwledger_count", json!({}));
+    let r = client.call("mwledger_count", json!({}));
+    assert!(is_error(&r) && text(&r).contains("rate limit: local may make 6 calls a minute"), "{r}");
+}
+
+#[test]
+fn an_unknown_middleware_stops_start_up_with_the_known_names() {
+    let out = site()
+        .command(&["serve", "--transport", "stdio"])
+        .env("MANGO_MIDDLEWARE", r#"["mwledger.outr"]"#)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`mwledger.outr`") && stderr.contains("mwledger.outer") && stderr.contains("mango.auth"), "{stderr}");
+}
