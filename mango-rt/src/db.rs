@@ -354,25 +354,30 @@ impl DbLease {
     }
 }
 
-impl Inject for Db {
-    type Holder = DbLease;
-
-    async fn build(call: &mut Call) -> Result<DbLease, ToolError> {
-        let Some(database) = call.context().database() else {
+impl DbSlot {
+    /// Lends the call's connection, checking one out (and beginning the transaction)
+    /// the first time. One lender at a time: the tool, or a middleware.
+    pub(crate) async fn lease(
+        &self,
+        database: Option<&Database>,
+        atomic: Option<bool>,
+        read_only: bool,
+    ) -> Result<DbLease, ToolError> {
+        let Some(database) = database else {
             return Err(ToolError::new(
-                "this tool takes a database connection, but the server has no database",
+                "this call takes a database connection, but the server has no database",
             ));
         };
-        let Ok(mut slot) = call.db_slot().0.clone().try_lock_owned() else {
+        let Ok(mut slot) = self.0.clone().try_lock_owned() else {
             return Err(ToolError::new(
-                "the database connection is already lent out in this call: take `db: &mut Db` once",
+                "the database connection is already lent out in this call: take it once at a time",
             ));
         };
         if slot.is_none() {
             let mut conn = database.get().await?;
-            let atomic = call.atomic().unwrap_or(database.atomic_by_default);
+            let atomic = atomic.unwrap_or(database.atomic_by_default);
             if atomic {
-                begin(&mut conn, call.read_only()).await.map_err(|e| {
+                begin(&mut conn, read_only).await.map_err(|e| {
                     ToolError::new(format!("could not begin the call's transaction: {e}"))
                 })?;
             }
@@ -382,6 +387,30 @@ impl Inject for Db {
             });
         }
         Ok(DbLease(slot))
+    }
+}
+
+impl std::ops::Deref for DbLease {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        self.conn()
+    }
+}
+
+impl std::ops::DerefMut for DbLease {
+    fn deref_mut(&mut self) -> &mut Db {
+        self.conn_mut()
+    }
+}
+
+impl Inject for Db {
+    type Holder = DbLease;
+
+    async fn build(call: &mut Call) -> Result<DbLease, ToolError> {
+        call.db_slot()
+            .lease(call.context().database(), call.atomic(), call.read_only())
+            .await
     }
 
     fn borrow(holder: &DbLease) -> &Db {

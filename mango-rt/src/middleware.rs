@@ -103,6 +103,20 @@ impl Request {
     pub fn settings(&self) -> &crate::Settings {
         &self.runtime.settings
     }
+
+    /// The call's database connection, in the call's transaction (the one the tool
+    /// gets): what a middleware writes is committed or rolled back with the tool's work.
+    /// Give it back (drop the lease) before calling `next`.
+    pub async fn db(&self) -> Result<crate::db::DbLease, crate::ToolError> {
+        let entry = self.runtime.tools[self.served].entry;
+        self.db
+            .lease(
+                self.runtime.database.as_ref(),
+                entry.atomic,
+                entry.annotations.read_only == Some(true),
+            )
+            .await
+    }
 }
 
 /// A `tools/list` as middleware sees it.

@@ -16,14 +16,19 @@ fn site() -> &'static Site {
         db_site("mwsite", "sqlite", "mwledger", false, |dir| {
             let lib = dir.join("apps/mwledger/src/lib.rs");
             let mut text = std::fs::read_to_string(&lib).unwrap();
-            text.push_str(&std::fs::read_to_string(root().join("tests/e2e/fixtures/middleware.rs")).unwrap());
+            text.push_str(
+                &std::fs::read_to_string(root().join("tests/e2e/fixtures/middleware.rs")).unwrap(),
+            );
             std::fs::write(&lib, text).unwrap();
         })
     })
 }
 
 fn db_url(name: &str) -> String {
-    format!("sqlite://{}", scratch(&format!("mw-{name}")).join("db.sqlite3").display())
+    format!(
+        "sqlite://{}",
+        scratch(&format!("mw-{name}")).join("db.sqlite3").display()
+    )
 }
 
 /// Calls over stdio or HTTP, the same way.
@@ -53,7 +58,8 @@ impl Client {
                 if let Some(a) = &auth {
                     headers.push(("Authorization", a));
                 }
-                let (status, _, body) = http_post(&server.authority(), "/mcp", &headers, &body.to_string());
+                let (status, _, body) =
+                    http_post(&server.authority(), "/mcp", &headers, &body.to_string());
                 assert_eq!(status, 200, "{body}");
                 serde_json::from_str(&body).unwrap()
             }
@@ -65,7 +71,11 @@ impl Client {
     }
 
     fn call_as(&mut self, tool: &str, args: Value, token: Option<&str>) -> Value {
-        let reply = self.request("tools/call", json!({"name": tool, "arguments": args}), token);
+        let reply = self.request(
+            "tools/call",
+            json!({"name": tool, "arguments": args}),
+            token,
+        );
         reply.get("result").or(reply.get("error")).cloned().unwrap()
     }
 
@@ -80,7 +90,10 @@ fn the_chain_behaves(mut client: Client) {
     let r = client.call("mwledger_show_trail", json!({}));
     assert_eq!(text(&r), "outer,inner|nobody <inner <outer", "{r}");
     // A short-circuit: the tool does not run.
-    let r = client.call("mwledger_insert", json!({"label": "stopped", "stop_at": "outer"}));
+    let r = client.call(
+        "mwledger_insert",
+        json!({"label": "stopped", "stop_at": "outer"}),
+    );
     assert!(is_error(&r) && text(&r).contains("stopped by outer"), "{r}");
     assert_eq!(client.count(), 0);
     // Changed arguments reach the tool.
@@ -89,29 +102,65 @@ fn the_chain_behaves(mut client: Client) {
     let r = client.call("mwledger_labels", json!({}));
     assert_eq!(r["structuredContent"]["result"], json!(["QUIET"]), "{r}");
     // A middleware that turns the call into an error: the tool's row is rolled back.
-    let r = client.call("mwledger_insert", json!({"label": "undone", "fail_after": true}));
+    let r = client.call(
+        "mwledger_insert",
+        json!({"label": "undone", "fail_after": true}),
+    );
     assert!(is_error(&r) && text(&r).contains("failed by inner"), "{r}");
     assert_eq!(client.count(), 1);
+    // A middleware's own write shares the call's transaction: kept with the tool's,
+    // rolled back with it.
+    let r = client.call(
+        "mwledger_insert",
+        json!({"label": "with audit", "audit": true, "fail_after": true}),
+    );
+    assert!(is_error(&r), "{r}");
+    assert_eq!(client.count(), 1);
+    let r = client.call("mwledger_insert", json!({"label": "kept", "audit": true}));
+    assert!(!is_error(&r), "{r}");
+    assert_eq!(client.count(), 3);
     // A panicking middleware: an error result, nothing written, the server goes on.
     let r = client.call("mwledger_insert", json!({"label": "boom", "panic": true}));
-    assert!(is_error(&r) && text(&r).contains("middleware panicking on purpose"), "{r}");
-    assert_eq!(client.count(), 1);
+    assert!(
+        is_error(&r) && text(&r).contains("middleware panicking on purpose"),
+        "{r}"
+    );
+    assert_eq!(client.count(), 3);
     // tools/list goes through the list hooks.
     let list = client.request("tools/list", json!({}), None);
-    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"mwledger_show_trail") && !names.contains(&"mwledger_hidden_secret"), "{names:?}");
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"mwledger_show_trail") && !names.contains(&"mwledger_hidden_secret"),
+        "{names:?}"
+    );
 }
 
 #[test]
 fn the_chain_over_stdio() {
     let url = db_url("stdio");
-    the_chain_behaves(Client::stdio(&[("MANGO_MIDDLEWARE", CHAIN), ("MANGO_DATABASE__URL", &url)]));
+    let mut client = Client::stdio(&[("MANGO_MIDDLEWARE", CHAIN), ("MANGO_DATABASE__URL", &url)]);
+    // The client's info from `initialize` reaches middleware; there are no headers.
+    let r = client.call("mwledger_show_trail", json!({"who": true}));
+    assert_eq!(
+        text(&r),
+        r#"client=Some("raw") header=None transport=stdio"#,
+        "{r}"
+    );
+    the_chain_behaves(client);
 }
 
 #[test]
 fn the_chain_over_http() {
     let url = db_url("http");
-    the_chain_behaves(Client::http(&[("MANGO_MIDDLEWARE", CHAIN), ("MANGO_DATABASE__URL", &url)]));
+    the_chain_behaves(Client::http(&[
+        ("MANGO_MIDDLEWARE", CHAIN),
+        ("MANGO_DATABASE__URL", &url),
+    ]));
 }
 
 const GUARDS: &str = r#"["mango.auth", "mango.rate_limit", "mango.timeout", "mwledger.outer"]"#;
@@ -141,13 +190,27 @@ fn bearer_auth_over_http() {
         }
         let (status, head, body) = http_post(&server.authority(), "/mcp", &headers, &call);
         assert_eq!(status, 401, "{auth:?}: {body}");
-        assert!(head.to_lowercase().contains("www-authenticate: bearer"), "{head}");
+        assert!(
+            head.to_lowercase().contains("www-authenticate: bearer"),
+            "{head}"
+        );
     }
     let mut headers = JSON_HEADERS.to_vec();
     headers.push(("Authorization", "Bearer s3cret-alice"));
     let (status, _, body) = http_post(&server.authority(), "/mcp", &headers, &call);
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("outer|alice <outer"), "the identity reaches the tool: {body}");
+    assert!(
+        body.contains("outer|alice <outer"),
+        "the identity reaches the tool: {body}"
+    );
+    // The HTTP headers reach middleware.
+    headers.push(("x-test", "yes"));
+    let who = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "mwledger_show_trail", "arguments": {"who": true}}}).to_string();
+    let (_, _, body) = http_post(&server.authority(), "/mcp", &headers, &who);
+    assert!(
+        body.contains(r#"header=Some(\"yes\") transport=http"#),
+        "{body}"
+    );
 }
 
 #[test]
@@ -160,14 +223,26 @@ fn rate_limit_and_timeout() {
     let r = client.call("mwledger_show_trail", json!({}));
     assert_eq!(text(&r), "outer|local <outer", "{r}");
     // The timeout stops a slow call and rolls back what it wrote.
-    let r = client.call("mwledger_insert_slowly", json!({"label": "slow", "millis": 3000}));
-    assert!(is_error(&r) && text(&r).contains("ran longer than 0.5 s"), "{r}");
+    let r = client.call(
+        "mwledger_insert_slowly",
+        json!({"label": "slow", "millis": 3000}),
+    );
+    assert!(
+        is_error(&r) && text(&r).contains("ran longer than 0.5 s"),
+        "{r}"
+    );
     // A burst of 4 is allowed (2 used above); then the limit answers.
     let r = client.call("mwledger_count", json!({}));
-    assert_eq!(r["structuredContent"]["result"], 0, "the slow call's row was rolled back: {r}");
+    assert_eq!(
+        r["structuredContent"]["result"], 0,
+        "the slow call's row was rolled back: {r}"
+    );
     let _ = client.call("mwledger_count", json!({}));
     let r = client.call("mwledger_count", json!({}));
-    assert!(is_error(&r) && text(&r).contains("rate limit: local may make 6 calls a minute"), "{r}");
+    assert!(
+        is_error(&r) && text(&r).contains("rate limit: local may make 6 calls a minute"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -179,5 +254,10 @@ fn an_unknown_middleware_stops_start_up_with_the_known_names() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("`mwledger.outr`") && stderr.contains("mwledger.outer") && stderr.contains("mango.auth"), "{stderr}");
+    assert!(
+        stderr.contains("`mwledger.outr`")
+            && stderr.contains("mwledger.outer")
+            && stderr.contains("mango.auth"),
+        "{stderr}"
+    );
 }
