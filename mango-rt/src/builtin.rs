@@ -87,6 +87,25 @@ fn check(_: clap::ArgMatches, call: Call) -> BoxFuture<ToolOutput> {
                 ));
             }
         }
+        let listed: Vec<String> = rt.middleware.iter().map(|m| m.qualified()).collect();
+        report.push_str(&format!(
+            "middleware: {}\n",
+            if listed.is_empty() {
+                "none listed".to_owned()
+            } else {
+                listed.join(" → ")
+            }
+        ));
+        for m in crate::middleware::MIDDLEWARE.iter() {
+            if !listed.contains(&m.qualified()) {
+                report.push_str(&format!(
+                    "note: the middleware `{}` ({}:{}) is registered but not listed in `middleware`, so it does not run\n",
+                    m.qualified(),
+                    m.file,
+                    m.line
+                ));
+            }
+        }
         if !crate::migrate::MIGRATIONS.is_empty() {
             match crate::migrate::pending_names(&rt).await {
                 Ok(pending) if pending.is_empty() => {

@@ -71,6 +71,8 @@ pub use serde;
 pub use serde_json;
 /// The async runtime mango serves on, for apps that sleep, spawn or time out.
 pub use tokio;
+/// Structured logs (to stderr), as the server's own.
+pub use tracing;
 
 /// A result whose error is a [`ToolError`]: the error's message reaches the caller as an
 /// `isError` result.

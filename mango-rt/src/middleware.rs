@@ -213,6 +213,11 @@ async fn run_tool(req: &mut Request) -> ToolOutput {
 /// Django-style middleware: `process_request` before the tool (a response returned
 /// there stops the call: the tool and later middleware do not run), and
 /// `process_response` after it. Both have defaults that do nothing.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is marked #[middleware] but does not implement `mango_rt::Middleware`",
+    label = "a Django-style middleware implements `mango_rt::Middleware`",
+    note = "add `impl mango_rt::Middleware for {Self} {{ async fn process_request(&self, req: &mut Request) -> Option<Response> {{ … }} }}` (every method has a default)"
+)]
 pub trait Middleware: Send + Sync + 'static {
     fn process_request(&self, req: &mut Request) -> impl Future<Output = Option<Response>> + Send {
         let _ = req;

@@ -7,7 +7,7 @@
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{ToolError, command, tool};
+use mango_rt::{Middleware, Next, Request, Response, ToolError, command, middleware, tool};
 
 mod schema;
 
@@ -83,6 +83,34 @@ async fn {{app_name}}_report(
         }
     }
     Ok(report)
+}
+
+/// Middleware, around style: runs around every tool call once Mango.toml lists it
+/// (`middleware = ["{{app_name}}.log_slow_calls"]`).
+#[middleware]
+async fn log_slow_calls(req: &mut Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    if started.elapsed() > std::time::Duration::from_secs(1) {
+        mango_rt::tracing::warn!(tool = req.tool, "slow call: {:?}", started.elapsed());
+    }
+    response
+}
+
+/// Middleware, Django style (`middleware = ["{{app_name}}.trim_arguments"]`): trims
+/// the spaces around every text argument before the tool sees it.
+#[middleware]
+struct TrimArguments;
+
+impl Middleware for TrimArguments {
+    async fn process_request(&self, req: &mut Request) -> Option<Response> {
+        for value in req.arguments.values_mut() {
+            if let mango_rt::serde_json::Value::String(text) = value {
+                *text = text.trim().to_owned();
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]

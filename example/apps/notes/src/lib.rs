@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{ToolError, command, tool};
+use mango_rt::{Middleware, Next, Request, Response, ToolError, command, middleware, tool};
 
 mod schema;
 
@@ -87,6 +87,37 @@ async fn delete(
         return Err(ToolError::new(format!("no note has the id {id}")));
     }
     Ok(format!("deleted note {id}"))
+}
+
+/// Middleware, around style: refuses notes longer than 10,000 characters before any
+/// tool sees them. Listed in Mango.toml as `notes.reject_long_text`.
+#[middleware]
+async fn reject_long_text(req: &mut Request, next: Next) -> Response {
+    let too_long = req
+        .arguments
+        .get("text")
+        .and_then(|t| t.as_str())
+        .is_some_and(|t| t.chars().count() > 10_000);
+    if too_long {
+        return Response::error("a note holds at most 10,000 characters");
+    }
+    next.run(req).await
+}
+
+/// Middleware, Django style: trims the spaces around `text` and `query` arguments.
+/// Listed in Mango.toml as `notes.trim_text`.
+#[middleware]
+struct TrimText;
+
+impl Middleware for TrimText {
+    async fn process_request(&self, req: &mut Request) -> Option<Response> {
+        for key in ["text", "query"] {
+            if let Some(mango_rt::serde_json::Value::String(s)) = req.arguments.get_mut(key) {
+                *s = s.trim().to_owned();
+            }
+        }
+        None
+    }
 }
 
 /// Export the notes as JSON lines on stdout (one note per line), oldest first.
@@ -176,6 +207,29 @@ mod tests {
             .await
             .expect("delete");
         assert!(again.is_error());
+    }
+
+    /// With the example's middleware listed, as in its Mango.toml.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_middleware_trims_and_refuses() {
+        let settings = mango_rt::Settings {
+            middleware: vec!["notes.reject_long_text".into(), "notes.trim_text".into()],
+            ..Default::default()
+        };
+        let server = TestServer::with_settings(settings)
+            .await
+            .expect("a test server");
+        let added = server
+            .call("notes_add", json!({"text": "  padded  "}))
+            .await
+            .expect("add");
+        assert_eq!(added.json()["text"], "padded");
+        let long = "x".repeat(10_001);
+        let refused = server
+            .call("notes_add", json!({"text": long}))
+            .await
+            .expect("add");
+        assert!(refused.is_error() && refused.text().contains("at most 10,000"));
     }
 
     #[tokio::test(flavor = "multi_thread")]
