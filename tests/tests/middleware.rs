@@ -261,3 +261,22 @@ fn an_unknown_middleware_stops_start_up_with_the_known_names() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_lists_the_chain_and_notes_middleware_that_is_not_listed() {
+    let url = db_url("check");
+    let out = site()
+        .command(&["run", "check"])
+        .env("MANGO_MIDDLEWARE", r#"["mwledger.outer"]"#)
+        .env("MANGO_DATABASE__URL", &url)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("middleware: mwledger.outer"), "{text}");
+    assert!(
+        text.contains("`mwledger.inner`") && text.contains("not listed"),
+        "{text}"
+    );
+    assert!(!text.contains("`mwledger.outer` ("), "{text}");
+}
