@@ -280,3 +280,39 @@ fn check_lists_the_chain_and_notes_middleware_that_is_not_listed() {
     );
     assert!(!text.contains("`mwledger.outer` ("), "{text}");
 }
+
+/// HTTP with sessions (a 2025 protocol, as the MCP Python SDK negotiates with
+/// `mode="legacy"`): the same chain.
+#[test]
+fn the_chain_over_http_sessions_with_the_python_sdk() {
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    let url = db_url("sessions");
+    let server = site().serve_http_with_env(
+        &["--migrate"],
+        &[("MANGO_MIDDLEWARE", CHAIN), ("MANGO_DATABASE__URL", &url)],
+    );
+    let script = r#"
+import asyncio, sys
+from mcp import Client
+async def main():
+    async with Client(sys.argv[1], mode="legacy") as c:
+        r = await c.call_tool("mwledger_show_trail", {})
+        print("".join(getattr(b, "text", "") for b in r.content))
+        tools = [t.name for t in (await c.list_tools()).tools]
+        print("hidden" if "mwledger_hidden_secret" not in tools else "shown")
+asyncio.run(main())
+"#;
+    let out = std::process::Command::new(python)
+        .args(["-c", script, &server.url])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "outer,inner|nobody <inner <outer\nhidden\n");
+}
