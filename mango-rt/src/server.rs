@@ -250,7 +250,7 @@ impl Runtime {
         self: &Arc<Self>,
         name: &str,
         arguments: serde_json::Map<String, serde_json::Value>,
-        request: RequestParts,
+        mut request: RequestParts,
     ) -> Option<CallToolResult> {
         let index = *self.by_name.get(name)?;
         let served = &self.tools[index];
@@ -261,9 +261,9 @@ impl Runtime {
             app: served.entry.app,
             arguments,
             transport: request.transport,
-            client: request.client.clone(),
-            headers: request.headers.clone(),
-            identity: request.identity.clone(),
+            client: request.client.take(),
+            headers: request.headers.take(),
+            identity: request.identity.take(),
             extensions: Default::default(),
             parts: request,
             db: db.clone(),
@@ -419,7 +419,12 @@ impl ServerHandler for MangoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let (client, headers, identity) = caller(&context);
+        let (client, headers, identity) = if self.runtime.middleware.is_empty() {
+            // Only middleware reads these: skip the copies on the hot path.
+            (None, None, None)
+        } else {
+            caller(&context)
+        };
         let meta = context.meta.0.0;
         let progress_token = meta
             .get("progressToken")
