@@ -26,6 +26,9 @@
 //! - [`Context`] is what a tool can ask for besides its arguments;
 //! - [`manage`] is the entry point of a project's generated binary.
 
+// stdout belongs to the stdio transport (and to commands' output, written on purpose).
+#![deny(clippy::print_stdout)]
+
 pub mod builtin;
 pub mod command;
 pub mod context;
