@@ -627,3 +627,39 @@ pub fn fresh_postgres_database(base: &str, name: &str) -> String {
     let (head, _) = base.rsplit_once('/').unwrap();
     format!("{head}/{name}")
 }
+
+/// `cargo <args>` in `dir`, building into the shared target directory.
+pub fn cargo_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", e2e_target());
+    cmd
+}
+
+/// `cargo mango <args>` in `dir` (a `Command`, for more settings).
+pub fn mango_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(cargo_mango());
+    cmd.arg("mango")
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", e2e_target());
+    cmd
+}
+
+/// Runs a command: its exit code, stdout and stderr.
+pub fn outcome(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn success(cmd: &mut Command) -> String {
+    let (code, stdout, stderr) = outcome(cmd);
+    assert_eq!(code, 0, "{cmd:?} failed:\n{stdout}\n{stderr}");
+    stdout
+}

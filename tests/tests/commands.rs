@@ -34,16 +34,10 @@ fn site() -> &'static (Site, String) {
 }
 
 fn run(site: &Site, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = site
-        .command(args)
-        .env("MANGO_DATABASE__URL", url)
-        .env("MANGO_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    outcome(
+        site.command(args)
+            .env("MANGO_DATABASE__URL", url)
+            .env("MANGO_LOG", "warn"),
     )
 }
 
@@ -165,40 +159,15 @@ fn built_in_commands() {
 #[test]
 fn through_cargo_mango_too() {
     let (site, url) = site();
-    let out = Command::new(cargo_mango())
-        .args(["mango", "run", "-q", "hello"])
-        .current_dir(&site.dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
-        .env("MANGO_DATABASE__URL", url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "hello from the other app\n"
-    );
-    let out = Command::new(cargo_mango())
-        .args(["mango", "run", "-q"])
-        .current_dir(&site.dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
-        .output()
-        .unwrap();
-    let list = String::from_utf8_lossy(&out.stdout);
+    let out = success(mango_in(&site.dir, &["run", "-q", "hello"]).env("MANGO_DATABASE__URL", url));
+    assert_eq!(out, "hello from the other app\n");
+    let list = success(&mut mango_in(&site.dir, &["run", "-q"]));
     assert!(
         list.starts_with("Commands (run one with `cargo mango run <command>`"),
         "{list}"
     );
-    let out = Command::new(cargo_mango())
-        .args(["mango", "run", "-q", "nope"])
-        .current_dir(&site.dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let (code, _, _) = outcome(&mut mango_in(&site.dir, &["run", "-q", "nope"]));
+    assert_eq!(code, 2);
 }
 
 /// The example project's `export` and `import` commands, on a database of the test's

@@ -141,19 +141,8 @@ fn postgres_writes_and_rollbacks() {
 
 /// `cargo test` in the project: the app's own test, on `mango_rt::testing::TestServer`.
 fn app_tests_pass(site: &Site, env: &[(&str, &str)]) {
-    let out = Command::new(env!("CARGO"))
-        .args(["test", "-q", "-p", "ledger"])
-        .current_dir(&site.dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout =
+        success(cargo_in(&site.dir, &["test", "-q", "-p", "ledger"]).envs(env.iter().copied()));
     assert!(stdout.contains("1 passed"), "{stdout}");
 }
 
@@ -219,12 +208,7 @@ fn an_exhausted_pool_fails_the_call_after_the_checkout_timeout() {
 }
 
 fn run(site: &Site, url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = with_db(site, url, args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(&mut with_db(site, url, args))
 }
 
 #[test]
@@ -340,19 +324,7 @@ fn a_failing_migration_is_rolled_back_and_migrate_resumes_after_the_fix() {
         .join("up.sql");
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::write(&up, "CREATE TABLE half_done (x INTEGER);\n").unwrap();
-    let out = Command::new(cargo_mango())
-        .args(["mango", "migrate"])
-        .current_dir(&site.dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
-        .env("MANGO_DATABASE__URL", &url)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = success(mango_in(&site.dir, &["migrate"]).env("MANGO_DATABASE__URL", &url));
     assert!(
         stdout.contains(&format!("Applied mledger {broken}")),
         "{stdout}"

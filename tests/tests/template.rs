@@ -2,8 +2,6 @@
 //! own tests pass, and its example tool and command work.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
-
 use mango_tests::*;
 
 #[test]
@@ -14,18 +12,7 @@ fn a_fresh_app_builds_tests_serves_and_runs_its_command() {
     // An app name no other test project uses (the target directory is shared).
     mango_ok(&dir, &["startapp", "freshapp"]);
 
-    let out = Command::new(env!("CARGO"))
-        .args(["test", "-q", "--workspace"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = success(&mut cargo_in(&dir, &["test", "-q", "--workspace"]));
     assert!(
         stdout.contains("2 passed"),
         "the template's two tests: {stdout}"
@@ -36,21 +23,11 @@ fn a_fresh_app_builds_tests_serves_and_runs_its_command() {
         scratch("freshsite-db").join("db.sqlite3").display()
     );
     let run = |args: &[&str]| {
-        let out = Command::new(cargo_mango())
-            .arg("mango")
-            .args(args)
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", e2e_target())
-            .env("MANGO_DATABASE__URL", &url)
-            .env("MANGO_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        success(
+            mango_in(&dir, args)
+                .env("MANGO_DATABASE__URL", &url)
+                .env("MANGO_LOG", "warn"),
+        )
     };
     assert!(run(&["migrate", "-q"]).contains("Applied freshapp"));
     run(&[
