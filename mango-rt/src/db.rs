@@ -325,7 +325,12 @@ pub struct DbSlot(Arc<tokio::sync::Mutex<Option<CallDb>>>);
 impl DbSlot {
     /// Commits (`ok`) or rolls back the call's transaction, if the call opened one.
     pub async fn finish(&self, ok: bool) -> Result<(), ToolError> {
-        let taken = self.0.lock().await.take();
+        // Nobody else holds the slot once the call's result is known; `try_lock` spares
+        // the common case (no connection taken) an await.
+        let taken = match self.0.try_lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => self.0.lock().await.take(),
+        };
         match taken {
             Some(db) => db.finish(ok).await,
             None => Ok(()),
