@@ -64,6 +64,12 @@ pub enum Command {
         #[command(flatten)]
         build: BuildArgs,
     },
+    /// Check the project (settings, tool names, middleware, pending migrations): the
+    /// built-in `check` command.
+    Check {
+        #[command(flatten)]
+        build: BuildArgs,
+    },
     /// Print every tool with its input and output schema, as JSON.
     Tools {
         #[command(flatten)]

@@ -168,6 +168,8 @@ fn through_cargo_mango_too() {
     );
     let (code, _, _) = outcome(&mut mango_in(&site.dir, &["run", "-q", "nope"]));
     assert_eq!(code, 2);
+    let report = success(mango_in(&site.dir, &["check", "-q"]).env("MANGO_DATABASE__URL", url));
+    assert!(report.contains("no problems found"), "{report}");
 }
 
 /// The example project's `export` and `import` commands, on a database of the test's

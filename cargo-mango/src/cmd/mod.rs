@@ -92,6 +92,9 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             manifest_path,
         } => makemigrations::run(&app, &name, manifest_path.as_deref()),
         Command::Apps { build } => runner::build_and_run(&build, vec!["apps".to_owned()]),
+        Command::Check { build } => {
+            runner::build_and_run(&build, ["run", "check"].map(str::to_owned).to_vec())
+        }
         Command::Tools { build } => runner::build_and_run(
             &build,
             ["run", "tools", "--json"].map(str::to_owned).to_vec(),
