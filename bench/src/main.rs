@@ -1,26 +1,51 @@
-//! `cargo run -p mango-bench --release -- all [--quick]`: mango against a raw rmcp
-//! server and a bare axum echo, in one run, on this machine.
+//! `cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]`: mango against
+//! a raw rmcp server, a bare axum echo (and FastMCP), in one run, on this machine.
 //!
-//! What it does: builds the baselines (this package's `raw-rmcp` and `echo`) and a
-//! benchmark project made with `cargo mango` (tools `add` and `note_add`, release);
-//! drives each over Streamable HTTP (stateless JSON) at concurrency 1, 8 and 64 with a
-//! closed-loop load generator, server and generator pinned to different cores when
-//! there are two; times 2,000 sequential `add` calls over stdio; measures cold start
-//! (spawn to the first `tools/list` answer) and resident memory; then prints a table
-//! and writes it as Markdown and JSON under `target/bench/`.
+//! What it does, in order:
+//! 1. builds the baselines (this package's `raw-rmcp`, `echo` and `tools-list`) and a
+//!    benchmark project made with `cargo mango` (tools `add` and `note_add`, release);
+//!    with `--with-fastmcp`, installs FastMCP into `target/bench/fastmcp-venv`;
+//! 2. measures build cost: a clean debug build of a fresh `startproject` + `startapp`
+//!    project, then the rebuild after editing one tool body (median of three);
+//! 3. pins itself (the load generator) to core 1 and every server to core 0, when there
+//!    are two cores;
+//! 4. drives each server over Streamable HTTP (stateless JSON) at concurrency 1, 8 and
+//!    64 with a closed-loop load generator, a warm-up then 10 s, median of 3 with the
+//!    server order alternated, each cell against a fresh server and a fresh database;
+//! 5. times 2,000 sequential `add` calls over stdio, and the cold start (spawn to the
+//!    first `tools/list` answer), medians of 3; reads idle and peak resident memory;
+//! 6. times `tools/list` with 1,000 tools in process;
+//! 7. prints the report and writes it to `target/bench/` as `results.md`,
+//!    `results.json` and `results.svg`.
+//!
+//! `--quick` is the smoke test CI runs: a second per cell, one repetition, 200 stdio
+//! calls, and a build-cost step that keeps its target directory between runs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
+use mango_bench::report::{
+    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, Machine, MemoryRow, RAW, RAW_PER_CALL, Report,
+    StdioRow, ToolsList,
+};
+
+const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]";
+
+/// The FastMCP the `--with-fastmcp` run installs (the version the targets were set
+/// against).
+const FASTMCP_REQUIREMENT: &str = "fastmcp==4.2.3";
 
 struct Options {
     quick: bool,
+    with_fastmcp: bool,
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), Path::to_owned)
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
@@ -32,13 +57,54 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// The servers: name, how to start one on a port (HTTP) and over stdio.
+fn timed(cmd: &mut Command) -> Result<f64, String> {
+    let started = Instant::now();
+    run(cmd)?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn io(context: &str) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
+
+/// A server under test.
 struct Target {
     name: &'static str,
+    /// Its HTTP command line; `{port}` is replaced by the port.
     http: Vec<String>,
     stdio: Option<Vec<String>>,
-    add: &'static str,
+    /// Its names for the benchmark's tools (`None`: not measured on it).
+    add: Option<&'static str>,
     note_add: Option<&'static str>,
+    /// Its SQLite file, removed before each start, and the command that recreates the
+    /// schema (servers that do not create their table themselves).
+    db: PathBuf,
+    prepare: Option<Vec<String>>,
+}
+
+impl Target {
+    fn tool(&self, tool: &str) -> Option<&'static str> {
+        if tool == "add" {
+            self.add
+        } else {
+            self.note_add
+        }
+    }
+
+    /// A fresh database: its files removed, its schema recreated.
+    fn reset_database(&self) -> Result<(), String> {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.db.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+        if let Some(argv) = &self.prepare {
+            run(Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdout(Stdio::null()))?;
+        }
+        Ok(())
+    }
 }
 
 fn free_port() -> u16 {
@@ -48,14 +114,27 @@ fn free_port() -> u16 {
         .unwrap_or(18_000)
 }
 
-fn pinned(core: usize, argv: &[String]) -> Command {
+/// Whether servers and the load generator get a core each.
+fn can_pin() -> bool {
     let two_cores = std::thread::available_parallelism()
         .map(|n| n.get() >= 2)
         .unwrap_or(false);
-    let taskset = Path::new("/usr/bin/taskset").exists();
-    let mut cmd = if two_cores && taskset {
+    two_cores && Path::new("/usr/bin/taskset").exists()
+}
+
+/// Pins every thread of this process (the load generator) to `core`.
+fn pin_self(core: usize) -> Result<(), String> {
+    run(Command::new("taskset")
+        .args(["-a", "-p", "-c", &core.to_string()])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null()))
+}
+
+/// `argv` as a command, on core 0 when pinning.
+fn server_command(argv: &[String]) -> Command {
+    let mut cmd = if can_pin() {
         let mut c = Command::new("taskset");
-        c.args(["-c", &core.to_string()]).args(argv);
+        c.args(["-c", "0"]).args(argv);
         c
     } else {
         let mut c = Command::new(&argv[0]);
@@ -66,6 +145,7 @@ fn pinned(core: usize, argv: &[String]) -> Command {
     cmd
 }
 
+/// A child process killed when dropped.
 struct Running(Child);
 
 impl Drop for Running {
@@ -81,19 +161,24 @@ fn start_http(target: &Target, port: u16) -> Result<Running, String> {
         .iter()
         .map(|a| a.replace("{port}", &port.to_string()))
         .collect();
-    let child = pinned(0, &argv)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", target.name))?;
+    let mut child = Running(
+        server_command(&argv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", target.name))?,
+    );
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(20) {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            return Err(format!("{} exited before listening: {status}", target.name));
+        }
+        if started.elapsed() > Duration::from_secs(30) {
             return Err(format!("{} did not listen on {port}", target.name));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
-    Ok(Running(child))
+    Ok(child)
 }
 
 /// VmRSS and VmHWM of a process, in MiB.
@@ -114,45 +199,55 @@ fn call_body(tool: &str, args: serde_json::Value) -> String {
     serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}).to_string()
 }
 
-/// Stdio: cold start to the first tools/list answer, then `calls` sequential `add`s.
+/// Stdio: cold start to the first `tools/list` answer (ms), then `calls` sequential
+/// `add`s (calls/s).
 fn stdio_run(argv: &[String], tool: &str, calls: usize) -> Result<(f64, f64), String> {
     use std::io::{BufRead, BufReader, Write};
     let started = Instant::now();
-    let mut child = pinned(0, argv)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    let mut send = |v: serde_json::Value| writeln!(stdin, "{v}").map_err(|e| e.to_string());
+    let mut child = Running(
+        server_command(argv)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?,
+    );
+    let mut stdin = child.0.stdin.take().ok_or("no stdin")?;
+    let mut lines = BufReader::new(child.0.stdout.take().ok_or("no stdout")?).lines();
+    // One write per message, as a client would send it.
+    let mut send = |v: serde_json::Value| {
+        stdin
+            .write_all(format!("{v}\n").as_bytes())
+            .map_err(|e| e.to_string())
+    };
+    let mut answer = || -> Result<String, String> {
+        lines
+            .next()
+            .ok_or("the server stopped")?
+            .map_err(|e| e.to_string())
+    };
     send(
         serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}),
     )?;
-    lines.next();
+    answer()?;
     send(serde_json::json!({"jsonrpc":"2.0","method":"notifications/initialized"}))?;
     send(serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))?;
-    lines.next();
+    let listed = answer()?;
     let cold_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if !listed.contains(tool) {
+        return Err(format!("tools/list does not list {tool}: {listed}"));
+    }
     let t = Instant::now();
     for i in 0..calls {
         send(
             serde_json::json!({"jsonrpc":"2.0","id": i + 2,"method":"tools/call","params":{"name": tool,"arguments":{"a": i,"b": 1}}}),
         )?;
-        let line = lines
-            .next()
-            .ok_or("the server stopped")?
-            .map_err(|e| e.to_string())?;
-        if !line.contains("\"result\"") {
+        let line = answer()?;
+        if !loadgen::counts(200, line.as_bytes()) {
             return Err(format!("bad reply: {line}"));
         }
     }
-    let per_second = calls as f64 / t.elapsed().as_secs_f64();
-    drop(stdin);
-    let _ = child.kill();
-    let _ = child.wait();
-    Ok((cold_ms, per_second))
+    Ok((cold_ms, calls as f64 / t.elapsed().as_secs_f64()))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -192,10 +287,28 @@ async fn note_add(text: String, db: &mut Db) -> Result<i64, ToolError> {
 }
 "#;
 
-/// Builds the baselines and the mango project; returns the three targets.
-fn build(dir: &Path) -> Result<Vec<Target>, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(&cargo)
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A new project from `cargo mango startproject <project>` + `startapp <app>` under
+/// `parent` (emptied first); returns its directory.
+fn new_project(mango: &Path, parent: &Path, project: &str, app: &str) -> Result<PathBuf, String> {
+    let _ = std::fs::remove_dir_all(parent);
+    std::fs::create_dir_all(parent).map_err(io("creating the project's directory"))?;
+    run(Command::new(mango)
+        .args(["mango", "startproject", project])
+        .current_dir(parent))?;
+    let site = parent.join(project);
+    run(Command::new(mango)
+        .args(["mango", "startapp", app])
+        .current_dir(&site))?;
+    Ok(site)
+}
+
+/// Builds the baselines and the mango project; returns the servers.
+fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>), String> {
+    run(Command::new(cargo())
         .args([
             "build",
             "-q",
@@ -208,64 +321,45 @@ fn build(dir: &Path) -> Result<Vec<Target>, String> {
         ])
         .current_dir(root()))?;
     let release = root().join("target/release");
-    let site_parent = dir.join("project");
-    let _ = std::fs::remove_dir_all(&site_parent);
-    std::fs::create_dir_all(&site_parent).map_err(|e| e.to_string())?;
     let mango = release.join("cargo-mango");
-    run(Command::new(&mango)
-        .args(["mango", "startproject", "benchsite"])
-        .current_dir(&site_parent))?;
-    let site = site_parent.join("benchsite");
-    run(Command::new(&mango)
-        .args(["mango", "startapp", "benchapp"])
-        .current_dir(&site))?;
+    let site = new_project(&mango, &dir.join("project"), "benchsite", "benchapp")?;
     let app = site.join("apps/benchapp");
-    std::fs::write(app.join("src/lib.rs"), BENCH_APP).map_err(|e| e.to_string())?;
+    std::fs::write(app.join("src/lib.rs"), BENCH_APP).map_err(io("writing the app"))?;
     let _ = std::fs::remove_file(app.join("src/schema.rs"));
     let _ = std::fs::remove_dir_all(app.join("migrations"));
     let m = app.join("migrations/2024-01-01-000000_create_bench_notes");
-    std::fs::create_dir_all(&m).map_err(|e| e.to_string())?;
-    std::fs::write(m.join("up.sql"), "CREATE TABLE bench_notes (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, text TEXT NOT NULL);\n").map_err(|e| e.to_string())?;
-    std::fs::write(m.join("down.sql"), "DROP TABLE bench_notes;\n").map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&m).map_err(io("writing the migration"))?;
+    std::fs::write(
+        m.join("up.sql"),
+        "CREATE TABLE bench_notes (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, text TEXT NOT NULL);\n",
+    )
+    .map_err(io("writing the migration"))?;
+    std::fs::write(m.join("down.sql"), "DROP TABLE bench_notes;\n")
+        .map_err(io("writing the migration"))?;
     run(Command::new(&mango)
         .args(["mango", "sync"])
         .current_dir(&site))?;
     let target_dir = dir.join("target");
-    run(Command::new(&cargo)
+    run(Command::new(cargo())
         .args(["build", "-q", "--release", "-p", "benchsite"])
         .current_dir(&site)
         .env("CARGO_TARGET_DIR", &target_dir))?;
-    let bin = target_dir.join("release/benchsite");
-    let settings = site.join("Mango.toml");
-    let mango_db = format!("sqlite://{}", dir.join("mango.db").display());
-    let raw_db = dir.join("raw.db").display().to_string();
-    for f in [
-        "mango.db",
-        "mango.db-wal",
-        "mango.db-shm",
-        "raw.db",
-        "raw.db-wal",
-        "raw.db-shm",
-    ] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
-    run(Command::new(&bin)
-        .args(["--settings", &settings.display().to_string(), "migrate"])
-        .env("MANGO_DATABASE__URL", &mango_db)
-        .stdout(Stdio::null()))?;
+    let bin = target_dir.join("release/benchsite").display().to_string();
+    let settings = site.join("Mango.toml").display().to_string();
+    let db = |name: &str| dir.join(name);
+    let mango_url = format!("MANGO_DATABASE__URL=sqlite://{}", db("mango.db").display());
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
-    let b = bin.display().to_string();
-    let set = settings.display().to_string();
+    let raw = release.join("raw-rmcp").display().to_string();
     // The database URL reaches mango through `env` in front of its command line.
-    Ok(vec![
+    let mango_cmd = |rest: &[&str]| {
+        let mut argv = s(&["env", &mango_url, &bin, "--settings", &settings]);
+        argv.extend(s(rest));
+        argv
+    };
+    let mut targets = vec![
         Target {
-            name: "mango",
-            http: s(&[
-                "env",
-                &format!("MANGO_DATABASE__URL={mango_db}"),
-                &b,
-                "--settings",
-                &set,
+            name: MANGO,
+            http: mango_cmd(&[
                 "serve",
                 "--transport",
                 "http",
@@ -273,64 +367,186 @@ fn build(dir: &Path) -> Result<Vec<Target>, String> {
                 "--port",
                 "{port}",
             ]),
-            stdio: Some(s(&[
-                "env",
-                &format!("MANGO_DATABASE__URL={mango_db}"),
-                &b,
-                "--settings",
-                &set,
-                "serve",
-                "--transport",
-                "stdio",
-            ])),
-            add: "benchapp_add",
+            stdio: Some(mango_cmd(&["serve", "--transport", "stdio"])),
+            add: Some("benchapp_add"),
             note_add: Some("benchapp_note_add"),
+            db: db("mango.db"),
+            prepare: Some(mango_cmd(&["migrate"])),
         },
         Target {
-            name: "raw rmcp",
+            name: RAW,
+            http: s(&[&raw, "http", "{port}", &db("raw.db").display().to_string()]),
+            stdio: Some(s(&[&raw, "stdio", &db("raw.db").display().to_string()])),
+            add: Some("add"),
+            note_add: Some("note_add"),
+            db: db("raw.db"),
+            prepare: None,
+        },
+        Target {
+            name: RAW_PER_CALL,
             http: s(&[
-                &release.join("raw-rmcp").display().to_string(),
+                &raw,
                 "http",
                 "{port}",
-                &raw_db,
+                &db("raw-per-call.db").display().to_string(),
+                "--connection-per-call",
             ]),
-            stdio: Some(s(&[
-                &release.join("raw-rmcp").display().to_string(),
-                "stdio",
-                &raw_db,
-            ])),
-            add: "add",
+            stdio: None,
+            add: None,
             note_add: Some("note_add"),
+            db: db("raw-per-call.db"),
+            prepare: None,
         },
         Target {
-            name: "axum echo",
+            name: ECHO,
             http: s(&[&release.join("echo").display().to_string(), "{port}"]),
             stdio: None,
-            add: "add",
+            add: Some("add"),
             note_add: None,
+            db: db("echo.db"),
+            prepare: None,
         },
-    ])
+    ];
+    let mut fastmcp_version = None;
+    if options.with_fastmcp {
+        let (python, version) = fastmcp(dir)?;
+        let script = root().join("bench/fastmcp/server.py").display().to_string();
+        let fdb = db("fastmcp.db").display().to_string();
+        targets.push(Target {
+            name: FASTMCP,
+            http: s(&[&python, &script, "http", "{port}", &fdb]),
+            stdio: Some(s(&[&python, &script, "stdio", &fdb])),
+            add: Some("add"),
+            note_add: Some("note_add"),
+            db: db("fastmcp.db"),
+            prepare: None,
+        });
+        fastmcp_version = Some(version);
+    }
+    Ok((targets, fastmcp_version))
 }
 
-#[derive(serde::Serialize)]
-struct Cell {
-    server: &'static str,
-    tool: &'static str,
-    concurrency: usize,
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
+/// FastMCP in a venv of its own (made once); returns its Python and FastMCP's version.
+fn fastmcp(dir: &Path) -> Result<(String, String), String> {
+    let venv = dir.join("fastmcp-venv");
+    let python = venv.join("bin/python");
+    let version = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import fastmcp; print(fastmcp.__version__)"])
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let wanted = FASTMCP_REQUIREMENT.trim_start_matches("fastmcp==");
+    if version(&python).as_deref() != Some(wanted) {
+        eprintln!("installing {FASTMCP_REQUIREMENT} into {}…", venv.display());
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            FASTMCP_REQUIREMENT,
+        ]))?;
+    }
+    let found = version(&python).ok_or("FastMCP did not install")?;
+    Ok((python.display().to_string(), found))
+}
+
+/// Debug build cost of a fresh project: the first build (clean unless `quick` finds the
+/// target directory of an earlier run), then three rebuilds after editing a tool body.
+fn build_cost(dir: &Path, quick: bool) -> Result<BuildCost, String> {
+    let mango = root().join("target/release/cargo-mango");
+    let base = dir.join("build-cost");
+    let target = base.join("target");
+    if !quick {
+        let _ = std::fs::remove_dir_all(&target);
+    }
+    let clean = !target.exists();
+    let site = new_project(&mango, &base.join("project"), "buildsite", "things")?;
+    let build = || {
+        timed(
+            Command::new(cargo())
+                .args(["build", "-q"])
+                .current_dir(&site)
+                .env("CARGO_TARGET_DIR", &target),
+        )
+    };
+    let first_build_s = build()?;
+    let lib = site.join("apps/things/src/lib.rs");
+    let original = std::fs::read_to_string(&lib).map_err(io("reading the app"))?;
+    let body = "format!(\"Hello, {name}!\")";
+    if !original.contains(body) {
+        return Err(format!(
+            "{}: the template's `hello` tool no longer returns {body}; update the benchmark's edit",
+            lib.display()
+        ));
+    }
+    let mut rebuilds = Vec::new();
+    for i in 1..=3 {
+        let edited = original.replace(body, &format!("format!(\"Hello #{i}, {{name}}!\")"));
+        std::fs::write(&lib, edited).map_err(io("editing the tool"))?;
+        rebuilds.push(build()?);
+    }
+    Ok(BuildCost {
+        first_build_s,
+        clean,
+        rebuild_s: median(rebuilds),
+    })
+}
+
+/// `tools/list` with 1,000 tools, in process (the `tools-list` binary).
+fn tools_list(repetitions: usize) -> Result<ToolsList, String> {
+    let bin = root()
+        .join("target/release/tools-list")
+        .display()
+        .to_string();
+    let out = server_command(&[bin, repetitions.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(io("tools-list"))?;
+    if !out.status.success() {
+        return Err(format!("tools-list failed: {}", out.status));
+    }
+    ToolsList::parse(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or_else(|| "unknown CPU".into(), |(_, m)| m.trim().to_owned());
+    let output = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    Machine {
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_model,
+        kernel: output("uname", &["-sr"]),
+        pinned: can_pin(),
+        date: output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("all") {
-        eprintln!("usage: cargo run -p mango-bench --release -- all [--quick]");
+    let known = ["--quick", "--with-fastmcp"];
+    if args.first().map(String::as_str) != Some("all")
+        || args[1..].iter().any(|a| !known.contains(&a.as_str()))
+    {
+        eprintln!("{USAGE}");
         std::process::exit(2);
     }
     let options = Options {
         quick: args.iter().any(|a| a == "--quick"),
+        with_fastmcp: args.iter().any(|a| a == "--with-fastmcp"),
     };
     if let Err(e) = bench(&options) {
         eprintln!("error: {e}");
@@ -338,74 +554,97 @@ fn main() {
     }
 }
 
+/// The per-run settings: warm-up, measured time per cell, repetitions, stdio calls,
+/// `tools/list` repetitions.
+struct Plan {
+    warmup: Duration,
+    duration: Duration,
+    repetitions: usize,
+    stdio_calls: usize,
+    list_repetitions: usize,
+}
+
 fn bench(options: &Options) -> Result<(), String> {
     let dir = root().join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    eprintln!("building the baselines and the mango project (release)…");
-    let targets = build(&dir)?;
-    let (warmup, duration, reps, stdio_calls) = if options.quick {
-        (Duration::from_millis(200), Duration::from_secs(1), 1, 200)
+    std::fs::create_dir_all(&dir).map_err(io("target/bench"))?;
+    let plan = if options.quick {
+        Plan {
+            warmup: Duration::from_millis(200),
+            duration: Duration::from_secs(1),
+            repetitions: 1,
+            stdio_calls: 200,
+            list_repetitions: 50,
+        }
     } else {
-        (Duration::from_secs(2), Duration::from_secs(10), 3, 2000)
+        Plan {
+            warmup: Duration::from_secs(2),
+            duration: Duration::from_secs(10),
+            repetitions: 3,
+            stdio_calls: 2000,
+            list_repetitions: 500,
+        }
     };
-    // The load generator runs on core 1 (the servers on core 0).
+    eprintln!("building the baselines and the mango project (release)…");
+    let (targets, fastmcp_version) = build(&dir, options)?;
+    eprintln!("build cost of a new project (debug)…");
+    let build = build_cost(&dir, options.quick)?;
+    eprintln!(
+        "  first build {:.1} s ({}), rebuild after editing a tool {:.2} s",
+        build.first_build_s,
+        if build.clean { "clean" } else { "not clean" },
+        build.rebuild_s
+    );
+    let pinned = can_pin();
+    if pinned {
+        pin_self(1)?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
-    let mut cells: Vec<Cell> = Vec::new();
-    let mut memory_rows = Vec::new();
+        .map_err(io("tokio"))?;
+    let mut http = Vec::new();
+    let mut idle: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    let mut peak: Vec<f64> = vec![0.0; targets.len()];
     for tool in ["add", "note_add"] {
         for concurrency in [1usize, 8, 64] {
-            let mut per_target: Vec<Vec<loadgen::Stats>> =
-                (0..targets.len()).map(|_| Vec::new()).collect();
-            for rep in 0..reps {
-                // Alternate the order of the servers between repetitions.
+            let mut runs: Vec<Vec<loadgen::Stats>> = vec![Vec::new(); targets.len()];
+            for rep in 0..plan.repetitions {
+                // The servers' order alternates between repetitions.
                 let mut order: Vec<usize> = (0..targets.len()).collect();
                 if rep % 2 == 1 {
                     order.reverse();
                 }
                 for i in order {
                     let t = &targets[i];
-                    let name = if tool == "add" {
-                        Some(t.add)
-                    } else {
-                        t.note_add
-                    };
-                    let Some(name) = name else { continue };
+                    let Some(name) = t.tool(tool) else { continue };
+                    t.reset_database()?;
                     let port = free_port();
                     let server = start_http(t, port)?;
-                    let (idle, _) = memory(server.0.id());
-                    let body = call_body(
-                        name,
-                        if tool == "add" {
-                            serde_json::json!({"a": 1, "b": 2})
-                        } else {
-                            serde_json::json!({"text": "hello"})
-                        },
-                    );
+                    idle[i].push(memory(server.0.id()).0);
+                    let args = if tool == "add" {
+                        serde_json::json!({"a": 1, "b": 2})
+                    } else {
+                        serde_json::json!({"text": "hello"})
+                    };
                     let stats = runtime.block_on(loadgen::run(
                         &format!("127.0.0.1:{port}"),
                         "/mcp",
-                        &body,
+                        &call_body(name, args),
                         concurrency,
-                        warmup,
-                        duration,
+                        plan.warmup,
+                        plan.duration,
                     ));
-                    let (_, peak) = memory(server.0.id());
-                    if tool == "add" && concurrency == 64 && rep == 0 {
-                        memory_rows.push((t.name, idle, peak));
-                    }
-                    per_target[i].push(stats);
+                    peak[i] = peak[i].max(memory(server.0.id()).1);
+                    runs[i].push(stats);
                 }
             }
-            for (i, runs) in per_target.into_iter().enumerate() {
+            for (i, runs) in runs.into_iter().enumerate() {
                 if runs.is_empty() {
                     continue;
                 }
-                let cell = Cell {
-                    server: targets[i].name,
-                    tool: if tool == "add" { "add" } else { "note_add" },
+                let cell = HttpCell {
+                    server: targets[i].name.into(),
+                    tool: tool.into(),
                     concurrency,
                     requests_per_second: median(
                         runs.iter()
@@ -415,9 +654,10 @@ fn bench(options: &Options) -> Result<(), String> {
                     p50_ms: median(runs.iter().map(|s| s.quantile_ms(0.5)).collect()),
                     p99_ms: median(runs.iter().map(|s| s.quantile_ms(0.99)).collect()),
                     errors: runs.iter().map(|s| s.errors).sum(),
+                    repetitions: runs.len(),
                 };
                 eprintln!(
-                    "{:<10} {:<9} c={:<3} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+                    "{:<30} {:<9} c={:<3} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
                     cell.server,
                     cell.tool,
                     cell.concurrency,
@@ -426,79 +666,87 @@ fn bench(options: &Options) -> Result<(), String> {
                     cell.p99_ms,
                     cell.errors
                 );
-                cells.push(cell);
+                http.push(cell);
             }
         }
     }
-    let mut stdio_rows = Vec::new();
+    let memory = targets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !idle[*i].is_empty())
+        .map(|(i, t)| MemoryRow {
+            server: t.name.into(),
+            idle_mib: median(idle[i].clone()),
+            peak_mib: peak[i],
+        })
+        .collect();
+    let mut stdio = Vec::new();
     for t in &targets {
-        let Some(argv) = &t.stdio else { continue };
+        let (Some(argv), Some(add)) = (&t.stdio, t.add) else {
+            continue;
+        };
+        t.reset_database()?;
         let mut colds = Vec::new();
         let mut rates = Vec::new();
-        for _ in 0..reps.max(3) {
-            let (cold, rate) = stdio_run(argv, t.add, stdio_calls)?;
+        for _ in 0..3 {
+            let (cold, rate) = stdio_run(argv, add, plan.stdio_calls)?;
             colds.push(cold);
             rates.push(rate);
         }
-        stdio_rows.push((t.name, median(colds), median(rates)));
-    }
-    let report = render(&cells, &stdio_rows, &memory_rows, options);
-    println!("{report}");
-    std::fs::write(dir.join("results.md"), &report).map_err(|e| e.to_string())?;
-    let json = serde_json::json!({"http": cells, "stdio": stdio_rows.iter().map(|(n, c, r)| serde_json::json!({"server": n, "cold_start_ms": c, "sequential_add_per_second": r})).collect::<Vec<_>>(), "memory_mib": memory_rows.iter().map(|(n, i, p)| serde_json::json!({"server": n, "idle": i, "peak": p})).collect::<Vec<_>>()});
-    std::fs::write(
-        dir.join("results.json"),
-        serde_json::to_string_pretty(&json).unwrap_or_default(),
-    )
-    .map_err(|e| e.to_string())?;
-    eprintln!(
-        "written: {} and results.json",
-        dir.join("results.md").display()
-    );
-    Ok(())
-}
-
-fn render(
-    cells: &[Cell],
-    stdio: &[(&str, f64, f64)],
-    memory: &[(&str, f64, f64)],
-    options: &Options,
-) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "Streamable HTTP, stateless JSON ({} per cell{}):\n\n| tool | concurrency | server | req/s | × raw rmcp | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|---|\n",
-        if options.quick { "1 s, 1 run" } else { "10 s, median of 3" },
-        ""
-    ));
-    for c in cells {
-        let raw = cells
-            .iter()
-            .find(|r| r.server == "raw rmcp" && r.tool == c.tool && r.concurrency == c.concurrency)
-            .map_or(0.0, |r| r.requests_per_second);
-        let ratio = if raw > 0.0 {
-            c.requests_per_second / raw
-        } else {
-            0.0
+        let row = StdioRow {
+            server: t.name.into(),
+            cold_start_ms: median(colds),
+            calls_per_second: median(rates),
         };
-        out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} |\n",
-            c.tool,
-            c.concurrency,
-            c.server,
-            c.requests_per_second,
-            ratio,
-            c.p50_ms,
-            c.p99_ms,
-            c.errors
-        ));
+        eprintln!(
+            "{:<30} stdio     cold start {:>7.1} ms  {:>9.0} add calls/s",
+            row.server, row.cold_start_ms, row.calls_per_second
+        );
+        stdio.push(row);
     }
-    out.push_str("\nstdio:\n\n| server | cold start to tools/list (ms) | sequential add calls/s |\n|---|---|---|\n");
-    for (name, cold, rate) in stdio {
-        out.push_str(&format!("| {name} | {cold:.1} | {rate:.0} |\n"));
+    let tools_list = tools_list(plan.list_repetitions)?;
+    let report = Report {
+        machine: machine(),
+        quick: options.quick,
+        seconds_per_cell: plan.duration.as_secs_f64(),
+        repetitions: plan.repetitions,
+        fastmcp_version,
+        http,
+        stdio,
+        memory,
+        tools_list: Some(tools_list),
+        build: Some(build),
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).map_err(io("writing the results"))
+    };
+    write("results.md", &markdown)?;
+    write(
+        "results.json",
+        &serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+    )?;
+    mango_bench::plot::draw(&report, &dir.join("results.svg"))?;
+    eprintln!(
+        "written: {0}/results.md, {0}/results.json, {0}/results.svg",
+        dir.display()
+    );
+    // A cell without a counted reply is broken; in the smoke test, so is any error.
+    let failed: Vec<String> = report
+        .http
+        .iter()
+        .filter(|c| c.requests_per_second == 0.0 || (options.quick && c.errors > 0))
+        .map(|c| {
+            format!(
+                "{} {} c={} ({} errors)",
+                c.server, c.tool, c.concurrency, c.errors
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("replies that did not count: {}", failed.join(", ")))
     }
-    out.push_str("\nmemory (HTTP server):\n\n| server | idle RSS (MiB) | peak RSS after add c=64 (MiB) |\n|---|---|---|\n");
-    for (name, idle, peak) in memory {
-        out.push_str(&format!("| {name} | {idle:.1} | {peak:.1} |\n"));
-    }
-    out
 }

@@ -106,7 +106,10 @@ impl Runtime {
         Self::from_entries(settings, apps, project_name, project_version, TOOLS.iter())
     }
 
-    pub(crate) fn from_entries(
+    /// Builds the runtime from the given tools instead of the linked registry: for the
+    /// runtime's own tests and the benchmark's 1,000-tool `tools/list`. Not a stable API.
+    #[doc(hidden)]
+    pub fn from_entries(
         settings: Settings,
         apps: &[AppInfo],
         project_name: &str,

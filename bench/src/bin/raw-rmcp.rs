@@ -3,7 +3,11 @@
 //! busy_timeout, immediate transactions), over Streamable HTTP (stateless, JSON) or
 //! stdio. What a careful user of rmcp alone would write.
 //!
-//! usage: raw-rmcp http <port> <db file> | raw-rmcp stdio <db file>
+//! With `--connection-per-call`, `note_add` opens (and sets up) a fresh SQLite connection
+//! for every call instead of taking one from the pool: what a server without a pool
+//! pays, the figure mango's pooled `note_add` is held against.
+//!
+//! usage: raw-rmcp http <port> <db file> [--connection-per-call] | raw-rmcp stdio <db file>
 
 use std::sync::Arc;
 
@@ -47,7 +51,24 @@ struct Count {
 #[derive(Clone)]
 struct Raw {
     pool: Pool<Db>,
+    url: Arc<str>,
+    connection_per_call: bool,
     tools: Arc<Vec<Tool>>,
+}
+
+/// The body of `note_add`: insert, then count, in one immediate transaction.
+async fn insert_and_count(conn: &mut Db, text: &str) -> Result<i64, diesel::result::Error> {
+    conn.immediate_transaction::<_, diesel::result::Error, _>(async |c| {
+        diesel::sql_query("INSERT INTO notes (text) VALUES (?)")
+            .bind::<Text, _>(text)
+            .execute(c)
+            .await?;
+        diesel::sql_query("SELECT COUNT(*) AS n FROM notes")
+            .get_result::<Count>(c)
+            .await
+    })
+    .await
+    .map(|c| c.n)
 }
 
 fn invalid(e: impl std::fmt::Display) -> ErrorData {
@@ -81,20 +102,15 @@ impl ServerHandler for Raw {
             }
             "note_add" => {
                 let n: NoteArgs = serde_json::from_value(args).map_err(invalid)?;
-                let mut conn = self.pool.get().await.map_err(invalid)?;
-                let count = conn
-                    .immediate_transaction::<_, diesel::result::Error, _>(async |c| {
-                        diesel::sql_query("INSERT INTO notes (text) VALUES (?)")
-                            .bind::<Text, _>(&n.text)
-                            .execute(c)
-                            .await?;
-                        diesel::sql_query("SELECT COUNT(*) AS n FROM notes")
-                            .get_result::<Count>(c)
-                            .await
-                    })
-                    .await;
+                let count = if self.connection_per_call {
+                    let mut conn = setup(self.url.to_string()).await.map_err(invalid)?;
+                    insert_and_count(&mut conn, &n.text).await
+                } else {
+                    let mut conn = self.pool.get().await.map_err(invalid)?;
+                    insert_and_count(&mut conn, &n.text).await
+                };
                 Ok(match count {
-                    Ok(c) => CallToolResult::structured(serde_json::json!({"result": c.n})),
+                    Ok(n) => CallToolResult::structured(serde_json::json!({"result": n})),
                     Err(e) => {
                         CallToolResult::error(vec![rmcp::model::ContentBlock::text(e.to_string())])
                     }
@@ -122,7 +138,7 @@ async fn setup(url: String) -> diesel::ConnectionResult<Db> {
     Ok(conn)
 }
 
-async fn server(db: &str) -> Result<Raw, Box<dyn std::error::Error>> {
+async fn server(db: &str, connection_per_call: bool) -> Result<Raw, Box<dyn std::error::Error>> {
     let mut init = setup(db.to_owned()).await?;
     init.spawn_blocking(|c| {
         c.batch_execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL)")
@@ -142,6 +158,8 @@ async fn server(db: &str) -> Result<Raw, Box<dyn std::error::Error>> {
     ];
     Ok(Raw {
         pool,
+        url: db.into(),
+        connection_per_call,
         tools: Arc::new(tools),
     })
 }
@@ -155,8 +173,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["http", port, db] => {
-            let raw = server(db).await?;
+        ["http", port, db, rest @ ..] if rest.iter().all(|a| *a == "--connection-per-call") => {
+            let raw = server(db, !rest.is_empty()).await?;
             let config = StreamableHttpServerConfig::default()
                 .with_legacy_session_mode(false)
                 .with_json_response(true);
@@ -175,11 +193,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             axum::serve(listener, app).await?;
         }
         ["stdio", db] => {
-            let raw = server(db).await?;
+            let raw = server(db, false).await?;
             raw.serve(rmcp::transport::stdio()).await?.waiting().await?;
         }
         _ => {
-            eprintln!("usage: raw-rmcp http <port> <db file> | raw-rmcp stdio <db file>");
+            eprintln!(
+                "usage: raw-rmcp http <port> <db file> [--connection-per-call] | raw-rmcp stdio <db file>"
+            );
             std::process::exit(2);
         }
     }
