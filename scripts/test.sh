@@ -9,6 +9,9 @@
 #     that drives the end-to-end tests over stdio and HTTP;
 #   - a PostgreSQL server (Debian's package when missing), started on 127.0.0.1:54329
 #     with its data in target/postgres (scripts/postgres.sh).
+#
+# Last, it runs the benchmark in its quick mode (bench/, see the README's Performance
+# section) so that the benchmark never rots; timings are not asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,3 +44,6 @@ cargo test --workspace --locked
 
 say "tests of the example project"
 cargo test --workspace --locked --manifest-path example/Cargo.toml
+
+say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
+cargo run -q --locked -p mango-bench --release -- all --quick

@@ -31,7 +31,9 @@ use mango_bench::report::{
     StdioRow, ToolsList,
 };
 
-const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]";
+const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
+       cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]]
+         (drives a running server with `add`-style or `note_add`-style calls, for profiling)";
 
 /// The FastMCP the `--with-fastmcp` run installs (the version the targets were set
 /// against).
@@ -114,12 +116,16 @@ fn free_port() -> u16 {
         .unwrap_or(18_000)
 }
 
+/// The CPUs this process may use, read once: before it pins itself, after which
+/// `available_parallelism` answers 1.
+fn cpus() -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Whether servers and the load generator get a core each.
 fn can_pin() -> bool {
-    let two_cores = std::thread::available_parallelism()
-        .map(|n| n.get() >= 2)
-        .unwrap_or(false);
-    two_cores && Path::new("/usr/bin/taskset").exists()
+    cpus() >= 2 && Path::new("/usr/bin/taskset").exists()
 }
 
 /// Pins every thread of this process (the load generator) to `core`.
@@ -339,12 +345,13 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
     run(Command::new(&mango)
         .args(["mango", "sync"])
         .current_dir(&site))?;
-    let target_dir = dir.join("target");
+    // The repository's target directory: the release builds of rmcp, diesel and tokio
+    // made for the baselines serve the project too.
     run(Command::new(cargo())
         .args(["build", "-q", "--release", "-p", "benchsite"])
         .current_dir(&site)
-        .env("CARGO_TARGET_DIR", &target_dir))?;
-    let bin = target_dir.join("release/benchsite").display().to_string();
+        .env("CARGO_TARGET_DIR", root().join("target")))?;
+    let bin = release.join("benchsite").display().to_string();
     let settings = site.join("Mango.toml").display().to_string();
     let db = |name: &str| dir.join(name);
     let mango_url = format!("MANGO_DATABASE__URL=sqlite://{}", db("mango.db").display());
@@ -527,7 +534,7 @@ fn machine() -> Machine {
             .unwrap_or_default()
     };
     Machine {
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpus: cpus(),
         cpu_model,
         kernel: output("uname", &["-sr"]),
         pinned: can_pin(),
@@ -535,8 +542,54 @@ fn machine() -> Machine {
     }
 }
 
+/// `load <host:port> <tool> [c] [s]`: the load generator alone, against a server
+/// started by hand (under `perf record`, say).
+fn load(args: &[String]) -> Result<(), String> {
+    let [authority, tool, rest @ ..] = args else {
+        return Err(USAGE.into());
+    };
+    let number = |i: usize, default: u64| {
+        rest.get(i)
+            .map_or(Ok(default), |n| n.parse().map_err(|_| USAGE.to_owned()))
+    };
+    let concurrency = usize::try_from(number(0, 64)?).map_err(|e| e.to_string())?;
+    let seconds = number(1, 10)?;
+    let args = if tool.contains("note") {
+        serde_json::json!({"text": "hello"})
+    } else {
+        serde_json::json!({"a": 1, "b": 2})
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io("tokio"))?;
+    let stats = runtime.block_on(loadgen::run(
+        authority,
+        "/mcp",
+        &call_body(tool, args),
+        concurrency,
+        Duration::from_secs(1),
+        Duration::from_secs(seconds),
+    ));
+    println!(
+        "{tool} c={concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        stats.requests_per_second(),
+        stats.quantile_ms(0.5),
+        stats.quantile_ms(0.99),
+        stats.errors
+    );
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("load") {
+        if let Err(e) = load(&args[1..]) {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let known = ["--quick", "--with-fastmcp"];
     if args.first().map(String::as_str) != Some("all")
         || args[1..].iter().any(|a| !known.contains(&a.as_str()))
@@ -567,6 +620,7 @@ struct Plan {
 fn bench(options: &Options) -> Result<(), String> {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(io("target/bench"))?;
+    let machine = machine();
     let plan = if options.quick {
         Plan {
             warmup: Duration::from_millis(200),
@@ -706,7 +760,7 @@ fn bench(options: &Options) -> Result<(), String> {
     }
     let tools_list = tools_list(plan.list_repetitions)?;
     let report = Report {
-        machine: machine(),
+        machine,
         quick: options.quick,
         seconds_per_cell: plan.duration.as_secs_f64(),
         repetitions: plan.repetitions,

@@ -185,28 +185,51 @@ impl Next {
 /// The end of the chain: the tool itself, with the request's arguments, extensions
 /// and database slot; a panic in it is an error response to the middleware around it.
 async fn run_tool(req: &mut Request) -> ToolOutput {
-    let runtime = req.runtime.clone();
-    let served = &runtime.tools[req.served];
-    let parts = std::mem::replace(&mut req.parts, crate::server::RequestParts::in_process());
+    let mut parts = std::mem::replace(&mut req.parts, crate::server::RequestParts::in_process());
+    parts.transport = req.transport;
+    parts.identity = req.identity.clone();
+    invoke(
+        &req.runtime,
+        req.served,
+        std::mem::take(&mut req.arguments),
+        parts,
+        req.extensions.clone(),
+        req.db.clone(),
+    )
+    .await
+}
+
+/// Runs the tool at `index` of the runtime with `arguments`, its context made of `parts`
+/// and `extensions`, its connection (if it takes one) from `db`; a panic in it is an
+/// error result.
+pub(crate) async fn invoke(
+    runtime: &Arc<Runtime>,
+    index: usize,
+    arguments: serde_json::Map<String, serde_json::Value>,
+    parts: crate::server::RequestParts,
+    extensions: Extensions,
+    db: DbSlot,
+) -> ToolOutput {
+    let served = &runtime.tools[index];
     let context = Context::new(ContextParts {
-        runtime: req.runtime.clone(),
+        runtime: runtime.clone(),
         tool: served.name,
         app: served.entry.app,
         request_id: parts.request_id,
         meta: parts.meta,
         progress_token: parts.progress_token,
         peer: parts.peer,
-        transport: req.transport,
-        identity: req.identity.clone(),
-        extensions: req.extensions.clone(),
+        transport: parts.transport,
+        identity: parts.identity,
+        extensions,
     });
     let call = Call::new(
-        std::mem::take(&mut req.arguments),
+        arguments,
         context,
         served.entry.atomic,
         served.entry.annotations.read_only == Some(true),
     )
-    .with_db(req.db.clone());
+    .with_db(db);
     catching_panics((served.entry.call)(call), "tool").await
 }
 

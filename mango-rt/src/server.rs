@@ -259,6 +259,20 @@ impl Runtime {
         let served = &self.tools[index];
         let _token = self.in_flight.token();
         let db = crate::db::DbSlot::default();
+        if self.middleware.is_empty() {
+            // No middleware: straight to the tool, without the request middleware sees
+            // (measured: a few percent of a trivial tool's throughput).
+            let output = crate::middleware::invoke(
+                self,
+                index,
+                arguments,
+                request,
+                Default::default(),
+                db.clone(),
+            )
+            .await;
+            return Some(self.finish_call(served, &db, output).await);
+        }
         let mut req = crate::middleware::Request {
             tool: served.name,
             app: served.entry.app,
@@ -276,11 +290,22 @@ impl Runtime {
         let chain = crate::middleware::Next::new(self.middleware.clone());
         let output =
             catching_panics(async { chain.run(&mut req).await.output }, "middleware").await;
-        let output = finish_transaction(&db, output).await;
+        Some(self.finish_call(served, &db, output).await)
+    }
+
+    /// Ends a call: its transaction committed or rolled back, a failure logged, the
+    /// output as MCP's result.
+    async fn finish_call(
+        &self,
+        served: &ServedTool,
+        db: &crate::db::DbSlot,
+        output: ToolOutput,
+    ) -> CallToolResult {
+        let output = finish_transaction(db, output).await;
         if let ToolOutput::Error(message) = &output {
             tracing::info!(tool = served.name, error = %message, "tool call failed");
         }
-        Some(output.into_call_tool_result(served.wrap))
+        output.into_call_tool_result(served.wrap)
     }
 
     /// The tools a client is given: every tool, as the middleware's list hooks change it.

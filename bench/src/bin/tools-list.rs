@@ -94,7 +94,7 @@ async fn time_list<H: ServerHandler>(
         }
     });
     let (read, mut write) = tokio::io::split(client);
-    let mut lines = BufReader::new(read).lines();
+    let mut lines = BufReader::with_capacity(1 << 20, read).lines();
     let mut send = async |line: String| -> Result<(), String> {
         write
             .write_all(format!("{line}\n").as_bytes())

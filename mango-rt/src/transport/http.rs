@@ -1,6 +1,14 @@
 //! Streamable HTTP: rmcp's service under axum, with `TCP_NODELAY`, `Origin`/`Host`
 //! checks, and JSON-RPC errors (not plain text) for bodies that are not valid messages.
+//!
+//! The endpoint calls rmcp's service through a shared reference rather than as a tower
+//! layer around it: a layer made with `from_fn` cost about 8% of the throughput of a
+//! trivial tool (a boxed copy of the inner service per request, a second boxed body),
+//! measured with the benchmark in `bench/`.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
@@ -44,16 +52,17 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
     let tokens = runtime.settings.auth.tokens.clone();
     let tracker = runtime.in_flight.clone();
     let handler = MangoServer::new(runtime, TransportKind::Http);
-    let service = StreamableHttpService::new(
+    let mcp = StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let router = Router::new()
-        .route_service(&path, service)
-        .layer(axum::middleware::from_fn(move |req, next| {
-            json_rpc_errors(req, next, limit, tracker.clone())
-        }));
+    let endpoint = Endpoint {
+        mcp: Arc::new(mcp),
+        limit,
+        tracker,
+    };
+    let router = Router::new().route_service(&path, endpoint);
     if auth_on {
         let tokens: Arc<Vec<(String, String)>> = Arc::new(tokens.into_iter().collect());
         router.layer(axum::middleware::from_fn(move |req, next| {
@@ -124,32 +133,93 @@ async fn authenticate(
     }
 }
 
-/// Puts rmcp's plain-text refusals of a POST (an undecodable body, a wrong content type,
-/// a bad `Origin`) into JSON-RPC error bodies, with the request's `id` when it has one.
+/// The MCP endpoint: rmcp's Streamable HTTP service, with rmcp's plain-text refusals of
+/// a POST (an undecodable body, a wrong content type, a bad `Origin`) turned into
+/// JSON-RPC error bodies, with the request's `id` when it has one.
 ///
 /// Each POST also counts as in flight until its response body has been sent, so that a
 /// shutdown waits for requests that have not reached their tool yet.
-async fn json_rpc_errors(req: Request, next: Next, limit: usize, tracker: TaskTracker) -> Response {
-    if req.method() == Method::DELETE {
-        // rmcp ends a session with 202; MCP clients (the Python SDK among them) expect
-        // 200 or 204 and warn otherwise.
-        let mut response = next.run(req).await;
-        if response.status() == StatusCode::ACCEPTED {
-            *response.status_mut() = StatusCode::NO_CONTENT;
+#[derive(Clone)]
+struct Endpoint {
+    mcp: Arc<StreamableHttpService<MangoServer, LocalSessionManager>>,
+    /// `[server] max_request_bytes`.
+    limit: usize,
+    tracker: TaskTracker,
+}
+
+impl tower_service::Service<Request> for Endpoint {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let endpoint = self.clone();
+        Box::pin(async move { Ok(endpoint.handle(req).await) })
+    }
+}
+
+impl Endpoint {
+    async fn handle(&self, req: Request) -> Response {
+        match *req.method() {
+            Method::POST => {
+                let token = self.tracker.token();
+                self.post(req).await.map(|inner| {
+                    Body::new(Tracked {
+                        inner,
+                        _token: token,
+                    })
+                })
+            }
+            Method::DELETE => {
+                // rmcp ends a session with 202; MCP clients (the Python SDK among them)
+                // expect 200 or 204 and warn otherwise.
+                let mut response = self.mcp.handle(req).await.map(Body::new);
+                if response.status() == StatusCode::ACCEPTED {
+                    *response.status_mut() = StatusCode::NO_CONTENT;
+                }
+                response
+            }
+            _ => self.mcp.handle(req).await.map(Body::new),
         }
-        return response;
     }
-    if req.method() != Method::POST {
-        return next.run(req).await;
+
+    async fn post(&self, req: Request) -> Response {
+        let limit = self.limit;
+        let (parts, body) = req.into_parts();
+        let json_body = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let bytes = match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let body = error_response(
+                    serde_json::Value::Null,
+                    INVALID_REQUEST,
+                    format!(
+                        "the request body is larger than {limit} bytes ([server] max_request_bytes)"
+                    ),
+                );
+                return json_response(StatusCode::PAYLOAD_TOO_LARGE, body);
+            }
+        };
+        // The bytes stay here (a reference count, not a copy) for the error below.
+        let body = http_body_util::Full::new(bytes.clone());
+        let response = self
+            .mcp
+            .handle(Request::from_parts(parts, body))
+            .await
+            .map(Body::new);
+        refuse_as_json_rpc(response, &bytes, json_body).await
     }
-    let token = tracker.token();
-    let response = post(req, next, limit).await;
-    response.map(|inner| {
-        Body::new(Tracked {
-            inner,
-            _token: token,
-        })
-    })
 }
 
 /// A response body that counts as in flight until it is sent (or dropped).
@@ -178,29 +248,9 @@ impl http_body::Body for Tracked {
     }
 }
 
-async fn post(req: Request, next: Next, limit: usize) -> Response {
-    let (parts, body) = req.into_parts();
-    let json_body = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let body = error_response(
-                serde_json::Value::Null,
-                INVALID_REQUEST,
-                format!(
-                    "the request body is larger than {limit} bytes ([server] max_request_bytes)"
-                ),
-            );
-            return json_response(StatusCode::PAYLOAD_TOO_LARGE, body);
-        }
-    };
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes.clone())))
-        .await;
+/// rmcp's answer to a POST of `bytes`, with a plain-text refusal turned into a JSON-RPC
+/// error (any other answer is returned as it is).
+async fn refuse_as_json_rpc(response: Response, bytes: &Bytes, json_body: bool) -> Response {
     let mut status = response.status();
     if !status.is_client_error() || is_json(&response) {
         return response;
@@ -214,7 +264,7 @@ async fn post(req: Request, next: Next, limit: usize) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
-    let body = refusal(&bytes, status, &text);
+    let body = refusal(bytes, status, &text);
     let mut response = json_response(status, body);
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
