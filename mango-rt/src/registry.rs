@@ -86,10 +86,13 @@ pub struct SettingsEntry {
 }
 
 /// The input schema of a tool's argument struct: JSON Schema 2020-12, an object, without
-/// the generated struct's title.
+/// the generated struct's title, and without `$schema`: 2020-12 is MCP's default dialect
+/// (SEP-1613, final since the 2025-11-25 revision), and the line, twice per tool, was
+/// over a quarter of a `tools/list` answer for small tools.
 pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     let schema = rmcp::handler::server::common::schema_for_type::<T>();
     let mut schema = (*schema).clone();
+    schema.remove("$schema");
     schema.remove("title");
     schema.remove("description");
     schema
@@ -98,9 +101,16 @@ pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     Arc::new(schema)
 }
 
-/// The output schema of a tool's result type, as rmcp computes it (not yet wrapped).
+/// The output schema of a tool's result type, as rmcp computes it (not yet wrapped),
+/// without `$schema` (see [`input_schema`]).
 pub fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
-    rmcp::handler::server::common::schema_for_type::<T>()
+    let schema = rmcp::handler::server::common::schema_for_type::<T>();
+    if !schema.contains_key("$schema") {
+        return schema;
+    }
+    let mut schema = (*schema).clone();
+    schema.remove("$schema");
+    Arc::new(schema)
 }
 
 /// Whether a result schema describes an object (else results are wrapped as
@@ -114,12 +124,9 @@ pub(crate) fn is_object_schema(schema: &JsonObject) -> bool {
 pub(crate) fn wrap_schema(inner: &JsonObject) -> JsonObject {
     let mut inner = inner.clone();
     let defs = inner.remove("$defs");
-    let schema = inner.remove("$schema");
+    inner.remove("$schema");
     inner.remove("title");
     let mut outer = JsonObject::new();
-    if let Some(s) = schema {
-        outer.insert("$schema".into(), s);
-    }
     outer.insert("type".into(), "object".into());
     let mut props = JsonObject::new();
     props.insert("result".into(), serde_json::Value::Object(inner));
@@ -147,5 +154,24 @@ mod tests {
         assert_eq!(outer["required"], serde_json::json!(["result"]));
         assert_eq!(outer["$defs"]["Note"]["type"], "object");
         assert!(outer["properties"]["result"].get("$defs").is_none());
+        assert!(
+            outer.get("$schema").is_none(),
+            "2020-12 is MCP's default dialect"
+        );
+    }
+
+    #[test]
+    fn schemas_leave_out_the_default_dialect() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Args {
+            a: i64,
+        }
+        let input = input_schema::<Args>();
+        assert!(input.get("$schema").is_none(), "{input:?}");
+        assert_eq!(input["type"], "object");
+        let output = output_schema::<Vec<String>>();
+        assert!(output.get("$schema").is_none(), "{output:?}");
+        assert_eq!(output["type"], "array");
     }
 }

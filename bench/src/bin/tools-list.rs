@@ -23,6 +23,19 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServiceExt};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+/// One answer line, read into `buf` (reused).
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    buf.clear();
+    match reader.read_until(b'\n', buf).await {
+        Ok(0) => Err("the server stopped".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 const TOOL_COUNT: usize = 1000;
 
 /// Add two numbers.
@@ -48,6 +61,37 @@ impl ServerHandler for RawList {
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items((*self.0).clone()))
     }
+}
+
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)] // only its schema is used
+struct AddArgs {
+    a: i64,
+    b: i64,
+}
+
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct AddResult {
+    result: i64,
+}
+
+/// The same 1,000 tools, as a hand-written rmcp server declares them (rmcp's own schema
+/// generation, output schema included). rmcp caches a type's schema, so each tool gets
+/// a copy of its own, as 1,000 different tools would have 1,000 different schemas (and
+/// as mango's 1,000 registrations have).
+fn raw_tools() -> Vec<Tool> {
+    use rmcp::handler::server::common::schema_for_type;
+    (0..TOOL_COUNT)
+        .map(|i| {
+            Tool::new(
+                format!("tool_{i:04}"),
+                "Add two numbers.",
+                Arc::new((*schema_for_type::<AddArgs>()).clone()),
+            )
+            .with_raw_output_schema(Arc::new((*schema_for_type::<AddResult>()).clone()))
+        })
+        .collect()
 }
 
 fn leak(s: String) -> &'static str {
@@ -80,61 +124,76 @@ fn entries() -> Result<Vec<&'static ToolEntry>, String> {
         .collect())
 }
 
-/// Serves `handler` over an in-memory pipe and times `repetitions` `tools/list`
-/// requests; returns the latencies in milliseconds and the size of one answer.
-async fn time_list<H: ServerHandler>(
-    handler: H,
-    repetitions: usize,
-) -> Result<(Vec<f64>, usize), String> {
-    let (client, server) = tokio::io::duplex(1 << 20);
-    let (read, write) = tokio::io::split(server);
-    let running = tokio::spawn(async move {
-        if let Ok(service) = handler.serve((read, write)).await {
-            let _ = service.waiting().await;
-        }
-    });
-    let (read, mut write) = tokio::io::split(client);
-    let mut lines = BufReader::with_capacity(1 << 20, read).lines();
-    let mut send = async |line: String| -> Result<(), String> {
-        write
+/// A server on the far end of an in-memory pipe, spoken to in JSON lines.
+struct Pipe {
+    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    reader: BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>,
+    line: Vec<u8>,
+    server: tokio::task::JoinHandle<()>,
+    next_id: u64,
+}
+
+impl Pipe {
+    /// Serves `handler` over a new pipe, initialized.
+    async fn open<H: ServerHandler>(handler: H) -> Result<Pipe, String> {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let (read, write) = tokio::io::split(server);
+        let server = tokio::spawn(async move {
+            if let Ok(service) = handler.serve((read, write)).await {
+                let _ = service.waiting().await;
+            }
+        });
+        let (read, write) = tokio::io::split(client);
+        let mut pipe = Pipe {
+            write,
+            reader: BufReader::with_capacity(1 << 20, read),
+            line: Vec::with_capacity(1 << 20),
+            server,
+            next_id: 1,
+        };
+        pipe.send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#).await?;
+        read_line(&mut pipe.reader, &mut pipe.line).await?;
+        pipe.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+            .await?;
+        Ok(pipe)
+    }
+
+    async fn send(&mut self, line: &str) -> Result<(), String> {
+        self.write
             .write_all(format!("{line}\n").as_bytes())
             .await
             .map_err(|e| e.to_string())
-    };
-    send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#.into()).await?;
-    lines.next_line().await.map_err(|e| e.to_string())?;
-    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into()).await?;
-    let mut times = Vec::with_capacity(repetitions);
-    let mut size = 0;
-    for id in 1..=repetitions + 10 {
+    }
+
+    /// One `tools/list`, timed from writing the request to reading the whole answer
+    /// (ms); the answer is checked after the clock stopped.
+    async fn list(&mut self) -> Result<f64, String> {
+        let id = self.next_id;
+        self.next_id += 1;
         let started = Instant::now();
-        send(format!(
+        self.send(&format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#
         ))
         .await?;
-        let line = lines
-            .next_line()
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the server stopped")?;
+        read_line(&mut self.reader, &mut self.line).await?;
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        let count = serde_json::from_str::<serde_json::Value>(&line)
+        let count = serde_json::from_slice::<serde_json::Value>(&self.line)
             .ok()
             .and_then(|v| v["result"]["tools"].as_array().map(Vec::len));
         if count != Some(TOOL_COUNT) {
             return Err(format!(
                 "expected {TOOL_COUNT} tools, got {count:?}: {}",
-                &line[..line.len().min(300)]
+                String::from_utf8_lossy(&self.line[..self.line.len().min(300)])
             ));
         }
-        // The first ten are a warm-up.
-        if id > 10 {
-            times.push(elapsed);
-        }
-        size = line.len();
+        Ok(elapsed)
     }
-    running.abort();
-    Ok((times, size))
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -158,10 +217,25 @@ async fn run(repetitions: usize) -> Result<serde_json::Value, String> {
         entries()?.into_iter(),
     )
     .map_err(|e| e.to_string())?;
-    let tools: Vec<Tool> = runtime.tools.iter().map(|t| t.tool.clone()).collect();
-    let mango = MangoServer::new(Arc::new(runtime), TransportKind::Stdio);
-    let (mango_times, bytes) = time_list(mango, repetitions).await?;
-    let (raw_times, _) = time_list(RawList(Arc::new(tools)), repetitions).await?;
+    let mut mango = Pipe::open(MangoServer::new(Arc::new(runtime), TransportKind::Stdio)).await?;
+    let mut raw = Pipe::open(RawList(Arc::new(raw_tools()))).await?;
+    let (mut mango_times, mut raw_times) = (Vec::new(), Vec::new());
+    // The two alternate, request by request, so that neither runs in the other's wake
+    // (the allocator's state after 350 KB answers matters); the first ten are a warm-up.
+    for i in 0..repetitions + 10 {
+        let (m, r) = if i % 2 == 0 {
+            let m = mango.list().await?;
+            (m, raw.list().await?)
+        } else {
+            let r = raw.list().await?;
+            (mango.list().await?, r)
+        };
+        if i >= 10 {
+            mango_times.push(m);
+            raw_times.push(r);
+        }
+    }
+    let bytes = mango.line.len();
     Ok(serde_json::json!({
         "tools": TOOL_COUNT,
         "answer_bytes": bytes,
