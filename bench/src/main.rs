@@ -35,7 +35,9 @@ const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] 
        cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]]
          (drives a running server with `add`-style or `note_add`-style calls, for profiling)
        cargo run -p mango-bench --release -- stdio <tool> <calls> <server command…>
-         (starts the server, times the first tools/list and <calls> sequential `add`-style calls)";
+         (starts the server, times the first tools/list and <calls> sequential `add`-style calls)
+       cargo run -p mango-bench --release -- report <results.json>
+         (writes results.md and results.svg again, beside a saved results.json)";
 
 /// The FastMCP the `--with-fastmcp` run installs (the version the targets were set
 /// against).
@@ -544,6 +546,36 @@ fn machine() -> Machine {
     }
 }
 
+/// Prints the report and writes `results.md`, `results.json` and `results.svg` in `dir`.
+fn write_results(report: &Report, dir: &Path) -> Result<(), String> {
+    let markdown = report.markdown();
+    println!("{markdown}");
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).map_err(io("writing the results"))
+    };
+    write("results.md", &markdown)?;
+    write(
+        "results.json",
+        &serde_json::to_string_pretty(report).map_err(|e| e.to_string())?,
+    )?;
+    mango_bench::plot::draw(report, &dir.join("results.svg"))?;
+    eprintln!(
+        "written: {0}/results.md, {0}/results.json, {0}/results.svg",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `report <results.json>`: the Markdown and the plot again, from a saved run, next to
+/// the JSON.
+fn rerender(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(io(&path.display().to_string()))?;
+    let report: Report =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    write_results(&report, dir)
+}
+
 /// `load <host:port> <tool> [c] [s]`: the load generator alone, against a server
 /// started by hand (under `perf record`, say).
 fn load(args: &[String]) -> Result<(), String> {
@@ -585,6 +617,13 @@ fn load(args: &[String]) -> Result<(), String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let (Some("report"), Some(path)) = (args.first().map(String::as_str), args.get(1)) {
+        if let Err(e) = rerender(Path::new(path)) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if args.first().map(String::as_str) == Some("stdio") {
         // `stdio <tool> <calls> <server command…>`: cold start and sequential calls alone.
         let result = match &args[1..] {
@@ -802,21 +841,7 @@ fn bench(options: &Options) -> Result<(), String> {
         tools_list: Some(tools_list),
         build: Some(build),
     };
-    let markdown = report.markdown();
-    println!("{markdown}");
-    let write = |name: &str, text: &str| {
-        std::fs::write(dir.join(name), text).map_err(io("writing the results"))
-    };
-    write("results.md", &markdown)?;
-    write(
-        "results.json",
-        &serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
-    )?;
-    mango_bench::plot::draw(&report, &dir.join("results.svg"))?;
-    eprintln!(
-        "written: {0}/results.md, {0}/results.json, {0}/results.svg",
-        dir.display()
-    );
+    write_results(&report, &dir)?;
     // A cell without a counted reply is broken; in the smoke test, so is any error of
     // mango's (a baseline's errors, a per-call connection's lock timeouts say, are
     // reported, not fatal).

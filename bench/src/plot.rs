@@ -19,7 +19,8 @@ fn color(server: &str) -> RGBColor {
     }
 }
 
-/// The range `[lo/1.5, hi*1.5]` of the positive values, for a log axis.
+/// The range `[lo/1.5, hi*8]` of the positive values, for a log axis: room on top for
+/// the legend.
 fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| *v > 0.0)
@@ -27,8 +28,13 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if lo > hi {
         (0.1, 10.0)
     } else {
-        (lo / 1.5, hi * 1.5)
+        (lo / 1.5, hi * 8.0)
     }
+}
+
+/// The x position of a concurrency: its base-2 logarithm (1, 8 and 64 at 0, 3 and 6).
+fn x_of(concurrency: usize) -> f64 {
+    (concurrency.max(1) as f64).log2()
 }
 
 /// Draws the report's HTTP cells as an SVG at `path`.
@@ -65,13 +71,22 @@ pub fn draw(report: &Report, path: &Path) -> Result<(), String> {
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(64)
-            .build_cartesian_2d((0.8f64..80.0f64).log_scale(), (lo..hi).log_scale())
+            .build_cartesian_2d(-0.3f64..6.3f64, (lo..hi).log_scale())
             .map_err(|x| e(&x))?;
         chart
             .configure_mesh()
             .x_desc("concurrent connections")
-            .x_labels(4)
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_labels(7)
+            .max_light_lines(1)
+            .y_labels(6)
+            .x_label_formatter(&|x| {
+                let c = 2f64.powf(x.round());
+                if (x - x.round()).abs() < 0.01 && [1.0, 8.0, 64.0].contains(&c) {
+                    format!("{c:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .y_label_formatter(&|y| {
                 if *y >= 1000.0 {
                     format!("{:.0}k", y / 1000.0)
@@ -87,7 +102,7 @@ pub fn draw(report: &Report, path: &Path) -> Result<(), String> {
             let mut points: Vec<(f64, f64)> = cells
                 .iter()
                 .filter(|c| c.server == *server && value(c) > 0.0)
-                .map(|c| (c.concurrency as f64, value(c)))
+                .map(|c| (x_of(c.concurrency), value(c)))
                 .collect();
             if points.is_empty() {
                 continue;
@@ -115,7 +130,7 @@ pub fn draw(report: &Report, path: &Path) -> Result<(), String> {
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperLeft)
             .draw()
             .map_err(|x| e(&x))?;
     }
@@ -128,7 +143,8 @@ mod tests {
 
     #[test]
     fn log_spans_skip_zeros_and_have_a_default() {
-        assert_eq!(span([0.0, 10.0, 100.0].into_iter()), (10.0 / 1.5, 150.0));
+        assert_eq!(span([0.0, 10.0, 100.0].into_iter()), (10.0 / 1.5, 800.0));
         assert_eq!(span(std::iter::empty()), (0.1, 10.0));
+        assert_eq!((x_of(1), x_of(8), x_of(64)), (0.0, 3.0, 6.0));
     }
 }
