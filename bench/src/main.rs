@@ -329,7 +329,9 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             "-p",
             "cargo-mango",
         ])
-        .current_dir(root()))?;
+        .current_dir(root())
+        // Where the rest of the run looks for them, whatever the environment says.
+        .env("CARGO_TARGET_DIR", root().join("target")))?;
     let release = root().join("target/release");
     let mango = release.join("cargo-mango");
     let site = new_project(&mango, &dir.join("project"), "benchsite", "benchapp")?;
@@ -356,14 +358,26 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
         .current_dir(&site)
         .env("CARGO_TARGET_DIR", root().join("target")))?;
     let bin = release.join("benchsite").display().to_string();
-    let settings = site.join("Mango.toml").display().to_string();
     let db = |name: &str| dir.join(name);
-    let mango_url = format!("MANGO_DATABASE__URL=sqlite://{}", db("mango.db").display());
+    // The database goes in the project's settings, as a deployment would have it (an
+    // `env` in front of the command line would add an exec to mango's cold start).
+    let settings_path = site.join("Mango.toml");
+    let toml = std::fs::read_to_string(&settings_path).map_err(io("reading Mango.toml"))?;
+    let default_url = "url = \"sqlite://db.sqlite3\"";
+    if !toml.contains(default_url) {
+        return Err(format!(
+            "{}: no `{default_url}` to point at the benchmark's database; update the benchmark",
+            settings_path.display()
+        ));
+    }
+    let url = format!("url = \"sqlite://{}\"", db("mango.db").display());
+    std::fs::write(&settings_path, toml.replace(default_url, &url))
+        .map_err(io("writing Mango.toml"))?;
+    let settings = settings_path.display().to_string();
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
     let raw = release.join("raw-rmcp").display().to_string();
-    // The database URL reaches mango through `env` in front of its command line.
     let mango_cmd = |rest: &[&str]| {
-        let mut argv = s(&["env", &mango_url, &bin, "--settings", &settings]);
+        let mut argv = s(&[&bin, "--settings", &settings]);
         argv.extend(s(rest));
         argv
     };
