@@ -316,6 +316,20 @@ fn new_project(mango: &Path, parent: &Path, project: &str, app: &str) -> Result<
     Ok(site)
 }
 
+/// A file written from `template/` that the benchmark edits, read; an error names the
+/// text the edit needs when the template no longer has it.
+fn template_text(path: &Path, needed: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(io(&path.display().to_string()))?;
+    if text.contains(needed) {
+        Ok(text)
+    } else {
+        Err(format!(
+            "{}: the template no longer has `{needed}`, which the benchmark edits; update the benchmark",
+            path.display()
+        ))
+    }
+}
+
 /// Builds the baselines and the mango project; returns the servers.
 fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>), String> {
     run(Command::new(cargo())
@@ -362,14 +376,8 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
     // The database goes in the project's settings, as a deployment would have it (an
     // `env` in front of the command line would add an exec to mango's cold start).
     let settings_path = site.join("Mango.toml");
-    let toml = std::fs::read_to_string(&settings_path).map_err(io("reading Mango.toml"))?;
     let default_url = "url = \"sqlite://db.sqlite3\"";
-    if !toml.contains(default_url) {
-        return Err(format!(
-            "{}: no `{default_url}` to point at the benchmark's database; update the benchmark",
-            settings_path.display()
-        ));
-    }
+    let toml = template_text(&settings_path, default_url)?;
     let url = format!("url = \"sqlite://{}\"", db("mango.db").display());
     std::fs::write(&settings_path, toml.replace(default_url, &url))
         .map_err(io("writing Mango.toml"))?;
@@ -500,14 +508,9 @@ fn build_cost(dir: &Path, quick: bool) -> Result<BuildCost, String> {
     };
     let first_build_s = build()?;
     let lib = site.join("apps/things/src/lib.rs");
-    let original = std::fs::read_to_string(&lib).map_err(io("reading the app"))?;
+    // The body of the template's `hello` tool.
     let body = "format!(\"Hello, {name}!\")";
-    if !original.contains(body) {
-        return Err(format!(
-            "{}: the template's `hello` tool no longer returns {body}; update the benchmark's edit",
-            lib.display()
-        ));
-    }
+    let original = template_text(&lib, body)?;
     let mut rebuilds = Vec::new();
     for i in 1..=3 {
         let edited = original.replace(body, &format!("format!(\"Hello #{i}, {{name}}!\")"));
