@@ -1,14 +1,16 @@
 //! `#[command]`: a management command of its app, run by `cargo mango run <name>`.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path, Type};
 
-use crate::tool::{ParamRules, call_body, check_signature, collect_params, returns};
+use crate::item::{
+    ItemKind, ParamRules, call_body, check_name, check_signature, collect_params, entry_meta,
+    ident_name, parse_fn, returns, wrap,
+};
 use crate::util::{
-    Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_fn, parse_options,
-    parse_str_value,
+    Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options, parse_str_value,
 };
 
 #[derive(Default)]
@@ -40,27 +42,6 @@ const RULES: ParamRules = ParamRules {
     impl_trait: "a command's argument needs a concrete type (clap parses it), not `impl Trait`",
 };
 
-fn check_name(name: &str, span: Span) -> syn::Result<()> {
-    if name.is_empty() || name.len() > 64 {
-        return Err(syn::Error::new(
-            span,
-            "a command's name has 1 to 64 characters",
-        ));
-    }
-    match name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-')))
-    {
-        Some(c) => Err(syn::Error::new(
-            span,
-            format!(
-                "a command's name may hold only A-Z a-z 0-9 _ - (`:` separates the app); `{name}` has `{c}`"
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// Whether a parameter of this type becomes a `--flag`/`--option` by default (else it
 /// is positional).
 fn is_option_by_default(ty: &Type) -> bool {
@@ -76,7 +57,7 @@ fn is_option_by_default(ty: &Type) -> bool {
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let options = Options::parse.parse2(args);
-    let mut func = parse_fn(input, "command")?;
+    let mut func = parse_fn(input, ItemKind::Command)?;
     let mut errors = Errors::default();
     let options = match options {
         Ok(o) => o,
@@ -85,15 +66,15 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             Options::default()
         }
     };
-    check_signature(&func, &mut errors);
+    check_signature(&func, ItemKind::Command, &mut errors);
     let fn_ident = func.sig.ident.clone();
     let name_text = options
         .name
         .as_ref()
         .map(LitStr::value)
-        .unwrap_or_else(|| fn_ident.to_string().trim_start_matches("r#").to_owned());
+        .unwrap_or_else(|| ident_name(&fn_ident));
     let name_span = options.name.as_ref().map_or(fn_ident.span(), LitStr::span);
-    if let Err(e) = check_name(&name_text, name_span) {
+    if let Err(e) = check_name(ItemKind::Command, &name_text, name_span) {
         errors.push(e);
     }
     let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
@@ -131,63 +112,48 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     } else {
         quote!()
     };
-    let name_lit = LitStr::new(&name_text, name_span);
-    let file = quote_spanned!(fn_ident.span()=> ::std::file!());
-    let line = quote_spanned!(fn_ident.span()=> ::std::line!());
-    let guard = format_ident!(
-        "__mango_command_named_{}_is_defined_twice_in_this_app",
-        name_text.replace('-', "_hyphen_"),
-        span = name_span
-    );
+    let meta = entry_meta(&p, quote!(#name_text), fn_ident.span());
+    let generated = quote! {
+        use #p::clap;
 
-    Ok(quote! {
-        #func
+        #[derive(clap::Args)]
+        struct __MangoCommandArgs {
+            #(#fields)*
+        }
 
-        #[doc(hidden)]
-        #[macro_export]
-        macro_rules! #guard { () => {}; }
+        fn __mango_args(command: clap::Command) -> clap::Command {
+            <__MangoCommandArgs as clap::Args>::augment_args(command)
+        }
 
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
-        const _: () = {
-            use #p::clap;
+        fn __mango_run(
+            __mango_matches: clap::ArgMatches,
+            mut __mango_call: #p::Call,
+        ) -> #p::BoxFuture<#p::Output> {
+            ::std::boxed::Box::pin(async move {
+                let __mango_args = match <__MangoCommandArgs as clap::FromArgMatches>::from_arg_matches(&__mango_matches) {
+                    ::std::result::Result::Ok(a) => a,
+                    ::std::result::Result::Err(e) => return #p::Output::error(e),
+                };
+                #args_unused
+                #(#holders)*
+                #body
+            })
+        }
 
-            #[derive(clap::Args)]
-            struct __MangoCommandArgs {
-                #(#fields)*
-            }
-
-            fn __mango_args(command: clap::Command) -> clap::Command {
-                <__MangoCommandArgs as clap::Args>::augment_args(command)
-            }
-
-            fn __mango_run(
-                __mango_matches: clap::ArgMatches,
-                mut __mango_call: #p::Call,
-            ) -> #p::BoxFuture<#p::ToolOutput> {
-                ::std::boxed::Box::pin(async move {
-                    let __mango_args = match <__MangoCommandArgs as clap::FromArgMatches>::from_arg_matches(&__mango_matches) {
-                        ::std::result::Result::Ok(a) => a,
-                        ::std::result::Result::Err(e) => return #p::ToolOutput::error(e),
-                    };
-                    #args_unused
-                    #(#holders)*
-                    #body
-                })
-            }
-
-            #[#p::linkme::distributed_slice(#p::COMMANDS)]
-            #[linkme(crate = #p::linkme)]
-            static __MANGO_COMMAND: #p::CommandEntry = #p::CommandEntry {
-                app: ::std::env!("CARGO_PKG_NAME"),
-                name: #name_lit,
-                about: #about,
-                args: __mango_args,
-                run: __mango_run,
-                atomic: #atomic,
-                file: #file,
-                line: #line,
-            };
+        #[#p::linkme::distributed_slice(#p::COMMANDS)]
+        #[linkme(crate = #p::linkme)]
+        static __MANGO_COMMAND: #p::CommandEntry = #p::CommandEntry {
+            meta: #meta,
+            about: #about,
+            args: __mango_args,
+            run: __mango_run,
+            atomic: #atomic,
         };
-    })
+    };
+    Ok(wrap(
+        ItemKind::Command,
+        quote!(#func),
+        Some((&name_text, name_span)),
+        generated,
+    ))
 }

@@ -4,6 +4,7 @@
 use proc_macro::TokenStream;
 
 mod command;
+mod item;
 mod middleware;
 mod settings;
 mod tool;

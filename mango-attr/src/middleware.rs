@@ -2,11 +2,14 @@
 //! or a unit struct implementing `mango_rt::Middleware` (Django style).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::{Item, LitStr, Path};
 
-use crate::util::{default_crate, parse_options, parse_str_value};
+use crate::item::{ItemKind, check_name, check_signature, entry_meta, ident_name, wrap};
+use crate::util::{Errors, default_crate, parse_options, parse_str_value};
+
+const WHERE: &str = "#[middleware] goes on an `async fn(req: &mut Request, next: Next) -> Response` or on a unit struct that implements `mango_rt::Middleware`";
 
 #[derive(Default)]
 struct Options {
@@ -45,25 +48,34 @@ fn snake(ident: &str) -> String {
 }
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let options = Options::parse.parse2(args)?;
+    let mut errors = Errors::default();
+    let options = match Options::parse.parse2(args) {
+        Ok(o) => o,
+        Err(e) => {
+            errors.push(e);
+            Options::default()
+        }
+    };
     let krate = options.krate.clone().unwrap_or_else(default_crate);
     let p = quote!(#krate::__private);
     let item: Item = syn::parse2(input.clone()).map_err(|_| {
-        syn::Error::new_spanned(
-            &input,
-            "#[middleware] goes on an `async fn(req: &mut Request, next: Next) -> Response` or on a unit struct that implements `mango_rt::Middleware`",
-        )
+        let mut e = syn::Error::new_spanned(&input, WHERE);
+        if let Err(first) = std::mem::take(&mut errors).finish() {
+            e.combine(first);
+        }
+        e
     })?;
-    let (ident, around, list, item_tokens) = match &item {
+    let (ident, steps, list) = match &item {
         Item::Fn(func) => {
+            check_signature(func, ItemKind::Middleware, &mut errors);
             if func.sig.asyncness.is_none() || func.sig.inputs.len() != 2 {
-                return Err(syn::Error::new_spanned(
+                errors.push(syn::Error::new_spanned(
                     &func.sig,
                     "an around-style middleware is `async fn name(req: &mut Request, next: Next) -> Response`",
                 ));
             }
             let ident = func.sig.ident.clone();
-            let around = quote_spanned! {ident.span()=>
+            let steps = quote_spanned! {ident.span()=>
                 fn __mango_around(
                     req: &mut #krate::Request,
                     next: #krate::Next,
@@ -71,22 +83,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     ::std::boxed::Box::pin(#ident(req, next))
                 }
             };
-            (
-                ident.clone(),
-                around,
-                quote!(::std::option::Option::None),
-                quote!(#func),
-            )
+            (ident, steps, quote!(::std::option::Option::None))
         }
         Item::Struct(s) => {
             if !matches!(s.fields, syn::Fields::Unit) || !s.generics.params.is_empty() {
-                return Err(syn::Error::new_spanned(
+                errors.push(syn::Error::new_spanned(
                     s,
                     "a Django-style middleware is a unit struct (`struct Audit;`) that implements `mango_rt::Middleware`; keep its state in settings or statics",
                 ));
             }
             let ident = s.ident.clone();
-            let around = quote_spanned! {ident.span()=>
+            let steps = quote_spanned! {ident.span()=>
                 static __MANGO_INSTANCE: #ident = #ident;
                 fn __mango_around(
                     req: &mut #krate::Request,
@@ -103,52 +110,42 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             };
             (
                 ident,
-                around,
+                steps,
                 quote!(::std::option::Option::Some(__mango_list)),
-                quote!(#s),
             )
         }
         other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "#[middleware] goes on an `async fn(req: &mut Request, next: Next) -> Response` or on a unit struct that implements `mango_rt::Middleware`",
-            ));
+            errors.push(syn::Error::new_spanned(other, WHERE));
+            errors.finish()?;
+            return Ok(quote!(#other));
         }
     };
     let name = options
         .name
         .as_ref()
         .map(LitStr::value)
-        .unwrap_or_else(|| snake(&ident.to_string()));
-    let file = quote_spanned!(ident.span()=> ::std::file!());
-    let line = quote_spanned!(ident.span()=> ::std::line!());
-    let guard = format_ident!(
-        "__mango_middleware_named_{}_is_defined_twice_in_this_app",
-        name,
-        span = ident.span()
-    );
-    Ok(quote! {
-        #item_tokens
+        .unwrap_or_else(|| snake(&ident_name(&ident)));
+    let name_span = options.name.as_ref().map_or(ident.span(), LitStr::span);
+    if let Err(e) = check_name(ItemKind::Middleware, &name, name_span) {
+        errors.push(e);
+    }
+    errors.finish()?;
+    let meta = entry_meta(&p, quote!(#name), ident.span());
+    let generated = quote! {
+        #steps
 
-        #[doc(hidden)]
-        #[macro_export]
-        macro_rules! #guard { () => {}; }
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
-        const _: () = {
-            #around
-
-            #[#p::linkme::distributed_slice(#p::MIDDLEWARE)]
-            #[linkme(crate = #p::linkme)]
-            static __MANGO_MIDDLEWARE: #p::MiddlewareEntry = #p::MiddlewareEntry {
-                app: ::std::env!("CARGO_PKG_NAME"),
-                name: #name,
-                around: __mango_around,
-                list: #list,
-                file: #file,
-                line: #line,
-            };
+        #[#p::linkme::distributed_slice(#p::MIDDLEWARE)]
+        #[linkme(crate = #p::linkme)]
+        static __MANGO_MIDDLEWARE: #p::MiddlewareEntry = #p::MiddlewareEntry {
+            meta: #meta,
+            around: __mango_around,
+            list: #list,
         };
-    })
+    };
+    Ok(wrap(
+        ItemKind::Middleware,
+        quote!(#item),
+        Some((&name, name_span)),
+        generated,
+    ))
 }

@@ -122,16 +122,3 @@ pub fn parse_options(
     errors.finish()?;
     Ok(krate)
 }
-
-/// The function an attribute macro is on, or an error on the item it is on instead.
-pub fn parse_fn(input: TokenStream, attribute: &str) -> syn::Result<syn::ItemFn> {
-    let what = format!("#[{attribute}] goes on a function (`async fn` or `fn`)");
-    match syn::parse2::<syn::Item>(input.clone()) {
-        Ok(syn::Item::Fn(func)) => Ok(func),
-        Ok(item) => Err(syn::Error::new_spanned(
-            item,
-            format!("{what}, not on this item"),
-        )),
-        Err(_) => Err(syn::Error::new_spanned(input, what)),
-    }
-}

@@ -1,8 +1,6 @@
-//! Errors: [`ToolError`] for tools, [`Error`] for start-up.
+//! [`ToolError`]: what a tool (or a command, or a middleware) fails with.
 
 use std::fmt;
-
-use crate::settings::SettingsError;
 
 /// An error a tool returns: its message is what the caller (a model) reads, as an
 /// `isError: true` result.
@@ -49,63 +47,4 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for ToolError {
         }
         ToolError { message }
     }
-}
-
-/// Why a project could not start (or a runner subcommand failed).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Settings(#[from] SettingsError),
-
-    #[error(transparent)]
-    Database(#[from] crate::db::DbError),
-
-    #[error(transparent)]
-    Migrate(#[from] crate::migrate::MigrateError),
-
-    #[error(
-        "two tools are exposed as `{name}`:\n  - {first}\n  - {second}\nrename one with #[tool(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
-    )]
-    DuplicateTool {
-        name: String,
-        /// "`path::fn` in app `x` at file:line"
-        first: String,
-        second: String,
-    },
-
-    #[error(
-        "the tool `{fn_name}` at {at} would be exposed as `{name}`, which {problem}; MCP clients accept names of 1 to 64 characters from A-Z a-z 0-9 _ - .: shorten it with #[tool(name = \"…\")] or the app's prefix"
-    )]
-    InvalidToolName {
-        name: String,
-        fn_name: String,
-        at: String,
-        problem: String,
-    },
-
-    #[error(
-        "{path}: `middleware` lists `{name}`, which no installed app registers; the middleware there is: {known}"
-    )]
-    UnknownMiddleware {
-        path: String,
-        name: String,
-        known: String,
-    },
-
-    #[error("{0}")]
-    Middleware(String),
-
-    #[error(
-        "could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml"
-    )]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
-
-    #[error("the MCP server stopped with an error: {0}")]
-    Serve(String),
-
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
 }

@@ -21,39 +21,67 @@
 //! ```
 //!
 //! What the pieces are:
-//! - [`tool`] registers a function as an MCP tool ([`macro@tool`] has the details);
-//! - [`settings`] registers an app's typed section of `Mango.toml`;
-//! - [`Context`] is what a tool can ask for besides its arguments;
-//! - [`manage`] is the entry point of a project's generated binary.
+//! - [`tool`], [`command`], [`middleware`] and [`settings`](macro@settings) register an
+//!   app's items; [`migrations!`] its migrations;
+//! - [`Context`] is what an item can ask for besides its arguments, [`db::Db`] its
+//!   database connection;
+//! - [`Request`], [`Next`], [`Response`] and [`Middleware`] are what middleware works with;
+//! - [`manage`] is the entry point of a project's generated binary;
+//! - [`testing::TestServer`] runs an app's items in its own tests.
+//!
+//! ## Layers
+//!
+//! Each module uses only those above it in this list (`module-cycles` checks it):
+//!
+//! | module | holds |
+//! |---|---|
+//! | `util`, `error` | "did you mean", panic messages; [`ToolError`] |
+//! | `schema` | JSON schemas of arguments and results |
+//! | `project` | [`Project`], [`AppInfo`]: what the generated binary says |
+//! | `settings` | `Mango.toml`: [`Settings`] and its sections, [`AppSettings`] |
+//! | `db` | the pool, [`db::Db`], the call's connection slot and transaction, migrations |
+//! | `transport` | the stdio guard; the HTTP router, generic over any rmcp handler |
+//! | `state` | what calls share: settings, apps, app settings, pool, in-flight calls |
+//! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`] |
+//! | `chain` | [`Request`], [`Response`], [`Next`], [`Middleware`]; the one pipeline |
+//! | `registry` | one `EntryMeta` and one link-time slice per kind of entry |
+//! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing |
+//! | `runtime` | the registry and settings made into tables and a chain; [`Error`] |
+//! | `mcp` | rmcp's `ServerHandler` over the runtime |
+//! | `manage` | the project binary's command line and the built-in commands |
+//! | `testing` | [`testing::TestServer`] |
 
 // stdout belongs to the stdio transport (and to commands' output, written on purpose).
 #![deny(clippy::print_stdout)]
 
-pub mod builtin;
-pub mod command;
-pub mod context;
+mod builtin;
+mod call;
+mod chain;
 pub mod db;
-pub mod error;
-pub mod inject;
-pub mod manage;
-pub mod middleware;
-pub mod migrate;
-pub mod output;
-pub mod registry;
-pub mod server;
-pub mod settings;
+mod error;
+mod manage;
+mod mcp;
+mod project;
+mod registry;
+mod runtime;
+mod schema;
+mod settings;
+mod state;
 pub mod testing;
-pub mod transport;
+mod transport;
+mod util;
 
-pub use builtin::BUILTIN_APP;
-pub use context::{Context, LogLevel, TransportKind};
-pub use db::Db;
-pub use error::{Error, ToolError};
-pub use inject::Inject;
-pub use manage::{AppInfo, Project, manage};
+pub use call::{Caller, Context, Kind, LogLevel, Output, Target, TransportKind};
+pub use chain::{ListRequest, Middleware, Next, Request, Response};
+pub use error::ToolError;
+pub use manage::manage;
 pub use mango_attr::{command, middleware, settings, tool};
-pub use middleware::{ListRequest, Middleware, Next, Request, Response};
-pub use settings::{AppSettings, Settings, app_settings};
+pub use project::{AppInfo, Project};
+pub use runtime::{Error, app_settings};
+pub use settings::{
+    AppSettings, AuthSettings, DatabaseSettings, RateLimitSettings, ServerSettings, Settings,
+    StdioAuth, TimeoutSettings, Transport,
+};
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
 /// into scope with `use mango_rt::clap;`: clap's derive names `clap::…`).
@@ -84,15 +112,13 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 /// Used by generated code, not SemVer: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::command::{COMMANDS, CommandEntry};
-    pub use crate::inject::{Call, Inject, InjectMut};
-    pub use crate::middleware::{MIDDLEWARE, MiddlewareEntry, StepFuture, django};
-    pub use crate::migrate::{MIGRATIONS, MigrationsEntry};
-    pub use crate::output::{BoxFuture, ToolOutput, blocking};
+    pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking};
+    pub use crate::chain::{StepFuture, django};
     pub use crate::registry::{
-        Annotations, OutputKind, SETTINGS, SettingsEntry, TOOLS, ToolEntry, input_schema,
-        output_schema,
+        Annotations, COMMANDS, CommandEntry, EntryMeta, MIDDLEWARE, MIGRATIONS, MiddlewareEntry,
+        MigrationsEntry, OutputKind, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
     };
+    pub use crate::schema::{input_schema, output_schema};
     pub use crate::settings::{AppSettings, parse_settings};
     pub use clap;
     pub use diesel_migrations::{self, EmbeddedMigrations};
@@ -100,4 +126,23 @@ pub mod __private {
     pub use schemars;
     pub use serde;
     pub use serde_json;
+
+    /// A hook for the benchmark, not an API: an rmcp handler serving `tools` (instead of
+    /// the linked ones) with default settings, as `serve` would. The benchmark's
+    /// `tools-list` uses it to list 1,000 copies of one tool.
+    pub fn benchmark_hook_server(
+        tools: impl Iterator<Item = &'static ToolEntry>,
+    ) -> Result<impl rmcp::ServerHandler, crate::Error> {
+        let runtime = crate::runtime::Runtime::with_tools(
+            crate::Settings::default(),
+            &[],
+            "bench",
+            "0",
+            tools,
+        )?;
+        Ok(crate::mcp::MangoServer::new(
+            std::sync::Arc::new(runtime),
+            crate::TransportKind::Stdio,
+        ))
+    }
 }

@@ -18,16 +18,14 @@
 //! environment: `MANGO_SERVER__PORT=9000`, `MANGO_APPS__NOTES__PAGE_SIZE=50` (`__`
 //! separates the levels).
 
-use std::any::{Any, TypeId};
-use std::collections::{BTreeMap, HashMap};
+use std::any::Any;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
-
-use crate::registry::SETTINGS;
 
 /// The file name of a project's settings.
 pub const SETTINGS_FILE: &str = "Mango.toml";
@@ -297,7 +295,7 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads `path` for `profile`, then the `MANGO_…` environment over it.
-    pub fn load(path: &Path, profile: &str) -> Result<Settings, SettingsError> {
+    pub(crate) fn load(path: &Path, profile: &str) -> Result<Settings, SettingsError> {
         Self::load_with_env(path, profile, Env::prefixed("MANGO_"))
     }
 
@@ -353,68 +351,21 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The project's root: the folder of the settings file (relative SQLite paths start
+    /// there).
+    pub(crate) fn root(&self) -> PathBuf {
+        self.path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
     /// The file's name for messages.
-    pub fn display_path(&self) -> PathBuf {
+    pub(crate) fn display_path(&self) -> PathBuf {
         self.path
             .clone()
             .unwrap_or_else(|| PathBuf::from(SETTINGS_FILE))
-    }
-
-    /// Reads every registered app settings type from its section, and checks that every
-    /// section belongs to an installed app that declares settings.
-    pub(crate) fn read_app_settings(
-        &self,
-        installed: &[&str],
-    ) -> Result<HashMap<TypeId, Arc<dyn Any + Send + Sync>>, SettingsError> {
-        let path = self.display_path();
-        for app in self.apps.keys() {
-            if !installed.contains(&app.as_str()) {
-                return Err(SettingsError::UnknownApp {
-                    path,
-                    profile: self.profile.clone(),
-                    app: app.clone(),
-                    known: installed.join(", "),
-                });
-            }
-            if !SETTINGS.iter().any(|e| e.app == app) {
-                return Err(SettingsError::AppHasNoSettings {
-                    path,
-                    profile: self.profile.clone(),
-                    app: app.clone(),
-                });
-            }
-        }
-        let mut out = HashMap::new();
-        for (i, entry) in SETTINGS.iter().enumerate() {
-            if let Some(other) = SETTINGS.iter().skip(i + 1).find(|o| o.app == entry.app) {
-                return Err(SettingsError::TwoSettingsTypes {
-                    app: entry.app.to_owned(),
-                    first: format!("{} at {}:{}", entry.type_name, entry.file, entry.line),
-                    second: format!("{} at {}:{}", other.type_name, other.file, other.line),
-                });
-            }
-            let section = self
-                .apps
-                .get(entry.app)
-                .cloned()
-                .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-            let value = (entry.parse)(section).map_err(|e| {
-                let key = e.path().to_string();
-                let field = if key == "." {
-                    String::new()
-                } else {
-                    format!(".{key}")
-                };
-                SettingsError::InvalidApp {
-                    path: path.clone(),
-                    key: format!("{}.apps.{}{field}", self.profile, entry.app),
-                    message: e.into_inner().to_string(),
-                    read_into: format!("`{}` at {}:{}", entry.type_name, entry.file, entry.line),
-                }
-            })?;
-            out.insert((entry.type_id)(), value);
-        }
-        Ok(out)
     }
 }
 
@@ -490,42 +441,18 @@ pub trait AppSettings: for<'de> Deserialize<'de> + Send + Sync + 'static {
     const APP: &'static str;
 }
 
+/// Reads an app's section into its settings type, type-erased.
+pub type ParseSettings =
+    fn(
+        serde_json::Value,
+    ) -> Result<Arc<dyn Any + Send + Sync>, serde_path_to_error::Error<serde_json::Error>>;
+
 /// Reads an app's section into its settings type (generated code calls it).
 pub fn parse_settings<T: AppSettings>(
     section: serde_json::Value,
 ) -> Result<Arc<dyn Any + Send + Sync>, serde_path_to_error::Error<serde_json::Error>> {
     serde_path_to_error::deserialize::<_, T>(section)
         .map(|s| Arc::new(s) as Arc<dyn Any + Send + Sync>)
-}
-
-static GLOBAL: OnceLock<Arc<crate::server::Runtime>> = OnceLock::new();
-
-pub(crate) fn set_global(runtime: Arc<crate::server::Runtime>) {
-    // The first runtime of the process wins; test servers keep their own.
-    let _ = GLOBAL.set(runtime);
-}
-
-/// An app's typed settings, for code outside tools (a tool takes them from its
-/// [`Context`](crate::Context), or as a `&T` parameter).
-pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, SettingsError> {
-    match GLOBAL.get() {
-        Some(rt) => rt.app_settings::<T>(),
-        None => Err(SettingsError::NotRegistered(std::any::type_name::<T>())),
-    }
-}
-
-impl<T: AppSettings> crate::inject::Inject for T {
-    type Holder = Arc<T>;
-
-    fn build(
-        call: &mut crate::inject::Call,
-    ) -> impl std::future::Future<Output = Result<Arc<T>, crate::ToolError>> + Send {
-        std::future::ready(call.context().settings::<T>())
-    }
-
-    fn borrow(holder: &Arc<T>) -> &T {
-        holder
-    }
 }
 
 #[cfg(test)]

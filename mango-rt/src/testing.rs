@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, Tool};
 use serde_json::Value;
 
+use crate::call::{Caller, Channel, TransportKind};
 use crate::db::Db;
-use crate::error::Error;
-use crate::manage::AppInfo;
-use crate::server::{RequestParts, Runtime};
+use crate::db::migrate::with_sync_db;
+use crate::project::AppInfo;
+use crate::runtime::{Error, Runtime};
 use crate::settings::Settings;
 
 /// A call's result, with helpers for tests.
@@ -135,25 +136,22 @@ impl TestServer {
     }
 
     async fn migrate(&self) -> Result<(), TestError> {
-        let conn = Object::take(self.db().await?);
-        let apps = self.runtime.apps.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = crate::migrate::SyncDb::from(conn);
-            crate::migrate::migrate_all(&mut conn, &apps).map(|_| ())
-        })
-        .await
-        .map_err(|e| TestError::Database(e.to_string()))?
-        .map_err(|e| TestError::Start(e.into()))
+        let migrator = self.runtime.migrator.clone();
+        with_sync_db(self.runtime.database(), move |c| migrator.migrate_all(c))
+            .await
+            .map(|_| ())
+            .map_err(|e| TestError::Start(e.into()))
     }
 
-    /// The runtime (settings, tools).
-    pub fn runtime(&self) -> &Arc<Runtime> {
-        &self.runtime
-    }
-
-    /// The exposed names of every tool.
+    /// The exposed names of every tool, sorted.
     pub fn tool_names(&self) -> Vec<&'static str> {
-        self.runtime.tools.iter().map(|t| t.name).collect()
+        self.runtime.tools.list.iter().map(|t| t.name()).collect()
+    }
+
+    /// The tools as a client's `tools/list` gets them (with their schemas), before any
+    /// middleware's list hook.
+    pub fn tools(&self) -> &[Tool] {
+        &self.runtime.tools.listed
     }
 
     /// Calls a tool by its exposed name, through the same pipeline as stdio and HTTP.
@@ -161,9 +159,10 @@ impl TestServer {
         let Value::Object(arguments) = arguments else {
             return Err(TestError::NotAnObject(arguments));
         };
+        let caller = Caller::new(TransportKind::InProcess);
         match self
             .runtime
-            .call(name, arguments, RequestParts::in_process())
+            .call_tool(name, arguments, caller, Channel::default())
             .await
         {
             Some(result) => Ok(TestResult(result)),
@@ -173,13 +172,11 @@ impl TestServer {
 
     /// A connection to the test database, to look at what the tools did.
     pub async fn db(&self) -> Result<Object<Db>, TestError> {
-        match &self.runtime.database {
-            Some(d) => d
-                .get()
-                .await
-                .map_err(|e| TestError::Database(e.to_string())),
-            None => Err(TestError::Database("no database".into())),
-        }
+        self.runtime
+            .database()
+            .get()
+            .await
+            .map_err(|e| TestError::Database(e.to_string()))
     }
 
     /// The folder the test database lives in (SQLite).
@@ -217,9 +214,7 @@ async fn postgres_database() -> Result<(String, (String, String)), TestError> {
 #[cfg(feature = "postgres")]
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(db) = &self.runtime.database {
-            db.close();
-        }
+        self.runtime.database().close();
         if let Some((base, name)) = self.dropper.take() {
             // A thread of its own: Drop cannot await, and may run inside a runtime.
             let _ = std::thread::spawn(move || {

@@ -1,9 +1,7 @@
 //! The call pipeline, in process: arguments, injection, results, errors, panics.
 
-use std::sync::Arc;
-
-use mango_rt::server::{RequestParts, Runtime};
-use mango_rt::{Context, Settings, tool};
+use mango_rt::testing::TestServer;
+use mango_rt::{Context, tool};
 use serde_json::{Value, json};
 
 #[derive(mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
@@ -65,36 +63,37 @@ fn explode_blocking() {
 /// Tells which tool and transport it runs as.
 #[tool]
 async fn whoami(ctx: &Context) -> Value {
-    json!({"tool": ctx.tool(), "app": ctx.app(), "transport": ctx.transport().to_string()})
+    json!({"tool": ctx.target().name, "app": ctx.app(), "transport": ctx.transport().to_string()})
 }
 
-fn runtime() -> Arc<Runtime> {
-    match Runtime::new(Settings::default(), &[], "test", "0.0.0") {
-        Ok(rt) => Arc::new(rt),
+async fn server() -> TestServer {
+    match TestServer::new().await {
+        Ok(server) => server,
         Err(e) => panic!("{e}"),
     }
 }
 
-async fn call(rt: &Arc<Runtime>, name: &str, args: Value) -> Value {
-    let Value::Object(args) = args else {
-        panic!("arguments must be an object")
-    };
-    let result = rt
-        .call(name, args, RequestParts::in_process())
-        .await
-        .expect("tool exists");
-    serde_json::to_value(result).expect("serializable")
+async fn call(server: &TestServer, name: &str, args: Value) -> Value {
+    let result = server.call(name, args).await.expect("tool exists");
+    serde_json::to_value(result.0).expect("serializable")
 }
 
-#[tokio::test]
+fn tool<'a>(server: &'a TestServer, name: &str) -> &'a mango_rt::rmcp::model::Tool {
+    match server.tools().iter().find(|t| t.name == name) {
+        Some(tool) => tool,
+        None => panic!("no tool {name}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn tools_are_listed_sorted_with_prefix_and_schemas() {
-    let rt = runtime();
-    let names: Vec<&str> = rt.tools.iter().map(|t| t.name).collect();
+    let rt = server().await;
+    let names: Vec<&str> = rt.tool_names();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
     assert!(names.contains(&"mango-rt_add"), "{names:?}");
-    let add = &rt.tool("mango-rt_add").expect("add").tool;
+    let add = tool(&rt, "mango-rt_add");
     let schema = serde_json::to_value(&*add.input_schema).expect("json");
     assert_eq!(
         schema["properties"]["a"]["description"],
@@ -110,19 +109,13 @@ async fn tools_are_listed_sorted_with_prefix_and_schemas() {
         (ann.read_only_hint, ann.idempotent_hint),
         (Some(true), Some(true))
     );
-    let greet = &rt.tool("mango-rt_greet").expect("greet").tool;
+    let greet = tool(&rt, "mango-rt_greet");
     assert!(greet.output_schema.is_none());
     let schema = serde_json::to_value(&*greet.input_schema).expect("json");
     assert_eq!(schema["required"], json!(["name"]));
-    let sum = &rt.tool("mango-rt_sum_object").expect("renamed").tool;
+    let sum = tool(&rt, "mango-rt_sum_object");
     assert_eq!(sum.title.as_deref(), Some("Sum"));
-    let whoami = serde_json::to_value(
-        &*rt.tool("mango-rt_whoami")
-            .expect("whoami")
-            .tool
-            .input_schema,
-    )
-    .expect("json");
+    let whoami = serde_json::to_value(&*tool(&rt, "mango-rt_whoami").input_schema).expect("json");
     assert_eq!(
         whoami["properties"],
         json!({}),
@@ -130,9 +123,9 @@ async fn tools_are_listed_sorted_with_prefix_and_schemas() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn results_take_the_shape_of_the_return_type() {
-    let rt = runtime();
+    let rt = server().await;
     let r = call(&rt, "mango-rt_add", json!({"a": 2, "b": 3})).await;
     assert_eq!(r["structuredContent"], json!({"result": 5}));
     assert_eq!(r["content"][0]["text"], "{\"result\":5}");
@@ -149,9 +142,9 @@ async fn results_take_the_shape_of_the_return_type() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn errors_and_panics_are_error_results() {
-    let rt = runtime();
+    let rt = server().await;
     let r = call(&rt, "mango-rt_divide", json!({"a": 1, "b": 0})).await;
     assert_eq!(
         (r["isError"].clone(), r["content"][0]["text"].clone()),
@@ -179,9 +172,9 @@ async fn errors_and_panics_are_error_results() {
     assert_eq!(r["structuredContent"]["result"], 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_arguments_name_the_field() {
-    let rt = runtime();
+    let rt = server().await;
     let r = call(&rt, "mango-rt_add", json!({"a": 1, "b": "two"})).await;
     assert_eq!(r["isError"], true);
     let text = r["content"][0]["text"].as_str().expect("text");
@@ -207,10 +200,12 @@ async fn bad_arguments_name_the_field() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_tools_suggest_close_names() {
-    let rt = runtime();
-    assert!(rt.tool("mango-rt_ad").is_none());
-    let message = rt.unknown_tool("mango-rt_ad");
+    let rt = server().await;
+    let message = match rt.call("mango-rt_ad", json!({})).await {
+        Err(e) => e.to_string(),
+        Ok(r) => panic!("a call of an unknown tool answered {r:?}"),
+    };
     assert!(message.contains("did you mean `mango-rt_add`"), "{message}");
 }

@@ -11,9 +11,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use mango_rt::registry::{TOOLS, ToolEntry};
-use mango_rt::server::{MangoServer, Runtime};
-use mango_rt::{Settings, TransportKind, tool};
+// mango's side is built through the runtime's hook for this benchmark (not an API).
+use mango_rt::__private::{EntryMeta, TOOLS, ToolEntry, benchmark_hook_server};
+use mango_rt::tool;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     ErrorData, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
@@ -102,23 +102,18 @@ fn leak(s: String) -> &'static str {
 fn entries() -> Result<Vec<&'static ToolEntry>, String> {
     let add = TOOLS
         .iter()
-        .find(|t| t.name == "add")
+        .find(|t| t.meta.name == "add")
         .ok_or("the `add` tool is not linked")?;
     Ok((0..TOOL_COUNT)
         .map(|i| {
             &*Box::leak(Box::new(ToolEntry {
-                app: "bench",
-                name: leak(format!("tool_{i:04}")),
-                description: add.description,
+                meta: EntryMeta {
+                    app: "bench",
+                    name: leak(format!("tool_{i:04}")),
+                    ..add.meta
+                },
                 title: None,
-                annotations: add.annotations,
-                input_schema: add.input_schema,
-                output: add.output,
-                atomic: add.atomic,
-                call: add.call,
-                module_path: add.module_path,
-                file: add.file,
-                line: add.line,
+                ..*add
             }))
         })
         .collect())
@@ -209,15 +204,8 @@ fn summary(mut times: Vec<f64>) -> serde_json::Value {
 }
 
 async fn run(repetitions: usize) -> Result<serde_json::Value, String> {
-    let runtime = Runtime::from_entries(
-        Settings::default(),
-        &[],
-        "bench",
-        "0",
-        entries()?.into_iter(),
-    )
-    .map_err(|e| e.to_string())?;
-    let mut mango = Pipe::open(MangoServer::new(Arc::new(runtime), TransportKind::Stdio)).await?;
+    let server = benchmark_hook_server(entries()?.into_iter()).map_err(|e| e.to_string())?;
+    let mut mango = Pipe::open(server).await?;
     let mut raw = Pipe::open(RawList(Arc::new(raw_tools()))).await?;
     let (mut mango_times, mut raw_times) = (Vec::new(), Vec::new());
     // The two alternate, request by request, so that neither runs in the other's wake

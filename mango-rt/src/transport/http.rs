@@ -15,8 +15,8 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rmcp::handler::server::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -24,12 +24,19 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::{INVALID_REQUEST, Verdict, error_response, guard};
-use crate::context::TransportKind;
-use crate::server::{MangoServer, Runtime};
+use crate::settings::ServerSettings;
 
-/// The axum router that serves MCP at the settings' path.
-pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken) -> Router {
-    let s = &runtime.settings.server;
+/// The axum router that serves `handler` over MCP at `[server] path`, for
+/// any rmcp handler (the transport knows nothing of what serves the calls). `tracker`
+/// counts each POST as in flight until its response is sent; `cancel` ends the
+/// sessions.
+pub(crate) fn router<H: ServerHandler + Clone>(
+    handler: H,
+    s: &ServerSettings,
+    stateless: bool,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(!stateless)
         .with_json_response(stateless)
@@ -42,16 +49,6 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
     } else {
         config.with_allowed_hosts(s.allowed_hosts.clone())
     };
-    let limit = s.max_request_bytes;
-    let path = s.path.clone();
-    let auth_on = runtime
-        .settings
-        .middleware
-        .iter()
-        .any(|m| m == "mango.auth");
-    let tokens = runtime.settings.auth.tokens.clone();
-    let tracker = runtime.in_flight.clone();
-    let handler = MangoServer::new(runtime, TransportKind::Http);
     let mcp = StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
@@ -59,78 +56,10 @@ pub fn router(runtime: Arc<Runtime>, stateless: bool, cancel: CancellationToken)
     );
     let endpoint = Endpoint {
         mcp: Arc::new(mcp),
-        limit,
+        limit: s.max_request_bytes,
         tracker,
     };
-    let router = Router::new().route_service(&path, endpoint);
-    if auth_on {
-        let tokens: Arc<Vec<(String, String)>> = Arc::new(tokens.into_iter().collect());
-        router.layer(axum::middleware::from_fn(move |req, next| {
-            authenticate(req, next, tokens.clone())
-        }))
-    } else {
-        router
-    }
-}
-
-/// Who the bearer token says is calling (put in the HTTP request's extensions by the
-/// `mango.auth` layer).
-#[derive(Debug, Clone)]
-pub struct Identity(pub String);
-
-/// Compares in time that depends only on the lengths.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// `mango.auth` over HTTP: every request needs `Authorization: Bearer <token>` with a
-/// token from `[auth] tokens`; others get 401 with `WWW-Authenticate: Bearer` before any
-/// tool runs. The token's name becomes the caller's identity.
-async fn authenticate(
-    mut req: Request,
-    next: Next,
-    tokens: Arc<Vec<(String, String)>>,
-) -> Response {
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let mut who = None;
-    if let Some(given) = given {
-        // Every token is compared, so the time says nothing about which one matched.
-        for (name, token) in tokens.iter() {
-            if same_secret(given.as_bytes(), token.as_bytes()) {
-                who = Some(name.clone());
-            }
-        }
-    }
-    match who {
-        Some(name) => {
-            req.extensions_mut().insert(Identity(name));
-            next.run(req).await
-        }
-        None => {
-            let message = if given.is_some() {
-                "the bearer token is not valid"
-            } else {
-                "this server needs `Authorization: Bearer <token>`"
-            };
-            let mut response = json_response(
-                StatusCode::UNAUTHORIZED,
-                error_response(serde_json::Value::Null, INVALID_REQUEST, message),
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"mango\""),
-            );
-            response
-        }
-    }
+    Router::new().route_service(&s.path, endpoint)
 }
 
 /// The MCP endpoint: rmcp's Streamable HTTP service, with rmcp's plain-text refusals of
@@ -139,15 +68,24 @@ async fn authenticate(
 ///
 /// Each POST also counts as in flight until its response body has been sent, so that a
 /// shutdown waits for requests that have not reached their tool yet.
-#[derive(Clone)]
-struct Endpoint {
-    mcp: Arc<StreamableHttpService<MangoServer, LocalSessionManager>>,
+struct Endpoint<H: ServerHandler> {
+    mcp: Arc<StreamableHttpService<H, LocalSessionManager>>,
     /// `[server] max_request_bytes`.
     limit: usize,
     tracker: TaskTracker,
 }
 
-impl tower_service::Service<Request> for Endpoint {
+impl<H: ServerHandler> Clone for Endpoint<H> {
+    fn clone(&self) -> Self {
+        Endpoint {
+            mcp: self.mcp.clone(),
+            limit: self.limit,
+            tracker: self.tracker.clone(),
+        }
+    }
+}
+
+impl<H: ServerHandler> tower_service::Service<Request> for Endpoint<H> {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -165,7 +103,7 @@ impl tower_service::Service<Request> for Endpoint {
     }
 }
 
-impl Endpoint {
+impl<H: ServerHandler> Endpoint<H> {
     async fn handle(&self, req: Request) -> Response {
         match *req.method() {
             Method::POST => {
@@ -303,7 +241,7 @@ fn refusal(raw: &Bytes, status: StatusCode, text: &str) -> serde_json::Value {
     }
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,8 +1,8 @@
 //! The transports: stdio and Streamable HTTP, both guarded against input that rmcp
 //! 3.x mishandles (see [`guard`]).
 
-pub mod http;
-pub mod stdio;
+pub(crate) mod http;
+pub(crate) mod stdio;
 
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};

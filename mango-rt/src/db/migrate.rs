@@ -1,5 +1,5 @@
 //! Every app's migrations: diesel-format folders (`migrations/<version>_<name>/up.sql`,
-//! `down.sql`) embedded into the app with [`migrations!`](crate::migrations), applied in
+//! `down.sql`) embedded into the app with `mango_rt::migrations!()`, applied in
 //! a deterministic order and recorded per app and version in `__mango_migrations` (so
 //! that two apps with the same version string do not shadow each other, as they do in
 //! diesel's own `__diesel_schema_migrations`).
@@ -11,46 +11,14 @@ use diesel::migration::{Migration, MigrationSource};
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::EmbeddedMigrations;
-use linkme::distributed_slice;
 
-use crate::db::Db;
-use crate::manage::AppInfo;
+use super::{Database, Db, DbError};
+use crate::project::AppInfo;
 
 type Backend = <Db as diesel_async::AsyncConnectionCore>::Backend;
 /// A sync Diesel connection over the async one (migrations are sync in Diesel); used on
 /// a blocking thread.
-pub type SyncDb = AsyncConnectionWrapper<Db>;
-
-/// Every app's embedded migrations, in link order.
-#[distributed_slice]
-pub static MIGRATIONS: [MigrationsEntry];
-
-/// One app's migrations, as [`migrations!`](crate::migrations) registers them.
-pub struct MigrationsEntry {
-    pub app: &'static str,
-    pub migrations: &'static EmbeddedMigrations,
-}
-
-/// Embeds the app's `migrations/` folder (relative to its Cargo.toml) and registers it,
-/// so that `cargo mango migrate` applies it. `startapp` puts this line in `src/lib.rs`
-/// and a `build.rs` that rebuilds the app when a migration is added.
-#[macro_export]
-macro_rules! migrations {
-    () => {
-        const _: () = {
-            use $crate::__private::diesel_migrations;
-            static __MANGO_MIGRATIONS: $crate::__private::EmbeddedMigrations =
-                diesel_migrations::embed_migrations!("migrations");
-            #[$crate::__private::linkme::distributed_slice($crate::__private::MIGRATIONS)]
-            #[linkme(crate = $crate::__private::linkme)]
-            static __MANGO_MIGRATIONS_ENTRY: $crate::__private::MigrationsEntry =
-                $crate::__private::MigrationsEntry {
-                    app: ::std::env!("CARGO_PKG_NAME"),
-                    migrations: &__MANGO_MIGRATIONS,
-                };
-        };
-    };
-}
+pub(crate) type SyncDb = AsyncConnectionWrapper<Db>;
 
 diesel::table! {
     __mango_migrations (app, version) {
@@ -70,7 +38,7 @@ const CREATE_RECORD: &str = "CREATE TABLE IF NOT EXISTS __mango_migrations (
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
-pub enum MigrateError {
+pub(crate) enum MigrateError {
     #[error(
         "the migration {migration} of the app `{app}` failed and was rolled back (later ones were not applied): {message}\nfix apps/{app}/migrations/{migration}, then run `cargo mango migrate` again"
     )]
@@ -93,10 +61,14 @@ pub enum MigrateError {
     Record(String),
     #[error("the migrations of `{app}` could not be read: {message}")]
     Source { app: String, message: String },
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("the migration task failed: {0}")]
+    Task(String),
 }
 
 /// One migration of one app.
-pub struct AppMigration {
+pub(crate) struct AppMigration {
     pub app: &'static str,
     /// `<version>_<name>`, the folder's name.
     pub name: String,
@@ -105,34 +77,127 @@ pub struct AppMigration {
 }
 
 /// A migration's state, for `migrate --list`.
-pub struct Listed {
+pub(crate) struct Listed {
     pub app: &'static str,
     pub name: String,
     pub applied: bool,
 }
 
-/// The apps' migrations in the order they apply: an app after the installed apps it
-/// depends on, then by app name; within an app, by version.
-pub fn all(apps: &[AppInfo]) -> Result<Vec<AppMigration>, MigrateError> {
+/// The installed apps and every app's embedded migrations (from the registry): what
+/// `migrate`, `check`, `serve --migrate` and the test server work from.
+#[derive(Clone)]
+pub(crate) struct Migrator {
+    pub apps: Vec<AppInfo>,
+    pub sources: Vec<(&'static str, &'static EmbeddedMigrations)>,
+}
+
+impl Migrator {
+    /// Whether any app has migrations (a project without them never opens its database
+    /// for them).
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// The apps' migrations in the order they apply: an app after the installed apps it
+    /// depends on, then by app name; within an app, by version.
+    pub fn all(&self) -> Result<Vec<AppMigration>, MigrateError> {
+        all(&self.apps, &self.sources)
+    }
+
+    /// Every migration with whether it is applied.
+    pub fn list(&self, conn: &mut SyncDb) -> Result<Vec<Listed>, MigrateError> {
+        let done = applied(conn)?;
+        Ok(self
+            .all()?
+            .into_iter()
+            .map(|m| Listed {
+                applied: done.contains(&(m.app.to_owned(), m.version.clone())),
+                app: m.app,
+                name: m.name,
+            })
+            .collect())
+    }
+
+    /// The migrations not applied yet, in order.
+    pub fn pending(&self, conn: &mut SyncDb) -> Result<Vec<AppMigration>, MigrateError> {
+        let done = applied(conn)?;
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|m| !done.contains(&(m.app.to_owned(), m.version.clone())))
+            .collect())
+    }
+
+    /// Applies every pending migration, each in its own transaction; stops at the first
+    /// failure (what ran before it stays applied).
+    pub fn migrate_all(&self, conn: &mut SyncDb) -> Result<Done, MigrateError> {
+        let mut done = Vec::new();
+        for m in self.pending(conn)? {
+            apply(conn, &m)?;
+            done.push((m.app, m.name, true));
+        }
+        Ok(done)
+    }
+
+    /// Moves one app to `target` (a version, or `zero` for none): applies its migrations
+    /// up to it, or reverts (down.sql) those after it, newest first.
+    pub fn migrate_app(
+        &self,
+        conn: &mut SyncDb,
+        app: &str,
+        target: &str,
+    ) -> Result<Done, MigrateError> {
+        migrate_app(conn, self.all()?, app, target)
+    }
+
+    /// Moves one app to its last migration.
+    pub fn migrate_app_to_last(&self, conn: &mut SyncDb, app: &str) -> Result<Done, MigrateError> {
+        let last = self
+            .all()?
+            .into_iter()
+            .filter(|m| m.app == app)
+            .last()
+            .map(|m| m.version);
+        self.migrate_app(conn, app, last.as_deref().unwrap_or("zero"))
+    }
+
+    /// `app migration` for each migration not applied yet.
+    pub async fn pending_names(&self, database: &Database) -> Result<Vec<String>, MigrateError> {
+        let this = self.clone();
+        with_sync_db(database, move |c| {
+            Ok(this
+                .pending(c)?
+                .iter()
+                .map(|m| format!("{} {}", m.app, m.name))
+                .collect())
+        })
+        .await
+    }
+}
+
+fn all(
+    apps: &[AppInfo],
+    sources: &[(&'static str, &'static EmbeddedMigrations)],
+) -> Result<Vec<AppMigration>, MigrateError> {
     let mut by_app: BTreeMap<&'static str, Vec<AppMigration>> = BTreeMap::new();
-    for entry in MIGRATIONS.iter() {
-        let list = MigrationSource::<Backend>::migrations(entry.migrations).map_err(|e| {
+    for &(app, migrations) in sources {
+        let list = MigrationSource::<Backend>::migrations(migrations).map_err(|e| {
             MigrateError::Source {
-                app: entry.app.to_owned(),
+                app: app.to_owned(),
                 message: e.to_string(),
             }
         })?;
         let mut list: Vec<AppMigration> = list
             .into_iter()
             .map(|m| AppMigration {
-                app: entry.app,
+                app,
                 name: m.name().to_string(),
                 version: m.name().version().to_string(),
                 migration: m,
             })
             .collect();
         list.sort_by(|a, b| a.version.cmp(&b.version));
-        by_app.entry(entry.app).or_default().extend(list);
+        by_app.entry(app).or_default().extend(list);
     }
     let mut order = Vec::new();
     let mut done = BTreeSet::new();
@@ -175,35 +240,13 @@ fn record_err(e: impl std::fmt::Display) -> MigrateError {
 }
 
 /// The (app, version) pairs applied so far.
-pub fn applied(conn: &mut SyncDb) -> Result<BTreeSet<(String, String)>, MigrateError> {
+fn applied(conn: &mut SyncDb) -> Result<BTreeSet<(String, String)>, MigrateError> {
     conn.batch_execute(CREATE_RECORD).map_err(record_err)?;
     let rows: Vec<(String, String)> = __mango_migrations::table
         .select((__mango_migrations::app, __mango_migrations::version))
         .load(conn)
         .map_err(record_err)?;
     Ok(rows.into_iter().collect())
-}
-
-/// Every migration with whether it is applied.
-pub fn list(conn: &mut SyncDb, apps: &[AppInfo]) -> Result<Vec<Listed>, MigrateError> {
-    let done = applied(conn)?;
-    Ok(all(apps)?
-        .into_iter()
-        .map(|m| Listed {
-            applied: done.contains(&(m.app.to_owned(), m.version.clone())),
-            app: m.app,
-            name: m.name,
-        })
-        .collect())
-}
-
-/// The migrations not applied yet, in order.
-pub fn pending(conn: &mut SyncDb, apps: &[AppInfo]) -> Result<Vec<AppMigration>, MigrateError> {
-    let done = applied(conn)?;
-    Ok(all(apps)?
-        .into_iter()
-        .filter(|m| !done.contains(&(m.app.to_owned(), m.version.clone())))
-        .collect())
 }
 
 fn apply(conn: &mut SyncDb, m: &AppMigration) -> Result<(), MigrateError> {
@@ -248,28 +291,16 @@ fn revert(conn: &mut SyncDb, m: &AppMigration) -> Result<(), MigrateError> {
 }
 
 /// What a run did, in order: (app, migration, applied (true) or reverted (false)).
-pub type Done = Vec<(&'static str, String, bool)>;
-
-/// Applies every pending migration, each in its own transaction; stops at the first
-/// failure (what ran before it stays applied).
-pub fn migrate_all(conn: &mut SyncDb, apps: &[AppInfo]) -> Result<Done, MigrateError> {
-    let mut done = Vec::new();
-    for m in pending(conn, apps)? {
-        apply(conn, &m)?;
-        done.push((m.app, m.name, true));
-    }
-    Ok(done)
-}
+pub(crate) type Done = Vec<(&'static str, String, bool)>;
 
 /// Moves one app to `target` (a version, or `zero` for none): applies its migrations up
 /// to it, or reverts (down.sql) those after it, newest first.
-pub fn migrate_app(
+fn migrate_app(
     conn: &mut SyncDb,
-    apps: &[AppInfo],
+    all: Vec<AppMigration>,
     app: &str,
     target: &str,
 ) -> Result<Done, MigrateError> {
-    let all = all(apps)?;
     let known: BTreeSet<&str> = all.iter().map(|m| m.app).collect();
     if !known.contains(app) {
         return Err(MigrateError::UnknownApp {
@@ -326,30 +357,15 @@ pub fn migrate_app(
 
 /// Runs `f` with a sync connection of its own (Diesel's migrations are sync), on a
 /// blocking thread; the connection is closed afterwards, not returned to the pool.
-pub async fn with_sync_db<T: Send + 'static>(
-    runtime: &crate::server::Runtime,
-    f: impl FnOnce(&mut SyncDb) -> Result<T, crate::Error> + Send + 'static,
-) -> Result<T, crate::Error> {
-    let Some(database) = &runtime.database else {
-        return Err(crate::Error::Serve("this server has no database".into()));
-    };
+pub(crate) async fn with_sync_db<T: Send + 'static>(
+    database: &Database,
+    f: impl FnOnce(&mut SyncDb) -> Result<T, MigrateError> + Send + 'static,
+) -> Result<T, MigrateError> {
     let conn = diesel_async::pooled_connection::deadpool::Object::take(database.check().await?);
     tokio::task::spawn_blocking(move || {
         let mut conn = SyncDb::from(conn);
         f(&mut conn)
     })
     .await
-    .map_err(|e| crate::Error::Serve(format!("the migration task failed: {e}")))?
-}
-
-/// `app migration` for each migration not applied yet.
-pub async fn pending_names(runtime: &crate::server::Runtime) -> Result<Vec<String>, crate::Error> {
-    let apps = runtime.apps.clone();
-    with_sync_db(runtime, move |c| {
-        Ok(pending(c, &apps)?
-            .iter()
-            .map(|m| format!("{} {}", m.app, m.name))
-            .collect())
-    })
-    .await
+    .map_err(|e| MigrateError::Task(e.to_string()))?
 }

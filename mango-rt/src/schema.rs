@@ -1,89 +1,9 @@
-//! The link-time registry: every `#[tool]` and `#[settings]` item of every linked app
-//! lands in one of these slices.
+//! JSON schemas of items' arguments and results: JSON Schema 2020-12, MCP's default
+//! dialect.
 
 use std::sync::Arc;
 
-use linkme::distributed_slice;
 use rmcp::model::JsonObject;
-
-use crate::inject::Call;
-use crate::output::{BoxFuture, ToolOutput};
-
-/// Every `#[tool]` of every linked app, in link order (sort before relying on order).
-#[distributed_slice]
-pub static TOOLS: [ToolEntry];
-
-/// Every `#[settings]` type of every linked app.
-#[distributed_slice]
-pub static SETTINGS: [SettingsEntry];
-
-/// The behaviour hints of a tool, as `#[tool(read_only, destructive = false, …)]` gives them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Annotations {
-    pub read_only: Option<bool>,
-    pub destructive: Option<bool>,
-    pub idempotent: Option<bool>,
-    pub open_world: Option<bool>,
-}
-
-/// What a tool returns, as far as its schema is concerned.
-#[derive(Clone, Copy)]
-pub enum OutputKind {
-    /// Nothing (`()`): an empty content list.
-    Empty,
-    /// Text (`String`): one text block, no `outputSchema`.
-    Text,
-    /// A `Serialize + JsonSchema` value: `structuredContent`, its JSON as text, and an
-    /// `outputSchema`.
-    Json(fn() -> Arc<JsonObject>),
-}
-
-/// One `#[tool]`, as the macro writes it.
-pub struct ToolEntry {
-    /// The package name of the app that defines it (`CARGO_PKG_NAME`).
-    pub app: &'static str,
-    /// The tool's own name, before the app's prefix.
-    pub name: &'static str,
-    pub description: &'static str,
-    pub title: Option<&'static str>,
-    pub annotations: Annotations,
-    pub input_schema: fn() -> Arc<JsonObject>,
-    pub output: OutputKind,
-    /// `#[tool(atomic = …)]`: whether a database connection it takes is in a
-    /// transaction (`None`: the settings' default).
-    pub atomic: Option<bool>,
-    pub call: fn(Call) -> BoxFuture<ToolOutput>,
-    pub module_path: &'static str,
-    pub file: &'static str,
-    pub line: u32,
-}
-
-impl ToolEntry {
-    /// `file:line`, for messages that point at the source.
-    pub fn location(&self) -> String {
-        format!("{}:{}", self.file, self.line)
-    }
-}
-
-/// Reads an app's section into its settings type, type-erased.
-pub type ParseSettings = fn(
-    serde_json::Value,
-) -> Result<
-    Arc<dyn std::any::Any + Send + Sync>,
-    serde_path_to_error::Error<serde_json::Error>,
->;
-
-/// One `#[settings]` type, as the macro writes it.
-pub struct SettingsEntry {
-    /// The package name of the app that defines it.
-    pub app: &'static str,
-    pub type_name: &'static str,
-    /// Reads the app's section (a JSON value) into the typed settings.
-    pub parse: ParseSettings,
-    pub type_id: fn() -> std::any::TypeId,
-    pub file: &'static str,
-    pub line: u32,
-}
 
 /// The input schema of a tool's argument struct: JSON Schema 2020-12, an object, without
 /// the generated struct's title, and without `$schema`: 2020-12 is MCP's default dialect

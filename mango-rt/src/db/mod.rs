@@ -1,4 +1,5 @@
-//! The database: a pool created at start-up from `[database]`, a connection handed to
+//! The database: `Db` (the connection a tool receives) and `RunQueryDsl` for apps;
+//! inside the crate, a pool created at start-up from `[database]`, a connection handed to
 //! every call that asks for one (`db: &mut Db`), inside a transaction by default.
 //!
 //! The backend is a cargo feature of `mango-rt`: `sqlite` (the default: a file in the
@@ -9,13 +10,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::error::ToolError;
-use crate::inject::{Call, Inject, InjectMut};
 use crate::settings::DatabaseSettings;
+
+pub(crate) mod migrate;
+mod slot;
+
+pub(crate) use migrate::{MigrateError, Migrator};
+pub use slot::DbLease;
+pub(crate) use slot::{DbMode, DbSlot};
 
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 compile_error!(
@@ -24,7 +31,7 @@ compile_error!(
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("mango-rt: enable a database backend feature: `sqlite` (the default) or `postgres`");
 
-pub use diesel_async::{AsyncConnection as Connection, RunQueryDsl};
+pub use diesel_async::RunQueryDsl;
 
 /// The database connection a tool receives (`db: &mut Db`): a Diesel async connection,
 /// so `diesel_async::RunQueryDsl` methods (`.execute(db)`, `.load(db)` …) take it.
@@ -37,13 +44,13 @@ pub type Db = diesel_async::AsyncPgConnection;
 
 /// The compiled backend's name, for messages.
 #[cfg(feature = "sqlite")]
-pub const BACKEND: &str = "sqlite";
+pub(crate) const BACKEND: &str = "sqlite";
 #[cfg(feature = "postgres")]
-pub const BACKEND: &str = "postgres";
+pub(crate) const BACKEND: &str = "postgres";
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum DbError {
+pub(crate) enum DbError {
     #[error(
         "[database] url `{url}` is not a {BACKEND} URL, and this project is built for {BACKEND}; {hint}"
     )]
@@ -65,7 +72,7 @@ const MISMATCH_HINT: &str = "for PostgreSQL, build mango-rt with its `postgres` 
 const MISMATCH_HINT: &str = "for SQLite, build mango-rt with its default `sqlite` feature (remove default-features = false and features = [\"postgres\"] from the project's Cargo.toml)";
 
 /// The URL with its password replaced by `***`, for messages and logs.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -84,7 +91,7 @@ pub fn redact(url: &str) -> String {
 
 /// What the driver is given: for SQLite a file path (relative ones are relative to the
 /// project root, where Mango.toml is), for PostgreSQL the URL as it is.
-pub fn connection_string(url: &str, root: &Path) -> Result<String, DbError> {
+pub(crate) fn connection_string(url: &str, root: &Path) -> Result<String, DbError> {
     let bad = |why: &str| DbError::BadUrl {
         url: redact(url),
         why: why.to_owned(),
@@ -129,13 +136,13 @@ pub fn connection_string(url: &str, root: &Path) -> Result<String, DbError> {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The pool, and what calls need to know about it.
-pub struct Database {
+pub(crate) struct Database {
     pool: Pool<Db>,
     /// The URL for messages (password hidden).
-    pub url: String,
+    pub(crate) url: String,
     checkout_timeout: Duration,
     /// Whether tools run in a transaction unless they say `atomic = false`.
-    pub atomic_by_default: bool,
+    pub(crate) atomic_by_default: bool,
     /// SQLite: whose turn it is to write. SQLite lets one transaction write at a time;
     /// calls that would write wait for their turn here, in order, instead of in
     /// SQLite's busy handler, which sleeps (1, 2, 5 … 100 ms) and lets later callers
@@ -149,7 +156,7 @@ const WRITE_WAIT: Duration = Duration::from_secs(5);
 
 impl Database {
     /// Creates the pool (connections are opened when first needed).
-    pub fn new(settings: &DatabaseSettings, root: &Path) -> Result<Database, DbError> {
+    pub(crate) fn new(settings: &DatabaseSettings, root: &Path) -> Result<Database, DbError> {
         let target = connection_string(&settings.url, root)?;
         let url = redact(&settings.url);
         let mut config = ManagerConfig::<Db>::default();
@@ -184,7 +191,9 @@ impl Database {
 
     /// On SQLite, waits for this process's turn to write (see `writer`); `None` on
     /// PostgreSQL, where writers do not exclude each other.
-    async fn write_turn(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ToolError> {
+    pub(crate) async fn write_turn(
+        &self,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ToolError> {
         if !cfg!(feature = "sqlite") {
             return Ok(None);
         }
@@ -198,7 +207,7 @@ impl Database {
     }
 
     /// A connection from the pool, waiting at most the checkout timeout.
-    pub async fn get(&self) -> Result<Object<Db>, ToolError> {
+    pub(crate) async fn get(&self) -> Result<Object<Db>, ToolError> {
         match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(ToolError::new(format!(
@@ -224,7 +233,7 @@ impl Database {
 
     /// Opens one connection now: start-up fails early, with the reason, when the
     /// database cannot be reached.
-    pub async fn check(&self) -> Result<Object<Db>, DbError> {
+    pub(crate) async fn check(&self) -> Result<Object<Db>, DbError> {
         let unreachable = |reason: String| DbError::Unreachable {
             url: self.url.clone(),
             reason,
@@ -236,7 +245,7 @@ impl Database {
     }
 
     /// Closes the pool: idle connections are dropped, checked-out ones when returned.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.pool.close();
     }
 }
@@ -268,208 +277,6 @@ async fn setup(target: &str, statement_timeout: Option<u64>) -> diesel::Connecti
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
     }
     Ok(conn)
-}
-
-type Tm = <Db as AsyncConnection>::TransactionManager;
-
-/// Begins the call's transaction. On SQLite a tool that may write gets `BEGIN
-/// IMMEDIATE`: it takes the write lock up front instead of failing half-way with
-/// "database is locked" when another call writes; a `read_only` tool gets a plain
-/// `BEGIN`, so that readers never wait for writers (WAL).
-async fn begin(conn: &mut Db, read_only: bool) -> diesel::QueryResult<()> {
-    #[cfg(feature = "sqlite")]
-    {
-        let sql = if read_only {
-            "BEGIN"
-        } else {
-            "BEGIN IMMEDIATE"
-        };
-        conn.spawn_blocking(move |c| {
-            diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, sql)
-        })
-        .await
-    }
-    #[cfg(feature = "postgres")]
-    {
-        let _ = read_only;
-        Tm::begin_transaction(conn).await
-    }
-}
-
-/// A call's connection: checked out for the call, in a transaction unless the tool
-/// says `atomic = false`. The call keeps it (in its [`DbSlot`]), not the tool, so that
-/// the transaction ends after everything that runs in the call: the pipeline commits
-/// when the call's result is a success and rolls back otherwise (an `Err`, a panic).
-/// Dropped without either (a cancelled call), the connection is closed instead of going
-/// back to the pool, which rolls the transaction back.
-pub struct CallDb {
-    /// Always `Some` until [`CallDb::finish`] or drop.
-    conn: Option<Object<Db>>,
-    in_transaction: bool,
-    /// SQLite: this call's turn to write, held until its transaction ends (dropped
-    /// with the `CallDb`, after the commit or rollback).
-    _write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl CallDb {
-    /// Ends the call's transaction: commit when `ok`, else roll back.
-    async fn finish(mut self, ok: bool) -> Result<(), ToolError> {
-        if !self.in_transaction {
-            return Ok(());
-        }
-        self.in_transaction = false;
-        let Some(conn) = self.conn.as_deref_mut() else {
-            return Ok(());
-        };
-        let result = if ok {
-            Tm::commit_transaction(conn).await
-        } else {
-            Tm::rollback_transaction(conn).await
-        };
-        if let Err(e) = result {
-            // The transaction's state is unknown: never reuse this connection.
-            if let Some(conn) = self.conn.take() {
-                drop(Object::take(conn));
-            }
-            return Err(ToolError::new(if ok {
-                format!("the call's changes could not be committed: {e}")
-            } else {
-                format!("the call's changes could not be rolled back: {e}")
-            }));
-        }
-        Ok(())
-    }
-}
-
-impl Drop for CallDb {
-    fn drop(&mut self) {
-        if self.in_transaction
-            && let Some(conn) = self.conn.take()
-        {
-            // Closing the connection rolls its transaction back.
-            drop(Object::take(conn));
-        }
-    }
-}
-
-/// Where a call keeps its connection, from the first time something in the call asks
-/// for it until the call's result is known.
-#[derive(Clone, Default)]
-pub struct DbSlot(Arc<tokio::sync::Mutex<Option<CallDb>>>);
-
-impl DbSlot {
-    /// Commits (`ok`) or rolls back the call's transaction, if the call opened one.
-    pub async fn finish(&self, ok: bool) -> Result<(), ToolError> {
-        // Nobody else holds the slot once the call's result is known; `try_lock` spares
-        // the common case (no connection taken) an await.
-        let taken = match self.0.try_lock() {
-            Ok(mut slot) => slot.take(),
-            Err(_) => self.0.lock().await.take(),
-        };
-        match taken {
-            Some(db) => db.finish(ok).await,
-            None => Ok(()),
-        }
-    }
-}
-
-/// The connection lent to a tool (or command) for its run.
-pub struct DbLease(tokio::sync::OwnedMutexGuard<Option<CallDb>>);
-
-impl DbLease {
-    fn conn(&self) -> &Db {
-        match self.0.as_ref().and_then(|db| db.conn.as_deref()) {
-            Some(conn) => conn,
-            // A lease is made only once the slot holds a connection (`build`), and the
-            // slot is emptied only by `DbSlot::finish`, which waits for the lease.
-            None => unreachable!("a database lease without a connection"),
-        }
-    }
-
-    fn conn_mut(&mut self) -> &mut Db {
-        match self.0.as_mut().and_then(|db| db.conn.as_deref_mut()) {
-            Some(conn) => conn,
-            None => unreachable!("a database lease without a connection"),
-        }
-    }
-}
-
-impl DbSlot {
-    /// Lends the call's connection, checking one out (and beginning the transaction)
-    /// the first time. One lender at a time: the tool, or a middleware.
-    pub(crate) async fn lease(
-        &self,
-        database: Option<&Database>,
-        atomic: Option<bool>,
-        read_only: bool,
-    ) -> Result<DbLease, ToolError> {
-        let Some(database) = database else {
-            return Err(ToolError::new(
-                "this call takes a database connection, but the server has no database",
-            ));
-        };
-        let Ok(mut slot) = self.0.clone().try_lock_owned() else {
-            return Err(ToolError::new(
-                "the database connection is already lent out in this call: take it once at a time",
-            ));
-        };
-        if slot.is_none() {
-            let atomic = atomic.unwrap_or(database.atomic_by_default);
-            // The turn first, then the connection: a queue of writers holds no
-            // connections that readers could use.
-            let write_turn = if atomic && !read_only {
-                database.write_turn().await?
-            } else {
-                None
-            };
-            let mut conn = database.get().await?;
-            if atomic {
-                begin(&mut conn, read_only).await.map_err(|e| {
-                    ToolError::new(format!("could not begin the call's transaction: {e}"))
-                })?;
-            }
-            *slot = Some(CallDb {
-                conn: Some(conn),
-                in_transaction: atomic,
-                _write_turn: write_turn,
-            });
-        }
-        Ok(DbLease(slot))
-    }
-}
-
-impl std::ops::Deref for DbLease {
-    type Target = Db;
-
-    fn deref(&self) -> &Db {
-        self.conn()
-    }
-}
-
-impl std::ops::DerefMut for DbLease {
-    fn deref_mut(&mut self) -> &mut Db {
-        self.conn_mut()
-    }
-}
-
-impl Inject for Db {
-    type Holder = DbLease;
-
-    async fn build(call: &mut Call) -> Result<DbLease, ToolError> {
-        call.db_slot()
-            .lease(call.context().database(), call.atomic(), call.read_only())
-            .await
-    }
-
-    fn borrow(holder: &DbLease) -> &Db {
-        holder.conn()
-    }
-}
-
-impl InjectMut for Db {
-    fn borrow_mut(holder: &mut DbLease) -> &mut Db {
-        holder.conn_mut()
-    }
 }
 
 #[cfg(test)]
@@ -541,7 +348,15 @@ mod tests {
                 let database = database.clone();
                 tokio::spawn(async move {
                     let slot = DbSlot::default();
-                    let mut lease = slot.lease(Some(&database), Some(true), false).await?;
+                    let mut lease = slot
+                        .lease(
+                            &database,
+                            DbMode {
+                                atomic: Some(true),
+                                read_only: false,
+                            },
+                        )
+                        .await?;
                     lease
                         .spawn_blocking(move |c| {
                             c.batch_execute(&format!("INSERT INTO t (n) VALUES ({i})"))
@@ -560,7 +375,13 @@ mod tests {
         let started = std::time::Instant::now();
         let reader = DbSlot::default();
         let lease = reader
-            .lease(Some(&database), Some(true), true)
+            .lease(
+                &database,
+                DbMode {
+                    atomic: Some(true),
+                    read_only: true,
+                },
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(

@@ -1,59 +1,39 @@
-//! Values a tool asks for besides its arguments: `&Context`, an app's `&Settings`, the
+//! Values an item asks for besides its arguments: `&Context`, an app's `&Settings`, the
 //! database connection `&mut Db`.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::context::Context;
+use super::Context;
+use crate::db::{Db, DbLease, DbMode, DbSlot};
 use crate::error::ToolError;
+use crate::settings::AppSettings;
 
-/// One tool call as generated code sees it: the JSON arguments and the call's context.
+/// One call as generated code sees it: the JSON arguments, the call's context, and its
+/// database slot (shared with the middleware around it: one connection, one
+/// transaction).
 pub struct Call {
     arguments: serde_json::Map<String, serde_json::Value>,
     context: Context,
-    atomic: Option<bool>,
-    read_only: bool,
-    db: crate::db::DbSlot,
+    db: DbSlot,
+    db_mode: DbMode,
 }
 
 impl Call {
     pub(crate) fn new(
         arguments: serde_json::Map<String, serde_json::Value>,
         context: Context,
-        atomic: Option<bool>,
-        read_only: bool,
+        db: DbSlot,
+        db_mode: DbMode,
     ) -> Self {
         Call {
             arguments,
             context,
-            atomic,
-            read_only,
-            db: crate::db::DbSlot::default(),
+            db,
+            db_mode,
         }
-    }
-
-    /// Shares the database slot of the call around it (middleware and tool use one
-    /// connection and one transaction).
-    pub(crate) fn with_db(mut self, db: crate::db::DbSlot) -> Self {
-        self.db = db;
-        self
-    }
-
-    /// The call's database connection, once something in the call asked for it.
-    pub fn db_slot(&self) -> &crate::db::DbSlot {
-        &self.db
-    }
-
-    /// Whether the tool says it only reads (`#[tool(read_only)]`): its SQLite
-    /// transaction then does not take the write lock up front.
-    pub fn read_only(&self) -> bool {
-        self.read_only
-    }
-
-    /// The tool's `atomic = …` option, if it gave one (else the settings' default).
-    pub fn atomic(&self) -> Option<bool> {
-        self.atomic
     }
 
     /// Deserializes the arguments into the tool's argument struct. The error names the
@@ -120,6 +100,32 @@ impl Inject for Context {
     }
 }
 
+impl<T: AppSettings> Inject for T {
+    type Holder = Arc<T>;
+
+    fn build(call: &mut Call) -> impl Future<Output = Result<Arc<T>, ToolError>> + Send {
+        std::future::ready(call.context.settings::<T>())
+    }
+
+    fn borrow(holder: &Arc<T>) -> &T {
+        holder
+    }
+}
+
+impl Inject for Db {
+    type Holder = DbLease;
+
+    async fn build(call: &mut Call) -> Result<DbLease, ToolError> {
+        call.db
+            .lease(&call.context.state().database, call.db_mode)
+            .await
+    }
+
+    fn borrow(holder: &DbLease) -> &Db {
+        holder
+    }
+}
+
 /// An injected value that a tool can change (`db: &mut Db`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected as `&mut`",
@@ -128,4 +134,10 @@ impl Inject for Context {
 )]
 pub trait InjectMut: Inject {
     fn borrow_mut(holder: &mut Self::Holder) -> &mut Self;
+}
+
+impl InjectMut for Db {
+    fn borrow_mut(holder: &mut DbLease) -> &mut Db {
+        holder
+    }
 }

@@ -1,4 +1,6 @@
-//! [`Context`]: what a tool can ask for besides its arguments.
+//! A call: what is asked for ([`Target`]), who asks ([`Caller`]), and the [`Context`]
+//! an item's code receives; its injected values ([`inject`]) and its result
+//! ([`Output`]).
 
 use std::sync::Arc;
 
@@ -10,8 +12,16 @@ use rmcp::model::{
 use rmcp::{Peer, RoleServer};
 
 use crate::error::ToolError;
-use crate::server::Runtime;
 use crate::settings::AppSettings;
+use crate::state::State;
+
+mod inject;
+mod output;
+
+pub use inject::{Call, Inject, InjectMut};
+pub use output::Output;
+pub(crate) use output::catching_panics;
+pub use output::{BoxFuture, blocking};
 
 /// How the call reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +68,71 @@ impl From<LogLevel> for LoggingLevel {
     }
 }
 
-/// A tool's view of its call: the app's typed settings, the request's id and metadata,
-/// and notifications (logs, progress) back to the client.
+/// What kind of item a call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// `tools/call`.
+    Tool,
+    /// A management command (`cargo mango run …`).
+    Command,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Tool => "tool",
+            Kind::Command => "command",
+        })
+    }
+}
+
+/// What a call asks for: the kind of item, its exposed name, and its app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub kind: Kind,
+    /// The name a client (or the command line) uses: a tool's `<prefix>_<name>`.
+    pub name: &'static str,
+    /// The package name of the item's app (`mango` for the built-ins).
+    pub app: &'static str,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub transport: TransportKind,
+    /// The client's name and version, from `initialize`, when known.
+    pub client: Option<rmcp::model::Implementation>,
+    /// The HTTP request's headers (HTTP only).
+    pub headers: Option<axum::http::HeaderMap>,
+    /// Who is calling, once authentication said so (`mango.auth`: the token's name;
+    /// over stdio, `local`).
+    pub identity: Option<String>,
+}
+
+impl Caller {
+    /// A caller of whom only the transport is known.
+    pub fn new(transport: TransportKind) -> Caller {
+        Caller {
+            transport,
+            client: None,
+            headers: None,
+            identity: None,
+        }
+    }
+}
+
+/// The request's way back to its client: its id, `_meta`, progress token and peer.
+#[derive(Default)]
+pub(crate) struct Channel {
+    pub request_id: Option<String>,
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    pub progress_token: Option<ProgressToken>,
+    pub peer: Option<Peer<RoleServer>>,
+}
+
+/// An item's view of its call: what is called, by whom, the app's typed settings, the
+/// request's id and metadata, and notifications (logs, progress) back to the client.
 ///
 /// Ask for it by naming it as a parameter: `ctx: &Context`. It never appears in the
 /// tool's input schema.
@@ -69,59 +142,36 @@ pub struct Context {
 }
 
 struct Inner {
-    runtime: Arc<Runtime>,
-    tool: &'static str,
-    app: &'static str,
-    request_id: Option<String>,
-    meta: serde_json::Map<String, serde_json::Value>,
-    progress_token: Option<ProgressToken>,
-    peer: Option<Peer<RoleServer>>,
+    state: Arc<State>,
+    target: Target,
     transport: TransportKind,
     identity: Option<String>,
+    channel: Channel,
     extensions: rmcp::model::Extensions,
 }
 
-pub(crate) struct ContextParts {
-    pub runtime: Arc<Runtime>,
-    pub tool: &'static str,
-    pub app: &'static str,
-    pub request_id: Option<String>,
-    pub meta: serde_json::Map<String, serde_json::Value>,
-    pub progress_token: Option<ProgressToken>,
-    pub peer: Option<Peer<RoleServer>>,
-    pub transport: TransportKind,
-    pub identity: Option<String>,
-    pub extensions: rmcp::model::Extensions,
-}
-
 impl Context {
-    pub(crate) fn new(parts: ContextParts) -> Self {
-        let ContextParts {
-            runtime,
-            tool,
-            app,
-            request_id,
-            meta,
-            progress_token,
-            peer,
-            transport,
-            identity,
-            extensions,
-        } = parts;
+    pub(crate) fn new(
+        state: Arc<State>,
+        target: Target,
+        caller: &Caller,
+        channel: Channel,
+        extensions: rmcp::model::Extensions,
+    ) -> Self {
         Context {
             inner: Arc::new(Inner {
-                runtime,
-                tool,
-                app,
-                request_id,
-                meta,
-                progress_token,
-                peer,
-                transport,
-                identity,
+                state,
+                target,
+                transport: caller.transport,
+                identity: caller.identity.clone(),
+                channel,
                 extensions,
             }),
         }
+    }
+
+    pub(crate) fn state(&self) -> &Arc<State> {
+        &self.inner.state
     }
 
     /// Who is calling, when an authentication middleware said so (`mango.auth`: the
@@ -141,43 +191,34 @@ impl Context {
     /// checked at start-up, so this only fails for a type of an app that is not linked.
     pub fn settings<T: AppSettings>(&self) -> Result<Arc<T>, ToolError> {
         self.inner
-            .runtime
+            .state
             .app_settings::<T>()
             .map_err(ToolError::from)
     }
 
-    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
-        &self.inner.runtime
-    }
-
-    /// The project's database, if it has one.
-    pub fn database(&self) -> Option<&crate::db::Database> {
-        self.inner.runtime.database.as_ref()
-    }
-
     /// The project's settings.
     pub fn project_settings(&self) -> &crate::Settings {
-        &self.inner.runtime.settings
+        &self.inner.state.settings
     }
 
-    /// The exposed name of the tool being called.
-    pub fn tool(&self) -> &'static str {
-        self.inner.tool
+    /// What is being called: its kind, exposed name and app.
+    pub fn target(&self) -> Target {
+        self.inner.target
     }
 
-    /// The package name of the app the tool belongs to.
+    /// The package name of the app the item belongs to.
     pub fn app(&self) -> &'static str {
-        self.inner.app
+        self.inner.target.app
     }
 
     /// The JSON-RPC id of the request, as text (none for in-process calls).
     pub fn request_id(&self) -> Option<&str> {
-        self.inner.request_id.as_deref()
+        self.inner.channel.request_id.as_deref()
     }
 
     /// The request's `_meta` object.
     pub fn meta(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.inner.meta
+        &self.inner.channel.meta
     }
 
     /// How the call reached the server.
@@ -191,16 +232,16 @@ impl Context {
     pub async fn log(&self, level: LogLevel, message: impl Into<String>) {
         let message = message.into();
         match level {
-            LogLevel::Debug => tracing::debug!(tool = self.inner.tool, "{message}"),
+            LogLevel::Debug => tracing::debug!(item = self.inner.target.name, "{message}"),
             LogLevel::Info | LogLevel::Notice => {
-                tracing::info!(tool = self.inner.tool, "{message}")
+                tracing::info!(item = self.inner.target.name, "{message}")
             }
-            LogLevel::Warning => tracing::warn!(tool = self.inner.tool, "{message}"),
-            LogLevel::Error => tracing::error!(tool = self.inner.tool, "{message}"),
+            LogLevel::Warning => tracing::warn!(item = self.inner.target.name, "{message}"),
+            LogLevel::Error => tracing::error!(item = self.inner.target.name, "{message}"),
         }
-        if let Some(peer) = &self.inner.peer {
+        if let Some(peer) = &self.inner.channel.peer {
             let param = LoggingMessageNotificationParam::new(level.into(), message.into())
-                .with_logger(self.inner.tool);
+                .with_logger(self.inner.target.name);
             if let Err(e) = peer.notify_logging_message(param).await {
                 tracing::debug!(error = %e, "could not send a log message to the client");
             }
@@ -218,7 +259,9 @@ impl Context {
     /// Reports progress (`notifications/progress`) when the client asked for it (sent a
     /// `progressToken`); otherwise does nothing.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
-        let (Some(peer), Some(token)) = (&self.inner.peer, &self.inner.progress_token) else {
+        let (Some(peer), Some(token)) =
+            (&self.inner.channel.peer, &self.inner.channel.progress_token)
+        else {
             return;
         };
         let mut param = ProgressNotificationParam::new(token.clone(), progress);

@@ -1,0 +1,498 @@
+//! The front end every attribute macro shares: what kind of item it makes, the checks
+//! of its function's signature, its parameters sorted into arguments and injected
+//! values, the generated call, the entry's source location and the `const _` wrapper
+//! around what it generates. Messages are worded for the item.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use crate::util::Errors;
+
+/// The kinds of item the macros make.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ItemKind {
+    Tool,
+    Command,
+    Middleware,
+    Settings,
+}
+
+impl ItemKind {
+    /// The attribute's name: `tool` for `#[tool]`.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            ItemKind::Tool => "tool",
+            ItemKind::Command => "command",
+            ItemKind::Middleware => "middleware",
+            ItemKind::Settings => "settings",
+        }
+    }
+
+    /// "a tool", "a command" …
+    fn a(self) -> &'static str {
+        match self {
+            ItemKind::Tool => "a tool",
+            ItemKind::Command => "a command",
+            ItemKind::Middleware => "a middleware",
+            ItemKind::Settings => "a #[settings] type",
+        }
+    }
+
+    /// Why the item cannot be generic.
+    fn why_not_generic(self) -> &'static str {
+        match self {
+            ItemKind::Tool => "its argument and result types must be known to build its schema",
+            ItemKind::Command => "its arguments must be known to parse its command line",
+            ItemKind::Middleware => "it is one function in the chain, for every call",
+            ItemKind::Settings => "its type must be known to read its section of Mango.toml",
+        }
+    }
+
+    /// The characters its name may hold besides letters and digits, and what the
+    /// others are for.
+    fn name_rule(self) -> (&'static [char], &'static str) {
+        match self {
+            ItemKind::Tool => (&['_', '-', '.'], " (MCP's rule)"),
+            ItemKind::Command | ItemKind::Middleware => {
+                (&['_', '-'], " (`.` separates the app: `app.name`)")
+            }
+            ItemKind::Settings => (&['_'], ""),
+        }
+    }
+}
+
+/// The item's name as written in the source (`r#type` is `type`).
+pub(crate) fn ident_name(ident: &Ident) -> String {
+    let name = ident.to_string();
+    name.strip_prefix("r#").map(str::to_owned).unwrap_or(name)
+}
+
+/// Checks a name against the item's rules: 1 to 64 characters, letters, digits and the
+/// kind's punctuation.
+pub(crate) fn check_name(kind: ItemKind, name: &str, span: Span) -> syn::Result<()> {
+    let a = kind.a();
+    if name.is_empty() {
+        return Err(syn::Error::new(span, format!("{a}'s name cannot be empty")));
+    }
+    let (allowed, why) = kind.name_rule();
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(c)))
+    {
+        let allowed: String = allowed.iter().map(|c| format!(" {c}")).collect();
+        return Err(syn::Error::new(
+            span,
+            format!("{a}'s name may hold only A-Z a-z 0-9{allowed}{why}; `{name}` has `{c}`"),
+        ));
+    }
+    if name.len() > 64 {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "{a}'s name may be at most 64 characters (the limit MCP clients enforce); `{name}` has {}",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The entry's `EntryMeta`: its app, its name (an expression of type `&'static str`),
+/// and where it is defined (at `span`).
+pub(crate) fn entry_meta(p: &TokenStream, name: TokenStream, span: Span) -> TokenStream {
+    let file = quote_spanned!(span=> ::std::file!());
+    let line = quote_spanned!(span=> ::std::line!());
+    quote! {
+        #p::EntryMeta {
+            app: ::std::env!("CARGO_PKG_NAME"),
+            name: #name,
+            module_path: ::std::module_path!(),
+            file: #file,
+            line: #line,
+        }
+    }
+}
+
+/// The item, then what the macro generates for it in a `const _` block. With a name,
+/// also a macro whose name holds it: two items of one kind and name in one crate define
+/// it twice, and rustc then reports "the name `…` is defined multiple times" at both.
+pub(crate) fn wrap(
+    kind: ItemKind,
+    item: TokenStream,
+    unique: Option<(&str, Span)>,
+    generated: TokenStream,
+) -> TokenStream {
+    let guard = unique.map(|(name, span)| guard(kind, name, span));
+    quote! {
+        #item
+
+        #guard
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
+        const _: () = {
+            #generated
+        };
+    }
+}
+
+fn guard(kind: ItemKind, name: &str, span: Span) -> TokenStream {
+    let safe: String = name
+        .chars()
+        .map(|c| match c {
+            '-' => "_hyphen_".to_owned(),
+            '.' => "_dot_".to_owned(),
+            c if c.is_ascii_alphanumeric() || c == '_' => c.to_string(),
+            _ => "_".to_owned(),
+        })
+        .collect();
+    let guard = format_ident!(
+        "__mango_{}_named_{}_is_defined_twice_in_this_app",
+        kind.attribute(),
+        safe,
+        span = span
+    );
+    quote! {
+        #[doc(hidden)]
+        #[macro_export]
+        macro_rules! #guard { () => {}; }
+    }
+}
+
+/// The function an attribute macro is on, or an error on the item it is on instead.
+pub(crate) fn parse_fn(input: TokenStream, kind: ItemKind) -> syn::Result<ItemFn> {
+    let what = format!(
+        "#[{}] goes on a function (`async fn` or `fn`)",
+        kind.attribute()
+    );
+    match syn::parse2::<syn::Item>(input.clone()) {
+        Ok(syn::Item::Fn(func)) => Ok(func),
+        Ok(item) => Err(syn::Error::new_spanned(
+            item,
+            format!("{what}, not on this item"),
+        )),
+        Err(_) => Err(syn::Error::new_spanned(input, what)),
+    }
+}
+
+/// Generics, where clauses, `const`, `unsafe`, `extern`, variadics and `self`: none of
+/// them fits an item called through the registry.
+pub(crate) fn check_signature(func: &ItemFn, kind: ItemKind, errors: &mut Errors) {
+    let sig = &func.sig;
+    let a = kind.a();
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &sig.generics,
+            format!("{a} cannot be generic: {}", kind.why_not_generic()),
+        ));
+    }
+    if let Some(w) = &sig.generics.where_clause {
+        errors.push(syn::Error::new_spanned(
+            w,
+            format!("{a} cannot have a `where` clause"),
+        ));
+    }
+    if let Some(c) = &sig.constness {
+        errors.push(syn::Error::new_spanned(
+            c,
+            format!("{a} cannot be a `const fn`"),
+        ));
+    }
+    if let Some(u) = &sig.unsafety {
+        errors.push(syn::Error::new_spanned(
+            u,
+            format!("{a} cannot be an `unsafe fn`"),
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new_spanned(
+            abi,
+            format!("{a} cannot have an `extern` ABI"),
+        ));
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            v,
+            format!("{a} cannot be variadic"),
+        ));
+    }
+    for input in &sig.inputs {
+        if let FnArg::Receiver(r) = input {
+            errors.push(syn::Error::new_spanned(
+                r,
+                format!(
+                    "{a} is a free function, not a method: it cannot take `self` (put shared state in the app's settings, or take `&Context`)"
+                ),
+            ));
+        }
+    }
+}
+
+/// What a tool returns, read from its signature.
+pub(crate) enum Output {
+    Empty,
+    Text,
+    Json(Box<Type>),
+}
+
+pub(crate) struct Returns {
+    pub output: Output,
+    pub fallible: bool,
+}
+
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        _ => None,
+    }
+}
+
+fn classify(ty: &Type) -> syn::Result<Output> {
+    match ty {
+        Type::Tuple(t) if t.elems.is_empty() => Ok(Output::Empty),
+        Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => {
+            Ok(Output::Text)
+        }
+        Type::ImplTrait(_) => Err(syn::Error::new_spanned(
+            ty,
+            "return a named type (a tool's output schema, a command's printed result, is derived from it), not `impl Trait`",
+        )),
+        Type::Paren(p) => classify(&p.elem),
+        _ => match last_segment(ty) {
+            Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
+            _ => Ok(Output::Json(Box::new(ty.clone()))),
+        },
+    }
+}
+
+pub(crate) fn returns(output: &ReturnType) -> syn::Result<Returns> {
+    let ty = match output {
+        ReturnType::Default => {
+            return Ok(Returns {
+                output: Output::Empty,
+                fallible: false,
+            });
+        }
+        ReturnType::Type(_, ty) => &**ty,
+    };
+    if let Some(seg) = last_segment(ty)
+        && seg.ident == "Result"
+        && let PathArguments::AngleBracketed(args) = &seg.arguments
+        && let Some(GenericArgument::Type(ok)) = args.args.first()
+    {
+        return Ok(Returns {
+            output: classify(ok)?,
+            fallible: true,
+        });
+    }
+    Ok(Returns {
+        output: classify(ty)?,
+        fallible: false,
+    })
+}
+
+/// A JSON argument: a field of the generated argument struct.
+pub(crate) struct Argument {
+    pub ident: Ident,
+    pub ty: Type,
+    pub attrs: Vec<syn::Attribute>,
+}
+
+/// How a parameter is passed to the tool.
+pub(crate) enum Param {
+    Argument(Ident),
+    Injected {
+        ty: Box<Type>,
+        mutable: bool,
+        index: usize,
+    },
+}
+
+/// What a macro accepts on its function's parameters.
+pub(crate) struct ParamRules {
+    /// The attributes that move to the generated argument struct's fields.
+    pub attributes: &'static [&'static str],
+    pub bad_attribute: &'static str,
+    pub plain_names: &'static str,
+    pub impl_trait: &'static str,
+}
+
+/// Sorts a function's parameters into arguments (by value) and injected values (by
+/// reference), moving the arguments' allowed attributes off the function.
+pub(crate) fn collect_params(
+    func: &mut ItemFn,
+    rules: &ParamRules,
+    errors: &mut Errors,
+) -> (Vec<Argument>, Vec<Param>) {
+    let mut arguments = Vec::new();
+    let mut params = Vec::new();
+    let mut injected = 0usize;
+    for input in func.sig.inputs.iter_mut() {
+        let FnArg::Typed(pat_type) = input else {
+            continue; // reported by check_signature
+        };
+        let ident = match &*pat_type.pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => p.ident.clone(),
+            other => {
+                errors.push(syn::Error::new_spanned(other, rules.plain_names));
+                continue;
+            }
+        };
+        // Attributes for the schema move to the argument struct; others are refused.
+        let mut moved = Vec::new();
+        for attr in std::mem::take(&mut pat_type.attrs) {
+            let path = attr.path();
+            if rules.attributes.iter().any(|a| path.is_ident(a)) {
+                moved.push(attr);
+            } else {
+                errors.push(syn::Error::new_spanned(&attr, rules.bad_attribute));
+            }
+        }
+        match &*pat_type.ty {
+            Type::Reference(r) => {
+                if !moved.is_empty() {
+                    errors.push(syn::Error::new_spanned(
+                        &moved[0],
+                        "an injected parameter (taken by reference) is not an argument: it has no documentation or options",
+                    ));
+                }
+                if let Some(lt) = &r.lifetime {
+                    errors.push(syn::Error::new_spanned(
+                        lt,
+                        "leave out the lifetime of an injected parameter (`&Context`)",
+                    ));
+                }
+                params.push(Param::Injected {
+                    ty: r.elem.clone(),
+                    mutable: r.mutability.is_some(),
+                    index: injected,
+                });
+                injected += 1;
+            }
+            Type::ImplTrait(t) => errors.push(syn::Error::new_spanned(t, rules.impl_trait)),
+            ty => {
+                if arguments.iter().any(|a: &Argument| a.ident == ident) {
+                    continue; // rustc reports the duplicate
+                }
+                arguments.push(Argument {
+                    ident: ident.clone(),
+                    ty: ty.clone(),
+                    attrs: moved,
+                });
+                params.push(Param::Argument(ident));
+            }
+        }
+    }
+    (arguments, params)
+}
+
+/// The generated code that builds the injected values (`holders`, which may return
+/// early with an error) and then calls the function, converts its result, and finishes
+/// the injected values (`body`). `__mango_args` and `__mango_call` must be in scope.
+pub(crate) fn call_body(
+    func: &ItemFn,
+    params: &[Param],
+    returns: &Returns,
+    p: &TokenStream,
+) -> (Vec<TokenStream>, TokenStream) {
+    let fn_ident = &func.sig.ident;
+    let holders: Vec<TokenStream> = params
+        .iter()
+        .filter_map(|param| match param {
+            Param::Injected { ty, index, .. } => {
+                let h = format_ident!("__mango_h{}", index);
+                Some(quote_spanned! {ty.span()=>
+                    let mut #h = match <#ty as #p::Inject>::build(&mut __mango_call).await {
+                        ::std::result::Result::Ok(h) => h,
+                        ::std::result::Result::Err(e) => return #p::Output::error(e),
+                    };
+                })
+            }
+            Param::Argument(_) => None,
+        })
+        .collect();
+    let call_args = params.iter().map(|param| match param {
+        Param::Argument(ident) => quote!(__mango_args.#ident),
+        Param::Injected {
+            ty,
+            mutable: false,
+            index,
+        } => {
+            let h = format_ident!("__mango_h{}", index);
+            quote_spanned!(ty.span()=> <#ty as #p::Inject>::borrow(&#h))
+        }
+        Param::Injected {
+            ty,
+            mutable: true,
+            index,
+        } => {
+            let h = format_ident!("__mango_h{}", index);
+            quote_spanned!(ty.span()=> <#ty as #p::InjectMut>::borrow_mut(&mut #h))
+        }
+    });
+    let is_async = func.sig.asyncness.is_some();
+    let invoke = if is_async {
+        quote!(#fn_ident(#(#call_args),*).await)
+    } else {
+        quote!(#fn_ident(#(#call_args),*))
+    };
+    let convert_ok = |value: TokenStream| match &returns.output {
+        Output::Empty => quote!({ let _ = #value; #p::Output::Empty }),
+        Output::Text => quote!(#p::Output::text(#value)),
+        Output::Json(ty) => quote_spanned!(ty.span()=> #p::Output::json(&#value)),
+    };
+    let convert = if returns.fallible {
+        let ok = convert_ok(quote!(__mango_value));
+        quote! {
+            match __mango_out {
+                ::std::result::Result::Ok(__mango_value) => #ok,
+                ::std::result::Result::Err(e) => #p::Output::error(e),
+            }
+        }
+    } else {
+        convert_ok(quote!(__mango_out))
+    };
+    // After the tool: every injected value is finished, last first (a database
+    // connection commits when the result is a success, else rolls back).
+    let injected_types: Vec<(Ident, &Type)> = params
+        .iter()
+        .filter_map(|param| match param {
+            Param::Injected { ty, index, .. } => Some((format_ident!("__mango_h{}", index), &**ty)),
+            Param::Argument(_) => None,
+        })
+        .collect();
+    let finishes = injected_types.iter().rev().map(|(h, ty)| {
+        quote_spanned! {ty.span()=>
+            if let ::std::result::Result::Err(e) = <#ty as #p::Inject>::finish(#h, __mango_ok).await {
+                return #p::Output::error(e);
+            }
+        }
+    });
+    let holder_idents: Vec<&Ident> = injected_types.iter().map(|(h, _)| h).collect();
+    let body = if is_async {
+        quote! {
+            let __mango_out = #invoke;
+            let __mango_out = #convert;
+            let __mango_ok = !__mango_out.is_error();
+            #(#finishes)*
+            __mango_out
+        }
+    } else {
+        quote! {
+            match #p::blocking(move || {
+                let __mango_out = #invoke;
+                (#convert, #(#holder_idents,)*)
+            }).await {
+                ::std::result::Result::Ok((__mango_out, #(#holder_idents,)*)) => {
+                    let __mango_ok = !__mango_out.is_error();
+                    #(#finishes)*
+                    __mango_out
+                }
+                ::std::result::Result::Err(__mango_out) => __mango_out,
+            }
+        }
+    };
+    (holders, body)
+}

@@ -1,0 +1,57 @@
+//! `mango.rate_limit`: a token bucket per caller, kept by the running server.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::chain::{Next, Request, Response, StepFuture};
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The buckets of one server, by caller (its identity, else one for the anonymous
+/// callers of a transport).
+#[derive(Default)]
+struct Buckets(Mutex<HashMap<String, Bucket>>);
+
+/// `[rate_limit] per_minute` on average, `burst` at once.
+pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        let limits = &req.settings().rate_limit;
+        let per_second = f64::from(limits.per_minute.max(1)) / 60.0;
+        let capacity = f64::from(limits.burst.max(1));
+        let key = req
+            .caller
+            .identity
+            .clone()
+            .unwrap_or_else(|| format!("anonymous ({})", req.caller.transport));
+        let wait = {
+            let buckets = req.state().scoped::<Buckets>();
+            let mut buckets = buckets.0.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let bucket = buckets.entry(key.clone()).or_insert(Bucket {
+                tokens: capacity,
+                at: now,
+            });
+            bucket.tokens = (bucket.tokens
+                + now.duration_since(bucket.at).as_secs_f64() * per_second)
+                .min(capacity);
+            bucket.at = now;
+            if bucket.tokens >= 1.0 {
+                bucket.tokens -= 1.0;
+                None
+            } else {
+                Some((1.0 - bucket.tokens) / per_second)
+            }
+        };
+        match wait {
+            None => next.run(req).await,
+            Some(seconds) => Response::error(format!(
+                "rate limit: {key} may make {} calls a minute (bursts of {}); try again in {seconds:.1} s",
+                limits.per_minute, limits.burst
+            )),
+        }
+    })
+}

@@ -1,0 +1,196 @@
+//! A call's connection: checked out the first time something in the call asks for it,
+//! in the call's transaction, ended (commit or rollback) once the call's result is known.
+
+use std::sync::Arc;
+
+use diesel_async::pooled_connection::deadpool::Object;
+use diesel_async::{AsyncConnection, TransactionManager};
+
+use super::{Database, Db};
+use crate::error::ToolError;
+
+/// How an item uses its connection: in a transaction or not (`atomic`, `None` for the
+/// settings' default), and whether it only reads (SQLite then takes no write lock).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DbMode {
+    pub atomic: Option<bool>,
+    pub read_only: bool,
+}
+
+type Tm = <Db as AsyncConnection>::TransactionManager;
+
+/// Begins the call's transaction. On SQLite a tool that may write gets `BEGIN
+/// IMMEDIATE`: it takes the write lock up front instead of failing half-way with
+/// "database is locked" when another call writes; a `read_only` tool gets a plain
+/// `BEGIN`, so that readers never wait for writers (WAL).
+async fn begin(conn: &mut Db, read_only: bool) -> diesel::QueryResult<()> {
+    #[cfg(feature = "sqlite")]
+    {
+        let sql = if read_only {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        conn.spawn_blocking(move |c| {
+            diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, sql)
+        })
+        .await
+    }
+    #[cfg(feature = "postgres")]
+    {
+        let _ = read_only;
+        Tm::begin_transaction(conn).await
+    }
+}
+
+/// A call's connection: checked out for the call, in a transaction unless the tool
+/// says `atomic = false`. The call keeps it (in its [`DbSlot`]), not the tool, so that
+/// the transaction ends after everything that runs in the call: the pipeline commits
+/// when the call's result is a success and rolls back otherwise (an `Err`, a panic).
+/// Dropped without either (a cancelled call), the connection is closed instead of going
+/// back to the pool, which rolls the transaction back.
+pub(crate) struct CallDb {
+    /// Always `Some` until [`CallDb::finish`] or drop.
+    conn: Option<Object<Db>>,
+    in_transaction: bool,
+    /// SQLite: this call's turn to write, held until its transaction ends (dropped
+    /// with the `CallDb`, after the commit or rollback).
+    _write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl CallDb {
+    /// Ends the call's transaction: commit when `ok`, else roll back.
+    async fn finish(mut self, ok: bool) -> Result<(), ToolError> {
+        if !self.in_transaction {
+            return Ok(());
+        }
+        self.in_transaction = false;
+        let Some(conn) = self.conn.as_deref_mut() else {
+            return Ok(());
+        };
+        let result = if ok {
+            Tm::commit_transaction(conn).await
+        } else {
+            Tm::rollback_transaction(conn).await
+        };
+        if let Err(e) = result {
+            // The transaction's state is unknown: never reuse this connection.
+            if let Some(conn) = self.conn.take() {
+                drop(Object::take(conn));
+            }
+            return Err(ToolError::new(if ok {
+                format!("the call's changes could not be committed: {e}")
+            } else {
+                format!("the call's changes could not be rolled back: {e}")
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CallDb {
+    fn drop(&mut self) {
+        if self.in_transaction
+            && let Some(conn) = self.conn.take()
+        {
+            // Closing the connection rolls its transaction back.
+            drop(Object::take(conn));
+        }
+    }
+}
+
+/// Where a call keeps its connection, from the first time something in the call asks
+/// for it until the call's result is known.
+#[derive(Clone, Default)]
+pub(crate) struct DbSlot(Arc<tokio::sync::Mutex<Option<CallDb>>>);
+
+impl DbSlot {
+    /// Commits (`ok`) or rolls back the call's transaction, if the call opened one.
+    pub(crate) async fn finish(&self, ok: bool) -> Result<(), ToolError> {
+        // Nobody else holds the slot once the call's result is known; `try_lock` spares
+        // the common case (no connection taken) an await.
+        let taken = match self.0.try_lock() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => self.0.lock().await.take(),
+        };
+        match taken {
+            Some(db) => db.finish(ok).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// The call's connection, lent to an item or a middleware (`Request::db`): it derefs to
+/// [`Db`]. One lender at a time: drop it before calling `next`.
+pub struct DbLease(tokio::sync::OwnedMutexGuard<Option<CallDb>>);
+
+impl DbLease {
+    fn conn(&self) -> &Db {
+        match self.0.as_ref().and_then(|db| db.conn.as_deref()) {
+            Some(conn) => conn,
+            // A lease is made only once the slot holds a connection (`build`), and the
+            // slot is emptied only by `DbSlot::finish`, which waits for the lease.
+            None => unreachable!("a database lease without a connection"),
+        }
+    }
+
+    fn conn_mut(&mut self) -> &mut Db {
+        match self.0.as_mut().and_then(|db| db.conn.as_deref_mut()) {
+            Some(conn) => conn,
+            None => unreachable!("a database lease without a connection"),
+        }
+    }
+}
+
+impl DbSlot {
+    /// Lends the call's connection, checking one out (and beginning the transaction)
+    /// the first time. One lender at a time: the tool, or a middleware.
+    pub(crate) async fn lease(
+        &self,
+        database: &Database,
+        mode: DbMode,
+    ) -> Result<DbLease, ToolError> {
+        let DbMode { atomic, read_only } = mode;
+        let Ok(mut slot) = self.0.clone().try_lock_owned() else {
+            return Err(ToolError::new(
+                "the database connection is already lent out in this call: take it once at a time",
+            ));
+        };
+        if slot.is_none() {
+            let atomic = atomic.unwrap_or(database.atomic_by_default);
+            // The turn first, then the connection: a queue of writers holds no
+            // connections that readers could use.
+            let write_turn = if atomic && !read_only {
+                database.write_turn().await?
+            } else {
+                None
+            };
+            let mut conn = database.get().await?;
+            if atomic {
+                begin(&mut conn, read_only).await.map_err(|e| {
+                    ToolError::new(format!("could not begin the call's transaction: {e}"))
+                })?;
+            }
+            *slot = Some(CallDb {
+                conn: Some(conn),
+                in_transaction: atomic,
+                _write_turn: write_turn,
+            });
+        }
+        Ok(DbLease(slot))
+    }
+}
+
+impl std::ops::Deref for DbLease {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        self.conn()
+    }
+}
+
+impl std::ops::DerefMut for DbLease {
+    fn deref_mut(&mut self) -> &mut Db {
+        self.conn_mut()
+    }
+}

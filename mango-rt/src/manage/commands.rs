@@ -1,0 +1,215 @@
+//! The commands every project has, listed with the apps' own under `[mango]`:
+//! `check`, `tools` and `call`. They work on the runtime itself.
+
+use std::sync::Arc;
+
+use clap::{Args, FromArgMatches};
+
+use crate::call::{BoxFuture, Caller, Channel, Output, TransportKind};
+use crate::registry::{BUILTIN_APP, EntryMeta, MIDDLEWARE};
+use crate::runtime::Runtime;
+
+/// A built-in command: like an app's `#[command]`, but run with the runtime.
+pub(super) struct Builtin {
+    pub meta: EntryMeta,
+    pub about: &'static str,
+    pub args: fn(clap::Command) -> clap::Command,
+    pub run: fn(Arc<Runtime>, clap::ArgMatches) -> BoxFuture<Output>,
+}
+
+const fn meta(name: &'static str, line: u32) -> EntryMeta {
+    EntryMeta {
+        app: BUILTIN_APP,
+        name,
+        module_path: module_path!(),
+        file: file!(),
+        line,
+    }
+}
+
+/// The built-in commands.
+pub(super) static BUILTINS: [Builtin; 3] = [
+    Builtin {
+        meta: meta("check", line!()),
+        about: "Check the project: settings, apps, tool names (for MCP and for common clients), pending migrations.\n\nExits 1 when something needs fixing.",
+        args: |cmd| cmd,
+        run: check,
+    },
+    Builtin {
+        meta: meta("tools", line!()),
+        about: "List every tool, as clients see it (`--json`: with its input and output schema).",
+        args: ToolsArgs::augment_args,
+        run: tools,
+    },
+    Builtin {
+        meta: meta("call", line!()),
+        about: "Call one tool in-process and print its result, like `fastmcp call`: call <tool> '{\"arg\": 1}'.",
+        args: CallArgs::augment_args,
+        run: call_tool,
+    },
+];
+
+fn parse<T: FromArgMatches>(matches: &clap::ArgMatches) -> Result<T, Output> {
+    T::from_arg_matches(matches).map_err(|e| Output::Error(e.to_string()))
+}
+
+/// Characters that MCP allows in a tool name but the function-calling APIs of common
+/// model providers do not (their names are `^[a-zA-Z0-9_-]{1,64}$`).
+fn client_problem(name: &str) -> Option<&'static str> {
+    name.contains('.')
+        .then_some("has `.`, which some clients' model APIs refuse in tool names")
+}
+
+fn check(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        let mut report = String::new();
+        let mut problems = Vec::new();
+        let s = rt.settings();
+        report.push_str(&format!(
+            "settings: {} (profile `{}`) read and checked\n",
+            s.display_path().display(),
+            s.profile
+        ));
+        report.push_str(&format!(
+            "apps: {}\n",
+            rt.apps()
+                .iter()
+                .map(|a| a.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        report.push_str(&format!(
+            "tools: {}, every name unique, 1 to 64 characters of A-Z a-z 0-9 _ - .\n",
+            rt.tools.list.len()
+        ));
+        for t in &rt.tools.list {
+            if let Some(problem) = client_problem(t.name()) {
+                problems.push(format!(
+                    "the tool `{}` ({}) {problem}; rename it with #[tool(name = \"…\")]",
+                    t.name(),
+                    t.entry.meta.location()
+                ));
+            }
+        }
+        let listed: Vec<String> = rt.middleware.iter().map(|m| m.meta.qualified()).collect();
+        report.push_str(&format!(
+            "middleware: {}\n",
+            if listed.is_empty() {
+                "none listed".to_owned()
+            } else {
+                listed.join(" → ")
+            }
+        ));
+        for m in MIDDLEWARE.iter() {
+            if !listed.contains(&m.meta.qualified()) {
+                report.push_str(&format!(
+                    "note: the middleware `{}` ({}) is registered but not listed in `middleware`, so it does not run\n",
+                    m.meta.qualified(),
+                    m.meta.location()
+                ));
+            }
+        }
+        if !rt.migrator.is_empty() {
+            match rt.migrator.pending_names(rt.database()).await {
+                Ok(pending) if pending.is_empty() => {
+                    report.push_str("migrations: all applied\n");
+                }
+                Ok(pending) => problems.push(format!(
+                    "{} migration(s) not applied: {}; run `cargo mango migrate`",
+                    pending.len(),
+                    pending.join(", ")
+                )),
+                Err(e) => problems.push(format!("the database could not be checked: {e}")),
+            }
+        }
+        if problems.is_empty() {
+            report.push_str("no problems found\n");
+            Output::Text(report)
+        } else {
+            for p in &problems {
+                report.push_str(&format!("problem: {p}\n"));
+            }
+            report.push_str(&format!("{} problem(s) found", problems.len()));
+            Output::Error(report)
+        }
+    })
+}
+
+/// `tools [--json]`.
+#[derive(Args)]
+struct ToolsArgs {
+    /// Every tool with its input and output schema, as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn tools(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        let args: ToolsArgs = match parse(&matches) {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
+        if args.json {
+            return Output::json(&rt.tools.listed);
+        }
+        let width = rt
+            .tools
+            .list
+            .iter()
+            .map(|t| t.name().len())
+            .max()
+            .unwrap_or(0);
+        let mut text = String::new();
+        for t in &rt.tools.list {
+            let summary = t.entry.description.lines().next().unwrap_or("");
+            text.push_str(&format!("{:<width$}  {summary}\n", t.name()));
+        }
+        Output::Text(text)
+    })
+}
+
+/// `call <tool> [<json>]`.
+#[derive(Args)]
+struct CallArgs {
+    /// The tool's exposed name.
+    tool: String,
+    /// Its arguments, as a JSON object.
+    #[arg(default_value = "{}")]
+    arguments: String,
+}
+
+fn call_tool(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        let args: CallArgs = match parse(&matches) {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
+        let arguments = match serde_json::from_str::<serde_json::Value>(&args.arguments) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(other) => {
+                return Output::Error(format!(
+                    "the arguments must be a JSON object, like '{{\"a\": 1}}', not {other}"
+                ));
+            }
+            Err(e) => {
+                return Output::Error(format!("the arguments are not valid JSON: {e}"));
+            }
+        };
+        let caller = Caller::new(TransportKind::InProcess);
+        match rt
+            .call_tool(&args.tool, arguments, caller, Channel::default())
+            .await
+        {
+            Some(result) => {
+                let failed = result.is_error == Some(true);
+                let json = serde_json::to_string_pretty(&result).unwrap_or_default();
+                if failed {
+                    Output::Error(json)
+                } else {
+                    Output::Text(json)
+                }
+            }
+            None => Output::Error(rt.unknown_tool(&args.tool)),
+        }
+    })
+}

@@ -1,0 +1,218 @@
+//! `serve`: the project over stdio or Streamable HTTP, until stdin closes or a signal
+//! comes; then the calls in flight finish and the pool is closed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use tokio_util::sync::CancellationToken;
+
+use super::ServeArgs;
+use crate::builtin::auth;
+use crate::call::TransportKind;
+use crate::db::migrate::with_sync_db;
+use crate::mcp::MangoServer;
+use crate::runtime::{Error, ErrorKind, Runtime};
+use crate::settings::Transport;
+use crate::transport::http;
+use crate::transport::stdio::GuardedStdio;
+
+/// Connects once (start-up fails here, with the reason, if the database cannot be
+/// reached) and warns about migrations not applied yet. Skipped when no app has
+/// migrations, so a project without a database never creates one.
+async fn check_database(runtime: &Runtime, apply: bool) -> Result<(), Error> {
+    let migrator = &runtime.migrator;
+    if migrator.is_empty() {
+        return Ok(());
+    }
+    if apply {
+        let m = migrator.clone();
+        let done = with_sync_db(runtime.database(), move |c| m.migrate_all(c)).await?;
+        for (app, name, _) in done {
+            tracing::info!("applied the migration {app} {name}");
+        }
+    }
+    let names = migrator.pending_names(runtime.database()).await?;
+    if !names.is_empty() {
+        tracing::warn!(
+            "{} migration(s) not applied: {}; run `cargo mango migrate`",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    tokio.block_on(async move {
+        check_database(&runtime, args.migrate).await?;
+        let s = &runtime.settings().server;
+        let transport = args.transport.unwrap_or(s.transport);
+        let summary = super::apps::summary(&runtime);
+        match transport {
+            Transport::Stdio => {
+                tracing::info!("serving {summary} over stdio");
+                serve_stdio(runtime).await
+            }
+            Transport::Http => {
+                let host = args.host.unwrap_or_else(|| s.host.clone());
+                let port = args.port.unwrap_or(s.port);
+                let stateless = args.stateless || s.stateless;
+                serve_http(runtime, &host, port, stateless, &summary).await
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops the server gracefully");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Waits (at most the shutdown timeout) for the calls in flight, then closes the
+/// database pool.
+async fn drain(runtime: &Runtime) {
+    let in_flight = &runtime.state.in_flight;
+    let count = in_flight.len();
+    in_flight.close();
+    if count > 0 {
+        tracing::info!(
+            in_flight = count,
+            "shutting down: finishing the calls in flight"
+        );
+    }
+    let limit = Duration::from_secs(runtime.settings().server.shutdown_timeout);
+    if tokio::time::timeout(limit, in_flight.wait()).await.is_err() {
+        tracing::warn!(
+            still_running = in_flight.len(),
+            "shutdown timeout reached; stopping with calls still running"
+        );
+    }
+    runtime.database().close();
+}
+
+async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), Error> {
+    let transport = GuardedStdio::new(tokio::io::stdin(), tokio::io::stdout());
+    let server = MangoServer::new(runtime.clone(), TransportKind::Stdio);
+    let running = match server.serve(transport).await {
+        Ok(running) => running,
+        // The client left before `initialize`: nothing to serve, nothing went wrong.
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("stdin closed before `initialize`; stopping");
+            return Ok(());
+        }
+        Err(e) => return Err(ErrorKind::Serve(e.to_string()).into()),
+    };
+    let cancel = running.cancellation_token();
+    let waiting = running.waiting();
+    tokio::pin!(waiting);
+    tokio::select! {
+        result = &mut waiting => {
+            result.map_err(|e| ErrorKind::Serve(e.to_string()))?;
+            tracing::info!("stdin closed; stopping");
+            Ok(())
+        }
+        _ = shutdown_signal() => {
+            drain(&runtime).await;
+            cancel.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(2), waiting).await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve_http(
+    runtime: Arc<Runtime>,
+    host: &str,
+    port: u16,
+    stateless: bool,
+    summary: &str,
+) -> Result<(), Error> {
+    use axum::serve::ListenerExt;
+
+    let addr = format!("{host}:{port}");
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| ErrorKind::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local: SocketAddr = listener.local_addr()?;
+    let cancel = CancellationToken::new();
+    let settings = runtime.settings();
+    let handler = MangoServer::new(runtime.clone(), TransportKind::Http);
+    let app = http::router(
+        handler,
+        &settings.server,
+        stateless,
+        cancel.clone(),
+        runtime.state.in_flight.clone(),
+    );
+    let app = auth::http_layer(app, settings);
+    let url = format!(
+        "http://{}{}",
+        if local.is_ipv6() {
+            format!("[{}]:{}", local.ip(), local.port())
+        } else {
+            local.to_string()
+        },
+        settings.server.path
+    );
+    tracing::info!(
+        mode = if stateless { "stateless" } else { "sessions" },
+        "serving {summary} over Streamable HTTP at {url}"
+    );
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+    let server_failed = tokio::select! {
+        result = server => Some(result),
+        _ = shutdown_signal() => None,
+    };
+    if let Some(result) = server_failed {
+        return match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ErrorKind::Serve(e.to_string()).into()),
+            Err(e) => Err(ErrorKind::Serve(e.to_string()).into()),
+        };
+    }
+    drain(&runtime).await;
+    cancel.cancel();
+    let _ = stop_tx.send(());
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! rmcp's `ServerHandler` over the runtime: MCP requests in, the pipeline, MCP results
+//! out. Capabilities are declared from what the project has.
+
+use std::sync::Arc;
+
+use rmcp::RoleServer;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ErrorData, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+
+use crate::builtin::auth::Identity;
+use crate::call::{Caller, Channel, TransportKind};
+use crate::chain::ListRequest;
+use crate::runtime::Runtime;
+
+/// rmcp's handler over a [`Runtime`]: one per connection or session, cheap to clone.
+#[derive(Clone)]
+pub(crate) struct MangoServer {
+    runtime: Arc<Runtime>,
+    transport: TransportKind,
+}
+
+impl MangoServer {
+    pub fn new(runtime: Arc<Runtime>, transport: TransportKind) -> Self {
+        MangoServer { runtime, transport }
+    }
+
+    /// Who is calling: the client's info from `initialize`, and over HTTP the request's
+    /// headers and the identity the authentication layer found.
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+        let http = context.extensions.get::<axum::http::request::Parts>();
+        Caller {
+            transport: self.transport,
+            client: context
+                .peer
+                .peer_info()
+                .map(|info| info.client_info.clone()),
+            headers: http.map(|parts| parts.headers.clone()),
+            identity: http
+                .and_then(|parts| parts.extensions.get::<Identity>())
+                .map(|id| id.0.clone()),
+        }
+    }
+}
+
+impl ServerHandler for MangoServer {
+    fn get_info(&self) -> ServerConfig {
+        let (name, version) = self.runtime.server_info();
+        #[allow(deprecated)] // see set_level
+        let mut config = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+        .with_server_info(Implementation::new(name, version));
+        if let Some(instructions) = &self.runtime.settings().server.instructions {
+            config = config.with_instructions(instructions.clone());
+        }
+        config
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let req = self.runtime.has_list_hooks().then(|| ListRequest {
+            caller: self.caller(&context),
+        });
+        Ok(ListToolsResult::with_all_items(
+            self.runtime.list_tools(req.as_ref()).await,
+        ))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.runtime.tools.get(name).map(|t| t.tool.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let caller = if self.runtime.has_middleware() {
+            self.caller(&context)
+        } else {
+            // Only middleware reads the client and headers: skip the copies.
+            Caller::new(self.transport)
+        };
+        let meta = context.meta.0.0;
+        let progress_token = meta
+            .get("progressToken")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        let channel = Channel {
+            request_id: Some(context.id.to_string()),
+            meta,
+            progress_token,
+            peer: Some(context.peer),
+        };
+        let arguments = request.arguments.unwrap_or_default();
+        match self
+            .runtime
+            .call_tool(&request.name, arguments, caller, channel)
+            .await
+        {
+            Some(result) => Ok(result.into()),
+            None => Err(ErrorData::invalid_params(
+                self.runtime.unknown_tool(&request.name),
+                None,
+            )),
+        }
+    }
+
+    #[allow(deprecated)] // MCP logging is deprecated from 2026-07-28 on; older clients use it
+    async fn set_level(
+        &self,
+        _request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        Ok(())
+    }
+}

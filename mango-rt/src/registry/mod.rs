@@ -1,0 +1,170 @@
+//! The link-time registry: every `#[tool]`, `#[command]`, `#[middleware]`,
+//! `#[settings]` and `migrations!()` of every linked app lands in one of these slices.
+//! Each entry carries one [`EntryMeta`], so that every message can point at the source.
+
+use std::sync::Arc;
+
+use diesel_migrations::EmbeddedMigrations;
+use linkme::distributed_slice;
+use rmcp::model::JsonObject;
+
+use crate::call::{BoxFuture, Call, Output};
+use crate::chain::{Around, ListHook};
+use crate::settings::ParseSettings;
+
+/// Every `#[tool]` of every linked app, in link order (sort before relying on order).
+#[distributed_slice]
+pub static TOOLS: [ToolEntry];
+
+/// Every `#[command]` of every linked app, in link order.
+#[distributed_slice]
+pub static COMMANDS: [CommandEntry];
+
+/// Every `#[middleware]` of every linked app.
+#[distributed_slice]
+pub static MIDDLEWARE: [MiddlewareEntry];
+
+/// Every `#[settings]` type of every linked app.
+#[distributed_slice]
+pub static SETTINGS: [SettingsEntry];
+
+/// Every app's embedded migrations (`mango_rt::migrations!()`), in link order.
+#[distributed_slice]
+pub static MIGRATIONS: [MigrationsEntry];
+
+/// The app name mango's built-in middleware and commands are listed under.
+pub(crate) const BUILTIN_APP: &str = "mango";
+
+/// The separator of qualified names: `app.name` (middleware in `Mango.toml`, commands
+/// on the command line).
+pub(crate) const SEPARATOR: char = '.';
+
+/// What every entry says about itself: its app, its name, and where it is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryMeta {
+    /// The package name of the app (`CARGO_PKG_NAME`; `mango` for the built-ins).
+    pub app: &'static str,
+    /// The item's own name (a tool's before the app's prefix; a settings type's path).
+    pub name: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+impl EntryMeta {
+    /// `app.name`.
+    pub fn qualified(&self) -> String {
+        format!("{}{SEPARATOR}{}", self.app, self.name)
+    }
+
+    /// `file:line`, for messages that point at the source.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+
+    /// "`module::name` in app `app` at file:line".
+    pub fn site(&self) -> String {
+        format!(
+            "`{}::{}` in app `{}` at {}",
+            self.module_path,
+            self.name,
+            self.app,
+            self.location()
+        )
+    }
+}
+
+/// The behaviour hints of a tool, as `#[tool(read_only, destructive = false, …)]` gives them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Annotations {
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+}
+
+/// What a tool returns, as far as its schema is concerned.
+#[derive(Clone, Copy)]
+pub enum OutputKind {
+    /// Nothing (`()`): an empty content list.
+    Empty,
+    /// Text (`String`): one text block, no `outputSchema`.
+    Text,
+    /// A `Serialize + JsonSchema` value: `structuredContent`, its JSON as text, and an
+    /// `outputSchema`.
+    Json(fn() -> Arc<JsonObject>),
+}
+
+/// One `#[tool]`, as the macro writes it.
+pub struct ToolEntry {
+    pub meta: EntryMeta,
+    pub description: &'static str,
+    pub title: Option<&'static str>,
+    pub annotations: Annotations,
+    pub input_schema: fn() -> Arc<JsonObject>,
+    pub output: OutputKind,
+    /// `#[tool(atomic = …)]`: whether a database connection it takes is in a
+    /// transaction (`None`: the settings' default).
+    pub atomic: Option<bool>,
+    pub call: fn(Call) -> BoxFuture<Output>,
+}
+
+/// One `#[command]`, as the macro writes it.
+pub struct CommandEntry {
+    pub meta: EntryMeta,
+    /// The doc comment: its first line is the summary in the list.
+    pub about: &'static str,
+    /// Adds the command's arguments to a clap command.
+    pub args: fn(clap::Command) -> clap::Command,
+    pub run: fn(clap::ArgMatches, Call) -> BoxFuture<Output>,
+    /// `#[command(atomic = …)]`, as for tools.
+    pub atomic: Option<bool>,
+}
+
+/// One middleware, as `#[middleware]` writes it.
+pub struct MiddlewareEntry {
+    pub meta: EntryMeta,
+    pub around: Around,
+    pub list: Option<ListHook>,
+}
+
+/// One `#[settings]` type, as the macro writes it (`meta.name` is the type's path).
+pub struct SettingsEntry {
+    pub meta: EntryMeta,
+    /// Reads the app's section (a JSON value) into the typed settings.
+    pub parse: ParseSettings,
+    pub type_id: fn() -> std::any::TypeId,
+}
+
+/// One app's migrations, as `migrations!()` registers them.
+pub struct MigrationsEntry {
+    pub meta: EntryMeta,
+    pub migrations: &'static EmbeddedMigrations,
+}
+
+/// Embeds the app's `migrations/` folder (relative to its Cargo.toml) and registers it,
+/// so that `cargo mango migrate` applies it. `startapp` puts this line in `src/lib.rs`
+/// and a `build.rs` that rebuilds the app when a migration is added.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        const _: () = {
+            use $crate::__private::diesel_migrations;
+            static __MANGO_MIGRATIONS: $crate::__private::EmbeddedMigrations =
+                diesel_migrations::embed_migrations!("migrations");
+            #[$crate::__private::linkme::distributed_slice($crate::__private::MIGRATIONS)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static __MANGO_MIGRATIONS_ENTRY: $crate::__private::MigrationsEntry =
+                $crate::__private::MigrationsEntry {
+                    meta: $crate::__private::EntryMeta {
+                        app: ::std::env!("CARGO_PKG_NAME"),
+                        name: "migrations",
+                        module_path: ::std::module_path!(),
+                        file: ::std::file!(),
+                        line: ::std::line!(),
+                    },
+                    migrations: &__MANGO_MIGRATIONS,
+                };
+        };
+    };
+}

@@ -1,0 +1,110 @@
+//! [`Error`]: why a project could not start, or a subcommand of its binary failed.
+
+use std::fmt;
+
+use crate::db::{DbError, MigrateError};
+use crate::settings::SettingsError;
+
+/// Why a project could not start (or a subcommand of its binary failed): its message
+/// says what went wrong and what to do.
+pub struct Error(Kind);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
+}
+
+impl From<Kind> for Error {
+    fn from(kind: Kind) -> Error {
+        Error(kind)
+    }
+}
+
+macro_rules! from {
+    ($($source:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$source> for Error {
+            fn from(e: $source) -> Error {
+                Error(Kind::$variant(e))
+            }
+        })*
+    };
+}
+
+from!(
+    SettingsError => Settings,
+    DbError => Database,
+    MigrateError => Migrate,
+    std::io::Error => Io,
+);
+
+/// The kinds of [`Error`].
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Kind {
+    #[error(transparent)]
+    Settings(SettingsError),
+
+    #[error(transparent)]
+    Database(DbError),
+
+    #[error(transparent)]
+    Migrate(MigrateError),
+
+    #[error(
+        "two tools are exposed as `{name}`:\n  - {first}\n  - {second}\nrename one with #[tool(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
+    )]
+    DuplicateTool {
+        name: String,
+        /// "`path::fn` in app `x` at file:line"
+        first: String,
+        second: String,
+    },
+
+    #[error(
+        "the tool `{fn_name}` at {at} would be exposed as `{name}`, which {problem}; MCP clients accept names of 1 to 64 characters from A-Z a-z 0-9 _ - .: shorten it with #[tool(name = \"…\")] or the app's prefix"
+    )]
+    InvalidToolName {
+        name: String,
+        fn_name: String,
+        at: String,
+        problem: String,
+    },
+
+    #[error(
+        "{path}: `middleware` lists `{name}`, which no installed app registers; the middleware there is: {known}"
+    )]
+    UnknownMiddleware {
+        path: String,
+        name: String,
+        known: String,
+    },
+
+    #[error("{0}")]
+    Middleware(String),
+
+    #[error(
+        "could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml"
+    )]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+
+    #[error("the MCP server stopped with an error: {0}")]
+    Serve(String),
+
+    #[error("{0}")]
+    Io(std::io::Error),
+}

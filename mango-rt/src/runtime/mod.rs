@@ -1,0 +1,280 @@
+//! The runtime: the registry and the settings made into what a server serves (the
+//! shared [`State`], the table of tools, the middleware chain, the migrations), and the
+//! calls into the pipeline.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use rmcp::model::{CallToolResult, Tool};
+
+use crate::call::{Caller, Channel, Output};
+use crate::chain::{Chain, Endpoint, ListHook, ListRequest, Request};
+use crate::db::{Database, Migrator};
+use crate::project::AppInfo;
+use crate::registry::{MIDDLEWARE, MIGRATIONS, MiddlewareEntry, SETTINGS, TOOLS, ToolEntry};
+use crate::settings::{AppSettings, Settings, SettingsError};
+use crate::state::State;
+use crate::util::did_you_mean;
+
+mod error;
+mod tools;
+
+pub use error::Error;
+pub(crate) use error::Kind as ErrorKind;
+pub(crate) use tools::{ServedTool, Tools};
+
+/// A running project: what its calls share, what it serves, and how.
+pub(crate) struct Runtime {
+    pub state: Arc<State>,
+    pub tools: Tools,
+    /// The active middleware, in the order `Mango.toml` lists it.
+    pub middleware: Vec<&'static MiddlewareEntry>,
+    /// Their steps, as the pipeline runs them.
+    chain: Chain,
+    list_hooks: Vec<ListHook>,
+    pub migrator: Migrator,
+    project_name: String,
+    project_version: String,
+}
+
+/// Every middleware: mango's built-ins first, then the apps'.
+pub(crate) fn all_middleware() -> impl Iterator<Item = &'static MiddlewareEntry> {
+    crate::builtin::MIDDLEWARE.iter().chain(MIDDLEWARE.iter())
+}
+
+/// The middleware `Mango.toml` lists, in its order; a name no app registers stops
+/// start-up with the known names.
+fn resolve_middleware(settings: &Settings) -> Result<Vec<&'static MiddlewareEntry>, Error> {
+    let mut chain = Vec::new();
+    for name in &settings.middleware {
+        match all_middleware().find(|m| &m.meta.qualified() == name) {
+            Some(entry) => chain.push(entry),
+            None => {
+                let mut known: Vec<String> = all_middleware().map(|m| m.meta.qualified()).collect();
+                known.sort();
+                return Err(ErrorKind::UnknownMiddleware {
+                    path: settings.display_path().display().to_string(),
+                    name: name.clone(),
+                    known: known.join(", "),
+                }
+                .into());
+            }
+        }
+    }
+    crate::builtin::check_settings(settings).map_err(ErrorKind::Middleware)?;
+    Ok(chain)
+}
+
+/// Reads every registered app settings type from its section, and checks that every
+/// section belongs to an installed app that declares settings.
+fn read_app_settings(
+    settings: &Settings,
+    installed: &[&str],
+) -> Result<HashMap<TypeId, Arc<dyn Any + Send + Sync>>, SettingsError> {
+    let path = settings.display_path();
+    for app in settings.apps.keys() {
+        if !installed.contains(&app.as_str()) {
+            return Err(SettingsError::UnknownApp {
+                path,
+                profile: settings.profile.clone(),
+                app: app.clone(),
+                known: installed.join(", "),
+            });
+        }
+        if !SETTINGS.iter().any(|e| e.meta.app == app) {
+            return Err(SettingsError::AppHasNoSettings {
+                path,
+                profile: settings.profile.clone(),
+                app: app.clone(),
+            });
+        }
+    }
+    let mut out = HashMap::new();
+    for (i, entry) in SETTINGS.iter().enumerate() {
+        let site = |e: &crate::registry::SettingsEntry| {
+            format!("{} at {}", e.meta.name, e.meta.location())
+        };
+        if let Some(other) = SETTINGS
+            .iter()
+            .skip(i + 1)
+            .find(|o| o.meta.app == entry.meta.app)
+        {
+            return Err(SettingsError::TwoSettingsTypes {
+                app: entry.meta.app.to_owned(),
+                first: site(entry),
+                second: site(other),
+            });
+        }
+        let section = settings
+            .apps
+            .get(entry.meta.app)
+            .cloned()
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        let value = (entry.parse)(section).map_err(|e| {
+            let key = e.path().to_string();
+            let field = if key == "." {
+                String::new()
+            } else {
+                format!(".{key}")
+            };
+            SettingsError::InvalidApp {
+                path: path.clone(),
+                key: format!("{}.apps.{}{field}", settings.profile, entry.meta.app),
+                message: e.into_inner().to_string(),
+                read_into: format!("`{}` at {}", entry.meta.name, entry.meta.location()),
+            }
+        })?;
+        out.insert((entry.type_id)(), value);
+    }
+    Ok(out)
+}
+
+impl Runtime {
+    /// Builds the runtime from the linked registry. `apps` are the installed apps (from
+    /// the generated binary); apps of linked tools missing from it get their package
+    /// name as prefix.
+    pub fn new(
+        settings: Settings,
+        apps: &[AppInfo],
+        project_name: &str,
+        project_version: &str,
+    ) -> Result<Runtime, Error> {
+        Self::with_tools(settings, apps, project_name, project_version, TOOLS.iter())
+    }
+
+    /// [`Runtime::new`] with the given tools instead of the linked ones.
+    pub fn with_tools(
+        settings: Settings,
+        apps: &[AppInfo],
+        project_name: &str,
+        project_version: &str,
+        tools: impl Iterator<Item = &'static ToolEntry>,
+    ) -> Result<Runtime, Error> {
+        let mut apps: Vec<AppInfo> = apps.to_vec();
+        let tools = Tools::new(tools, &mut apps)?;
+        apps.sort_by(|a, b| a.name.cmp(b.name));
+        let installed: Vec<&str> = apps.iter().map(|a| a.name).collect();
+        let app_settings = read_app_settings(&settings, &installed)?;
+        let database = Database::new(&settings.database, &settings.root())?;
+        let middleware = resolve_middleware(&settings)?;
+        let chain: Chain = middleware.iter().map(|m| m.around).collect();
+        let list_hooks = middleware.iter().filter_map(|m| m.list).collect();
+        let migrator = Migrator {
+            apps: apps.clone(),
+            sources: MIGRATIONS
+                .iter()
+                .map(|m| (m.meta.app, m.migrations))
+                .collect(),
+        };
+        Ok(Runtime {
+            state: Arc::new(State::new(settings, apps, app_settings, database)),
+            tools,
+            middleware,
+            chain,
+            list_hooks,
+            migrator,
+            project_name: project_name.into(),
+            project_version: project_version.into(),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.state.settings
+    }
+
+    pub fn apps(&self) -> &[AppInfo] {
+        &self.state.apps
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.state.database
+    }
+
+    /// Whether any middleware is listed (only middleware reads the caller's client and
+    /// headers: without it, the MCP handler does not copy them).
+    pub fn has_middleware(&self) -> bool {
+        !self.chain.is_empty()
+    }
+
+    /// The server's name and version as `initialize` reports them.
+    pub fn server_info(&self) -> (String, String) {
+        let s = &self.settings().server;
+        (
+            s.name.clone().unwrap_or_else(|| self.project_name.clone()),
+            s.version
+                .clone()
+                .unwrap_or_else(|| self.project_version.clone()),
+        )
+    }
+
+    /// Runs a request through the pipeline: `chain` (the settings' middleware for MCP
+    /// requests, none for management commands) → `endpoint` → the transaction's end.
+    pub async fn run(&self, chain: &Chain, endpoint: &Arc<dyn Endpoint>, req: Request) -> Output {
+        crate::chain::run(chain, endpoint, req).await
+    }
+
+    /// Calls a tool by its exposed name through the pipeline; `None` when there is no
+    /// such tool.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        caller: Caller,
+        channel: Channel,
+    ) -> Option<CallToolResult> {
+        let served = self.tools.get(name)?;
+        let req = Request::new(
+            self.state.clone(),
+            served.target,
+            arguments,
+            caller,
+            channel,
+            served.db_mode,
+        );
+        let output = self.run(&self.chain, &served.endpoint, req).await;
+        if let Output::Error(message) = &output {
+            tracing::info!(tool = served.name(), error = %message, "tool call failed");
+        }
+        Some(output.into_call_tool_result(served.wrap))
+    }
+
+    /// The tools a client is given: every tool, as the middleware's list hooks change it.
+    pub async fn list_tools(&self, req: Option<&ListRequest>) -> Vec<Tool> {
+        let mut tools = self.tools.listed.clone();
+        if let Some(req) = req {
+            for hook in &self.list_hooks {
+                hook(req, &mut tools).await;
+            }
+        }
+        tools
+    }
+
+    /// Whether any middleware changes the lists.
+    pub fn has_list_hooks(&self) -> bool {
+        !self.list_hooks.is_empty()
+    }
+
+    /// The error for a name no tool has, with the closest names.
+    pub fn unknown_tool(&self, name: &str) -> String {
+        let suggestion = did_you_mean(name, self.tools.list.iter().map(|t| t.name().to_owned()));
+        format!("unknown tool `{name}`{suggestion} (tools/list gives every tool)")
+    }
+}
+
+static GLOBAL: OnceLock<Arc<State>> = OnceLock::new();
+
+/// Makes `runtime`'s state the one that [`app_settings`] reads (the first one of the
+/// process wins; test servers keep their own).
+pub(crate) fn set_global(runtime: &Runtime) {
+    let _ = GLOBAL.set(runtime.state.clone());
+}
+
+/// An app's typed settings, for code outside calls (a tool takes them from its
+/// [`Context`](crate::Context), or as a `&T` parameter).
+pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, Error> {
+    match GLOBAL.get() {
+        Some(state) => Ok(state.app_settings::<T>()?),
+        None => Err(SettingsError::NotRegistered(std::any::type_name::<T>()).into()),
+    }
+}
