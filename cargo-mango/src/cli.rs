@@ -40,65 +40,23 @@ pub enum Command {
         manifest_path: Option<PathBuf>,
     },
     /// Build the project and serve every installed app's tools over MCP.
-    Serve {
-        #[command(flatten)]
-        build: BuildArgs,
-        /// stdio (for clients that start the server) or http (Streamable HTTP).
-        #[arg(long, value_parser = ["stdio", "http"])]
-        transport: Option<String>,
-        /// The address to listen on (http).
-        #[arg(long)]
-        host: Option<String>,
-        /// The port to listen on (http); 0 picks a free one.
-        #[arg(long)]
-        port: Option<u16>,
-        /// No sessions, plain JSON responses: the mode for several replicas (http).
-        #[arg(long)]
-        stateless: bool,
-        /// Apply pending migrations before serving.
-        #[arg(long)]
-        migrate: bool,
-    },
+    #[command(after_help = mango_cli::help("serve"))]
+    Serve(Passthrough),
     /// List the installed apps and their tools.
-    Apps {
-        #[command(flatten)]
-        build: BuildArgs,
-    },
+    #[command(after_help = mango_cli::help("apps"))]
+    Apps(Passthrough),
     /// Check the project (settings, tool names, middleware, pending migrations): the
     /// built-in `check` command.
-    Check {
-        #[command(flatten)]
-        build: BuildArgs,
-    },
+    Check(Passthrough),
     /// Print every tool with its input and output schema, as JSON.
-    Tools {
-        #[command(flatten)]
-        build: BuildArgs,
-    },
+    Tools(Passthrough),
     /// Apply every app's pending migrations (`--list` shows them; `<app> <version>`
     /// moves one app forward or back; `<app> zero` undoes all of its migrations).
-    Migrate {
-        #[command(flatten)]
-        build: BuildArgs,
-        /// List every migration, applied or not.
-        #[arg(long)]
-        list: bool,
-        /// Only this app.
-        app: Option<String>,
-        /// The version to move the app to, or `zero`.
-        target: Option<String>,
-    },
+    #[command(after_help = mango_cli::help("migrate"))]
+    Migrate(Passthrough),
     /// Run a management command of an app (with none: list every command).
-    Run {
-        #[command(flatten)]
-        build: BuildArgs,
-        /// List the commands.
-        #[arg(long)]
-        list: bool,
-        /// The command (`name` or `app:name`), then its own arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        command: Vec<String>,
-    },
+    #[command(after_help = mango_cli::help("run"))]
+    Run(Passthrough),
     /// Create an empty migration (up.sql and down.sql) in apps/APP/migrations.
     Makemigrations {
         /// The app.
@@ -116,6 +74,21 @@ pub enum Command {
         #[arg(long)]
         manifest_path: Option<PathBuf>,
     },
+}
+
+/// A subcommand of the project's binary: cargo's build options, then the binary's own
+/// arguments, handed on as they are (its options are listed below the build options).
+#[derive(Args)]
+pub struct Passthrough {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// The arguments of the project's binary, after the build options.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 /// How to build the project's binary (passed on to `cargo build`).

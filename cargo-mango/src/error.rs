@@ -2,14 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Exit codes.
-pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    /// The command failed (a build error, a bad project …).
-    pub const FAILURE: u8 = 1;
-    /// The command line or a name given on it was wrong.
-    pub const USAGE: u8 = 2;
-}
+pub use mango_cli::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -56,10 +49,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> Exit {
         match self {
-            Error::InvalidName { .. } | Error::NotEmpty { .. } => exit::USAGE,
-            _ => exit::FAILURE,
+            Error::InvalidName { .. } | Error::NotEmpty { .. } => Exit::Usage,
+            _ => Exit::Failure,
         }
     }
 

@@ -17,19 +17,19 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
-                error::exit::USAGE
+                error::Exit::Usage
             } else {
-                error::exit::SUCCESS
+                error::Exit::Success
             };
             let _ = e.print();
-            return ExitCode::from(code);
+            return code.into();
         }
     };
     match cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
+            e.exit_code().into()
         }
     }
 }

@@ -55,10 +55,10 @@ impl ItemKind {
     fn name_rule(self) -> (&'static [char], &'static str) {
         match self {
             ItemKind::Tool => (&['_', '-', '.'], " (MCP's rule)"),
-            ItemKind::Command | ItemKind::Middleware => {
-                (&['_', '-'], " (`.` separates the app: `app.name`)")
+            ItemKind::Command => (&['_', '-'], " (`.` separates the app: `app.name`)"),
+            ItemKind::Middleware | ItemKind::Settings => {
+                (&['_'], " (`.` separates the app: `app.name`)")
             }
-            ItemKind::Settings => (&['_'], ""),
         }
     }
 }
@@ -249,7 +249,7 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-fn classify(ty: &Type) -> syn::Result<Output> {
+fn classify(ty: &Type, kind: ItemKind) -> syn::Result<Output> {
     match ty {
         Type::Tuple(t) if t.elems.is_empty() => Ok(Output::Empty),
         Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => {
@@ -257,9 +257,16 @@ fn classify(ty: &Type) -> syn::Result<Output> {
         }
         Type::ImplTrait(_) => Err(syn::Error::new_spanned(
             ty,
-            "return a named type (a tool's output schema, a command's printed result, is derived from it), not `impl Trait`",
+            format!(
+                "{} must return a named type ({}), not `impl Trait`",
+                kind.a(),
+                match kind {
+                    ItemKind::Command => "what it prints is serialized from it",
+                    _ => "its output schema is derived from it",
+                }
+            ),
         )),
-        Type::Paren(p) => classify(&p.elem),
+        Type::Paren(p) => classify(&p.elem, kind),
         _ => match last_segment(ty) {
             Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
             _ => Ok(Output::Json(Box::new(ty.clone()))),
@@ -267,7 +274,7 @@ fn classify(ty: &Type) -> syn::Result<Output> {
     }
 }
 
-pub(crate) fn returns(output: &ReturnType) -> syn::Result<Returns> {
+pub(crate) fn returns(output: &ReturnType, kind: ItemKind) -> syn::Result<Returns> {
     let ty = match output {
         ReturnType::Default => {
             return Ok(Returns {
@@ -283,12 +290,12 @@ pub(crate) fn returns(output: &ReturnType) -> syn::Result<Returns> {
         && let Some(GenericArgument::Type(ok)) = args.args.first()
     {
         return Ok(Returns {
-            output: classify(ok)?,
+            output: classify(ok, kind)?,
             fallible: true,
         });
     }
     Ok(Returns {
-        output: classify(ty)?,
+        output: classify(ty, kind)?,
         fallible: false,
     })
 }

@@ -1,5 +1,12 @@
-//! The attribute macros of mango. Use them through `mango_rt` (`#[mango_rt::tool]`,
-//! `#[mango_rt::settings]`): the generated code refers to `::mango_rt` and nothing else.
+//! The attribute macros of mango: [`macro@tool`], [`macro@command`],
+//! [`macro@middleware`] and [`macro@settings`]. Use them through `mango_rt`
+//! (`#[mango_rt::tool]`, …): the generated code refers to `::mango_rt::__private` and
+//! nothing else (`crate = path` says where mango-rt is, for a renamed dependency).
+//!
+//! Every macro shares one front end (`item.rs`): the signature checks, the parameters
+//! sorted into arguments and injected values, the entry's source location, and the
+//! `const _` block around what it generates; every macro reports all its errors at
+//! once, worded for the item.
 
 use proc_macro::TokenStream;
 
@@ -32,13 +39,19 @@ mod util;
 /// - Parameters taken by value are the tool's JSON arguments (`serde` + `schemars`: doc
 ///   comments, `#[serde(…)]` and `#[schemars(…)]` on a parameter go to its schema;
 ///   `Option<T>` is optional). Parameters taken by reference are injected:
-///   `&Context`, or an app's `&Settings`.
+///   `&Context`, an app's `&Settings`, or `&mut Db`, the call's database connection.
+/// - `&mut Db` is checked out of the pool when the tool is called, in a transaction that
+///   is committed when the call succeeds and rolled back when it fails (an `Err`, a
+///   panic, a middleware that refuses, a timeout). `atomic = false` gives the
+///   connection without a transaction (each statement commits on its own); `read_only`
+///   also tells SQLite that the transaction does not write, so it never waits for
+///   writers.
 /// - The return value: `()` gives no content, `String` gives text, any other
 ///   `Serialize + JsonSchema` type gives `structuredContent` and an `outputSchema`;
 ///   `Result<T, E>` gives `isError: true` with the error's message on `Err`.
 /// - Options: `name`, `description`, `title`, `read_only`, `destructive`,
-///   `idempotent`, `open_world` (flags, or `= bool`), `crate = path` (default
-///   `::mango_rt`).
+///   `idempotent`, `open_world` (flags, or `= bool`: MCP's annotations), `atomic =
+///   false`, `crate = path` (default `::mango_rt`).
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into())
@@ -77,12 +90,13 @@ pub fn command(args: TokenStream, input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Registers middleware, which runs around every tool call once `Mango.toml` lists it
-/// (`middleware = ["<app>.<name>", …]`): an around-style
+/// Registers middleware, which runs around every call of an MCP client once
+/// `Mango.toml` lists it (`middleware = ["<app>.<name>", …]`): an around-style
 /// `async fn(req: &mut Request, next: Next) -> Response`, or a unit struct that
 /// implements `mango_rt::Middleware` (`process_request` / `process_response` /
-/// `list_tools`). The name is the fn's, or the struct's in snake case; `name = "…"`
-/// says otherwise.
+/// `list_tools`). `req.target` says what is called (kind, name, app). The name is the
+/// fn's, or the struct's in snake case; `name = "…"` (letters, digits, `_`) says
+/// otherwise.
 #[proc_macro_attribute]
 pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
     middleware::expand(args.into(), input.into())

@@ -49,22 +49,13 @@ fn snake(ident: &str) -> String {
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let options = match Options::parse.parse2(args) {
-        Ok(o) => o,
-        Err(e) => {
-            errors.push(e);
-            Options::default()
-        }
-    };
+    let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
     let krate = options.krate.clone().unwrap_or_else(default_crate);
     let p = quote!(#krate::__private);
-    let item: Item = syn::parse2(input.clone()).map_err(|_| {
-        let mut e = syn::Error::new_spanned(&input, WHERE);
-        if let Err(first) = std::mem::take(&mut errors).finish() {
-            e.combine(first);
-        }
-        e
-    })?;
+    let item: Item = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => return Err(errors.fail(syn::Error::new_spanned(&input, WHERE))),
+    };
     let (ident, steps, list) = match &item {
         Item::Fn(func) => {
             check_signature(func, ItemKind::Middleware, &mut errors);
@@ -114,11 +105,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 quote!(::std::option::Option::Some(__mango_list)),
             )
         }
-        other => {
-            errors.push(syn::Error::new_spanned(other, WHERE));
-            errors.finish()?;
-            return Ok(quote!(#other));
-        }
+        other => return Err(errors.fail(syn::Error::new_spanned(other, WHERE))),
     };
     let name = options
         .name

@@ -13,22 +13,19 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let krate: Path = if args.is_empty() {
         default_crate()
     } else {
-        match parse_crate.parse2(args) {
-            Ok(path) => path,
-            Err(e) => {
-                errors.push(e);
-                default_crate()
-            }
-        }
+        errors
+            .ok(parse_crate.parse2(args))
+            .unwrap_or_else(default_crate)
     };
-    let item: Item = syn::parse2(input)?;
-    let Item::Struct(item) = item else {
-        errors.push(syn::Error::new_spanned(
-            item,
-            "#[settings] goes on a struct: the app's section of Mango.toml",
-        ));
-        errors.finish()?;
-        return Ok(TokenStream::new());
+    let item = match syn::parse2::<Item>(input) {
+        Ok(Item::Struct(item)) => item,
+        Ok(item) => {
+            return Err(errors.fail(syn::Error::new_spanned(
+                item,
+                "#[settings] goes on a struct: the app's section of Mango.toml",
+            )));
+        }
+        Err(e) => return Err(errors.fail(e)),
     };
     if !item.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(

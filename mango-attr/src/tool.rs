@@ -61,15 +61,11 @@ impl Options {
 }
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let options = Options::parse.parse2(args);
-    let mut func = parse_fn(input, ItemKind::Tool)?;
     let mut errors = Errors::default();
-    let options = match options {
-        Ok(o) => o,
-        Err(e) => {
-            errors.push(e);
-            Options::default()
-        }
+    let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
+    let mut func = match parse_fn(input, ItemKind::Tool) {
+        Ok(func) => func,
+        Err(e) => return Err(errors.fail(e)),
     };
     check_signature(&func, ItemKind::Tool, &mut errors);
 
@@ -85,13 +81,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     }
 
     let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
-    let returns = match returns(&func.sig.output) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    };
+    let returns = errors.ok(returns(&func.sig.output, ItemKind::Tool));
     errors.finish()?;
     let Some(returns) = returns else {
         return Ok(quote!(#func));

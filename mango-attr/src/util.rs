@@ -15,6 +15,27 @@ impl Errors {
         }
     }
 
+    /// The value of `result`, or `None` with its error kept.
+    pub fn ok<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.push(e);
+                None
+            }
+        }
+    }
+
+    /// Every error so far, and `error` after them: for a problem that stops the
+    /// expansion.
+    pub fn fail(mut self, error: syn::Error) -> syn::Error {
+        self.push(error);
+        match self.0 {
+            Some(e) => e,
+            None => unreachable!("an error was just pushed"),
+        }
+    }
+
     pub fn finish(self) -> syn::Result<()> {
         match self.0 {
             Some(e) => Err(e),

@@ -94,13 +94,7 @@ pub enum SettingsError {
     NotRegistered(&'static str),
 }
 
-/// The transport `serve` uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Stdio,
-    Http,
-}
+pub use mango_cli::Transport;
 
 /// The project's settings (the framework's and the server's; the apps' sections are read
 /// through [`AppSettings`]).

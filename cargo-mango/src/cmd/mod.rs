@@ -5,10 +5,17 @@ use std::process::ExitCode;
 use crate::cli::{Cargo, Command};
 use crate::error::Result;
 
+mod apps;
+mod check;
 pub mod makemigrations;
+mod migrate;
+mod run;
 mod runner;
+mod serve;
 mod startapp;
 mod startproject;
+mod sync;
+mod tools;
 
 pub fn run(cli: Cargo) -> Result<ExitCode> {
     let Cargo::Mango(mango) = cli;
@@ -22,82 +29,17 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
             name,
             manifest_path,
         } => startapp::run(&name, manifest_path.as_deref()),
-        Command::Sync { manifest_path } => {
-            let project = crate::project::Project::find(manifest_path.as_deref())?;
-            let apps = project.sync()?;
-            let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
-            eprintln!(
-                "{}: {} installed apps ({})",
-                project.name,
-                apps.len(),
-                names.join(", ")
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Serve {
-            build,
-            transport,
-            host,
-            port,
-            stateless,
-            migrate,
-        } => {
-            let mut args = vec!["serve".to_owned()];
-            if let Some(t) = transport {
-                args.extend(["--transport".to_owned(), t]);
-            }
-            if let Some(h) = host {
-                args.extend(["--host".to_owned(), h]);
-            }
-            if let Some(p) = port {
-                args.extend(["--port".to_owned(), p.to_string()]);
-            }
-            if stateless {
-                args.push("--stateless".to_owned());
-            }
-            if migrate {
-                args.push("--migrate".to_owned());
-            }
-            runner::build_and_run(&build, args)
-        }
-        Command::Migrate {
-            build,
-            list,
-            app,
-            target,
-        } => {
-            let mut args = vec!["migrate".to_owned()];
-            if list {
-                args.push("--list".to_owned());
-            }
-            args.extend(app);
-            args.extend(target);
-            runner::build_and_run(&build, args)
-        }
-        Command::Run {
-            build,
-            list,
-            command,
-        } => {
-            let mut args = vec!["run".to_owned()];
-            if list {
-                args.push("--list".to_owned());
-            }
-            args.extend(command);
-            runner::build_and_run(&build, args)
-        }
+        Command::Sync { manifest_path } => sync::run(manifest_path.as_deref()),
         Command::Makemigrations {
             app,
             name,
             manifest_path,
         } => makemigrations::run(&app, &name, manifest_path.as_deref()),
-        Command::Apps { build } => runner::build_and_run(&build, vec!["apps".to_owned()]),
-        Command::Check { build } => {
-            runner::build_and_run(&build, ["run", "check"].map(str::to_owned).to_vec())
-        }
-        Command::Tools { build } => runner::build_and_run(
-            &build,
-            ["run", "tools", "--json"].map(str::to_owned).to_vec(),
-        ),
+        Command::Serve(args) => serve::run(args),
+        Command::Apps(args) => apps::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Tools(args) => tools::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 
 use cargo_metadata::Message;
+use mango_cli::Exit;
 
-use crate::cli::BuildArgs;
+use crate::cli::{BuildArgs, Passthrough};
 use crate::error::{Error, Result};
 use crate::project::Project;
 
@@ -66,9 +67,28 @@ pub fn build(project: &Project, args: &BuildArgs) -> Result<PathBuf> {
     })
 }
 
+/// Runs the binary's subcommand `words` with the arguments given after the build
+/// options. They are checked first with the binary's own definitions (`mango-cli`), so
+/// that a bad flag is refused (exit 2) before anything is built, and `-- --help` shows
+/// the binary's help.
+pub fn hand_on(words: &[&str], given: Passthrough) -> Result<ExitCode> {
+    let mut args: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    args.extend(given.args);
+    if let Err(e) = mango_cli::check(&args) {
+        let _ = e.print();
+        return Ok(if e.use_stderr() {
+            Exit::Usage
+        } else {
+            Exit::Success
+        }
+        .into());
+    }
+    build_and_run(&given.build, args)
+}
+
 /// Syncs the project, builds it, and runs its binary with `args`; the binary's exit
 /// code is ours.
-pub fn build_and_run(build_args: &BuildArgs, args: Vec<String>) -> Result<ExitCode> {
+fn build_and_run(build_args: &BuildArgs, args: Vec<String>) -> Result<ExitCode> {
     let project = Project::find(build_args.manifest_path.as_deref())?;
     project.sync()?;
     let exe = build(&project, build_args)?;

@@ -1,6 +1,6 @@
 #[mango_rt::tool]
 async fn tick(ctx: &mut mango_rt::Context) -> String {
-    ctx.tool().to_owned()
+    ctx.target().name.to_owned()
 }
 
 fn main() {}

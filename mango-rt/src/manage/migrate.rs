@@ -1,6 +1,8 @@
 //! `migrate`: apply every app's pending migrations, list them, or move one app.
 
-use super::{MigrateArgs, write_stdout};
+use mango_cli::MigrateArgs;
+
+use super::write_stdout;
 use crate::db::migrate::with_sync_db;
 use crate::runtime::{Error, Runtime};
 

@@ -3,113 +3,27 @@
 //!
 //! `cargo mango` generates the binary's `main.rs`, which calls [`manage`] with the
 //! project's installed apps; the same binary runs without cargo once deployed
-//! (`./mysite serve --transport stdio`). These clap definitions are the only ones:
-//! `cargo mango serve|migrate|run|apps|tools|check` hand their arguments on.
+//! (`./mysite serve --transport stdio`). Its flags are declared once, in `mango-cli`:
+//! `cargo mango serve|migrate|run|apps|tools|check` check their arguments with the
+//! same definitions and hand them on.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
+use mango_cli::{Cli, Command, Exit, RunArgs};
 
 use crate::call::Output;
 use crate::project::Project;
 use crate::runtime::{Error, Runtime};
-use crate::settings::{SETTINGS_FILE, Settings, Transport};
+use crate::settings::{SETTINGS_FILE, Settings};
 
 mod apps;
 mod commands;
 mod migrate;
 mod run;
 mod serve;
-
-/// The exit codes of the project's binary (the same as `cargo mango`'s).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Exit {
-    Success = 0,
-    /// The command ran and failed (a bad setting, a port in use, a command's error …).
-    Failure = 1,
-    /// The command line was wrong.
-    Usage = 2,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(exit as u8)
-    }
-}
-
-#[derive(Parser)]
-#[command(about = "A mango project: serve its MCP tools, list its apps", version)]
-struct Cli {
-    /// The settings file (default: Mango.toml in this directory or the nearest parent,
-    /// else in the project the binary was built from).
-    #[arg(long, env = "MANGO_SETTINGS", global = true)]
-    settings: Option<PathBuf>,
-    /// The settings profile.
-    #[arg(long, env = "MANGO_PROFILE", global = true, default_value = "default")]
-    profile: String,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve every installed app's tools over MCP.
-    Serve(ServeArgs),
-    /// List the installed apps and their tools.
-    Apps,
-    /// Apply every app's pending migrations, or move one app to a version.
-    Migrate(MigrateArgs),
-    /// Run a management command (with none: list them all).
-    Run(RunArgs),
-}
-
-#[derive(Args)]
-pub(crate) struct RunArgs {
-    /// List the commands of every app.
-    #[arg(long)]
-    pub list: bool,
-    /// The command (`name`, or `app.name` when two apps have one of that name), then
-    /// its own arguments (`<command> --help` shows them).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND [ARGS]"
-    )]
-    pub command: Vec<String>,
-}
-
-#[derive(Args)]
-pub(crate) struct MigrateArgs {
-    /// List every migration, applied ([X]) or not ([ ]), per app.
-    #[arg(long, conflicts_with_all = ["app", "target"])]
-    pub list: bool,
-    /// Only this app.
-    pub app: Option<String>,
-    /// The version to move the app to (forward or back), or `zero` to undo them all.
-    #[arg(requires = "app")]
-    pub target: Option<String>,
-}
-
-#[derive(Args, Default)]
-pub(crate) struct ServeArgs {
-    /// stdio (for a client that starts the server, like Claude Desktop) or http.
-    #[arg(long, value_enum)]
-    pub transport: Option<Transport>,
-    /// The address to listen on (http).
-    #[arg(long)]
-    pub host: Option<String>,
-    /// The port to listen on (http); 0 picks a free one.
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// No sessions, plain JSON responses: the mode for several replicas (http).
-    #[arg(long)]
-    pub stateless: bool,
-    /// Apply pending migrations before serving.
-    #[arg(long)]
-    pub migrate: bool,
-}
 
 /// Runs the project's binary: parses the command line and runs the subcommand.
 pub fn manage(project: &Project) -> ExitCode {
@@ -187,7 +101,7 @@ fn try_manage(project: &Project, cli: Cli) -> Result<Exit, Error> {
     crate::runtime::set_global(&runtime);
     match cli.command {
         Command::Serve(args) => serve::serve(runtime, args)?,
-        Command::Apps => apps::print_apps(&runtime)?,
+        Command::Apps(_) => apps::print_apps(&runtime)?,
         Command::Migrate(args) => migrate::migrate(&runtime, args)?,
         Command::Run(args) => return run_command(runtime, project, args),
     }

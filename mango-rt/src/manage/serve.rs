@@ -8,7 +8,8 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
-use super::ServeArgs;
+use mango_cli::ServeArgs;
+
 use crate::builtin::auth;
 use crate::call::TransportKind;
 use crate::db::migrate::with_sync_db;

@@ -92,7 +92,7 @@ async fn log_slow_calls(req: &mut Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let response = next.run(req).await;
     if started.elapsed() > std::time::Duration::from_secs(1) {
-        mango_rt::tracing::warn!(tool = req.tool, "slow call: {:?}", started.elapsed());
+        mango_rt::tracing::warn!(name = req.target.name, "slow call: {:?}", started.elapsed());
     }
     response
 }

@@ -1,0 +1,11 @@
+//! `migrate`: build the project, then its binary's `migrate`.
+
+use std::process::ExitCode;
+
+use super::runner;
+use crate::cli::Passthrough;
+use crate::error::Result;
+
+pub fn run(args: Passthrough) -> Result<ExitCode> {
+    runner::hand_on(&["migrate"], args)
+}
