@@ -115,8 +115,7 @@ pub struct RunArgs {
 /// Checks the arguments of one of the binary's subcommands (`["serve", "--port", "0"]`)
 /// as the binary will parse them: `Err` carries clap's error, to print and exit with.
 pub fn check(subcommand_and_args: &[String]) -> Result<(), clap::Error> {
-    let argv =
-        std::iter::once("cargo mango".to_owned()).chain(subcommand_and_args.iter().cloned());
+    let argv = std::iter::once("cargo mango".to_owned()).chain(subcommand_and_args.iter().cloned());
     Cli::try_parse_from(argv).map(|_| ())
 }
 

@@ -42,17 +42,35 @@ pub fn cargo_mango() -> PathBuf {
     .clone()
 }
 
-/// Runs `cargo mango <args>` in `dir`.
-pub fn mango(dir: &Path, args: &[&str]) -> Output {
-    Command::new(cargo_mango())
-        .arg("mango")
-        .args(args)
-        .current_dir(dir)
+/// A command run the way every test runs one: in `dir`, building into the shared target
+/// directory, with none of the caller's `MANGO_SETTINGS` / `MANGO_PROFILE` (a test says
+/// what settings it wants). Every helper below starts from this one.
+pub fn command_in(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir)
         .env("CARGO_TARGET_DIR", e2e_target())
         .env_remove("MANGO_SETTINGS")
-        .env_remove("MANGO_PROFILE")
-        .output()
-        .unwrap()
+        .env_remove("MANGO_PROFILE");
+    cmd
+}
+
+/// `cargo mango <args>` in `dir` (a `Command`, for more settings).
+pub fn mango_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = command_in(cargo_mango(), dir);
+    cmd.arg("mango").args(args);
+    cmd
+}
+
+/// `cargo <args>` in `dir`.
+pub fn cargo_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = command_in(env!("CARGO"), dir);
+    cmd.args(args);
+    cmd
+}
+
+/// Runs `cargo mango <args>` in `dir`.
+pub fn mango(dir: &Path, args: &[&str]) -> Output {
+    mango_in(dir, args).output().unwrap()
 }
 
 /// Like [`mango`], failing the test when the command fails.
@@ -229,11 +247,8 @@ impl Site {
 
     /// The project's binary, run in the project's folder.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.binary);
-        cmd.args(args)
-            .current_dir(&self.dir)
-            .env_remove("MANGO_SETTINGS")
-            .env_remove("MANGO_PROFILE");
+        let mut cmd = command_in(&self.binary, &self.dir);
+        cmd.args(args);
         cmd
     }
 
@@ -569,10 +584,7 @@ pub fn db_site(
 /// directory.
 pub fn build_site(dir: PathBuf, name: &str) -> Site {
     mango_ok(&dir, &["sync"]);
-    let out = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", name])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", e2e_target())
+    let out = cargo_in(&dir, &["build", "-q", "-p", name])
         .output()
         .unwrap();
     assert!(
@@ -626,25 +638,6 @@ pub fn fresh_postgres_database(base: &str, name: &str) -> String {
     }
     let (head, _) = base.rsplit_once('/').unwrap();
     format!("{head}/{name}")
-}
-
-/// `cargo <args>` in `dir`, building into the shared target directory.
-pub fn cargo_in(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", e2e_target());
-    cmd
-}
-
-/// `cargo mango <args>` in `dir` (a `Command`, for more settings).
-pub fn mango_in(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(cargo_mango());
-    cmd.arg("mango")
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", e2e_target());
-    cmd
 }
 
 /// Runs a command: its exit code, stdout and stderr.
