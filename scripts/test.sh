@@ -34,6 +34,9 @@ export MANGO_TEST_DATABASE_URL
 say "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
+# The end-to-end fixtures (apps' code the tests copy into real projects; clippy checks
+# them in each project the tests build).
+rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings

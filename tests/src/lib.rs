@@ -594,6 +594,19 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
     );
     let binary = e2e_target().join("debug").join(name);
     assert!(binary.is_file(), "{} was not built", binary.display());
+    // The fixtures are code a user would write: clippy holds them to the same bar as
+    // the repository's own (`scripts/test.sh` checks their formatting).
+    let out = cargo_in(
+        &dir,
+        &["clippy", "-q", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "clippy found problems in {name} (its apps are the fixtures in tests/e2e/fixtures):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Site { dir, binary }
 }
 
