@@ -598,7 +598,15 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
     // the repository's own (`scripts/test.sh` checks their formatting).
     let out = cargo_in(
         &dir,
-        &["clippy", "-q", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "-q",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )
     .output()
     .unwrap();

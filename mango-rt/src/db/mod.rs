@@ -143,11 +143,9 @@ pub(crate) struct Database {
     checkout_timeout: Duration,
     /// Whether tools run in a transaction unless they say `atomic = false`.
     pub(crate) atomic_by_default: bool,
-    /// SQLite: whose turn it is to write. SQLite lets one transaction write at a time;
-    /// calls that would write wait for their turn here, in order, instead of in
-    /// SQLite's busy handler, which sleeps (1, 2, 5 … 100 ms) and lets later callers
-    /// overtake. Measured with `note_add` at 64 connections: more calls per second and
-    /// a p99 several times lower (docs/decisions.md).
+    /// SQLite: whose turn it is to write. Calls that would write wait for their turn
+    /// here, in order, instead of in SQLite's busy handler (docs/decisions.md,
+    /// "Performance").
     writer: Arc<tokio::sync::Semaphore>,
 }
 
@@ -255,8 +253,8 @@ impl Database {
 async fn setup(target: &str, _statement_timeout: Option<u64>) -> diesel::ConnectionResult<Db> {
     use diesel::connection::SimpleConnection;
     let mut conn = Db::establish(target).await?;
-    // Measured: without these, 3 concurrent writers already fail with "database is
-    // locked"; with them (and immediate transactions for calls), 40 have no error.
+    // Without these, concurrent writers fail with "database is locked"
+    // (docs/decisions.md, "Database").
     conn.spawn_blocking(|c| {
         c.batch_execute(
             "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",

@@ -2,9 +2,7 @@
 //! checks, and JSON-RPC errors (not plain text) for bodies that are not valid messages.
 //!
 //! The endpoint calls rmcp's service through a shared reference rather than as a tower
-//! layer around it: a layer made with `from_fn` cost about 8% of the throughput of a
-//! trivial tool (a boxed copy of the inner service per request, a second boxed body),
-//! measured with the benchmark in `bench/`.
+//! layer around it (docs/decisions.md, "Performance").
 
 use std::convert::Infallible;
 use std::future::Future;
