@@ -220,12 +220,13 @@ impl Report {
                 Self::ratio(self.memory_row(MANGO), self.memory_row(RAW), |r| r.idle_mib),
                 1.5,
             ),
-            under(
+            at_most(
                 "`tools/list` with 1,000 tools, in process (p50)",
-                "< 2 ms",
-                self.tools_list.as_ref().map(|t| t.mango.p50_ms),
-                "ms",
-                2.0,
+                "≤ 1.1× raw rmcp",
+                self.tools_list
+                    .as_ref()
+                    .and_then(|t| (t.raw.p50_ms > 0.0).then(|| t.mango.p50_ms / t.raw.p50_ms)),
+                1.1,
             ),
             under(
                 "rebuild after editing one tool body (debug)",
@@ -448,7 +449,13 @@ mod tests {
         let rss = by_goal("idle RSS", "1.5");
         assert_eq!(rss.measured.as_deref(), Some("1.60×"));
         assert_eq!(rss.met, Some(false));
-        assert_eq!(by_goal("`tools/list`", "2 ms").met, Some(true));
+        let list = by_goal("`tools/list`", "1.1× raw");
+        assert_eq!(
+            list.measured.as_deref(),
+            Some("1.07×"),
+            "1.5 ms against 1.4 ms"
+        );
+        assert_eq!(list.met, Some(true));
         let build = by_goal("rebuild", "3 s");
         assert_eq!((build.measured, build.met), (None, None), "not measured");
     }

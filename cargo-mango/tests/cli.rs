@@ -256,3 +256,35 @@ fn usage_errors_exit_2() {
         .success()
         .stdout(contains("startproject"));
 }
+
+/// The exit codes, pinned: 0 success, 1 failure, 2 usage (the same as the project
+/// binary's, which `cargo mango` hands on; both come from `mango_cli::Exit`).
+#[test]
+fn exit_codes_are_pinned() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    mango(tmp.path()).arg("--version").assert().code(0);
+    // Usage: an unknown subcommand, a bad flag of the binary (refused before any build),
+    // a refused name.
+    mango(tmp.path()).arg("nonsense").assert().code(2);
+    mango(tmp.path())
+        .args(["migrate", "--list", "notes"])
+        .assert()
+        .code(2)
+        .stderr(contains("--list"));
+    mango(tmp.path())
+        .args(["startproject", "Bad Name"])
+        .assert()
+        .code(2);
+    // Failure: the command line was right, the place was not.
+    mango(tmp.path())
+        .args(["serve", "--port", "0"])
+        .assert()
+        .code(1)
+        .stderr(contains("no mango project here"));
+    // The binary's own help, through `--`, without a build.
+    mango(tmp.path())
+        .args(["serve", "--", "--help"])
+        .assert()
+        .code(0)
+        .stdout(contains("--transport"));
+}
