@@ -56,6 +56,7 @@ fn the_list_and_the_help_read_like_manage_py() {
     insta::assert_snapshot!("run_list", list);
     let (code, again, _) = run(site, url, &["run", "--list"]);
     assert_eq!((code, &again), (0, &list));
+    // `app:command`, the spelling before `app.command`, is still read.
     let (code, help, err) = run(site, url, &["run", "cmdledger:greet", "--help"]);
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!("run_greet_help", help);
@@ -67,7 +68,7 @@ fn arguments_in_every_style() {
     let (code, out, err) = run(
         site,
         url,
-        &["run", "cmdledger:greet", "Ada", "--times", "2", "--shout"],
+        &["run", "cmdledger.greet", "Ada", "--times", "2", "--shout"],
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "HELLO, ADA!HELLO, ADA!\n");
@@ -108,7 +109,7 @@ fn usage_errors_exit_2_and_say_what_to_do() {
     let (code, _, err) = run(site, url, &["run", "greet", "x"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("`cmdledger:greet` or `cmdother:greet`"),
+        err.contains("`cmdledger.greet` or `cmdother.greet`"),
         "{err}"
     );
     let (code, _, err) = run(site, url, &["run", "gret"]);
@@ -117,7 +118,7 @@ fn usage_errors_exit_2_and_say_what_to_do() {
         err.contains("did you mean") && err.contains("`greet`") && err.contains("[cmdother]"),
         "{err}"
     );
-    let (code, _, err) = run(site, url, &["run", "cmdledger:greet"]);
+    let (code, _, err) = run(site, url, &["run", "cmdledger.greet"]);
     assert_eq!(code, 2);
     assert!(err.contains("required"), "{err}");
     let (code, _, err) = run(site, url, &["run", "numbers", "--to", "many"]);

@@ -226,7 +226,7 @@ pub(super) async fn run(
         },
     );
     let no_middleware: Chain = Arc::new([]);
-    RunOutcome::Ran(runtime.run(&no_middleware, &endpoint, req).await)
+    RunOutcome::Ran(crate::chain::run(&no_middleware, &endpoint, req).await)
 }
 
 /// A command's output for stdout: text as it is, values as pretty JSON.

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use rmcp::model::{CallToolResult, Tool};
 
 use crate::call::{Caller, Channel, Output};
-use crate::chain::{Chain, Endpoint, ListHook, ListRequest, Request};
+use crate::chain::{Chain, ListHook, ListRequest, Request};
 use crate::db::{Database, Migrator};
 use crate::project::AppInfo;
 use crate::registry::{MIDDLEWARE, MIGRATIONS, MiddlewareEntry, SETTINGS, TOOLS, ToolEntry};
@@ -39,7 +39,7 @@ pub(crate) struct Runtime {
 }
 
 /// Every middleware: mango's built-ins first, then the apps'.
-pub(crate) fn all_middleware() -> impl Iterator<Item = &'static MiddlewareEntry> {
+fn all_middleware() -> impl Iterator<Item = &'static MiddlewareEntry> {
     crate::builtin::MIDDLEWARE.iter().chain(MIDDLEWARE.iter())
 }
 
@@ -208,12 +208,6 @@ impl Runtime {
         )
     }
 
-    /// Runs a request through the pipeline: `chain` (the settings' middleware for MCP
-    /// requests, none for management commands) → `endpoint` → the transaction's end.
-    pub async fn run(&self, chain: &Chain, endpoint: &Arc<dyn Endpoint>, req: Request) -> Output {
-        crate::chain::run(chain, endpoint, req).await
-    }
-
     /// Calls a tool by its exposed name through the pipeline; `None` when there is no
     /// such tool.
     pub async fn call_tool(
@@ -232,7 +226,7 @@ impl Runtime {
             channel,
             served.db_mode,
         );
-        let output = self.run(&self.chain, &served.endpoint, req).await;
+        let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
         if let Output::Error(message) = &output {
             tracing::info!(tool = served.name(), error = %message, "tool call failed");
         }
