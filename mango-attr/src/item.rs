@@ -235,6 +235,12 @@ pub(crate) enum Output {
     Empty,
     Text,
     Json(Box<Type>),
+    /// `Content` (one block) or `Vec<Content>` (`many`).
+    Content {
+        many: bool,
+    },
+    /// `Rich<T>`: a value of type `T` with content blocks beside it.
+    Rich(Box<Type>),
 }
 
 pub(crate) struct Returns {
@@ -269,8 +275,39 @@ fn classify(ty: &Type, kind: ItemKind) -> syn::Result<Output> {
         Type::Paren(p) => classify(&p.elem, kind),
         _ => match last_segment(ty) {
             Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
+            Some(seg) if is_content(seg) => Ok(Output::Content { many: false }),
+            Some(seg) if seg.ident == "Vec" && first_type(seg).is_some_and(is_content_type) => {
+                Ok(Output::Content { many: true })
+            }
+            Some(seg) if seg.ident == "Rich" => match first_type(seg) {
+                Some(inner) => Ok(Output::Rich(Box::new(inner.clone()))),
+                None => Err(syn::Error::new_spanned(
+                    ty,
+                    "`Rich` takes the type of its value: `Rich<MyResult>`",
+                )),
+            },
             _ => Ok(Output::Json(Box::new(ty.clone()))),
         },
+    }
+}
+
+/// `Content` (mango's content block), written as `Content` or `mango_rt::Content`.
+fn is_content(seg: &syn::PathSegment) -> bool {
+    seg.ident == "Content" && seg.arguments.is_empty()
+}
+
+fn is_content_type(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(is_content)
+}
+
+/// The first type argument of `Vec<T>`, `Rich<T>` …
+fn first_type(seg: &syn::PathSegment) -> Option<&Type> {
+    match &seg.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
     }
 }
 
@@ -449,6 +486,9 @@ pub(crate) fn call_body(
         Output::Empty => quote!({ let _ = #value; #p::Output::Empty }),
         Output::Text => quote!(#p::Output::text(#value)),
         Output::Json(ty) => quote_spanned!(ty.span()=> #p::Output::json(&#value)),
+        Output::Content { many: false } => quote!(#p::Output::Content(::std::vec![#value])),
+        Output::Content { many: true } => quote!(#p::Output::Content(#value)),
+        Output::Rich(ty) => quote_spanned!(ty.span()=> #p::Output::rich(#value)),
     };
     let convert = if returns.fallible {
         let ok = convert_ok(quote!(__mango_value));

@@ -117,7 +117,10 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let output_kind = match &returns.output {
         Output::Empty => quote!(#p::OutputKind::Empty),
         Output::Text => quote!(#p::OutputKind::Text),
-        Output::Json(ty) => quote!(#p::OutputKind::Json(#p::output_schema::<#ty>)),
+        Output::Json(ty) | Output::Rich(ty) => {
+            quote!(#p::OutputKind::Json(#p::output_schema::<#ty>))
+        }
+        Output::Content { .. } => quote!(#p::OutputKind::Content),
     };
     let meta = entry_meta(&p, quote!(#name_text), fn_ident.span());
     let args_unused = if arg_idents.is_empty() {

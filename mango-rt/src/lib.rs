@@ -71,7 +71,7 @@ pub mod testing;
 mod transport;
 mod util;
 
-pub use call::{Caller, Context, Kind, LogLevel, Output, Target, TransportKind};
+pub use call::{Caller, Content, Context, Kind, LogLevel, Output, Rich, Target, TransportKind};
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use manage::manage;

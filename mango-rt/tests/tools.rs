@@ -1,7 +1,7 @@
 //! The call pipeline, in process: arguments, injection, results, errors, panics.
 
 use mango_rt::testing::TestServer;
-use mango_rt::{Context, tool};
+use mango_rt::{Content, Context, Rich, tool};
 use serde_json::{Value, json};
 
 #[derive(mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
@@ -76,6 +76,30 @@ async fn server() -> TestServer {
 async fn call(server: &TestServer, name: &str, args: Value) -> Value {
     let result = server.call(name, args).await.expect("tool exists");
     serde_json::to_value(result.0).expect("serializable")
+}
+
+/// A caption, a picture, a sound, an embedded note and a link.
+#[tool]
+async fn picture() -> Vec<Content> {
+    vec![
+        Content::text("a dot"),
+        Content::image([137u8, 80, 78, 71], "image/png"),
+        Content::audio(b"RIFF", "audio/wav"),
+        Content::embedded_text("notes://1", "hello", "text/plain"),
+        Content::link("notes://recent", "Recent notes"),
+    ]
+}
+
+/// One block.
+#[tool]
+async fn one_block() -> Content {
+    Content::text("just this")
+}
+
+/// A sum, with a sentence for people beside it.
+#[tool]
+async fn explained_sum(a: i64, b: i64) -> mango_rt::Result<Rich<Sum>> {
+    Ok(Rich::new(Sum { total: a + b }).with(format!("{a} + {b} = {}", a + b)))
 }
 
 fn tool<'a>(server: &'a TestServer, name: &str) -> &'a mango_rt::rmcp::model::Tool {
@@ -208,4 +232,40 @@ async fn unknown_tools_suggest_close_names() {
         Ok(r) => panic!("a call of an unknown tool answered {r:?}"),
     };
     assert!(message.contains("did you mean `mango-rt_add`"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tools_return_rich_content() {
+    let rt = server().await;
+    let r = call(&rt, "mango-rt_picture", json!({})).await;
+    let types: Vec<&str> = r["content"]
+        .as_array()
+        .expect("content")
+        .iter()
+        .map(|b| b["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        ["text", "image", "audio", "resource", "resource_link"]
+    );
+    assert_eq!(
+        r["content"][1]["data"], "iVBORw==",
+        "bytes go base64-encoded"
+    );
+    assert_eq!(r["content"][1]["mimeType"], "image/png");
+    assert_eq!(r["content"][2]["data"], "UklGRg==");
+    assert_eq!(r["content"][3]["resource"]["text"], "hello");
+    assert_eq!(r["content"][4]["uri"], "notes://recent");
+    assert!(r.get("structuredContent").is_none(), "{r}");
+    assert!(tool(&rt, "mango-rt_picture").output_schema.is_none());
+
+    let r = call(&rt, "mango-rt_one_block", json!({})).await;
+    assert_eq!(r["content"], json!([{"type": "text", "text": "just this"}]));
+
+    let r = call(&rt, "mango-rt_explained_sum", json!({"a": 2, "b": 3})).await;
+    assert_eq!(r["structuredContent"], json!({"total": 5}));
+    assert_eq!(r["content"], json!([{"type": "text", "text": "2 + 3 = 5"}]));
+    let schema = serde_json::to_value(tool(&rt, "mango-rt_explained_sum").output_schema.as_deref())
+        .expect("json");
+    assert_eq!(schema["properties"]["total"]["type"], "integer");
 }

@@ -15,13 +15,16 @@ use crate::error::ToolError;
 use crate::settings::AppSettings;
 use crate::state::State;
 
+mod content;
 mod inject;
 mod output;
 
+pub use content::Content;
+
 pub use inject::{Call, Inject, InjectMut};
-pub use output::Output;
 pub(crate) use output::catching_panics;
 pub use output::{BoxFuture, blocking};
+pub use output::{Output, Rich};
 
 /// How the call reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

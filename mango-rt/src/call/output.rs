@@ -7,6 +7,8 @@ use std::pin::Pin;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Serialize;
 
+use super::Content;
+
 /// A boxed, sendable future (the shape of a generated tool call).
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -20,6 +22,14 @@ pub enum Output {
     Text(String),
     /// The tool returned a value with a schema.
     Json(serde_json::Value),
+    /// The tool returned content blocks (`Content`, `Vec<Content>`).
+    Content(Vec<Content>),
+    /// The tool returned a value with a schema and content blocks of its own to show
+    /// beside it (`Rich<T>`).
+    Rich {
+        value: serde_json::Value,
+        content: Vec<Content>,
+    },
     /// The call failed: the message is what the caller reads (`isError: true`).
     Error(String),
 }
@@ -32,6 +42,17 @@ impl Output {
     pub fn json<T: Serialize + ?Sized>(value: &T) -> Self {
         match serde_json::to_value(value) {
             Ok(v) => Output::Json(v),
+            Err(e) => Output::Error(format!("the tool's result could not be serialized: {e}")),
+        }
+    }
+
+    /// A value with content blocks beside it (generated code calls it for `Rich<T>`).
+    pub fn rich<T: Serialize>(rich: Rich<T>) -> Self {
+        match serde_json::to_value(&rich.value) {
+            Ok(value) => Output::Rich {
+                value,
+                content: rich.content,
+            },
             Err(e) => Output::Error(format!("the tool's result could not be serialized: {e}")),
         }
     }
@@ -52,16 +73,62 @@ impl Output {
         match self {
             Output::Empty => CallToolResult::success(Vec::new()),
             Output::Text(text) => CallToolResult::success(vec![ContentBlock::text(text)]),
-            Output::Json(value) => {
-                let value = if wrap || !value.is_object() {
-                    serde_json::json!({ "result": value })
-                } else {
-                    value
-                };
-                CallToolResult::structured(value)
+            Output::Json(value) => CallToolResult::structured(wrapped(value, wrap)),
+            Output::Content(content) => CallToolResult::success(blocks(content)),
+            Output::Rich { value, content } => {
+                let mut result = CallToolResult::success(blocks(content));
+                result.structured_content = Some(wrapped(value, wrap));
+                result
             }
             Output::Error(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
         }
+    }
+}
+
+/// A JSON result as structured content: an object as it is, anything else (or any value
+/// when `wrap`) under `{"result": …}`.
+fn wrapped(value: serde_json::Value, wrap: bool) -> serde_json::Value {
+    if wrap || !value.is_object() {
+        serde_json::json!({ "result": value })
+    } else {
+        value
+    }
+}
+
+fn blocks(content: Vec<Content>) -> Vec<ContentBlock> {
+    content.into_iter().map(Content::into_rmcp).collect()
+}
+
+/// A tool's structured result with content blocks beside it: the value is the tool's
+/// `structuredContent` (with its `outputSchema`), the blocks are what a client shows
+/// (in place of the value's JSON as text).
+///
+/// ```ignore
+/// #[tool]
+/// async fn stats(db: &mut Db) -> mango_rt::Result<Rich<Stats>> {
+///     let stats = load(db).await?;
+///     Ok(Rich::new(stats).with(Content::image(plot(&stats), "image/png")))
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rich<T> {
+    pub value: T,
+    pub content: Vec<Content>,
+}
+
+impl<T> Rich<T> {
+    /// The value, with no content yet.
+    pub fn new(value: T) -> Self {
+        Rich {
+            value,
+            content: Vec::new(),
+        }
+    }
+
+    /// One more content block.
+    pub fn with(mut self, content: impl Into<Content>) -> Self {
+        self.content.push(content.into());
+        self
     }
 }
 

@@ -238,9 +238,21 @@ pub(super) fn render(output: &Output) -> Option<String> {
         } else {
             format!("{text}\n")
         }),
-        Output::Json(value) => Some(format!(
+        Output::Json(value) | Output::Rich { value, .. } => Some(format!(
             "{}\n",
             serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
         )),
+        Output::Content(content) => Some(
+            content
+                .iter()
+                .map(|c| match c.clone().into_rmcp().as_text() {
+                    Some(t) => format!("{}\n", t.text),
+                    None => format!(
+                        "{}\n",
+                        serde_json::to_string(&c.clone().into_rmcp()).unwrap_or_default()
+                    ),
+                })
+                .collect(),
+        ),
     }
 }

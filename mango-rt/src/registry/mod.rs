@@ -90,6 +90,8 @@ pub enum OutputKind {
     Empty,
     /// Text (`String`): one text block, no `outputSchema`.
     Text,
+    /// Content blocks (`Content`, `Vec<Content>`): no `outputSchema`.
+    Content,
     /// A `Serialize + JsonSchema` value: `structuredContent`, its JSON as text, and an
     /// `outputSchema`.
     Json(fn() -> Arc<JsonObject>),

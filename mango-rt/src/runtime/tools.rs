@@ -147,7 +147,7 @@ fn describe(entry: &ToolEntry, name: &'static str) -> (Tool, bool) {
                 (Some(Arc::new(wrap_schema(&schema))), true)
             }
         }
-        OutputKind::Empty | OutputKind::Text => (None, false),
+        OutputKind::Empty | OutputKind::Text | OutputKind::Content => (None, false),
     };
     let mut tool = Tool::new(name, entry.description, (entry.input_schema)());
     if let Some(schema) = output_schema {
