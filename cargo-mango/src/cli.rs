@@ -76,13 +76,14 @@ pub enum Command {
     },
 }
 
-/// A subcommand of the project's binary: cargo's build options, then the binary's own
-/// arguments, handed on as they are (its options are listed below the build options).
+/// A subcommand of the project's binary: cargo's build options and the binary's own
+/// arguments, which are handed on as they are (its options are listed below the build
+/// options).
 #[derive(Args)]
 pub struct Passthrough {
     #[command(flatten)]
     pub build: BuildArgs,
-    /// The arguments of the project's binary, after the build options.
+    /// The arguments of the project's binary.
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
@@ -92,7 +93,7 @@ pub struct Passthrough {
 }
 
 /// How to build the project's binary (passed on to `cargo build`).
-#[derive(Args, Clone, Default)]
+#[derive(Args, Clone, Default, Debug)]
 pub struct BuildArgs {
     /// The project's Cargo.toml (default: found from the current directory).
     #[arg(long)]
@@ -109,4 +110,19 @@ pub struct BuildArgs {
     /// Do not print cargo's progress.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+impl BuildArgs {
+    /// These options and `more` (given later on the command line) together.
+    pub fn merge(self, more: BuildArgs) -> BuildArgs {
+        let mut features = self.features;
+        features.extend(more.features);
+        BuildArgs {
+            manifest_path: more.manifest_path.or(self.manifest_path),
+            release: self.release || more.release,
+            profile: more.profile.or(self.profile),
+            features,
+            quiet: self.quiet || more.quiet,
+        }
+    }
 }

@@ -281,6 +281,24 @@ fn exit_codes_are_pinned() {
         .assert()
         .code(1)
         .stderr(contains("no mango project here"));
+    // Build options stand anywhere among the binary's arguments (as the README's first
+    // command has them): here the manifest is taken as cargo's, and `--migrate` as the
+    // binary's.
+    mango(tmp.path())
+        .args([
+            "serve",
+            "--migrate",
+            "--manifest-path",
+            "nowhere/Cargo.toml",
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("nowhere/Cargo.toml"));
+    mango(tmp.path())
+        .args(["serve", "--bogus", "--manifest-path", "nowhere/Cargo.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("--bogus"));
     // The binary's own help, through `--`, without a build.
     mango(tmp.path())
         .args(["serve", "--", "--help"])

@@ -67,23 +67,95 @@ pub fn build(project: &Project, args: &BuildArgs) -> Result<PathBuf> {
     })
 }
 
-/// Runs the binary's subcommand `words` with the arguments given after the build
-/// options. They are checked first with the binary's own definitions (`mango-cli`), so
-/// that a bad flag is refused (exit 2) before anything is built, and `-- --help` shows
-/// the binary's help.
-pub fn hand_on(words: &[&str], given: Passthrough) -> Result<ExitCode> {
-    let mut args: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
-    args.extend(given.args);
-    if let Err(e) = mango_cli::check(&args) {
-        let _ = e.print();
-        return Ok(if e.use_stderr() {
-            Exit::Usage
-        } else {
-            Exit::Success
+/// cargo's build options, as `cargo mango` takes them wherever they stand among the
+/// binary's arguments.
+#[derive(clap::Parser)]
+#[command(no_binary_name = true)]
+struct BuildOptions {
+    #[command(flatten)]
+    build: BuildArgs,
+}
+
+/// The build options `cargo mango` knows, and whether each takes a value.
+const BUILD_OPTIONS: &[(&str, bool)] = &[
+    ("--manifest-path", true),
+    ("--release", false),
+    ("-r", false),
+    ("--profile", true),
+    ("--features", true),
+    ("-F", true),
+    ("--quiet", false),
+    ("-q", false),
+];
+
+/// Takes cargo's build options out of `args` (up to a `--`), so that
+/// `cargo mango serve --migrate --manifest-path x/Cargo.toml` builds `x` and serves
+/// with `--migrate`: the build options are `cargo mango`'s, the rest the binary's.
+fn take_build_options(
+    build: BuildArgs,
+    args: Vec<String>,
+) -> Result<(BuildArgs, Vec<String>), clap::Error> {
+    let mut taken = Vec::new();
+    let mut rest = Vec::new();
+    let mut words = args.into_iter();
+    while let Some(word) = words.next() {
+        if word == "--" {
+            rest.push(word);
+            rest.extend(words.by_ref());
+            break;
         }
-        .into());
+        let (name, inline) = match word.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value)),
+            _ => (word.clone(), None),
+        };
+        match BUILD_OPTIONS.iter().find(|(option, _)| *option == name) {
+            Some((_, takes_value)) => {
+                taken.push(word.clone());
+                if *takes_value && inline.is_none() {
+                    taken.extend(words.next());
+                }
+            }
+            None => rest.push(word),
+        }
     }
-    build_and_run(&given.build, args)
+    if taken.is_empty() {
+        return Ok((build, rest));
+    }
+    let more = <BuildOptions as clap::Parser>::try_parse_from(taken)?.build;
+    Ok((build.merge(more), rest))
+}
+
+/// Runs the binary's subcommand `words` with the arguments `cargo mango` was given
+/// (cargo's build options taken out, anywhere before a `--`; for `run`, only before the
+/// command's name, as what follows it is the command's own). The arguments are checked
+/// with the binary's own definitions (`mango-cli`) first, so that a bad flag is refused
+/// (exit 2) before anything is built, and `-- --help` shows the binary's help.
+pub fn hand_on(words: &[&str], given: Passthrough) -> Result<ExitCode> {
+    let (build, rest) = if words == ["run"] {
+        (given.build, given.args)
+    } else {
+        match take_build_options(given.build, given.args) {
+            Ok(split) => split,
+            Err(e) => return Ok(refuse(&e)),
+        }
+    };
+    let mut args: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    args.extend(rest);
+    if let Err(e) = mango_cli::check(&args) {
+        return Ok(refuse(&e));
+    }
+    build_and_run(&build, args)
+}
+
+/// Prints clap's error (or help) and gives its exit code.
+fn refuse(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        Exit::Usage
+    } else {
+        Exit::Success
+    }
+    .into()
 }
 
 /// Syncs the project, builds it, and runs its binary with `args`; the binary's exit
@@ -120,4 +192,39 @@ fn exec(mut cmd: Command, exe: &std::path::Path) -> Result<ExitCode> {
     Ok(ExitCode::from(
         status.code().unwrap_or(1).clamp(0, 255) as u8
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn build_options_are_taken_wherever_they_stand() {
+        let (build, rest) = take_build_options(
+            BuildArgs::default(),
+            words("--migrate --manifest-path x/Cargo.toml --port 0 -r --features=a,b"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rest, words("--migrate --port 0"));
+        assert_eq!(build.manifest_path, Some(PathBuf::from("x/Cargo.toml")));
+        assert!(build.release);
+        assert_eq!(build.features, ["a", "b"]);
+        let (build, rest) =
+            take_build_options(BuildArgs::default(), words("--stateless -- --release"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            rest,
+            words("--stateless -- --release"),
+            "after `--`: the binary's"
+        );
+        assert!(!build.release);
+        assert!(
+            take_build_options(BuildArgs::default(), words("--release --profile dev")).is_err(),
+            "clap's own rules still hold"
+        );
+    }
 }
