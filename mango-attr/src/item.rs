@@ -14,6 +14,7 @@ use crate::util::Errors;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ItemKind {
     Tool,
+    Resource,
     Command,
     Middleware,
     Settings,
@@ -24,6 +25,7 @@ impl ItemKind {
     pub fn attribute(self) -> &'static str {
         match self {
             ItemKind::Tool => "tool",
+            ItemKind::Resource => "resource",
             ItemKind::Command => "command",
             ItemKind::Middleware => "middleware",
             ItemKind::Settings => "settings",
@@ -34,6 +36,7 @@ impl ItemKind {
     fn a(self) -> &'static str {
         match self {
             ItemKind::Tool => "a tool",
+            ItemKind::Resource => "a resource",
             ItemKind::Command => "a command",
             ItemKind::Middleware => "a middleware",
             ItemKind::Settings => "a #[settings] type",
@@ -44,6 +47,7 @@ impl ItemKind {
     fn why_not_generic(self) -> &'static str {
         match self {
             ItemKind::Tool => "its argument and result types must be known to build its schema",
+            ItemKind::Resource => "its variables must be parsed into known types",
             ItemKind::Command => "its arguments must be known to parse its command line",
             ItemKind::Middleware => "it is one function in the chain, for every call",
             ItemKind::Settings => "its type must be known to read its section of Mango.toml",
@@ -54,7 +58,7 @@ impl ItemKind {
     /// others are for.
     fn name_rule(self) -> (&'static [char], &'static str) {
         match self {
-            ItemKind::Tool => (&['_', '-', '.'], " (MCP's rule)"),
+            ItemKind::Tool | ItemKind::Resource => (&['_', '-', '.'], " (MCP's rule)"),
             ItemKind::Command => (&['_', '-'], " (`.` separates the app: `app.name`)"),
             ItemKind::Middleware | ItemKind::Settings => {
                 (&['_'], " (`.` separates the app: `app.name`)")
@@ -241,6 +245,8 @@ pub(crate) enum Output {
     },
     /// `Rich<T>`: a value of type `T` with content blocks beside it.
     Rich(Box<Type>),
+    /// `Vec<u8>` from a resource: its bytes, as a blob.
+    Blob,
 }
 
 pub(crate) struct Returns {
@@ -276,6 +282,15 @@ fn classify(ty: &Type, kind: ItemKind) -> syn::Result<Output> {
         _ => match last_segment(ty) {
             Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
             Some(seg) if is_content(seg) => Ok(Output::Content { many: false }),
+            Some(seg)
+                if kind == ItemKind::Resource
+                    && seg.ident == "Vec"
+                    && first_type(seg)
+                        .and_then(last_segment)
+                        .is_some_and(|s| s.ident == "u8") =>
+            {
+                Ok(Output::Blob)
+            }
             Some(seg) if seg.ident == "Vec" && first_type(seg).is_some_and(is_content_type) => {
                 Ok(Output::Content { many: true })
             }
@@ -489,6 +504,7 @@ pub(crate) fn call_body(
         Output::Content { many: false } => quote!(#p::Output::Content(::std::vec![#value])),
         Output::Content { many: true } => quote!(#p::Output::Content(#value)),
         Output::Rich(ty) => quote_spanned!(ty.span()=> #p::Output::rich(#value)),
+        Output::Blob => quote!(#p::Output::Blob(#value)),
     };
     let convert = if returns.fallible {
         let ok = convert_ok(quote!(__mango_value));

@@ -1,5 +1,5 @@
-//! The attribute macros of mango: [`macro@tool`], [`macro@command`],
-//! [`macro@middleware`] and [`macro@settings`]. Use them through `mango_rt`
+//! The attribute macros of mango: [`macro@tool`], [`macro@resource`],
+//! [`macro@command`], [`macro@middleware`] and [`macro@settings`]. Use them through `mango_rt`
 //! (`#[mango_rt::tool]`, …): the generated code refers to `::mango_rt::__private` and
 //! nothing else (`crate = path` says where mango-rt is, for a renamed dependency).
 //!
@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 mod command;
 mod item;
 mod middleware;
+mod resource;
 mod settings;
 mod tool;
 mod util;
@@ -55,6 +56,39 @@ mod util;
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers an `async fn` (or a plain `fn`) as an MCP resource of its app: a static
+/// one, or a resource template when its URI has variables (RFC 6570 `{name}`, or
+/// `{+name}` for a value that may hold `/`).
+///
+/// ```ignore
+/// /// The ten most recent notes. (The doc comment is the resource's description.)
+/// #[mango_rt::resource("notes://recent", mime_type = "application/json")]
+/// async fn recent(db: &mut Db) -> mango_rt::Result<Vec<Note>> { … }
+///
+/// /// One note, by id.
+/// #[mango_rt::resource("notes://{id}")]
+/// async fn note(id: i64, db: &mut Db) -> mango_rt::Result<String> { … }
+/// ```
+///
+/// - The URI is written as it is served: an app's URIs usually start with a scheme of
+///   its own (`notes://`). Two resources that claim one URI, or two templates that can
+///   match one URI, stop the server at start-up, naming both.
+/// - Parameters taken by value are the template's variables, parsed from the URI with
+///   `FromStr` (`id: i64`; a bad value is an error naming it); parameters taken by
+///   reference are injected as for tools. The database connection is in a read-only
+///   transaction.
+/// - The result: `String` is text (`text/plain` unless `mime_type` says otherwise),
+///   `Vec<u8>` a blob (sent base64), any other `Serialize` value its JSON
+///   (`application/json`); `Err` and panics are errors the client gets.
+/// - Options: `name` (default: the fn's name), `title`, `description`, `mime_type`,
+///   `crate = path`.
+#[proc_macro_attribute]
+pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
+    resource::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use rmcp::RoleServer;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorData, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, ErrorData, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 
@@ -50,13 +51,16 @@ impl ServerHandler for MangoServer {
     fn get_info(&self) -> ServerConfig {
         let (name, version) = self.runtime.server_info();
         #[allow(deprecated)] // see set_level
-        let mut config = ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .build(),
-        )
-        .with_server_info(Implementation::new(name, version));
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .build();
+        // What the project has, and nothing else.
+        if !self.runtime.resources.is_empty() {
+            capabilities.resources = Some(Default::default());
+        }
+        let mut config =
+            ServerConfig::new(capabilities).with_server_info(Implementation::new(name, version));
         if let Some(instructions) = &self.runtime.settings().server.instructions {
             config = config.with_instructions(instructions.clone());
         }
@@ -113,6 +117,48 @@ impl ServerHandler for MangoServer {
                 None,
             )),
         }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(
+            self.runtime.resources.listed.clone(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.runtime.resources.listed_templates.clone(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = if self.runtime.has_middleware() {
+            self.caller(&context)
+        } else {
+            Caller::new(self.transport)
+        };
+        let channel = Channel {
+            request_id: Some(context.id.to_string()),
+            meta: context.meta.0.0,
+            progress_token: None,
+            peer: Some(context.peer),
+        };
+        self.runtime
+            .read_resource(&request.uri, caller, channel)
+            .await
+            .map(Into::into)
     }
 
     #[allow(deprecated)] // MCP logging is deprecated from 2026-07-28 on; older clients use it

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
-use rmcp::model::{CallToolResult, Tool};
+use rmcp::model::{CallToolResult, ReadResourceResult, Resource, ResourceTemplate, Tool};
 use serde_json::Value;
 
 use crate::call::{Caller, Channel, TransportKind};
@@ -66,6 +66,10 @@ pub enum TestError {
     NotAnObject(Value),
     #[error("{0}")]
     Database(String),
+    /// The server answered with a JSON-RPC error (an unknown resource, a bad template
+    /// variable, a failed read).
+    #[error("error {}: {}", .0.code.0, .0.message)]
+    Protocol(rmcp::model::ErrorData),
 }
 
 /// An in-process server over the linked apps' tools, with a database of its own.
@@ -168,6 +172,26 @@ impl TestServer {
             Some(result) => Ok(TestResult(result)),
             None => Err(TestError::UnknownTool(self.runtime.unknown_tool(name))),
         }
+    }
+
+    /// Reads a resource by URI (a static one, or one a template matches), through the
+    /// same pipeline as stdio and HTTP.
+    pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, TestError> {
+        let caller = Caller::new(TransportKind::InProcess);
+        self.runtime
+            .read_resource(uri, caller, Channel::default())
+            .await
+            .map_err(TestError::Protocol)
+    }
+
+    /// The static resources, as `resources/list` gives them.
+    pub fn resources(&self) -> &[Resource] {
+        &self.runtime.resources.listed
+    }
+
+    /// The resource templates, as `resources/templates/list` gives them.
+    pub fn resource_templates(&self) -> &[ResourceTemplate] {
+        &self.runtime.resources.listed_templates
     }
 
     /// A connection to the test database, to look at what the tools did.

@@ -51,6 +51,21 @@ impl Call {
         })
     }
 
+    /// One argument given as text (a resource template's variable), parsed into `T`.
+    /// The error names it and says what was wrong.
+    pub fn param<T: std::str::FromStr>(&mut self, name: &str) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let text = match self.arguments.remove(name) {
+            Some(serde_json::Value::String(text)) => text,
+            Some(other) => other.to_string(),
+            None => return Err(format!("`{name}` is missing")),
+        };
+        text.parse()
+            .map_err(|e| format!("invalid value `{text}` for `{name}`: {e}"))
+    }
+
     pub fn context(&self) -> &Context {
         &self.context
     }

@@ -79,6 +79,8 @@ pub enum Kind {
     Tool,
     /// A management command (`cargo mango run …`).
     Command,
+    /// `resources/read`.
+    Resource,
 }
 
 impl std::fmt::Display for Kind {
@@ -86,6 +88,7 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Kind::Tool => "tool",
             Kind::Command => "command",
+            Kind::Resource => "resource",
         })
     }
 }

@@ -30,8 +30,13 @@ pub enum Output {
         value: serde_json::Value,
         content: Vec<Content>,
     },
+    /// Bytes (a resource's blob, sent base64-encoded).
+    Blob(Vec<u8>),
     /// The call failed: the message is what the caller reads (`isError: true`).
     Error(String),
+    /// The request was not valid (a template variable that does not parse …): a
+    /// protocol error (-32602), not a result.
+    Invalid(String),
 }
 
 impl Output {
@@ -64,7 +69,7 @@ impl Output {
     }
 
     pub fn is_error(&self) -> bool {
-        matches!(self, Output::Error(_))
+        matches!(self, Output::Error(_) | Output::Invalid(_))
     }
 
     /// The MCP result. `wrap` puts a JSON value under `{"result": …}` (for result types
@@ -80,7 +85,13 @@ impl Output {
                 result.structured_content = Some(wrapped(value, wrap));
                 result
             }
-            Output::Error(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
+            Output::Blob(bytes) => CallToolResult::success(vec![
+                Content::embedded_blob("mango://result", bytes, "application/octet-stream")
+                    .into_rmcp(),
+            ]),
+            Output::Error(message) | Output::Invalid(message) => {
+                CallToolResult::error(vec![ContentBlock::text(message)])
+            }
         }
     }
 }

@@ -142,7 +142,7 @@ fn run_command(runtime: Arc<Runtime>, project: &Project, args: RunArgs) -> Resul
             eprint!("{text}");
             Ok(Exit::Usage)
         }
-        run::RunOutcome::Ran(Output::Error(message)) => {
+        run::RunOutcome::Ran(Output::Error(message) | Output::Invalid(message)) => {
             eprintln!(
                 "error: the command `{}` failed: {message}",
                 command.meta().qualified()

@@ -16,6 +16,10 @@ use crate::settings::ParseSettings;
 #[distributed_slice]
 pub static TOOLS: [ToolEntry];
 
+/// Every `#[resource]` of every linked app, in link order.
+#[distributed_slice]
+pub static RESOURCES: [ResourceEntry];
+
 /// Every `#[command]` of every linked app, in link order.
 #[distributed_slice]
 pub static COMMANDS: [CommandEntry];
@@ -109,6 +113,19 @@ pub struct ToolEntry {
     /// transaction (`None`: the settings' default).
     pub atomic: Option<bool>,
     pub call: fn(Call) -> BoxFuture<Output>,
+}
+
+/// One `#[resource]` (a static resource, or a template when its URI has `{…}`), as the
+/// macro writes it.
+pub struct ResourceEntry {
+    pub meta: EntryMeta,
+    /// The URI, or the URI template (RFC 6570: `{name}`, `{+name}`).
+    pub uri: &'static str,
+    pub title: Option<&'static str>,
+    pub description: &'static str,
+    pub mime_type: Option<&'static str>,
+    /// Reads it: the template's variables are the call's arguments (as text).
+    pub read: fn(Call) -> BoxFuture<Output>,
 }
 
 /// One `#[command]`, as the macro writes it.

@@ -73,6 +73,24 @@ pub(crate) enum Kind {
     },
 
     #[error(
+        "two resources claim the URI `{uri}`{}:\n  - {first}\n  - {second}\nchange one of the URIs (an app's URIs usually start with a scheme of its own, such as `notes://`)",
+        if uri == other { String::new() } else { format!(" (the template `{other}` can match it too)") }
+    )]
+    DuplicateResource {
+        uri: String,
+        other: String,
+        first: String,
+        second: String,
+    },
+
+    #[error("the resource `{uri}` ({site}): {problem}")]
+    InvalidResource {
+        uri: String,
+        site: String,
+        problem: String,
+    },
+
+    #[error(
         "the tool `{fn_name}` at {at} would be exposed as `{name}`, which {problem}; MCP clients accept names of 1 to 64 characters from A-Z a-z 0-9 _ - .: shorten it with #[tool(name = \"…\")] or the app's prefix"
     )]
     InvalidToolName {

@@ -6,28 +6,33 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use rmcp::model::{CallToolResult, Tool};
+use rmcp::model::{CallToolResult, ErrorData, ReadResourceResult, Tool};
 
 use crate::call::{Caller, Channel, Output};
 use crate::chain::{Chain, ListHook, ListRequest, Request};
 use crate::db::{Database, Migrator};
 use crate::project::AppInfo;
-use crate::registry::{MIDDLEWARE, MIGRATIONS, MiddlewareEntry, SETTINGS, TOOLS, ToolEntry};
+use crate::registry::{
+    MIDDLEWARE, MIGRATIONS, MiddlewareEntry, RESOURCES, SETTINGS, TOOLS, ToolEntry,
+};
 use crate::settings::{AppSettings, Settings, SettingsError};
 use crate::state::State;
 use crate::util::did_you_mean;
 
 mod error;
+mod resources;
 mod tools;
 
 pub use error::Error;
 pub(crate) use error::Kind as ErrorKind;
+pub(crate) use resources::Resources;
 pub(crate) use tools::{ServedTool, Tools};
 
 /// A running project: what its calls share, what it serves, and how.
 pub(crate) struct Runtime {
     pub state: Arc<State>,
     pub tools: Tools,
+    pub resources: Resources,
     /// The active middleware, in the order `Mango.toml` lists it.
     pub middleware: Vec<&'static MiddlewareEntry>,
     /// Their steps, as the pipeline runs them.
@@ -153,6 +158,7 @@ impl Runtime {
     ) -> Result<Runtime, Error> {
         let mut apps: Vec<AppInfo> = apps.to_vec();
         let tools = Tools::new(tools, &mut apps)?;
+        let resources = Resources::new(RESOURCES.iter())?;
         apps.sort_by(|a, b| a.name.cmp(b.name));
         let installed: Vec<&str> = apps.iter().map(|a| a.name).collect();
         let app_settings = read_app_settings(&settings, &installed)?;
@@ -170,6 +176,7 @@ impl Runtime {
         Ok(Runtime {
             state: Arc::new(State::new(settings, apps, app_settings, database)),
             tools,
+            resources,
             middleware,
             chain,
             list_hooks,
@@ -231,6 +238,56 @@ impl Runtime {
             tracing::info!(tool = served.name(), error = %message, "tool call failed");
         }
         Some(output.into_call_tool_result(served.wrap))
+    }
+
+    /// Reads the resource `uri` names through the pipeline. An unknown URI, a template
+    /// variable that does not parse, and a failed read are protocol errors (resources
+    /// have no error results): -32602 for the first two, -32603 for the last.
+    pub async fn read_resource(
+        &self,
+        uri: &str,
+        caller: Caller,
+        channel: Channel,
+    ) -> Result<ReadResourceResult, ErrorData> {
+        let Some((served, vars)) = self.resources.find(uri) else {
+            let suggestion = did_you_mean(uri, self.resources.uris().map(str::to_owned));
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "no resource has the URI `{uri}`{suggestion} (resources/list and resources/templates/list give them)"
+                ),
+                None,
+            ));
+        };
+        let arguments = vars
+            .into_iter()
+            .map(|(name, value)| (name, serde_json::Value::String(value)))
+            .collect();
+        let req = Request::new(
+            self.state.clone(),
+            served.target,
+            arguments,
+            caller,
+            channel,
+            served.db_mode(),
+        );
+        let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
+        match served.contents(uri, output) {
+            Ok(contents) => Ok(ReadResourceResult::new(contents)),
+            Err(Output::Invalid(message)) => {
+                Err(ErrorData::invalid_params(format!("{uri}: {message}"), None))
+            }
+            Err(failed) => {
+                let message = match failed {
+                    Output::Error(message) => message,
+                    other => format!("{other:?}"),
+                };
+                tracing::info!(resource = uri, error = %message, "resource read failed");
+                Err(ErrorData::internal_error(
+                    format!("reading {uri} failed: {message}"),
+                    None,
+                ))
+            }
+        }
     }
 
     /// The tools a client is given: every tool, as the middleware's list hooks change it.

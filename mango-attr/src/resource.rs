@@ -1,0 +1,196 @@
+//! `#[resource("notes://{id}")]`: a resource (or, with `{…}` in its URI, a resource
+//! template) of its app.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{ParseStream, Parser};
+use syn::{LitStr, Path, Token};
+
+use crate::item::{
+    ItemKind, Param, ParamRules, call_body, check_name, check_signature, collect_params,
+    entry_meta, ident_name, parse_fn, returns, wrap,
+};
+use crate::util::{Errors, default_crate, doc_text, parse_options, parse_str_value};
+
+#[derive(Default)]
+struct Options {
+    uri: Option<LitStr>,
+    name: Option<LitStr>,
+    description: Option<LitStr>,
+    title: Option<LitStr>,
+    mime_type: Option<LitStr>,
+    krate: Option<Path>,
+}
+
+impl Options {
+    fn parse(input: ParseStream) -> syn::Result<Options> {
+        let mut o = Options::default();
+        if !input.peek(LitStr) {
+            return Err(input.error(
+                "#[resource] takes its URI first: #[resource(\"notes://recent\")], or a template: #[resource(\"notes://{id}\")]",
+            ));
+        }
+        o.uri = Some(input.parse()?);
+        if input.is_empty() {
+            return Ok(o);
+        }
+        input.parse::<Token![,]>()?;
+        o.krate = parse_options(
+            input,
+            "resource",
+            "name, description, title, mime_type, crate",
+            |key, input| {
+                match key {
+                    "name" => o.name = Some(parse_str_value(input)?),
+                    "description" => o.description = Some(parse_str_value(input)?),
+                    "title" => o.title = Some(parse_str_value(input)?),
+                    "mime_type" => o.mime_type = Some(parse_str_value(input)?),
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            },
+        )?;
+        Ok(o)
+    }
+}
+
+const RULES: ParamRules = ParamRules {
+    attributes: &["doc"],
+    bad_attribute: "only doc comments are allowed on a resource's parameters",
+    plain_names: "a resource's parameters must be plain names (`id: i64`): each is a variable of its URI template",
+    impl_trait: "a resource's variable needs a concrete type (it is parsed from the URI with `FromStr`), not `impl Trait`",
+};
+
+/// The variables of a URI template (`{id}`, `{+path}`), in order.
+fn variables(uri: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = uri;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push(
+            rest[open + 1..open + close]
+                .trim_start_matches('+')
+                .to_owned(),
+        );
+        rest = &rest[open + close + 1..];
+    }
+    out
+}
+
+pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
+    let mut func = match parse_fn(input, ItemKind::Resource) {
+        Ok(func) => func,
+        Err(e) => return Err(errors.fail(e)),
+    };
+    check_signature(&func, ItemKind::Resource, &mut errors);
+    let fn_ident = func.sig.ident.clone();
+    let name = options
+        .name
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| ident_name(&fn_ident));
+    let name_span = options.name.as_ref().map_or(fn_ident.span(), LitStr::span);
+    if let Err(e) = check_name(ItemKind::Resource, &name, name_span) {
+        errors.push(e);
+    }
+    let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
+    let returns = errors.ok(returns(&func.sig.output, ItemKind::Resource));
+    // The URI template's variables and the fn's parameters by value are the same names.
+    let uri = options.uri.clone();
+    if let Some(uri) = &uri {
+        let vars = variables(&uri.value());
+        for var in &vars {
+            if !arguments.iter().any(|a| a.ident == var) {
+                errors.push(syn::Error::new(
+                    uri.span(),
+                    format!("the URI has `{{{var}}}`, but the function takes no parameter `{var}`: add `{var}: String` (or another type that parses from text)"),
+                ));
+            }
+        }
+        for a in &arguments {
+            if !vars.iter().any(|v| a.ident == v) {
+                errors.push(syn::Error::new(
+                    a.ident.span(),
+                    format!(
+                        "`{}` is not a variable of the URI `{}`: a resource's parameters by value are its template's variables (take injected values by reference)",
+                        a.ident,
+                        uri.value()
+                    ),
+                ));
+            }
+        }
+    }
+    errors.finish()?;
+    let (Some(returns), Some(uri)) = (returns, uri) else {
+        return Ok(quote!(#func));
+    };
+
+    let krate = options.krate.clone().unwrap_or_else(default_crate);
+    let p = quote!(#krate::__private);
+    let description = options
+        .description
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| doc_text(&func.attrs));
+    let some = |v: &Option<LitStr>| match v {
+        Some(t) => quote!(::std::option::Option::Some(#t)),
+        None => quote!(::std::option::Option::None),
+    };
+    let (title, mime_type) = (some(&options.title), some(&options.mime_type));
+    let fields = arguments.iter().map(|a| {
+        let (ident, ty) = (&a.ident, &a.ty);
+        quote!(#ident: #ty,)
+    });
+    let parse = arguments.iter().map(|a| {
+        let ident = &a.ident;
+        let name = ident.to_string();
+        quote! {
+            #ident: match __mango_call.param(#name) {
+                ::std::result::Result::Ok(v) => v,
+                ::std::result::Result::Err(e) => return #p::Output::Invalid(e),
+            },
+        }
+    });
+    let args_unused = if params.iter().all(|p| !matches!(p, Param::Argument(_))) {
+        quote!(let _ = &__mango_args;)
+    } else {
+        quote!()
+    };
+    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let meta = entry_meta(&p, quote!(#name), fn_ident.span());
+    let generated = quote! {
+        struct __MangoParams {
+            #(#fields)*
+        }
+
+        fn __mango_read(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::Output> {
+            ::std::boxed::Box::pin(async move {
+                let __mango_args = __MangoParams { #(#parse)* };
+                #args_unused
+                #(#holders)*
+                #body
+            })
+        }
+
+        #[#p::linkme::distributed_slice(#p::RESOURCES)]
+        #[linkme(crate = #p::linkme)]
+        static __MANGO_RESOURCE: #p::ResourceEntry = #p::ResourceEntry {
+            meta: #meta,
+            uri: #uri,
+            title: #title,
+            description: #description,
+            mime_type: #mime_type,
+            read: __mango_read,
+        };
+    };
+    Ok(wrap(
+        ItemKind::Resource,
+        quote!(#func),
+        Some((&name, name_span)),
+        generated,
+    ))
+}
