@@ -115,7 +115,8 @@ fn match_parts(parts: &[Part], uri: &str, out: &mut Vec<(String, String)>) -> bo
                 .char_indices()
                 .map(|(i, _)| i)
                 .skip(1)
-                .chain([uri.len()]);
+                .chain([uri.len()])
+                .filter(|&end| end > 0);
             for end in ends {
                 let value = &uri[..end];
                 if !reserved && value.contains(['/', '?', '#']) {
@@ -384,7 +385,7 @@ mod tests {
         assert_eq!(
             vars("notes://{id}", "notes://4/2"),
             None,
-            "no `/` in `{id}`"
+            "no `/` in `{{id}}`"
         );
         assert_eq!(
             vars("files://{+path}", "files://a/b/c.txt"),
