@@ -36,7 +36,7 @@ async def scenario(client, mode):
     tools = await client.list_tools()
     names = [t.name for t in tools.tools]
     check(names == sorted(names), f"tools/list is not sorted: {names}")
-    expected = ["calc_add", "calc_boom", "calc_divide", "calc_scaled", "calc_slow", "hello", "shout"]
+    expected = ["calc_add", "calc_boom", "calc_divide", "calc_scaled", "calc_slow", "hello", "picture", "shout"]
     check(names == expected, f"tools: {names} != {expected}")
     add = next(t for t in tools.tools if t.name == "calc_add")
     check(add.input_schema["properties"]["a"]["description"] == "The first number.", add.input_schema)
@@ -82,6 +82,35 @@ async def scenario(client, mode):
         check(r.is_error and "unknown tool" in text_of(r), f"unknown tool: {r}")
     except MCPError as e:
         check("unknown tool `calc_ad`" in str(e) and "calc_add" in str(e), f"unknown tool: {e}")
+
+    # rich content: text, an image (base64 of the tool's bytes), a link to a resource
+    r = await client.call_tool("picture", {})
+    kinds = [c.type for c in r.content]
+    check(kinds == ["text", "image", "resource_link"], f"picture: {kinds}")
+    check(r.content[1].data == "iVBORw0KGgo=" and r.content[1].mime_type == "image/png", f"picture: {r.content[1]}")
+    check(str(r.content[2].uri) == "notes://welcome", f"picture: {r.content[2]}")
+
+    # resources and templates
+    resources = await client.list_resources()
+    uris = [str(x.uri) for x in resources.resources]
+    check(uris == ["notes://welcome"], f"resources/list: {uris}")
+    check(resources.resources[0].title == "Welcome", f"resources/list: {resources.resources[0]}")
+    templates = await client.list_resource_templates()
+    found = [t.uri_template for t in templates.resource_templates]
+    check(found == ["notes://{number}"], f"resources/templates/list: {found}")
+    r = await client.read_resource("notes://welcome")
+    check(r.contents[0].text == "Welcome to the notes.", f"read notes://welcome: {r}")
+    r = await client.read_resource("notes://7")
+    check(r.contents[0].text == "note 7" and r.contents[0].mime_type == "text/plain", f"read notes://7: {r}")
+    for uri, code, says in [
+        ("notes://seven", -32602, "invalid value `seven` for `number`"),
+        ("nowhere://x", -32602, "no resource has the URI `nowhere://x`"),
+    ]:
+        try:
+            r = await client.read_resource(uri)
+            check(False, f"read {uri} answered {r}")
+        except MCPError as e:
+            check(e.code == code and says in e.message, f"read {uri}: {e.code} {e.message}")
 
     # 200 concurrent calls, every answer right, and the server still answers after
     results = await asyncio.gather(*(client.call_tool("calc_add", {"a": i, "b": 1}) for i in range(200)))

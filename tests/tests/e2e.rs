@@ -23,7 +23,7 @@ fn stdio_with_the_python_sdk() {
         args.push(settings.to_str().unwrap());
         let out = python_client(&python, &args);
         assert!(out.contains("\"ok\": true"), "{out}");
-        assert!(out.contains("\"tools\": 7"), "{out}");
+        assert!(out.contains("\"tools\": 8"), "{out}");
     }
 }
 
