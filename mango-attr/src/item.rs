@@ -15,6 +15,7 @@ use crate::util::Errors;
 pub(crate) enum ItemKind {
     Tool,
     Resource,
+    Prompt,
     Command,
     Middleware,
     Settings,
@@ -26,6 +27,7 @@ impl ItemKind {
         match self {
             ItemKind::Tool => "tool",
             ItemKind::Resource => "resource",
+            ItemKind::Prompt => "prompt",
             ItemKind::Command => "command",
             ItemKind::Middleware => "middleware",
             ItemKind::Settings => "settings",
@@ -37,6 +39,7 @@ impl ItemKind {
         match self {
             ItemKind::Tool => "a tool",
             ItemKind::Resource => "a resource",
+            ItemKind::Prompt => "a prompt",
             ItemKind::Command => "a command",
             ItemKind::Middleware => "a middleware",
             ItemKind::Settings => "a #[settings] type",
@@ -48,6 +51,7 @@ impl ItemKind {
         match self {
             ItemKind::Tool => "its argument and result types must be known to build its schema",
             ItemKind::Resource => "its variables must be parsed into known types",
+            ItemKind::Prompt => "its arguments must be parsed into known types",
             ItemKind::Command => "its arguments must be known to parse its command line",
             ItemKind::Middleware => "it is one function in the chain, for every call",
             ItemKind::Settings => "its type must be known to read its section of Mango.toml",
@@ -58,7 +62,9 @@ impl ItemKind {
     /// others are for.
     fn name_rule(self) -> (&'static [char], &'static str) {
         match self {
-            ItemKind::Tool | ItemKind::Resource => (&['_', '-', '.'], " (MCP's rule)"),
+            ItemKind::Tool | ItemKind::Resource | ItemKind::Prompt => {
+                (&['_', '-', '.'], " (MCP's rule)")
+            }
             ItemKind::Command => (&['_', '-'], " (`.` separates the app: `app.name`)"),
             ItemKind::Middleware | ItemKind::Settings => {
                 (&['_'], " (`.` separates the app: `app.name`)")
@@ -247,6 +253,10 @@ pub(crate) enum Output {
     Rich(Box<Type>),
     /// `Vec<u8>` from a resource: its bytes, as a blob.
     Blob,
+    /// `Message` (one) or `Vec<Message>` (`many`): a prompt's messages.
+    Messages {
+        many: bool,
+    },
 }
 
 pub(crate) struct Returns {
@@ -282,6 +292,15 @@ fn classify(ty: &Type, kind: ItemKind) -> syn::Result<Output> {
         _ => match last_segment(ty) {
             Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
             Some(seg) if is_content(seg) => Ok(Output::Content { many: false }),
+            Some(seg) if is_message(seg) => Ok(Output::Messages { many: false }),
+            Some(seg)
+                if seg.ident == "Vec"
+                    && first_type(seg)
+                        .and_then(last_segment)
+                        .is_some_and(is_message) =>
+            {
+                Ok(Output::Messages { many: true })
+            }
             Some(seg)
                 if kind == ItemKind::Resource
                     && seg.ident == "Vec"
@@ -309,6 +328,18 @@ fn classify(ty: &Type, kind: ItemKind) -> syn::Result<Output> {
 /// `Content` (mango's content block), written as `Content` or `mango_rt::Content`.
 fn is_content(seg: &syn::PathSegment) -> bool {
     seg.ident == "Content" && seg.arguments.is_empty()
+}
+
+/// `Message` (a prompt's message).
+fn is_message(seg: &syn::PathSegment) -> bool {
+    seg.ident == "Message" && seg.arguments.is_empty()
+}
+
+/// `T` of `Option<T>`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    last_segment(ty)
+        .filter(|seg| seg.ident == "Option")
+        .and_then(first_type)
 }
 
 fn is_content_type(ty: &Type) -> bool {
@@ -505,6 +536,8 @@ pub(crate) fn call_body(
         Output::Content { many: true } => quote!(#p::Output::Content(#value)),
         Output::Rich(ty) => quote_spanned!(ty.span()=> #p::Output::rich(#value)),
         Output::Blob => quote!(#p::Output::Blob(#value)),
+        Output::Messages { many: false } => quote!(#p::Output::Messages(::std::vec![#value])),
+        Output::Messages { many: true } => quote!(#p::Output::Messages(#value)),
     };
     let convert = if returns.fallible {
         let ok = convert_ok(quote!(__mango_value));

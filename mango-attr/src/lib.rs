@@ -1,5 +1,5 @@
 //! The attribute macros of mango: [`macro@tool`], [`macro@resource`],
-//! [`macro@command`], [`macro@middleware`] and [`macro@settings`]. Use them through `mango_rt`
+//! [`macro@prompt`], [`macro@command`], [`macro@middleware`] and [`macro@settings`]. Use them through `mango_rt`
 //! (`#[mango_rt::tool]`, …): the generated code refers to `::mango_rt::__private` and
 //! nothing else (`crate = path` says where mango-rt is, for a renamed dependency).
 //!
@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 mod command;
 mod item;
 mod middleware;
+mod prompt;
 mod resource;
 mod settings;
 mod tool;
@@ -89,6 +90,37 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
     resource::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers an `async fn` (or a plain `fn`) as an MCP prompt of its app.
+///
+/// ```ignore
+/// /// Ask for a summary of the notes on a topic. (The doc comment is its description.)
+/// #[mango_rt::prompt(title = "Summarize notes")]
+/// async fn summarize(
+///     /// What the notes are about.
+///     topic: String,
+///     /// How many words, at most.
+///     words: Option<u32>,
+///     db: &mut Db,
+/// ) -> mango_rt::Result<Vec<Message>> { … }
+/// ```
+///
+/// - The exposed name follows the tools' rule: `<prefix>_<name>`.
+/// - Parameters taken by value are the prompt's arguments (MCP sends them as text;
+///   they are parsed with `FromStr`), required unless `Option<T>`, described by their
+///   doc comments. A missing required argument, an unknown one, or one that does not
+///   parse is an error naming it. Parameters taken by reference are injected as for
+///   tools (the database connection in a read-only transaction).
+/// - The result: `String` is one user message; `Message` or `Vec<Message>` are the
+///   messages (`Message::user(…)`, `Message::assistant(…)`, with any `Content`: text,
+///   images, embedded resources).
+/// - Options: `name`, `title`, `description`, `crate = path`.
+#[proc_macro_attribute]
+pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
+    prompt::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -120,7 +120,9 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         Output::Json(ty) | Output::Rich(ty) => {
             quote!(#p::OutputKind::Json(#p::output_schema::<#ty>))
         }
-        Output::Content { .. } | Output::Blob => quote!(#p::OutputKind::Content),
+        Output::Content { .. } | Output::Blob | Output::Messages { .. } => {
+            quote!(#p::OutputKind::Content)
+        }
     };
     let meta = entry_meta(&p, quote!(#name_text), fn_ident.span());
     let args_unused = if arg_idents.is_empty() {

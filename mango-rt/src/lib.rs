@@ -71,11 +71,13 @@ pub mod testing;
 mod transport;
 mod util;
 
-pub use call::{Caller, Content, Context, Kind, LogLevel, Output, Rich, Target, TransportKind};
+pub use call::{
+    Caller, Content, Context, Kind, LogLevel, Message, Output, Rich, Target, TransportKind,
+};
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use manage::manage;
-pub use mango_attr::{command, middleware, resource, settings, tool};
+pub use mango_attr::{command, middleware, prompt, resource, settings, tool};
 pub use project::{AppInfo, Project};
 pub use runtime::{Error, app_settings};
 pub use settings::{
@@ -116,8 +118,8 @@ pub mod __private {
     pub use crate::chain::{StepFuture, django};
     pub use crate::registry::{
         Annotations, COMMANDS, CommandEntry, EntryMeta, MIDDLEWARE, MIGRATIONS, MiddlewareEntry,
-        MigrationsEntry, OutputKind, RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS,
-        ToolEntry,
+        MigrationsEntry, OutputKind, PROMPTS, PromptArgumentEntry, PromptEntry, RESOURCES,
+        ResourceEntry, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::settings::{AppSettings, parse_settings};

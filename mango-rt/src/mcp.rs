@@ -6,9 +6,10 @@ use std::sync::Arc;
 use rmcp::RoleServer;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorData, Implementation,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, ErrorData, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 
@@ -58,6 +59,9 @@ impl ServerHandler for MangoServer {
         // What the project has, and nothing else.
         if !self.runtime.resources.is_empty() {
             capabilities.resources = Some(Default::default());
+        }
+        if !self.runtime.prompts.is_empty() {
+            capabilities.prompts = Some(Default::default());
         }
         let mut config =
             ServerConfig::new(capabilities).with_server_info(Implementation::new(name, version));
@@ -157,6 +161,43 @@ impl ServerHandler for MangoServer {
         };
         self.runtime
             .read_resource(&request.uri, caller, channel)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(
+            self.runtime.prompts.listed.clone(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let caller = if self.runtime.has_middleware() {
+            self.caller(&context)
+        } else {
+            Caller::new(self.transport)
+        };
+        let channel = Channel {
+            request_id: Some(context.id.to_string()),
+            meta: context.meta.0.0,
+            progress_token: None,
+            peer: Some(context.peer),
+        };
+        self.runtime
+            .get_prompt(
+                &request.name,
+                request.arguments.unwrap_or_default(),
+                caller,
+                channel,
+            )
             .await
             .map(Into::into)
     }

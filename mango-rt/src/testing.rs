@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
-use rmcp::model::{CallToolResult, ReadResourceResult, Resource, ResourceTemplate, Tool};
+use rmcp::model::{
+    CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool,
+};
 use serde_json::Value;
 
 use crate::call::{Caller, Channel, TransportKind};
@@ -182,6 +184,28 @@ impl TestServer {
             .read_resource(uri, caller, Channel::default())
             .await
             .map_err(TestError::Protocol)
+    }
+
+    /// Gets a prompt by its exposed name with these arguments (a JSON object of text
+    /// values), through the same pipeline as stdio and HTTP.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: Value,
+    ) -> Result<GetPromptResult, TestError> {
+        let Value::Object(arguments) = arguments else {
+            return Err(TestError::NotAnObject(arguments));
+        };
+        let caller = Caller::new(TransportKind::InProcess);
+        self.runtime
+            .get_prompt(name, arguments, caller, Channel::default())
+            .await
+            .map_err(TestError::Protocol)
+    }
+
+    /// The prompts, as `prompts/list` gives them.
+    pub fn prompts(&self) -> &[Prompt] {
+        &self.runtime.prompts.listed
     }
 
     /// The static resources, as `resources/list` gives them.

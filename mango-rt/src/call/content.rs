@@ -3,7 +3,7 @@
 //! bytes and sent base64-encoded, as MCP wants.
 
 use base64::Engine;
-use rmcp::model::{ContentBlock, Resource, ResourceContents};
+use rmcp::model::{ContentBlock, PromptMessage, Resource, ResourceContents, Role};
 
 /// One block of content, as MCP sends it. Build it with the constructors:
 ///
@@ -89,6 +89,38 @@ impl From<String> for Content {
 impl From<&str> for Content {
     fn from(text: &str) -> Content {
         Content::text(text)
+    }
+}
+
+/// One message of a prompt: who says it, and its content (text, an image, an embedded
+/// resource …).
+///
+/// ```ignore
+/// #[prompt]
+/// async fn review(code: String) -> Vec<Message> {
+///     vec![
+///         Message::user(format!("Review this code:\n{code}")),
+///         Message::assistant("I will look at correctness first."),
+///     ]
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message(PromptMessage);
+
+impl Message {
+    /// A message from the user.
+    pub fn user(content: impl Into<Content>) -> Message {
+        Message(PromptMessage::new(Role::User, content.into().0))
+    }
+
+    /// A message from the assistant.
+    pub fn assistant(content: impl Into<Content>) -> Message {
+        Message(PromptMessage::new(Role::Assistant, content.into().0))
+    }
+
+    /// The message as rmcp's type.
+    pub fn into_rmcp(self) -> PromptMessage {
+        self.0
     }
 }
 

@@ -66,6 +66,18 @@ impl Call {
             .map_err(|e| format!("invalid value `{text}` for `{name}`: {e}"))
     }
 
+    /// An optional argument given as text: `None` when it was not given.
+    pub fn optional_param<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        if self.arguments.contains_key(name) {
+            self.param(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     pub fn context(&self) -> &Context {
         &self.context
     }

@@ -19,7 +19,7 @@ mod content;
 mod inject;
 mod output;
 
-pub use content::Content;
+pub use content::{Content, Message};
 
 pub use inject::{Call, Inject, InjectMut};
 pub(crate) use output::catching_panics;
@@ -81,6 +81,8 @@ pub enum Kind {
     Command,
     /// `resources/read`.
     Resource,
+    /// `prompts/get`.
+    Prompt,
 }
 
 impl std::fmt::Display for Kind {
@@ -89,6 +91,7 @@ impl std::fmt::Display for Kind {
             Kind::Tool => "tool",
             Kind::Command => "command",
             Kind::Resource => "resource",
+            Kind::Prompt => "prompt",
         })
     }
 }

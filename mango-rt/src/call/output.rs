@@ -7,7 +7,7 @@ use std::pin::Pin;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde::Serialize;
 
-use super::Content;
+use super::{Content, Message};
 
 /// A boxed, sendable future (the shape of a generated tool call).
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -32,6 +32,8 @@ pub enum Output {
     },
     /// Bytes (a resource's blob, sent base64-encoded).
     Blob(Vec<u8>),
+    /// A prompt's messages.
+    Messages(Vec<Message>),
     /// The call failed: the message is what the caller reads (`isError: true`).
     Error(String),
     /// The request was not valid (a template variable that does not parse …): a
@@ -89,6 +91,12 @@ impl Output {
                 Content::embedded_blob("mango://result", bytes, "application/octet-stream")
                     .into_rmcp(),
             ]),
+            Output::Messages(messages) => CallToolResult::success(
+                messages
+                    .into_iter()
+                    .map(|m| m.into_rmcp().content)
+                    .collect(),
+            ),
             Output::Error(message) | Output::Invalid(message) => {
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }

@@ -243,6 +243,17 @@ pub(super) fn render(output: &Output) -> Option<String> {
             "{}\n",
             serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
         )),
+        Output::Messages(messages) => Some(
+            messages
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}\n",
+                        serde_json::to_string(&m.clone().into_rmcp()).unwrap_or_default()
+                    )
+                })
+                .collect(),
+        ),
         Output::Content(content) => Some(
             content
                 .iter()

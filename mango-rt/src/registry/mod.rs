@@ -20,6 +20,10 @@ pub static TOOLS: [ToolEntry];
 #[distributed_slice]
 pub static RESOURCES: [ResourceEntry];
 
+/// Every `#[prompt]` of every linked app, in link order.
+#[distributed_slice]
+pub static PROMPTS: [PromptEntry];
+
 /// Every `#[command]` of every linked app, in link order.
 #[distributed_slice]
 pub static COMMANDS: [CommandEntry];
@@ -126,6 +130,24 @@ pub struct ResourceEntry {
     pub mime_type: Option<&'static str>,
     /// Reads it: the template's variables are the call's arguments (as text).
     pub read: fn(Call) -> BoxFuture<Output>,
+}
+
+/// One `#[prompt]`, as the macro writes it.
+pub struct PromptEntry {
+    pub meta: EntryMeta,
+    pub title: Option<&'static str>,
+    pub description: &'static str,
+    pub arguments: &'static [PromptArgumentEntry],
+    /// Gets it: the arguments are the call's (as text).
+    pub get: fn(Call) -> BoxFuture<Output>,
+}
+
+/// One argument of a prompt: a parameter of its fn.
+pub struct PromptArgumentEntry {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Whether it must be given (the parameter is not an `Option`).
+    pub required: bool,
 }
 
 /// One `#[command]`, as the macro writes it.

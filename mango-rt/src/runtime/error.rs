@@ -63,9 +63,10 @@ pub(crate) enum Kind {
     Migrate(MigrateError),
 
     #[error(
-        "two tools are exposed as `{name}`:\n  - {first}\n  - {second}\nrename one with #[tool(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
+        "two {what}s are exposed as `{name}`:\n  - {first}\n  - {second}\nrename one with #[{what}(name = \"…\")], or give an app its own prefix in its Cargo.toml: [package.metadata.mango] prefix = \"…\""
     )]
-    DuplicateTool {
+    DuplicateName {
+        what: &'static str,
         name: String,
         /// "`path::fn` in app `x` at file:line"
         first: String,
@@ -91,9 +92,10 @@ pub(crate) enum Kind {
     },
 
     #[error(
-        "the tool `{fn_name}` at {at} would be exposed as `{name}`, which {problem}; MCP clients accept names of 1 to 64 characters from A-Z a-z 0-9 _ - .: shorten it with #[tool(name = \"…\")] or the app's prefix"
+        "the {what} `{fn_name}` at {at} would be exposed as `{name}`, which {problem}; MCP clients accept names of 1 to 64 characters from A-Z a-z 0-9 _ - .: shorten it with #[{what}(name = \"…\")] or the app's prefix"
     )]
-    InvalidToolName {
+    InvalidName {
+        what: &'static str,
         name: String,
         fn_name: String,
         at: String,

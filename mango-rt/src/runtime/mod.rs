@@ -6,25 +6,27 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use rmcp::model::{CallToolResult, ErrorData, ReadResourceResult, Tool};
+use rmcp::model::{CallToolResult, ErrorData, GetPromptResult, ReadResourceResult, Tool};
 
 use crate::call::{Caller, Channel, Output};
 use crate::chain::{Chain, ListHook, ListRequest, Request};
 use crate::db::{Database, Migrator};
 use crate::project::AppInfo;
 use crate::registry::{
-    MIDDLEWARE, MIGRATIONS, MiddlewareEntry, RESOURCES, SETTINGS, TOOLS, ToolEntry,
+    MIDDLEWARE, MIGRATIONS, MiddlewareEntry, PROMPTS, RESOURCES, SETTINGS, TOOLS, ToolEntry,
 };
 use crate::settings::{AppSettings, Settings, SettingsError};
 use crate::state::State;
 use crate::util::did_you_mean;
 
 mod error;
+mod prompts;
 mod resources;
 mod tools;
 
 pub use error::Error;
 pub(crate) use error::Kind as ErrorKind;
+pub(crate) use prompts::Prompts;
 pub(crate) use resources::Resources;
 pub(crate) use tools::{ServedTool, Tools};
 
@@ -33,6 +35,7 @@ pub(crate) struct Runtime {
     pub state: Arc<State>,
     pub tools: Tools,
     pub resources: Resources,
+    pub prompts: Prompts,
     /// The active middleware, in the order `Mango.toml` lists it.
     pub middleware: Vec<&'static MiddlewareEntry>,
     /// Their steps, as the pipeline runs them.
@@ -159,6 +162,7 @@ impl Runtime {
         let mut apps: Vec<AppInfo> = apps.to_vec();
         let tools = Tools::new(tools, &mut apps)?;
         let resources = Resources::new(RESOURCES.iter())?;
+        let prompts = Prompts::new(PROMPTS.iter(), &mut apps)?;
         apps.sort_by(|a, b| a.name.cmp(b.name));
         let installed: Vec<&str> = apps.iter().map(|a| a.name).collect();
         let app_settings = read_app_settings(&settings, &installed)?;
@@ -177,6 +181,7 @@ impl Runtime {
             state: Arc::new(State::new(settings, apps, app_settings, database)),
             tools,
             resources,
+            prompts,
             middleware,
             chain,
             list_hooks,
@@ -290,6 +295,49 @@ impl Runtime {
         }
     }
 
+    /// Gets the prompt `name` with `arguments` through the pipeline. An unknown prompt,
+    /// a missing or unknown argument, or one that does not parse are -32602; a failed
+    /// get is -32603.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        caller: Caller,
+        channel: Channel,
+    ) -> Result<GetPromptResult, ErrorData> {
+        let Some(served) = self.prompts.get(name) else {
+            let suggestion = did_you_mean(
+                name,
+                self.prompts.list.iter().map(|p| p.target.name.to_owned()),
+            );
+            return Err(ErrorData::invalid_params(
+                format!("unknown prompt `{name}`{suggestion} (prompts/list gives every prompt)"),
+                None,
+            ));
+        };
+        served
+            .check(&arguments)
+            .map_err(|message| ErrorData::invalid_params(message, None))?;
+        let req = Request::new(
+            self.state.clone(),
+            served.target,
+            arguments,
+            caller,
+            channel,
+            served.db_mode(),
+        );
+        let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
+        let mut result = GetPromptResult::new(
+            served
+                .messages(output)
+                .map_err(|failed| failure(&format!("the prompt `{name}`"), failed))?,
+        );
+        if !served.entry.description.is_empty() {
+            result = result.with_description(served.entry.description);
+        }
+        Ok(result)
+    }
+
     /// The tools a client is given: every tool, as the middleware's list hooks change it.
     pub async fn list_tools(&self, req: Option<&ListRequest>) -> Vec<Tool> {
         let mut tools = self.tools.listed.clone();
@@ -310,6 +358,23 @@ impl Runtime {
     pub fn unknown_tool(&self, name: &str) -> String {
         let suggestion = did_you_mean(name, self.tools.list.iter().map(|t| t.name().to_owned()));
         format!("unknown tool `{name}`{suggestion} (tools/list gives every tool)")
+    }
+}
+
+/// The protocol error for an item (`what`: a URI, "the prompt `x`") whose call failed:
+/// -32602 when the request was not valid, -32603 otherwise (resources and prompts have
+/// no error results).
+fn failure(what: &str, failed: Output) -> ErrorData {
+    match failed {
+        Output::Invalid(message) => ErrorData::invalid_params(format!("{what}: {message}"), None),
+        other => {
+            let message = match other {
+                Output::Error(message) => message,
+                other => format!("{other:?}"),
+            };
+            tracing::info!(item = what, error = %message, "call failed");
+            ErrorData::internal_error(format!("{what} failed: {message}"), None)
+        }
     }
 }
 

@@ -195,7 +195,7 @@ impl ServedResource {
                 ResourceContents::blob(base64::engine::general_purpose::STANDARD.encode(bytes), uri)
                     .with_mime_type(mime.unwrap_or("application/octet-stream"))
             }
-            Output::Content(_) => {
+            Output::Content(_) | Output::Messages(_) => {
                 return Err(Output::Error(format!(
                     "the resource `{}` returned content blocks, which a resource cannot hold: return text, bytes or a value",
                     self.entry.uri

@@ -11,7 +11,7 @@ use crate::call::{BoxFuture, Call, Kind as ItemKind, Output, Target};
 use crate::chain::{Endpoint, Request};
 use crate::db::DbMode;
 use crate::project::AppInfo;
-use crate::registry::{OutputKind, ToolEntry};
+use crate::registry::{EntryMeta, OutputKind, ToolEntry};
 use crate::schema::{is_object_schema, wrap_schema};
 
 /// A tool as served.
@@ -68,28 +68,7 @@ impl Tools {
     ) -> Result<Tools, Error> {
         let mut list: Vec<ServedTool> = Vec::new();
         for entry in entries {
-            let app = match apps.iter().find(|a| a.name == entry.meta.app) {
-                Some(app) => *app,
-                None => {
-                    let app = AppInfo::new(entry.meta.app, entry.meta.app);
-                    apps.push(app);
-                    app
-                }
-            };
-            let name: &'static str = if app.prefix.is_empty() {
-                entry.meta.name
-            } else {
-                Box::leak(format!("{}_{}", app.prefix, entry.meta.name).into_boxed_str())
-            };
-            if let Some(problem) = name_problem(name) {
-                return Err(Kind::InvalidToolName {
-                    name: name.into(),
-                    fn_name: format!("{}::{}", entry.meta.module_path, entry.meta.name),
-                    at: entry.meta.location(),
-                    problem,
-                }
-                .into());
-            }
+            let name = exposed_name("tool", &entry.meta, apps)?;
             let (tool, wrap) = describe(entry, name);
             list.push(ServedTool {
                 entry,
@@ -114,7 +93,8 @@ impl Tools {
         });
         for pair in list.windows(2) {
             if pair[0].name() == pair[1].name() {
-                return Err(Kind::DuplicateTool {
+                return Err(Kind::DuplicateName {
+                    what: "tool",
                     name: pair[0].name().into(),
                     first: pair[0].entry.meta.site(),
                     second: pair[1].entry.meta.site(),
@@ -167,6 +147,40 @@ fn describe(entry: &ToolEntry, name: &'static str) -> (Tool, bool) {
         ));
     }
     (tool, wrap)
+}
+
+/// The name a client sees for an item of an app: `<prefix>_<name>` (the prefix is the
+/// app's, or its package name for an app of a linked item that is not installed,
+/// which `apps` then gains), checked against MCP's rules.
+pub(crate) fn exposed_name(
+    what: &'static str,
+    meta: &EntryMeta,
+    apps: &mut Vec<AppInfo>,
+) -> Result<&'static str, Error> {
+    let app = match apps.iter().find(|a| a.name == meta.app) {
+        Some(app) => *app,
+        None => {
+            let app = AppInfo::new(meta.app, meta.app);
+            apps.push(app);
+            app
+        }
+    };
+    let name: &'static str = if app.prefix.is_empty() {
+        meta.name
+    } else {
+        Box::leak(format!("{}_{}", app.prefix, meta.name).into_boxed_str())
+    };
+    if let Some(problem) = name_problem(name) {
+        return Err(Kind::InvalidName {
+            what,
+            name: name.into(),
+            fn_name: format!("{}::{}", meta.module_path, meta.name),
+            at: meta.location(),
+            problem,
+        }
+        .into());
+    }
+    Ok(name)
 }
 
 /// Checks an exposed name against MCP's rules: 1 to 64 of `A-Z a-z 0-9 _ - .`.
