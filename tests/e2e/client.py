@@ -112,6 +112,22 @@ async def scenario(client, mode):
         except MCPError as e:
             check(e.code == code and says in e.message, f"read {uri}: {e.code} {e.message}")
 
+    # prompts
+    prompts = await client.list_prompts()
+    check([p.name for p in prompts.prompts] == ["write_note"], f"prompts/list: {prompts}")
+    args = [(a.name, a.required) for a in prompts.prompts[0].arguments]
+    check(args == [("topic", True), ("words", False)], f"prompt arguments: {args}")
+    r = await client.get_prompt("write_note", {"topic": "tea", "words": "20"})
+    roles = [m.role for m in r.messages]
+    check(roles == ["user", "assistant"], f"prompts/get roles: {roles}")
+    check(r.messages[0].content.text == "Write a note about tea in at most 20 words.", f"prompts/get: {r}")
+    for args, says in [({}, "needs the argument `topic`"), ({"topic": "x", "words": "many"}, "invalid value `many`")]:
+        try:
+            r = await client.get_prompt("write_note", args)
+            check(False, f"get_prompt {args} answered {r}")
+        except MCPError as e:
+            check(e.code == -32602 and says in e.message, f"get_prompt {args}: {e.code} {e.message}")
+
     # 200 concurrent calls, every answer right, and the server still answers after
     results = await asyncio.gather(*(client.call_tool("calc_add", {"a": i, "b": 1}) for i in range(200)))
     wrong = [i for i, r in enumerate(results) if r.is_error or r.structured_content != {"result": i + 1}]
