@@ -16,6 +16,7 @@ pub(crate) enum ItemKind {
     Tool,
     Resource,
     Prompt,
+    Completion,
     Command,
     Middleware,
     Settings,
@@ -28,6 +29,7 @@ impl ItemKind {
             ItemKind::Tool => "tool",
             ItemKind::Resource => "resource",
             ItemKind::Prompt => "prompt",
+            ItemKind::Completion => "completion",
             ItemKind::Command => "command",
             ItemKind::Middleware => "middleware",
             ItemKind::Settings => "settings",
@@ -40,6 +42,7 @@ impl ItemKind {
             ItemKind::Tool => "a tool",
             ItemKind::Resource => "a resource",
             ItemKind::Prompt => "a prompt",
+            ItemKind::Completion => "a completion",
             ItemKind::Command => "a command",
             ItemKind::Middleware => "a middleware",
             ItemKind::Settings => "a #[settings] type",
@@ -52,6 +55,7 @@ impl ItemKind {
             ItemKind::Tool => "its argument and result types must be known to build its schema",
             ItemKind::Resource => "its variables must be parsed into known types",
             ItemKind::Prompt => "its arguments must be parsed into known types",
+            ItemKind::Completion => "it is called with known arguments",
             ItemKind::Command => "its arguments must be known to parse its command line",
             ItemKind::Middleware => "it is one function in the chain, for every call",
             ItemKind::Settings => "its type must be known to read its section of Mango.toml",
@@ -62,7 +66,7 @@ impl ItemKind {
     /// others are for.
     fn name_rule(self) -> (&'static [char], &'static str) {
         match self {
-            ItemKind::Tool | ItemKind::Resource | ItemKind::Prompt => {
+            ItemKind::Tool | ItemKind::Resource | ItemKind::Prompt | ItemKind::Completion => {
                 (&['_', '-', '.'], " (MCP's rule)")
             }
             ItemKind::Command => (&['_', '-'], " (`.` separates the app: `app.name`)"),
@@ -169,6 +173,77 @@ fn guard(kind: ItemKind, name: &str, span: Span) -> TokenStream {
         #[macro_export]
         macro_rules! #guard { () => {}; }
     }
+}
+
+/// `complete(topic = topics, id = crate::notes::ids)`: which `#[completion]` fn
+/// completes which argument (after the `complete` key of an item's options).
+pub(crate) fn parse_completions(
+    input: syn::parse::ParseStream,
+) -> syn::Result<Vec<(Ident, syn::Path)>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let argument: Ident = content.parse()?;
+        content.parse::<syn::Token![=]>()?;
+        let path: syn::Path = content.parse()?;
+        out.push((argument, path));
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<syn::Token![,]>()?;
+    }
+    Ok(out)
+}
+
+/// The name of the function `#[completion] fn name` generates beside `name`.
+pub(crate) fn completion_fn(ident: &Ident) -> Ident {
+    format_ident!(
+        "__mango_completion_{}",
+        ident_name(ident),
+        span = ident.span()
+    )
+}
+
+/// The `&[CompletionEntry]` of an item: each named fn's generated companion, checked
+/// to complete one of `arguments` (the item's arguments or variables).
+pub(crate) fn completion_entries(
+    p: &TokenStream,
+    completions: &[(Ident, syn::Path)],
+    arguments: &[String],
+    item: &str,
+    errors: &mut Errors,
+) -> TokenStream {
+    let mut entries = Vec::new();
+    for (argument, path) in completions {
+        let name = ident_name(argument);
+        if !arguments.contains(&name) {
+            errors.push(syn::Error::new(
+                argument.span(),
+                format!(
+                    "`{name}` is not {item}: complete one of {}",
+                    if arguments.is_empty() {
+                        "none (there are none)".to_owned()
+                    } else {
+                        arguments
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            ));
+            continue;
+        }
+        let mut path = path.clone();
+        if let Some(last) = path.segments.last_mut() {
+            last.ident = completion_fn(&last.ident);
+        }
+        entries.push(quote! {
+            #p::CompletionEntry { argument: #name, complete: #path },
+        });
+    }
+    quote!(&[#(#entries)*])
 }
 
 /// The function an attribute macro is on, or an error on the item it is on instead.

@@ -11,6 +11,7 @@
 use proc_macro::TokenStream;
 
 mod command;
+mod completion;
 mod item;
 mod middleware;
 mod prompt;
@@ -121,6 +122,31 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
     prompt::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Marks a fn that completes an argument of a prompt, or a variable of a resource
+/// template, for `completion/complete`. The item names it:
+/// `#[prompt(complete(topic = topics))]`, `#[resource("notes://{id}", complete(id = ids))]`.
+///
+/// ```ignore
+/// /// The topics of the notes that start with what was typed.
+/// #[mango_rt::completion]
+/// async fn topics(value: String, db: &mut Db) -> mango_rt::Result<Vec<String>> {
+///     Ok(notes::table.select(notes::topic).filter(notes::topic.like(format!("{value}%")))
+///         .distinct().limit(100).load(db).await?)
+/// }
+/// ```
+///
+/// It takes, by value, any of `value: String` (what was typed so far), `argument:
+/// String` (which argument is completed) and `context: HashMap<String, String>` (the
+/// item's other arguments, as given so far), and by reference the injected values of
+/// tools (`&mut Db` in a read-only transaction). It returns the values (`Vec<String>`,
+/// at most 100 are sent; the total says how many there were). Options: `crate = path`.
+#[proc_macro_attribute]
+pub fn completion(args: TokenStream, input: TokenStream) -> TokenStream {
+    completion::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -7,7 +7,8 @@ use syn::{LitStr, Path};
 
 use crate::item::{
     ItemKind, Param, ParamRules, call_body, check_name, check_signature, collect_params,
-    entry_meta, ident_name, option_inner, parse_fn, returns, wrap,
+    completion_entries, entry_meta, ident_name, option_inner, parse_completions, parse_fn, returns,
+    wrap,
 };
 use crate::util::{Errors, default_crate, doc_text, parse_options, parse_str_value};
 
@@ -16,6 +17,7 @@ struct Options {
     name: Option<LitStr>,
     description: Option<LitStr>,
     title: Option<LitStr>,
+    complete: Vec<(syn::Ident, Path)>,
     krate: Option<Path>,
 }
 
@@ -25,12 +27,13 @@ impl Options {
         o.krate = parse_options(
             input,
             "prompt",
-            "name, description, title, crate",
+            "name, description, title, complete, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
                     "description" => o.description = Some(parse_str_value(input)?),
                     "title" => o.title = Some(parse_str_value(input)?),
+                    "complete" => o.complete = parse_completions(input)?,
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -67,13 +70,21 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     }
     let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
     let returns = errors.ok(returns(&func.sig.output, ItemKind::Prompt));
+    let krate = options.krate.clone().unwrap_or_else(default_crate);
+    let p = quote!(#krate::__private);
+    let names: Vec<String> = arguments.iter().map(|a| ident_name(&a.ident)).collect();
+    let completions = completion_entries(
+        &p,
+        &options.complete,
+        &names,
+        "an argument of this prompt",
+        &mut errors,
+    );
     errors.finish()?;
     let Some(returns) = returns else {
         return Ok(quote!(#func));
     };
 
-    let krate = options.krate.clone().unwrap_or_else(default_crate);
-    let p = quote!(#krate::__private);
     let description = options
         .description
         .as_ref()
@@ -145,6 +156,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             description: #description,
             arguments: &__MANGO_ARGUMENTS,
             get: __mango_get,
+            completions: #completions,
         };
     };
     Ok(wrap(

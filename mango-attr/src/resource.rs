@@ -8,7 +8,7 @@ use syn::{LitStr, Path, Token};
 
 use crate::item::{
     ItemKind, Param, ParamRules, call_body, check_name, check_signature, collect_params,
-    entry_meta, ident_name, parse_fn, returns, wrap,
+    completion_entries, entry_meta, ident_name, parse_completions, parse_fn, returns, wrap,
 };
 use crate::util::{Errors, default_crate, doc_text, parse_options, parse_str_value};
 
@@ -18,6 +18,7 @@ struct Options {
     name: Option<LitStr>,
     description: Option<LitStr>,
     title: Option<LitStr>,
+    complete: Vec<(syn::Ident, Path)>,
     mime_type: Option<LitStr>,
     krate: Option<Path>,
 }
@@ -38,12 +39,13 @@ impl Options {
         o.krate = parse_options(
             input,
             "resource",
-            "name, description, title, mime_type, crate",
+            "name, description, title, mime_type, complete, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
                     "description" => o.description = Some(parse_str_value(input)?),
                     "title" => o.title = Some(parse_str_value(input)?),
+                    "complete" => o.complete = parse_completions(input)?,
                     "mime_type" => o.mime_type = Some(parse_str_value(input)?),
                     _ => return Ok(false),
                 }
@@ -124,13 +126,24 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             }
         }
     }
+    let krate = options.krate.clone().unwrap_or_else(default_crate);
+    let p = quote!(#krate::__private);
+    let vars = uri
+        .as_ref()
+        .map(|u| variables(&u.value()))
+        .unwrap_or_default();
+    let completions = completion_entries(
+        &p,
+        &options.complete,
+        &vars,
+        "a variable of this URI template",
+        &mut errors,
+    );
     errors.finish()?;
     let (Some(returns), Some(uri)) = (returns, uri) else {
         return Ok(quote!(#func));
     };
 
-    let krate = options.krate.clone().unwrap_or_else(default_crate);
-    let p = quote!(#krate::__private);
     let description = options
         .description
         .as_ref()
@@ -185,6 +198,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             description: #description,
             mime_type: #mime_type,
             read: __mango_read,
+            completions: #completions,
         };
     };
     Ok(wrap(

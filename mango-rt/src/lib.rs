@@ -77,7 +77,7 @@ pub use call::{
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use manage::manage;
-pub use mango_attr::{command, middleware, prompt, resource, settings, tool};
+pub use mango_attr::{command, completion, middleware, prompt, resource, settings, tool};
 pub use project::{AppInfo, Project};
 pub use runtime::{Error, app_settings};
 pub use settings::{
@@ -117,9 +117,9 @@ pub mod __private {
     pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking};
     pub use crate::chain::{StepFuture, django};
     pub use crate::registry::{
-        Annotations, COMMANDS, CommandEntry, EntryMeta, MIDDLEWARE, MIGRATIONS, MiddlewareEntry,
-        MigrationsEntry, OutputKind, PROMPTS, PromptArgumentEntry, PromptEntry, RESOURCES,
-        ResourceEntry, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
+        Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, MIDDLEWARE, MIGRATIONS,
+        MiddlewareEntry, MigrationsEntry, OutputKind, PROMPTS, PromptArgumentEntry, PromptEntry,
+        RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::settings::{AppSettings, parse_settings};

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use rmcp::RoleServer;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorData, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, ErrorData,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 
@@ -62,6 +62,9 @@ impl ServerHandler for MangoServer {
         }
         if !self.runtime.prompts.is_empty() {
             capabilities.prompts = Some(Default::default());
+        }
+        if self.runtime.completes() {
+            capabilities.completions = Some(Default::default());
         }
         let mut config =
             ServerConfig::new(capabilities).with_server_info(Implementation::new(name, version));
@@ -200,6 +203,38 @@ impl ServerHandler for MangoServer {
             )
             .await
             .map(Into::into)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let caller = if self.runtime.has_middleware() {
+            self.caller(&context)
+        } else {
+            Caller::new(self.transport)
+        };
+        let channel = Channel {
+            request_id: Some(context.id.to_string()),
+            meta: context.meta.0.0,
+            progress_token: None,
+            peer: Some(context.peer),
+        };
+        let given = request
+            .context
+            .and_then(|c| c.arguments)
+            .unwrap_or_default();
+        self.runtime
+            .complete(
+                &request.r#ref,
+                &request.argument.name,
+                &request.argument.value,
+                given,
+                caller,
+                channel,
+            )
+            .await
     }
 
     #[allow(deprecated)] // MCP logging is deprecated from 2026-07-28 on; older clients use it

@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
 use rmcp::model::{
-    CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool,
+    CallToolResult, GetPromptResult, Prompt, PromptReference, ReadResourceResult, Reference,
+    Resource, ResourceTemplate, ResourceTemplateReference, Tool,
 };
 use serde_json::Value;
 
@@ -200,6 +201,58 @@ impl TestServer {
         self.runtime
             .get_prompt(name, arguments, caller, Channel::default())
             .await
+            .map_err(TestError::Protocol)
+    }
+
+    /// Completes `argument` of the prompt `prompt` (its exposed name) from `value`, with
+    /// the other arguments already given.
+    pub async fn complete_prompt(
+        &self,
+        prompt: &str,
+        argument: &str,
+        value: &str,
+        given: &[(&str, &str)],
+    ) -> Result<Vec<String>, TestError> {
+        let reference = Reference::Prompt(PromptReference::new(prompt));
+        self.complete(&reference, argument, value, given).await
+    }
+
+    /// Completes the variable `argument` of the resource template `template` (written
+    /// as declared: `notes://{id}`) from `value`.
+    pub async fn complete_resource(
+        &self,
+        template: &str,
+        argument: &str,
+        value: &str,
+        given: &[(&str, &str)],
+    ) -> Result<Vec<String>, TestError> {
+        let reference = Reference::Resource(ResourceTemplateReference::new(template));
+        self.complete(&reference, argument, value, given).await
+    }
+
+    async fn complete(
+        &self,
+        reference: &Reference,
+        argument: &str,
+        value: &str,
+        given: &[(&str, &str)],
+    ) -> Result<Vec<String>, TestError> {
+        let given = given
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let caller = Caller::new(TransportKind::InProcess);
+        self.runtime
+            .complete(
+                reference,
+                argument,
+                value,
+                given,
+                caller,
+                Channel::default(),
+            )
+            .await
+            .map(|r| r.completion.values)
             .map_err(TestError::Protocol)
     }
 

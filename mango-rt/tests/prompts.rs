@@ -2,8 +2,35 @@
 //! messages, typed and optional arguments, errors.
 
 use mango_rt::testing::{TestError, TestServer};
-use mango_rt::{Content, Message, ToolError, prompt};
+use std::collections::HashMap;
+
+use mango_rt::{Content, Message, ToolError, completion, prompt};
 use serde_json::{Value, json};
+
+/// The topics that start with what was typed; with `mood` given, only its own.
+#[completion]
+async fn topics(value: String, context: HashMap<String, String>) -> Vec<String> {
+    let all = ["rain", "rivers", "rust", "sun"];
+    if let Some(mood) = context.get("mood") {
+        return vec![format!("{mood} {value}")];
+    }
+    all.iter()
+        .filter(|t| t.starts_with(&value))
+        .map(|t| (*t).to_owned())
+        .collect()
+}
+
+/// Far too many values.
+#[completion]
+fn numbers() -> Vec<String> {
+    (0..150).map(|n| n.to_string()).collect()
+}
+
+/// A poem in a mood.
+#[prompt(complete(topic = topics, count = numbers))]
+async fn poem(topic: String, mood: Option<String>, count: Option<u32>) -> String {
+    format!("{topic} {mood:?} {count:?}")
+}
 
 /// Ask for a haiku.
 #[prompt(title = "Haiku")]
@@ -58,8 +85,12 @@ async fn refused(server: &TestServer, name: &str, args: Value) -> (i32, String) 
 async fn prompts_are_listed_with_their_arguments() {
     let server = server().await;
     let listed = serde_json::to_value(server.prompts()).unwrap_or_default();
+    let listed: Vec<&Value> = listed
+        .as_array()
+        .map(|a| a.iter().filter(|p| p["name"] != "mango-rt_poem").collect())
+        .unwrap_or_default();
     assert_eq!(
-        listed,
+        json!(listed),
         json!([
             {"name": "mango-rt_haiku", "title": "Haiku", "description": "Ask for a haiku.",
              "arguments": [{"name": "topic", "description": "What the haiku is about.", "required": true}]},
@@ -144,4 +175,55 @@ async fn bad_gets_are_clean_errors_naming_what_was_wrong() {
         m.contains("unknown prompt") && m.contains("did you mean `mango-rt_haiku`"),
         "{m}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arguments_are_completed_with_what_was_given() {
+    let server = server().await;
+    let complete = |argument: &'static str,
+                    value: &'static str,
+                    given: &'static [(&'static str, &'static str)]| {
+        let server = &server;
+        async move {
+            server
+                .complete_prompt("mango-rt_poem", argument, value, given)
+                .await
+        }
+    };
+    assert_eq!(
+        complete("topic", "r", &[]).await.ok(),
+        Some(vec!["rain".into(), "rivers".into(), "rust".into()])
+    );
+    assert_eq!(
+        complete("topic", "ri", &[]).await.ok(),
+        Some(vec!["rivers".into()])
+    );
+    assert_eq!(
+        complete("topic", "x", &[("mood", "calm")]).await.ok(),
+        Some(vec!["calm x".into()]),
+        "the other arguments given reach the completion"
+    );
+    assert_eq!(
+        complete("mood", "c", &[]).await.ok(),
+        Some(vec![]),
+        "nothing completes `mood`"
+    );
+    let many = complete("count", "", &[]).await.ok().unwrap_or_default();
+    assert_eq!(many.len(), 100, "MCP allows 100 values at most");
+    match complete("colour", "r", &[]).await {
+        Err(TestError::Protocol(e)) => {
+            assert_eq!(e.code.0, -32602);
+            assert!(e.message.contains("no argument `colour`"), "{}", e.message);
+        }
+        other => panic!("an unknown argument was completed: {other:?}"),
+    }
+    match server
+        .complete_prompt("mango-rt_nope", "topic", "", &[])
+        .await
+    {
+        Err(TestError::Protocol(e)) => {
+            assert!(e.message.contains("unknown prompt"), "{}", e.message)
+        }
+        other => panic!("an unknown prompt was completed: {other:?}"),
+    }
 }

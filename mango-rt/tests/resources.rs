@@ -2,7 +2,7 @@
 //! reading text, JSON and bytes, typed template variables, errors, middleware.
 
 use mango_rt::testing::{TestError, TestServer};
-use mango_rt::{Next, Request, Response, Settings, ToolError, middleware, resource};
+use mango_rt::{Next, Request, Response, Settings, ToolError, completion, middleware, resource};
 use serde_json::{Value, json};
 
 /// What the server is about.
@@ -23,8 +23,18 @@ fn dot() -> Vec<u8> {
     vec![137, 80, 78, 71]
 }
 
+/// The ids of the notes that start with what was typed.
+#[completion]
+async fn note_ids(value: String) -> Vec<String> {
+    ["1", "12", "2"]
+        .iter()
+        .filter(|id| id.starts_with(&value))
+        .map(|id| (*id).to_owned())
+        .collect()
+}
+
 /// One note, by id (ids are positive).
-#[resource("notes://{id}", mime_type = "text/markdown")]
+#[resource("notes://{id}", mime_type = "text/markdown", complete(id = note_ids))]
 async fn note(id: i64) -> mango_rt::Result<String> {
     if id <= 0 {
         return Err(ToolError::new(format!("there is no note {id}")));
@@ -184,4 +194,32 @@ async fn middleware_sees_resource_reads() {
         r["contents"][0]["text"],
         r#"# Note 7 [resource note {"id": String("7")}]"#
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn template_variables_are_completed() {
+    let server = server().await;
+    let ids = server
+        .complete_resource("notes://{id}", "id", "1", &[])
+        .await;
+    assert_eq!(ids.ok(), Some(vec!["1".to_owned(), "12".to_owned()]));
+    match server
+        .complete_resource("notes://{id}", "name", "1", &[])
+        .await
+    {
+        Err(TestError::Protocol(e)) => {
+            assert_eq!(e.code.0, -32602);
+            assert!(e.message.contains("no variable `name`"), "{}", e.message);
+        }
+        other => panic!("an unknown variable was completed: {other:?}"),
+    }
+    match server
+        .complete_resource("notes://{nope}", "id", "1", &[])
+        .await
+    {
+        Err(TestError::Protocol(e)) => {
+            assert!(e.message.contains("no resource template"), "{}", e.message)
+        }
+        other => panic!("an unknown template was completed: {other:?}"),
+    }
 }

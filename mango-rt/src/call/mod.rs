@@ -83,6 +83,8 @@ pub enum Kind {
     Resource,
     /// `prompts/get`.
     Prompt,
+    /// `completion/complete` (the target is the prompt or template completed).
+    Completion,
 }
 
 impl std::fmt::Display for Kind {
@@ -92,6 +94,7 @@ impl std::fmt::Display for Kind {
             Kind::Command => "command",
             Kind::Resource => "resource",
             Kind::Prompt => "prompt",
+            Kind::Completion => "completion",
         })
     }
 }

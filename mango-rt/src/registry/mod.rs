@@ -130,6 +130,17 @@ pub struct ResourceEntry {
     pub mime_type: Option<&'static str>,
     /// Reads it: the template's variables are the call's arguments (as text).
     pub read: fn(Call) -> BoxFuture<Output>,
+    /// `complete(var = fn, …)`: how to complete the template's variables.
+    pub completions: &'static [CompletionEntry],
+}
+
+/// A `complete(argument = fn)` of a prompt or resource template: the `#[completion]`
+/// fn that suggests values for the argument.
+pub struct CompletionEntry {
+    pub argument: &'static str,
+    /// Completes: the call's arguments are `value` (what was typed so far),
+    /// `argument` (its name) and `context` (the other arguments given, as text).
+    pub complete: fn(Call) -> BoxFuture<Output>,
 }
 
 /// One `#[prompt]`, as the macro writes it.
@@ -140,6 +151,8 @@ pub struct PromptEntry {
     pub arguments: &'static [PromptArgumentEntry],
     /// Gets it: the arguments are the call's (as text).
     pub get: fn(Call) -> BoxFuture<Output>,
+    /// `complete(argument = fn, …)`: how to complete its arguments.
+    pub completions: &'static [CompletionEntry],
 }
 
 /// One argument of a prompt: a parameter of its fn.

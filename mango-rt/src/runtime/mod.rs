@@ -6,7 +6,9 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use rmcp::model::{CallToolResult, ErrorData, GetPromptResult, ReadResourceResult, Tool};
+use rmcp::model::{
+    CallToolResult, CompleteResult, ErrorData, GetPromptResult, ReadResourceResult, Reference, Tool,
+};
 
 use crate::call::{Caller, Channel, Output};
 use crate::chain::{Chain, ListHook, ListRequest, Request};
@@ -19,6 +21,7 @@ use crate::settings::{AppSettings, Settings, SettingsError};
 use crate::state::State;
 use crate::util::did_you_mean;
 
+mod completions;
 mod error;
 mod prompts;
 mod resources;
@@ -336,6 +339,90 @@ impl Runtime {
             result = result.with_description(served.entry.description);
         }
         Ok(result)
+    }
+
+    /// Completes an argument of a prompt or a variable of a resource template with the
+    /// `#[completion]` fn the item names for it (none: no values). An unknown item or
+    /// argument is -32602.
+    pub async fn complete(
+        &self,
+        reference: &Reference,
+        argument: &str,
+        value: &str,
+        context: std::collections::HashMap<String, String>,
+        caller: Caller,
+        channel: Channel,
+    ) -> Result<CompleteResult, ErrorData> {
+        let refuse = |message: String| Err(ErrorData::invalid_params(message, None));
+        let (target, endpoint) = match reference {
+            Reference::Prompt(p) => {
+                let Some(served) = self.prompts.get(&p.name) else {
+                    return refuse(format!(
+                        "unknown prompt `{}` (prompts/list gives every prompt)",
+                        p.name
+                    ));
+                };
+                if !served.entry.arguments.iter().any(|a| a.name == argument) {
+                    let known: Vec<&str> = served.entry.arguments.iter().map(|a| a.name).collect();
+                    return refuse(format!(
+                        "the prompt `{}` has no argument `{argument}`; it takes: {}",
+                        p.name,
+                        known.join(", ")
+                    ));
+                }
+                (served.target, served.completions.get(argument))
+            }
+            Reference::Resource(r) => {
+                let Some(served) = self.resources.template(&r.uri) else {
+                    return refuse(format!(
+                        "no resource template `{}` (resources/templates/list gives them)",
+                        r.uri
+                    ));
+                };
+                if !Resources::has_variable(served, argument) {
+                    return refuse(format!(
+                        "the resource template `{}` has no variable `{argument}`",
+                        r.uri
+                    ));
+                }
+                (served.target, served.completions.get(argument))
+            }
+            other => {
+                return refuse(format!(
+                    "completions are for prompts and resource templates, not `{}`",
+                    other.reference_type()
+                ));
+            }
+        };
+        let Some(endpoint) = endpoint else {
+            return Ok(completions::none());
+        };
+        let req = Request::new(
+            self.state.clone(),
+            crate::call::Target {
+                kind: crate::call::Kind::Completion,
+                ..target
+            },
+            completions::arguments(argument, value, context),
+            caller,
+            channel,
+            crate::db::DbMode {
+                atomic: None,
+                read_only: true,
+            },
+        );
+        let output = crate::chain::run(&self.chain, endpoint, req).await;
+        completions::result(output).map_err(|failed| {
+            failure(
+                &format!("completing `{argument}` of `{}`", target.name),
+                failed,
+            )
+        })
+    }
+
+    /// Whether any prompt or template completes an argument.
+    pub fn completes(&self) -> bool {
+        self.prompts.complete_any() || self.resources.complete_any()
     }
 
     /// The tools a client is given: every tool, as the middleware's list hooks change it.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rmcp::model::{Prompt, PromptArgument, PromptMessage};
 
+use super::completions::Completions;
 use super::error::{Error, Kind};
 use super::tools::exposed_name;
 use crate::call::{BoxFuture, Call, Content, Kind as ItemKind, Message, Output, Target};
@@ -19,6 +20,7 @@ pub(crate) struct ServedPrompt {
     pub entry: &'static PromptEntry,
     pub target: Target,
     pub endpoint: Arc<dyn Endpoint>,
+    pub completions: Completions,
 }
 
 impl ServedPrompt {
@@ -121,6 +123,7 @@ impl Prompts {
                     app: entry.meta.app,
                 },
                 endpoint: Arc::new(PromptEndpoint(entry.get)),
+                completions: Completions::new(entry.completions),
             });
         }
         list.sort_by(|a: &ServedPrompt, b: &ServedPrompt| a.target.name.cmp(b.target.name));
@@ -154,6 +157,11 @@ impl Prompts {
 
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// Whether any prompt completes an argument.
+    pub fn complete_any(&self) -> bool {
+        self.list.iter().any(|p| !p.completions.is_empty())
     }
 }
 

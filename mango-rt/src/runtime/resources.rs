@@ -7,6 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use rmcp::model::{Resource, ResourceContents, ResourceTemplate};
 
+use super::completions::Completions;
 use super::error::{Error, Kind};
 use crate::call::{BoxFuture, Call, Kind as ItemKind, Output, Target};
 use crate::chain::{Endpoint, Request};
@@ -169,6 +170,7 @@ pub(crate) struct ServedResource {
     pub target: Target,
     template: Option<UriTemplate>,
     pub endpoint: Arc<dyn Endpoint>,
+    pub completions: Completions,
 }
 
 impl ServedResource {
@@ -248,6 +250,7 @@ impl Resources {
                     app: entry.meta.app,
                 },
                 endpoint: Arc::new(ResourceEndpoint(entry.read)),
+                completions: Completions::new(entry.completions),
                 template,
             };
             if served.template.is_some() {
@@ -345,6 +348,25 @@ impl Resources {
                 .and_then(|t| t.matches(uri))
                 .map(|vars| (r, vars))
         })
+    }
+
+    /// The template written as `uri_template` (as `completion/complete` names it).
+    pub fn template(&self, uri_template: &str) -> Option<&ServedResource> {
+        self.templates.iter().find(|r| r.entry.uri == uri_template)
+    }
+
+    /// Whether a template's variable is one of its variables.
+    pub fn has_variable(served: &ServedResource, name: &str) -> bool {
+        served.template.as_ref().is_some_and(|t| {
+            t.parts
+                .iter()
+                .any(|p| matches!(p, Part::Var { name: n, .. } if n == name))
+        })
+    }
+
+    /// Whether any template completes a variable.
+    pub fn complete_any(&self) -> bool {
+        self.templates.iter().any(|r| !r.completions.is_empty())
     }
 
     /// Every URI and template, for "did you mean".

@@ -1,0 +1,92 @@
+//! `#[completion]`: a fn that suggests values for an argument of a prompt or a variable
+//! of a resource template, named by the item: `#[prompt(complete(topic = topics))]`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::Parser;
+use syn::{Path, Visibility};
+
+use crate::item::{
+    ItemKind, ParamRules, call_body, check_signature, collect_params, completion_fn, parse_fn,
+    returns,
+};
+use crate::util::{Errors, default_crate, parse_crate, path_string};
+
+const RULES: ParamRules = ParamRules {
+    attributes: &["doc", "serde"],
+    bad_attribute: "only doc comments and #[serde(…)] are allowed on a completion's parameters",
+    plain_names: "a completion's parameters must be plain names: `value`, `argument` or `context`",
+    impl_trait: "a completion's parameter needs a concrete type, not `impl Trait`",
+};
+
+/// What a completion can take by value.
+const KNOWN: [&str; 3] = ["value", "argument", "context"];
+
+pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let krate: Path = if args.is_empty() {
+        default_crate()
+    } else {
+        errors
+            .ok(parse_crate.parse2(args))
+            .unwrap_or_else(default_crate)
+    };
+    let mut func = match parse_fn(input, ItemKind::Completion) {
+        Ok(func) => func,
+        Err(e) => return Err(errors.fail(e)),
+    };
+    check_signature(&func, ItemKind::Completion, &mut errors);
+    let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
+    for a in &arguments {
+        if !KNOWN.iter().any(|k| a.ident == k) {
+            errors.push(syn::Error::new(
+                a.ident.span(),
+                format!(
+                    "a completion takes `value: String` (what was typed so far), `argument: String` (which argument) and `context: HashMap<String, String>` (the other arguments given), not `{}`",
+                    a.ident
+                ),
+            ));
+        }
+    }
+    let returns = errors.ok(returns(&func.sig.output, ItemKind::Completion));
+    errors.finish()?;
+    let Some(returns) = returns else {
+        return Ok(quote!(#func));
+    };
+    let p = quote!(#krate::__private);
+    let serde_path = format!("{}::__private::serde", path_string(&krate));
+    let fields = arguments.iter().map(|a| {
+        let (ident, ty, attrs) = (&a.ident, &a.ty, &a.attrs);
+        quote!(#(#attrs)* #ident: #ty,)
+    });
+    let args_unused = if arguments.is_empty() {
+        quote!(let _ = &__mango_args;)
+    } else {
+        quote!()
+    };
+    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let companion = completion_fn(&func.sig.ident);
+    let vis: &Visibility = &func.vis;
+    Ok(quote! {
+        #func
+
+        #[doc(hidden)]
+        #[allow(non_snake_case, clippy::all, clippy::pedantic)]
+        #vis fn #companion(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::Output> {
+            #[derive(#p::serde::Deserialize)]
+            #[serde(crate = #serde_path)]
+            struct __MangoArgs {
+                #(#fields)*
+            }
+            ::std::boxed::Box::pin(async move {
+                let __mango_args: __MangoArgs = match __mango_call.arguments() {
+                    ::std::result::Result::Ok(a) => a,
+                    ::std::result::Result::Err(e) => return #p::Output::error(e),
+                };
+                #args_unused
+                #(#holders)*
+                #body
+            })
+        }
+    })
+}
