@@ -14,6 +14,7 @@ import json
 import sys
 
 from mcp import Client, MCPError, StdioServerParameters
+from mcp.types import PromptReference
 
 
 def check(cond, what):
@@ -127,6 +128,15 @@ async def scenario(client, mode):
             check(False, f"get_prompt {args} answered {r}")
         except MCPError as e:
             check(e.code == -32602 and says in e.message, f"get_prompt {args}: {e.code} {e.message}")
+
+    # completions
+    r = await client.complete(PromptReference(type="ref/prompt", name="write_note"), {"name": "topic", "value": "te"})
+    check(r.completion.values == ["tea", "teapots"], f"completion/complete: {r}")
+    try:
+        r = await client.complete(PromptReference(type="ref/prompt", name="write_note"), {"name": "nope", "value": ""})
+        check(False, f"completing an unknown argument answered {r}")
+    except MCPError as e:
+        check(e.code == -32602 and "no argument `nope`" in e.message, f"complete unknown: {e.code} {e.message}")
 
     # 200 concurrent calls, every answer right, and the server still answers after
     results = await asyncio.gather(*(client.call_tool("calc_add", {"a": i, "b": 1}) for i in range(200)))
