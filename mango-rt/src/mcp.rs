@@ -16,7 +16,7 @@ use rmcp::service::RequestContext;
 use crate::builtin::auth::Identity;
 use crate::call::{Caller, Channel, TransportKind};
 use crate::chain::ListRequest;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, page};
 
 /// rmcp's handler over a [`Runtime`]: one per connection or session, cheap to clone.
 #[derive(Clone)]
@@ -28,6 +28,22 @@ pub(crate) struct MangoServer {
 impl MangoServer {
     pub fn new(runtime: Arc<Runtime>, transport: TransportKind) -> Self {
         MangoServer { runtime, transport }
+    }
+
+    /// The page of `items` the request's cursor names, with `[server] page_size`.
+    fn page<T>(
+        &self,
+        list: &str,
+        items: Vec<T>,
+        request: Option<PaginatedRequestParams>,
+    ) -> Result<(Vec<T>, Option<String>), ErrorData> {
+        let cursor = request.and_then(|r| r.cursor);
+        page(
+            list,
+            items,
+            cursor.as_deref(),
+            self.runtime.settings().server.page_size,
+        )
     }
 
     /// Who is calling: the client's info from `initialize`, and over HTTP the request's
@@ -76,15 +92,17 @@ impl ServerHandler for MangoServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let req = self.runtime.has_list_hooks().then(|| ListRequest {
             caller: self.caller(&context),
         });
-        Ok(ListToolsResult::with_all_items(
-            self.runtime.list_tools(req.as_ref()).await,
-        ))
+        let tools = self.runtime.list_tools(req.as_ref()).await;
+        let (tools, next) = self.page("tools/list", tools, request)?;
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -128,22 +146,26 @@ impl ServerHandler for MangoServer {
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(
-            self.runtime.resources.listed.clone(),
-        ))
+        let all = self.runtime.resources.listed.clone();
+        let (items, next) = self.page("resources/list", all, request)?;
+        let mut result = ListResourcesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn list_resource_templates(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(ListResourceTemplatesResult::with_all_items(
-            self.runtime.resources.listed_templates.clone(),
-        ))
+        let all = self.runtime.resources.listed_templates.clone();
+        let (items, next) = self.page("resources/templates/list", all, request)?;
+        let mut result = ListResourceTemplatesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn read_resource(
@@ -170,12 +192,14 @@ impl ServerHandler for MangoServer {
 
     async fn list_prompts(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Ok(ListPromptsResult::with_all_items(
-            self.runtime.prompts.listed.clone(),
-        ))
+        let all = self.runtime.prompts.listed.clone();
+        let (items, next) = self.page("prompts/list", all, request)?;
+        let mut result = ListPromptsResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
     }
 
     async fn get_prompt(

@@ -158,6 +158,9 @@ pub struct ServerSettings {
     pub shutdown_timeout: u64,
     /// The largest request body accepted over HTTP, in bytes.
     pub max_request_bytes: usize,
+    /// Items a page of `tools/list`, `resources/list`, `resources/templates/list` and
+    /// `prompts/list` (0: every item on one page).
+    pub page_size: usize,
 }
 
 impl Default for ServerSettings {
@@ -179,6 +182,7 @@ impl Default for ServerSettings {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             shutdown_timeout: 30,
             max_request_bytes: 4 * 1024 * 1024,
+            page_size: 0,
         }
     }
 }

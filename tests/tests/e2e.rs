@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use mango_tests::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[test]
 fn stdio_with_the_python_sdk() {
@@ -311,4 +311,59 @@ fn an_oversized_body_gets_413_and_a_json_rpc_error() {
     // A normal request still works.
     let (status, _, _) = http_post(&server.authority(), "/mcp", JSON_HEADERS, INITIALIZE);
     assert_eq!(status, 200);
+}
+
+/// `[server] page_size` cuts the lists into pages that the cursors walk through, in
+/// order; a cursor the server did not give is -32602.
+#[test]
+fn lists_come_in_pages_with_cursors() {
+    let site = Site::get();
+    let server = site.serve_http_with_env(&["--stateless"], &[("MANGO_SERVER__PAGE_SIZE", "3")]);
+    let auth = server.authority();
+    let list = |method: &str, cursor: Option<&str>| -> Value {
+        let params = match cursor {
+            Some(c) => json!({ "cursor": c }),
+            None => json!({}),
+        };
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (status, _, body) = http_post(&auth, "/mcp", JSON_HEADERS, &body.to_string());
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let mut names = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let reply = list("tools/list", cursor.as_deref());
+        let tools = reply["result"]["tools"].as_array().unwrap().clone();
+        assert!(tools.len() <= 3, "{reply}");
+        names.extend(tools.iter().map(|t| t["name"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match reply["result"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "pages keep the order");
+    assert_eq!((names.len(), pages), (8, 3), "{names:?}");
+    let reply = list("tools/list", Some("not-a-cursor"));
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid cursor"),
+        "{reply}"
+    );
+    let reply = list("resources/templates/list", None);
+    assert_eq!(
+        reply["result"]["resourceTemplates"][0]["uriTemplate"], "notes://{number}",
+        "{reply}"
+    );
+    assert!(
+        reply["result"].get("nextCursor").is_none(),
+        "one page: {reply}"
+    );
 }

@@ -23,12 +23,14 @@ use crate::util::did_you_mean;
 
 mod completions;
 mod error;
+mod pages;
 mod prompts;
 mod resources;
 mod tools;
 
 pub use error::Error;
 pub(crate) use error::Kind as ErrorKind;
+pub(crate) use pages::page;
 pub(crate) use prompts::Prompts;
 pub(crate) use resources::Resources;
 pub(crate) use tools::{ServedTool, Tools};
