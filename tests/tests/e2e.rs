@@ -367,3 +367,51 @@ fn lists_come_in_pages_with_cursors() {
         "one page: {reply}"
     );
 }
+
+/// Resources, templates and prompts are everywhere a user looks: `apps`, the built-in
+/// `items` (as JSON) and `call --resource` / `call --prompt`.
+#[test]
+fn apps_items_and_call_show_resources_and_prompts() {
+    let site = Site::get();
+    let run = |args: &[&str]| success(&mut site.command(args));
+    let apps = run(&["apps"]);
+    assert!(
+        apps.contains("notes (no prefix, 3 tools, 2 resources, 1 prompt)")
+            && apps.contains("resource  notes://welcome")
+            && apps.contains("template  notes://{number}")
+            && apps.contains("prompt    write_note"),
+        "{apps}"
+    );
+    let items: Value = serde_json::from_str(&run(&["run", "items"])).unwrap();
+    assert_eq!(items["tools"].as_array().map(Vec::len), Some(8), "{items}");
+    assert_eq!(items["resources"][0]["uri"], "notes://welcome", "{items}");
+    assert_eq!(
+        items["resourceTemplates"][0]["uriTemplate"], "notes://{number}",
+        "{items}"
+    );
+    assert_eq!(
+        items["prompts"][0]["arguments"][0]["name"], "topic",
+        "{items}"
+    );
+    let read: Value =
+        serde_json::from_str(&run(&["run", "call", "--resource", "notes://7"])).unwrap();
+    assert_eq!(read["contents"][0]["text"], "note 7", "{read}");
+    let got: Value = serde_json::from_str(&run(&[
+        "run",
+        "call",
+        "--prompt",
+        "write_note",
+        r#"{"topic": "tea"}"#,
+    ]))
+    .unwrap();
+    assert_eq!(
+        got["messages"][0]["content"]["text"], "Write a note about tea in at most 50 words.",
+        "{got}"
+    );
+    let (code, _, err) = outcome(&mut site.command(&["run", "call", "--resource", "notes://x"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("error -32602") && err.contains("invalid value `x` for `number`"),
+        "{err}"
+    );
+}

@@ -22,14 +22,48 @@ pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::Error> {
         } else {
             format!("prefix `{}`", app.prefix)
         };
-        text.push_str(&format!(
-            "{} ({prefix}, {})\n",
-            app.name,
-            plural(tools.len(), "tool")
-        ));
+        let resources = runtime
+            .resources
+            .all()
+            .filter(|r| r.target.app == app.name)
+            .count();
+        let prompts = runtime
+            .prompts
+            .list
+            .iter()
+            .filter(|p| p.target.app == app.name)
+            .count();
+        let mut counts = vec![plural(tools.len(), "tool")];
+        if resources > 0 {
+            counts.push(plural(resources, "resource"));
+        }
+        if prompts > 0 {
+            counts.push(plural(prompts, "prompt"));
+        }
+        text.push_str(&format!("{} ({prefix}, {})\n", app.name, counts.join(", ")));
         for t in tools {
             let summary = t.entry.description.lines().next().unwrap_or("");
             text.push_str(&format!("  {:<32} {summary}\n", t.name()));
+        }
+        let line = |kind: &str, name: &str, description: &str| {
+            let summary = description.lines().next().unwrap_or("");
+            format!("  {kind:<9} {name:<22} {summary}\n")
+        };
+        for r in runtime.resources.all().filter(|r| r.target.app == app.name) {
+            let kind = if r.is_template() {
+                "template"
+            } else {
+                "resource"
+            };
+            text.push_str(&line(kind, r.entry.uri, r.entry.description));
+        }
+        for p in runtime
+            .prompts
+            .list
+            .iter()
+            .filter(|p| p.target.app == app.name)
+        {
+            text.push_str(&line("prompt", p.target.name, p.entry.description));
         }
     }
     if runtime.apps().is_empty() {

@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 3] = [
+pub(super) static BUILTINS: [Builtin; 4] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), pending migrations.\n\nExits 1 when something needs fixing.",
@@ -43,9 +43,15 @@ pub(super) static BUILTINS: [Builtin; 3] = [
     },
     Builtin {
         meta: meta("call", line!()),
-        about: "Call one tool in-process and print its result, like `fastmcp call`: call <tool> '{\"arg\": 1}'.",
+        about: "Call one tool in-process and print its result, like `fastmcp call`: call <tool> '{\"arg\": 1}' (--resource <uri> reads a resource, --prompt <name> gets a prompt).",
         args: CallArgs::augment_args,
         run: call_tool,
+    },
+    Builtin {
+        meta: meta("items", line!()),
+        about: "Print every tool, resource, resource template and prompt, as clients see them, as JSON.",
+        args: |cmd| cmd,
+        run: items,
     },
 ];
 
@@ -168,14 +174,28 @@ fn tools(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
     })
 }
 
-/// `call <tool> [<json>]`.
+/// `call <tool> [<json>]`, `call --resource <uri>`, `call --prompt <name> [<json>]`.
 #[derive(Args)]
 struct CallArgs {
-    /// The tool's exposed name.
-    tool: String,
-    /// Its arguments, as a JSON object.
+    /// The tool's exposed name (with --resource: the URI; with --prompt: the prompt's name).
+    name: String,
+    /// The arguments, as a JSON object.
     #[arg(default_value = "{}")]
     arguments: String,
+    /// Read the resource NAME (a URI) instead of calling a tool.
+    #[arg(long, conflicts_with = "prompt")]
+    resource: bool,
+    /// Get the prompt NAME instead of calling a tool.
+    #[arg(long)]
+    prompt: bool,
+}
+
+/// What a protocol-level answer prints: its JSON, or the error.
+fn answer<T: serde::Serialize>(result: Result<T, rmcp::model::ErrorData>) -> Output {
+    match result {
+        Ok(value) => Output::Text(serde_json::to_string_pretty(&value).unwrap_or_default()),
+        Err(e) => Output::Error(format!("error {}: {}", e.code.0, e.message)),
+    }
 }
 
 fn call_tool(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
@@ -196,8 +216,20 @@ fn call_tool(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
             }
         };
         let caller = Caller::new(TransportKind::InProcess);
+        if args.resource {
+            return answer(
+                rt.read_resource(&args.name, caller, Channel::default())
+                    .await,
+            );
+        }
+        if args.prompt {
+            return answer(
+                rt.get_prompt(&args.name, arguments, caller, Channel::default())
+                    .await,
+            );
+        }
         match rt
-            .call_tool(&args.tool, arguments, caller, Channel::default())
+            .call_tool(&args.name, arguments, caller, Channel::default())
             .await
         {
             Some(result) => {
@@ -209,7 +241,19 @@ fn call_tool(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
                     Output::Text(json)
                 }
             }
-            None => Output::Error(rt.unknown_tool(&args.tool)),
+            None => Output::Error(rt.unknown_tool(&args.name)),
         }
+    })
+}
+
+/// `items`: everything the project serves, with schemas and arguments, as JSON.
+fn items(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        Output::json(&serde_json::json!({
+            "tools": rt.tools.listed,
+            "resources": rt.resources.listed,
+            "resourceTemplates": rt.resources.listed_templates,
+            "prompts": rt.prompts.listed,
+        }))
     })
 }

@@ -174,6 +174,11 @@ pub(crate) struct ServedResource {
 }
 
 impl ServedResource {
+    /// Whether its URI has variables.
+    pub fn is_template(&self) -> bool {
+        self.template.is_some()
+    }
+
     pub fn db_mode(&self) -> DbMode {
         DbMode {
             atomic: None,
@@ -367,6 +372,11 @@ impl Resources {
     /// Whether any template completes a variable.
     pub fn complete_any(&self) -> bool {
         self.templates.iter().any(|r| !r.completions.is_empty())
+    }
+
+    /// Every resource, the static ones first.
+    pub fn all(&self) -> impl Iterator<Item = &ServedResource> {
+        self.statics.iter().chain(&self.templates)
     }
 
     /// Every URI and template, for "did you mean".
