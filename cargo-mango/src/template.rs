@@ -121,6 +121,7 @@ mod tests {
     fn rendered_app() {
         let vars = [
             ("app_name", "notes"),
+            ("app_scheme", "notes"),
             ("version", "2026-01-02-030405"),
             ("id_column", "id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"),
         ];

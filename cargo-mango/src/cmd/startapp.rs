@@ -116,10 +116,13 @@ pub fn run(name: &str, manifest_path: Option<&Path>) -> Result<ExitCode> {
     } else {
         "id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
     };
+    // The app's URIs start with its name as their scheme (`_` is not allowed there).
+    let scheme = name.replace('_', "-");
     let files = template::render_tree(
         "app",
         &[
             ("app_name", name),
+            ("app_scheme", &scheme),
             ("version", &version),
             ("id_column", id_column),
         ],

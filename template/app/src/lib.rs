@@ -3,11 +3,15 @@
 //! Every `#[tool]` here is served by `cargo mango serve` as `{{app_name}}_<fn name>`:
 //! its doc comment is the tool's description, its parameters are the tool's arguments.
 //! A tool that takes `db: &mut Db` gets a database connection, in a transaction that is
-//! committed when it returns `Ok` and rolled back otherwise.
+//! committed when it returns `Ok` and rolled back otherwise. `#[resource]` serves data
+//! at a URI, `#[prompt]` a reusable prompt, `#[completion]` suggests argument values.
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{Middleware, Next, Request, Response, ToolError, command, middleware, tool};
+use mango_rt::{
+    Middleware, Next, Request, Response, ToolError, command, completion, middleware, prompt,
+    resource, tool,
+};
 
 mod schema;
 
@@ -59,6 +63,51 @@ async fn list_items(db: &mut Db) -> Result<Vec<Item>, ToolError> {
         .load(db)
         .await?;
     Ok(items)
+}
+
+/// How many items there are: a resource, read at `{{app_scheme}}://count`.
+#[resource("{{app_scheme}}://count")]
+async fn item_count(db: &mut Db) -> Result<String, ToolError> {
+    let count: i64 = {{app_name}}_items::table.count().get_result(db).await?;
+    Ok(format!("{count} items"))
+}
+
+/// One item, by id: a resource template (`{{app_scheme}}://items/1` …), its JSON.
+#[resource("{{app_scheme}}://items/{id}", complete(id = item_ids))]
+async fn item(id: i64, db: &mut Db) -> Result<Item, ToolError> {
+    let item = {{app_name}}_items::table
+        .find(id)
+        .select(Item::as_select())
+        .first(db)
+        .await
+        .optional()?;
+    item.ok_or_else(|| ToolError::new(format!("there is no item {id}")))
+}
+
+/// The ids of the items that start with the digits typed so far (for clients that
+/// complete the template's `{id}`).
+#[completion]
+async fn item_ids(value: String, db: &mut Db) -> Result<Vec<String>, ToolError> {
+    let ids: Vec<i64> = {{app_name}}_items::table
+        .select({{app_name}}_items::id)
+        .order({{app_name}}_items::id)
+        .limit(1000)
+        .load(db)
+        .await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| id.to_string())
+        .filter(|id| id.starts_with(&value))
+        .collect())
+}
+
+/// Ask the model for a name for a new item.
+#[prompt]
+async fn suggest_name(
+    /// What the item is for.
+    purpose: String,
+) -> String {
+    format!("Suggest a short name for an item used for {purpose}.")
 }
 
 /// Print how many items there are: `cargo mango run {{app_name}}_report`.
@@ -138,5 +187,14 @@ mod tests {
             .await
             .expect("the tool exists");
         assert_eq!(listed.json()["result"][0]["name"], "first");
+        let one = server.read("{{app_scheme}}://items/1").await.expect("a read");
+        let text =
+            mango_rt::serde_json::to_value(&one).expect("json")["contents"][0]["text"].clone();
+        assert_eq!(text, r#"{"id":1,"name":"first"}"#);
+        let ids = server
+            .complete_resource("{{app_scheme}}://items/{id}", "id", "1", &[])
+            .await
+            .expect("a completion");
+        assert_eq!(ids, ["1"]);
     }
 }

@@ -5,7 +5,10 @@
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{Middleware, Next, Request, Response, ToolError, command, middleware, tool};
+use mango_rt::{
+    Message, Middleware, Next, Request, Response, ToolError, command, completion, middleware,
+    prompt, resource, tool,
+};
 
 mod schema;
 
@@ -21,6 +24,73 @@ mango_rt::migrations!();
 pub struct Note {
     pub id: i64,
     pub text: String,
+}
+
+/// A `LIKE` pattern that finds `words` anywhere (its `%` and `_` taken literally, with
+/// `\` as the escape).
+fn like_pattern(words: &str) -> String {
+    format!("%{}%", words.replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// The ten newest notes, as JSON: a resource clients can read without a tool call.
+#[resource("notes://recent", title = "Recent notes")]
+async fn recent(db: &mut Db) -> Result<Vec<Note>, ToolError> {
+    Ok(notes::table
+        .order(notes::id.desc())
+        .limit(10)
+        .select(Note::as_select())
+        .load(db)
+        .await?)
+}
+
+/// One note's text, by id (`notes://1` …).
+#[resource("notes://{id}", complete(id = note_ids))]
+async fn note(id: i64, db: &mut Db) -> Result<String, ToolError> {
+    let text = notes::table
+        .find(id)
+        .select(notes::text)
+        .first(db)
+        .await
+        .optional()?;
+    text.ok_or_else(|| ToolError::new(format!("there is no note {id}")))
+}
+
+/// The ids of the notes that start with the digits typed so far.
+#[completion]
+async fn note_ids(value: String, db: &mut Db) -> Result<Vec<String>, ToolError> {
+    let ids: Vec<i64> = notes::table
+        .select(notes::id)
+        .order(notes::id)
+        .limit(1000)
+        .load(db)
+        .await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| id.to_string())
+        .filter(|id| id.starts_with(&value))
+        .collect())
+}
+
+/// Ask the model to summarize the notes about a topic.
+#[prompt(title = "Summarize notes")]
+async fn summarize(
+    /// What the notes are about.
+    topic: String,
+    db: &mut Db,
+) -> Result<Vec<Message>, ToolError> {
+    let found: Vec<String> = notes::table
+        .filter(notes::text.like(like_pattern(&topic)).escape('\\'))
+        .order(notes::id)
+        .select(notes::text)
+        .load(db)
+        .await?;
+    Ok(vec![
+        Message::user(format!(
+            "Summarize these notes about {topic} in three sentences:\n- {}",
+            found.join("\n- ")
+        )),
+        Message::assistant("Here is the summary:"),
+    ])
 }
 
 /// Write a note down; returns it with its id.
@@ -48,9 +118,8 @@ async fn search(
     query: String,
     db: &mut Db,
 ) -> Result<Vec<Note>, ToolError> {
-    let pattern = format!("%{}%", query.replace('%', "\\%").replace('_', "\\_"));
     let found = notes::table
-        .filter(notes::text.like(pattern).escape('\\'))
+        .filter(notes::text.like(like_pattern(&query)).escape('\\'))
         .order(notes::id.desc())
         .select(Note::as_select())
         .load(db)
@@ -230,6 +299,43 @@ mod tests {
             .await
             .expect("add");
         assert!(refused.is_error() && refused.text().contains("at most 10,000"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn notes_are_resources_and_a_prompt_summarizes_them() {
+        let server = TestServer::new().await.expect("a test server");
+        for text in ["tea is green", "coffee is black", "tea is warm"] {
+            let added = server
+                .call("notes_add", json!({"text": text}))
+                .await
+                .expect("add");
+            assert!(!added.is_error(), "{}", added.text());
+        }
+        let one = server.read("notes://2").await.expect("a read");
+        let one = mango_rt::serde_json::to_value(&one).expect("json");
+        assert_eq!(one["contents"][0]["text"], "coffee is black");
+        let recent = server.read("notes://recent").await.expect("a read");
+        let recent = mango_rt::serde_json::to_value(&recent).expect("json");
+        assert!(
+            recent["contents"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("tea is warm")
+        );
+        let prompt = server
+            .get_prompt("notes_summarize", json!({"topic": "tea"}))
+            .await
+            .expect("a prompt");
+        let prompt = mango_rt::serde_json::to_value(&prompt).expect("json");
+        assert_eq!(
+            prompt["messages"][0]["content"]["text"],
+            "Summarize these notes about tea in three sentences:\n- tea is green\n- tea is warm"
+        );
+        let ids = server
+            .complete_resource("notes://{id}", "id", "", &[])
+            .await
+            .expect("a completion");
+        assert_eq!(ids, ["1", "2", "3"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]
