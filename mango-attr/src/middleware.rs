@@ -92,17 +92,40 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 ) -> #p::StepFuture<'_, #krate::Response> {
                     ::std::boxed::Box::pin(#p::django(&__MANGO_INSTANCE, req, next))
                 }
-                fn __mango_list<'a>(
+                fn __mango_list_tools<'a>(
                     req: &'a #krate::ListRequest,
-                    tools: &'a mut ::std::vec::Vec<#krate::rmcp::model::Tool>,
+                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::Tool>,
                 ) -> #p::StepFuture<'a, ()> {
-                    ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_tools(&__MANGO_INSTANCE, req, tools))
+                    ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_tools(&__MANGO_INSTANCE, req, items))
+                }
+                fn __mango_list_resources<'a>(
+                    req: &'a #krate::ListRequest,
+                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::Resource>,
+                ) -> #p::StepFuture<'a, ()> {
+                    ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_resources(&__MANGO_INSTANCE, req, items))
+                }
+                fn __mango_list_resource_templates<'a>(
+                    req: &'a #krate::ListRequest,
+                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::ResourceTemplate>,
+                ) -> #p::StepFuture<'a, ()> {
+                    ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_resource_templates(&__MANGO_INSTANCE, req, items))
+                }
+                fn __mango_list_prompts<'a>(
+                    req: &'a #krate::ListRequest,
+                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::Prompt>,
+                ) -> #p::StepFuture<'a, ()> {
+                    ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_prompts(&__MANGO_INSTANCE, req, items))
                 }
             };
             (
                 ident,
                 steps,
-                quote!(::std::option::Option::Some(__mango_list)),
+                quote!(::std::option::Option::Some(#p::ListHooks {
+                    tools: __mango_list_tools,
+                    resources: __mango_list_resources,
+                    resource_templates: __mango_list_resource_templates,
+                    prompts: __mango_list_prompts,
+                })),
             )
         }
         other => return Err(errors.fail(syn::Error::new_spanned(other, WHERE))),

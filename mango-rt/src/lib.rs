@@ -115,7 +115,7 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking};
-    pub use crate::chain::{StepFuture, django};
+    pub use crate::chain::{ListHooks, StepFuture, django};
     pub use crate::registry::{
         Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, MIDDLEWARE, MIGRATIONS,
         MiddlewareEntry, MigrationsEntry, OutputKind, PROMPTS, PromptArgumentEntry, PromptEntry,

@@ -30,6 +30,14 @@ impl MangoServer {
         MangoServer { runtime, transport }
     }
 
+    /// What list hooks see of a list request (none when no middleware has hooks: the
+    /// caller is then not copied).
+    fn list_request(&self, context: &RequestContext<RoleServer>) -> Option<ListRequest> {
+        self.runtime.has_list_hooks().then(|| ListRequest {
+            caller: self.caller(context),
+        })
+    }
+
     /// The page of `items` the request's cursor names, with `[server] page_size`.
     fn page<T>(
         &self,
@@ -95,10 +103,11 @@ impl ServerHandler for MangoServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let req = self.runtime.has_list_hooks().then(|| ListRequest {
-            caller: self.caller(&context),
-        });
-        let tools = self.runtime.list_tools(req.as_ref()).await;
+        let req = self.list_request(&context);
+        let tools = self
+            .runtime
+            .listed(&self.runtime.tools.listed, req.as_ref(), |h| h.tools)
+            .await;
         let (tools, next) = self.page("tools/list", tools, request)?;
         let mut result = ListToolsResult::with_all_items(tools);
         result.next_cursor = next;
@@ -147,9 +156,15 @@ impl ServerHandler for MangoServer {
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let all = self.runtime.resources.listed.clone();
+        let req = self.list_request(&context);
+        let all = self
+            .runtime
+            .listed(&self.runtime.resources.listed, req.as_ref(), |h| {
+                h.resources
+            })
+            .await;
         let (items, next) = self.page("resources/list", all, request)?;
         let mut result = ListResourcesResult::with_all_items(items);
         result.next_cursor = next;
@@ -159,9 +174,14 @@ impl ServerHandler for MangoServer {
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let all = self.runtime.resources.listed_templates.clone();
+        let req = self.list_request(&context);
+        let templates = &self.runtime.resources.listed_templates;
+        let all = self
+            .runtime
+            .listed(templates, req.as_ref(), |h| h.resource_templates)
+            .await;
         let (items, next) = self.page("resources/templates/list", all, request)?;
         let mut result = ListResourceTemplatesResult::with_all_items(items);
         result.next_cursor = next;
@@ -193,9 +213,13 @@ impl ServerHandler for MangoServer {
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let all = self.runtime.prompts.listed.clone();
+        let req = self.list_request(&context);
+        let all = self
+            .runtime
+            .listed(&self.runtime.prompts.listed, req.as_ref(), |h| h.prompts)
+            .await;
         let (items, next) = self.page("prompts/list", all, request)?;
         let mut result = ListPromptsResult::with_all_items(items);
         result.next_cursor = next;

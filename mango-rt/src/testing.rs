@@ -56,6 +56,15 @@ impl TestResult {
     }
 }
 
+/// The lists a client is given ([`TestServer::lists`]).
+#[derive(Debug, Clone)]
+pub struct Lists {
+    pub tools: Vec<Tool>,
+    pub resources: Vec<Resource>,
+    pub resource_templates: Vec<ResourceTemplate>,
+    pub prompts: Vec<Prompt>,
+}
+
 /// Why a test server could not be made or a call not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum TestError {
@@ -254,6 +263,29 @@ impl TestServer {
             .await
             .map(|r| r.completion.values)
             .map_err(TestError::Protocol)
+    }
+
+    /// Every list as a client is given it: the middleware's list hooks applied (a client
+    /// in process, as `call` makes).
+    pub async fn lists(&self) -> Lists {
+        let rt = &self.runtime;
+        let req = crate::chain::ListRequest {
+            caller: Caller::new(TransportKind::InProcess),
+        };
+        Lists {
+            tools: rt.listed(&rt.tools.listed, Some(&req), |h| h.tools).await,
+            resources: rt
+                .listed(&rt.resources.listed, Some(&req), |h| h.resources)
+                .await,
+            resource_templates: rt
+                .listed(&rt.resources.listed_templates, Some(&req), |h| {
+                    h.resource_templates
+                })
+                .await,
+            prompts: rt
+                .listed(&rt.prompts.listed, Some(&req), |h| h.prompts)
+                .await,
+        }
     }
 
     /// The prompts, as `prompts/list` gives them.

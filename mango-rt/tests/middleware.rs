@@ -5,9 +5,11 @@
 
 use mango_rt::db::{Db, RunQueryDsl};
 use mango_rt::diesel;
+use mango_rt::rmcp::model::{Prompt, Resource, Tool};
 use mango_rt::testing::{TestResult, TestServer};
 use mango_rt::{
-    Context, Middleware, Next, Output, Request, Response, Settings, ToolError, middleware, tool,
+    Context, ListRequest, Middleware, Next, Output, Request, Response, Settings, ToolError,
+    middleware, prompt, resource, tool,
 };
 use serde_json::{Value, json};
 
@@ -73,6 +75,40 @@ impl Middleware for Second {
     async fn process_response(&self, _req: &Request, response: &mut Response) {
         append(response, " <second");
     }
+
+    async fn list_tools(&self, _req: &ListRequest, tools: &mut Vec<Tool>) {
+        tools.retain(|t| !t.name.ends_with("_secret"));
+    }
+
+    async fn list_resources(&self, _req: &ListRequest, resources: &mut Vec<Resource>) {
+        resources.retain(|r| !r.uri.starts_with("secret://"));
+    }
+
+    async fn list_prompts(&self, _req: &ListRequest, prompts: &mut Vec<Prompt>) {
+        prompts.retain(|p| !p.name.ends_with("_secret"));
+    }
+}
+
+/// Hidden from the lists by `second`.
+#[tool]
+async fn tool_secret() {}
+
+/// Hidden from the lists by `second`.
+#[resource("secret://plans")]
+async fn plans() -> String {
+    "hush".into()
+}
+
+/// Shown.
+#[resource("open://plans")]
+async fn open_plans() -> String {
+    "hello".into()
+}
+
+/// Hidden from the lists by `second`.
+#[prompt]
+async fn prompt_secret() -> String {
+    "hush".into()
 }
 
 async fn insert(label: &str, db: &mut Db) -> Result<(), ToolError> {
@@ -287,4 +323,29 @@ async fn an_unknown_middleware_stops_start_up_with_the_known_names() {
             && message.contains("mango.timeout"),
         "{message}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_hooks_hide_items_of_every_list() {
+    let server = server(CHAIN, |_| {}).await;
+    let lists = server.lists().await;
+    let tools: Vec<&str> = lists.tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(
+        !tools.contains(&"mango-rt_tool_secret") && tools.contains(&"mango-rt_record"),
+        "{tools:?}"
+    );
+    let uris: Vec<&str> = lists.resources.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(uris, ["open://plans"]);
+    assert!(lists.prompts.is_empty(), "{:?}", lists.prompts);
+    // Without the middleware, everything is listed.
+    let plain = server_without_middleware().await;
+    assert_eq!(plain.lists().await.resources.len(), 2);
+    assert_eq!(plain.lists().await.prompts.len(), 1);
+}
+
+async fn server_without_middleware() -> TestServer {
+    match TestServer::new().await {
+        Ok(server) => server,
+        Err(e) => panic!("{e}"),
+    }
 }

@@ -31,7 +31,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use rmcp::model::{Extensions, Tool};
+use rmcp::model::{Extensions, Prompt, Resource, ResourceTemplate, Tool};
 
 use crate::call::{BoxFuture, Call, Caller, Channel, Context, Output, Target, catching_panics};
 use crate::db::{DbLease, DbMode, DbSlot};
@@ -43,8 +43,18 @@ pub type StepFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// One step of the chain: the middleware's own function, given the rest as `next`.
 pub type Around = for<'a> fn(&'a mut Request, Next) -> StepFuture<'a, Response>;
 
-/// Changes the tool list a client is given (hide tools, …).
-pub type ListHook = for<'a> fn(&'a ListRequest, &'a mut Vec<Tool>) -> StepFuture<'a, ()>;
+/// Changes a list a client is given (hide items, …).
+pub type ListHook<T> = for<'a> fn(&'a ListRequest, &'a mut Vec<T>) -> StepFuture<'a, ()>;
+
+/// A middleware's hooks on the lists (`tools/list`, `resources/list`,
+/// `resources/templates/list`, `prompts/list`).
+#[derive(Clone, Copy)]
+pub struct ListHooks {
+    pub tools: ListHook<Tool>,
+    pub resources: ListHook<Resource>,
+    pub resource_templates: ListHook<ResourceTemplate>,
+    pub prompts: ListHook<Prompt>,
+}
 
 /// The steps of a chain, in order.
 pub(crate) type Chain = Arc<[Around]>;
@@ -132,7 +142,7 @@ impl Request {
     }
 }
 
-/// A list request (`tools/list`) as middleware sees it.
+/// A list request (`tools/list`, `resources/list` …) as middleware sees it.
 pub struct ListRequest {
     /// Who is asking.
     pub caller: Caller,
@@ -244,6 +254,36 @@ pub trait Middleware: Send + Sync + 'static {
         tools: &mut Vec<Tool>,
     ) -> impl Future<Output = ()> + Send {
         let _ = (req, tools);
+        async {}
+    }
+
+    /// Changes the resources a client is given by `resources/list`.
+    fn list_resources(
+        &self,
+        req: &ListRequest,
+        resources: &mut Vec<Resource>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (req, resources);
+        async {}
+    }
+
+    /// Changes the templates a client is given by `resources/templates/list`.
+    fn list_resource_templates(
+        &self,
+        req: &ListRequest,
+        templates: &mut Vec<ResourceTemplate>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (req, templates);
+        async {}
+    }
+
+    /// Changes the prompts a client is given by `prompts/list`.
+    fn list_prompts(
+        &self,
+        req: &ListRequest,
+        prompts: &mut Vec<Prompt>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (req, prompts);
         async {}
     }
 }

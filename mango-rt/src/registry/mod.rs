@@ -9,7 +9,7 @@ use linkme::distributed_slice;
 use rmcp::model::JsonObject;
 
 use crate::call::{BoxFuture, Call, Output};
-use crate::chain::{Around, ListHook};
+use crate::chain::{Around, ListHooks};
 use crate::settings::ParseSettings;
 
 /// Every `#[tool]` of every linked app, in link order (sort before relying on order).
@@ -179,7 +179,7 @@ pub struct CommandEntry {
 pub struct MiddlewareEntry {
     pub meta: EntryMeta,
     pub around: Around,
-    pub list: Option<ListHook>,
+    pub list: Option<ListHooks>,
 }
 
 /// One `#[settings]` type, as the macro writes it (`meta.name` is the type's path).

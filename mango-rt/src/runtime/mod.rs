@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use rmcp::model::{
-    CallToolResult, CompleteResult, ErrorData, GetPromptResult, ReadResourceResult, Reference, Tool,
+    CallToolResult, CompleteResult, ErrorData, GetPromptResult, ReadResourceResult, Reference,
 };
 
 use crate::call::{Caller, Channel, Output};
-use crate::chain::{Chain, ListHook, ListRequest, Request};
+use crate::chain::{Chain, ListHooks, ListRequest, Request};
 use crate::db::{Database, Migrator};
 use crate::project::AppInfo;
 use crate::registry::{
@@ -45,7 +45,7 @@ pub(crate) struct Runtime {
     pub middleware: Vec<&'static MiddlewareEntry>,
     /// Their steps, as the pipeline runs them.
     chain: Chain,
-    list_hooks: Vec<ListHook>,
+    list_hooks: Vec<ListHooks>,
     pub migrator: Migrator,
     project_name: String,
     project_version: String,
@@ -427,15 +427,21 @@ impl Runtime {
         self.prompts.complete_any() || self.resources.complete_any()
     }
 
-    /// The tools a client is given: every tool, as the middleware's list hooks change it.
-    pub async fn list_tools(&self, req: Option<&ListRequest>) -> Vec<Tool> {
-        let mut tools = self.tools.listed.clone();
+    /// `items` as a client is given them: as the middleware's `pick`ed list hooks
+    /// change them, in the settings' order (none: as they are).
+    pub async fn listed<T: Clone>(
+        &self,
+        items: &[T],
+        req: Option<&ListRequest>,
+        pick: fn(&ListHooks) -> crate::chain::ListHook<T>,
+    ) -> Vec<T> {
+        let mut items = items.to_vec();
         if let Some(req) = req {
-            for hook in &self.list_hooks {
-                hook(req, &mut tools).await;
+            for hooks in &self.list_hooks {
+                pick(hooks)(req, &mut items).await;
             }
         }
-        tools
+        items
     }
 
     /// Whether any middleware changes the lists.
