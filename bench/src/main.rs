@@ -82,6 +82,10 @@ struct Target {
     /// Its names for the benchmark's tools (`None`: not measured on it).
     add: Option<&'static str>,
     note_add: Option<&'static str>,
+    /// A small static resource's URI and a small prompt's name (mango only: measured
+    /// against its own `add`).
+    read: Option<&'static str>,
+    prompt: Option<&'static str>,
     /// Its SQLite file, removed before each start, and the command that recreates the
     /// schema (servers that do not create their table themselves).
     db: PathBuf,
@@ -90,10 +94,11 @@ struct Target {
 
 impl Target {
     fn tool(&self, tool: &str) -> Option<&'static str> {
-        if tool == "add" {
-            self.add
-        } else {
-            self.note_add
+        match tool {
+            "add" => self.add,
+            "note_add" => self.note_add,
+            "read" => self.read,
+            _ => self.prompt,
         }
     }
 
@@ -205,6 +210,17 @@ fn memory(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The request a cell sends: `tools/call` of a tool, or (`read`, `prompt`) a
+/// `resources/read` or `prompts/get`.
+fn cell_body(tool: &str, name: &str) -> String {
+    match tool {
+        "add" => call_body(name, serde_json::json!({"a": 1, "b": 2})),
+        "note_add" => call_body(name, serde_json::json!({"text": "hello"})),
+        "read" => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": name}}).to_string(),
+        _ => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": name, "arguments": {"name": "Ada"}}}).to_string(),
+    }
+}
+
 fn call_body(tool: &str, args: serde_json::Value) -> String {
     serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}).to_string()
 }
@@ -269,9 +285,21 @@ const BENCH_APP: &str = r#"//! The benchmark's tools.
 
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
-use mango_rt::{ToolError, tool};
+use mango_rt::{ToolError, prompt, resource, tool};
 
 mango_rt::migrations!();
+
+/// A small static resource.
+#[resource("bench://hello")]
+async fn hello() -> String {
+    "hello".into()
+}
+
+/// A small prompt.
+#[prompt]
+async fn greet(name: String) -> String {
+    format!("Say hello to {name}.")
+}
 
 diesel::table! {
     bench_notes (id) {
@@ -403,6 +431,8 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             stdio: Some(mango_cmd(&["serve", "--transport", "stdio"])),
             add: Some("benchapp_add"),
             note_add: Some("benchapp_note_add"),
+            read: Some("bench://hello"),
+            prompt: Some("benchapp_greet"),
             db: db("mango.db"),
             prepare: Some(mango_cmd(&["migrate"])),
         },
@@ -412,6 +442,8 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             stdio: Some(s(&[&raw, "stdio", &db("raw.db").display().to_string()])),
             add: Some("add"),
             note_add: Some("note_add"),
+            read: None,
+            prompt: None,
             db: db("raw.db"),
             prepare: None,
         },
@@ -427,6 +459,8 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             stdio: None,
             add: None,
             note_add: Some("note_add"),
+            read: None,
+            prompt: None,
             db: db("raw-per-call.db"),
             prepare: None,
         },
@@ -436,6 +470,8 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             stdio: None,
             add: Some("add"),
             note_add: None,
+            read: None,
+            prompt: None,
             db: db("echo.db"),
             prepare: None,
         },
@@ -451,6 +487,8 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             stdio: Some(s(&[&python, &script, "stdio", &fdb])),
             add: Some("add"),
             note_add: Some("note_add"),
+            read: None,
+            prompt: None,
             db: db("fastmcp.db"),
             prepare: None,
         });
@@ -735,8 +773,14 @@ fn bench(options: &Options) -> Result<(), String> {
     let mut http = Vec::new();
     let mut idle: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     let mut peak: Vec<f64> = vec![0.0; targets.len()];
-    for tool in ["add", "note_add"] {
-        for concurrency in [1usize, 8, 64] {
+    for tool in ["add", "note_add", "read", "prompt"] {
+        // A resource read and a prompt get are held to `add` at 64 connections.
+        let levels: &[usize] = if tool == "add" || tool == "note_add" {
+            &[1, 8, 64]
+        } else {
+            &[64]
+        };
+        for &concurrency in levels {
             let mut runs: Vec<Vec<loadgen::Stats>> = vec![Vec::new(); targets.len()];
             for rep in 0..plan.repetitions {
                 // The servers' order alternates between repetitions.
@@ -751,15 +795,10 @@ fn bench(options: &Options) -> Result<(), String> {
                     let port = free_port();
                     let server = start_http(t, port)?;
                     idle[i].push(memory(server.0.id()).0);
-                    let args = if tool == "add" {
-                        serde_json::json!({"a": 1, "b": 2})
-                    } else {
-                        serde_json::json!({"text": "hello"})
-                    };
                     let stats = runtime.block_on(loadgen::run(
                         &format!("127.0.0.1:{port}"),
                         "/mcp",
-                        &call_body(name, args),
+                        &cell_body(tool, name),
                         concurrency,
                         plan.warmup,
                         plan.duration,

@@ -199,6 +199,26 @@ impl Report {
                 0.90,
             ),
             at_least(
+                "`resources/read` of a small static resource over HTTP, c=64, req/s",
+                "≥ 0.90× mango's `add`",
+                Self::ratio(
+                    self.cell(MANGO, "read", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.90,
+            ),
+            at_least(
+                "`prompts/get` over HTTP, c=64, req/s",
+                "≥ 0.90× mango's `add`",
+                Self::ratio(
+                    self.cell(MANGO, "prompt", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.90,
+            ),
+            at_least(
                 "stdio, sequential `add` calls/s",
                 "≥ 0.90× raw rmcp",
                 Self::ratio(self.stdio_row(MANGO), self.stdio_row(RAW), |r| {
@@ -456,6 +476,12 @@ mod tests {
             "1.5 ms against 1.4 ms"
         );
         assert_eq!(list.met, Some(true));
+        let read = by_goal("`resources/read`", "mango's `add`");
+        assert_eq!(
+            (read.measured, read.met),
+            (None, None),
+            "not in this report"
+        );
         let build = by_goal("rebuild", "3 s");
         assert_eq!((build.measured, build.met), (None, None), "not measured");
     }
