@@ -5,10 +5,7 @@ use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path, Type};
 
-use crate::item::{
-    ItemKind, ParamRules, call_body, check_name, check_signature, collect_params, entry_meta,
-    ident_name, parse_fn, returns, wrap,
-};
+use crate::item::{Front, ItemKind, ParamRules, call_body, entry_meta, front, wrap};
 use crate::util::{
     Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options, parse_str_value,
 };
@@ -58,23 +55,21 @@ fn is_option_by_default(ty: &Type) -> bool {
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
-    let mut func = match parse_fn(input, ItemKind::Command) {
-        Ok(func) => func,
-        Err(e) => return Err(errors.fail(e)),
-    };
-    check_signature(&func, ItemKind::Command, &mut errors);
+    let Front {
+        func,
+        name,
+        name_span,
+        arguments,
+        params,
+        returns,
+    } = front(
+        input,
+        ItemKind::Command,
+        options.name.as_ref(),
+        &RULES,
+        &mut errors,
+    )?;
     let fn_ident = func.sig.ident.clone();
-    let name_text = options
-        .name
-        .as_ref()
-        .map(LitStr::value)
-        .unwrap_or_else(|| ident_name(&fn_ident));
-    let name_span = options.name.as_ref().map_or(fn_ident.span(), LitStr::span);
-    if let Err(e) = check_name(ItemKind::Command, &name_text, name_span) {
-        errors.push(e);
-    }
-    let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
-    let returns = errors.ok(returns(&func.sig.output, ItemKind::Command));
     errors.finish()?;
     let Some(returns) = returns else {
         return Ok(quote!(#func));
@@ -102,7 +97,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     } else {
         quote!()
     };
-    let meta = entry_meta(&p, quote!(#name_text), fn_ident.span());
+    let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let generated = quote! {
         use #p::clap;
 
@@ -143,7 +138,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     Ok(wrap(
         ItemKind::Command,
         quote!(#func),
-        Some((&name_text, name_span)),
+        Some((&name, name_span)),
         generated,
     ))
 }

@@ -6,10 +6,7 @@ use quote::quote;
 use syn::parse::Parser;
 use syn::{Path, Visibility};
 
-use crate::item::{
-    ItemKind, ParamRules, call_body, check_signature, collect_params, completion_fn, parse_fn,
-    returns,
-};
+use crate::item::{Front, ItemKind, ParamRules, call_body, completion_fn, front};
 use crate::util::{Errors, default_crate, parse_crate, path_string};
 
 const RULES: ParamRules = ParamRules {
@@ -31,12 +28,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             .ok(parse_crate.parse2(args))
             .unwrap_or_else(default_crate)
     };
-    let mut func = match parse_fn(input, ItemKind::Completion) {
-        Ok(func) => func,
-        Err(e) => return Err(errors.fail(e)),
-    };
-    check_signature(&func, ItemKind::Completion, &mut errors);
-    let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
+    let Front {
+        func,
+        arguments,
+        params,
+        returns,
+        ..
+    } = front(input, ItemKind::Completion, None, &RULES, &mut errors)?;
     for a in &arguments {
         if !KNOWN.iter().any(|k| a.ident == k) {
             errors.push(syn::Error::new(
@@ -48,7 +46,6 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             ));
         }
     }
-    let returns = errors.ok(returns(&func.sig.output, ItemKind::Completion));
     errors.finish()?;
     let Some(returns) = returns else {
         return Ok(quote!(#func));

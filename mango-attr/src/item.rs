@@ -262,6 +262,53 @@ pub(crate) fn parse_fn(input: TokenStream, kind: ItemKind) -> syn::Result<ItemFn
     }
 }
 
+/// What every fn-based macro reads from its item first: the fn, its exposed name (from
+/// `name = "…"` or the fn's), its parameters sorted, and its return type.
+pub(crate) struct Front {
+    pub func: ItemFn,
+    pub name: String,
+    pub name_span: Span,
+    pub arguments: Vec<Argument>,
+    pub params: Vec<Param>,
+    /// `None` when the return type was refused (the error is in `errors`).
+    pub returns: Option<Returns>,
+}
+
+/// Reads the fn a macro of `kind` is on, with `rules` for its parameters: every problem
+/// goes to `errors` (a token stream that is not a fn stops here, with the errors so
+/// far).
+pub(crate) fn front(
+    input: TokenStream,
+    kind: ItemKind,
+    name: Option<&syn::LitStr>,
+    rules: &ParamRules,
+    errors: &mut Errors,
+) -> syn::Result<Front> {
+    let mut func = match parse_fn(input, kind) {
+        Ok(func) => func,
+        Err(e) => return Err(std::mem::take(errors).fail(e)),
+    };
+    check_signature(&func, kind, errors);
+    let fn_ident = func.sig.ident.clone();
+    let name_span = name.map_or(fn_ident.span(), syn::LitStr::span);
+    let name = name
+        .map(syn::LitStr::value)
+        .unwrap_or_else(|| ident_name(&fn_ident));
+    if let Err(e) = check_name(kind, &name, name_span) {
+        errors.push(e);
+    }
+    let (arguments, params) = collect_params(&mut func, rules, errors);
+    let returns = errors.ok(returns(&func.sig.output, kind));
+    Ok(Front {
+        func,
+        name,
+        name_span,
+        arguments,
+        params,
+        returns,
+    })
+}
+
 /// Generics, where clauses, `const`, `unsafe`, `extern`, variadics and `self`: none of
 /// them fits an item called through the registry.
 pub(crate) fn check_signature(func: &ItemFn, kind: ItemKind, errors: &mut Errors) {

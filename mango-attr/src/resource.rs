@@ -7,8 +7,8 @@ use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path, Token};
 
 use crate::item::{
-    ItemKind, Param, ParamRules, call_body, check_name, check_signature, collect_params,
-    completion_entries, entry_meta, ident_name, parse_completions, parse_fn, returns, wrap,
+    Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
+    parse_completions, wrap,
 };
 use crate::util::{Errors, default_crate, doc_text, parse_options, parse_str_value};
 
@@ -84,23 +84,21 @@ fn variables(uri: &str) -> Vec<String> {
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
-    let mut func = match parse_fn(input, ItemKind::Resource) {
-        Ok(func) => func,
-        Err(e) => return Err(errors.fail(e)),
-    };
-    check_signature(&func, ItemKind::Resource, &mut errors);
+    let Front {
+        func,
+        name,
+        name_span,
+        arguments,
+        params,
+        returns,
+    } = front(
+        input,
+        ItemKind::Resource,
+        options.name.as_ref(),
+        &RULES,
+        &mut errors,
+    )?;
     let fn_ident = func.sig.ident.clone();
-    let name = options
-        .name
-        .as_ref()
-        .map(LitStr::value)
-        .unwrap_or_else(|| ident_name(&fn_ident));
-    let name_span = options.name.as_ref().map_or(fn_ident.span(), LitStr::span);
-    if let Err(e) = check_name(ItemKind::Resource, &name, name_span) {
-        errors.push(e);
-    }
-    let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
-    let returns = errors.ok(returns(&func.sig.output, ItemKind::Resource));
     // The URI template's variables and the fn's parameters by value are the same names.
     let uri = options.uri.clone();
     if let Some(uri) = &uri {

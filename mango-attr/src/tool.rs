@@ -5,10 +5,7 @@ use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Path};
 
-use crate::item::{
-    ItemKind, Output, ParamRules, call_body, check_name, check_signature, collect_params,
-    entry_meta, ident_name, parse_fn, returns, wrap,
-};
+use crate::item::{Front, ItemKind, Output, ParamRules, call_body, entry_meta, front, wrap};
 use crate::util::{
     Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options, parse_str_value,
     path_string,
@@ -63,25 +60,21 @@ impl Options {
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
-    let mut func = match parse_fn(input, ItemKind::Tool) {
-        Ok(func) => func,
-        Err(e) => return Err(errors.fail(e)),
-    };
-    check_signature(&func, ItemKind::Tool, &mut errors);
-
+    let Front {
+        func,
+        name,
+        name_span,
+        arguments,
+        params,
+        returns,
+    } = front(
+        input,
+        ItemKind::Tool,
+        options.name.as_ref(),
+        &RULES,
+        &mut errors,
+    )?;
     let fn_ident = func.sig.ident.clone();
-    let name_text = options
-        .name
-        .as_ref()
-        .map(LitStr::value)
-        .unwrap_or_else(|| ident_name(&fn_ident));
-    let name_span = options.name.as_ref().map_or(fn_ident.span(), LitStr::span);
-    if let Err(e) = check_name(ItemKind::Tool, &name_text, name_span) {
-        errors.push(e);
-    }
-
-    let (arguments, params) = collect_params(&mut func, &RULES, &mut errors);
-    let returns = errors.ok(returns(&func.sig.output, ItemKind::Tool));
     errors.finish()?;
     let Some(returns) = returns else {
         return Ok(quote!(#func));
@@ -124,7 +117,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             quote!(#p::OutputKind::Content)
         }
     };
-    let meta = entry_meta(&p, quote!(#name_text), fn_ident.span());
+    let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let args_unused = if arg_idents.is_empty() {
         quote!(let _ = &__mango_args;)
     } else {
@@ -172,7 +165,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     Ok(wrap(
         ItemKind::Tool,
         quote!(#func),
-        Some((&name_text, name_span)),
+        Some((&name, name_span)),
         generated,
     ))
 }

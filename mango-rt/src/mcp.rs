@@ -54,6 +54,27 @@ impl MangoServer {
         )
     }
 
+    /// Who is calling and the way back to them, for a call into the pipeline. Only
+    /// middleware reads the client and the headers: without it they are not copied.
+    fn call_of(&self, context: RequestContext<RoleServer>) -> (Caller, Channel) {
+        let caller = if self.runtime.has_middleware() {
+            self.caller(&context)
+        } else {
+            Caller::new(self.transport)
+        };
+        let meta = context.meta.0.0;
+        let progress_token = meta
+            .get("progressToken")
+            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        let channel = Channel {
+            request_id: Some(context.id.to_string()),
+            meta,
+            progress_token,
+            peer: Some(context.peer),
+        };
+        (caller, channel)
+    }
+
     /// Who is calling: the client's info from `initialize`, and over HTTP the request's
     /// headers and the identity the authentication layer found.
     fn caller(&self, context: &RequestContext<RoleServer>) -> Caller {
@@ -123,22 +144,7 @@ impl ServerHandler for MangoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let caller = if self.runtime.has_middleware() {
-            self.caller(&context)
-        } else {
-            // Only middleware reads the client and headers: skip the copies.
-            Caller::new(self.transport)
-        };
-        let meta = context.meta.0.0;
-        let progress_token = meta
-            .get("progressToken")
-            .and_then(|t| serde_json::from_value(t.clone()).ok());
-        let channel = Channel {
-            request_id: Some(context.id.to_string()),
-            meta,
-            progress_token,
-            peer: Some(context.peer),
-        };
+        let (caller, channel) = self.call_of(context);
         let arguments = request.arguments.unwrap_or_default();
         match self
             .runtime
@@ -193,17 +199,7 @@ impl ServerHandler for MangoServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let caller = if self.runtime.has_middleware() {
-            self.caller(&context)
-        } else {
-            Caller::new(self.transport)
-        };
-        let channel = Channel {
-            request_id: Some(context.id.to_string()),
-            meta: context.meta.0.0,
-            progress_token: None,
-            peer: Some(context.peer),
-        };
+        let (caller, channel) = self.call_of(context);
         self.runtime
             .read_resource(&request.uri, caller, channel)
             .await
@@ -231,17 +227,7 @@ impl ServerHandler for MangoServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let caller = if self.runtime.has_middleware() {
-            self.caller(&context)
-        } else {
-            Caller::new(self.transport)
-        };
-        let channel = Channel {
-            request_id: Some(context.id.to_string()),
-            meta: context.meta.0.0,
-            progress_token: None,
-            peer: Some(context.peer),
-        };
+        let (caller, channel) = self.call_of(context);
         self.runtime
             .get_prompt(
                 &request.name,
@@ -258,17 +244,7 @@ impl ServerHandler for MangoServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let caller = if self.runtime.has_middleware() {
-            self.caller(&context)
-        } else {
-            Caller::new(self.transport)
-        };
-        let channel = Channel {
-            request_id: Some(context.id.to_string()),
-            meta: context.meta.0.0,
-            progress_token: None,
-            peer: Some(context.peer),
-        };
+        let (caller, channel) = self.call_of(context);
         let given = request
             .context
             .and_then(|c| c.arguments)
