@@ -8,7 +8,9 @@
 #   - the official MCP Python SDK (`mcp` from PyPI, pinned) in target/venv, the client
 #     that drives the end-to-end tests over stdio and HTTP;
 #   - a PostgreSQL server (Debian's package when missing), started on 127.0.0.1:54329
-#     with its data in target/postgres (scripts/postgres.sh).
+#     with its data in target/postgres (scripts/postgres.sh);
+#   - node 22 and the official MCP conformance suite from npm, pinned, in
+#     target/conformance-node (scripts/conformance.sh).
 #
 # Last, it runs the benchmark in its quick mode (bench/, see the README's Performance
 # section) so that the benchmark never rots; timings are not asserted.
@@ -34,6 +36,7 @@ export MANGO_TEST_DATABASE_URL
 say "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
+cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 # The end-to-end fixtures (apps' code the tests copy into real projects; clippy checks
 # them in each project the tests build).
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
@@ -41,12 +44,16 @@ rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
+CARGO_TARGET_DIR="$PWD/target/e2e" cargo clippy --workspace --all-targets --locked --manifest-path examples/conformance/Cargo.toml -- -D warnings
 
 say "tests: unit, trybuild UI, template snapshots, CLI, end to end (the MCP Python SDK over stdio and HTTP)"
 cargo test --workspace --locked
 
 say "tests of the example project"
 cargo test --workspace --locked --manifest-path example/Cargo.toml
+
+say "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
+./scripts/conformance.sh
 
 say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 cargo run -q --locked -p mango-bench --release -- all --quick

@@ -281,15 +281,19 @@ pub fn render_manage(project: &str, apps: &[App]) -> (String, String) {
                 format!(".depends_on(&{:?})", a.depends_on)
             };
             format!(
-                "\n    ::mango_rt::AppInfo::new({:?}, {:?}){deps},",
+                "::mango_rt::AppInfo::new({:?}, {:?}){deps}",
                 a.name, a.prefix
             )
         })
         .collect();
-    let infos = if infos.is_empty() {
-        String::new()
+    // As rustfmt lays it out: on one line when the array is short (its `array_width`,
+    // 60), else one app a line; so `cargo fmt --check` passes on a project.
+    let one_line = infos.join(", ");
+    let infos = if infos.is_empty() || one_line.len() + 2 <= 60 {
+        one_line
     } else {
-        format!("{}\n", infos.concat())
+        let lines: String = infos.iter().map(|i| format!("\n    {i},")).collect();
+        format!("{lines}\n")
     };
     let vars = [
         ("project_name", project),
