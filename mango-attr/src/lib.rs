@@ -85,7 +85,8 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   transaction.
 /// - The result: `String` is text (`text/plain` unless `mime_type` says otherwise),
 ///   `Vec<u8>` a blob (sent base64), any other `Serialize` value its JSON
-///   (`application/json`); `Err` and panics are errors the client gets.
+///   (`application/json`), `Vec<Content>` of embedded resources several contents;
+///   `Err` and panics are errors the client gets.
 /// - Options: `name` (default: the fn's name), `title`, `description`, `mime_type`,
 ///   `crate = path`.
 #[proc_macro_attribute]

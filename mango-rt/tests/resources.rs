@@ -48,6 +48,19 @@ async fn file(path: String) -> String {
     format!("the file {path}")
 }
 
+/// A folder: several contents, each with its URI and type.
+#[resource("folder://docs")]
+async fn folder() -> Vec<mango_rt::Content> {
+    vec![
+        mango_rt::Content::embedded_text("folder://docs/a.md", "# A", "text/markdown"),
+        mango_rt::Content::embedded_blob(
+            "folder://docs/b.bin",
+            [1u8, 2],
+            "application/octet-stream",
+        ),
+    ]
+}
+
 /// Panics on purpose.
 #[resource("boom://now")]
 async fn boom() -> String {
@@ -98,6 +111,7 @@ async fn resources_and_templates_are_listed_sorted() {
         [
             "boom://now",
             "docs://readme",
+            "folder://docs",
             "images://dot.png",
             "stats://counters"
         ]
@@ -137,6 +151,14 @@ async fn reads_give_text_json_and_bytes() {
     let r = read(&server, "images://dot.png").await;
     assert_eq!(r["contents"][0]["blob"], "iVBORw==");
     assert_eq!(r["contents"][0]["mimeType"], "image/png");
+    let r = read(&server, "folder://docs").await;
+    assert_eq!(
+        r["contents"],
+        json!([
+            {"uri": "folder://docs/a.md", "mimeType": "text/markdown", "text": "# A"},
+            {"uri": "folder://docs/b.bin", "mimeType": "application/octet-stream", "blob": "AQI="}
+        ])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

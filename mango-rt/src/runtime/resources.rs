@@ -202,9 +202,23 @@ impl ServedResource {
                 ResourceContents::blob(base64::engine::general_purpose::STANDARD.encode(bytes), uri)
                     .with_mime_type(mime.unwrap_or("application/octet-stream"))
             }
-            Output::Content(_) | Output::Messages(_) => {
+            // Several contents (a folder's files, a document's parts): each an embedded
+            // resource, with its own URI and type.
+            Output::Content(blocks) => {
+                return blocks
+                    .into_iter()
+                    .map(|block| match block.into_rmcp() {
+                        rmcp::model::ContentBlock::Resource(embedded) => Ok(embedded.resource),
+                        _ => Err(Output::Error(format!(
+                            "the resource `{}` returned a content block that is not a resource's contents: give each one with Content::embedded_text or Content::embedded_blob",
+                            self.entry.uri
+                        ))),
+                    })
+                    .collect();
+            }
+            Output::Messages(_) => {
                 return Err(Output::Error(format!(
-                    "the resource `{}` returned content blocks, which a resource cannot hold: return text, bytes or a value",
+                    "the resource `{}` returned prompt messages: return text, bytes, a value or resource contents",
                     self.entry.uri
                 )));
             }
