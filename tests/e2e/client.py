@@ -1,10 +1,11 @@
 """Drives a mango server with the official MCP Python SDK (`mcp` on PyPI).
 
-usage: client.py [--legacy] stdio <command> [args...]
-       client.py [--legacy] http <url>
+usage: client.py [--legacy] [--pages N] stdio <command> [args...]
+       client.py [--legacy] [--pages N] http <url>
 
 --legacy negotiates a 2025 protocol version (an `initialize` handshake, and a session
-over HTTP) instead of the newest one.
+over HTTP) instead of the newest one. --pages N checks instead that tools/list gives N
+tools, page by page (the server has a page size), in order.
 
 Exits 0 when every check passed; prints what failed otherwise.
 """
@@ -147,11 +148,35 @@ async def scenario(client, mode):
     return len(names)
 
 
+async def pages(client, expected):
+    names, cursor, count = [], None, 0
+    while True:
+        page = await client.list_tools(cursor=cursor, cache_mode="refresh")
+        names += [t.name for t in page.tools]
+        count += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+        check(count <= expected, f"more pages than tools: {count}")
+    check(len(names) == expected, f"{len(names)} tools in {count} pages, not {expected}")
+    check(names == sorted(names) and len(set(names)) == expected, "the pages are not in order, or repeat")
+    check(count > 1, f"one page of {len(names)} tools: no page size?")
+    try:
+        await client.list_tools(cursor="not-a-cursor", cache_mode="refresh")
+        check(False, "an invalid cursor was accepted")
+    except MCPError as e:
+        check(e.code == -32602 and "invalid cursor" in e.message, f"invalid cursor: {e.code} {e.message}")
+    return len(names), count
+
+
 async def main():
     args = sys.argv[1:]
     mode = "auto"
     if args[0] == "--legacy":
         mode, args = "legacy", args[1:]
+    expected_pages = None
+    if args[0] == "--pages":
+        expected_pages, args = int(args[1]), args[2:]
     kind, rest = args[0], args[1:]
     if kind == "stdio":
         server = StdioServerParameters(command=rest[0], args=rest[1:])
@@ -160,6 +185,10 @@ async def main():
     else:
         raise SystemExit(f"unknown transport {kind}")
     async with Client(server, mode=mode, logging_callback=on_log) as client:
+        if expected_pages is not None:
+            n, count = await pages(client, expected_pages)
+            print(json.dumps({"ok": True, "tools": n, "pages": count}))
+            return
         info = client.server_info
         n = await scenario(client, mode)
         print(json.dumps({"ok": True, "server": info.name if info else None, "tools": n,

@@ -415,3 +415,61 @@ fn apps_items_and_call_show_resources_and_prompts() {
         "{err}"
     );
 }
+
+/// A project with 1,000 tools and `[server] page_size = 100`: the MCP Python SDK pages
+/// through them with the cursors, over stdio and HTTP (sessions and stateless), in both
+/// protocol eras, and an invalid cursor is -32602.
+#[test]
+fn a_thousand_tools_page_by_page_with_the_python_sdk() {
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK");
+    };
+    let parent = scratch("pagesite");
+    mango_ok(&parent, &["startproject", "pagesite"]);
+    let dir = parent.join("pagesite");
+    mango_ok(&dir, &["startapp", "many"]);
+    let app = dir.join("apps/many");
+    let mut source = String::from("//! 1,000 tools.\n\nuse mango_rt::tool;\n");
+    for i in 0..1000 {
+        source.push_str(&format!(
+            "\n/// Tool {i}.\n#[tool(read_only)]\nasync fn t{i:04}() -> String {{\n    \"{i}\".into()\n}}\n"
+        ));
+    }
+    std::fs::write(app.join("src/lib.rs"), source).unwrap();
+    std::fs::remove_file(app.join("src/schema.rs")).unwrap();
+    std::fs::remove_dir_all(app.join("migrations")).unwrap();
+    let path = dir.join("Mango.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("[default.server]\n"), "{text}");
+    let text = text.replace("[default.server]\n", "[default.server]\npage_size = 100\n");
+    std::fs::write(&path, text).unwrap();
+    let site = build_site(dir, "pagesite");
+    let binary = site.binary.to_str().unwrap().to_owned();
+    let settings = site.dir.join("Mango.toml");
+    let settings = settings.to_str().unwrap();
+    for mode in [&[][..], &["--legacy"][..]] {
+        let mut args = mode.to_vec();
+        args.extend([
+            "--pages",
+            "1000",
+            "stdio",
+            &binary,
+            "serve",
+            "--transport",
+            "stdio",
+        ]);
+        args.extend(["--settings", settings]);
+        let out = python_client(&python, &args);
+        assert!(
+            out.contains("\"tools\": 1000") && out.contains("\"pages\": 10"),
+            "{out}"
+        );
+        for extra in [&[][..], &["--stateless"][..]] {
+            let server = site.serve_http(extra);
+            let mut args = mode.to_vec();
+            args.extend(["--pages", "1000", "http", &server.url]);
+            let out = python_client(&python, &args);
+            assert!(out.contains("\"pages\": 10"), "{out}");
+        }
+    }
+}
