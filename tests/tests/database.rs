@@ -53,6 +53,17 @@ fn writes_and_rollbacks(site: &Site, url: &str) {
     );
     assert_eq!(count(&mut client), 200);
 
+    // Reads see the data, and cannot write.
+    let r = client.request("resources/read", json!({"uri": "ledger://count"}));
+    assert_eq!(r["result"]["contents"][0]["text"], "200", "{r}");
+    let r = client.request("resources/read", json!({"uri": "ledger://sneaky"}));
+    let message = r["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("read-only") || message.contains("readonly"),
+        "a read wrote: {r}"
+    );
+    assert_eq!(count(&mut client), 200, "the read wrote nothing");
+
     let r = client.call("ledger_insert_then_fail", json!({"label": "failed"}));
     assert!(is_error(&r) && text(&r).contains("on purpose"), "{r}");
     assert_eq!(

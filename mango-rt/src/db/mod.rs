@@ -351,7 +351,7 @@ mod tests {
                             &database,
                             DbMode {
                                 atomic: Some(true),
-                                read_only: false,
+                                ..DbMode::default()
                             },
                         )
                         .await?;
@@ -378,6 +378,7 @@ mod tests {
                 DbMode {
                     atomic: Some(true),
                     read_only: true,
+                    enforce_read_only: false,
                 },
             )
             .await
@@ -404,5 +405,59 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(count, 8);
+    }
+
+    /// A read (`DbMode::READS`) cannot write, and the connection it used writes again
+    /// for the next call (SQLite's `query_only` does not stay on in the pool).
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_cannot_write_and_leave_the_pool_writable() {
+        use diesel::connection::SimpleConnection;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let settings = DatabaseSettings {
+            url: "sqlite://reads.db".into(),
+            pool_size: 1,
+            ..DatabaseSettings::default()
+        };
+        let database = Database::new(&settings, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let write = |lease: &mut DbLease, sql: &'static str| {
+            let conn: &mut Db = lease;
+            conn.spawn_blocking(move |c| c.batch_execute(sql))
+        };
+        let slot = DbSlot::default();
+        let mut lease = slot
+            .lease(&database, DbMode::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        write(&mut lease, "CREATE TABLE t (n INTEGER)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(lease);
+        slot.finish(true).await.unwrap_or_else(|e| panic!("{e}"));
+        let reader = DbSlot::default();
+        let mut lease = reader
+            .lease(&database, DbMode::READS)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = write(&mut lease, "INSERT INTO t (n) VALUES (1)").await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("readonly")),
+            "{refused:?}"
+        );
+        drop(lease);
+        let _ = reader.finish(false).await;
+        // The pool has one connection: the same one, writable again.
+        let writer = DbSlot::default();
+        let mut lease = writer
+            .lease(&database, DbMode::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        write(&mut lease, "INSERT INTO t (n) VALUES (2)")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(lease);
+        writer.finish(true).await.unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -15,6 +15,18 @@ use crate::error::ToolError;
 pub(crate) struct DbMode {
     pub atomic: Option<bool>,
     pub read_only: bool,
+    /// The database refuses writes (reads of resources, prompts, completions): SQLite's
+    /// `query_only` for the call, PostgreSQL's `READ ONLY` transaction.
+    pub enforce_read_only: bool,
+}
+
+impl DbMode {
+    /// What reads get: a transaction that cannot write.
+    pub(crate) const READS: DbMode = DbMode {
+        atomic: None,
+        read_only: true,
+        enforce_read_only: true,
+    };
 }
 
 type Tm = <Db as AsyncConnection>::TransactionManager;
@@ -22,11 +34,12 @@ type Tm = <Db as AsyncConnection>::TransactionManager;
 /// Begins the call's transaction. On SQLite a tool that may write gets `BEGIN
 /// IMMEDIATE`: it takes the write lock up front instead of failing half-way with
 /// "database is locked" when another call writes; a `read_only` tool gets a plain
-/// `BEGIN`, so that readers never wait for writers (WAL).
-async fn begin(conn: &mut Db, read_only: bool) -> diesel::QueryResult<()> {
+/// `BEGIN`, so that readers never wait for writers (WAL). A read that is held to it
+/// gets a transaction that cannot write (PostgreSQL).
+async fn begin(conn: &mut Db, mode: DbMode) -> diesel::QueryResult<()> {
     #[cfg(feature = "sqlite")]
     {
-        let sql = if read_only {
+        let sql = if mode.read_only {
             "BEGIN"
         } else {
             "BEGIN IMMEDIATE"
@@ -38,8 +51,32 @@ async fn begin(conn: &mut Db, read_only: bool) -> diesel::QueryResult<()> {
     }
     #[cfg(feature = "postgres")]
     {
-        let _ = read_only;
-        Tm::begin_transaction(conn).await
+        use diesel_async::SimpleAsyncConnection;
+        Tm::begin_transaction(conn).await?;
+        if mode.enforce_read_only {
+            conn.batch_execute("SET TRANSACTION READ ONLY").await?;
+        }
+        Ok(())
+    }
+}
+
+/// SQLite: turns `query_only` on or off for the connection (writes are refused while
+/// it is on). PostgreSQL's read-only transactions need nothing more.
+async fn query_only(conn: &mut Db, on: bool) -> diesel::QueryResult<()> {
+    #[cfg(feature = "sqlite")]
+    {
+        use diesel::connection::SimpleConnection;
+        let sql = if on {
+            "PRAGMA query_only = ON"
+        } else {
+            "PRAGMA query_only = OFF"
+        };
+        conn.spawn_blocking(move |c| c.batch_execute(sql)).await
+    }
+    #[cfg(feature = "postgres")]
+    {
+        let _ = (conn, on);
+        Ok(())
     }
 }
 
@@ -53,6 +90,9 @@ pub(crate) struct CallDb {
     /// Always `Some` until [`CallDb::finish`] or drop.
     conn: Option<Object<Db>>,
     in_transaction: bool,
+    /// SQLite's `query_only` is on for this call: it is turned off before the
+    /// connection goes back to the pool (or the connection is closed).
+    query_only: bool,
     /// SQLite: this call's turn to write, held until its transaction ends (dropped
     /// with the `CallDb`, after the commit or rollback).
     _write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -61,6 +101,17 @@ pub(crate) struct CallDb {
 impl CallDb {
     /// Ends the call's transaction: commit when `ok`, else roll back.
     async fn finish(mut self, ok: bool) -> Result<(), ToolError> {
+        let result = self.end(ok).await;
+        if self.query_only
+            && let Some(conn) = self.conn.as_deref_mut()
+            && query_only(conn, false).await.is_ok()
+        {
+            self.query_only = false;
+        }
+        result
+    }
+
+    async fn end(&mut self, ok: bool) -> Result<(), ToolError> {
         if !self.in_transaction {
             return Ok(());
         }
@@ -90,10 +141,11 @@ impl CallDb {
 
 impl Drop for CallDb {
     fn drop(&mut self) {
-        if self.in_transaction
+        if (self.in_transaction || self.query_only)
             && let Some(conn) = self.conn.take()
         {
-            // Closing the connection rolls its transaction back.
+            // Closing the connection rolls its transaction back (and never lends a
+            // `query_only` connection to the next call).
             drop(Object::take(conn));
         }
     }
@@ -150,7 +202,9 @@ impl DbSlot {
         database: &Database,
         mode: DbMode,
     ) -> Result<DbLease, ToolError> {
-        let DbMode { atomic, read_only } = mode;
+        let DbMode {
+            atomic, read_only, ..
+        } = mode;
         let Ok(mut slot) = self.0.clone().try_lock_owned() else {
             return Err(ToolError::new(
                 "the database connection is already lent out in this call: take it once at a time",
@@ -167,15 +221,25 @@ impl DbSlot {
             };
             let mut conn = database.get().await?;
             if atomic {
-                begin(&mut conn, read_only).await.map_err(|e| {
+                begin(&mut conn, mode).await.map_err(|e| {
                     ToolError::new(format!("could not begin the call's transaction: {e}"))
                 })?;
             }
-            *slot = Some(CallDb {
+            let enforce = mode.enforce_read_only && cfg!(feature = "sqlite");
+            let mut db = CallDb {
                 conn: Some(conn),
                 in_transaction: atomic,
+                query_only: enforce,
                 _write_turn: write_turn,
-            });
+            };
+            if enforce && let Some(conn) = db.conn.as_deref_mut() {
+                query_only(conn, true).await.map_err(|e| {
+                    ToolError::new(format!(
+                        "could not make the call's connection read-only: {e}"
+                    ))
+                })?;
+            }
+            *slot = Some(db);
         }
         Ok(DbLease(slot))
     }

@@ -222,7 +222,7 @@ pub(super) async fn run(
         Channel::default(),
         DbMode {
             atomic,
-            read_only: false,
+            ..DbMode::default()
         },
     );
     let no_middleware: Chain = Arc::new([]);

@@ -408,10 +408,7 @@ impl Runtime {
             completions::arguments(argument, value, context),
             caller,
             channel,
-            crate::db::DbMode {
-                atomic: None,
-                read_only: true,
-            },
+            crate::db::DbMode::READS,
         );
         let output = crate::chain::run(&self.chain, endpoint, req).await;
         completions::result(output).map_err(|failed| {

@@ -25,10 +25,7 @@ pub(crate) struct ServedPrompt {
 
 impl ServedPrompt {
     pub fn db_mode(&self) -> DbMode {
-        DbMode {
-            atomic: None,
-            read_only: true,
-        }
+        DbMode::READS
     }
 
     /// Why `arguments` do not fit the prompt (a missing required one, an unknown one).

@@ -180,10 +180,7 @@ impl ServedResource {
     }
 
     pub fn db_mode(&self) -> DbMode {
-        DbMode {
-            atomic: None,
-            read_only: true,
-        }
+        DbMode::READS
     }
 
     /// MCP's contents of a read of `uri` that gave `output` (`Err` for an error).

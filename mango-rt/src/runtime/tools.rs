@@ -82,6 +82,7 @@ impl Tools {
                 db_mode: DbMode {
                     atomic: entry.atomic,
                     read_only: entry.annotations.read_only == Some(true),
+                    enforce_read_only: false,
                 },
                 endpoint: Arc::new(ToolEndpoint(entry.call)),
             });
