@@ -87,10 +87,10 @@ impl Output {
                 result.structured_content = Some(wrapped(value, wrap));
                 result
             }
-            Output::Blob(bytes) => CallToolResult::success(vec![
-                Content::embedded_blob("mango://result", bytes, "application/octet-stream")
-                    .into_rmcp(),
-            ]),
+            // Only resources give bytes; a tool (or a middleware) says what they are.
+            Output::Blob(_) => CallToolResult::error(vec![ContentBlock::text(
+                "a tool's result cannot be bare bytes: return Content::image, Content::audio or Content::embedded_blob",
+            )]),
             Output::Messages(messages) => CallToolResult::success(
                 messages
                     .into_iter()

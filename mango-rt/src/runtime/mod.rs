@@ -281,23 +281,10 @@ impl Runtime {
             served.db_mode(),
         );
         let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
-        match served.contents(uri, output) {
-            Ok(contents) => Ok(ReadResourceResult::new(contents)),
-            Err(Output::Invalid(message)) => {
-                Err(ErrorData::invalid_params(format!("{uri}: {message}"), None))
-            }
-            Err(failed) => {
-                let message = match failed {
-                    Output::Error(message) => message,
-                    other => format!("{other:?}"),
-                };
-                tracing::info!(resource = uri, error = %message, "resource read failed");
-                Err(ErrorData::internal_error(
-                    format!("reading {uri} failed: {message}"),
-                    None,
-                ))
-            }
-        }
+        served
+            .contents(uri, output)
+            .map(ReadResourceResult::new)
+            .map_err(|failed| failure(&format!("reading {uri}"), failed))
     }
 
     /// Gets the prompt `name` with `arguments` through the pipeline. An unknown prompt,
