@@ -225,6 +225,21 @@ impl Runtime {
         )
     }
 
+    /// A call of an item through the pipeline: the settings' middleware, `endpoint`, the
+    /// end of the call's transaction.
+    async fn through_chain(
+        &self,
+        target: crate::call::Target,
+        endpoint: &Arc<dyn crate::chain::Endpoint>,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        caller: Caller,
+        channel: Channel,
+        mode: crate::db::DbMode,
+    ) -> Output {
+        let req = Request::new(self.state.clone(), target, arguments, caller, channel, mode);
+        crate::chain::run(&self.chain, endpoint, req).await
+    }
+
     /// Calls a tool by its exposed name through the pipeline; `None` when there is no
     /// such tool.
     pub async fn call_tool(
@@ -235,15 +250,16 @@ impl Runtime {
         channel: Channel,
     ) -> Option<CallToolResult> {
         let served = self.tools.get(name)?;
-        let req = Request::new(
-            self.state.clone(),
-            served.target,
-            arguments,
-            caller,
-            channel,
-            served.db_mode,
-        );
-        let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
+        let output = self
+            .through_chain(
+                served.target,
+                &served.endpoint,
+                arguments,
+                caller,
+                channel,
+                served.db_mode,
+            )
+            .await;
         if let Output::Error(message) = &output {
             tracing::info!(tool = served.name(), error = %message, "tool call failed");
         }
@@ -272,15 +288,16 @@ impl Runtime {
             .into_iter()
             .map(|(name, value)| (name, serde_json::Value::String(value)))
             .collect();
-        let req = Request::new(
-            self.state.clone(),
-            served.target,
-            arguments,
-            caller,
-            channel,
-            served.db_mode(),
-        );
-        let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
+        let output = self
+            .through_chain(
+                served.target,
+                &served.endpoint,
+                arguments,
+                caller,
+                channel,
+                served.db_mode(),
+            )
+            .await;
         served
             .contents(uri, output)
             .map(ReadResourceResult::new)
@@ -310,15 +327,16 @@ impl Runtime {
         served
             .check(&arguments)
             .map_err(|message| ErrorData::invalid_params(message, None))?;
-        let req = Request::new(
-            self.state.clone(),
-            served.target,
-            arguments,
-            caller,
-            channel,
-            served.db_mode(),
-        );
-        let output = crate::chain::run(&self.chain, &served.endpoint, req).await;
+        let output = self
+            .through_chain(
+                served.target,
+                &served.endpoint,
+                arguments,
+                caller,
+                channel,
+                served.db_mode(),
+            )
+            .await;
         let mut result = GetPromptResult::new(
             served
                 .messages(output)
@@ -386,18 +404,21 @@ impl Runtime {
         let Some(endpoint) = endpoint else {
             return Ok(completions::none());
         };
-        let req = Request::new(
-            self.state.clone(),
-            crate::call::Target {
-                kind: crate::call::Kind::Completion,
-                ..target
-            },
-            completions::arguments(argument, value, context),
-            caller,
-            channel,
-            crate::db::DbMode::READS,
-        );
-        let output = crate::chain::run(&self.chain, endpoint, req).await;
+        let target = crate::call::Target {
+            kind: crate::call::Kind::Completion,
+            ..target
+        };
+        let arguments = completions::arguments(argument, value, context);
+        let output = self
+            .through_chain(
+                target,
+                endpoint,
+                arguments,
+                caller,
+                channel,
+                crate::db::DbMode::READS,
+            )
+            .await;
         completions::result(output).map_err(|failed| {
             failure(
                 &format!("completing `{argument}` of `{}`", target.name),
