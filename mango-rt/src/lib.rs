@@ -72,17 +72,18 @@ mod transport;
 mod util;
 
 pub use call::{
-    Caller, Content, Context, Kind, LogLevel, Message, Output, Rich, Target, TransportKind,
+    Answer, AskError, Caller, Content, Context, Kind, LogLevel, Message, Output, Rich, Sampled,
+    Sampling, Target, TransportKind,
 };
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use manage::manage;
 pub use mango_attr::{command, completion, middleware, prompt, resource, settings, tool};
 pub use project::{AppInfo, Project};
-pub use runtime::{Error, app_settings};
+pub use runtime::{Error, app_settings, resource_changed};
 pub use settings::{
-    AppSettings, AuthSettings, DatabaseSettings, RateLimitSettings, ServerSettings, Settings,
-    StdioAuth, TimeoutSettings, Transport,
+    AppSettings, AuthSettings, DatabaseSettings, InputSettings, RateLimitSettings, ServerSettings,
+    Settings, StdioAuth, TimeoutSettings, Transport,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it

@@ -9,25 +9,63 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, ErrorData,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, SubscriptionContext};
 
 use crate::builtin::auth::Identity;
-use crate::call::{Caller, Channel, TransportKind};
+use crate::call::{Asker, Caller, Channel, LogFilter, TransportKind};
 use crate::chain::ListRequest;
-use crate::runtime::{Runtime, page};
+use crate::runtime::{RoundRequest, Runtime, page};
+use crate::util::did_you_mean;
 
-/// rmcp's handler over a [`Runtime`]: one per connection or session, cheap to clone.
+/// rmcp's handler over a [`Runtime`]: one per connection or session (its log level and
+/// resource subscriptions are the session's), cheap to clone.
 #[derive(Clone)]
 pub(crate) struct MangoServer {
     runtime: Arc<Runtime>,
     transport: TransportKind,
+    session: Arc<Session>,
+}
+
+/// What a 2025-11-25 session set: its log level (`logging/setLevel`), and its
+/// subscriptions (kept by the runtime's subscribers under `owner`, forgotten when the
+/// session ends).
+struct Session {
+    owner: u64,
+    #[allow(deprecated)]
+    level: std::sync::Mutex<Option<rmcp::model::LoggingLevel>>,
+    runtime: Arc<Runtime>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.runtime.state.subscribers.end(self.owner);
+    }
+}
+
+/// Whether a request is of protocol 2026-07-28 or later (no sessions: questions are
+/// rounds, log levels ride each request, subscriptions are `subscriptions/listen`).
+fn stateless_era(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
 }
 
 impl MangoServer {
+    /// A handler for one new connection or session.
     pub fn new(runtime: Arc<Runtime>, transport: TransportKind) -> Self {
-        MangoServer { runtime, transport }
+        let session = Arc::new(Session {
+            owner: runtime.state.subscribers.owner(),
+            level: std::sync::Mutex::new(None),
+            runtime: runtime.clone(),
+        });
+        MangoServer {
+            runtime,
+            transport,
+            session,
+        }
     }
 
     /// What list hooks see of a list request (none when no middleware has hooks: the
@@ -62,6 +100,32 @@ impl MangoServer {
         } else {
             Caller::new(self.transport)
         };
+        let stateless = stateless_era(&context);
+        #[allow(deprecated)]
+        let log = if stateless {
+            // 2026-07-28: messages only for a request that asks, at its level.
+            context
+                .meta
+                .log_level()
+                .map_or(LogFilter::Nothing, LogFilter::at_least)
+        } else {
+            // 2025-11-25: the session's level; before any, every message (the spec lets
+            // the server choose).
+            let level = *self.session.level.lock().unwrap_or_else(|p| p.into_inner());
+            level.map_or(LogFilter::All, LogFilter::at_least)
+        };
+        let asker = if stateless {
+            // Tools ask in rounds (`call_tool`); other items cannot ask on this era.
+            Asker::Unsupported("on protocol 2026-07-28 only tools can ask their client (in rounds)")
+        } else {
+            Asker::Peer {
+                peer: context.peer.clone(),
+                caps: Box::new(context.client_capabilities().unwrap_or_default()),
+                timeout: std::time::Duration::from_secs_f64(
+                    self.runtime.settings().input.timeout.max(0.001),
+                ),
+            }
+        };
         let meta = context.meta.0.0;
         let progress_token = meta
             .get("progressToken")
@@ -71,8 +135,31 @@ impl MangoServer {
             meta,
             progress_token,
             peer: Some(context.peer),
+            asker,
+            log,
+            changed: Default::default(),
         };
         (caller, channel)
+    }
+
+    /// The identity HTTP authentication found (bound into a round's state).
+    fn identity(context: &RequestContext<RoleServer>) -> Option<String> {
+        context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Identity>())
+            .map(|id| id.0.clone())
+    }
+
+    /// The error for a subscription to a URI no resource or template has.
+    fn unknown_uri(&self, uri: &str) -> ErrorData {
+        let suggestion = did_you_mean(uri, self.runtime.resources.uris().map(str::to_owned));
+        ErrorData::invalid_params(
+            format!(
+                "cannot subscribe to `{uri}`: no resource has that URI{suggestion} (resources/list and resources/templates/list give them)"
+            ),
+            None,
+        )
     }
 
     /// Who is calling: the client's info from `initialize`, and over HTTP the request's
@@ -103,7 +190,9 @@ impl ServerHandler for MangoServer {
             .build();
         // What the project has, and nothing else.
         if !self.runtime.resources.is_empty() {
-            capabilities.resources = Some(Default::default());
+            let mut resources = rmcp::model::ResourcesCapability::default();
+            resources.subscribe = Some(true);
+            capabilities.resources = Some(resources);
         }
         if !self.runtime.prompts.is_empty() {
             capabilities.prompts = Some(Default::default());
@@ -144,8 +233,22 @@ impl ServerHandler for MangoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let (caller, channel) = self.call_of(context);
         let arguments = request.arguments.unwrap_or_default();
+        if stateless_era(&context) {
+            let round = RoundRequest {
+                caps: context.client_capabilities().unwrap_or_default(),
+                state: request.request_state,
+                responses: request.input_responses,
+            };
+            let identity = Self::identity(&context);
+            let (mut caller, channel) = self.call_of(context);
+            caller.identity = caller.identity.or(identity);
+            return self
+                .runtime
+                .call_tool_in_rounds(&request.name, arguments, caller, channel, round)
+                .await;
+        }
+        let (caller, channel) = self.call_of(context);
         match self
             .runtime
             .call_tool(&request.name, arguments, caller, channel)
@@ -261,12 +364,88 @@ impl ServerHandler for MangoServer {
             .await
     }
 
+    /// The session's level from now on: its calls' log messages below it are not sent.
     #[allow(deprecated)] // MCP logging is deprecated from 2026-07-28 on; older clients use it
     async fn set_level(
         &self,
-        _request: rmcp::model::SetLevelRequestParams,
+        request: rmcp::model::SetLevelRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        *self.session.level.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.level);
+        Ok(())
+    }
+
+    /// `resources/subscribe` (2025-11-25): the session hears of changes to `uri` until it
+    /// unsubscribes or ends. An unknown URI is -32602.
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if self.runtime.resources.find(&request.uri).is_none() {
+            return Err(self.unknown_uri(&request.uri));
+        }
+        self.runtime
+            .state
+            .subscribers
+            .subscribe(self.session.owner, request.uri, context.peer);
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if self.runtime.resources.find(&request.uri).is_none() {
+            return Err(self.unknown_uri(&request.uri));
+        }
+        self.runtime
+            .state
+            .subscribers
+            .unsubscribe(self.session.owner, &request.uri);
+        Ok(())
+    }
+
+    /// `subscriptions/listen` (2026-07-28): the resources it names (mango's lists do not
+    /// change while it serves, so no `list_changed` is offered).
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let mut accepted = SubscriptionFilter::default();
+        accepted.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
+            uris.iter()
+                .filter(|uri| self.runtime.resources.find(uri).is_some())
+                .cloned()
+                .collect()
+        });
+        Some(accepted)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let requested = context.requested().resource_subscriptions.clone();
+        if let Some(unknown) = requested
+            .iter()
+            .flatten()
+            .find(|uri| self.runtime.resources.find(uri).is_none())
+        {
+            return Err(self.unknown_uri(unknown));
+        }
+        let subscribers = &self.runtime.state.subscribers;
+        let owner = subscribers.owner();
+        let uris = context
+            .accepted()
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        subscribers.listen(owner, uris, context.sink().clone());
+        context.cancelled().await;
+        subscribers.end(owner);
         Ok(())
     }
 }

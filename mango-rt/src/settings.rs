@@ -121,6 +121,9 @@ pub struct Settings {
     /// `[timeout]`, for the `mango.timeout` middleware.
     #[serde(default)]
     pub timeout: TimeoutSettings,
+    /// `[input]`: asking the client mid-call (`ctx.elicit`, `ctx.sample`).
+    #[serde(default)]
+    pub input: InputSettings,
     /// Each app's section, by app name.
     #[serde(default)]
     pub apps: BTreeMap<String, serde_json::Value>,
@@ -240,6 +243,47 @@ impl Default for TimeoutSettings {
     }
 }
 
+/// `[input]`: how a call asks its client (`ctx.elicit`, `ctx.sample`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputSettings {
+    /// Seconds a call waits for the client's answer in a 2025-11-25 session.
+    pub timeout: f64,
+    /// The key that signs the `requestState` of 2026-07-28's rounds: at least 32 bytes,
+    /// kept secret, the same on every replica. Set it from the environment
+    /// (`MANGO_INPUT__KEY`). Unset: a random key for this process, so a state from
+    /// another process (a restart, another replica) is refused.
+    pub key: Option<String>,
+    /// The key before `key` (rotation): states it signed are still accepted until they
+    /// expire.
+    pub previous_key: Option<String>,
+    /// Seconds a `requestState` stays valid.
+    pub state_ttl: u64,
+}
+
+impl Default for InputSettings {
+    fn default() -> Self {
+        InputSettings {
+            timeout: 300.0,
+            key: None,
+            previous_key: None,
+            state_ttl: 600,
+        }
+    }
+}
+
+impl std::fmt::Debug for InputSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |k: &Option<String>| k.as_ref().map(|_| "<secret>");
+        f.debug_struct("InputSettings")
+            .field("timeout", &self.timeout)
+            .field("key", &secret(&self.key))
+            .field("previous_key", &secret(&self.previous_key))
+            .field("state_ttl", &self.state_ttl)
+            .finish()
+    }
+}
+
 /// `[database]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -284,6 +328,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             timeout: TimeoutSettings::default(),
+            input: InputSettings::default(),
             apps: BTreeMap::new(),
             profile: "default".into(),
             path: None,

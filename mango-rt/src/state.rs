@@ -2,8 +2,14 @@
 //! the pipeline receive it; nothing in it points back at the MCP server.
 
 use std::any::{Any, TypeId};
+use std::collections::BTreeSet;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use rmcp::model::ResourceUpdatedNotificationParam;
+use rmcp::service::SubscriptionSink;
+use rmcp::{Peer, RoleServer};
 
 use tokio_util::task::TaskTracker;
 
@@ -24,6 +30,8 @@ pub(crate) struct State {
     pub in_flight: TaskTracker,
     /// One value of each type, made on first use, for as long as this server lives.
     scoped: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// The clients subscribed to resources.
+    pub subscribers: Subscribers,
 }
 
 impl State {
@@ -40,6 +48,7 @@ impl State {
             database,
             in_flight: TaskTracker::new(),
             scoped: Mutex::default(),
+            subscribers: Subscribers::default(),
         }
     }
 
@@ -66,6 +75,119 @@ impl State {
             Ok(value) => value,
             // The map is keyed by the type: the value is always a `T`.
             Err(_) => Arc::new(T::default()),
+        }
+    }
+}
+
+/// Where a subscriber is told of changes.
+#[derive(Clone)]
+enum Listener {
+    /// A 2025-11-25 session that sent `resources/subscribe`.
+    Session(Peer<RoleServer>),
+    /// A 2026-07-28 `subscriptions/listen` stream.
+    Listen(SubscriptionSink),
+}
+
+struct Subscription {
+    /// The session (its server handler) or listen request it belongs to.
+    owner: u64,
+    uris: BTreeSet<String>,
+    to: Listener,
+}
+
+/// The clients subscribed to resources on this server, and the way to tell them of a
+/// change.
+#[derive(Default)]
+pub(crate) struct Subscribers {
+    next: AtomicU64,
+    subscriptions: Mutex<Vec<Subscription>>,
+}
+
+impl Subscribers {
+    /// A fresh owner id (for a session's handler, or a listen request).
+    pub fn owner(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Subscription>> {
+        self.subscriptions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `resources/subscribe` of a 2025-11-25 session.
+    pub fn subscribe(&self, owner: u64, uri: String, peer: Peer<RoleServer>) {
+        let mut subs = self.lock();
+        match subs.iter_mut().find(|s| s.owner == owner) {
+            Some(sub) => {
+                sub.uris.insert(uri);
+                sub.to = Listener::Session(peer);
+            }
+            None => subs.push(Subscription {
+                owner,
+                uris: BTreeSet::from([uri]),
+                to: Listener::Session(peer),
+            }),
+        }
+    }
+
+    /// `resources/unsubscribe`; whether the session was subscribed to `uri`.
+    pub fn unsubscribe(&self, owner: u64, uri: &str) -> bool {
+        let mut subs = self.lock();
+        let removed = subs
+            .iter_mut()
+            .find(|s| s.owner == owner)
+            .is_some_and(|s| s.uris.remove(uri));
+        subs.retain(|s| !s.uris.is_empty());
+        removed
+    }
+
+    /// A `subscriptions/listen` stream for `uris`, until [`end`](Self::end).
+    pub fn listen(&self, owner: u64, uris: BTreeSet<String>, sink: SubscriptionSink) {
+        if uris.is_empty() {
+            return;
+        }
+        self.lock().push(Subscription {
+            owner,
+            uris,
+            to: Listener::Listen(sink),
+        });
+    }
+
+    /// Forgets an owner's subscriptions (its session closed, its listen stream ended).
+    pub fn end(&self, owner: u64) {
+        self.lock().retain(|s| s.owner != owner);
+    }
+
+    /// Tells every subscriber of these URIs that they changed
+    /// (`notifications/resources/updated`); a subscriber that is gone is forgotten.
+    pub async fn resources_changed(&self, uris: Vec<String>) {
+        let mut sends = Vec::new();
+        {
+            let subs = self.lock();
+            for uri in BTreeSet::from_iter(uris) {
+                for sub in subs.iter().filter(|s| s.uris.contains(&uri)) {
+                    sends.push((sub.owner, uri.clone(), sub.to.clone()));
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for (owner, uri, to) in sends {
+            let sent = match to {
+                Listener::Session(peer) => peer
+                    .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.clone()))
+                    .await
+                    .map_err(|e| e.to_string()),
+                Listener::Listen(sink) => sink
+                    .notify_resource_updated(uri.clone())
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(error) = sent {
+                tracing::debug!(%uri, %error, "a subscriber is gone; forgetting it");
+                gone.push(owner);
+            }
+        }
+        if !gone.is_empty() {
+            self.lock().retain(|s| !gone.contains(&s.owner));
         }
     }
 }

@@ -25,7 +25,7 @@ use rmcp::model::{
 };
 use serde_json::Value;
 
-use crate::call::{Caller, Channel, TransportKind};
+use crate::call::{Asker, Caller, Channel, TransportKind};
 use crate::db::Db;
 use crate::db::migrate::with_sync_db;
 use crate::project::AppInfo;
@@ -78,15 +78,118 @@ pub enum TestError {
     NotAnObject(Value),
     #[error("{0}")]
     Database(String),
+    /// A tool asked a question (in the rounds era) that no queued reply answers.
+    #[error("the test client has no reply for the {0} (queue one with TestServer::reply)")]
+    NoReply(String),
     /// The server answered with a JSON-RPC error (an unknown resource, a bad template
     /// variable, a failed read).
     #[error("error {}: {}", .0.code.0, .0.message)]
     Protocol(rmcp::model::ErrorData),
 }
 
+/// How the test client answers the next question a tool asks (`ctx.elicit`,
+/// `ctx.elicit_url`, `ctx.sample`): see [`TestServer::reply`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Reply {
+    /// The user filled the form in with these values.
+    Accept(Value),
+    Decline,
+    Cancel,
+    /// The model replied with this text.
+    Sample(String),
+}
+
+impl Reply {
+    /// The client's result, as its JSON.
+    fn into_result(self) -> Value {
+        match self {
+            Reply::Accept(content) => serde_json::json!({"action": "accept", "content": content}),
+            Reply::Decline => serde_json::json!({"action": "decline"}),
+            Reply::Cancel => serde_json::json!({"action": "cancel"}),
+            Reply::Sample(text) => serde_json::json!({
+                "role": "assistant",
+                "content": {"type": "text", "text": text},
+                "model": "test-model",
+                "stopReason": "endTurn",
+            }),
+        }
+    }
+}
+
+/// The protocol era the test client speaks ([`TestServer::set_era`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Era {
+    /// 2025-11-25: a question is a request to the client during the call.
+    #[default]
+    Sessions,
+    /// 2026-07-28: a question ends the call's round (`input_required`); the test client
+    /// answers and calls again, as a real one does, until the call completes.
+    Rounds,
+}
+
+/// One round of a 2026-07-28 call ([`TestServer::call_round`]).
+#[derive(Debug, Clone)]
+pub enum Round {
+    /// The call completed with this result.
+    Complete(TestResult),
+    /// The call asked: its questions (`inputRequests`, by key) and the state to send
+    /// back with the answers.
+    InputRequired { questions: Value, state: String },
+}
+
+/// A question a tool asked the test client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// `elicitation`, `url elicitation` or `sampling`.
+    pub kind: &'static str,
+    /// The form's message, or the last message of a sampling request.
+    pub message: String,
+    /// The whole request, as its JSON (`requestedSchema`, `maxTokens` …).
+    pub request: Value,
+}
+
+/// What the test client does when asked, and what it was asked.
+#[derive(Default)]
+struct TestClient {
+    era: Era,
+    elicitation: bool,
+    sampling: bool,
+    replies: std::collections::VecDeque<Reply>,
+    questions: Vec<Question>,
+}
+
+impl TestClient {
+    fn capabilities(&self) -> rmcp::model::ClientCapabilities {
+        let mut caps = rmcp::model::ClientCapabilities::default();
+        if self.elicitation {
+            let mut elicitation = rmcp::model::ElicitationCapability::default();
+            elicitation.form = Some(Default::default());
+            elicitation.url = Some(Default::default());
+            caps.elicitation = Some(elicitation);
+        }
+        if self.sampling {
+            caps.sampling = Some(Default::default());
+        }
+        caps
+    }
+
+    /// Records `request` and gives the next reply (none left: `None`).
+    fn answer(&mut self, request: &rmcp::model::InputRequest) -> Option<Value> {
+        let (kind, message) = crate::call::describe_question(request);
+        self.questions.push(Question {
+            kind,
+            message,
+            request: serde_json::to_value(request).unwrap_or_default(),
+        });
+        self.replies.pop_front().map(Reply::into_result)
+    }
+}
+
 /// An in-process server over the linked apps' tools, with a database of its own.
 pub struct TestServer {
     runtime: Arc<Runtime>,
+    client: Arc<std::sync::Mutex<TestClient>>,
     _dir: tempfile::TempDir,
     #[cfg(feature = "postgres")]
     dropper: Option<(String, String)>,
@@ -143,6 +246,11 @@ impl TestServer {
         );
         let server = TestServer {
             runtime,
+            client: Arc::new(std::sync::Mutex::new(TestClient {
+                elicitation: true,
+                sampling: true,
+                ..TestClient::default()
+            })),
             _dir: dir,
             #[cfg(feature = "postgres")]
             dropper,
@@ -170,20 +278,174 @@ impl TestServer {
         &self.runtime.tools.listed
     }
 
-    /// Calls a tool by its exposed name, through the same pipeline as stdio and HTTP.
+    fn client(&self) -> std::sync::MutexGuard<'_, TestClient> {
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues the test client's answers to the questions tools ask, in order:
+    ///
+    /// ```ignore
+    /// server.reply([Reply::Accept(json!({"confirm": true})), Reply::Sample("Paris".into())]);
+    /// ```
+    ///
+    /// A question with no reply left fails: the tool's `ctx.elicit` gets an error in
+    /// the sessions era; in the rounds era the call is [`TestError::NoReply`].
+    pub fn reply(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.client().replies.extend(replies);
+    }
+
+    /// The protocol era of later calls (the sessions of 2025-11-25 unless set).
+    pub fn set_era(&self, era: Era) {
+        self.client().era = era;
+    }
+
+    /// Whether the test client declares the `elicitation` (form and URL) and `sampling`
+    /// capabilities (both, unless set): a tool asking a client without one gets
+    /// `AskError::Unsupported`.
+    pub fn set_capabilities(&self, elicitation: bool, sampling: bool) {
+        let mut client = self.client();
+        client.elicitation = elicitation;
+        client.sampling = sampling;
+    }
+
+    /// Every question asked of the test client so far, in order.
+    pub fn questions(&self) -> Vec<Question> {
+        self.client().questions.clone()
+    }
+
+    /// Calls a tool by its exposed name, through the same pipeline as stdio and HTTP,
+    /// answering its questions with the [`reply`](Self::reply)s queued.
     pub async fn call(&self, name: &str, arguments: Value) -> Result<TestResult, TestError> {
         let Value::Object(arguments) = arguments else {
             return Err(TestError::NotAnObject(arguments));
         };
         let caller = Caller::new(TransportKind::InProcess);
+        let (era, caps) = {
+            let client = self.client();
+            (client.era, client.capabilities())
+        };
+        if era == Era::Rounds {
+            return self.call_in_rounds(name, arguments, caps).await;
+        }
+        let client = self.client.clone();
+        let script: crate::call::Script = Arc::new(move |request| {
+            let reply = client
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .answer(&request);
+            Box::pin(async move {
+                reply.ok_or_else(|| {
+                    crate::AskError::Client(
+                        "the test scripted no reply for this question (TestServer::reply)".into(),
+                    )
+                })
+            })
+        });
+        let channel = Channel {
+            asker: Asker::Script {
+                caps: Box::new(caps),
+                script,
+            },
+            ..Channel::default()
+        };
         match self
             .runtime
-            .call_tool(name, arguments, caller, Channel::default())
+            .call_tool(name, arguments, caller, channel)
             .await
         {
             Some(result) => Ok(TestResult(result)),
             None => Err(TestError::UnknownTool(self.runtime.unknown_tool(name))),
         }
+    }
+
+    /// One round of a 2026-07-28 call, driven by hand: the `requestState` and the
+    /// `inputResponses` (an object, by question key) to send, as a client would (or
+    /// would not: to test what a forged or replayed state gets).
+    pub async fn call_round(
+        &self,
+        name: &str,
+        arguments: Value,
+        request_state: Option<&str>,
+        input_responses: Value,
+    ) -> Result<Round, TestError> {
+        let Value::Object(arguments) = arguments else {
+            return Err(TestError::NotAnObject(arguments));
+        };
+        let responses = match input_responses {
+            Value::Null => None,
+            Value::Object(map) => Some(map.into_iter().collect()),
+            other => return Err(TestError::NotAnObject(other)),
+        };
+        let round = crate::runtime::RoundRequest {
+            caps: self.client().capabilities(),
+            state: request_state.map(str::to_owned),
+            responses,
+        };
+        let caller = Caller::new(TransportKind::InProcess);
+        match self
+            .runtime
+            .call_tool_in_rounds(name, arguments, caller, Channel::default(), round)
+            .await
+            .map_err(TestError::Protocol)?
+        {
+            rmcp::model::CallToolResponse::InputRequired(asked) => Ok(Round::InputRequired {
+                questions: serde_json::to_value(asked.input_requests.unwrap_or_default())
+                    .unwrap_or_default(),
+                state: asked.request_state.unwrap_or_default(),
+            }),
+            rmcp::model::CallToolResponse::Complete(result) => {
+                Ok(Round::Complete(TestResult(result)))
+            }
+            _ => Err(TestError::NoReply("a task result".into())),
+        }
+    }
+
+    /// A call as a 2026-07-28 client makes it: rounds until it completes (at most 10,
+    /// as the official SDKs).
+    async fn call_in_rounds(
+        &self,
+        name: &str,
+        arguments: serde_json::Map<String, Value>,
+        caps: rmcp::model::ClientCapabilities,
+    ) -> Result<TestResult, TestError> {
+        if self.runtime.tools.get(name).is_none() {
+            return Err(TestError::UnknownTool(self.runtime.unknown_tool(name)));
+        }
+        let (mut state, mut responses) = (None, None);
+        for _ in 0..rmcp::model::DEFAULT_MRTR_MAX_ROUNDS {
+            let round = crate::runtime::RoundRequest {
+                caps: caps.clone(),
+                state: state.take(),
+                responses: responses.take(),
+            };
+            let caller = Caller::new(TransportKind::InProcess);
+            let response = self
+                .runtime
+                .call_tool_in_rounds(name, arguments.clone(), caller, Channel::default(), round)
+                .await
+                .map_err(TestError::Protocol)?;
+            match response {
+                rmcp::model::CallToolResponse::InputRequired(asked) => {
+                    let mut answers = rmcp::model::InputResponses::new();
+                    for (key, request) in asked.input_requests.unwrap_or_default() {
+                        let reply = self.client().answer(&request);
+                        let Some(reply) = reply else {
+                            let (kind, message) = crate::call::describe_question(&request);
+                            return Err(TestError::NoReply(format!("{kind} \"{message}\"")));
+                        };
+                        answers.insert(key, reply);
+                    }
+                    state = asked.request_state;
+                    responses = Some(answers);
+                }
+                rmcp::model::CallToolResponse::Complete(result) => return Ok(TestResult(result)),
+                _ => break,
+            }
+        }
+        Err(TestError::NoReply(format!(
+            "`{name}` did not complete within {} rounds",
+            rmcp::model::DEFAULT_MRTR_MAX_ROUNDS
+        )))
     }
 
     /// Reads a resource by URI (a static one, or one a template matches), through the

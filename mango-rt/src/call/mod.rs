@@ -15,9 +15,15 @@ use crate::error::ToolError;
 use crate::settings::AppSettings;
 use crate::state::State;
 
+mod ask;
 mod content;
 mod inject;
 mod output;
+
+pub use ask::{Answer, AskError, Sampled, Sampling};
+pub(crate) use ask::{
+    Asker, Rounds, Script, describe as describe_question, digest as question_digest,
+};
 
 pub use content::{Content, Message};
 
@@ -56,6 +62,19 @@ pub enum LogLevel {
     Notice,
     Warning,
     Error,
+}
+
+impl LogLevel {
+    /// Its place among MCP's levels (debug 0 … emergency 7).
+    fn rank(self) -> u8 {
+        match self {
+            LogLevel::Debug => 0,
+            LogLevel::Info => 1,
+            LogLevel::Notice => 2,
+            LogLevel::Warning => 3,
+            LogLevel::Error => 4,
+        }
+    }
 }
 
 #[allow(deprecated)]
@@ -134,13 +153,56 @@ impl Caller {
     }
 }
 
-/// The request's way back to its client: its id, `_meta`, progress token and peer.
+/// Which log messages a call sends its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum LogFilter {
+    /// Every message (2025-11-25: a client that sent no `logging/setLevel`).
+    #[default]
+    All,
+    /// Messages of this severity (a `LoggingLevel`'s rank: debug 0 … emergency 7) and
+    /// above.
+    AtLeast(u8),
+    /// None (2026-07-28: a request without `io.modelcontextprotocol/logLevel`).
+    Nothing,
+}
+
+impl LogFilter {
+    /// The filter a client's level asks for.
+    #[allow(deprecated)]
+    pub fn at_least(level: LoggingLevel) -> LogFilter {
+        LogFilter::AtLeast(match level {
+            LoggingLevel::Debug => 0,
+            LoggingLevel::Info => 1,
+            LoggingLevel::Notice => 2,
+            LoggingLevel::Warning => 3,
+            LoggingLevel::Error => 4,
+            LoggingLevel::Critical => 5,
+            LoggingLevel::Alert => 6,
+            LoggingLevel::Emergency => 7,
+        })
+    }
+
+    fn lets_through(self, level: LogLevel) -> bool {
+        match self {
+            LogFilter::All => true,
+            LogFilter::Nothing => false,
+            LogFilter::AtLeast(min) => level.rank() >= min,
+        }
+    }
+}
+
+/// The request's way back to its client: its id, `_meta`, progress token and peer, how
+/// to ask it questions, which log messages it wants, and the resources the call
+/// changed (told to their subscribers once the call's work is committed).
 #[derive(Default)]
 pub(crate) struct Channel {
     pub request_id: Option<String>,
     pub meta: serde_json::Map<String, serde_json::Value>,
     pub progress_token: Option<ProgressToken>,
     pub peer: Option<Peer<RoleServer>>,
+    pub asker: Asker,
+    pub log: LogFilter,
+    pub changed: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// An item's view of its call: what is called, by whom, the app's typed settings, the
@@ -238,8 +300,10 @@ impl Context {
         self.inner.transport
     }
 
-    /// Sends a log message to the client (`notifications/message`), and to the server's
-    /// own log. A client that is gone is not an error: the message is dropped.
+    /// Sends a log message to the client (`notifications/message`) when it asked for
+    /// messages of this level (`logging/setLevel` in a 2025-11-25 session, the request's
+    /// `io.modelcontextprotocol/logLevel` on 2026-07-28), and to the server's own log
+    /// always. A client that is gone is not an error: the message is dropped.
     #[allow(deprecated)]
     pub async fn log(&self, level: LogLevel, message: impl Into<String>) {
         let message = message.into();
@@ -250,6 +314,9 @@ impl Context {
             }
             LogLevel::Warning => tracing::warn!(item = self.inner.target.name, "{message}"),
             LogLevel::Error => tracing::error!(item = self.inner.target.name, "{message}"),
+        }
+        if !self.inner.channel.log.lets_through(level) {
+            return;
         }
         if let Some(peer) = &self.inner.channel.peer {
             let param = LoggingMessageNotificationParam::new(level.into(), message.into())
@@ -266,6 +333,103 @@ impl Context {
 
     pub async fn warning(&self, message: impl Into<String>) {
         self.log(LogLevel::Warning, message).await
+    }
+
+    /// Asks the user to fill in a form, `T`'s fields: strings, numbers, booleans, enums
+    /// (one choice, or several as a `Vec`), with their doc comments as descriptions,
+    /// `#[serde(default = …)]` values as defaults and variants' doc comments as the
+    /// choices' titles. The answer is checked against the form.
+    ///
+    /// ```ignore
+    /// #[derive(Deserialize, JsonSchema)]
+    /// #[serde(crate = "mango_rt::serde")]
+    /// #[schemars(crate = "mango_rt::schemars")]
+    /// struct Confirm {
+    ///     /// Delete it for good?
+    ///     confirm: bool,
+    /// }
+    ///
+    /// match ctx.elicit::<Confirm>(format!("Delete note {id}?")).await? {
+    ///     Answer::Accept(Confirm { confirm: true }) => { /* delete */ }
+    ///     _ => return Ok("kept".into()),
+    /// }
+    /// ```
+    ///
+    /// On a 2025-11-25 session this is a request to the client, answered within
+    /// `[input] timeout` seconds. On 2026-07-28 the first run of the call ends here: the
+    /// call answers `input_required`, its transaction is rolled back, and it runs again
+    /// from the top with the client's answer, which this call then returns. Clients that
+    /// did not declare `elicitation` get [`AskError::Unsupported`].
+    pub async fn elicit<T>(&self, message: impl Into<String>) -> Result<Answer<T>, AskError>
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        let form = ask::Form::of::<T>().map_err(AskError::Unsupported)?;
+        let answer = self
+            .inner
+            .channel
+            .asker
+            .ask(form.request(message.into()))
+            .await?;
+        ask::answer_of(&form, answer)
+    }
+
+    /// Asks the user to visit `url` (to sign in somewhere, to pay …) and say when done:
+    /// the answer has no values. Needs a client that declared `elicitation.url`.
+    pub async fn elicit_url(
+        &self,
+        message: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Result<Answer<()>, AskError> {
+        use sha2::Digest;
+        let (message, url) = (message.into(), url.into());
+        // The same on every run of the call, so that a re-run asks the same question.
+        let id: String = sha2::Sha256::digest(format!("{url}\n{message}").as_bytes())
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let request = rmcp::model::InputRequest::Elicitation(rmcp::model::ElicitRequest::new(
+            rmcp::model::ElicitRequestParams::UrlElicitationParams {
+                meta: None,
+                message,
+                url,
+                elicitation_id: id,
+            },
+        ));
+        let (action, _) = ask::elicit_result(self.inner.channel.asker.ask(request).await?)?;
+        match action.as_str() {
+            "accept" => Ok(Answer::Accept(())),
+            "decline" => Ok(Answer::Decline),
+            "cancel" => Ok(Answer::Cancel),
+            other => Err(AskError::Invalid(format!("unknown action `{other}`"))),
+        }
+    }
+
+    /// Asks the client's model for a reply (MCP sampling): the conversation, a system
+    /// prompt, at most so many tokens, the models to prefer. Asked as
+    /// [`elicit`](Self::elicit) is, in both protocol eras; clients that did not declare
+    /// `sampling` get [`AskError::Unsupported`].
+    pub async fn sample(&self, request: impl Into<Sampling>) -> Result<Sampled, AskError> {
+        let answer = self
+            .inner
+            .channel
+            .asker
+            .ask(request.into().into_request())
+            .await?;
+        Sampled::from_value(answer)
+    }
+
+    /// Says that the resource at `uri` changed: once the call's work is committed, every
+    /// client subscribed to it on this server gets `notifications/resources/updated`
+    /// (nothing is sent when the call fails and its transaction is rolled back).
+    pub fn resource_changed(&self, uri: impl Into<String>) {
+        self.inner
+            .channel
+            .changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(uri.into());
     }
 
     /// Reports progress (`notifications/progress`) when the client asked for it (sent a

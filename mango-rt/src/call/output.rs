@@ -15,6 +15,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// The outcome of one call, before it is put in MCP's shape: what middleware sees in a
 /// `Response`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Output {
     /// The tool returned `()`.
     Empty,
@@ -39,6 +40,10 @@ pub enum Output {
     /// The request was not valid (a template variable that does not parse …): a
     /// protocol error (-32602), not a result.
     Invalid(String),
+    /// The item asked its client a question that has no answer yet (2026-07-28's
+    /// rounds, `ctx.elicit` / `ctx.sample`): the round ends here, its transaction is
+    /// rolled back, and the call runs again from the top with the client's answers.
+    InputRequired,
 }
 
 impl Output {
@@ -74,6 +79,11 @@ impl Output {
         matches!(self, Output::Error(_) | Output::Invalid(_))
     }
 
+    /// Whether the call's work is to be committed: it ended, and not in an error.
+    pub fn is_success(&self) -> bool {
+        !self.is_error() && *self != Output::InputRequired
+    }
+
     /// The MCP result. `wrap` puts a JSON value under `{"result": …}` (for result types
     /// whose schema is not an object).
     pub(crate) fn into_call_tool_result(self, wrap: bool) -> CallToolResult {
@@ -100,6 +110,10 @@ impl Output {
             Output::Error(message) | Output::Invalid(message) => {
                 CallToolResult::error(vec![ContentBlock::text(message)])
             }
+            // Only a call in rounds (2026-07-28) can end asking; it never gets here.
+            Output::InputRequired => CallToolResult::error(vec![ContentBlock::text(
+                "the tool asked its client a question, but this call cannot carry one",
+            )]),
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Request {
     pub(crate) channel: Channel,
     pub(crate) db: DbSlot,
     pub(crate) db_mode: DbMode,
+    /// The resources the call said it changed (`Context::resource_changed`).
+    changed: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Request {
@@ -100,6 +102,7 @@ impl Request {
             caller,
             extensions: Extensions::default(),
             state,
+            changed: channel.changed.clone(),
             channel,
             db: DbSlot::default(),
             db_mode,
@@ -195,9 +198,20 @@ impl Next {
                 step(req, next).await
             }
             None => Response {
-                output: catching_panics(self.endpoint.start(req), self.endpoint.what()).await,
+                output: run_endpoint(&self.endpoint, req).await,
             },
         }
+    }
+}
+
+/// The item's own code for `req`; a panic is an error output. In a 2026-07-28 round, a
+/// question without an answer ends the item there: [`Output::InputRequired`].
+async fn run_endpoint(endpoint: &Arc<dyn Endpoint>, req: &mut Request) -> Output {
+    let rounds = req.channel.asker.rounds();
+    let item = catching_panics(endpoint.start(req), endpoint.what());
+    match rounds {
+        None => item.await,
+        Some(rounds) => rounds.run(item).await.unwrap_or(Output::InputRequired),
     }
 }
 
@@ -209,7 +223,7 @@ pub(crate) async fn run(chain: &Chain, endpoint: &Arc<dyn Endpoint>, mut req: Re
     let _in_flight = req.state.in_flight.token();
     let output = if chain.is_empty() {
         // No middleware: straight to the item, without the chain's Arc clones.
-        catching_panics(endpoint.start(&mut req), endpoint.what()).await
+        run_endpoint(endpoint, &mut req).await
     } else {
         let next = Next {
             chain: chain.clone(),
@@ -218,7 +232,16 @@ pub(crate) async fn run(chain: &Chain, endpoint: &Arc<dyn Endpoint>, mut req: Re
         };
         catching_panics(async { next.run(&mut req).await.output }, "middleware").await
     };
-    match req.db.finish(!output.is_error()).await {
+    let committed = output.is_success();
+    match req.db.finish(committed).await {
+        Ok(()) if committed => {
+            let changed =
+                std::mem::take(&mut *req.changed.lock().unwrap_or_else(|p| p.into_inner()));
+            if !changed.is_empty() {
+                req.state.subscribers.resources_changed(changed).await;
+            }
+            output
+        }
         Ok(()) => output,
         Err(e) => Output::error(e),
     }

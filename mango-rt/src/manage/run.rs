@@ -232,7 +232,7 @@ pub(super) async fn run(
 /// A command's output for stdout: text as it is, values as pretty JSON.
 pub(super) fn render(output: &Output) -> Option<String> {
     match output {
-        Output::Empty | Output::Error(_) | Output::Invalid(_) => None,
+        Output::Empty | Output::Error(_) | Output::Invalid(_) | Output::InputRequired => None,
         Output::Blob(bytes) => Some(format!("({} bytes)\n", bytes.len())),
         Output::Text(text) => Some(if text.ends_with('\n') {
             text.clone()

@@ -165,9 +165,9 @@ async fn serve_http(
     let local: SocketAddr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let settings = runtime.settings();
-    let handler = MangoServer::new(runtime.clone(), TransportKind::Http);
+    let for_sessions = runtime.clone();
     let app = http::router(
-        handler,
+        move || MangoServer::new(for_sessions.clone(), TransportKind::Http),
         &settings.server,
         stateless,
         cancel.clone(),

@@ -26,6 +26,7 @@ mod error;
 mod pages;
 mod prompts;
 mod resources;
+mod rounds;
 mod tools;
 
 pub use error::Error;
@@ -33,6 +34,8 @@ pub(crate) use error::Kind as ErrorKind;
 pub(crate) use pages::page;
 pub(crate) use prompts::Prompts;
 pub(crate) use resources::Resources;
+use rounds::RoundKeeper;
+pub(crate) use rounds::RoundRequest;
 pub(crate) use tools::{ServedTool, Tools};
 
 /// A running project: what its calls share, what it serves, and how.
@@ -47,6 +50,8 @@ pub(crate) struct Runtime {
     chain: Chain,
     list_hooks: Vec<ListHooks>,
     pub migrator: Migrator,
+    /// The signing keys of 2026-07-28's round states, and the calls in rounds.
+    rounds: RoundKeeper,
     project_name: String,
     project_version: String,
 }
@@ -173,6 +178,10 @@ impl Runtime {
         let app_settings = read_app_settings(&settings, &installed)?;
         let database = Database::new(&settings.database, &settings.root())?;
         let middleware = resolve_middleware(&settings)?;
+        let rounds = RoundKeeper::new(
+            &settings.input,
+            &settings.display_path().display().to_string(),
+        )?;
         let chain: Chain = middleware.iter().map(|m| m.around).collect();
         let list_hooks = middleware.iter().filter_map(|m| m.list).collect();
         let migrator = Migrator {
@@ -191,6 +200,7 @@ impl Runtime {
             chain,
             list_hooks,
             migrator,
+            rounds,
             project_name: project_name.into(),
             project_version: project_version.into(),
         })
@@ -484,6 +494,18 @@ static GLOBAL: OnceLock<Arc<State>> = OnceLock::new();
 /// process wins; test servers keep their own).
 pub(crate) fn set_global(runtime: &Runtime) {
     let _ = GLOBAL.set(runtime.state.clone());
+}
+
+/// Says that the resource at `uri` changed, for code outside calls (a background task,
+/// a start-up hook): every client subscribed to it on this process's server gets
+/// `notifications/resources/updated` now. A tool says it with
+/// [`Context::resource_changed`](crate::Context::resource_changed), which waits for the
+/// call's work to be committed. In a process that serves nothing (a management command)
+/// there is nobody to tell: it does nothing.
+pub async fn resource_changed(uri: impl Into<String>) {
+    if let Some(state) = GLOBAL.get() {
+        state.subscribers.resources_changed(vec![uri.into()]).await;
+    }
 }
 
 /// An app's typed settings, for code outside calls (a tool takes them from its

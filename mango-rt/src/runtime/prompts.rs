@@ -77,7 +77,9 @@ impl ServedPrompt {
                     self.target.name
                 )));
             }
-            failed @ (Output::Error(_) | Output::Invalid(_)) => return Err(failed),
+            failed @ (Output::Error(_) | Output::Invalid(_) | Output::InputRequired) => {
+                return Err(failed);
+            }
         };
         Ok(messages.into_iter().map(Message::into_rmcp).collect())
     }

@@ -219,7 +219,9 @@ impl ServedResource {
                     self.entry.uri
                 )));
             }
-            failed @ (Output::Error(_) | Output::Invalid(_)) => return Err(failed),
+            failed @ (Output::Error(_) | Output::Invalid(_) | Output::InputRequired) => {
+                return Err(failed);
+            }
         }])
     }
 }

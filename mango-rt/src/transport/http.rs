@@ -24,12 +24,12 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use super::{INVALID_REQUEST, Verdict, error_response, guard};
 use crate::settings::ServerSettings;
 
-/// The axum router that serves `handler` over MCP at `[server] path`, for
-/// any rmcp handler (the transport knows nothing of what serves the calls). `tracker`
-/// counts each POST as in flight until its response is sent; `cancel` ends the
-/// sessions.
+/// The axum router that serves MCP at `[server] path` with a handler from `make` for
+/// each session (each request, when stateless), for any rmcp handler (the transport
+/// knows nothing of what serves the calls). `tracker` counts each POST as in flight
+/// until its response is sent; `cancel` ends the sessions.
 pub(crate) fn router<H: ServerHandler + Clone>(
-    handler: H,
+    make: impl Fn() -> H + Send + Sync + 'static,
     s: &ServerSettings,
     stateless: bool,
     cancel: CancellationToken,
@@ -48,7 +48,7 @@ pub(crate) fn router<H: ServerHandler + Clone>(
         config.with_allowed_hosts(s.allowed_hosts.clone())
     };
     let mcp = StreamableHttpService::new(
-        move || Ok(handler.clone()),
+        move || Ok(make()),
         Arc::new(LocalSessionManager::default()),
         config,
     );

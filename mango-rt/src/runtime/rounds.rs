@@ -1,0 +1,316 @@
+//! 2026-07-28's rounds (the multi-round-trip pattern, MRTR): a tool that asks its client
+//! a question ends its round with `input_required`; the client answers and calls again
+//! with the answers and the round's `requestState`, and the tool runs again from the top.
+//!
+//! The state is signed (HMAC, with `[input] key`, or the previous key while keys
+//! rotate), expires after `[input] state_ttl` seconds, and names the call it belongs
+//! to: the tool, a digest of its arguments, the caller, and the call's id. A state
+//! cannot be replayed for another tool, other arguments or another caller, nor once its
+//! call has completed (the ids of completed calls are kept until their states expire).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    CallToolResponse, ClientCapabilities, ErrorData, InputRequests, InputRequiredResult,
+    InputResponses, RequestStateCodec, RequestStateError, SealOptions,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ErrorKind, Runtime};
+use crate::call::{Asker, Caller, Channel, Output, Rounds};
+use crate::settings::InputSettings;
+
+/// What a `tools/call` of a 2026-07-28 client brings for its rounds.
+pub(crate) struct RoundRequest {
+    /// The capabilities the client sent in the request's `_meta`.
+    pub caps: ClientCapabilities,
+    pub state: Option<String>,
+    pub responses: Option<InputResponses>,
+}
+
+/// A round's state as it travels (signed, not encrypted: nothing secret goes in it).
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    /// The tool's exposed name.
+    tool: String,
+    /// A digest of the call's arguments.
+    args: String,
+    /// Who called, when authentication said.
+    caller: Option<String>,
+    /// The call's id, the same in all its rounds.
+    call: String,
+    /// Every answer so far, by question key.
+    answers: BTreeMap<String, Value>,
+    /// A digest of every question asked so far, by key.
+    asked: BTreeMap<String, String>,
+    /// The questions this state waits answers for.
+    pending: Vec<String>,
+}
+
+/// The signing keys, and the calls that completed or are in a round now.
+pub(crate) struct RoundKeeper {
+    codec: RequestStateCodec,
+    ttl: Duration,
+    done: Mutex<HashMap<String, Instant>>,
+    running: Arc<Mutex<HashSet<String>>>,
+}
+
+/// A short id for a key: states name the key that signed them.
+fn key_id(key: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(key)
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        // No OS randomness (never seen on Linux): the clock is a poor but unique seed.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        buf = nanos.to_le_bytes().repeat(bytes / 16 + 1);
+        buf.truncate(bytes);
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl RoundKeeper {
+    /// The keeper for these settings; a key shorter than 32 bytes stops start-up.
+    pub fn new(input: &InputSettings, path: &str) -> Result<RoundKeeper, super::Error> {
+        let short = |name: &str, key: &str| {
+            ErrorKind::Middleware(format!(
+                "{path}: `input.{name}` is {} bytes long; a key that signs request states must be at least {} bytes (make one with `openssl rand -base64 32`)",
+                key.len(),
+                RequestStateCodec::MIN_KEY_LENGTH
+            ))
+        };
+        let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
+        let current = match &input.key {
+            Some(key) => {
+                if key.len() < RequestStateCodec::MIN_KEY_LENGTH {
+                    return Err(short("key", key).into());
+                }
+                key.as_bytes().to_vec()
+            }
+            None => random_hex(32).into_bytes(),
+        };
+        let current_id = key_id(&current);
+        keys.push((current_id.clone(), current));
+        if let Some(previous) = &input.previous_key {
+            if previous.len() < RequestStateCodec::MIN_KEY_LENGTH {
+                return Err(short("previous_key", previous).into());
+            }
+            let id = key_id(previous.as_bytes());
+            if id != current_id {
+                keys.push((id, previous.as_bytes().to_vec()));
+            }
+        }
+        let codec = RequestStateCodec::new_with_keyring(current_id, keys)
+            .map_err(|e| ErrorKind::Middleware(format!("{path}: `[input]` keys: {e}")))?;
+        Ok(RoundKeeper {
+            codec,
+            ttl: Duration::from_secs(input.state_ttl.max(1)),
+            done: Mutex::default(),
+            running: Arc::default(),
+        })
+    }
+
+    fn open(&self, state: &str) -> Result<Sealed, String> {
+        self.codec.open_json::<Sealed>(state).map_err(|e| match e {
+            RequestStateError::Expired => format!(
+                "the requestState has expired (a state is valid for {} s, the `[input] state_ttl` setting): call the tool again from the start",
+                self.ttl.as_secs()
+            ),
+            RequestStateError::IntegrityCheckFailed | RequestStateError::UnknownKeyId => {
+                "the requestState was not issued by this server, or was altered (its signature does not match; a server restarted without an `[input] key` setting refuses the states it issued before): call the tool again without it".to_owned()
+            }
+            other => format!(
+                "the requestState is not one this server issues ({other}): send back the requestState of the last answer exactly as received"
+            ),
+        })
+    }
+
+    fn seal(&self, sealed: &Sealed) -> Result<String, String> {
+        self.codec
+            .seal_json_with(sealed, &SealOptions::new().ttl(self.ttl))
+            .map_err(|e| format!("the round's state could not be sealed: {e}"))
+    }
+
+    /// Claims `call` for one round; refused when it completed, or has a round running.
+    fn claim(&self, call: &str) -> Result<Claim, String> {
+        {
+            let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+            let ttl = self.ttl;
+            done.retain(|_, at| at.elapsed() < ttl);
+            if done.contains_key(call) {
+                return Err("the requestState belongs to a call that has already completed: it cannot be replayed (call the tool again, without it, for a new call)".into());
+            }
+        }
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if !running.insert(call.to_owned()) {
+            return Err(
+                "another round of this call is running now: wait for its answer, then send that answer's requestState"
+                    .into(),
+            );
+        }
+        Ok(Claim {
+            call: call.to_owned(),
+            running: self.running.clone(),
+        })
+    }
+
+    fn completed(&self, call: &str) {
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(call.to_owned(), Instant::now());
+    }
+}
+
+/// A call's round in progress (released when dropped).
+struct Claim {
+    call: String,
+    running: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.call);
+    }
+}
+
+impl Runtime {
+    /// One round of a 2026-07-28 tool call: the call's answers so far (from its state
+    /// and this request), the tool run through the pipeline, then either its result or
+    /// `input_required` with the questions it asked and the state to send back. A bad
+    /// state or an answer to a question that was not asked is -32602.
+    pub async fn call_tool_in_rounds(
+        &self,
+        name: &str,
+        arguments: serde_json::Map<String, Value>,
+        caller: Caller,
+        mut channel: Channel,
+        round: RoundRequest,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let refuse = |message: String| ErrorData::invalid_params(message, None);
+        let Some(served) = self.tools.get(name) else {
+            return Err(refuse(self.unknown_tool(name)));
+        };
+        let args = sha_hex(&Value::Object(arguments.clone()).to_string());
+        let responses = round.responses.unwrap_or_default();
+        let (call, mut answers, asked) = match &round.state {
+            None if !responses.is_empty() => {
+                return Err(refuse(
+                    "inputResponses came without a requestState: send back the requestState of the input_required answer with the answers".into(),
+                ));
+            }
+            None => (random_hex(16), BTreeMap::new(), BTreeMap::new()),
+            Some(state) => {
+                let sealed = self.rounds.open(state).map_err(refuse)?;
+                if sealed.tool != name {
+                    return Err(refuse(format!(
+                        "the requestState was issued for the tool `{}`, not `{name}`: send each call's own state back",
+                        sealed.tool
+                    )));
+                }
+                if sealed.args != args {
+                    return Err(refuse(format!(
+                        "the requestState was issued for a call of `{name}` with other arguments: each round of a call repeats its arguments"
+                    )));
+                }
+                if sealed.caller != caller.identity {
+                    return Err(refuse(
+                        "the requestState was issued to another caller".into(),
+                    ));
+                }
+                for key in responses.keys() {
+                    if !sealed.pending.contains(key) {
+                        return Err(refuse(format!(
+                            "inputResponses answers `{key}`, which this call did not ask (it waits for: {})",
+                            if sealed.pending.is_empty() {
+                                "nothing".to_owned()
+                            } else {
+                                sealed.pending.join(", ")
+                            }
+                        )));
+                    }
+                }
+                (sealed.call, sealed.answers, sealed.asked)
+            }
+        };
+        answers.extend(responses);
+        let _claim = self.rounds.claim(&call).map_err(refuse)?;
+        let rounds = Arc::new(Rounds::new(
+            round.caps,
+            answers.clone().into_iter().collect(),
+            asked.clone().into_iter().collect(),
+        ));
+        channel.asker = Asker::Rounds(rounds.clone());
+        let identity = caller.identity.clone();
+        let output = self
+            .through_chain(
+                served.target,
+                &served.endpoint,
+                arguments,
+                caller,
+                channel,
+                served.db_mode,
+            )
+            .await;
+        if output != Output::InputRequired {
+            if output.is_success() {
+                self.rounds.completed(&call);
+            }
+            if let Output::Error(message) = &output {
+                tracing::info!(tool = served.name(), error = %message, "tool call failed");
+            }
+            return Ok(output.into_call_tool_result(served.wrap).into());
+        }
+        let pending = rounds.take_pending();
+        let mut asked = asked;
+        let mut requests = InputRequests::new();
+        for (key, request) in &pending {
+            asked.insert(key.clone(), crate::call::question_digest(request));
+            requests.insert(key.clone(), request.clone());
+        }
+        tracing::debug!(
+            tool = served.name(),
+            questions = pending.len(),
+            "the round ends asking the client (input_required); its work is rolled back"
+        );
+        let sealed = Sealed {
+            tool: name.to_owned(),
+            args,
+            caller: identity,
+            call,
+            answers,
+            asked,
+            pending: pending.into_iter().map(|(key, _)| key).collect(),
+        };
+        let state = self
+            .rounds
+            .seal(&sealed)
+            .map_err(|e| ErrorData::internal_error(e, None))?;
+        Ok(InputRequiredResult::new(Some(requests), Some(state)).into())
+    }
+}
