@@ -5,7 +5,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use mango_rt::{Content, Context, Message, ToolError, completion, prompt, resource, tool};
+use mango_rt::schemars::JsonSchema;
+use mango_rt::serde::{Deserialize, Serialize};
+use mango_rt::{
+    Answer, Content, Context, Message, Sampling, ToolError, completion, prompt, resource, tool,
+};
 
 /// A 1×1 red pixel, as a PNG file.
 const PNG: [u8; 69] = [
@@ -95,6 +99,180 @@ async fn test_error_handling() -> Result<String, ToolError> {
     Err(ToolError::new(
         "This tool intentionally returns an error for testing",
     ))
+}
+
+/// Asks the client's model to answer `prompt`.
+#[tool]
+async fn test_sampling(
+    /// The prompt to send to the LLM.
+    prompt: String,
+    ctx: &Context,
+) -> Result<String, ToolError> {
+    let reply = ctx.sample(Sampling::new(prompt).max_tokens(100)).await?;
+    Ok(format!("LLM response: {}", reply.text()))
+}
+
+/// What `test_elicitation` asks for.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+struct UserInfo {
+    /// User's response
+    username: String,
+    /// User's email address
+    email: String,
+}
+
+/// How an answer reads in the suite's expected texts.
+fn described<T: mango_rt::serde::Serialize>(answer: &Answer<T>) -> String {
+    match answer {
+        Answer::Accept(content) => format!(
+            "action=accept, content={}",
+            mango_rt::serde_json::to_string(content).unwrap_or_default()
+        ),
+        other => format!("action={}", other.action()),
+    }
+}
+
+/// Asks the user for their name and email.
+#[tool]
+async fn test_elicitation(
+    /// The message to show the user.
+    message: String,
+    ctx: &Context,
+) -> Result<String, ToolError> {
+    let answer = ctx.elicit::<UserInfo>(message).await?;
+    Ok(format!("User response: {}", described(&answer)))
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde", rename_all = "lowercase")]
+#[schemars(crate = "mango_rt::schemars")]
+enum Status {
+    Active,
+    Inactive,
+    Pending,
+}
+
+fn john_doe() -> String {
+    "John Doe".into()
+}
+fn thirty() -> i64 {
+    30
+}
+fn score() -> f64 {
+    95.5
+}
+fn active() -> Status {
+    Status::Active
+}
+fn yes() -> bool {
+    true
+}
+
+/// A form whose fields all have defaults (SEP-1034).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+struct Defaults {
+    #[serde(default = "john_doe")]
+    name: String,
+    #[serde(default = "thirty")]
+    age: i64,
+    #[serde(default = "score")]
+    score: f64,
+    #[serde(default = "active")]
+    status: Status,
+    #[serde(default = "yes")]
+    verified: bool,
+}
+
+/// Asks with a form of defaults for every primitive type.
+#[tool]
+async fn test_elicitation_sep1034_defaults(ctx: &Context) -> Result<String, ToolError> {
+    let answer = ctx.elicit::<Defaults>("Please review your details").await?;
+    Ok(format!("Elicitation completed: {}", described(&answer)))
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+enum Plain {
+    #[serde(rename = "option1")]
+    One,
+    #[serde(rename = "option2")]
+    Two,
+    #[serde(rename = "option3")]
+    Three,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+enum Titled {
+    #[serde(rename = "value1")]
+    #[schemars(title = "First Option")]
+    One,
+    #[serde(rename = "value2")]
+    #[schemars(title = "Second Option")]
+    Two,
+    #[serde(rename = "value3")]
+    #[schemars(title = "Third Option")]
+    Three,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+enum Legacy {
+    #[serde(rename = "opt1")]
+    One,
+    #[serde(rename = "opt2")]
+    Two,
+    #[serde(rename = "opt3")]
+    Three,
+}
+
+/// Every kind of choice (SEP-1330).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde", rename_all = "camelCase")]
+#[schemars(crate = "mango_rt::schemars", rename_all = "camelCase")]
+struct Enums {
+    untitled_single: Plain,
+    titled_single: Titled,
+    /// The deprecated way to title choices: `enumNames` beside `enum`.
+    #[schemars(extend("enumNames" = ["Option One", "Option Two", "Option Three"]))]
+    legacy_enum: Legacy,
+    untitled_multi: Vec<Plain>,
+    titled_multi: Vec<Titled>,
+}
+
+/// Asks with every kind of choice.
+#[tool]
+async fn test_elicitation_sep1330_enums(ctx: &Context) -> Result<String, ToolError> {
+    let answer = ctx.elicit::<Enums>("Please choose").await?;
+    Ok(format!("Elicitation completed: {}", described(&answer)))
+}
+
+/// A street address (the suite wants its definition under `$defs.address`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars", rename = "address")]
+struct Address {
+    street: Option<String>,
+    city: Option<String>,
+}
+
+/// Tool with JSON Schema 2020-12 features
+#[tool]
+async fn json_schema_2020_12_tool(name: Option<String>, address: Option<Address>) -> String {
+    format!(
+        "{} lives at {}",
+        name.as_deref().unwrap_or("someone"),
+        address
+            .map(|a| format!("{}, {}", a.street.unwrap_or_default(), a.city.unwrap_or_default()))
+            .unwrap_or_else(|| "no address".into())
+    )
 }
 
 /// A static text resource.
