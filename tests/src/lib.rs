@@ -130,8 +130,15 @@ pub fn python() -> Option<PathBuf> {
 /// Runs the Python client (`tests/e2e/client.py`) with these arguments; returns its
 /// stdout, failing the test (with everything it printed) when a check failed.
 pub fn python_client(python: &Path, args: &[&str]) -> String {
+    python_script(python, "client.py", args)
+}
+
+/// Runs a Python script of `tests/e2e` (a client on the MCP Python SDK) with these
+/// arguments; returns its stdout, failing the test (with everything it printed) when a
+/// check failed.
+pub fn python_script(python: &Path, script: &str, args: &[&str]) -> String {
     let child = Command::new(python)
-        .arg(root().join("tests").join("e2e").join("client.py"))
+        .arg(root().join("tests").join("e2e").join(script))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

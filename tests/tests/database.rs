@@ -148,13 +148,55 @@ fn postgres_writes_and_rollbacks() {
         "{stderr}"
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
+    // Asking the client, in both eras, on PostgreSQL.
+    match python() {
+        Some(python) => talking_back(&site, &url, &python),
+        None => missing("the MCP Python SDK (pip install mcp)"),
+    }
+}
+
+/// Elicitation, sampling, log levels, subscriptions and a call that asks twice and
+/// writes, with the MCP Python SDK in both protocol eras, over stdio and HTTP (sessions
+/// and stateless); the database at `url`.
+fn talking_back(site: &Site, url: &str, python: &Path) {
+    let binary = site.binary.to_str().unwrap();
+    let settings = site.dir.join("Mango.toml");
+    let settings = settings.to_str().unwrap();
+    // `env` sets the database for the server the SDK starts.
+    let database = format!("MANGO_DATABASE__URL={url}");
+    for legacy in [true, false] {
+        let mut args: Vec<&str> = if legacy { vec!["--legacy"] } else { vec![] };
+        args.extend(["stdio", "/usr/bin/env", &database, binary, "serve"]);
+        args.extend(["--transport", "stdio", "--migrate", "--settings", settings]);
+        let out = python_script(python, "talk.py", &args);
+        assert!(out.contains("\"ok\": true"), "{out}");
+    }
+    for extra in [&[][..], &["--stateless"][..]] {
+        let server = site.serve_http_with_env(extra, &[("MANGO_DATABASE__URL", url)]);
+        for mode in [&["--legacy", "http"][..], &["http"][..]] {
+            if extra.is_empty() || !mode.contains(&"--legacy") {
+                let mut args = mode.to_vec();
+                args.push(&server.url);
+                let out = python_script(python, "talk.py", &args);
+                assert!(out.contains("\"ok\": true"), "{extra:?} {mode:?}: {out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sqlite_talking_back_with_the_python_sdk() {
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    talking_back(sqlite_site(), &sqlite_url("talk"), &python);
 }
 
 /// `cargo test` in the project: the app's own test, on `mango_rt::testing::TestServer`.
 fn app_tests_pass(site: &Site, env: &[(&str, &str)]) {
     let stdout =
         success(cargo_in(&site.dir, &["test", "-q", "-p", "ledger"]).envs(env.iter().copied()));
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    assert!(stdout.contains("2 passed"), "{stdout}");
 }
 
 #[test]

@@ -270,7 +270,11 @@ async fn json_schema_2020_12_tool(name: Option<String>, address: Option<Address>
         "{} lives at {}",
         name.as_deref().unwrap_or("someone"),
         address
-            .map(|a| format!("{}, {}", a.street.unwrap_or_default(), a.city.unwrap_or_default()))
+            .map(|a| format!(
+                "{}, {}",
+                a.street.unwrap_or_default(),
+                a.city.unwrap_or_default()
+            ))
             .unwrap_or_else(|| "no address".into())
     )
 }
