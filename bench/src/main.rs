@@ -2,7 +2,7 @@
 //! a raw rmcp server, a bare axum echo (and FastMCP), in one run, on this machine.
 //!
 //! What it does, in order:
-//! 1. builds the baselines (this package's `raw-rmcp`, `echo` and `tools-list`) and a
+//! 1. builds the baselines (this package's `raw-rmcp`, `echo`, `tools-list` and `rounds`) and a
 //!    benchmark project made with `cargo mango` (tools `add` and `note_add`, release);
 //!    with `--with-fastmcp`, installs FastMCP into `target/bench/fastmcp-venv`;
 //! 2. measures build cost: a clean debug build of a fresh `startproject` + `startapp`
@@ -14,7 +14,8 @@
 //!    server order alternated, each cell against a fresh server and a fresh database;
 //! 5. times 2,000 sequential `add` calls over stdio, and the cold start (spawn to the
 //!    first `tools/list` answer), medians of 3; reads idle and peak resident memory;
-//! 6. times `tools/list` with 1,000 tools in process;
+//! 6. times `tools/list` with 1,000 tools in process, and a tool call in two MRTR rounds
+//!    against two plain calls;
 //! 7. prints the report and writes it to `target/bench/` as `results.md`,
 //!    `results.json` and `results.svg`.
 //!
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, Machine, MemoryRow, RAW, RAW_PER_CALL, Report,
+    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, Machine, MemoryRow, RAW, RAW_PER_CALL, Report, Rounds,
     StdioRow, ToolsList,
 };
 
@@ -578,6 +579,19 @@ fn tools_list(repetitions: usize) -> Result<ToolsList, String> {
     ToolsList::parse(&String::from_utf8_lossy(&out.stdout))
 }
 
+/// A call in two MRTR rounds against two plain calls, in process (the `rounds` binary).
+fn rounds(repetitions: usize) -> Result<Rounds, String> {
+    let bin = root().join("target/release/rounds").display().to_string();
+    let out = server_command(&[bin, repetitions.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(io("rounds"))?;
+    if !out.status.success() {
+        return Err(format!("rounds failed: {}", out.status));
+    }
+    Rounds::parse(&String::from_utf8_lossy(&out.stdout))
+}
+
 fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
@@ -885,6 +899,11 @@ fn bench(options: &Options) -> Result<(), String> {
         stdio.push(row);
     }
     let tools_list = tools_list(plan.list_repetitions)?;
+    let rounds = rounds(plan.list_repetitions * 4)?;
+    eprintln!(
+        "two MRTR rounds p50 {:.3} ms, two plain calls p50 {:.3} ms (in process)",
+        rounds.two_rounds.p50_ms, rounds.two_calls.p50_ms
+    );
     let report = Report {
         machine,
         quick: options.quick,
@@ -895,6 +914,7 @@ fn bench(options: &Options) -> Result<(), String> {
         stdio,
         memory,
         tools_list: Some(tools_list),
+        rounds: Some(rounds),
         build: Some(build),
     };
     write_results(&report, &dir)?;

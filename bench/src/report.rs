@@ -70,6 +70,28 @@ impl ToolsList {
     }
 }
 
+/// A tool call in two MRTR rounds (protocol 2026-07-28) against two plain calls, in
+/// process (what the `rounds` binary prints).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rounds {
+    #[serde(rename = "two rounds")]
+    pub two_rounds: Timing,
+    #[serde(rename = "two calls")]
+    pub two_calls: Timing,
+}
+
+impl Rounds {
+    /// Reads the last line of the `rounds` binary's output.
+    pub fn parse(stdout: &str) -> Result<Rounds, String> {
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .ok_or("rounds printed nothing")?;
+        serde_json::from_str(line).map_err(|e| format!("rounds printed {line:?}: {e}"))
+    }
+}
+
 /// Debug build times of a project made by `startproject` + `startapp`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildCost {
@@ -105,6 +127,8 @@ pub struct Report {
     pub stdio: Vec<StdioRow>,
     pub memory: Vec<MemoryRow>,
     pub tools_list: Option<ToolsList>,
+    #[serde(default)]
+    pub rounds: Option<Rounds>,
     pub build: Option<BuildCost>,
 }
 
@@ -248,6 +272,16 @@ impl Report {
                     .and_then(|t| (t.raw.p50_ms > 0.0).then(|| t.mango.p50_ms / t.raw.p50_ms)),
                 1.1,
             ),
+            // A round may cost up to one plain call more than the call itself: two
+            // rounds at most four plain calls, twice the two calls' time.
+            at_most(
+                "a call in two MRTR rounds, against two plain calls, in process (p50)",
+                "≤ 2× (a round adds ≤ one call)",
+                self.rounds.as_ref().and_then(|r| {
+                    (r.two_calls.p50_ms > 0.0).then(|| r.two_rounds.p50_ms / r.two_calls.p50_ms)
+                }),
+                2.0,
+            ),
             under(
                 "rebuild after editing one tool body (debug)",
                 "< 3 s",
@@ -352,6 +386,12 @@ impl Report {
                 t.raw.p99_ms
             ));
         }
+        if let Some(r) = &self.rounds {
+            out.push_str(&format!(
+                "\nA tool call in two MRTR rounds (2026-07-28: `input_required`, then the answer with its signed state), in process: p50 {:.3} ms, p99 {:.3} ms; two plain calls: p50 {:.3} ms, p99 {:.3} ms.\n",
+                r.two_rounds.p50_ms, r.two_rounds.p99_ms, r.two_calls.p50_ms, r.two_calls.p99_ms
+            ));
+        }
         if let Some(b) = &self.build {
             out.push_str(&format!(
                 "\nBuild cost (debug, `startproject` + `startapp`): {} build {:.1} s; rebuild after editing one tool body {:.2} s.\n",
@@ -438,6 +478,16 @@ mod tests {
                 raw: Timing {
                     p50_ms: 1.4,
                     p99_ms: 2.0,
+                },
+            }),
+            rounds: Some(Rounds {
+                two_rounds: Timing {
+                    p50_ms: 0.2,
+                    p99_ms: 0.4,
+                },
+                two_calls: Timing {
+                    p50_ms: 0.16,
+                    p99_ms: 0.3,
                 },
             }),
             build: None,

@@ -184,7 +184,8 @@ async def main():
         server = rest[0]
     else:
         raise SystemExit(f"unknown transport {kind}")
-    async with Client(server, mode=mode, logging_callback=on_log) as client:
+    # log_level: on 2026-07-28 a request gets log messages only when it asks for them.
+    async with Client(server, mode=mode, logging_callback=on_log, log_level="info") as client:
         if expected_pages is not None:
             n, count = await pages(client, expected_pages)
             print(json.dumps({"ok": True, "tools": n, "pages": count}))
