@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, Machine, MemoryRow, RAW, RAW_PER_CALL, Report, Rounds,
-    StdioRow, ToolsList,
+    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, Machine, MemoryRow, RAW, RAW_PER_CALL, Report,
+    Rounds, StdioRow, ToolsList,
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]

@@ -378,3 +378,112 @@ async fn bad_round_states_are_refused_and_nothing_is_committed() {
     );
     assert_eq!(count_rows(&server).await, 3);
 }
+
+/// Asks the user to visit a page.
+#[tool]
+async fn sign_in(ctx: &Context) -> Result<String, ToolError> {
+    match ctx
+        .elicit_url("Sign in, then come back", "https://example.com/sign-in")
+        .await
+    {
+        Ok(answer) => Ok(format!("sign-in: {}", answer.action())),
+        Err(AskError::Unsupported(why)) => Ok(format!("cannot ask: {why}")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn url_elicitation_in_both_eras() {
+    for era in [Era::Sessions, Era::Rounds] {
+        let server = server(era).await;
+        server.reply([Reply::Accept(json!({}))]);
+        assert_eq!(
+            text(&server, "mango-rt_sign_in", json!({})).await,
+            "sign-in: accept"
+        );
+        let q = &server.questions()[0];
+        assert_eq!(q.kind, "url elicitation");
+        assert_eq!(q.request["params"]["url"], "https://example.com/sign-in");
+        assert_eq!(q.request["params"]["mode"], "url", "{}", q.request);
+        server.set_capabilities(false, true);
+        let said = text(&server, "mango-rt_sign_in", json!({})).await;
+        assert!(said.contains("`elicitation.url`"), "{said}");
+    }
+}
+
+async fn keyed(key: Option<&str>, previous: Option<&str>, ttl: u64) -> TestServer {
+    let mut settings = mango_rt::Settings::default();
+    settings.input.key = key.map(str::to_owned);
+    settings.input.previous_key = previous.map(str::to_owned);
+    settings.input.state_ttl = ttl;
+    let server = TestServer::with_settings(settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    server.set_era(Era::Rounds);
+    assert!(
+        server
+            .call("mango-rt_setup", json!({}))
+            .await
+            .is_ok_and(|r| !r.is_error())
+    );
+    server
+}
+
+const OLD: &str = "an old key that is long enough, 32+ bytes";
+const NEW: &str = "a new key that is long enough too, 32+ bytes";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn states_outlive_a_key_rotation_and_expire() {
+    let before = keyed(Some(OLD), None, 600).await;
+    let state = first_round(&before).await;
+    let yes = json!({"q0": {"action": "accept", "content": {"confirm": true}}});
+    // After the rotation (new key, the old one as previous): still accepted.
+    let rotated = keyed(Some(NEW), Some(OLD), 600).await;
+    let round = rotated
+        .call_round(
+            "mango-rt_write_and_ask",
+            json!({}),
+            Some(&state),
+            yes.clone(),
+        )
+        .await;
+    assert!(
+        matches!(round, Ok(Round::InputRequired { .. })),
+        "{round:?}"
+    );
+    // Once the old key is gone: refused.
+    let retired = keyed(Some(NEW), None, 600).await;
+    refused(
+        retired
+            .call_round(
+                "mango-rt_write_and_ask",
+                json!({}),
+                Some(&state),
+                yes.clone(),
+            )
+            .await,
+        "was not issued by this server",
+    );
+    // Expired.
+    let short = keyed(Some(NEW), None, 1).await;
+    let state = first_round(&short).await;
+    mango_rt::tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    refused(
+        short
+            .call_round("mango-rt_write_and_ask", json!({}), Some(&state), yes)
+            .await,
+        "has expired",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_key_stops_start_up_naming_the_setting() {
+    let mut settings = mango_rt::Settings::default();
+    settings.input.key = Some("too short".into());
+    let err = TestServer::with_settings(settings).await.err();
+    let message = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("`input.key` is 9 bytes long") && message.contains("at least 32"),
+        "{message}"
+    );
+}

@@ -2,13 +2,15 @@
 fixture: elicitation (accept, decline, cancel), sampling, log levels, a call that asks
 twice and writes (three rounds on 2026-07-28), resource subscriptions.
 
-usage: talk.py [--legacy] stdio <command> [args...]
-       talk.py [--legacy] http <url>
+usage: talk.py [--legacy] [--slow] stdio <command> [args...]
+       talk.py [--legacy] [--slow] http <url>
 
 --legacy negotiates 2025-11-25 (an `initialize` handshake, server-to-client requests,
 `logging/setLevel`, `resources/subscribe`); without it, 2026-07-28 (rounds, the log
 level in each request's `_meta`, `subscriptions/listen`). Over HTTP a second client's
-call causes the update the first one hears of. Exits 0 when every check passed.
+call causes the update the first one hears of. --slow checks instead a client that
+answers after `[input] timeout` (the server must run with 0.5 s). Exits 0 when every
+check passed.
 """
 
 import asyncio
@@ -160,6 +162,22 @@ async def talk(server, mode, other):
             check(r.is_error and "did not declare the `elicitation` capability" in text_of(r), f"no capability: {r}")
 
 
+async def slow(server, mode):
+    """A client that takes longer to answer than `[input] timeout` (the server runs with
+    half a second): the call fails saying so, and the server goes on serving."""
+    async def never_in_time(context, params):
+        await asyncio.sleep(3)
+        return ElicitResult(action="decline")
+
+    async with Client(server, mode=mode, elicitation_callback=never_in_time) as client:
+        started = asyncio.get_running_loop().time()
+        r = await client.call_tool("ledger_greet_asking", {})
+        took = asyncio.get_running_loop().time() - started
+        check(r.is_error and "did not answer within 500ms" in text_of(r), f"timeout: {r}")
+        check(took < 2.5, f"the timed-out call took {took:.1f} s")
+        check(await count(client) >= 0, "the server stopped serving after a timeout")
+
+
 async def insert_from(other, client, mode):
     """One insert by another client (over HTTP), or by this one (stdio has one client)."""
     if other is None:
@@ -175,6 +193,9 @@ async def main():
     mode = "auto"
     if args[0] == "--legacy":
         mode, args = "legacy", args[1:]
+    slow_client = args[0] == "--slow"
+    if slow_client:
+        args = args[1:]
     kind, rest = args[0], args[1:]
     if kind == "stdio":
         server, other = StdioServerParameters(command=rest[0], args=rest[1:]), None
@@ -182,7 +203,10 @@ async def main():
         server, other = rest[0], rest[0]
     else:
         raise SystemExit(f"unknown transport {kind}")
-    await talk(server, mode, other)
+    if slow_client:
+        await slow(server, mode)
+    else:
+        await talk(server, mode, other)
     print(json.dumps({"ok": True, "mode": mode}))
 
 

@@ -171,6 +171,19 @@ fn talking_back(site: &Site, url: &str, python: &Path) {
         let out = python_script(python, "talk.py", &args);
         assert!(out.contains("\"ok\": true"), "{out}");
     }
+    // A client that answers too late: the call fails saying so; the server goes on.
+    let args = ["--legacy", "--slow", "stdio", "/usr/bin/env", &database];
+    let mut args = args.to_vec();
+    args.extend([
+        "MANGO_INPUT__TIMEOUT=0.5",
+        binary,
+        "serve",
+        "--transport",
+        "stdio",
+    ]);
+    args.extend(["--settings", settings]);
+    let out = python_script(python, "talk.py", &args);
+    assert!(out.contains("\"ok\": true"), "{out}");
     for extra in [&[][..], &["--stateless"][..]] {
         let server = site.serve_http_with_env(extra, &[("MANGO_DATABASE__URL", url)]);
         for mode in [&["--legacy", "http"][..], &["http"][..]] {

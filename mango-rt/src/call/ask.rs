@@ -64,10 +64,7 @@ pub enum AskError {
     #[error("{0}")]
     Unsupported(String),
     /// The client did not answer within `[input] timeout` seconds.
-    #[error(
-        "the client did not answer within {} s (the `[input] timeout` setting)",
-        .0.as_secs()
-    )]
+    #[error("the client did not answer within {0:?} (the `[input] timeout` setting)")]
     Timeout(Duration),
     /// The answer does not match what was asked (a form's field of the wrong type, a
     /// missing required field, a value outside the choices …).
