@@ -27,6 +27,9 @@ pub(crate) struct MangoServer {
     runtime: Arc<Runtime>,
     transport: TransportKind,
     session: Arc<Session>,
+    /// Whether a 2025-11-25 client has a session (stdio, HTTP unless stateless), which
+    /// `resources/subscribe` needs.
+    sessions: bool,
 }
 
 /// What a 2025-11-25 session set: its log level (`logging/setLevel`), and its
@@ -65,7 +68,14 @@ impl MangoServer {
             runtime,
             transport,
             session,
+            sessions: true,
         }
+    }
+
+    /// Says whether clients have sessions (a stateless HTTP server has none).
+    pub fn with_sessions(mut self, sessions: bool) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     /// What list hooks see of a list request (none when no middleware has hooks: the
@@ -385,6 +395,12 @@ impl ServerHandler for MangoServer {
     ) -> Result<(), ErrorData> {
         if self.runtime.resources.find(&request.uri).is_none() {
             return Err(self.unknown_uri(&request.uri));
+        }
+        if !self.sessions {
+            return Err(ErrorData::invalid_request(
+                "resources/subscribe needs a session, and this server is stateless (`[server] stateless`): use subscriptions/listen (protocol 2026-07-28), or a server with sessions",
+                None,
+            ));
         }
         self.runtime
             .state

@@ -186,6 +186,19 @@ fn talking_back(site: &Site, url: &str, python: &Path) {
     assert!(out.contains("\"ok\": true"), "{out}");
     for extra in [&[][..], &["--stateless"][..]] {
         let server = site.serve_http_with_env(extra, &[("MANGO_DATABASE__URL", url)]);
+        if !extra.is_empty() {
+            // No sessions: a 2025-11-25 resources/subscribe is refused, saying why.
+            let authority = server.url.trim_start_matches("http://");
+            let authority = authority.split('/').next().unwrap();
+            let mut headers = JSON_HEADERS.to_vec();
+            headers.push(("MCP-Protocol-Version", "2025-11-25"));
+            let body = r#"{"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":"ledger://count"}}"#;
+            let (_, _, answer) = http_post(authority, "/mcp", &headers, body);
+            assert!(
+                answer.contains("needs a session") && answer.contains("subscriptions/listen"),
+                "{answer}"
+            );
+        }
         for mode in [&["--legacy", "http"][..], &["http"][..]] {
             if extra.is_empty() || !mode.contains(&"--legacy") {
                 let mut args = mode.to_vec();

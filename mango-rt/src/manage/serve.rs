@@ -167,7 +167,9 @@ async fn serve_http(
     let settings = runtime.settings();
     let for_sessions = runtime.clone();
     let app = http::router(
-        move || MangoServer::new(for_sessions.clone(), TransportKind::Http),
+        move || {
+            MangoServer::new(for_sessions.clone(), TransportKind::Http).with_sessions(!stateless)
+        },
         &settings.server,
         stateless,
         cancel.clone(),
