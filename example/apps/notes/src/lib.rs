@@ -6,8 +6,8 @@
 use diesel::prelude::*;
 use mango_rt::db::{Db, RunQueryDsl};
 use mango_rt::{
-    Message, Middleware, Next, Request, Response, ToolError, command, completion, middleware,
-    prompt, resource, tool,
+    Answer, Context, Message, Middleware, Next, Request, Response, ToolError, command, completion,
+    middleware, prompt, resource, tool,
 };
 
 mod schema;
@@ -158,6 +158,45 @@ async fn delete(
     Ok(format!("deleted note {id}"))
 }
 
+/// What `clean_up` asks before it deletes.
+#[derive(mango_rt::serde::Deserialize, mango_rt::schemars::JsonSchema)]
+#[serde(crate = "mango_rt::serde")]
+#[schemars(crate = "mango_rt::schemars")]
+struct Confirm {
+    /// Delete them?
+    confirm: bool,
+}
+
+/// Delete every note that contains some words, once the user confirms (the client asks
+/// them: MCP elicitation). Subscribers of `notes://recent` hear of it.
+#[tool(destructive)]
+async fn clean_up(
+    /// The words the notes to delete contain.
+    query: String,
+    ctx: &Context,
+    db: &mut Db,
+) -> Result<String, ToolError> {
+    let pattern = like_pattern(&query);
+    let matching: i64 = notes::table
+        .filter(notes::text.like(&pattern).escape('\\'))
+        .count()
+        .get_result(db)
+        .await?;
+    if matching == 0 {
+        return Ok(format!("no note contains \"{query}\""));
+    }
+    let question = format!("Delete the {matching} notes that contain \"{query}\"?");
+    match ctx.elicit::<Confirm>(question).await? {
+        Answer::Accept(Confirm { confirm: true }) => {}
+        _ => return Ok("kept them".into()),
+    }
+    let deleted = diesel::delete(notes::table.filter(notes::text.like(&pattern).escape('\\')))
+        .execute(db)
+        .await?;
+    ctx.resource_changed("notes://recent");
+    Ok(format!("deleted {deleted} notes"))
+}
+
 /// Middleware, around style: refuses notes longer than 10,000 characters before any
 /// tool sees them. Listed in Mango.toml as `notes.reject_long_text`.
 #[middleware]
@@ -276,6 +315,36 @@ mod tests {
             .await
             .expect("delete");
         assert!(again.is_error());
+    }
+
+    /// `clean_up` asks first, in both protocol eras (on 2026-07-28 the call runs twice:
+    /// its first round asks and keeps nothing).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn clean_up_asks_before_it_deletes() {
+        use mango_rt::testing::{Era, Reply};
+        for era in [Era::Sessions, Era::Rounds] {
+            let server = TestServer::new().await.expect("a test server");
+            server.set_era(era);
+            for text in ["tea at five", "more tea", "coffee"] {
+                let r = server.call("notes_add", json!({"text": text})).await;
+                assert!(r.is_ok_and(|r| !r.is_error()));
+            }
+            server.reply([Reply::Decline, Reply::Accept(json!({"confirm": true}))]);
+            let kept = server
+                .call("notes_clean_up", json!({"query": "tea"}))
+                .await
+                .expect("clean_up");
+            assert_eq!(kept.text(), "kept them");
+            let done = server
+                .call("notes_clean_up", json!({"query": "tea"}))
+                .await
+                .expect("clean_up");
+            assert_eq!(done.text(), "deleted 2 notes", "{era:?}");
+            let left = server.call("notes_list", json!({})).await.expect("list");
+            assert_eq!(left.json()["result"][0]["text"], "coffee");
+            let asked = server.questions();
+            assert_eq!(asked[0].message, "Delete the 2 notes that contain \"tea\"?");
+        }
     }
 
     /// With the example's middleware listed, as in its Mango.toml.
