@@ -263,9 +263,32 @@ impl Sampled {
 /// multiple choices, with titles, descriptions and defaults), kept to check the answer.
 pub(crate) struct Form {
     pub schema: Map<String, Value>,
+    /// The same as MCP's type, as the request carries it.
+    requested: ElicitationSchema,
 }
 
 impl Form {
+    /// The form of `T`, made once per type and kept.
+    pub fn cached<T: schemars::JsonSchema + 'static>() -> Result<Arc<Form>, String> {
+        use std::any::TypeId;
+        static FORMS: std::sync::OnceLock<Mutex<HashMap<TypeId, Arc<Form>>>> =
+            std::sync::OnceLock::new();
+        let forms = FORMS.get_or_init(Default::default);
+        if let Some(form) = forms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&TypeId::of::<T>())
+        {
+            return Ok(form.clone());
+        }
+        let form = Arc::new(Self::of::<T>()?);
+        forms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(TypeId::of::<T>(), form.clone());
+        Ok(form)
+    }
+
     /// The form of `T` (a struct deriving `JsonSchema` and `Deserialize`).
     pub fn of<T: schemars::JsonSchema>() -> Result<Form, String> {
         let mut settings = schemars::generate::SchemaSettings::draft07();
@@ -310,19 +333,17 @@ impl Form {
             schema.insert("required".into(), required.clone());
         }
         // rmcp's own type checks the shape once more.
-        ElicitationSchema::from_json_schema(schema.clone())
+        let requested = ElicitationSchema::from_json_schema(schema.clone())
             .map_err(|e| not_flat(format!("MCP's form schema refuses it: {e}")))?;
-        Ok(Form { schema })
+        Ok(Form { schema, requested })
     }
 
     pub fn request(&self, message: String) -> InputRequest {
-        let requested_schema = ElicitationSchema::from_json_schema(self.schema.clone())
-            .unwrap_or_else(|_| ElicitationSchema::new(Default::default()));
         InputRequest::Elicitation(ElicitRequest::new(
             ElicitRequestParams::FormElicitationParams {
                 meta: None,
                 message,
-                requested_schema,
+                requested_schema: self.requested.clone(),
             },
         ))
     }

@@ -362,9 +362,9 @@ impl Context {
     /// did not declare `elicitation` get [`AskError::Unsupported`].
     pub async fn elicit<T>(&self, message: impl Into<String>) -> Result<Answer<T>, AskError>
     where
-        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+        T: serde::de::DeserializeOwned + schemars::JsonSchema + 'static,
     {
-        let form = ask::Form::of::<T>().map_err(AskError::Unsupported)?;
+        let form = ask::Form::cached::<T>().map_err(AskError::Unsupported)?;
         let answer = self
             .inner
             .channel

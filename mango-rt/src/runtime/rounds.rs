@@ -8,7 +8,7 @@
 //! cannot be replayed for another tool, other arguments or another caller, nor once its
 //! call has completed (the ids of completed calls are kept until their states expire).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,12 +50,33 @@ struct Sealed {
     pending: Vec<String>,
 }
 
-/// The signing keys, and the calls that completed or are in a round now.
+/// The signing keys, and the calls in rounds that completed or have a round running.
 pub(crate) struct RoundKeeper {
     codec: RequestStateCodec,
     ttl: Duration,
-    done: Mutex<HashMap<String, Instant>>,
+    done: Mutex<Done>,
     running: Arc<Mutex<HashSet<String>>>,
+}
+
+/// The ids of completed calls whose states have not expired yet, oldest first.
+#[derive(Default)]
+struct Done {
+    ids: HashSet<String>,
+    by_age: VecDeque<(Instant, String)>,
+}
+
+impl Done {
+    /// Forgets the calls completed more than `ttl` ago (their states expired with them).
+    fn expire(&mut self, ttl: Duration) {
+        while let Some((at, _)) = self.by_age.front() {
+            if at.elapsed() < ttl {
+                break;
+            }
+            if let Some((_, id)) = self.by_age.pop_front() {
+                self.ids.remove(&id);
+            }
+        }
+    }
 }
 
 /// A short id for a key: states name the key that signed them.
@@ -157,9 +178,8 @@ impl RoundKeeper {
     fn claim(&self, call: &str) -> Result<Claim, String> {
         {
             let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-            let ttl = self.ttl;
-            done.retain(|_, at| at.elapsed() < ttl);
-            if done.contains_key(call) {
+            done.expire(self.ttl);
+            if done.ids.contains(call) {
                 return Err("the requestState belongs to a call that has already completed: it cannot be replayed (call the tool again, without it, for a new call)".into());
             }
         }
@@ -177,10 +197,11 @@ impl RoundKeeper {
     }
 
     fn completed(&self, call: &str) {
-        self.done
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(call.to_owned(), Instant::now());
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        done.expire(self.ttl);
+        if done.ids.insert(call.to_owned()) {
+            done.by_age.push_back((Instant::now(), call.to_owned()));
+        }
     }
 }
 
@@ -218,13 +239,15 @@ impl Runtime {
         };
         let args = sha_hex(&Value::Object(arguments.clone()).to_string());
         let responses = round.responses.unwrap_or_default();
+        // A call's id is made when its first round asks; a call that never asks has no
+        // state to replay, and is not tracked.
         let (call, mut answers, asked) = match &round.state {
             None if !responses.is_empty() => {
                 return Err(refuse(
                     "inputResponses came without a requestState: send back the requestState of the input_required answer with the answers".into(),
                 ));
             }
-            None => (random_hex(16), BTreeMap::new(), BTreeMap::new()),
+            None => (None, BTreeMap::new(), BTreeMap::new()),
             Some(state) => {
                 let sealed = self.rounds.open(state).map_err(refuse)?;
                 if sealed.tool != name {
@@ -255,11 +278,14 @@ impl Runtime {
                         )));
                     }
                 }
-                (sealed.call, sealed.answers, sealed.asked)
+                (Some(sealed.call), sealed.answers, sealed.asked)
             }
         };
         answers.extend(responses);
-        let _claim = self.rounds.claim(&call).map_err(refuse)?;
+        let _claim = match &call {
+            Some(call) => Some(self.rounds.claim(call).map_err(refuse)?),
+            None => None,
+        };
         let rounds = Arc::new(Rounds::new(
             round.caps,
             answers.clone().into_iter().collect(),
@@ -278,8 +304,8 @@ impl Runtime {
             )
             .await;
         if output != Output::InputRequired {
-            if output.is_success() {
-                self.rounds.completed(&call);
+            if let (true, Some(call)) = (output.is_success(), &call) {
+                self.rounds.completed(call);
             }
             if let Output::Error(message) = &output {
                 tracing::info!(tool = served.name(), error = %message, "tool call failed");
@@ -302,7 +328,7 @@ impl Runtime {
             tool: name.to_owned(),
             args,
             caller: identity,
-            call,
+            call: call.unwrap_or_else(|| random_hex(16)),
             answers,
             asked,
             pending: pending.into_iter().map(|(key, _)| key).collect(),
