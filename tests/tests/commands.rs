@@ -132,6 +132,19 @@ fn built_in_commands() {
     let (code, out, err) = run(site, url, &["run", "check"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no problems found"), "{out}");
+    assert!(!out.contains("`[input] key` is not set"), "{out}");
+    // Stateless without a shared key for round states: a note that says what to set.
+    let stateless = outcome(
+        site.command(&["run", "check"])
+            .env("MANGO_DATABASE__URL", url)
+            .env("MANGO_SERVER__STATELESS", "true"),
+    );
+    assert!(
+        stateless.1.contains("`[input] key` is not set")
+            && stateless.1.contains("MANGO_INPUT__KEY"),
+        "{}",
+        stateless.1
+    );
     let fresh = format!(
         "sqlite://{}",
         scratch("cmd-fresh").join("db.sqlite3").display()
