@@ -41,13 +41,13 @@
 //! | `settings` | `Mango.toml`: [`Settings`] and its sections, [`AppSettings`] |
 //! | `db` | the pool, [`db::Db`], the call's connection slot and transaction, migrations |
 //! | `transport` | the stdio guard; the HTTP router, generic over any rmcp handler |
-//! | `state` | what calls share: settings, apps, app settings, pool, in-flight calls |
-//! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`] |
+//! | `state` | what calls share: settings, apps, app settings, pool, in-flight calls, resource subscribers |
+//! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`]; asking the client ([`Answer`], [`Sampling`]) |
 //! | `chain` | [`Request`], [`Response`], [`Next`], [`Middleware`]; the one pipeline |
 //! | `registry` | one `EntryMeta` and one link-time slice per kind of entry |
 //! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing |
-//! | `runtime` | the registry and settings made into tables and a chain; [`Error`] |
-//! | `mcp` | rmcp's `ServerHandler` over the runtime |
+//! | `runtime` | the registry and settings made into tables and a chain; 2026-07-28 rounds and their signed state; [`Error`] |
+//! | `mcp` | rmcp's `ServerHandler` over the runtime: sessions' log levels and subscriptions |
 //! | `manage` | the project binary's command line and the built-in commands |
 //! | `testing` | [`testing::TestServer`] |
 
