@@ -17,6 +17,7 @@ use crate::state::State;
 
 mod ask;
 mod content;
+mod form;
 mod inject;
 mod output;
 
@@ -364,7 +365,7 @@ impl Context {
     where
         T: serde::de::DeserializeOwned + schemars::JsonSchema + 'static,
     {
-        let form = ask::Form::cached::<T>().map_err(AskError::Unsupported)?;
+        let form = form::Form::cached::<T>().map_err(AskError::Unsupported)?;
         let answer = self
             .inner
             .channel
