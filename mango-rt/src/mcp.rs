@@ -130,7 +130,6 @@ impl MangoServer {
         } else {
             Asker::Peer {
                 peer: context.peer.clone(),
-                caps: Box::new(context.client_capabilities().unwrap_or_default()),
                 timeout: std::time::Duration::from_secs_f64(
                     self.runtime.settings().input.timeout.max(0.001),
                 ),

@@ -335,10 +335,10 @@ pub(crate) enum Asker {
     Nobody,
     /// This kind of call cannot ask, for this reason.
     Unsupported(&'static str),
-    /// 2025-11-25: a server-to-client request over the session.
+    /// 2025-11-25: a server-to-client request over the session (the client's
+    /// capabilities are those of its `initialize`).
     Peer {
         peer: Peer<RoleServer>,
-        caps: Box<ClientCapabilities>,
         timeout: Duration,
     },
     /// 2026-07-28: a round of the multi-round-trip pattern.
@@ -358,12 +358,12 @@ impl Asker {
                 "this call has no client to ask (it is not an MCP request)".into(),
             )),
             Asker::Unsupported(why) => Err(AskError::Unsupported((*why).into())),
-            Asker::Peer {
-                peer,
-                caps,
-                timeout,
-            } => {
-                check_capability(caps, &request)?;
+            Asker::Peer { peer, timeout } => {
+                let caps = peer
+                    .peer_info()
+                    .map(|info| info.capabilities.clone())
+                    .unwrap_or_default();
+                check_capability(&caps, &request)?;
                 let request = match request {
                     InputRequest::Elicitation(e) => ServerRequest::ElicitRequest(e),
                     InputRequest::CreateMessage(m) => ServerRequest::CreateMessageRequest(m),
