@@ -440,14 +440,22 @@ impl ServerHandler for MangoServer {
         Some(accepted)
     }
 
+    /// A `subscriptions/listen` stream until the client ends it. URIs no resource has are
+    /// left out of the acknowledgment, which is how the 2026-07-28 protocol says no to
+    /// part of a filter (the client reads the honored subset from it).
     async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
-        let requested = context.requested().resource_subscriptions.clone();
-        if let Some(unknown) = requested
+        let unknown: Vec<&String> = context
+            .requested()
+            .resource_subscriptions
             .iter()
             .flatten()
-            .find(|uri| self.runtime.resources.find(uri).is_none())
-        {
-            return Err(self.unknown_uri(unknown));
+            .filter(|uri| self.runtime.resources.find(uri).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            tracing::info!(
+                ?unknown,
+                "subscriptions/listen: no resource has these URIs; left out of the acknowledgment"
+            );
         }
         let subscribers = &self.runtime.state.subscribers;
         let owner = subscribers.owner();
