@@ -376,6 +376,30 @@ pub fn http_post(
     (status, head.to_owned(), body.to_owned())
 }
 
+/// A `DELETE` of the MCP session `session` at `path`; the status and the body.
+pub fn http_delete(authority: &str, path: &str, session: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "DELETE {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nMcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-11-25\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
 /// The JSON headers MCP's Streamable HTTP wants.
 pub const JSON_HEADERS: &[(&str, &str)] = &[
     ("Content-Type", "application/json"),

@@ -74,6 +74,15 @@ fn stdio_answers_what_rmcp_alone_would_not() {
         (Value::from("x-7"), Value::from(-32602)),
         "{reply}"
     );
+    // An id beyond 64 bits: refused with a null id, never answered with another id.
+    send(r#"{"jsonrpc":"2.0","id":18446744073709551617,"method":"tools/list"}"#);
+    let line = stdout.next().unwrap().unwrap();
+    let reply: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        (reply["id"].clone(), reply["error"]["code"].clone()),
+        (Value::Null, Value::from(-32600)),
+        "{line}"
+    );
     // Not JSON at all: a parse error, and the server goes on.
     send("this is not json");
     let reply: Value = serde_json::from_str(&stdout.next().unwrap().unwrap()).unwrap();
@@ -89,6 +98,32 @@ fn stdio_answers_what_rmcp_alone_would_not() {
         status.success(),
         "closing stdin should stop the server cleanly: {status}"
     );
+}
+
+#[test]
+fn deleting_a_session_that_does_not_exist_is_404() {
+    let site = Site::get();
+    let server = site.serve_http(&[]);
+    let auth = server.authority();
+    let (status, head, body) = http_post(&auth, "/mcp", JSON_HEADERS, INITIALIZE);
+    assert_eq!(status, 200, "{head}\n{body}");
+    let session = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("mcp-session-id")
+                .then(|| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no session id: {head}"));
+    let (status, body) = http_delete(&auth, "/mcp", &session);
+    assert_eq!(status, 204, "{body}");
+    // Ended: 404, as is an id the server never made.
+    let (status, body) = http_delete(&auth, "/mcp", &session);
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("no session has the id"), "{body}");
+    let (status, _) = http_delete(&auth, "/mcp", "made-up");
+    assert_eq!(status, 404);
 }
 
 #[test]
@@ -112,6 +147,19 @@ fn http_refusals_are_json_rpc_errors() {
     assert_eq!(
         (status, body["id"].clone(), body["error"]["code"].clone()),
         (400, Value::from(5), Value::from(-32602)),
+        "{body}"
+    );
+    // An id beyond 64 bits: refused with a null id.
+    let (_, _, body) = http_post(
+        &auth,
+        "/mcp",
+        JSON_HEADERS,
+        r#"{"jsonrpc":"2.0","id":18446744073709551617,"method":"tools/list"}"#,
+    );
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (answer["id"].clone(), answer["error"]["code"].clone()),
+        (Value::Null, Value::from(-32600)),
         "{body}"
     );
     // A foreign Origin: 403 (rmcp alone accepts it).

@@ -47,13 +47,11 @@ pub(crate) fn router<H: ServerHandler + Clone>(
     } else {
         config.with_allowed_hosts(s.allowed_hosts.clone())
     };
-    let mcp = StreamableHttpService::new(
-        move || Ok(make()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let sessions = Arc::new(LocalSessionManager::default());
+    let mcp = StreamableHttpService::new(move || Ok(make()), sessions.clone(), config);
     let endpoint = Endpoint {
         mcp: Arc::new(mcp),
+        sessions,
         limit: s.max_request_bytes,
         tracker,
     };
@@ -68,6 +66,8 @@ pub(crate) fn router<H: ServerHandler + Clone>(
 /// shutdown waits for requests that have not reached their tool yet.
 struct Endpoint<H: ServerHandler> {
     mcp: Arc<StreamableHttpService<H, LocalSessionManager>>,
+    /// The sessions rmcp keeps (to answer a `DELETE` of one it does not know).
+    sessions: Arc<LocalSessionManager>,
     /// `[server] max_request_bytes`.
     limit: usize,
     tracker: TaskTracker,
@@ -77,6 +77,7 @@ impl<H: ServerHandler> Clone for Endpoint<H> {
     fn clone(&self) -> Self {
         Endpoint {
             mcp: self.mcp.clone(),
+            sessions: self.sessions.clone(),
             limit: self.limit,
             tracker: self.tracker.clone(),
         }
@@ -114,6 +115,30 @@ impl<H: ServerHandler> Endpoint<H> {
                 })
             }
             Method::DELETE => {
+                // A session this server does not have (ended, or never made): 404, as
+                // the spec says (rmcp alone answers 202 whatever the id).
+                let id = req
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                if let Some(id) = id
+                    && !self
+                        .sessions
+                        .sessions
+                        .read()
+                        .await
+                        .contains_key(id.as_str())
+                {
+                    let body = error_response(
+                        serde_json::Value::Null,
+                        INVALID_REQUEST,
+                        format!(
+                            "no session has the id `{id}` (it ended, or this server never made it)"
+                        ),
+                    );
+                    return json_response(StatusCode::NOT_FOUND, body);
+                }
                 // rmcp ends a session with 202; MCP clients (the Python SDK among them)
                 // expect 200 or 204 and warn otherwise.
                 let mut response = self.mcp.handle(req).await.map(Body::new);

@@ -58,6 +58,21 @@ pub(crate) fn explain(raw: &[u8], why: &str) -> Verdict {
         return Verdict::Reply(error_response(Value::Null, INVALID_REQUEST, what));
     };
     let id = match object.get("id") {
+        // rmcp keeps numeric ids as i64. A larger integer parses as a float (no longer
+        // the id that was sent, so an answer with it could never be matched): refused
+        // with a null id. One between 2^63 and 2^64 is still exact: echoed.
+        Some(Value::Number(n)) if n.as_i64().is_none() => {
+            let id = if n.is_u64() {
+                Value::Number(n.clone())
+            } else {
+                Value::Null
+            };
+            return Verdict::Reply(error_response(
+                id,
+                INVALID_REQUEST,
+                "invalid request: a numeric `id` must be a whole number from -2^63 to 2^63-1; send a larger one as a string",
+            ));
+        }
         Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
         Some(_) => {
             return Verdict::Reply(error_response(
@@ -121,6 +136,27 @@ mod tests {
         assert_eq!(r["error"]["code"], json!(INVALID_PARAMS));
         let r = reply(r#"{"jsonrpc":"2.0","id":"a","method":"tools/list","params":"x"}"#);
         assert_eq!(r["id"], json!("a"));
+    }
+
+    #[test]
+    fn ids_beyond_64_bits_are_refused_never_answered_with_another_id() {
+        let r = reply(r#"{"jsonrpc":"2.0","id":18446744073709551617,"method":"tools/list"}"#);
+        assert_eq!(r["id"], Value::Null, "{r}");
+        assert_eq!(r["error"]["code"], json!(INVALID_REQUEST));
+        assert!(r.to_string().contains("as a string"), "{r}");
+        let r = reply(r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"tools/list"}"#);
+        assert_eq!(
+            r.to_string().contains(r#""id":9223372036854775808"#),
+            true,
+            "{r}"
+        );
+        let r = reply(r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#);
+        assert_eq!(r["id"], Value::Null, "{r}");
+        // The largest i64 passes to rmcp, exactly.
+        assert_eq!(
+            reply(r#"{"jsonrpc":"2.0","id":9223372036854775807,"method":"tools/list"}"#),
+            json!("pass")
+        );
     }
 
     #[test]
