@@ -145,11 +145,7 @@ mod tests {
         assert_eq!(r["error"]["code"], json!(INVALID_REQUEST));
         assert!(r.to_string().contains("as a string"), "{r}");
         let r = reply(r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"tools/list"}"#);
-        assert_eq!(
-            r.to_string().contains(r#""id":9223372036854775808"#),
-            true,
-            "{r}"
-        );
+        assert!(r.to_string().contains(r#""id":9223372036854775808"#), "{r}");
         let r = reply(r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#);
         assert_eq!(r["id"], Value::Null, "{r}");
         // The largest i64 passes to rmcp, exactly.
