@@ -434,3 +434,65 @@ fn makemigrations_writes_an_empty_pair() {
     let out = mango(&site.dir, &["makemigrations", "ledger", "Bad Name"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Migration versions: `makemigrations` twice in one second (and right after
+/// `startapp`) gives distinct versions in order; two folders with one version on disk
+/// stop `migrate` before anything runs, naming both.
+#[test]
+fn migration_versions_are_unique_and_a_duplicate_is_refused() {
+    let mut versions = Vec::new();
+    let site = db_site("dupsite", "sqlite", "dupledger", false, |dir| {
+        mango_ok(dir, &["startapp", "alpha"]);
+        for name in ["x", "y"] {
+            mango_ok(dir, &["makemigrations", "alpha", name]);
+        }
+        let mut found: Vec<String> = std::fs::read_dir(dir.join("apps/alpha/migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        versions = found;
+        // A copy of the ledger's migration under a second name: one version, two folders.
+        let migrations = dir.join("apps/dupledger/migrations");
+        let original = std::fs::read_dir(&migrations)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .next()
+            .unwrap();
+        let version = original.split('_').next().unwrap().to_owned();
+        copy_dir(
+            &migrations.join(&original),
+            &migrations.join(format!("{version}_again")),
+        );
+    });
+    assert_eq!(versions.len(), 3, "{versions:?}");
+    let unique: std::collections::BTreeSet<&str> = versions
+        .iter()
+        .map(|v| v.split('_').next().unwrap())
+        .collect();
+    assert_eq!(unique.len(), 3, "versions repeat: {versions:?}");
+    assert!(
+        versions[1].ends_with("_x") && versions[2].ends_with("_y"),
+        "{versions:?}"
+    );
+    let url = sqlite_url("dup");
+    let (code, _, err) = run(&site, &url, &["migrate"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("has two migrations with the version")
+            && err.contains("_create_entries")
+            && err.contains("_again"),
+        "{err}"
+    );
+    // Nothing ran, not even the other app's migrations: no table of theirs exists.
+    let file = url.trim_start_matches("sqlite://");
+    let tables = Command::new("python3")
+        .args(["-c", "import sqlite3, sys; print([r[0] for r in sqlite3.connect(sys.argv[1]).execute(\"select name from sqlite_master where type='table'\")])", file])
+        .output()
+        .unwrap();
+    let tables = String::from_utf8_lossy(&tables.stdout);
+    assert!(
+        !tables.contains("entries") && !tables.contains("alpha_items"),
+        "{tables}"
+    );
+}

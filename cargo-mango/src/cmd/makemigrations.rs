@@ -30,6 +30,49 @@ pub fn version_at(secs: u64) -> String {
     )
 }
 
+/// The seconds since 1970 of a `YYYY-MM-DD-HHMMSS` version (the inverse of
+/// [`version_at`]); `None` for anything else.
+pub fn secs_of(version: &str) -> Option<u64> {
+    let b = version.as_bytes();
+    if b.len() != 17 || b[4] != b'-' || b[7] != b'-' || b[10] != b'-' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| version.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, m, sec) = (num(11..13)?, num(13..15)?, num(15..17)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + sec).ok()
+}
+
+/// The version for a new migration in `dir`: now, or one second after the latest one
+/// there when that is not earlier (two in one second, or a clock set back), so that
+/// versions stay unique and in order within an app.
+pub fn next_version(dir: &Path, now_secs: u64) -> String {
+    let latest = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            secs_of(name.split('_').next()?)
+        })
+        .max();
+    match latest {
+        Some(latest) if latest >= now_secs => version_at(latest + 1),
+        _ => version_at(now_secs),
+    }
+}
+
 pub fn run(app: &str, name: &str, manifest_path: Option<&Path>) -> Result<ExitCode> {
     if name.is_empty()
         || !name
@@ -57,7 +100,7 @@ pub fn run(app: &str, name: &str, manifest_path: Option<&Path>) -> Result<ExitCo
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let folder = format!("{}_{name}", version_at(secs));
+    let folder = format!("{}_{name}", next_version(&dir, secs));
     let target = dir.join(&folder);
     if target.exists() {
         return Err(Error::NotEmpty { path: target });
@@ -79,6 +122,24 @@ pub fn run(app: &str, name: &str, manifest_path: Option<&Path>) -> Result<ExitCo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_read_back_and_never_repeat_within_an_app() {
+        for secs in [0, 951_782_400, 1_795_607_999, 4_102_444_800] {
+            assert_eq!(secs_of(&version_at(secs)), Some(secs));
+        }
+        assert_eq!(secs_of("2024-13-01-000000"), None);
+        assert_eq!(secs_of("20240101000000"), None);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let now = 1_795_607_999;
+        assert_eq!(next_version(dir.path(), now), version_at(now));
+        std::fs::create_dir(dir.path().join(format!("{}_create_items", version_at(now))))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The same second: the next one. A clock set back: still after the latest.
+        assert_eq!(next_version(dir.path(), now), version_at(now + 1));
+        assert_eq!(next_version(dir.path(), now - 3600), version_at(now + 1));
+        assert_eq!(next_version(dir.path(), now + 60), version_at(now + 60));
+    }
 
     #[test]
     fn versions_are_diesel_timestamps() {

@@ -57,6 +57,15 @@ pub(crate) enum MigrateError {
         version: String,
         known: String,
     },
+    #[error(
+        "the app `{app}` has two migrations with the version {version}: apps/{app}/migrations/{first} and apps/{app}/migrations/{second}; nothing was applied. Give one of them a later version (rename its folder; `cargo mango makemigrations` picks a free one) and rebuild"
+    )]
+    DuplicateVersion {
+        app: String,
+        version: String,
+        first: String,
+        second: String,
+    },
     #[error("the migration record (__mango_migrations) could not be read or written: {0}")]
     Record(String),
     #[error("the migrations of `{app}` could not be read: {message}")]
@@ -197,6 +206,16 @@ fn all(
             })
             .collect();
         list.sort_by(|a, b| a.version.cmp(&b.version));
+        // Two folders with one version: the record keys on (app, version), so the second
+        // could never be applied; refused before anything runs.
+        if let Some(pair) = list.windows(2).find(|w| w[0].version == w[1].version) {
+            return Err(MigrateError::DuplicateVersion {
+                app: app.to_owned(),
+                version: pair[0].version.clone(),
+                first: pair[0].name.clone(),
+                second: pair[1].name.clone(),
+            });
+        }
         by_app.entry(app).or_default().extend(list);
     }
     let mut order = Vec::new();
