@@ -182,6 +182,13 @@ impl MangoServer {
                 .peer_info()
                 .map(|info| info.client_info.clone()),
             headers: http.map(|parts| parts.headers.clone()),
+            address: http
+                .and_then(|parts| {
+                    parts
+                        .extensions
+                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                })
+                .map(|info| info.0),
             identity: http
                 .and_then(|parts| parts.extensions.get::<Identity>())
                 .map(|id| id.0.clone()),

@@ -316,3 +316,57 @@ asyncio.run(main())
     );
     assert_eq!(stdout, "outer,inner|nobody <inner <outer\nhidden\n");
 }
+
+/// One `tools/call` of `mwledger_count` over HTTP from `source` (a loopback address of
+/// the test's choosing: Linux routes all of 127/8 to the loopback); the answer's text.
+fn count_from(source: &str, url: &str) -> String {
+    let script = r#"
+import http.client, json, sys, urllib.parse
+source, url = sys.argv[1], urllib.parse.urlparse(sys.argv[2])
+conn = http.client.HTTPConnection(url.hostname, url.port, source_address=(source, 0), timeout=10)
+body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "mwledger_count", "arguments": {}}})
+conn.request("POST", url.path, body, {"Content-Type": "application/json",
+             "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"})
+print(conn.getresponse().read().decode())
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, source, url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn anonymous_http_callers_are_limited_per_address() {
+    let url = db_url("per-address");
+    let server = site().serve_http_with_env(
+        &["--stateless", "--migrate"],
+        &[
+            ("MANGO_DATABASE__URL", url.as_str()),
+            ("MANGO_MIDDLEWARE", r#"["mango.rate_limit"]"#),
+            ("MANGO_RATE_LIMIT__PER_MINUTE", "2"),
+            ("MANGO_RATE_LIMIT__BURST", "2"),
+        ],
+    );
+    for _ in 0..2 {
+        let answer = count_from("127.0.0.1", &server.url);
+        assert!(
+            answer.contains(r#""structuredContent""#) && !answer.contains("rate limit"),
+            "{answer}"
+        );
+    }
+    let limited = count_from("127.0.0.1", &server.url);
+    assert!(
+        limited.contains("rate limit: anonymous (127.0.0.1) may make 2 calls a minute"),
+        "{limited}"
+    );
+    // Another client, another address: its own bucket.
+    let other = count_from("127.0.0.2", &server.url);
+    assert!(!other.contains("rate limit"), "{other}");
+}

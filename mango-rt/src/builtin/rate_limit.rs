@@ -11,10 +11,15 @@ struct Bucket {
     at: Instant,
 }
 
-/// The buckets of one server, by caller (its identity, else one for the anonymous
-/// callers of a transport).
+/// The buckets of one server, by caller: its identity; else, over HTTP, its address
+/// (without the port: one client's connections share it); else one for the anonymous
+/// callers of a transport.
 #[derive(Default)]
 struct Buckets(Mutex<HashMap<String, Bucket>>);
+
+/// Past this many callers, those whose buckets would be full again are forgotten (so
+/// that many addresses cannot grow the map without bound).
+const MAX_BUCKETS: usize = 10_000;
 
 /// `[rate_limit] per_minute` on average, `burst` at once.
 pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
@@ -22,15 +27,20 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
         let limits = &req.settings().rate_limit;
         let per_second = f64::from(limits.per_minute.max(1)) / 60.0;
         let capacity = f64::from(limits.burst.max(1));
-        let key = req
-            .caller
-            .identity
-            .clone()
-            .unwrap_or_else(|| format!("anonymous ({})", req.caller.transport));
+        let key = match (&req.caller.identity, req.caller.address) {
+            (Some(identity), _) => identity.clone(),
+            (None, Some(address)) => format!("anonymous ({})", address.ip()),
+            (None, None) => format!("anonymous ({})", req.caller.transport),
+        };
         let wait = {
             let buckets = req.state().scoped::<Buckets>();
             let mut buckets = buckets.0.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
+            if buckets.len() > MAX_BUCKETS {
+                // Callers that would be back to a full bucket lose nothing when forgotten.
+                let full_after = capacity / per_second;
+                buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() < full_after);
+            }
             let bucket = buckets.entry(key.clone()).or_insert(Bucket {
                 tokens: capacity,
                 at: now,

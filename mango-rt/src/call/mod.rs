@@ -137,6 +137,8 @@ pub struct Caller {
     pub client: Option<rmcp::model::Implementation>,
     /// The HTTP request's headers (HTTP only).
     pub headers: Option<axum::http::HeaderMap>,
+    /// The address the HTTP request came from (HTTP only; behind a proxy, the proxy's).
+    pub address: Option<std::net::SocketAddr>,
     /// Who is calling, once authentication said so (`mango.auth`: the token's name;
     /// over stdio, `local`).
     pub identity: Option<String>,
@@ -149,6 +151,7 @@ impl Caller {
             transport,
             client: None,
             headers: None,
+            address: None,
             identity: None,
         }
     }

@@ -196,6 +196,9 @@ async fn serve_http(
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
+        // The peer's address reaches calls (`Caller::address`): the rate limit keys
+        // anonymous callers on it.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stop_rx.await;
