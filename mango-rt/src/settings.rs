@@ -97,8 +97,9 @@ pub enum SettingsError {
 pub use mango_cli::Transport;
 
 /// The project's settings (the framework's and the server's; the apps' sections are read
-/// through [`AppSettings`]).
-#[derive(Debug, Clone, Deserialize)]
+/// through [`AppSettings`]). Its `Debug` hides secrets: tokens, passwords, keys, and the
+/// values of the apps' sections (which may hold theirs).
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `log_level`: a tracing filter such as `info` or `notes=debug,info`.
@@ -192,13 +193,23 @@ impl Default for ServerSettings {
 
 /// `[auth]`: bearer tokens, by the name a caller is known as (set them from the
 /// environment: `MANGO_AUTH__TOKENS__ALICE=…`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     pub tokens: BTreeMap<String, String>,
     /// Over stdio there are no headers: `"trust"` (the default) treats the local user as
     /// the caller `local`; `"deny"` refuses every stdio call.
     pub stdio: StdioAuth,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The callers' names, never their tokens.
+        f.debug_struct("AuthSettings")
+            .field("tokens", &self.tokens.keys().collect::<Vec<_>>())
+            .field("stdio", &self.stdio)
+            .finish()
+    }
 }
 
 /// How `mango.auth` treats stdio calls.
@@ -285,7 +296,7 @@ impl std::fmt::Debug for InputSettings {
 }
 
 /// `[database]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// The database URL: `sqlite://<path>` (relative to the project root) or
@@ -302,6 +313,18 @@ pub struct DatabaseSettings {
     pub atomic: bool,
 }
 
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &crate::util::redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("checkout_timeout", &self.checkout_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("atomic", &self.atomic)
+            .finish()
+    }
+}
+
 impl Default for DatabaseSettings {
     fn default() -> Self {
         DatabaseSettings {
@@ -311,6 +334,24 @@ impl Default for DatabaseSettings {
             statement_timeout: None,
             atomic: true,
         }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("log_level", &self.log_level)
+            .field("server", &self.server)
+            .field("database", &self.database)
+            .field("middleware", &self.middleware)
+            .field("auth", &self.auth)
+            .field("rate_limit", &self.rate_limit)
+            .field("timeout", &self.timeout)
+            .field("input", &self.input)
+            .field("apps", &self.apps.keys().collect::<Vec<_>>())
+            .field("profile", &self.profile)
+            .field("path", &self.path)
+            .finish()
     }
 }
 

@@ -370,3 +370,67 @@ fn anonymous_http_callers_are_limited_per_address() {
     let other = count_from("127.0.0.2", &server.url);
     assert!(!other.contains("rate limit"), "{other}");
 }
+
+/// Secrets (a bearer token, a wrong one sent, the round-state key, a database password)
+/// appear nowhere in what the server and `check` print, at the debug log level, through
+/// refusals, calls, a panic and a failed start-up.
+#[test]
+fn secrets_never_reach_logs_errors_or_check() {
+    let url = db_url("secrets");
+    let mut env = guarded(&url);
+    env.push(("MANGO_LOG", "debug".to_owned()));
+    env.push((
+        "MANGO_INPUT__KEY",
+        "input-key-SECRET-0123456789abcdefghij".to_owned(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = site().serve_http_with_env(&["--stateless", "--migrate"], &env);
+    let call = |name: &str| {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": {"label": "x"}}}).to_string()
+    };
+    for auth in ["Bearer wrong-token-SECRET-zz", "Bearer s3cret-alice"] {
+        let mut headers = JSON_HEADERS.to_vec();
+        headers.push(("Authorization", auth));
+        for tool in ["mwledger_show_trail", "mwledger_insert_then_panic"] {
+            let (_, _, body) = http_post(&server.authority(), "/mcp", &headers, &call(tool));
+            assert!(
+                !body.contains("SECRET") && !body.contains("s3cret-alice"),
+                "{body}"
+            );
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut printed = server.log.lock().unwrap().clone();
+    assert!(
+        printed.contains("panicking after the insert"),
+        "the run did not exercise a panic: {printed}"
+    );
+    let check = site()
+        .command(&["run", "check"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    printed += &String::from_utf8_lossy(&check.stdout);
+    printed += &String::from_utf8_lossy(&check.stderr);
+    let failed = site()
+        .command(&["serve", "--transport", "stdio"])
+        .envs(env.iter().copied())
+        .env(
+            "MANGO_DATABASE__URL",
+            "postgres://app:pg-pass-SECRET@127.0.0.1:1/x?password=q-SECRET",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("app:***@127.0.0.1:1"), "{stderr}");
+    printed += &stderr;
+    for secret in ["SECRET", "s3cret-alice"] {
+        let found: Vec<&str> = printed.lines().filter(|l| l.contains(secret)).collect();
+        assert!(
+            found.is_empty(),
+            "`{secret}` was printed:\n{}",
+            found.join("\n")
+        );
+    }
+}

@@ -71,23 +71,7 @@ const MISMATCH_HINT: &str = "for PostgreSQL, build mango-rt with its `postgres` 
 #[cfg(feature = "postgres")]
 const MISMATCH_HINT: &str = "for SQLite, build mango-rt with its default `sqlite` feature (remove default-features = false and features = [\"postgres\"] from the project's Cargo.toml)";
 
-/// The URL with its password replaced by `***`, for messages and logs.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
-    }
-}
+pub(crate) use crate::util::redact_url as redact;
 
 /// What the driver is given: for SQLite a file path (relative ones are relative to the
 /// project root, where Mango.toml is), for PostgreSQL the URL as it is.
