@@ -48,6 +48,24 @@ impl Drop for Session {
     }
 }
 
+/// `call`, unless the client cancels the request first (`notifications/cancelled`, or
+/// the connection it came on closing): then the call's future is dropped, which rolls
+/// its transaction back and frees its connection, and nothing is answered (the spec:
+/// no response to a cancelled request).
+async fn unless_cancelled<T>(
+    ct: tokio_util::sync::CancellationToken,
+    what: &str,
+    call: impl std::future::Future<Output = Result<T, ErrorData>>,
+) -> Result<T, ErrorData> {
+    tokio::select! {
+        result = call => result,
+        () = ct.cancelled() => {
+            tracing::info!(request = what, "cancelled by the client; its work was rolled back");
+            Err(ErrorData::internal_error("the request was cancelled", None))
+        }
+    }
+}
+
 /// Whether a request is of protocol 2026-07-28 or later (no sessions: questions are
 /// rounds, log levels ride each request, subscriptions are `subscriptions/listen`).
 fn stateless_era(context: &RequestContext<RoleServer>) -> bool {
@@ -250,6 +268,7 @@ impl ServerHandler for MangoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let arguments = request.arguments.unwrap_or_default();
+        let ct = context.ct.clone();
         if stateless_era(&context) {
             let round = RoundRequest {
                 caps: context.client_capabilities().unwrap_or_default(),
@@ -259,23 +278,26 @@ impl ServerHandler for MangoServer {
             let identity = Self::identity(&context);
             let (mut caller, channel) = self.call_of(context);
             caller.identity = caller.identity.or(identity);
-            return self
-                .runtime
-                .call_tool_in_rounds(&request.name, arguments, caller, channel, round)
-                .await;
+            let call =
+                self.runtime
+                    .call_tool_in_rounds(&request.name, arguments, caller, channel, round);
+            return unless_cancelled(ct, &request.name, call).await;
         }
         let (caller, channel) = self.call_of(context);
-        match self
-            .runtime
-            .call_tool(&request.name, arguments, caller, channel)
-            .await
-        {
-            Some(result) => Ok(result.into()),
-            None => Err(ErrorData::invalid_params(
-                self.runtime.unknown_tool(&request.name),
-                None,
-            )),
-        }
+        let call = async {
+            match self
+                .runtime
+                .call_tool(&request.name, arguments, caller, channel)
+                .await
+            {
+                Some(result) => Ok(result.into()),
+                None => Err(ErrorData::invalid_params(
+                    self.runtime.unknown_tool(&request.name),
+                    None,
+                )),
+            }
+        };
+        unless_cancelled(ct, &request.name, call).await
     }
 
     async fn list_resources(
@@ -318,9 +340,10 @@ impl ServerHandler for MangoServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        let ct = context.ct.clone();
         let (caller, channel) = self.call_of(context);
-        self.runtime
-            .read_resource(&request.uri, caller, channel)
+        let read = self.runtime.read_resource(&request.uri, caller, channel);
+        unless_cancelled(ct, &request.uri, read)
             .await
             .map(Into::into)
     }
@@ -346,14 +369,15 @@ impl ServerHandler for MangoServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
+        let ct = context.ct.clone();
         let (caller, channel) = self.call_of(context);
-        self.runtime
-            .get_prompt(
-                &request.name,
-                request.arguments.unwrap_or_default(),
-                caller,
-                channel,
-            )
+        let get = self.runtime.get_prompt(
+            &request.name,
+            request.arguments.unwrap_or_default(),
+            caller,
+            channel,
+        );
+        unless_cancelled(ct, &request.name, get)
             .await
             .map(Into::into)
     }
@@ -363,21 +387,21 @@ impl ServerHandler for MangoServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
+        let ct = context.ct.clone();
         let (caller, channel) = self.call_of(context);
         let given = request
             .context
             .and_then(|c| c.arguments)
             .unwrap_or_default();
-        self.runtime
-            .complete(
-                &request.r#ref,
-                &request.argument.name,
-                &request.argument.value,
-                given,
-                caller,
-                channel,
-            )
-            .await
+        let complete = self.runtime.complete(
+            &request.r#ref,
+            &request.argument.name,
+            &request.argument.value,
+            given,
+            caller,
+            channel,
+        );
+        unless_cancelled(ct, &request.argument.name, complete).await
     }
 
     /// The session's level from now on: its calls' log messages below it are not sent.

@@ -488,6 +488,51 @@ impl StdioClient {
         }
     }
 
+    /// A notification (no reply).
+    pub fn notify(&mut self, method: &str, params: serde_json::Value) {
+        self.send(&serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// The reply to request `id` if it comes within `limit`.
+    pub fn reply_within(&mut self, id: u64, limit: Duration) -> Option<serde_json::Value> {
+        if let Some(v) = self.early.remove(&id) {
+            return Some(v);
+        }
+        let until = std::time::Instant::now() + limit;
+        loop {
+            let left = until.checked_duration_since(std::time::Instant::now())?;
+            let v = self.replies.recv_timeout(left).ok()?;
+            match v.get("id").and_then(serde_json::Value::as_u64) {
+                Some(got) if got == id => return Some(v),
+                Some(got) => {
+                    self.early.insert(got, v);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Every reply that has come so far, by request id (taken).
+    pub fn replies_so_far(&mut self) -> std::collections::HashMap<u64, serde_json::Value> {
+        while let Ok(v) = self.replies.try_recv() {
+            if let Some(id) = v.get("id").and_then(serde_json::Value::as_u64) {
+                self.early.insert(id, v);
+            }
+        }
+        std::mem::take(&mut self.early)
+    }
+
+    /// `kill -9` of the server: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// One request, waiting for its reply.
     pub fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
         let id = self.send_request(method, params);

@@ -1,0 +1,328 @@
+//! Faults survived with nothing lost: a server killed during writes, a client that
+//! cancels or goes away, a pool ten times too small, a write lock held by another
+//! process, the database gone and back. Real processes, real SQLite files and a real
+//! PostgreSQL server.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mango_tests::*;
+use serde_json::{Value, json};
+
+/// The ledger fixture with the fault tools appended (`fledger`), on `backend`.
+fn fault_site(name: &str, backend: &str) -> Site {
+    db_site(name, backend, "fledger", false, |dir| {
+        let lib = dir.join("apps/fledger/src/lib.rs");
+        let mut text = std::fs::read_to_string(&lib).unwrap();
+        text.push_str(
+            &std::fs::read_to_string(root().join("tests/e2e/fixtures/faults.rs")).unwrap(),
+        );
+        std::fs::write(&lib, text).unwrap();
+    })
+}
+
+fn sqlite_site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| fault_site("faultsite", "sqlite"))
+}
+
+fn sqlite_url(test: &str) -> String {
+    format!(
+        "sqlite://{}",
+        scratch(&format!("faults-{test}"))
+            .join("db.sqlite3")
+            .display()
+    )
+}
+
+fn stdio(site: &Site, url: &str, env: &[(&str, &str)]) -> StdioClient {
+    let mut cmd = site.command(&["serve", "--transport", "stdio", "--migrate"]);
+    cmd.env("MANGO_DATABASE__URL", url).env("MANGO_LOG", "warn");
+    cmd.envs(env.iter().copied());
+    StdioClient::start(cmd)
+}
+
+fn labels(client: &mut StdioClient) -> Vec<String> {
+    let r = client.call("fledger_labels", json!({}));
+    assert!(!is_error(&r), "{r}");
+    r["structuredContent"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `PRAGMA integrity_check` of a SQLite file, by Python's sqlite3 (another process).
+fn integrity(url: &str) -> String {
+    let file = url.trim_start_matches("sqlite://");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])",
+            file,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// 300 two-row inserts under way, the server killed with SIGKILL, then restarted on the
+/// same database: every pair answered as committed is there, and no pair is half there.
+fn killed_during_writes(site: &Site, url: &str) {
+    let mut client = stdio(site, url, &[]);
+    let ids: Vec<(u64, String)> = (0..300)
+        .map(|i| {
+            let label = format!("pair {i:03}");
+            let id = client.send_request(
+                "tools/call",
+                json!({"name": "fledger_insert_pair", "arguments": {"label": label}}),
+            );
+            (id, label)
+        })
+        .collect();
+    // Let some of them commit, then kill the server in the middle of the rest.
+    let _ = client.reply_within(ids[20].0, Duration::from_secs(30));
+    client.kill();
+    let replies = client.replies_so_far();
+    let committed: Vec<&String> = ids
+        .iter()
+        .filter(|(id, _)| {
+            replies
+                .get(id)
+                .is_some_and(|r| r["result"]["isError"] == false)
+        })
+        .map(|(_, label)| label)
+        .collect();
+    assert!(
+        !committed.is_empty(),
+        "no call was answered before the kill"
+    );
+    let mut client = stdio(site, url, &[]);
+    let mut halves: BTreeMap<String, usize> = BTreeMap::new();
+    for label in labels(&mut client) {
+        let pair = label
+            .trim_end_matches(" a")
+            .trim_end_matches(" b")
+            .to_owned();
+        *halves.entry(pair).or_default() += 1;
+    }
+    let half: Vec<(&String, &usize)> = halves.iter().filter(|(_, n)| **n != 2).collect();
+    assert!(half.is_empty(), "pairs half there after the kill: {half:?}");
+    let lost: Vec<&&String> = committed
+        .iter()
+        .filter(|l| !halves.contains_key(**l))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "answered as committed, then lost: {lost:?}"
+    );
+    eprintln!(
+        "killed with {} of 300 pairs answered; {} pairs in the table after the restart",
+        committed.len(),
+        halves.len()
+    );
+    // The server serves on.
+    let r = client.call("fledger_insert_pair", json!({"label": "after"}));
+    assert!(!is_error(&r), "{r}");
+}
+
+#[test]
+fn sqlite_survives_kill_9_during_writes() {
+    let url = sqlite_url("kill");
+    killed_during_writes(sqlite_site(), &url);
+    assert_eq!(integrity(&url), "ok");
+}
+
+#[test]
+fn postgres_survives_kill_9_during_writes() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let site = fault_site("pgfaultsite", "postgres");
+    let url = fresh_postgres_database(&base, "mango_e2e_kill");
+    killed_during_writes(&site, &url);
+}
+
+/// A call the client cancels (`notifications/cancelled`): its future is dropped, what it
+/// wrote rolled back, its connection back in the pool at once.
+#[test]
+fn a_cancelled_call_is_rolled_back_and_frees_its_connection() {
+    let url = sqlite_url("cancel");
+    let mut client = stdio(
+        sqlite_site(),
+        &url,
+        &[
+            ("MANGO_DATABASE__POOL_SIZE", "2"),
+            ("MANGO_DATABASE__CHECKOUT_TIMEOUT", "2"),
+        ],
+    );
+    let slow: Vec<u64> = (0..2)
+        .map(|i| {
+            client.send_request(
+                "tools/call",
+                json!({"name": "fledger_insert_slowly", "arguments": {"label": format!("slow {i}"), "millis": 10_000}}),
+            )
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    for id in &slow {
+        client.notify(
+            "notifications/cancelled",
+            json!({"requestId": id, "reason": "the user gave up"}),
+        );
+    }
+    // Both connections are free again well before the slow calls would have ended.
+    let started = Instant::now();
+    let r = client.call("fledger_insert_pair", json!({"label": "next"}));
+    assert!(!is_error(&r), "{r}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the cancelled calls kept their connections"
+    );
+    assert_eq!(
+        labels(&mut client),
+        ["next a", "next b"],
+        "a cancelled call's row stayed"
+    );
+    for id in slow {
+        assert!(
+            client
+                .reply_within(id, Duration::from_millis(100))
+                .is_none_or(|r| r.get("error").is_some())
+        );
+    }
+}
+
+/// An HTTP client that goes away during a slow call: the call is dropped and rolled
+/// back; the server goes on.
+#[test]
+fn a_client_that_disconnects_leaves_nothing_behind() {
+    let url = sqlite_url("disconnect");
+    let server = sqlite_site().serve_http_with_env(
+        &["--stateless", "--migrate"],
+        &[("MANGO_DATABASE__URL", url.as_str())],
+    );
+    let authority = server.authority();
+    {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "fledger_insert_slowly", "arguments": {"label": "gone", "millis": 1500}}}).to_string();
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    } // the client goes away
+    std::thread::sleep(Duration::from_millis(2000));
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fledger_labels", "arguments": {}}}).to_string();
+    let (status, _, body) = http_post(&authority, "/mcp", JSON_HEADERS, &call);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.contains("gone"),
+        "the abandoned call committed its row: {body}"
+    );
+}
+
+/// Ten times as many slow calls as connections: each completes or fails with the
+/// pool's error within its bound, and the server's memory stays put.
+#[test]
+fn ten_times_the_pool_completes_or_fails_within_its_bound() {
+    let url = sqlite_url("pool");
+    let mut client = stdio(
+        sqlite_site(),
+        &url,
+        &[
+            ("MANGO_DATABASE__POOL_SIZE", "2"),
+            ("MANGO_DATABASE__CHECKOUT_TIMEOUT", "0.5"),
+        ],
+    );
+    let rss = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = rss(client.pid());
+    for round in 0..3 {
+        let started = Instant::now();
+        let calls: Vec<(&str, Value)> = (0..20)
+            .map(|i| ("fledger_hold_reading", json!({"millis": 300 + i})))
+            .collect();
+        let results = client.call_many(&calls);
+        let (held, refused): (Vec<&Value>, Vec<&Value>) =
+            results.iter().partition(|r| !is_error(r));
+        assert!(!held.is_empty(), "round {round}: no call got a connection");
+        for r in &refused {
+            assert!(
+                text(r).contains("no database connection was free within 500ms"),
+                "{r}"
+            );
+        }
+        // Two connections, 300 ms each, and the rest give up after 0.5 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "round {round} took {:?}",
+            started.elapsed()
+        );
+    }
+    let after = rss(client.pid());
+    assert!(
+        after < before + 20_000,
+        "RSS grew from {before} kB to {after} kB"
+    );
+    assert!(!is_error(&client.call("fledger_count", json!({}))));
+}
+
+/// Another process (a management command, a migration, a script) holds SQLite's write
+/// lock: writing calls wait up to the busy timeout, then fail with a clear error; once
+/// the lock is gone they succeed, and the file is intact.
+#[test]
+fn a_write_lock_held_elsewhere_fails_calls_cleanly() {
+    let url = sqlite_url("locked");
+    let mut client = stdio(sqlite_site(), &url, &[]);
+    let file = url.trim_start_matches("sqlite://").to_owned();
+    let holder = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); c.execute(\"INSERT INTO entries (label) VALUES ('held')\"); print('locked', flush=True); time.sleep(8); c.execute('ROLLBACK')",
+            &file,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut holder = holder;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let started = Instant::now();
+    let r = client.call("fledger_insert", json!({"label": "while locked"}));
+    let waited = started.elapsed();
+    assert!(is_error(&r), "{r}");
+    assert!(
+        text(&r).to_lowercase().contains("locked") || text(&r).contains("busy"),
+        "{r}"
+    );
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(8),
+        "waited {waited:?}"
+    );
+    // Reads go on meanwhile (WAL).
+    assert!(!is_error(&client.call("fledger_count", json!({}))));
+    holder.wait().unwrap();
+    let r = client.call("fledger_insert", json!({"label": "after the lock"}));
+    assert!(!is_error(&r), "{r}");
+    assert_eq!(labels(&mut client), ["after the lock"]);
+    assert_eq!(integrity(&url), "ok");
+}
