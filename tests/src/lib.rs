@@ -753,3 +753,86 @@ pub fn success(cmd: &mut Command) -> String {
     assert_eq!(code, 0, "{cmd:?} failed:\n{stdout}\n{stderr}");
     stdout
 }
+
+/// A TCP proxy on loopback to `target`, which a test can cut (every connection closed,
+/// new ones refused: the database is gone) and restore, on the same port.
+pub struct TcpProxy {
+    pub port: u16,
+    target: String,
+    state: std::sync::Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    cut: std::sync::atomic::AtomicBool,
+    streams: Mutex<Vec<TcpStream>>,
+}
+
+impl TcpProxy {
+    pub fn start(target: &str) -> TcpProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = TcpProxy {
+            port,
+            target: target.to_owned(),
+            state: Default::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: std::net::TcpListener) {
+        let state = self.state.clone();
+        let target = self.target.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if state.cut.load(std::sync::atomic::Ordering::SeqCst) {
+                    return; // the listener closes: new connections are refused
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                let mut streams = state.streams.lock().unwrap();
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                streams.push(client);
+                streams.push(server);
+            }
+        });
+    }
+
+    /// Closes every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.state
+            .cut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.state.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        // Wake the accept loop so that it sees the cut and drops the listener.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    /// Accepts connections again, on the same port.
+    pub fn restore(&self) {
+        self.state
+            .cut
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let listener = loop {
+            match std::net::TcpListener::bind(("127.0.0.1", self.port)) {
+                Ok(l) => break l,
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        };
+        self.serve(listener);
+    }
+}

@@ -330,3 +330,138 @@ fn a_write_lock_held_elsewhere_fails_calls_cleanly() {
     assert_eq!(labels(&mut client), ["after the lock"]);
     assert_eq!(integrity(&url), "ok");
 }
+
+/// PostgreSQL gone during a load (every connection cut, new ones refused), then back:
+/// calls fail fast saying the database is unreachable, `/readyz` says so, and calls
+/// succeed again once it is back, without a restart.
+#[test]
+fn postgres_gone_and_back() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let site = fault_site("pgfaultsite", "postgres");
+    let url = fresh_postgres_database(&base, "mango_e2e_gone");
+    let target = url
+        .trim_start_matches("postgres://")
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let proxy = TcpProxy::start(&target);
+    let proxied = url.replace(&target, &format!("127.0.0.1:{}", proxy.port));
+    let server = site.serve_http_with_env(
+        &["--stateless", "--migrate"],
+        &[
+            ("MANGO_DATABASE__URL", proxied.as_str()),
+            ("MANGO_DATABASE__CHECKOUT_TIMEOUT", "2"),
+        ],
+    );
+    let authority = server.authority();
+    let insert = |label: &str| {
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "fledger_insert", "arguments": {"label": label}}}).to_string();
+        let started = Instant::now();
+        let (_, _, body) = http_post(&authority, "/mcp", JSON_HEADERS, &call);
+        (body, started.elapsed())
+    };
+    let ready = || {
+        let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "GET /readyz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let (body, _) = insert("before");
+    assert!(body.contains(r#""isError":false"#), "{body}");
+    assert!(ready().starts_with("HTTP/1.1 200"), "{}", ready());
+    proxy.cut();
+    for i in 0..5 {
+        let (body, took) = insert(&format!("while gone {i}"));
+        assert!(body.contains(r#""isError":true"#), "{body}");
+        assert!(body.contains("the database is unreachable"), "{body}");
+        assert!(
+            took < Duration::from_secs(3),
+            "a call took {took:?} with the database gone"
+        );
+    }
+    let status = ready();
+    assert!(
+        status.starts_with("HTTP/1.1 503") && status.contains("unreachable"),
+        "{status}"
+    );
+    proxy.restore();
+    let mut back = false;
+    for _ in 0..50 {
+        let (body, _) = insert("after");
+        if body.contains(r#""isError":false"#) {
+            back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        back,
+        "calls did not succeed again once the database was back"
+    );
+    assert!(ready().starts_with("HTTP/1.1 200"));
+}
+
+/// SIGTERM with 25 calls in flight (20 reading, 5 writing: SQLite takes writers one at
+/// a time): each is answered, the writes committed, the listener closed, exit 0.
+#[test]
+fn sigterm_under_load_answers_every_call_in_flight() {
+    let url = sqlite_url("sigterm");
+    let mut server = sqlite_site().serve_http_with_env(
+        &["--stateless", "--migrate"],
+        &[("MANGO_DATABASE__URL", url.as_str())],
+    );
+    let authority = server.authority();
+    let calls: Vec<_> = (0..25)
+        .map(|i| {
+            let authority = authority.clone();
+            std::thread::spawn(move || {
+                let (name, arguments) = if i < 5 {
+                    ("fledger_insert_slowly", json!({"label": format!("in flight {i:02}"), "millis": 500}))
+                } else {
+                    ("fledger_hold_reading", json!({"millis": 800}))
+                };
+                let call = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": name, "arguments": arguments}}).to_string();
+                http_post(&authority, "/mcp", JSON_HEADERS, &call)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let status = server.terminate();
+    for call in calls {
+        let (code, _, body) = call.join().unwrap();
+        assert_eq!(code, 200, "{body}");
+        assert!(
+            body.contains(r#""isError":false"#),
+            "a call in flight was cut: {body}"
+        );
+    }
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        server.log.lock().unwrap()
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        std::net::TcpStream::connect(&authority).is_err(),
+        "the server still accepts connections after it stopped"
+    );
+    let mut client = stdio(sqlite_site(), &url, &[]);
+    assert_eq!(
+        labels(&mut client).len(),
+        5,
+        "a call answered as done was not committed"
+    );
+}

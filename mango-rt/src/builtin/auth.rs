@@ -80,6 +80,10 @@ async fn authenticate(
     next: HttpNext,
     tokens: Arc<Vec<(String, String)>>,
 ) -> HttpResponse {
+    // Load balancers probe readiness without credentials; it says nothing secret.
+    if req.uri().path() == "/readyz" {
+        return next.run(req).await;
+    }
     let header = req
         .headers()
         .get(header::AUTHORIZATION)

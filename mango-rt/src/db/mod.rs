@@ -193,7 +193,7 @@ impl Database {
         match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(ToolError::new(format!(
-                "could not connect to the database at `{}`: {e}",
+                "the database is unreachable: could not connect to `{}` ({e}); the call did nothing, try it again once the database is back",
                 self.url
             ))),
             Err(_) => {
@@ -205,10 +205,34 @@ impl Database {
                     )
                 } else {
                     format!(
-                        "could not connect to the database at `{}` within {:?}",
+                        "the database is unreachable: no connection to `{}` within {:?}; the call did nothing, try it again once the database is back",
                         self.url, self.checkout_timeout
                     )
                 }))
+            }
+        }
+    }
+
+    /// Whether a call could get a connection now (a pooled one that passes the pool's
+    /// check, or a new one), within at most 2 s: what `/readyz` reports.
+    pub(crate) async fn ready(&self) -> Result<(), String> {
+        let limit = self.checkout_timeout.min(Duration::from_secs(2));
+        match tokio::time::timeout(limit, self.pool.get()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => {
+                // The details (hosts, the driver's words) go to the log, not to whoever
+                // probes readiness.
+                tracing::warn!(database = %self.url, error = %e, "not ready: the database is unreachable");
+                Err("unreachable".into())
+            }
+            Err(_) => {
+                let status = self.pool.status();
+                Err(if status.size >= status.max_size && status.available == 0 {
+                    format!("every one of the {} connections is in use", status.max_size)
+                } else {
+                    tracing::warn!(database = %self.url, "not ready: no connection within {limit:?}");
+                    "unreachable".to_owned()
+                })
             }
         }
     }

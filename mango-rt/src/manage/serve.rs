@@ -166,10 +166,16 @@ async fn serve_http(
     let cancel = CancellationToken::new();
     let settings = runtime.settings();
     let for_sessions = runtime.clone();
+    let for_ready = runtime.clone();
+    let ready: http::Readiness = Arc::new(move || {
+        let runtime = for_ready.clone();
+        Box::pin(async move { runtime.database().ready().await })
+    });
     let app = http::router(
         move || {
             MangoServer::new(for_sessions.clone(), TransportKind::Http).with_sessions(!stateless)
         },
+        ready,
         &settings.server,
         stateless,
         cancel.clone(),

@@ -28,13 +28,19 @@ use crate::settings::ServerSettings;
 /// each session (each request, when stateless), for any rmcp handler (the transport
 /// knows nothing of what serves the calls). `tracker` counts each POST as in flight
 /// until its response is sent; `cancel` ends the sessions.
+/// What `GET /readyz` asks: `Ok`, or why calls would fail now.
+pub(crate) type Readiness =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
 pub(crate) fn router<H: ServerHandler + Clone>(
     make: impl Fn() -> H + Send + Sync + 'static,
+    ready: Readiness,
     s: &ServerSettings,
     stateless: bool,
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) -> Router {
+    let stopping = cancel.clone();
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(!stateless)
         .with_json_response(stateless)
@@ -55,7 +61,36 @@ pub(crate) fn router<H: ServerHandler + Clone>(
         limit: s.max_request_bytes,
         tracker,
     };
-    Router::new().route_service(&s.path, endpoint)
+    Router::new().route_service(&s.path, endpoint).route(
+        "/readyz",
+        axum::routing::get(move || {
+            let (ready, stopping) = (ready.clone(), stopping.clone());
+            async move { readyz(ready, stopping).await }
+        }),
+    )
+}
+
+/// `GET /readyz`, for load balancers and orchestrators: 200 when calls can be served,
+/// 503 with the reason when the database is unreachable or the server is stopping.
+async fn readyz(ready: Readiness, stopping: CancellationToken) -> Response {
+    let (status, body) = if stopping.is_cancelled() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"status": "stopping"}),
+        )
+    } else {
+        match ready().await {
+            Ok(()) => (
+                StatusCode::OK,
+                serde_json::json!({"status": "ready", "database": "ok"}),
+            ),
+            Err(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"status": "unavailable", "database": why}),
+            ),
+        }
+    };
+    json_response(status, body)
 }
 
 /// The MCP endpoint: rmcp's Streamable HTTP service, with rmcp's plain-text refusals of
