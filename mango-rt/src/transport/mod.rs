@@ -4,6 +4,9 @@
 pub(crate) mod http;
 pub(crate) mod stdio;
 
+#[cfg(test)]
+mod props;
+
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};
 
