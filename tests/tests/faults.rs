@@ -29,6 +29,11 @@ fn sqlite_site() -> &'static Site {
     SITE.get_or_init(|| fault_site("faultsite", "sqlite"))
 }
 
+fn postgres_site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| fault_site("pgfaultsite", "postgres"))
+}
+
 fn sqlite_url(test: &str) -> String {
     format!(
         "sqlite://{}",
@@ -146,9 +151,9 @@ fn postgres_survives_kill_9_during_writes() {
     let Some(base) = postgres_url() else {
         return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
     };
-    let site = fault_site("pgfaultsite", "postgres");
+    let site = postgres_site();
     let url = fresh_postgres_database(&base, "mango_e2e_kill");
-    killed_during_writes(&site, &url);
+    killed_during_writes(site, &url);
 }
 
 /// A call the client cancels (`notifications/cancelled`): its future is dropped, what it
@@ -339,7 +344,7 @@ fn postgres_gone_and_back() {
     let Some(base) = postgres_url() else {
         return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
     };
-    let site = fault_site("pgfaultsite", "postgres");
+    let site = postgres_site();
     let url = fresh_postgres_database(&base, "mango_e2e_gone");
     let target = url
         .trim_start_matches("postgres://")

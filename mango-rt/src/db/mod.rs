@@ -213,8 +213,9 @@ impl Database {
         }
     }
 
-    /// Whether a call could get a connection now (a pooled one that passes the pool's
-    /// check, or a new one), within at most 2 s: what `/readyz` reports.
+    /// Whether the database can be reached now (a pooled connection that passes the
+    /// pool's check, or a new one, within at most 2 s; a pool whose connections are all
+    /// at work is busy, not broken): what `/readyz` reports.
     pub(crate) async fn ready(&self) -> Result<(), String> {
         let limit = self.checkout_timeout.min(Duration::from_secs(2));
         match tokio::time::timeout(limit, self.pool.get()).await {
@@ -227,12 +228,14 @@ impl Database {
             }
             Err(_) => {
                 let status = self.pool.status();
-                Err(if status.size >= status.max_size && status.available == 0 {
-                    format!("every one of the {} connections is in use", status.max_size)
+                if status.size >= status.max_size && status.available == 0 {
+                    // Busy, not broken: every connection is at work and calls queue
+                    // for the next one (each within its checkout timeout).
+                    Ok(())
                 } else {
                     tracing::warn!(database = %self.url, "not ready: no connection within {limit:?}");
-                    "unreachable".to_owned()
-                })
+                    Err("unreachable".to_owned())
+                }
             }
         }
     }

@@ -24,14 +24,15 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 use super::{INVALID_REQUEST, Verdict, error_response, guard};
 use crate::settings::ServerSettings;
 
-/// The axum router that serves MCP at `[server] path` with a handler from `make` for
-/// each session (each request, when stateless), for any rmcp handler (the transport
-/// knows nothing of what serves the calls). `tracker` counts each POST as in flight
-/// until its response is sent; `cancel` ends the sessions.
 /// What `GET /readyz` asks: `Ok`, or why calls would fail now.
 pub(crate) type Readiness =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// The axum router that serves MCP at `[server] path` with a handler from `make` for
+/// each session (each request, when stateless), for any rmcp handler (the transport
+/// knows nothing of what serves the calls), and `GET /readyz` with `ready`. `tracker`
+/// counts each POST as in flight until its response is sent; `cancel` ends the
+/// sessions (and turns `/readyz` to 503).
 pub(crate) fn router<H: ServerHandler + Clone>(
     make: impl Fn() -> H + Send + Sync + 'static,
     ready: Readiness,
