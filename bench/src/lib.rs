@@ -5,3 +5,4 @@
 pub mod loadgen;
 pub mod plot;
 pub mod report;
+pub mod timing;

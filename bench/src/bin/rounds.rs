@@ -9,6 +9,7 @@
 
 use std::time::Instant;
 
+use mango_bench::timing::summary;
 use mango_rt::__private::{TOOLS, benchmark_hook_server};
 use mango_rt::schemars::JsonSchema;
 use mango_rt::serde::Deserialize;
@@ -134,18 +135,6 @@ impl Drop for Pipe {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn summary(mut times: Vec<f64>) -> serde_json::Value {
-    times.sort_by(f64::total_cmp);
-    serde_json::json!({"p50_ms": quantile(&times, 0.5), "p99_ms": quantile(&times, 0.99)})
 }
 
 async fn run(repetitions: usize) -> Result<serde_json::Value, String> {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 // mango's side is built through the runtime's hook for this benchmark (not an API).
+use mango_bench::timing::summary;
 use mango_rt::__private::{EntryMeta, TOOLS, ToolEntry, benchmark_hook_server};
 use mango_rt::tool;
 use rmcp::handler::server::ServerHandler;
@@ -189,18 +190,6 @@ impl Drop for Pipe {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-fn summary(mut times: Vec<f64>) -> serde_json::Value {
-    times.sort_by(f64::total_cmp);
-    serde_json::json!({"p50_ms": quantile(&times, 0.5), "p99_ms": quantile(&times, 0.99)})
 }
 
 async fn run(repetitions: usize) -> Result<serde_json::Value, String> {

@@ -260,6 +260,18 @@ impl Runtime {
         channel: Channel,
     ) -> Option<CallToolResult> {
         let served = self.tools.get(name)?;
+        let output = self.run_tool(served, arguments, caller, channel).await;
+        Some(output.into_call_tool_result(served.wrap))
+    }
+
+    /// One run of a tool through the pipeline (a failure is logged).
+    async fn run_tool(
+        &self,
+        served: &ServedTool,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        caller: Caller,
+        channel: Channel,
+    ) -> Output {
         let output = self
             .through_chain(
                 served.target,
@@ -273,7 +285,7 @@ impl Runtime {
         if let Output::Error(message) = &output {
             tracing::info!(tool = served.name(), error = %message, "tool call failed");
         }
-        Some(output.into_call_tool_result(served.wrap))
+        output
     }
 
     /// Reads the resource `uri` names through the pipeline. An unknown URI, a template

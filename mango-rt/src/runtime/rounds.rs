@@ -293,22 +293,10 @@ impl Runtime {
         ));
         channel.asker = Asker::Rounds(rounds.clone());
         let identity = caller.identity.clone();
-        let output = self
-            .through_chain(
-                served.target,
-                &served.endpoint,
-                arguments,
-                caller,
-                channel,
-                served.db_mode,
-            )
-            .await;
+        let output = self.run_tool(served, arguments, caller, channel).await;
         if output != Output::InputRequired {
             if let (true, Some(call)) = (output.is_success(), &call) {
                 self.rounds.completed(call);
-            }
-            if let Output::Error(message) = &output {
-                tracing::info!(tool = served.name(), error = %message, "tool call failed");
             }
             return Ok(output.into_call_tool_result(served.wrap).into());
         }
