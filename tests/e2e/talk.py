@@ -136,6 +136,10 @@ async def talk(server, mode, other):
             await client.subscribe_resource("ledger://count")
             await insert_from(other, client, mode)
             await wait_for(lambda: "ledger://count" in UPDATES, f"no resources/updated: {UPDATES}")
+            # from code outside any call (a task the server runs): mango_rt::resource_changed
+            UPDATES.clear()
+            await client.call_tool("ledger_touch_later", {})
+            await wait_for(lambda: "ledger://count" in UPDATES, f"no update from outside a call: {UPDATES}")
             await client.unsubscribe_resource("ledger://count")
             UPDATES.clear()
             await insert_from(other, client, mode)
