@@ -3,6 +3,7 @@
 //! `main.rs`.
 
 pub mod loadgen;
+pub mod pipe;
 pub mod plot;
 pub mod report;
 pub mod timing;

@@ -9,14 +9,12 @@
 
 use std::time::Instant;
 
+use mango_bench::pipe::Pipe;
 use mango_bench::timing::summary;
 use mango_rt::__private::{TOOLS, benchmark_hook_server};
 use mango_rt::schemars::JsonSchema;
 use mango_rt::serde::Deserialize;
 use mango_rt::{Answer, Context, ToolError, tool};
-use rmcp::ServiceExt;
-use rmcp::handler::server::ServerHandler;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// Add two numbers.
 #[tool]
@@ -44,34 +42,13 @@ async fn confirm_add(a: i64, b: i64, ctx: &Context) -> Result<i64, ToolError> {
 /// The `_meta` of a 2026-07-28 request: the version, and a client that can elicit.
 const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{"form":{}}},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"}}"#;
 
-/// A server on the far end of an in-memory pipe, spoken to in JSON lines.
-struct Pipe {
-    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
-    reader: BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>,
-    line: Vec<u8>,
-    server: tokio::task::JoinHandle<()>,
+/// The calls the benchmark makes over a pipe, with their ids.
+struct Caller {
+    pipe: Pipe,
     next_id: u64,
 }
 
-impl Pipe {
-    async fn open<H: ServerHandler>(handler: H) -> Pipe {
-        let (client, server) = tokio::io::duplex(1 << 20);
-        let (read, write) = tokio::io::split(server);
-        let server = tokio::spawn(async move {
-            if let Ok(service) = handler.serve((read, write)).await {
-                let _ = service.waiting().await;
-            }
-        });
-        let (read, write) = tokio::io::split(client);
-        Pipe {
-            write,
-            reader: BufReader::with_capacity(1 << 20, read),
-            line: Vec::with_capacity(1 << 16),
-            server,
-            next_id: 1,
-        }
-    }
-
+impl Caller {
     /// One `tools/call` with these params (without `_meta`); its `result`.
     async fn call(&mut self, params: &str) -> Result<serde_json::Value, String> {
         let id = self.next_id;
@@ -79,18 +56,10 @@ impl Pipe {
         let line = format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{{META},{params}}}}}"#
         );
-        self.write
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        self.line.clear();
-        match self.reader.read_until(b'\n', &mut self.line).await {
-            Ok(0) => return Err("the server stopped".into()),
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
-        }
+        self.pipe.send(&line).await?;
+        self.pipe.read_line().await?;
         let mut answer: serde_json::Value =
-            serde_json::from_slice(&self.line).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&self.pipe.line).map_err(|e| e.to_string())?;
         match answer.get_mut("result") {
             Some(result) => Ok(result.take()),
             None => Err(format!("not a result: {answer}")),
@@ -131,25 +100,16 @@ impl Pipe {
     }
 }
 
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 async fn run(repetitions: usize) -> Result<serde_json::Value, String> {
     let tools = TOOLS.iter().filter(|t| t.meta.app == "mango-bench");
     let server = benchmark_hook_server(tools).map_err(|e| e.to_string())?;
-    let mut pipe = Pipe::open(server).await;
+    let mut pipe = Caller {
+        pipe: Pipe::open(server),
+        next_id: 1,
+    };
     let (mut rounds, mut calls) = (Vec::new(), Vec::new());
     // The two alternate, so that neither runs in the other's wake; the first 20 warm up.
     for i in 0..repetitions + 20 {
-        if std::env::var_os("ROUNDS_CALLS_ONLY").is_some() {
-            let c = pipe.two_calls().await?;
-            calls.push(c);
-            rounds.push(c);
-            continue;
-        }
         let (r, c) = if i % 2 == 0 {
             let r = pipe.two_rounds().await?;
             (r, pipe.two_calls().await?)

@@ -12,30 +12,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 // mango's side is built through the runtime's hook for this benchmark (not an API).
+use mango_bench::pipe::Pipe;
 use mango_bench::timing::summary;
 use mango_rt::__private::{EntryMeta, TOOLS, ToolEntry, benchmark_hook_server};
 use mango_rt::tool;
+use rmcp::RoleServer;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     ErrorData, Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
     ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
-use rmcp::{RoleServer, ServiceExt};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// One answer line, read into `buf` (reused).
-async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-) -> Result<(), String> {
-    buf.clear();
-    match reader.read_until(b'\n', buf).await {
-        Ok(0) => Err("the server stopped".into()),
-        Ok(_) => Ok(()),
-        Err(e) => Err(e.to_string()),
-    }
-}
 
 const TOOL_COUNT: usize = 1000;
 
@@ -120,92 +107,47 @@ fn entries() -> Result<Vec<&'static ToolEntry>, String> {
         .collect())
 }
 
-/// A server on the far end of an in-memory pipe, spoken to in JSON lines.
-struct Pipe {
-    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
-    reader: BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>,
-    line: Vec<u8>,
-    server: tokio::task::JoinHandle<()>,
-    next_id: u64,
-}
-
-impl Pipe {
-    /// Serves `handler` over a new pipe, initialized.
-    async fn open<H: ServerHandler>(handler: H) -> Result<Pipe, String> {
-        let (client, server) = tokio::io::duplex(1 << 20);
-        let (read, write) = tokio::io::split(server);
-        let server = tokio::spawn(async move {
-            if let Ok(service) = handler.serve((read, write)).await {
-                let _ = service.waiting().await;
-            }
-        });
-        let (read, write) = tokio::io::split(client);
-        let mut pipe = Pipe {
-            write,
-            reader: BufReader::with_capacity(1 << 20, read),
-            line: Vec::with_capacity(1 << 20),
-            server,
-            next_id: 1,
-        };
-        pipe.send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#).await?;
-        read_line(&mut pipe.reader, &mut pipe.line).await?;
-        pipe.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
-            .await?;
-        Ok(pipe)
+/// One `tools/list`, timed from writing the request to reading the whole answer
+/// (ms); the answer is checked after the clock stopped.
+async fn list(pipe: &mut Pipe, id: u64) -> Result<f64, String> {
+    let started = Instant::now();
+    pipe.send(&format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#
+    ))
+    .await?;
+    pipe.read_line().await?;
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    let count = serde_json::from_slice::<serde_json::Value>(&pipe.line)
+        .ok()
+        .and_then(|v| v["result"]["tools"].as_array().map(Vec::len));
+    if count != Some(TOOL_COUNT) {
+        return Err(format!(
+            "expected {TOOL_COUNT} tools, got {count:?}: {}",
+            String::from_utf8_lossy(&pipe.line[..pipe.line.len().min(300)])
+        ));
     }
-
-    async fn send(&mut self, line: &str) -> Result<(), String> {
-        self.write
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    /// One `tools/list`, timed from writing the request to reading the whole answer
-    /// (ms); the answer is checked after the clock stopped.
-    async fn list(&mut self) -> Result<f64, String> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let started = Instant::now();
-        self.send(&format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#
-        ))
-        .await?;
-        read_line(&mut self.reader, &mut self.line).await?;
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        let count = serde_json::from_slice::<serde_json::Value>(&self.line)
-            .ok()
-            .and_then(|v| v["result"]["tools"].as_array().map(Vec::len));
-        if count != Some(TOOL_COUNT) {
-            return Err(format!(
-                "expected {TOOL_COUNT} tools, got {count:?}: {}",
-                String::from_utf8_lossy(&self.line[..self.line.len().min(300)])
-            ));
-        }
-        Ok(elapsed)
-    }
-}
-
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    Ok(elapsed)
 }
 
 async fn run(repetitions: usize) -> Result<serde_json::Value, String> {
     let server = benchmark_hook_server(entries()?.into_iter()).map_err(|e| e.to_string())?;
-    let mut mango = Pipe::open(server).await?;
-    let mut raw = Pipe::open(RawList(Arc::new(raw_tools()))).await?;
+    let mut mango = Pipe::open(server);
+    mango.initialize().await?;
+    let mut raw = Pipe::open(RawList(Arc::new(raw_tools())));
+    raw.initialize().await?;
+    let mut id = 0;
     let (mut mango_times, mut raw_times) = (Vec::new(), Vec::new());
     // The two alternate, request by request, so that neither runs in the other's wake
     // (the allocator's state after 350 KB answers matters); the first ten are a warm-up.
     for i in 0..repetitions + 10 {
         let (m, r) = if i % 2 == 0 {
-            let m = mango.list().await?;
-            (m, raw.list().await?)
+            id += 1;
+            let m = list(&mut mango, id).await?;
+            (m, list(&mut raw, id).await?)
         } else {
-            let r = raw.list().await?;
-            (mango.list().await?, r)
+            id += 1;
+            let r = list(&mut raw, id).await?;
+            (list(&mut mango, id).await?, r)
         };
         if i >= 10 {
             mango_times.push(m);
