@@ -9,7 +9,9 @@ use crate::item::{
     Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
     ident_name, option_inner, parse_completions, wrap,
 };
-use crate::util::{Errors, default_crate, doc_text, parse_options, parse_str_value};
+use crate::util::{
+    Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
+};
 
 #[derive(Default)]
 struct Options {
@@ -17,6 +19,7 @@ struct Options {
     description: Option<LitStr>,
     title: Option<LitStr>,
     complete: Vec<(syn::Ident, Path)>,
+    scopes: Vec<LitStr>,
     krate: Option<Path>,
 }
 
@@ -26,12 +29,13 @@ impl Options {
         o.krate = parse_options(
             input,
             "prompt",
-            "name, description, title, complete, crate",
+            "name, description, title, complete, scopes, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
                     "description" => o.description = Some(parse_str_value(input)?),
                     "title" => o.title = Some(parse_str_value(input)?),
+                    "scopes" => o.scopes = parse_scopes_value(input)?,
                     "complete" => o.complete = parse_completions(input)?,
                     _ => return Ok(false),
                 }
@@ -128,6 +132,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         quote!()
     };
     let (holders, body) = call_body(&func, &params, &returns, &p);
+    let scopes = &options.scopes;
     let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let generated = quote! {
         struct __MangoParams {
@@ -154,6 +159,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             arguments: &__MANGO_ARGUMENTS,
             get: __mango_get,
             completions: #completions,
+            scopes: &[#(#scopes),*],
         };
     };
     Ok(wrap(

@@ -10,7 +10,9 @@ use crate::item::{
     Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
     parse_completions, wrap,
 };
-use crate::util::{Errors, default_crate, doc_text, parse_options, parse_str_value};
+use crate::util::{
+    Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
+};
 
 #[derive(Default)]
 struct Options {
@@ -20,6 +22,7 @@ struct Options {
     title: Option<LitStr>,
     complete: Vec<(syn::Ident, Path)>,
     mime_type: Option<LitStr>,
+    scopes: Vec<LitStr>,
     krate: Option<Path>,
 }
 
@@ -39,12 +42,13 @@ impl Options {
         o.krate = parse_options(
             input,
             "resource",
-            "name, description, title, mime_type, complete, crate",
+            "name, description, title, mime_type, complete, scopes, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
                     "description" => o.description = Some(parse_str_value(input)?),
                     "title" => o.title = Some(parse_str_value(input)?),
+                    "scopes" => o.scopes = parse_scopes_value(input)?,
                     "complete" => o.complete = parse_completions(input)?,
                     "mime_type" => o.mime_type = Some(parse_str_value(input)?),
                     _ => return Ok(false),
@@ -172,6 +176,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         quote!()
     };
     let (holders, body) = call_body(&func, &params, &returns, &p);
+    let scopes = &options.scopes;
     let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let generated = quote! {
         struct __MangoParams {
@@ -197,6 +202,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             mime_type: #mime_type,
             read: __mango_read,
             completions: #completions,
+            scopes: &[#(#scopes),*],
         };
     };
     Ok(wrap(

@@ -7,8 +7,8 @@ use syn::{Ident, LitStr, Path};
 
 use crate::item::{Front, ItemKind, Output, ParamRules, call_body, entry_meta, front, wrap};
 use crate::util::{
-    Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options, parse_str_value,
-    path_string,
+    Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options,
+    parse_scopes_value, parse_str_value, path_string,
 };
 
 const RULES: ParamRules = ParamRules {
@@ -28,6 +28,7 @@ struct Options {
     idempotent: Option<bool>,
     open_world: Option<bool>,
     atomic: Option<bool>,
+    scopes: Vec<LitStr>,
     krate: Option<Path>,
 }
 
@@ -37,7 +38,7 @@ impl Options {
         o.krate = parse_options(
             input,
             "tool",
-            "name, description, title, read_only, destructive, idempotent, open_world, atomic, crate",
+            "name, description, title, read_only, destructive, idempotent, open_world, atomic, scopes, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
@@ -48,6 +49,7 @@ impl Options {
                     "idempotent" => o.idempotent = Some(parse_flag_value(input)?),
                     "open_world" => o.open_world = Some(parse_flag_value(input)?),
                     "atomic" => o.atomic = Some(parse_flag_value(input)?),
+                    "scopes" => o.scopes = parse_scopes_value(input)?,
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -94,6 +96,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         None => quote!(::std::option::Option::None),
     };
     let atomic = option_bool(options.atomic);
+    let scopes = &options.scopes;
     let (ro, de, id, ow) = (
         option_bool(options.read_only),
         option_bool(options.destructive),
@@ -159,6 +162,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             input_schema: #p::input_schema::<__MangoArgs>,
             output: #output_kind,
             atomic: #atomic,
+            scopes: &[#(#scopes),*],
             call: __mango_invoke,
         };
     };

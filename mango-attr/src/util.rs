@@ -100,6 +100,46 @@ pub fn parse_flag_value(input: ParseStream) -> syn::Result<bool> {
     }
 }
 
+/// Parses `= ["scope", …]`: the OAuth scopes an item needs. Each must be a scope token
+/// as RFC 6749 defines it (printable ASCII, no space, `"` or `\\`).
+pub fn parse_scopes_value(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+    input.parse::<Token![=]>()?;
+    let list: syn::ExprArray = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected a list of scopes: `scopes = [\"notes:write\"]`",
+        )
+    })?;
+    let mut scopes = Vec::new();
+    for element in list.elems {
+        let Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(scope),
+            ..
+        }) = element
+        else {
+            return Err(syn::Error::new_spanned(
+                element,
+                "a scope is a string literal: `scopes = [\"notes:write\"]`",
+            ));
+        };
+        let value = scope.value();
+        if value.is_empty()
+            || !value
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        {
+            return Err(syn::Error::new(
+                scope.span(),
+                format!(
+                    "`{value}` is not a valid OAuth scope: use printable ASCII without spaces, `\"` or `\\` (e.g. `notes:write`)"
+                ),
+            ));
+        }
+        scopes.push(scope);
+    }
+    Ok(scopes)
+}
+
 pub fn option_bool(value: Option<bool>) -> TokenStream {
     match value {
         Some(v) => quote!(::std::option::Option::Some(#v)),

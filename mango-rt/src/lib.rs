@@ -72,8 +72,8 @@ mod transport;
 mod util;
 
 pub use call::{
-    Answer, AskError, Caller, Content, Context, Kind, LogLevel, Message, Output, Rich, Sampled,
-    Sampling, Target, TransportKind,
+    Answer, AskError, Caller, Content, Context, Identity, IdentitySource, Kind, LogLevel, Message,
+    Output, Rich, Sampled, Sampling, Target, TransportKind,
 };
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
@@ -82,8 +82,8 @@ pub use mango_attr::{command, completion, middleware, prompt, resource, settings
 pub use project::{AppInfo, Project};
 pub use runtime::{Error, app_settings, resource_changed};
 pub use settings::{
-    AppSettings, AuthSettings, DatabaseSettings, InputSettings, RateLimitSettings, ServerSettings,
-    Settings, StdioAuth, TimeoutSettings, Transport,
+    AppSettings, AuthSettings, DatabaseSettings, InputSettings, OAuthSettings, RateLimitSettings,
+    ServerSettings, Settings, StdioAuth, TimeoutSettings, Transport,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it

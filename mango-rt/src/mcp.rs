@@ -14,8 +14,7 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
 
-use crate::builtin::auth::Identity;
-use crate::call::{Asker, Caller, Channel, LogFilter, TransportKind};
+use crate::call::{Asker, Caller, Channel, Identity, LogFilter, TransportKind};
 use crate::chain::ListRequest;
 use crate::runtime::{RoundRequest, Runtime, page};
 use crate::util::did_you_mean;
@@ -99,7 +98,7 @@ impl MangoServer {
     /// What list hooks see of a list request (none when no middleware has hooks: the
     /// caller is then not copied).
     fn list_request(&self, context: &RequestContext<RoleServer>) -> Option<ListRequest> {
-        self.runtime.has_list_hooks().then(|| ListRequest {
+        (self.runtime.has_list_hooks() || self.runtime.any_scoped()).then(|| ListRequest {
             caller: self.caller(context),
         })
     }
@@ -126,7 +125,10 @@ impl MangoServer {
         let caller = if self.runtime.has_middleware() {
             self.caller(&context)
         } else {
-            Caller::new(self.transport)
+            // The identity is always copied: items' scopes are checked against it.
+            let mut caller = Caller::new(self.transport);
+            caller.identity = Self::identity(&context);
+            caller
         };
         let stateless = stateless_era(&context);
         #[allow(deprecated)]
@@ -169,13 +171,13 @@ impl MangoServer {
         (caller, channel)
     }
 
-    /// The identity HTTP authentication found (bound into a round's state).
-    fn identity(context: &RequestContext<RoleServer>) -> Option<String> {
+    /// The identity HTTP authentication found.
+    fn identity(context: &RequestContext<RoleServer>) -> Option<Identity> {
         context
             .extensions
             .get::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Identity>())
-            .map(|id| id.0.clone())
+            .cloned()
     }
 
     /// The error for a subscription to a URI no resource or template has.
@@ -207,9 +209,7 @@ impl MangoServer {
                         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 })
                 .map(|info| info.0),
-            identity: http
-                .and_then(|parts| parts.extensions.get::<Identity>())
-                .map(|id| id.0.clone()),
+            identity: Self::identity(context),
         }
     }
 }
@@ -250,7 +250,12 @@ impl ServerHandler for MangoServer {
         let req = self.list_request(&context);
         let tools = self
             .runtime
-            .listed(&self.runtime.tools.listed, req.as_ref(), |h| h.tools)
+            .listed(
+                &self.runtime.tools.listed,
+                &self.runtime.tools.listed_scopes,
+                req.as_ref(),
+                |h| h.tools,
+            )
             .await;
         let (tools, next) = self.page("tools/list", tools, request)?;
         let mut result = ListToolsResult::with_all_items(tools);
@@ -275,9 +280,7 @@ impl ServerHandler for MangoServer {
                 state: request.request_state,
                 responses: request.input_responses,
             };
-            let identity = Self::identity(&context);
-            let (mut caller, channel) = self.call_of(context);
-            caller.identity = caller.identity.or(identity);
+            let (caller, channel) = self.call_of(context);
             let call =
                 self.runtime
                     .call_tool_in_rounds(&request.name, arguments, caller, channel, round);
@@ -308,9 +311,12 @@ impl ServerHandler for MangoServer {
         let req = self.list_request(&context);
         let all = self
             .runtime
-            .listed(&self.runtime.resources.listed, req.as_ref(), |h| {
-                h.resources
-            })
+            .listed(
+                &self.runtime.resources.listed,
+                &self.runtime.resources.listed_scopes,
+                req.as_ref(),
+                |h| h.resources,
+            )
             .await;
         let (items, next) = self.page("resources/list", all, request)?;
         let mut result = ListResourcesResult::with_all_items(items);
@@ -327,7 +333,12 @@ impl ServerHandler for MangoServer {
         let templates = &self.runtime.resources.listed_templates;
         let all = self
             .runtime
-            .listed(templates, req.as_ref(), |h| h.resource_templates)
+            .listed(
+                templates,
+                &self.runtime.resources.listed_template_scopes,
+                req.as_ref(),
+                |h| h.resource_templates,
+            )
             .await;
         let (items, next) = self.page("resources/templates/list", all, request)?;
         let mut result = ListResourceTemplatesResult::with_all_items(items);
@@ -356,7 +367,12 @@ impl ServerHandler for MangoServer {
         let req = self.list_request(&context);
         let all = self
             .runtime
-            .listed(&self.runtime.prompts.listed, req.as_ref(), |h| h.prompts)
+            .listed(
+                &self.runtime.prompts.listed,
+                &self.runtime.prompts.listed_scopes,
+                req.as_ref(),
+                |h| h.prompts,
+            )
             .await;
         let (items, next) = self.page("prompts/list", all, request)?;
         let mut result = ListPromptsResult::with_all_items(items);

@@ -191,15 +191,21 @@ impl Default for ServerSettings {
     }
 }
 
-/// `[auth]`: bearer tokens, by the name a caller is known as (set them from the
-/// environment: `MANGO_AUTH__TOKENS__ALICE=…`).
+/// `[auth]`, for `mango.auth`: static bearer tokens by the name a caller is known as
+/// (set them from the environment: `MANGO_AUTH__TOKENS__ALICE=…`), and an OAuth 2.1
+/// resource server (`[auth.oauth]`).
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     pub tokens: BTreeMap<String, String>,
+    /// The scopes a static token grants, by its name (a token not listed has every
+    /// scope).
+    pub token_scopes: BTreeMap<String, Vec<String>>,
     /// Over stdio there are no headers: `"trust"` (the default) treats the local user as
-    /// the caller `local`; `"deny"` refuses every stdio call.
+    /// the caller `local`, with every scope; `"deny"` refuses every stdio call.
     pub stdio: StdioAuth,
+    /// `[auth.oauth]`: access tokens from an authorization server.
+    pub oauth: Option<OAuthSettings>,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -207,8 +213,106 @@ impl std::fmt::Debug for AuthSettings {
         // The callers' names, never their tokens.
         f.debug_struct("AuthSettings")
             .field("tokens", &self.tokens.keys().collect::<Vec<_>>())
+            .field("token_scopes", &self.token_scopes)
             .field("stdio", &self.stdio)
+            .field("oauth", &self.oauth)
             .finish()
+    }
+}
+
+/// `[auth.oauth]`: this server as an OAuth 2.1 resource server (the MCP authorization
+/// spec). Access tokens are JWTs checked against the authorization server's keys
+/// (JWKS), or, with `introspection_url`, opaque tokens asked about (RFC 7662).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuthSettings {
+    /// The authorization server's issuer identifier: the tokens' `iss`.
+    pub issuer: String,
+    /// What the metadata names as the authorization servers (empty: the issuer).
+    pub authorization_servers: Vec<String>,
+    /// This server's canonical URL (RFC 8707), the tokens' audience: what clients
+    /// connect to, e.g. `https://mcp.example.com/mcp` (unset: the URL it listens on).
+    pub resource: Option<String>,
+    /// Where the keys are (unset: the `jwks_uri` of the issuer's metadata, RFC 8414 or
+    /// OpenID discovery).
+    pub jwks_url: Option<String>,
+    /// Set: tokens are checked by token introspection (RFC 7662) at this URL instead of
+    /// as JWTs.
+    pub introspection_url: Option<String>,
+    /// This server's client credentials at the introspection endpoint (better from the
+    /// environment: `MANGO_AUTH__OAUTH__CLIENT_SECRET`).
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Scopes every request needs.
+    pub required_scopes: Vec<String>,
+    /// Scopes the metadata lists besides those the apps' items declare.
+    pub scopes_supported: Vec<String>,
+    /// Claims of the token kept in the caller's identity (`ctx.identity()`), besides the
+    /// subject and the scopes.
+    pub claims: Vec<String>,
+    /// The signature algorithms accepted (asymmetric only: RS*, PS*, ES*, EdDSA).
+    pub algorithms: Vec<String>,
+    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    pub leeway: u64,
+    /// Seconds a request to the authorization server (metadata, keys, introspection)
+    /// may take.
+    pub timeout: f64,
+    /// Seconds the keys are kept before they are fetched again (an unknown `kid`
+    /// fetches them at once, at most once a second).
+    pub jwks_ttl: u64,
+    /// Seconds an introspection answer is kept (0: ask for every request).
+    pub introspection_cache: u64,
+    /// The longest `Authorization` header accepted, in bytes.
+    pub max_token_bytes: usize,
+    /// A name for this server in its metadata (`resource_name`).
+    pub resource_name: Option<String>,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        OAuthSettings {
+            issuer: String::new(),
+            authorization_servers: Vec::new(),
+            resource: None,
+            jwks_url: None,
+            introspection_url: None,
+            client_id: None,
+            client_secret: None,
+            required_scopes: Vec::new(),
+            scopes_supported: Vec::new(),
+            claims: Vec::new(),
+            algorithms: [
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+            ]
+            .map(String::from)
+            .to_vec(),
+            leeway: 30,
+            timeout: 5.0,
+            jwks_ttl: 600,
+            introspection_cache: 30,
+            max_token_bytes: 8192,
+            resource_name: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for OAuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSettings")
+            .field("issuer", &self.issuer)
+            .field("authorization_servers", &self.authorization_servers)
+            .field("resource", &self.resource)
+            .field("jwks_url", &self.jwks_url)
+            .field("introspection_url", &self.introspection_url)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("required_scopes", &self.required_scopes)
+            .field("claims", &self.claims)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
     }
 }
 

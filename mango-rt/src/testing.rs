@@ -157,6 +157,7 @@ struct TestClient {
     sampling: bool,
     replies: std::collections::VecDeque<Reply>,
     questions: Vec<Question>,
+    identity: Option<crate::call::Identity>,
 }
 
 impl TestClient {
@@ -308,6 +309,28 @@ impl TestServer {
         client.sampling = sampling;
     }
 
+    /// Who later calls (and lists) come from: without one, the test client is trusted
+    /// with every scope, as the local user over stdio is; with one, items whose scopes
+    /// it lacks are hidden from it and refused, as over HTTP.
+    ///
+    /// ```no_run
+    /// # async fn f(server: mango_rt::testing::TestServer) {
+    /// use mango_rt::Identity;
+    /// server.as_identity(Identity::new("alice").with_scopes(["notes:read"]));
+    /// let refused = server.call("notes_add", serde_json::json!({"text": "hi"})).await;
+    /// # }
+    /// ```
+    pub fn as_identity(&self, identity: crate::call::Identity) {
+        self.client().identity = Some(identity);
+    }
+
+    /// The caller of the test client's requests.
+    fn caller(&self) -> Caller {
+        let mut caller = Caller::new(TransportKind::InProcess);
+        caller.identity = self.client().identity.clone();
+        caller
+    }
+
     /// Every question asked of the test client so far, in order.
     pub fn questions(&self) -> Vec<Question> {
         self.client().questions.clone()
@@ -319,7 +342,7 @@ impl TestServer {
         let Value::Object(arguments) = arguments else {
             return Err(TestError::NotAnObject(arguments));
         };
-        let caller = Caller::new(TransportKind::InProcess);
+        let caller = self.caller();
         let (era, caps) = {
             let client = self.client();
             (client.era, client.capabilities())
@@ -381,7 +404,7 @@ impl TestServer {
             state: request_state.map(str::to_owned),
             responses,
         };
-        let caller = Caller::new(TransportKind::InProcess);
+        let caller = self.caller();
         match self
             .runtime
             .call_tool_in_rounds(name, arguments, caller, Channel::default(), round)
@@ -418,7 +441,7 @@ impl TestServer {
                 state: state.take(),
                 responses: responses.take(),
             };
-            let caller = Caller::new(TransportKind::InProcess);
+            let caller = self.caller();
             let response = self
                 .runtime
                 .call_tool_in_rounds(name, arguments.clone(), caller, Channel::default(), round)
@@ -451,7 +474,7 @@ impl TestServer {
     /// Reads a resource by URI (a static one, or one a template matches), through the
     /// same pipeline as stdio and HTTP.
     pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, TestError> {
-        let caller = Caller::new(TransportKind::InProcess);
+        let caller = self.caller();
         self.runtime
             .read_resource(uri, caller, Channel::default())
             .await
@@ -468,7 +491,7 @@ impl TestServer {
         let Value::Object(arguments) = arguments else {
             return Err(TestError::NotAnObject(arguments));
         };
-        let caller = Caller::new(TransportKind::InProcess);
+        let caller = self.caller();
         self.runtime
             .get_prompt(name, arguments, caller, Channel::default())
             .await
@@ -512,7 +535,7 @@ impl TestServer {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let caller = Caller::new(TransportKind::InProcess);
+        let caller = self.caller();
         self.runtime
             .complete(
                 reference,
@@ -532,20 +555,37 @@ impl TestServer {
     pub async fn lists(&self) -> Lists {
         let rt = &self.runtime;
         let req = crate::chain::ListRequest {
-            caller: Caller::new(TransportKind::InProcess),
+            caller: self.caller(),
         };
         Lists {
-            tools: rt.listed(&rt.tools.listed, Some(&req), |h| h.tools).await,
-            resources: rt
-                .listed(&rt.resources.listed, Some(&req), |h| h.resources)
-                .await,
-            resource_templates: rt
-                .listed(&rt.resources.listed_templates, Some(&req), |h| {
-                    h.resource_templates
+            tools: rt
+                .listed(&rt.tools.listed, &rt.tools.listed_scopes, Some(&req), |h| {
+                    h.tools
                 })
                 .await,
+            resources: rt
+                .listed(
+                    &rt.resources.listed,
+                    &rt.resources.listed_scopes,
+                    Some(&req),
+                    |h| h.resources,
+                )
+                .await,
+            resource_templates: rt
+                .listed(
+                    &rt.resources.listed_templates,
+                    &rt.resources.listed_template_scopes,
+                    Some(&req),
+                    |h| h.resource_templates,
+                )
+                .await,
             prompts: rt
-                .listed(&rt.prompts.listed, Some(&req), |h| h.prompts)
+                .listed(
+                    &rt.prompts.listed,
+                    &rt.prompts.listed_scopes,
+                    Some(&req),
+                    |h| h.prompts,
+                )
                 .await,
         }
     }

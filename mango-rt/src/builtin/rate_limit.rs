@@ -28,7 +28,7 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
         let per_second = f64::from(limits.per_minute.max(1)) / 60.0;
         let capacity = f64::from(limits.burst.max(1));
         let key = match (&req.caller.identity, req.caller.address) {
-            (Some(identity), _) => identity.clone(),
+            (Some(identity), _) => identity.key(),
             (None, Some(address)) => format!("anonymous ({})", address.ip()),
             (None, None) => format!("anonymous ({})", req.caller.transport),
         };

@@ -18,6 +18,7 @@ use crate::state::State;
 mod ask;
 mod content;
 mod form;
+mod identity;
 mod inject;
 mod output;
 
@@ -27,6 +28,7 @@ pub(crate) use ask::{
 };
 
 pub use content::{Content, Message};
+pub use identity::{Identity, IdentitySource};
 
 pub use inject::{Call, Inject, InjectMut};
 pub(crate) use output::catching_panics;
@@ -139,9 +141,9 @@ pub struct Caller {
     pub headers: Option<axum::http::HeaderMap>,
     /// The address the HTTP request came from (HTTP only; behind a proxy, the proxy's).
     pub address: Option<std::net::SocketAddr>,
-    /// Who is calling, once authentication said so (`mango.auth`: the token's name;
-    /// over stdio, `local`).
-    pub identity: Option<String>,
+    /// Who is calling, once authentication said so (`mango.auth`: the OAuth token's
+    /// subject, or the static token's name; over stdio, `local`).
+    pub identity: Option<Identity>,
 }
 
 impl Caller {
@@ -154,6 +156,48 @@ impl Caller {
             address: None,
             identity: None,
         }
+    }
+
+    /// Why this caller may not use an item that needs `needed` (none: it may). The
+    /// local user over stdio has every scope unless `[auth] stdio = "deny"`; in-process
+    /// callers (tests, commands) too, unless given an identity; an anonymous caller over
+    /// HTTP has none.
+    pub(crate) fn refusal(
+        &self,
+        needed: &[&str],
+        stdio: crate::settings::StdioAuth,
+    ) -> Option<String> {
+        if needed.is_empty() {
+            return None;
+        }
+        let missing = match &self.identity {
+            Some(identity) => identity.missing(needed),
+            None => match self.transport {
+                TransportKind::Stdio if stdio == crate::settings::StdioAuth::Trust => Vec::new(),
+                TransportKind::InProcess | TransportKind::Command => Vec::new(),
+                _ => needed.to_vec(),
+            },
+        };
+        if missing.is_empty() {
+            return None;
+        }
+        let who = match &self.identity {
+            Some(identity) => format!("`{identity}`"),
+            None => "an anonymous caller".to_owned(),
+        };
+        let list = missing
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let word = if missing.len() == 1 {
+            "scope"
+        } else {
+            "scopes"
+        };
+        Some(format!(
+            "this needs the {word} {list}, which {who} was not granted (ask the authorization server for a token with {word} {list})"
+        ))
     }
 }
 
@@ -223,7 +267,7 @@ struct Inner {
     state: Arc<State>,
     target: Target,
     transport: TransportKind,
-    identity: Option<String>,
+    identity: Option<Identity>,
     channel: Channel,
     extensions: rmcp::model::Extensions,
 }
@@ -252,10 +296,11 @@ impl Context {
         &self.inner.state
     }
 
-    /// Who is calling, when an authentication middleware said so (`mango.auth`: the
-    /// token's name; over stdio, `local`).
-    pub fn identity(&self) -> Option<&str> {
-        self.inner.identity.as_deref()
+    /// Who is calling, when authentication said so (`mango.auth`: the OAuth token's
+    /// subject, scopes and chosen claims, or the static token's name; over stdio,
+    /// `local`).
+    pub fn identity(&self) -> Option<&Identity> {
+        self.inner.identity.as_ref()
     }
 
     /// A value a middleware put in the request's extensions.

@@ -181,7 +181,6 @@ async fn serve_http(
         cancel.clone(),
         runtime.state.in_flight.clone(),
     );
-    let app = auth::http_layer(app, settings);
     let url = format!(
         "http://{}{}",
         if local.is_ipv6() {
@@ -191,6 +190,13 @@ async fn serve_http(
         },
         settings.server.path
     );
+    let needed: Option<auth::NeededScopes> = runtime.any_scoped().then(|| {
+        let runtime = runtime.clone();
+        Arc::new(move |method: &str, name: &str| runtime.needed_scopes(method, name))
+            as auth::NeededScopes
+    });
+    let app = auth::http_layer(app, settings, &url, &runtime.declared_scopes(), needed)
+        .map_err(ErrorKind::Serve)?;
     tracing::info!(
         mode = if stateless { "stateless" } else { "sessions" },
         "serving {summary} over Streamable HTTP at {url}"

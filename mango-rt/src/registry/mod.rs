@@ -116,6 +116,8 @@ pub struct ToolEntry {
     /// `#[tool(atomic = …)]`: whether a database connection it takes is in a
     /// transaction (`None`: the settings' default).
     pub atomic: Option<bool>,
+    /// The OAuth scopes a caller needs (`#[tool(scopes = ["notes:write"])]`).
+    pub scopes: &'static [&'static str],
     pub call: fn(Call) -> BoxFuture<Output>,
 }
 
@@ -132,6 +134,8 @@ pub struct ResourceEntry {
     pub read: fn(Call) -> BoxFuture<Output>,
     /// `complete(var = fn, …)`: how to complete the template's variables.
     pub completions: &'static [CompletionEntry],
+    /// The OAuth scopes a caller needs (`scopes = ["notes:read"]`).
+    pub scopes: &'static [&'static str],
 }
 
 /// A `complete(argument = fn)` of a prompt or resource template: the `#[completion]`
@@ -153,6 +157,8 @@ pub struct PromptEntry {
     pub get: fn(Call) -> BoxFuture<Output>,
     /// `complete(argument = fn, …)`: how to complete its arguments.
     pub completions: &'static [CompletionEntry],
+    /// The OAuth scopes a caller needs (`scopes = ["notes:read"]`).
+    pub scopes: &'static [&'static str],
 }
 
 /// One argument of a prompt: a parameter of its fn.

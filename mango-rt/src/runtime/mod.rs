@@ -260,6 +260,9 @@ impl Runtime {
         channel: Channel,
     ) -> Option<CallToolResult> {
         let served = self.tools.get(name)?;
+        if let Some(why) = self.refusal(&caller, served.entry.scopes) {
+            return Some(Output::Error(format!("`{name}`: {why}")).into_call_tool_result(false));
+        }
         let output = self.run_tool(served, arguments, caller, channel).await;
         Some(output.into_call_tool_result(served.wrap))
     }
@@ -306,6 +309,9 @@ impl Runtime {
                 None,
             ));
         };
+        if let Some(why) = self.refusal(&caller, served.entry.scopes) {
+            return Err(ErrorData::invalid_request(format!("`{uri}`: {why}"), None));
+        }
         let arguments = vars
             .into_iter()
             .map(|(name, value)| (name, serde_json::Value::String(value)))
@@ -346,6 +352,12 @@ impl Runtime {
                 None,
             ));
         };
+        if let Some(why) = self.refusal(&caller, served.entry.scopes) {
+            return Err(ErrorData::invalid_request(
+                format!("the prompt `{name}`: {why}"),
+                None,
+            ));
+        }
         served
             .check(&arguments)
             .map_err(|message| ErrorData::invalid_params(message, None))?;
@@ -456,13 +468,24 @@ impl Runtime {
 
     /// `items` as a client is given them: as the middleware's `pick`ed list hooks
     /// change them, in the settings' order (none: as they are).
+    ///
+    /// Items whose scopes (`scopes`, one per item) the caller lacks are left out first.
     pub async fn listed<T: Clone>(
         &self,
         items: &[T],
+        scopes: &[&'static [&'static str]],
         req: Option<&ListRequest>,
         pick: fn(&ListHooks) -> crate::chain::ListHook<T>,
     ) -> Vec<T> {
-        let mut items = items.to_vec();
+        let mut items = match req {
+            Some(req) if self.any_scoped() => items
+                .iter()
+                .zip(scopes)
+                .filter(|(_, needed)| self.refusal(&req.caller, needed).is_none())
+                .map(|(item, _)| item.clone())
+                .collect(),
+            _ => items.to_vec(),
+        };
         if let Some(req) = req {
             for hooks in &self.list_hooks {
                 pick(hooks)(req, &mut items).await;
@@ -474,6 +497,53 @@ impl Runtime {
     /// Whether any middleware changes the lists.
     pub fn has_list_hooks(&self) -> bool {
         !self.list_hooks.is_empty()
+    }
+
+    /// Whether any item needs a scope (lists then depend on the caller).
+    pub fn any_scoped(&self) -> bool {
+        self.tools
+            .listed_scopes
+            .iter()
+            .chain(&self.prompts.listed_scopes)
+            .chain(&self.resources.listed_scopes)
+            .chain(&self.resources.listed_template_scopes)
+            .any(|s| !s.is_empty())
+    }
+
+    /// Every scope an item declares, sorted, once each: `scopes_supported`.
+    pub fn declared_scopes(&self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = self
+            .tools
+            .listed_scopes
+            .iter()
+            .chain(&self.prompts.listed_scopes)
+            .chain(&self.resources.listed_scopes)
+            .chain(&self.resources.listed_template_scopes)
+            .flat_map(|s| s.iter().copied())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// The scopes the JSON-RPC request `method` of the item `name` (a tool's or prompt's
+    /// name, a resource's URI) needs; none for other methods and unknown items (those
+    /// fail on their own).
+    pub fn needed_scopes(&self, method: &str, name: &str) -> &'static [&'static str] {
+        match method {
+            "tools/call" => self.tools.get(name).map(|t| t.entry.scopes),
+            "prompts/get" => self.prompts.get(name).map(|p| p.entry.scopes),
+            "resources/read" | "resources/subscribe" => {
+                self.resources.find(name).map(|(r, _)| r.entry.scopes)
+            }
+            _ => None,
+        }
+        .unwrap_or(&[])
+    }
+
+    /// Why `caller` may not use an item that needs `needed` (none: it may).
+    pub fn refusal(&self, caller: &Caller, needed: &[&str]) -> Option<String> {
+        caller.refusal(needed, self.settings().auth.stdio)
     }
 
     /// The error for a name no tool has, with the closest names.

@@ -104,6 +104,8 @@ pub(crate) struct Prompts {
     by_name: HashMap<&'static str, usize>,
     /// What `prompts/list` gives.
     pub listed: Vec<Prompt>,
+    /// The scopes each of `listed` needs.
+    pub listed_scopes: Vec<&'static [&'static str]>,
 }
 
 impl Prompts {
@@ -143,10 +145,12 @@ impl Prompts {
             .enumerate()
             .map(|(i, p)| (p.target.name, i))
             .collect();
+        let listed_scopes = list.iter().map(|p| p.entry.scopes).collect();
         Ok(Prompts {
             list,
             by_name,
             listed,
+            listed_scopes,
         })
     }
 

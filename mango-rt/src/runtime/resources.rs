@@ -247,6 +247,9 @@ pub(crate) struct Resources {
     /// What `resources/list` and `resources/templates/list` give.
     pub listed: Vec<Resource>,
     pub listed_templates: Vec<ResourceTemplate>,
+    /// The scopes each of `listed` and `listed_templates` needs.
+    pub listed_scopes: Vec<&'static [&'static str]>,
+    pub listed_template_scopes: Vec<&'static [&'static str]>,
 }
 
 impl Resources {
@@ -344,6 +347,8 @@ impl Resources {
         Ok(Resources {
             listed: statics.iter().map(describe_static).collect(),
             listed_templates: templates.iter().map(describe_template).collect(),
+            listed_scopes: statics.iter().map(|r| r.entry.scopes).collect(),
+            listed_template_scopes: templates.iter().map(|r| r.entry.scopes).collect(),
             statics,
             by_uri,
             templates,

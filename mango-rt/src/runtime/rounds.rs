@@ -237,6 +237,11 @@ impl Runtime {
         let Some(served) = self.tools.get(name) else {
             return Err(refuse(self.unknown_tool(name)));
         };
+        if let Some(why) = self.refusal(&caller, served.entry.scopes) {
+            return Ok(Output::Error(format!("`{name}`: {why}"))
+                .into_call_tool_result(false)
+                .into());
+        }
         let args = sha_hex(&Value::Object(arguments.clone()).to_string());
         let responses = round.responses.unwrap_or_default();
         // A call's id is made when its first round asks; a call that never asks has no
@@ -261,7 +266,7 @@ impl Runtime {
                         "the requestState was issued for a call of `{name}` with other arguments: each round of a call repeats its arguments"
                     )));
                 }
-                if sealed.caller != caller.identity {
+                if sealed.caller != caller.identity.as_ref().map(crate::call::Identity::key) {
                     return Err(refuse(
                         "the requestState was issued to another caller".into(),
                     ));
@@ -292,7 +297,7 @@ impl Runtime {
             asked.clone().into_iter().collect(),
         ));
         channel.asker = Asker::Rounds(rounds.clone());
-        let identity = caller.identity.clone();
+        let identity = caller.identity.as_ref().map(crate::call::Identity::key);
         let output = self.run_tool(served, arguments, caller, channel).await;
         if output != Output::InputRequired {
             if let (true, Some(call)) = (output.is_success(), &call) {

@@ -53,6 +53,8 @@ pub(crate) struct Tools {
     by_name: HashMap<&'static str, usize>,
     /// What `tools/list` gives when no middleware changes it.
     pub listed: Vec<Tool>,
+    /// The scopes each of `listed` needs.
+    pub listed_scopes: Vec<&'static [&'static str]>,
 }
 
 impl Tools {
@@ -109,10 +111,12 @@ impl Tools {
             .map(|(i, t)| (t.name(), i))
             .collect();
         let listed = list.iter().map(|t| t.tool.clone()).collect();
+        let listed_scopes = list.iter().map(|t| t.entry.scopes).collect();
         Ok(Tools {
             list,
             by_name,
             listed,
+            listed_scopes,
         })
     }
 }

@@ -1,0 +1,470 @@
+//! `mango.auth`, all of it: the HTTP layer that answers 401 and 403 before any item
+//! runs (static bearer tokens, and OAuth access tokens with the `oauth` feature), the
+//! Protected Resource Metadata, and the MCP step that refuses unauthenticated calls on
+//! every transport.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request as HttpRequest;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next as HttpNext;
+use axum::response::Response as HttpResponse;
+
+use crate::call::{Identity, IdentitySource, TransportKind};
+use crate::chain::{Next, Request, Response, StepFuture};
+use crate::settings::{Settings, StdioAuth};
+use crate::transport::error_response;
+use crate::transport::http::json_response;
+
+#[cfg(feature = "oauth")]
+mod oauth;
+
+/// The name `Mango.toml` lists it under.
+const NAME: &str = "mango.auth";
+
+/// The scopes the JSON-RPC method (`tools/call`, …) of an item (a name, a URI) needs.
+pub(crate) type NeededScopes = Arc<dyn Fn(&str, &str) -> &'static [&'static str] + Send + Sync>;
+
+fn listed(settings: &Settings) -> bool {
+    settings.middleware.iter().any(|m| m == NAME)
+}
+
+/// Start-up check: the middleware is listed but has nothing to accept, or `[auth.oauth]`
+/// is set where it cannot work.
+pub(super) fn check_settings(settings: &Settings) -> Result<(), String> {
+    let path = settings.display_path().display().to_string();
+    let auth = &settings.auth;
+    if let Some(oauth) = &auth.oauth {
+        if !listed(settings) {
+            return Err(format!(
+                "{path}: [auth.oauth] is set but `{NAME}` is not listed in `middleware`: add \"{NAME}\" to it (nothing is checked without it)"
+            ));
+        }
+        if !cfg!(feature = "oauth") {
+            return Err(format!(
+                "{path}: [auth.oauth] is set but this server was built without mango-rt's `oauth` feature: in the project's Cargo.toml write `mango-rt = {{ …, features = [\"oauth\"] }}`"
+            ));
+        }
+        #[cfg(feature = "oauth")]
+        oauth::check(oauth).map_err(|e| format!("{path}: [auth.oauth] {e}"))?;
+        let _ = oauth;
+    } else if listed(settings) && auth.tokens.is_empty() {
+        return Err(format!(
+            "{path}: `{NAME}` is listed but [auth] has neither tokens nor an [auth.oauth] table: add `tokens = {{ name = \"…\" }}` (or set MANGO_AUTH__TOKENS__<NAME>=<token>), or configure [auth.oauth] with the authorization server's `issuer`"
+        ));
+    }
+    for name in auth.token_scopes.keys() {
+        if !auth.tokens.contains_key(name) {
+            return Err(format!(
+                "{path}: [auth] token_scopes names `{name}`, which is not one of [auth] tokens"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Compares in time that depends only on the lengths.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A static token of `[auth] tokens`.
+struct StaticToken {
+    name: String,
+    token: String,
+    scopes: Option<Vec<String>>,
+}
+
+/// The identity of the static token `given` is, if it is one. Every token is compared,
+/// so the time says nothing about which one matched.
+fn static_identity(given: &str, tokens: &[StaticToken]) -> Option<Identity> {
+    let mut who = None;
+    for token in tokens {
+        if same_secret(given.as_bytes(), token.token.as_bytes()) {
+            who = Some(token);
+        }
+    }
+    who.map(|t| {
+        Identity::of(
+            t.name.clone(),
+            t.scopes.clone(),
+            Default::default(),
+            IdentitySource::Token,
+        )
+    })
+}
+
+/// Why a request was not let in.
+#[derive(Debug)]
+enum Refusal {
+    /// No `Authorization` header.
+    Missing,
+    /// A header that is not a valid token, with what is wrong (for the client, and the
+    /// log: never the token).
+    Invalid(String),
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750's b64token).
+fn bearer(value: &str) -> Result<&str, Refusal> {
+    let malformed = || Refusal::Invalid("the Authorization header is not `Bearer <token>`".into());
+    let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(malformed());
+    }
+    let token = rest.trim_matches(' ');
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if valid { Ok(token) } else { Err(malformed()) }
+}
+
+/// What the HTTP layer checks requests with.
+struct Gate {
+    statics: Vec<StaticToken>,
+    #[cfg(feature = "oauth")]
+    oauth: Option<oauth::OAuth>,
+    /// How long an `Authorization` header may be.
+    max_header: usize,
+    /// The scopes of each item; none when no item has any.
+    needed: Option<NeededScopes>,
+    /// `[server] max_request_bytes`, for reading a body to find the item it calls.
+    limit: usize,
+}
+
+impl Gate {
+    async fn identify(&self, header: Option<&HeaderValue>) -> Result<Identity, Refusal> {
+        let header = header.ok_or(Refusal::Missing)?;
+        if header.len() > self.max_header {
+            return Err(Refusal::Invalid(format!(
+                "the Authorization header is longer than {} bytes",
+                self.max_header
+            )));
+        }
+        let value = header.to_str().map_err(|_| {
+            Refusal::Invalid("the Authorization header is not `Bearer <token>`".into())
+        })?;
+        let token = bearer(value)?;
+        if let Some(identity) = static_identity(token, &self.statics) {
+            return Ok(identity);
+        }
+        #[cfg(feature = "oauth")]
+        if let Some(oauth) = &self.oauth {
+            return oauth.verify(token).await.map_err(Refusal::Invalid);
+        }
+        Err(Refusal::Invalid("the bearer token is not valid".into()))
+    }
+
+    /// `WWW-Authenticate` for a 401.
+    fn challenge(&self, refusal: &Refusal) -> HeaderValue {
+        #[cfg(feature = "oauth")]
+        if let Some(oauth) = &self.oauth {
+            return oauth.challenge(match refusal {
+                Refusal::Missing => None,
+                Refusal::Invalid(why) => Some(why),
+            });
+        }
+        match refusal {
+            Refusal::Missing => HeaderValue::from_static("Bearer realm=\"mango\""),
+            Refusal::Invalid(_) => {
+                HeaderValue::from_static("Bearer realm=\"mango\", error=\"invalid_token\"")
+            }
+        }
+    }
+
+    /// `WWW-Authenticate` for a 403: the scopes that would do.
+    fn insufficient(&self, needed: &[&str], why: &str) -> HeaderValue {
+        #[cfg(feature = "oauth")]
+        if let Some(oauth) = &self.oauth {
+            return oauth.insufficient(needed, why);
+        }
+        let _ = why;
+        HeaderValue::from_str(&format!(
+            "Bearer realm=\"mango\", error=\"insufficient_scope\", scope=\"{}\"",
+            needed.join(" ")
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"insufficient_scope\""))
+    }
+
+    /// Scopes every request needs (`[auth.oauth] required_scopes`).
+    fn required(&self) -> &[String] {
+        #[cfg(feature = "oauth")]
+        if let Some(oauth) = &self.oauth {
+            return oauth.required();
+        }
+        &[]
+    }
+}
+
+/// Over HTTP, when `mango.auth` is listed: every request needs `Authorization: Bearer
+/// <token>` with a token from `[auth] tokens`, or (`[auth.oauth]`) an access token of
+/// the authorization server for this server; others get 401 with `WWW-Authenticate`
+/// before any item runs, and a request for an item whose scopes the token lacks gets
+/// 403. With `[auth.oauth]`, the Protected Resource Metadata (RFC 9728) is served at
+/// `/.well-known/oauth-protected-resource<path>`. `url` is where the server listens
+/// (the default `resource`), `declared` the scopes the items declare.
+pub(crate) fn http_layer(
+    router: Router,
+    settings: &Settings,
+    url: &str,
+    declared: &[&'static str],
+    needed: Option<NeededScopes>,
+) -> Result<Router, String> {
+    if !listed(settings) {
+        return Ok(router);
+    }
+    let auth = &settings.auth;
+    let statics = auth
+        .tokens
+        .iter()
+        .map(|(name, token)| StaticToken {
+            name: name.clone(),
+            token: token.clone(),
+            scopes: auth.token_scopes.get(name).cloned(),
+        })
+        .collect();
+    #[cfg(feature = "oauth")]
+    let oauth = match &auth.oauth {
+        Some(s) => Some(oauth::OAuth::new(s, &settings.server.path, url, declared)?),
+        None => None,
+    };
+    #[cfg(not(feature = "oauth"))]
+    let _ = (url, declared);
+    let max_header = auth
+        .oauth
+        .as_ref()
+        .map_or(8192, |o| o.max_token_bytes)
+        .saturating_add("Bearer ".len());
+    let gate = Arc::new(Gate {
+        statics,
+        #[cfg(feature = "oauth")]
+        oauth,
+        max_header,
+        needed,
+        limit: settings.server.max_request_bytes,
+    });
+    let layered = {
+        let gate = gate.clone();
+        router.layer(axum::middleware::from_fn(move |req, next| {
+            authenticate(req, next, gate.clone())
+        }))
+    };
+    #[cfg(feature = "oauth")]
+    if let Some(oauth) = &gate.oauth {
+        return Ok(oauth.metadata_routes(layered));
+    }
+    Ok(layered)
+}
+
+async fn authenticate(mut req: HttpRequest, next: HttpNext, gate: Arc<Gate>) -> HttpResponse {
+    // Load balancers probe readiness without credentials; it says nothing secret.
+    if req.uri().path() == "/readyz" {
+        return next.run(req).await;
+    }
+    let identity = match gate
+        .identify(req.headers().get(header::AUTHORIZATION))
+        .await
+    {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            let message = match &refusal {
+                Refusal::Missing => "this server needs `Authorization: Bearer <token>`".to_owned(),
+                Refusal::Invalid(why) => {
+                    tracing::info!(reason = %why, "a request's bearer token was refused");
+                    format!("the bearer token was refused: {why}")
+                }
+            };
+            let mut response = json_response(
+                StatusCode::UNAUTHORIZED,
+                error_response(
+                    serde_json::Value::Null,
+                    crate::transport::INVALID_REQUEST,
+                    message,
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, gate.challenge(&refusal));
+            return response;
+        }
+    };
+    let required: Vec<&str> = gate.required().iter().map(String::as_str).collect();
+    let missing = identity.missing(&required);
+    if !missing.is_empty() {
+        let why = format!(
+            "every request needs the scopes {} ([auth.oauth] required_scopes); the token lacks {}",
+            required.join(" "),
+            missing.join(" ")
+        );
+        return forbidden(&gate, serde_json::Value::Null, &required, &why);
+    }
+    if let Some(needed) = &gate.needed
+        && !identity.has_every_scope()
+        && req.method() == axum::http::Method::POST
+    {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, gate.limit).await else {
+            let body = error_response(
+                serde_json::Value::Null,
+                crate::transport::INVALID_REQUEST,
+                format!(
+                    "the request body is larger than {} bytes ([server] max_request_bytes)",
+                    gate.limit
+                ),
+            );
+            return json_response(StatusCode::PAYLOAD_TOO_LARGE, body);
+        };
+        if let Some((id, item, scopes)) = called_item(&bytes, needed) {
+            let missing = identity.missing(scopes);
+            if !missing.is_empty() {
+                let mut all: Vec<&str> = required.clone();
+                all.extend(scopes.iter().copied().filter(|s| !required.contains(s)));
+                let why = format!(
+                    "{item} needs the {} {}, which this token was not granted",
+                    if scopes.len() == 1 { "scope" } else { "scopes" },
+                    scopes.join(" ")
+                );
+                return forbidden(&gate, id, &all, &why);
+            }
+        }
+        req = HttpRequest::from_parts(parts, Body::from(bytes));
+    }
+    req.extensions_mut().insert(identity);
+    next.run(req).await
+}
+
+/// A 403 for a token without the scopes `needed`.
+fn forbidden(gate: &Gate, id: serde_json::Value, needed: &[&str], why: &str) -> HttpResponse {
+    tracing::info!(reason = %why, "a request was refused for its token's scopes");
+    let mut response = json_response(
+        StatusCode::FORBIDDEN,
+        error_response(
+            id,
+            crate::transport::INVALID_REQUEST,
+            format!("insufficient scope: {why}"),
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, gate.insufficient(needed, why));
+    response
+}
+
+/// The request's id, the item it calls (`the tool `x``) and the scopes it needs, when the
+/// body is a request for an item with scopes.
+fn called_item(
+    bytes: &[u8],
+    needed: &NeededScopes,
+) -> Option<(serde_json::Value, String, &'static [&'static str])> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        #[serde(default)]
+        id: serde_json::Value,
+        method: String,
+        #[serde(default)]
+        params: Params,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Params {
+        name: Option<String>,
+        uri: Option<String>,
+    }
+    let message: Message = serde_json::from_slice(bytes).ok()?;
+    let (what, name) = match message.method.as_str() {
+        "tools/call" => ("the tool", message.params.name?),
+        "prompts/get" => ("the prompt", message.params.name?),
+        "resources/read" | "resources/subscribe" => ("the resource", message.params.uri?),
+        _ => return None,
+    };
+    let scopes = needed(&message.method, &name);
+    (!scopes.is_empty()).then(|| (message.id, format!("{what} `{name}`"), scopes))
+}
+
+/// The MCP step: over HTTP the layer has already refused requests without a valid
+/// token and named the caller; over stdio the local user is trusted as `local` (every
+/// scope) unless `[auth] stdio = "deny"`.
+pub(super) fn step(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        match req.caller.transport {
+            TransportKind::Http if req.caller.identity.is_none() => {
+                return Response::error("not authenticated: send `Authorization: Bearer <token>`");
+            }
+            TransportKind::Stdio if req.settings().auth.stdio == StdioAuth::Deny => {
+                return Response::error(
+                    "calls over stdio are refused here ([auth] stdio = \"deny\")",
+                );
+            }
+            TransportKind::Http => {}
+            _ => {
+                req.caller.identity.get_or_insert_with(Identity::local);
+            }
+        }
+        next.run(req).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> Vec<StaticToken> {
+        vec![
+            StaticToken {
+                name: "alice".into(),
+                token: "s3cret".into(),
+                scopes: None,
+            },
+            StaticToken {
+                name: "bob".into(),
+                token: "other".into(),
+                scopes: Some(vec!["notes:read".into()]),
+            },
+        ]
+    }
+
+    fn who(header: &str) -> Option<String> {
+        let token = bearer(header).ok()?;
+        static_identity(token, &tokens()).map(|i| i.subject().to_owned())
+    }
+
+    #[test]
+    fn tokens_are_checked_by_value_and_named() {
+        assert_eq!(who("Bearer s3cret").as_deref(), Some("alice"));
+        assert_eq!(who("bearer other ").as_deref(), Some("bob"));
+        assert_eq!(who("BEARER  other").as_deref(), Some("bob"));
+        assert_eq!(who("Bearer s3cre"), None);
+        assert_eq!(who("Basic s3cret"), None);
+        let bob = static_identity("other", &tokens()).expect("bob");
+        assert!(bob.has_scope("notes:read") && !bob.has_scope("notes:write"));
+        assert!(
+            static_identity("s3cret", &tokens())
+                .expect("alice")
+                .has_every_scope()
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        for header in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a\"b",
+            "Bearer ===",
+            "Token abc",
+            "abc",
+        ] {
+            assert!(
+                matches!(bearer(header), Err(Refusal::Invalid(_))),
+                "{header:?} should be refused"
+            );
+        }
+        assert_eq!(
+            bearer("Bearer eyJ.a-b_c.d~+/==").ok(),
+            Some("eyJ.a-b_c.d~+/==")
+        );
+    }
+}
