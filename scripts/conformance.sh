@@ -6,34 +6,16 @@
 #
 #   ./scripts/conformance.sh
 #
-# Node 22 comes from the npm package `node` (no system install); both are installed once
-# into target/conformance-node. The project builds into target/e2e, beside the
+# Node 22 comes from the npm package `node` (no system install); scripts/node-tools.sh
+# installs both once into target/conformance-node. The project builds into target/e2e, beside the
 # end-to-end tests' projects, so its dependencies are already compiled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONFORMANCE_VERSION="0.1.16"
-NODE_VERSION="22.23.3"
-DIR="$PWD/target/conformance-node"
 say() { printf 'conformance.sh: %s\n' "$*" >&2; }
 
-if ! command -v npm >/dev/null 2>&1; then
-  say "installing npm from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq >&2
-  $SUDO apt-get install -y -qq nodejs npm >&2
-fi
-installed() {
-  grep -q "\"version\": \"$2\"" "$DIR/node_modules/$1/package.json" 2>/dev/null
-}
-if ! installed @modelcontextprotocol/conformance "$CONFORMANCE_VERSION" || ! installed node "$NODE_VERSION"; then
-  say "installing node@$NODE_VERSION and @modelcontextprotocol/conformance@$CONFORMANCE_VERSION into $DIR"
-  mkdir -p "$DIR"
-  (cd "$DIR" && npm install --no-audit --no-fund --silent \
-    "node@$NODE_VERSION" "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" >&2)
-fi
-NODE="$DIR/node_modules/.bin/node"
+NODE="$(./scripts/node-tools.sh)"
+DIR="$PWD/target/conformance-node"
 SUITE="$DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 
 say "building examples/conformance"

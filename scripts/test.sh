@@ -9,8 +9,9 @@
 #     that drives the end-to-end tests over stdio and HTTP;
 #   - a PostgreSQL server (Debian's package when missing), started on 127.0.0.1:54329
 #     with its data in target/postgres (scripts/postgres.sh);
-#   - node 22 and the official MCP conformance suite from npm, pinned, in
-#     target/conformance-node (scripts/conformance.sh).
+#   - node 22, the official MCP conformance suite and oauth2-mock-server (the OAuth
+#     authorization server the OAuth tests start) from npm, pinned, in
+#     target/conformance-node (scripts/node-tools.sh).
 #
 # Last, it runs the benchmark in its quick mode (bench/, see the README's Performance
 # section) so that the benchmark never rots; timings are not asserted.
@@ -28,6 +29,9 @@ if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.versio
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION"
 fi
 export MANGO_TEST_PYTHON="$PWD/$VENV/bin/python"
+
+say "node 22, the MCP conformance suite and an OAuth authorization server (oauth2-mock-server) from npm"
+./scripts/node-tools.sh >/dev/null
 
 say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"

@@ -376,6 +376,114 @@ pub fn http_post(
     (status, head.to_owned(), body.to_owned())
 }
 
+/// A raw HTTP/1.1 GET: (status, headers, body).
+pub fn http_get(authority: &str, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The node that runs the npm test tools (`scripts/node-tools.sh` installs it with
+/// them), when they are installed.
+pub fn node_tools() -> Option<PathBuf> {
+    let dir = root()
+        .join("target")
+        .join("conformance-node")
+        .join("node_modules");
+    let node = dir.join(".bin").join("node");
+    (node.is_file()
+        && dir
+            .join("oauth2-mock-server")
+            .join("package.json")
+            .is_file())
+    .then_some(node)
+}
+
+/// A real OAuth authorization server (`tests/e2e/authorization-server.mjs`, on
+/// oauth2-mock-server), on loopback; killed when dropped.
+pub struct AuthorizationServer {
+    child: Child,
+    /// Its issuer URL, `http://127.0.0.1:<port>`.
+    pub issuer: String,
+}
+
+impl AuthorizationServer {
+    pub fn start(node: &Path) -> AuthorizationServer {
+        let mut child = Command::new(node)
+            .arg(
+                root()
+                    .join("tests")
+                    .join("e2e")
+                    .join("authorization-server.mjs"),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let issuer = line
+            .trim()
+            .strip_prefix("issuer=")
+            .unwrap_or_else(|| panic!("the authorization server did not start: {line:?}"))
+            .to_owned();
+        AuthorizationServer { child, issuer }
+    }
+
+    pub fn authority(&self) -> String {
+        self.issuer.trim_start_matches("http://").to_owned()
+    }
+
+    /// POSTs JSON to one of its endpoints; the answer's JSON.
+    pub fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, _, text) = http_post(
+            &self.authority(),
+            path,
+            &[("Content-Type", "application/json")],
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{path}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// An access token with these claims (`scope`, `aud`, `sub`, `exp_in`, `iss`,
+    /// `foreign` …), signed by the server.
+    pub fn token(&self, claims: serde_json::Value) -> String {
+        self.post("/issue", claims)["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// How many times its JWKS has been fetched.
+    pub fn jwks_fetches(&self) -> u64 {
+        let (_, _, body) = http_get(&self.authority(), "/stats");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["jwks"]
+            .as_u64()
+            .unwrap()
+    }
+}
+
+impl Drop for AuthorizationServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A `DELETE` of the MCP session `session` at `path`; the status and the body.
 pub fn http_delete(authority: &str, path: &str, session: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(authority).unwrap();

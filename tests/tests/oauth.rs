@@ -1,0 +1,465 @@
+//! mango as an OAuth 2.1 resource server, against a real authorization server process
+//! (oauth2-mock-server from npm, on loopback: tests/e2e/authorization-server.mjs): the
+//! metadata, the 401 and 403 challenges, JWT access tokens (audience, expiry, issuer,
+//! unknown and rotated keys, forged algorithms, oversized and malformed headers), an
+//! authorization server whose keys are garbage or never come, token introspection,
+//! scopes hiding and refusing items, and the official Python SDK's OAuth client finding
+//! its way from a 401 to a token.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use mango_tests::{
+    AuthorizationServer, JSON_HEADERS, Server, Site, build_site, http_get, http_post, mango_ok,
+    missing, node_tools, python, python_script, root, scratch, success,
+};
+use serde_json::{Value, json};
+
+/// A project built with mango-rt's `oauth` feature, whose app `vault` has items that
+/// need scopes.
+fn site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| {
+        let parent = scratch("oauthsite");
+        mango_ok(&parent, &["startproject", "oauthsite"]);
+        let dir = parent.join("oauthsite");
+        let manifest = dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(
+            &manifest,
+            text.replacen(
+                "mango-rt = { path = ",
+                "mango-rt = { features = [\"oauth\"], path = ",
+                1,
+            ),
+        )
+        .unwrap();
+        mango_ok(&dir, &["startapp", "vault"]);
+        std::fs::copy(
+            root().join("tests/e2e/fixtures/vault.rs"),
+            dir.join("apps/vault/src/lib.rs"),
+        )
+        .unwrap();
+        let app = dir.join("apps/vault/Cargo.toml");
+        let text = std::fs::read_to_string(&app).unwrap();
+        std::fs::write(&app, text + "serde_json = \"1\"\n").unwrap();
+        let settings = dir.join("Mango.toml");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        std::fs::write(
+            &settings,
+            text + "\n[default.auth.oauth]\nclaims = [\"email\"]\ntimeout = 1\n",
+        )
+        .unwrap();
+        build_site(dir, "oauthsite")
+    })
+}
+
+/// The node that runs the authorization server, or `None` (skipped, or failed in CI).
+fn node() -> Option<std::path::PathBuf> {
+    let node = node_tools();
+    if node.is_none() {
+        missing("node and oauth2-mock-server (./scripts/node-tools.sh)");
+    }
+    node
+}
+
+/// The vault's server, protected by `issuer`'s tokens, stateless (each POST stands
+/// alone), with `env` on top.
+fn serve(issuer: &str, env: &[(&str, &str)]) -> Server {
+    let mut all = vec![
+        ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+        ("MANGO_AUTH__OAUTH__ISSUER", issuer),
+    ];
+    all.extend_from_slice(env);
+    site().serve_http_with_env(&["--stateless"], &all)
+}
+
+/// A POST of `body` with `Authorization: <auth>`: (status, headers, body).
+fn post(server: &Server, auth: Option<&str>, body: &Value) -> (u16, String, String) {
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    if let Some(auth) = auth {
+        headers.push(("Authorization", auth));
+    }
+    http_post(&server.authority(), "/mcp", &headers, &body.to_string())
+}
+
+fn call(name: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}})
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// The `WWW-Authenticate` header of a response's head.
+fn challenge(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no WWW-Authenticate in {head}"))
+}
+
+/// The text of a tool call's answer.
+fn text_of(body: &str) -> String {
+    let answer: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{body}"));
+    answer["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned()
+}
+
+#[test]
+fn jwt_access_tokens_from_a_real_authorization_server() {
+    let Some(node) = node() else { return };
+    let auth = AuthorizationServer::start(&node);
+    let server = serve(&auth.issuer, &[]);
+    let resource = server.url.clone();
+
+    // The metadata, where the spec says, naming the authorization server and the
+    // scopes the apps declare.
+    let (status, _, body) = http_get(
+        &server.authority(),
+        "/.well-known/oauth-protected-resource/mcp",
+    );
+    assert_eq!(status, 200, "{body}");
+    let metadata: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(metadata["resource"], json!(resource));
+    assert_eq!(metadata["authorization_servers"], json!([auth.issuer]));
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["vault:admin", "vault:read", "vault:write"])
+    );
+
+    // No token: 401, pointing at the metadata, with the scopes to ask for.
+    let (status, head, _) = post(&server, None, &call("vault_whoami", json!({})));
+    assert_eq!(status, 401);
+    let www = challenge(&head);
+    assert!(
+        www.contains(&format!(
+            "resource_metadata=\"http://{}/.well-known/oauth-protected-resource/mcp\"",
+            server.authority()
+        )) && www.contains("scope=\"vault:admin vault:read vault:write\"")
+            && !www.contains("error="),
+        "{www}"
+    );
+
+    // A valid token: the identity reaches the tool (subject, scopes, a chosen claim).
+    let reader = auth.token(json!({"aud": resource, "scope": "vault:read", "sub": "alice", "email": "alice@example.com"}));
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&reader)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text_of(&body), "alice|vault:read|alice@example.com|oauth");
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&reader)),
+        &call("vault_peek", json!({})),
+    );
+    assert_eq!(
+        (status, text_of(&body).as_str()),
+        (200, "the vault holds 3 coins")
+    );
+
+    // What the token may not use is not listed, and a call of it is 403 with the
+    // scope that would do.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (_, _, body) = post(&server, Some(&bearer(&reader)), &list);
+    let names: Vec<String> = serde_json::from_str::<Value>(&body).unwrap()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["vault_peek", "vault_whoami"], "{body}");
+    let (status, head, body) = post(
+        &server,
+        Some(&bearer(&reader)),
+        &call("vault_deposit", json!({"coins": 1})),
+    );
+    assert_eq!(status, 403, "{body}");
+    let www = challenge(&head);
+    assert!(
+        www.contains("error=\"insufficient_scope\"") && www.contains("scope=\"vault:write\""),
+        "{www}"
+    );
+    assert!(
+        body.contains("\"id\":7") && body.contains("vault:write"),
+        "{body}"
+    );
+    let prompt = json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/get", "params": {"name": "vault_audit"}});
+    let (status, _, _) = post(&server, Some(&bearer(&reader)), &prompt);
+    assert_eq!(status, 403);
+    let read = json!({"jsonrpc": "2.0", "id": 4, "method": "resources/read", "params": {"uri": "vault://ledger"}});
+    let (status, _, body) = post(&server, Some(&bearer(&reader)), &read);
+    assert!(
+        status == 200 && body.contains("deposited on Monday"),
+        "{status} {body}"
+    );
+    let writer = auth.token(json!({"aud": resource, "scope": "vault:read vault:write"}));
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&writer)),
+        &call("vault_deposit", json!({"coins": 2})),
+    );
+    assert_eq!(
+        (status, text_of(&body).as_str()),
+        (200, "deposited 2 coins")
+    );
+
+    // Tokens that must not pass: each a 401 with `invalid_token` and the reason.
+    let refused = |auth_header: &str, reason: &str| {
+        let (status, head, body) =
+            post(&server, Some(auth_header), &call("vault_whoami", json!({})));
+        assert_eq!(status, 401, "{reason}: {body}");
+        let www = challenge(&head);
+        assert!(www.contains("error=\"invalid_token\""), "{www}");
+        assert!(body.contains(reason), "expected {reason:?} in {body}");
+    };
+    let other_audience =
+        auth.token(json!({"aud": "http://elsewhere.example/mcp", "scope": "vault:read"}));
+    refused(&bearer(&other_audience), "not for this server");
+    let expired = auth.token(json!({"aud": resource, "exp_in": -120}));
+    refused(&bearer(&expired), "expired");
+    let wrong_issuer = auth.token(json!({"aud": resource, "iss": "http://impostor.example"}));
+    refused(&bearer(&wrong_issuer), "impostor.example");
+    let no_audience = auth.token(json!({"scope": "vault:read"}));
+    refused(&bearer(&no_audience), "no `aud` claim");
+
+    // A key the authorization server never published: the keys are fetched again, and
+    // the token still refused.
+    let before = auth.jwks_fetches();
+    let forged = auth.token(json!({"aud": resource, "foreign": true}));
+    refused(
+        &bearer(&forged),
+        "no key of the authorization server has the id",
+    );
+    assert!(
+        auth.jwks_fetches() > before,
+        "an unknown kid fetches the keys again"
+    );
+    // A rotated key: published after the server fetched the keys, accepted at once.
+    auth.post("/rotate", json!({}));
+    let rotated = auth.token(json!({"aud": resource, "sub": "rotated"}));
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&rotated)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(text_of(&body).starts_with("rotated|"), "{body}");
+
+    // Forged algorithms: `none`, and HS256 keyed with the RSA key's public modulus.
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(reader.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let claims = json!({"iss": auth.issuer, "aud": resource, "sub": "mallory", "scope": "vault:write", "exp": 4102444800u64});
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "kid": header["kid"]})),
+        b64(&claims)
+    );
+    refused(&bearer(&none), "not a JWT");
+    let (_, _, jwks) = http_get(&auth.authority(), "/jwks");
+    let jwks: Value = serde_json::from_str(&jwks).unwrap();
+    let modulus = jwks["keys"][0]["n"].as_str().unwrap().to_owned();
+    let signing = format!(
+        "{}.{}",
+        b64(&json!({"alg": "HS256", "typ": "JWT", "kid": header["kid"]})),
+        b64(&claims)
+    );
+    let signature = hmac_sha256(modulus.as_bytes(), signing.as_bytes());
+    let hs256 = format!(
+        "{signing}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature)
+    );
+    refused(&bearer(&hs256), "HS256 are not accepted");
+
+    // Bad headers: too long, malformed, another scheme.
+    refused(&bearer(&"a".repeat(9000)), "longer than");
+    refused("Bearer", "not `Bearer <token>`");
+    refused("Basic YWxpY2U6c2VjcmV0", "not `Bearer <token>`");
+    refused("Bearer two tokens", "not `Bearer <token>`");
+    refused(&bearer("not-a-jwt"), "not a JWT");
+
+    // The server is still serving, and logged no token.
+    let (status, _, _) = post(
+        &server,
+        Some(&bearer(&reader)),
+        &call("vault_peek", json!({})),
+    );
+    assert_eq!(status, 200);
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains(&reader) && !log.contains("panicked"), "{log}");
+}
+
+/// HMAC-SHA256 (RFC 2104), to forge the token a confused verifier would accept.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
+}
+
+/// Keys that never come, then garbage: every token is refused, quickly; once the keys
+/// are served again, tokens pass with no restart.
+#[test]
+fn an_authorization_server_that_fails_refuses_tokens_and_nothing_hangs() {
+    let Some(node) = node() else { return };
+    let auth = AuthorizationServer::start(&node);
+    auth.post("/jwks-mode", json!({"mode": "hang"}));
+    let server = serve(&auth.issuer, &[]);
+    let token = auth.token(json!({"aud": server.url, "scope": "vault:read"}));
+    let started = Instant::now();
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&token)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("could not be fetched"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "a hanging JWKS is bounded by [auth.oauth] timeout (1 s here): {:?}",
+        started.elapsed()
+    );
+
+    auth.post("/jwks-mode", json!({"mode": "garbage"}));
+    std::thread::sleep(Duration::from_millis(5200)); // past the back-off after a failure
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&token)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("did not answer JSON"), "{body}");
+
+    auth.post("/jwks-mode", json!({"mode": "normal"}));
+    std::thread::sleep(Duration::from_millis(5200));
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&token)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// Opaque tokens, checked by token introspection (RFC 7662) with this server's client
+/// credentials (the secret from the environment, never in the log).
+#[test]
+fn opaque_tokens_through_introspection() {
+    let Some(node) = node() else { return };
+    let auth = AuthorizationServer::start(&node);
+    let introspection = format!("{}/introspect", auth.issuer);
+    let server = serve(
+        &auth.issuer,
+        &[
+            (
+                "MANGO_AUTH__OAUTH__INTROSPECTION_URL",
+                introspection.as_str(),
+            ),
+            ("MANGO_AUTH__OAUTH__CLIENT_ID", "mango-rs"),
+            ("MANGO_AUTH__OAUTH__CLIENT_SECRET", "introspection-secret"),
+            ("MANGO_LOG", "debug"),
+        ],
+    );
+    let opaque = |claims: Value| {
+        auth.post("/opaque", claims)["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let token = opaque(json!({"aud": server.url, "scope": "vault:read", "sub": "bob"}));
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&token)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text_of(&body), "bob|vault:read|-|oauth");
+    let (status, _, _) = post(
+        &server,
+        Some(&bearer(&token)),
+        &call("vault_deposit", json!({"coins": 1})),
+    );
+    assert_eq!(status, 403);
+
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer("0123456789abcdef0123456789abcdef")),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("not active"), "{body}");
+    let elsewhere = opaque(json!({"aud": "http://elsewhere.example/mcp"}));
+    let (status, _, body) = post(
+        &server,
+        Some(&bearer(&elsewhere)),
+        &call("vault_whoami", json!({})),
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("not for this server"), "{body}");
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        !log.contains("introspection-secret") && !log.contains(&token),
+        "{log}"
+    );
+}
+
+/// The official MCP Python SDK's OAuth client (client credentials): from the 401 to the
+/// metadata, to the authorization server's metadata, to a token for this server's URL,
+/// to the tools.
+#[test]
+fn the_python_sdk_discovers_the_authorization_server_and_gets_in() {
+    let Some(node) = node() else { return };
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    let auth = AuthorizationServer::start(&node);
+    let server = serve(&auth.issuer, &[]);
+    let out = python_script(&python, "oauth_client.py", &[&server.url, &auth.issuer]);
+    let report: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("{out}"));
+    assert_eq!(
+        report["whoami"],
+        json!("vault-client|vault:admin vault:read vault:write|-|oauth"),
+        "{out}"
+    );
+    assert_eq!(report["deposit"], json!("deposited 5 coins"), "{out}");
+    assert!(report["tools"].as_array().unwrap().len() == 3, "{out}");
+}
+
+/// The app's own test on `mango_rt::testing::TestServer`: scopes hide and refuse.
+#[test]
+fn the_apps_own_test_of_its_scopes_passes() {
+    let stdout = success(
+        mango_tests::cargo_in(&site().dir, &["test", "-q", "-p", "vault"])
+            .env_remove("MANGO_MIDDLEWARE"),
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
