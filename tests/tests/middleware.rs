@@ -262,6 +262,25 @@ fn an_unknown_middleware_stops_start_up_with_the_known_names() {
     );
 }
 
+/// `[auth.oauth]` in a server built without mango-rt's `oauth` feature: start-up stops
+/// and says which line to change.
+#[test]
+fn oauth_settings_without_the_oauth_feature_stop_start_up_saying_how_to_enable_it() {
+    let out = site()
+        .command(&["serve", "--transport", "stdio"])
+        .env("MANGO_MIDDLEWARE", r#"["mango.auth"]"#)
+        .env("MANGO_AUTH__OAUTH__ISSUER", "https://auth.example.com")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("without mango-rt's `oauth` feature")
+            && stderr.contains("features = [\"oauth\"]"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn check_lists_the_chain_and_notes_middleware_that_is_not_listed() {
     let url = db_url("check");

@@ -44,13 +44,6 @@ fn site() -> &'static Site {
         let app = dir.join("apps/vault/Cargo.toml");
         let text = std::fs::read_to_string(&app).unwrap();
         std::fs::write(&app, text + "serde_json = \"1\"\n").unwrap();
-        let settings = dir.join("Mango.toml");
-        let text = std::fs::read_to_string(&settings).unwrap();
-        std::fs::write(
-            &settings,
-            text + "\n[default.auth.oauth]\nclaims = [\"email\"]\ntimeout = 1\n",
-        )
-        .unwrap();
         build_site(dir, "oauthsite")
     })
 }
@@ -70,6 +63,8 @@ fn serve(issuer: &str, env: &[(&str, &str)]) -> Server {
     let mut all = vec![
         ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
         ("MANGO_AUTH__OAUTH__ISSUER", issuer),
+        ("MANGO_AUTH__OAUTH__CLAIMS", r#"["email"]"#),
+        ("MANGO_AUTH__OAUTH__TIMEOUT", "1"),
     ];
     all.extend_from_slice(env);
     site().serve_http_with_env(&["--stateless"], &all)
@@ -462,4 +457,83 @@ fn the_apps_own_test_of_its_scopes_passes() {
             .env_remove("MANGO_MIDDLEWARE"),
     );
     assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+/// `cargo mango check` explains the OAuth settings and what is likely missing; wrong
+/// ones stop start-up with what to write.
+#[test]
+fn check_explains_the_oauth_settings_and_start_up_refuses_wrong_ones() {
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let out = site()
+            .command(args)
+            .env_remove("MANGO_MIDDLEWARE")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = run(&[], &["run", "check"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("auth: none")
+            && text.contains("items declare the scopes vault:admin, vault:read, vault:write"),
+        "{text}"
+    );
+    let (code, text) = run(
+        &[
+            ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+            ("MANGO_AUTH__OAUTH__ISSUER", "https://auth.example.com"),
+            (
+                "MANGO_AUTH__OAUTH__INTROSPECTION_URL",
+                "https://auth.example.com/introspect",
+            ),
+        ],
+        &["run", "check"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    for expected in [
+        "auth: OAuth resource server for tokens of `https://auth.example.com`",
+        "introspection (RFC 7662) at https://auth.example.com/introspect",
+        "note: [auth.oauth] client_id is not set",
+        "note: [auth.oauth] resource is not set",
+        "scopes_supported: vault:admin vault:read vault:write",
+    ] {
+        assert!(text.contains(expected), "expected {expected:?} in {text}");
+    }
+    for (env, expected) in [
+        (
+            vec![("MANGO_AUTH__OAUTH__ISSUER", "https://auth.example.com")],
+            "`mango.auth` is not listed",
+        ),
+        (
+            vec![
+                ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+                ("MANGO_AUTH__OAUTH__ISSUER", "auth.example.com"),
+            ],
+            "issuer: `auth.example.com` is not a URL",
+        ),
+        (
+            vec![
+                ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+                ("MANGO_AUTH__OAUTH__ISSUER", "https://auth.example.com"),
+                ("MANGO_AUTH__OAUTH__ALGORITHMS", r#"["HS256"]"#),
+            ],
+            "shared-secret algorithm",
+        ),
+        (
+            vec![("MANGO_MIDDLEWARE", r#"["mango.auth"]"#)],
+            "neither tokens nor an [auth.oauth] table",
+        ),
+    ] {
+        let (code, text) = run(&env, &["serve", "--transport", "stdio"]);
+        assert_eq!(code, Some(1), "{env:?}: {text}");
+        assert!(
+            text.contains(expected),
+            "{env:?}: expected {expected:?} in {text}"
+        );
+    }
 }

@@ -115,6 +115,10 @@ fn check(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
                 ));
             }
         }
+        for line in crate::builtin::auth::explain(s, &rt.declared_scopes()) {
+            report.push_str(&line);
+            report.push('\n');
+        }
         if s.input.key.is_none() && s.server.stateless {
             report.push_str(
                 "note: `[input] key` is not set: each server process signs 2026-07-28 round states with a key of its own, so replicas behind a balancer (and a restarted server) refuse each other's; set MANGO_INPUT__KEY to one secret of at least 32 bytes\n",

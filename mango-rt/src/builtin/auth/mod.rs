@@ -65,6 +65,117 @@ pub(super) fn check_settings(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// What `cargo mango check` says of authentication: lines of the report, and notes of
+/// what is likely missing. `declared` are the scopes the items declare.
+pub(crate) fn explain(settings: &Settings, declared: &[&str]) -> Vec<String> {
+    let auth = &settings.auth;
+    let mut lines = Vec::new();
+    let scopes = declared.join(", ");
+    if !listed(settings) {
+        lines.push(format!(
+            "auth: none (`{NAME}` is not listed in `middleware`): anyone who reaches the HTTP port may call every item"
+        ));
+        if !declared.is_empty() {
+            lines.push(format!(
+                "note: items declare the scopes {scopes}, but without `{NAME}` HTTP callers are anonymous and may use none of them (stdio's local user may); list \"{NAME}\" and set [auth] tokens or [auth.oauth]"
+            ));
+        }
+        return lines;
+    }
+    if !auth.tokens.is_empty() {
+        let names: Vec<String> = auth
+            .tokens
+            .keys()
+            .map(|name| match auth.token_scopes.get(name) {
+                Some(scopes) => format!("{name} ({})", scopes.join(" ")),
+                None => format!("{name} (every scope)"),
+            })
+            .collect();
+        lines.push(format!("auth: static bearer tokens: {}", names.join(", ")));
+    }
+    if let Some(oauth) = &auth.oauth {
+        lines.push(format!(
+            "auth: OAuth resource server for tokens of `{}`",
+            oauth.issuer
+        ));
+        match &oauth.introspection_url {
+            Some(url) => {
+                lines.push(format!(
+                    "  tokens: asked about by introspection (RFC 7662) at {url}, answers kept {} s",
+                    oauth.introspection_cache
+                ));
+                match (&oauth.client_id, &oauth.client_secret) {
+                    (None, _) => lines.push(
+                        "note: [auth.oauth] client_id is not set: the introspection endpoint is asked without credentials, which most authorization servers refuse; set client_id, and MANGO_AUTH__OAUTH__CLIENT_SECRET".into(),
+                    ),
+                    (Some(id), None) => lines.push(format!(
+                        "note: [auth.oauth] client_secret is not set: the introspection endpoint is asked as `{id}` without a secret; set MANGO_AUTH__OAUTH__CLIENT_SECRET if it needs one"
+                    )),
+                    (Some(id), Some(_)) => {
+                        lines.push(format!("  introspection client: `{id}` (secret set)"));
+                    }
+                }
+            }
+            None => lines.push(format!(
+                "  tokens: JWTs signed with {}, checked against {} (kept {} s), issuer, audience and expiry ({} s leeway)",
+                oauth.algorithms.join("/"),
+                oauth.jwks_url.as_deref().unwrap_or("the JWKS the issuer's metadata names"),
+                oauth.jwks_ttl,
+                oauth.leeway
+            )),
+        }
+        match &oauth.resource {
+            Some(resource) => {
+                lines.push(format!("  resource (the tokens' audience): {resource}"));
+                if resource.starts_with("http://") && !is_loopback_url(resource) {
+                    lines.push(format!(
+                        "note: [auth.oauth] resource {resource} is http: the MCP authorization spec wants https for any server that is not on loopback"
+                    ));
+                }
+            }
+            None => lines.push(format!(
+                "note: [auth.oauth] resource is not set: tokens must be for the URL the server listens on (http://{}:{}{}); set it to the URL clients use (behind a proxy, the public one)",
+                settings.server.host, settings.server.port, settings.server.path
+            )),
+        }
+        lines.push(format!(
+            "  metadata: /.well-known/oauth-protected-resource{} (scopes_supported: {})",
+            settings.server.path.trim_end_matches('/'),
+            if declared.is_empty() && oauth.scopes_supported.is_empty() {
+                "none".to_owned()
+            } else {
+                let mut all: Vec<&str> = declared.to_vec();
+                all.extend(oauth.scopes_supported.iter().map(String::as_str));
+                all.extend(oauth.required_scopes.iter().map(String::as_str));
+                all.sort_unstable();
+                all.dedup();
+                all.join(" ")
+            }
+        ));
+        if !oauth.required_scopes.is_empty() {
+            lines.push(format!(
+                "  every request needs: {}",
+                oauth.required_scopes.join(" ")
+            ));
+        }
+    }
+    lines.push(format!(
+        "  stdio: {}",
+        match auth.stdio {
+            StdioAuth::Trust => "the local user is trusted as `local`, with every scope",
+            StdioAuth::Deny => "refused ([auth] stdio = \"deny\")",
+        }
+    ));
+    lines
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 /// Compares in time that depends only on the lengths.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
