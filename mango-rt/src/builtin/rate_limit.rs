@@ -27,10 +27,17 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
         let limits = &req.settings().rate_limit;
         let per_second = f64::from(limits.per_minute.max(1)) / 60.0;
         let capacity = f64::from(limits.burst.max(1));
-        let key = match (&req.caller.identity, req.caller.address) {
-            (Some(identity), _) => identity.key(),
-            (None, Some(address)) => format!("anonymous ({})", address.ip()),
-            (None, None) => format!("anonymous ({})", req.caller.transport),
+        // Bucketed by a key no other caller has; named by who they are.
+        let (key, who) = match (&req.caller.identity, req.caller.address) {
+            (Some(identity), _) => (identity.key(), identity.subject().to_owned()),
+            (None, Some(address)) => {
+                let who = format!("anonymous ({})", address.ip());
+                (who.clone(), who)
+            }
+            (None, None) => {
+                let who = format!("anonymous ({})", req.caller.transport);
+                (who.clone(), who)
+            }
         };
         let wait = {
             let buckets = req.state().scoped::<Buckets>();
@@ -59,7 +66,7 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
         match wait {
             None => next.run(req).await,
             Some(seconds) => Response::error(format!(
-                "rate limit: {key} may make {} calls a minute (bursts of {}); try again in {seconds:.1} s",
+                "rate limit: {who} may make {} calls a minute (bursts of {}); try again in {seconds:.1} s",
                 limits.per_minute, limits.burst
             )),
         }
