@@ -112,10 +112,11 @@ pub fn parse_head(buf: &[u8]) -> std::io::Result<Option<(u16, usize, usize)>> {
     Ok(Some((status, end + 4, body_len)))
 }
 
-/// The bytes of one `POST` of `body` to `path`.
-pub fn request(authority: &str, path: &str, body: &str) -> Vec<u8> {
+/// The bytes of one `POST` of `body` to `path`, with `headers` (lines, each ending in
+/// `\r\n`) besides the usual.
+pub fn request(authority: &str, path: &str, headers: &str, body: &str) -> Vec<u8> {
     format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -163,17 +164,19 @@ async fn connection(
     stats
 }
 
-/// Drives `authority` with `concurrency` connections posting `body`: `warmup`, then
+/// Drives `authority` with `concurrency` connections posting `body` (with `headers`,
+/// see [`request`]): `warmup`, then
 /// `duration` measured.
 pub async fn run(
     authority: &str,
     path: &str,
+    headers: &str,
     body: &str,
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
 ) -> Stats {
-    let request = request(authority, path, body);
+    let request = request(authority, path, headers, body);
     let start = Instant::now();
     let measure_from = start + warmup;
     let until = measure_from + duration;
@@ -310,6 +313,7 @@ mod tests {
         let stats = run(
             &addr,
             "/mcp",
+            "",
             "{}",
             2,
             Duration::from_millis(20),

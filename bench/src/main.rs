@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, Machine, MemoryRow, RAW, RAW_PER_CALL, Report,
-    Rounds, StdioRow, ToolsList,
+    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_JWT, Machine, MemoryRow, RAW, RAW_PER_CALL,
+    Report, Rounds, StdioRow, ToolsList,
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
@@ -91,6 +91,8 @@ struct Target {
     /// schema (servers that do not create their table themselves).
     db: PathBuf,
     prepare: Option<Vec<String>>,
+    /// Header lines every request carries (an `Authorization`).
+    headers: String,
 }
 
 impl Target {
@@ -360,7 +362,67 @@ fn template_text(path: &Path, needed: &str) -> Result<String, String> {
 }
 
 /// Builds the baselines and the mango project; returns the servers.
-fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>), String> {
+/// The audience of the JWT cell's token (its server's `[auth.oauth] resource`).
+const JWT_RESOURCE: &str = "http://bench.invalid/mcp";
+
+/// The tests' authorization server (tests/e2e/authorization-server.mjs), started when
+/// its node tools are installed: the process and its issuer URL.
+fn authorization_server() -> Result<Option<(Running, String)>, String> {
+    let tools = root().join("target/conformance-node/node_modules");
+    let node = tools.join(".bin/node");
+    if !node.is_file() || !tools.join("oauth2-mock-server/package.json").is_file() {
+        return Ok(None);
+    }
+    let mut child = Running(
+        Command::new(&node)
+            .arg(root().join("tests/e2e/authorization-server.mjs"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(io("starting the authorization server"))?,
+    );
+    let stdout = child.0.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .map_err(io("reading the authorization server's issuer"))?;
+    let issuer = line
+        .trim()
+        .strip_prefix("issuer=")
+        .ok_or_else(|| format!("the authorization server did not start: {line:?}"))?
+        .to_owned();
+    Ok(Some((child, issuer)))
+}
+
+/// An access token for the JWT cell's server, valid for a day.
+fn issue_token(issuer: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let authority = issuer.trim_start_matches("http://");
+    let body =
+        serde_json::json!({"aud": JWT_RESOURCE, "sub": "bench", "exp_in": 86400}).to_string();
+    let mut stream =
+        std::net::TcpStream::connect(authority).map_err(io("the authorization server"))?;
+    write!(
+        stream,
+        "POST /issue HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(io("asking for a token"))?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(io("reading the token"))?;
+    let json = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| v["token"].as_str().map(str::to_owned))
+        .ok_or_else(|| format!("no token in {answer:?}"))
+}
+
+/// What [`build`] makes: the servers under test, the FastMCP version (with
+/// `--with-fastmcp`), and processes kept running for the run (the authorization server).
+type Built = (Vec<Target>, Option<String>, Vec<Running>);
+
+fn build(dir: &Path, options: &Options) -> Result<Built, String> {
+    let mut keep = Vec::new();
     run(Command::new(cargo())
         .args([
             "build",
@@ -395,7 +457,23 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
         .args(["mango", "sync"])
         .current_dir(&site))?;
     // The repository's target directory: the release builds of rmcp, diesel and tokio
-    // made for the baselines serve the project too.
+    // made for the baselines serve the project too. First with mango-rt's `oauth`
+    // feature (for the JWT cell, copied aside), then without: `benchsite` is the
+    // default build.
+    run(Command::new(cargo())
+        .args([
+            "build",
+            "-q",
+            "--release",
+            "-p",
+            "benchsite",
+            "--features",
+            "mango-rt/oauth",
+        ])
+        .current_dir(&site)
+        .env("CARGO_TARGET_DIR", root().join("target")))?;
+    let oauth_bin = dir.join("benchsite-oauth");
+    std::fs::copy(release.join("benchsite"), &oauth_bin).map_err(io("copying benchsite"))?;
     run(Command::new(cargo())
         .args(["build", "-q", "--release", "-p", "benchsite"])
         .current_dir(&site)
@@ -436,6 +514,7 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             prompt: Some("benchapp_greet"),
             db: db("mango.db"),
             prepare: Some(mango_cmd(&["migrate"])),
+            headers: String::new(),
         },
         Target {
             name: RAW,
@@ -447,6 +526,7 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             prompt: None,
             db: db("raw.db"),
             prepare: None,
+            headers: String::new(),
         },
         Target {
             name: RAW_PER_CALL,
@@ -464,6 +544,7 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             prompt: None,
             db: db("raw-per-call.db"),
             prepare: None,
+            headers: String::new(),
         },
         Target {
             name: ECHO,
@@ -475,8 +556,61 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             prompt: None,
             db: db("echo.db"),
             prepare: None,
+            headers: String::new(),
         },
     ];
+    // mango checking an OAuth access token (a JWT) on every request, against the keys
+    // of a real authorization server (the tests' one, from npm), fetched once.
+    match authorization_server()? {
+        Some((server, issuer)) => {
+            let token = issue_token(&issuer)?;
+            let text = std::fs::read_to_string(&settings_path).map_err(io("Mango.toml"))?;
+            let oauth_settings = site.join("Mango-oauth.toml");
+            let text = text.replacen(
+                "[default]\n",
+                "[default]\nmiddleware = [\"mango.auth\"]\n",
+                1,
+            ) + &format!(
+                "\n[default.auth.oauth]\nissuer = \"{issuer}\"\nresource = \"{JWT_RESOURCE}\"\n"
+            );
+            std::fs::write(&oauth_settings, text).map_err(io("writing Mango-oauth.toml"))?;
+            let oauth_cmd = |rest: &[&str]| {
+                let mut argv = s(&[
+                    &oauth_bin.display().to_string(),
+                    "--settings",
+                    &oauth_settings.display().to_string(),
+                ]);
+                argv.extend(s(rest));
+                argv
+            };
+            targets.insert(
+                1,
+                Target {
+                    name: MANGO_JWT,
+                    http: oauth_cmd(&[
+                        "serve",
+                        "--transport",
+                        "http",
+                        "--stateless",
+                        "--port",
+                        "{port}",
+                    ]),
+                    stdio: None,
+                    add: Some("benchapp_add"),
+                    note_add: None,
+                    read: None,
+                    prompt: None,
+                    db: db("mango.db"),
+                    prepare: Some(oauth_cmd(&["migrate"])),
+                    headers: format!("Authorization: Bearer {token}\r\n"),
+                },
+            );
+            keep.push(server);
+        }
+        None => eprintln!(
+            "  no authorization server (./scripts/node-tools.sh installs it): the OAuth JWT cell is left out"
+        ),
+    }
     let mut fastmcp_version = None;
     if options.with_fastmcp {
         let (python, version) = fastmcp(dir)?;
@@ -492,10 +626,11 @@ fn build(dir: &Path, options: &Options) -> Result<(Vec<Target>, Option<String>),
             prompt: None,
             db: db("fastmcp.db"),
             prepare: None,
+            headers: String::new(),
         });
         fastmcp_version = Some(version);
     }
-    Ok((targets, fastmcp_version))
+    Ok((targets, fastmcp_version, keep))
 }
 
 /// FastMCP in a venv of its own (made once); returns its Python and FastMCP's version.
@@ -669,6 +804,7 @@ fn load(args: &[String]) -> Result<(), String> {
     let stats = runtime.block_on(loadgen::run(
         authority,
         "/mcp",
+        "",
         &call_body(tool, args),
         concurrency,
         Duration::from_secs(1),
@@ -767,7 +903,7 @@ fn bench(options: &Options) -> Result<(), String> {
         }
     };
     eprintln!("building the baselines and the mango project (release)…");
-    let (targets, fastmcp_version) = build(&dir, options)?;
+    let (targets, fastmcp_version, _running) = build(&dir, options)?;
     eprintln!("build cost of a new project (debug)…");
     let build = build_cost(&dir, options.quick)?;
     eprintln!(
@@ -812,6 +948,7 @@ fn bench(options: &Options) -> Result<(), String> {
                     let stats = runtime.block_on(loadgen::run(
                         &format!("127.0.0.1:{port}"),
                         "/mcp",
+                        &t.headers,
                         &cell_body(tool, name),
                         concurrency,
                         plan.warmup,
@@ -925,7 +1062,8 @@ fn bench(options: &Options) -> Result<(), String> {
         .http
         .iter()
         .filter(|c| {
-            c.requests_per_second == 0.0 || (options.quick && c.server == MANGO && c.errors > 0)
+            c.requests_per_second == 0.0
+                || (options.quick && (c.server == MANGO || c.server == MANGO_JWT) && c.errors > 0)
         })
         .map(|c| {
             format!(

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// The server names the report knows (the rows of its tables).
 pub const MANGO: &str = "mango";
+/// mango with `mango.auth` checking an OAuth JWT access token on every request (the
+/// authorization server's keys fetched once and kept).
+pub const MANGO_JWT: &str = "mango, OAuth JWT";
 pub const RAW: &str = "raw rmcp";
 pub const RAW_PER_CALL: &str = "raw rmcp, connection per call";
 pub const ECHO: &str = "axum echo";
@@ -201,6 +204,16 @@ impl Report {
                     |c| c.p99_ms,
                 ),
                 1.2,
+            ),
+            at_least(
+                "`add` over HTTP, c=64, each request with an OAuth JWT access token, req/s",
+                "≥ 0.95× mango without authentication",
+                Self::ratio(
+                    self.cell(MANGO_JWT, "add", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.95,
             ),
             at_least(
                 "`note_add` over HTTP, c=64, req/s",

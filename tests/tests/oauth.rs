@@ -6,6 +6,8 @@
 //! scopes hiding and refusing items, and the official Python SDK's OAuth client finding
 //! its way from a 401 to a token.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
