@@ -33,7 +33,7 @@ use mango_bench::report::{
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
-       cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]]
+       cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]] [--header \"Name: value\"]…
          (drives a running server with `add`-style or `note_add`-style calls, for profiling)
        cargo run -p mango-bench --release -- stdio <tool> <calls> <server command…>
          (starts the server, times the first tools/list and <calls> sequential `add`-style calls)
@@ -783,7 +783,20 @@ fn rerender(path: &Path) -> Result<(), String> {
 /// `load <host:port> <tool> [c] [s]`: the load generator alone, against a server
 /// started by hand (under `perf record`, say).
 fn load(args: &[String]) -> Result<(), String> {
-    let [authority, tool, rest @ ..] = args else {
+    // `--header "Name: value"` (repeatable) adds a header to every request.
+    let mut headers = String::new();
+    let mut positional = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--header" {
+            let line = it.next().ok_or(USAGE)?;
+            headers.push_str(line);
+            headers.push_str("\r\n");
+        } else {
+            positional.push(arg.clone());
+        }
+    }
+    let [authority, tool, rest @ ..] = positional.as_slice() else {
         return Err(USAGE.into());
     };
     let number = |i: usize, default: u64| {
@@ -804,7 +817,7 @@ fn load(args: &[String]) -> Result<(), String> {
     let stats = runtime.block_on(loadgen::run(
         authority,
         "/mcp",
-        "",
+        &headers,
         &call_body(tool, args),
         concurrency,
         Duration::from_secs(1),

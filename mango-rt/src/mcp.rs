@@ -122,12 +122,14 @@ impl MangoServer {
     /// Who is calling and the way back to them, for a call into the pipeline. Only
     /// middleware reads the client and the headers: without it they are not copied.
     fn call_of(&self, context: RequestContext<RoleServer>) -> (Caller, Channel) {
-        let caller = if self.runtime.has_middleware() {
+        let caller = if self.runtime.reads_whole_caller() {
             self.caller(&context)
         } else {
-            // The identity is always copied: items' scopes are checked against it.
+            // The identity is always copied (items' scopes are checked against it), and
+            // the address (the rate limit keys anonymous callers on it).
             let mut caller = Caller::new(self.transport);
             caller.identity = Self::identity(&context);
+            caller.address = Self::address(&context);
             caller
         };
         let stateless = stateless_era(&context);
@@ -171,6 +173,19 @@ impl MangoServer {
         (caller, channel)
     }
 
+    /// The address an HTTP request came from.
+    fn address(context: &RequestContext<RoleServer>) -> Option<std::net::SocketAddr> {
+        context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            })
+            .map(|info| info.0)
+    }
+
     /// The identity HTTP authentication found.
     fn identity(context: &RequestContext<RoleServer>) -> Option<Identity> {
         context
@@ -202,13 +217,7 @@ impl MangoServer {
                 .peer_info()
                 .map(|info| info.client_info.clone()),
             headers: http.map(|parts| parts.headers.clone()),
-            address: http
-                .and_then(|parts| {
-                    parts
-                        .extensions
-                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                })
-                .map(|info| info.0),
+            address: Self::address(context),
             identity: Self::identity(context),
         }
     }

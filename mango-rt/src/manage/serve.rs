@@ -171,16 +171,6 @@ async fn serve_http(
         let runtime = for_ready.clone();
         Box::pin(async move { runtime.database().ready().await })
     });
-    let app = http::router(
-        move || {
-            MangoServer::new(for_sessions.clone(), TransportKind::Http).with_sessions(!stateless)
-        },
-        ready,
-        &settings.server,
-        stateless,
-        cancel.clone(),
-        runtime.state.in_flight.clone(),
-    );
     let url = format!(
         "http://{}{}",
         if local.is_ipv6() {
@@ -195,8 +185,23 @@ async fn serve_http(
         Arc::new(move |method: &str, name: &str| runtime.needed_scopes(method, name))
             as auth::NeededScopes
     });
-    let app = auth::http_layer(app, settings, &url, &runtime.declared_scopes(), needed)
-        .map_err(ErrorKind::Serve)?;
+    let protection =
+        auth::http(settings, &url, &runtime.declared_scopes(), needed).map_err(ErrorKind::Serve)?;
+    let app = http::router(
+        move || {
+            MangoServer::new(for_sessions.clone(), TransportKind::Http).with_sessions(!stateless)
+        },
+        ready,
+        &settings.server,
+        stateless,
+        cancel.clone(),
+        runtime.state.in_flight.clone(),
+        protection.guard,
+    );
+    let app = match protection.metadata {
+        Some(metadata) => app.merge(metadata),
+        None => app,
+    };
     tracing::info!(
         mode = if stateless { "stateless" } else { "sessions" },
         "serving {summary} over Streamable HTTP at {url}"

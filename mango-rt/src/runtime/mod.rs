@@ -218,10 +218,13 @@ impl Runtime {
         &self.state.database
     }
 
-    /// Whether any middleware is listed (only middleware reads the caller's client and
-    /// headers: without it, the MCP handler does not copy them).
-    pub fn has_middleware(&self) -> bool {
-        !self.chain.is_empty()
+    /// Whether a middleware of an app is listed: only those read the caller's client and
+    /// headers (the built-ins read its transport, identity and address), so without one
+    /// the MCP handler does not copy them.
+    pub fn reads_whole_caller(&self) -> bool {
+        self.middleware
+            .iter()
+            .any(|m| m.meta.app != crate::registry::BUILTIN_APP)
     }
 
     /// The server's name and version as `initialize` reports them.

@@ -28,11 +28,21 @@ use crate::settings::ServerSettings;
 pub(crate) type Readiness =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// What lets a request to the MCP endpoint in (authentication): the request, with what
+/// it found in its extensions, or the answer that refuses it. Called by the endpoint
+/// itself rather than as a tower layer (docs/decisions.md, "Performance").
+pub(crate) type Guard = Arc<
+    dyn Fn(Request) -> Pin<Box<dyn Future<Output = Result<Request, Response>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// The axum router that serves MCP at `[server] path` with a handler from `make` for
 /// each session (each request, when stateless), for any rmcp handler (the transport
 /// knows nothing of what serves the calls), and `GET /readyz` with `ready`. `tracker`
 /// counts each POST as in flight until its response is sent; `cancel` ends the
-/// sessions (and turns `/readyz` to 503).
+/// sessions (and turns `/readyz` to 503). `guard`, when given, sees every request of
+/// the MCP endpoint first (`/readyz` is open).
 pub(crate) fn router<H: ServerHandler + Clone>(
     make: impl Fn() -> H + Send + Sync + 'static,
     ready: Readiness,
@@ -40,6 +50,7 @@ pub(crate) fn router<H: ServerHandler + Clone>(
     stateless: bool,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    guard: Option<Guard>,
 ) -> Router {
     let stopping = cancel.clone();
     let mut config = StreamableHttpServerConfig::default()
@@ -61,6 +72,7 @@ pub(crate) fn router<H: ServerHandler + Clone>(
         sessions,
         limit: s.max_request_bytes,
         tracker,
+        guard,
     };
     Router::new().route_service(&s.path, endpoint).route(
         "/readyz",
@@ -107,6 +119,7 @@ struct Endpoint<H: ServerHandler> {
     /// `[server] max_request_bytes`.
     limit: usize,
     tracker: TaskTracker,
+    guard: Option<Guard>,
 }
 
 impl<H: ServerHandler> Clone for Endpoint<H> {
@@ -116,6 +129,7 @@ impl<H: ServerHandler> Clone for Endpoint<H> {
             sessions: self.sessions.clone(),
             limit: self.limit,
             tracker: self.tracker.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
@@ -140,6 +154,13 @@ impl<H: ServerHandler> tower_service::Service<Request> for Endpoint<H> {
 
 impl<H: ServerHandler> Endpoint<H> {
     async fn handle(&self, req: Request) -> Response {
+        let req = match &self.guard {
+            Some(guard) => match guard(req).await {
+                Ok(req) => req,
+                Err(refused) => return refused,
+            },
+            None => req,
+        };
         match *req.method() {
             Method::POST => {
                 let token = self.tracker.token();

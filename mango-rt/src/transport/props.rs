@@ -282,6 +282,7 @@ fn http_router() -> axum::Router {
         true,
         tokio_util::sync::CancellationToken::new(),
         tokio_util::task::TaskTracker::new(),
+        None,
     )
 }
 

@@ -9,14 +9,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request as HttpRequest;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next as HttpNext;
 use axum::response::Response as HttpResponse;
 
 use crate::call::{Identity, IdentitySource, TransportKind};
 use crate::chain::{Next, Request, Response, StepFuture};
 use crate::settings::{Settings, StdioAuth};
 use crate::transport::error_response;
-use crate::transport::http::json_response;
+use crate::transport::http::{Guard, json_response};
 
 #[cfg(feature = "oauth")]
 mod oauth;
@@ -217,20 +216,28 @@ enum Refusal {
     Invalid(String),
 }
 
-/// The token of an `Authorization: Bearer <token>` header (RFC 6750's b64token).
+fn malformed() -> Refusal {
+    Refusal::Invalid("the Authorization header is not `Bearer <token>`".into())
+}
+
+/// What follows the scheme of an `Authorization: Bearer <token>` header. Whether it is
+/// a well-formed token ([`well_formed`]) is checked only when it is not a token already
+/// known (a static one, or one kept as valid): the common case costs no scan.
 fn bearer(value: &str) -> Result<&str, Refusal> {
-    let malformed = || Refusal::Invalid("the Authorization header is not `Bearer <token>`".into());
     let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(malformed());
     }
-    let token = rest.trim_matches(' ');
+    Ok(rest.trim_matches(' '))
+}
+
+/// Whether `token` is an RFC 6750 b64token.
+pub(super) fn well_formed(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    let valid = !body.is_empty()
+    !body.is_empty()
         && body
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
-    if valid { Ok(token) } else { Err(malformed()) }
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// What the HTTP layer checks requests with.
@@ -264,7 +271,13 @@ impl Gate {
         }
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
-            return oauth.verify(token).await.map_err(Refusal::Invalid);
+            return oauth.verify(token).await.map_err(|why| match why {
+                None => malformed(),
+                Some(why) => Refusal::Invalid(why),
+            });
+        }
+        if !well_formed(token) {
+            return Err(malformed());
         }
         Err(Refusal::Invalid("the bearer token is not valid".into()))
     }
@@ -310,6 +323,13 @@ impl Gate {
     }
 }
 
+/// What `mango.auth` adds to the HTTP server: the guard of the MCP endpoint, and the
+/// routes of the Protected Resource Metadata.
+pub(crate) struct HttpAuth {
+    pub guard: Option<Guard>,
+    pub metadata: Option<Router>,
+}
+
 /// Over HTTP, when `mango.auth` is listed: every request needs `Authorization: Bearer
 /// <token>` with a token from `[auth] tokens`, or (`[auth.oauth]`) an access token of
 /// the authorization server for this server; others get 401 with `WWW-Authenticate`
@@ -317,15 +337,17 @@ impl Gate {
 /// 403. With `[auth.oauth]`, the Protected Resource Metadata (RFC 9728) is served at
 /// `/.well-known/oauth-protected-resource<path>`. `url` is where the server listens
 /// (the default `resource`), `declared` the scopes the items declare.
-pub(crate) fn http_layer(
-    router: Router,
+pub(crate) fn http(
     settings: &Settings,
     url: &str,
     declared: &[&'static str],
     needed: Option<NeededScopes>,
-) -> Result<Router, String> {
+) -> Result<HttpAuth, String> {
     if !listed(settings) {
-        return Ok(router);
+        return Ok(HttpAuth {
+            guard: None,
+            metadata: None,
+        });
     }
     let auth = &settings.auth;
     let statics = auth
@@ -349,6 +371,10 @@ pub(crate) fn http_layer(
         .as_ref()
         .map_or(8192, |o| o.max_token_bytes)
         .saturating_add("Bearer ".len());
+    #[cfg(feature = "oauth")]
+    let metadata = oauth.as_ref().map(|o| o.metadata_routes(Router::new()));
+    #[cfg(not(feature = "oauth"))]
+    let metadata = None;
     let gate = Arc::new(Gate {
         statics,
         #[cfg(feature = "oauth")]
@@ -357,24 +383,19 @@ pub(crate) fn http_layer(
         needed,
         limit: settings.server.max_request_bytes,
     });
-    let layered = {
+    let guard: Guard = Arc::new(move |req| {
         let gate = gate.clone();
-        router.layer(axum::middleware::from_fn(move |req, next| {
-            authenticate(req, next, gate.clone())
-        }))
-    };
-    #[cfg(feature = "oauth")]
-    if let Some(oauth) = &gate.oauth {
-        return Ok(oauth.metadata_routes(layered));
-    }
-    Ok(layered)
+        Box::pin(async move { admit(req, &gate).await })
+    });
+    Ok(HttpAuth {
+        guard: Some(guard),
+        metadata,
+    })
 }
 
-async fn authenticate(mut req: HttpRequest, next: HttpNext, gate: Arc<Gate>) -> HttpResponse {
-    // Load balancers probe readiness without credentials; it says nothing secret.
-    if req.uri().path() == "/readyz" {
-        return next.run(req).await;
-    }
+/// The request, with the caller's identity in its extensions, or the 401 or 403 that
+/// refuses it.
+async fn admit(mut req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpResponse> {
     let identity = match gate
         .identify(req.headers().get(header::AUTHORIZATION))
         .await
@@ -399,7 +420,7 @@ async fn authenticate(mut req: HttpRequest, next: HttpNext, gate: Arc<Gate>) -> 
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, gate.challenge(&refusal));
-            return response;
+            return Err(response);
         }
     };
     let required: Vec<&str> = gate.required().iter().map(String::as_str).collect();
@@ -410,7 +431,7 @@ async fn authenticate(mut req: HttpRequest, next: HttpNext, gate: Arc<Gate>) -> 
             required.join(" "),
             missing.join(" ")
         );
-        return forbidden(&gate, serde_json::Value::Null, &required, &why);
+        return Err(forbidden(gate, serde_json::Value::Null, &required, &why));
     }
     if let Some(needed) = &gate.needed
         && !identity.has_every_scope()
@@ -426,7 +447,7 @@ async fn authenticate(mut req: HttpRequest, next: HttpNext, gate: Arc<Gate>) -> 
                     gate.limit
                 ),
             );
-            return json_response(StatusCode::PAYLOAD_TOO_LARGE, body);
+            return Err(json_response(StatusCode::PAYLOAD_TOO_LARGE, body));
         };
         if let Some((id, item, scopes)) = called_item(&bytes, needed) {
             let missing = identity.missing(scopes);
@@ -438,13 +459,13 @@ async fn authenticate(mut req: HttpRequest, next: HttpNext, gate: Arc<Gate>) -> 
                     if scopes.len() == 1 { "scope" } else { "scopes" },
                     scopes.join(" ")
                 );
-                return forbidden(&gate, id, &all, &why);
+                return Err(forbidden(gate, id, &all, &why));
             }
         }
         req = HttpRequest::from_parts(parts, Body::from(bytes));
     }
     req.extensions_mut().insert(identity);
-    next.run(req).await
+    Ok(req)
 }
 
 /// A 403 for a token without the scopes `needed`.
@@ -537,7 +558,7 @@ mod tests {
     }
 
     fn who(header: &str) -> Option<String> {
-        let token = bearer(header).ok()?;
+        let token = bearer(header).ok().filter(|t| well_formed(t))?;
         static_identity(token, &tokens()).map(|i| i.subject().to_owned())
     }
 
@@ -569,7 +590,7 @@ mod tests {
             "abc",
         ] {
             assert!(
-                matches!(bearer(header), Err(Refusal::Invalid(_))),
+                bearer(header).map_or(true, |t| !well_formed(t)),
                 "{header:?} should be refused"
             );
         }
@@ -577,5 +598,6 @@ mod tests {
             bearer("Bearer eyJ.a-b_c.d~+/==").ok(),
             Some("eyJ.a-b_c.d~+/==")
         );
+        assert!(well_formed("eyJ.a-b_c.d~+/=="));
     }
 }

@@ -2,9 +2,9 @@
 //! 2025-11-25 and 2026-07-28). Access tokens are JWTs checked against the authorization
 //! server's keys (JWKS: fetched, kept, fetched again for an unknown `kid`, at most once a
 //! second and not for a while after a failure), or opaque tokens asked about by token
-//! introspection (RFC 7662). A token once found valid is kept, by its SHA-256, until it
-//! expires (an introspection answer, `introspection_cache` seconds): most requests cost a
-//! hash and a lookup.
+//! introspection (RFC 7662). A token once found valid is kept until it expires (an
+//! introspection answer, `introspection_cache` seconds): most requests cost a hash-map
+//! lookup (the whole token is compared, never a digest of it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,7 +15,6 @@ use axum::http::{HeaderValue, StatusCode};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
-use sha2::Digest;
 
 use crate::call::{Identity, IdentitySource};
 use crate::settings::OAuthSettings;
@@ -241,8 +240,8 @@ impl OAuth {
         &self.required
     }
 
-    /// The token's identity, or why it is refused.
-    pub async fn verify(&self, token: &str) -> Result<Identity, String> {
+    /// The token's identity, or why it is refused (`None`: it is not a token at all).
+    pub async fn verify(&self, token: &str) -> Result<Identity, Option<String>> {
         self.verifier.verify(token).await
     }
 
@@ -313,6 +312,13 @@ enum Mode {
     },
 }
 
+/// A token found valid.
+struct Kept {
+    token: Box<str>,
+    identity: Identity,
+    until: Instant,
+}
+
 struct Verifier {
     mode: Mode,
     http: reqwest::Client,
@@ -320,8 +326,11 @@ struct Verifier {
     resource: String,
     claims: Vec<String>,
     leeway: u64,
-    /// Tokens found valid, by their SHA-256: the identity and until when.
-    valid: Mutex<HashMap<[u8; 32], (Identity, Instant)>>,
+    /// Tokens found valid, by [`Verifier::slot`]: the token (compared whole), the
+    /// identity and until when.
+    valid: Mutex<HashMap<u64, Kept>>,
+    /// The hasher of the slots (random keys: the slots cannot be guessed).
+    hasher: std::hash::RandomState,
 }
 
 impl Verifier {
@@ -351,16 +360,21 @@ impl Verifier {
             claims: s.claims.clone(),
             leeway: s.leeway,
             valid: Mutex::new(HashMap::new()),
+            hasher: std::hash::RandomState::new(),
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<Identity, String> {
-        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    async fn verify(&self, token: &str) -> Result<Identity, Option<String>> {
         let now = Instant::now();
-        if let Some((identity, until)) = self.lock().get(&digest)
-            && *until > now
+        let slot = self.slot(token);
+        if let Some(kept) = self.lock().get(&slot)
+            && kept.until > now
+            && *kept.token == *token
         {
-            return Ok(identity.clone());
+            return Ok(kept.identity.clone());
+        }
+        if !super::well_formed(token) {
+            return Err(None);
         }
         let (identity, lifetime) = match &self.mode {
             Mode::Jwt { keys, algorithms } => self.check_jwt(token, keys, algorithms).await?,
@@ -371,18 +385,38 @@ impl Verifier {
         if !lifetime.is_zero() {
             let mut valid = self.lock();
             if valid.len() >= MAX_CACHED {
-                valid.retain(|_, (_, until)| *until > now);
+                valid.retain(|_, kept| kept.until > now);
                 if valid.len() >= MAX_CACHED {
                     valid.clear();
                 }
             }
-            valid.insert(digest, (identity.clone(), now + lifetime));
+            valid.insert(
+                slot,
+                Kept {
+                    token: token.into(),
+                    identity: identity.clone(),
+                    until: now + lifetime,
+                },
+            );
         }
         Ok(identity)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Identity, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Kept>> {
         self.valid.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where a token is kept: a hash of its length and its last 64 bytes (a JWT's
+    /// signature, an opaque token's randomness), so that a lookup hashes little of a
+    /// long token. Two tokens in one slot are told apart by comparing them whole (the
+    /// later replaces the earlier).
+    fn slot(&self, token: &str) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let bytes = token.as_bytes();
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write_usize(bytes.len());
+        hasher.write(&bytes[bytes.len().saturating_sub(64)..]);
+        hasher.finish()
     }
 
     /// A JWT's identity and how long it stays valid.
