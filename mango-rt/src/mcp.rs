@@ -448,8 +448,16 @@ impl ServerHandler for MangoServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if self.runtime.resources.find(&request.uri).is_none() {
+        let Some((served, _)) = self.runtime.resources.find(&request.uri) else {
             return Err(self.unknown_uri(&request.uri));
+        };
+        let mut caller = Caller::new(self.transport);
+        caller.identity = Self::identity(&context);
+        if let Some(why) = self.runtime.refusal(&caller, served.entry.scopes) {
+            return Err(ErrorData::invalid_request(
+                format!("cannot subscribe to `{}`: {why}", request.uri),
+                None,
+            ));
         }
         if !self.sessions {
             return Err(ErrorData::invalid_request(

@@ -4,7 +4,10 @@ configured, so that the SDK takes the scopes from the server's 401 challenge, fi
 authorization server through the Protected Resource Metadata and the authorization
 server's own metadata, and asks for a token for this server's URL (RFC 8707).
 
-    python oauth_client.py <server url> <issuer>
+    python oauth_client.py [--legacy] <server url> <issuer>
+
+`--legacy`: the 2025-11-25 handshake (a session), else the SDK's default negotiation
+(2026-07-28 with a server that offers it).
 
 Prints one JSON line: what the tools answered, and the tools listed.
 """
@@ -40,7 +43,7 @@ class Memory:
         self.client_info = client_info
 
 
-async def main(url, issuer):
+async def main(url, issuer, mode):
     warnings.simplefilter("error")  # a deprecated path in the SDK's flow fails the test
     provider = ClientCredentialsOAuthProvider(
         server_url=url,
@@ -50,12 +53,16 @@ async def main(url, issuer):
         issuer=issuer,
     )
     async with httpx2.AsyncClient(auth=provider, timeout=30) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
             tools = [t.name for t in (await client.list_tools()).tools]
             whoami = (await client.call_tool("vault_whoami", {})).content[0].text
             deposit = (await client.call_tool("vault_deposit", {"coins": 5})).content[0].text
-    print(json.dumps({"tools": tools, "whoami": whoami, "deposit": deposit}))
+    print(json.dumps({"tools": tools, "whoami": whoami, "deposit": deposit, "mode": mode}))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    args = sys.argv[1:]
+    mode = "auto"
+    if args[0] == "--legacy":
+        mode, args = "legacy", args[1:]
+    asyncio.run(main(args[0], args[1], mode))

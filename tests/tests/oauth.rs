@@ -438,17 +438,29 @@ fn the_python_sdk_discovers_the_authorization_server_and_gets_in() {
         return missing("the MCP Python SDK (pip install mcp)");
     };
     let auth = AuthorizationServer::start(&node);
-    let server = serve(&auth.issuer, &[]);
-    let out = python_script(&python, "oauth_client.py", &[&server.url, &auth.issuer]);
-    let report: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
-        .unwrap_or_else(|_| panic!("{out}"));
-    assert_eq!(
-        report["whoami"],
-        json!("vault-client|vault:admin vault:read vault:write|-|oauth"),
-        "{out}"
+    // Both eras: 2026-07-28 on a stateless server, a 2025-11-25 session on the other.
+    let stateless = serve(&auth.issuer, &[]);
+    let sessions = site().serve_http_with_env(
+        &[],
+        &[
+            ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+            ("MANGO_AUTH__OAUTH__ISSUER", auth.issuer.as_str()),
+        ],
     );
-    assert_eq!(report["deposit"], json!("deposited 5 coins"), "{out}");
-    assert!(report["tools"].as_array().unwrap().len() == 3, "{out}");
+    for (server, args) in [(&stateless, vec![]), (&sessions, vec!["--legacy"])] {
+        let mut args = args;
+        args.extend([server.url.as_str(), auth.issuer.as_str()]);
+        let out = python_script(&python, "oauth_client.py", &args);
+        let report: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
+            .unwrap_or_else(|_| panic!("{out}"));
+        assert_eq!(
+            report["whoami"],
+            json!("vault-client|vault:admin vault:read vault:write|-|oauth"),
+            "{out}"
+        );
+        assert_eq!(report["deposit"], json!("deposited 5 coins"), "{out}");
+        assert!(report["tools"].as_array().unwrap().len() == 3, "{out}");
+    }
 }
 
 /// The app's own test on `mango_rt::testing::TestServer`: scopes hide and refuse.

@@ -414,6 +414,12 @@ impl Runtime {
                         known.join(", ")
                     ));
                 }
+                if let Some(why) = self.refusal(&caller, served.entry.scopes) {
+                    return Err(ErrorData::invalid_request(
+                        format!("the prompt `{}`: {why}", p.name),
+                        None,
+                    ));
+                }
                 (served.target, served.completions.get(argument))
             }
             Reference::Resource(r) => {
@@ -427,6 +433,12 @@ impl Runtime {
                     return refuse(format!(
                         "the resource template `{}` has no variable `{argument}`",
                         r.uri
+                    ));
+                }
+                if let Some(why) = self.refusal(&caller, served.entry.scopes) {
+                    return Err(ErrorData::invalid_request(
+                        format!("`{}`: {why}", r.uri),
+                        None,
                     ));
                 }
                 (served.target, served.completions.get(argument))
