@@ -15,8 +15,7 @@ pub enum IdentitySource {
     Token,
     /// The local user over stdio (`[auth] stdio = "trust"`).
     Local,
-    /// Made by hand: in a test ([`TestServer::as_identity`](crate::testing::TestServer::as_identity))
-    /// or by a middleware.
+    /// Made by hand: in a test (`TestServer::as_identity`) or by a middleware.
     Custom,
 }
 
