@@ -460,24 +460,17 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     // made for the baselines serve the project too. First with mango-rt's `oauth`
     // feature (for the JWT cell, copied aside), then without: `benchsite` is the
     // default build.
-    run(Command::new(cargo())
-        .args([
-            "build",
-            "-q",
-            "--release",
-            "-p",
-            "benchsite",
-            "--features",
-            "mango-rt/oauth",
-        ])
-        .current_dir(&site)
-        .env("CARGO_TARGET_DIR", root().join("target")))?;
+    let build_site = |extra: &[&str]| {
+        run(Command::new(cargo())
+            .args(["build", "-q", "--release", "-p", "benchsite"])
+            .args(extra)
+            .current_dir(&site)
+            .env("CARGO_TARGET_DIR", root().join("target")))
+    };
+    build_site(&["--features", "mango-rt/oauth"])?;
     let oauth_bin = dir.join("benchsite-oauth");
     std::fs::copy(release.join("benchsite"), &oauth_bin).map_err(io("copying benchsite"))?;
-    run(Command::new(cargo())
-        .args(["build", "-q", "--release", "-p", "benchsite"])
-        .current_dir(&site)
-        .env("CARGO_TARGET_DIR", root().join("target")))?;
+    build_site(&[])?;
     let bin = release.join("benchsite").display().to_string();
     let db = |name: &str| dir.join(name);
     // The database goes in the project's settings, as a deployment would have it (an

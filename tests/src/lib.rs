@@ -348,10 +348,7 @@ pub fn http_post(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let stream = TcpStream::connect(authority).unwrap();
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -364,25 +361,24 @@ pub fn http_post(
     }
     request.push_str("\r\n");
     request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+    exchange(stream, &request)
 }
 
 /// A raw HTTP/1.1 GET: (status, headers, body).
 pub fn http_get(authority: &str, path: &str) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(authority).unwrap();
+    let stream = TcpStream::connect(authority).unwrap();
+    exchange(
+        stream,
+        &format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// Writes `request` and reads the whole answer (the server closes the connection):
+/// (status, headers, body).
+fn exchange(mut stream: TcpStream, request: &str) -> (u16, String, String) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();

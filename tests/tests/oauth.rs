@@ -86,6 +86,11 @@ fn call(name: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}})
 }
 
+/// A call of `tool` with the bearer token `token`: (status, headers, body).
+fn call_as(server: &Server, token: &str, tool: &str, arguments: Value) -> (u16, String, String) {
+    post(server, Some(&bearer(token)), &call(tool, arguments))
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -147,18 +152,10 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
 
     // A valid token: the identity reaches the tool (subject, scopes, a chosen claim).
     let reader = auth.token(json!({"aud": resource, "scope": "vault:read", "sub": "alice", "email": "alice@example.com"}));
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&reader)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &reader, "vault_whoami", json!({}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(text_of(&body), "alice|vault:read|alice@example.com|oauth");
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&reader)),
-        &call("vault_peek", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &reader, "vault_peek", json!({}));
     assert_eq!(
         (status, text_of(&body).as_str()),
         (200, "the vault holds 3 coins")
@@ -175,11 +172,7 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["vault_peek", "vault_whoami"], "{body}");
-    let (status, head, body) = post(
-        &server,
-        Some(&bearer(&reader)),
-        &call("vault_deposit", json!({"coins": 1})),
-    );
+    let (status, head, body) = call_as(&server, &reader, "vault_deposit", json!({"coins": 1}));
     assert_eq!(status, 403, "{body}");
     let www = challenge(&head);
     assert!(
@@ -200,11 +193,7 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
         "{status} {body}"
     );
     let writer = auth.token(json!({"aud": resource, "scope": "vault:read vault:write"}));
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&writer)),
-        &call("vault_deposit", json!({"coins": 2})),
-    );
+    let (status, _, body) = call_as(&server, &writer, "vault_deposit", json!({"coins": 2}));
     assert_eq!(
         (status, text_of(&body).as_str()),
         (200, "deposited 2 coins")
@@ -244,11 +233,7 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
     // A rotated key: published after the server fetched the keys, accepted at once.
     auth.post("/rotate", json!({}));
     let rotated = auth.token(json!({"aud": resource, "sub": "rotated"}));
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&rotated)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &rotated, "vault_whoami", json!({}));
     assert_eq!(status, 200, "{body}");
     assert!(text_of(&body).starts_with("rotated|"), "{body}");
 
@@ -290,11 +275,7 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
     refused(&bearer("not-a-jwt"), "not a JWT");
 
     // The server is still serving, and logged no token.
-    let (status, _, _) = post(
-        &server,
-        Some(&bearer(&reader)),
-        &call("vault_peek", json!({})),
-    );
+    let (status, _, _) = call_as(&server, &reader, "vault_peek", json!({}));
     assert_eq!(status, 200);
     let log = server.log.lock().unwrap().clone();
     assert!(!log.contains(&reader) && !log.contains("panicked"), "{log}");
@@ -331,11 +312,7 @@ fn an_authorization_server_that_fails_refuses_tokens_and_nothing_hangs() {
     let server = serve(&auth.issuer, &[]);
     let token = auth.token(json!({"aud": server.url, "scope": "vault:read"}));
     let started = Instant::now();
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&token)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &token, "vault_whoami", json!({}));
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("could not be fetched"), "{body}");
     assert!(
@@ -346,21 +323,13 @@ fn an_authorization_server_that_fails_refuses_tokens_and_nothing_hangs() {
 
     auth.post("/jwks-mode", json!({"mode": "garbage"}));
     std::thread::sleep(Duration::from_millis(5200)); // past the back-off after a failure
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&token)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &token, "vault_whoami", json!({}));
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("did not answer JSON"), "{body}");
 
     auth.post("/jwks-mode", json!({"mode": "normal"}));
     std::thread::sleep(Duration::from_millis(5200));
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&token)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &token, "vault_whoami", json!({}));
     assert_eq!(status, 200, "{body}");
     let log = server.log.lock().unwrap().clone();
     assert!(!log.contains("panicked"), "{log}");
@@ -392,18 +361,10 @@ fn opaque_tokens_through_introspection() {
             .to_owned()
     };
     let token = opaque(json!({"aud": server.url, "scope": "vault:read", "sub": "bob"}));
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&token)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &token, "vault_whoami", json!({}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(text_of(&body), "bob|vault:read|-|oauth");
-    let (status, _, _) = post(
-        &server,
-        Some(&bearer(&token)),
-        &call("vault_deposit", json!({"coins": 1})),
-    );
+    let (status, _, _) = call_as(&server, &token, "vault_deposit", json!({"coins": 1}));
     assert_eq!(status, 403);
 
     let (status, _, body) = post(
@@ -414,11 +375,7 @@ fn opaque_tokens_through_introspection() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("not active"), "{body}");
     let elsewhere = opaque(json!({"aud": "http://elsewhere.example/mcp"}));
-    let (status, _, body) = post(
-        &server,
-        Some(&bearer(&elsewhere)),
-        &call("vault_whoami", json!({})),
-    );
+    let (status, _, body) = call_as(&server, &elsewhere, "vault_whoami", json!({}));
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("not for this server"), "{body}");
     let log = server.log.lock().unwrap().clone();
