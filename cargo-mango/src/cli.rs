@@ -74,6 +74,50 @@ pub enum Command {
         #[arg(long)]
         manifest_path: Option<PathBuf>,
     },
+    /// Add the project to an MCP client's configuration: builds the release binary and
+    /// writes its entry (over stdio, `MANGO_SETTINGS` naming the project's Mango.toml),
+    /// merged into the client's file (other servers untouched, the old file kept as
+    /// `.json.bak`, the new one written atomically).
+    #[command(
+        after_help = "Files: claude-desktop: its claude_desktop_config.json (~/Library/Application Support/Claude on macOS, %APPDATA%\\Claude on Windows, ~/.config/Claude elsewhere); claude-code: .mcp.json at the project's root; cursor: ~/.cursor/mcp.json; vscode: .vscode/mcp.json at the project's root; mcp-json: printed, not written."
+    )]
+    Install {
+        /// The client.
+        client: Client,
+        /// The server's name in the client (default: the project's).
+        #[arg(long)]
+        name: Option<String>,
+        /// An environment variable for the server, NAME=value (repeatable), e.g. a
+        /// secret: --env MANGO_AUTH__TOKENS__ME=…
+        #[arg(long, value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Print the file as it would be, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        build: BuildArgs,
+    },
+    /// Print the completion script of `cargo mango` for a shell (bash, zsh, fish,
+    /// elvish, powershell): e.g. `cargo mango completions bash >
+    /// ~/.local/share/bash-completion/completions/cargo-mango`.
+    #[command(
+        after_help = "The script completes `cargo mango …`. bash and zsh know one completion per command name, `cargo`: load this one after rustup's (`rustup completions`) and it takes over `cargo`'s; fish adds it beside cargo's own."
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The MCP clients `install` knows.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Client {
+    ClaudeDesktop,
+    ClaudeCode,
+    Cursor,
+    Vscode,
+    /// Print the `mcpServers` JSON, for any other client.
+    McpJson,
 }
 
 /// A subcommand of the project's binary: cargo's build options and the binary's own

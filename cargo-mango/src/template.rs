@@ -1,4 +1,5 @@
-//! The files under `template/`, embedded at build time, and their placeholders.
+//! The files under `template/` (in this crate, so that it packages), embedded at build
+//! time, and their placeholders.
 
 use std::path::Path;
 
@@ -6,7 +7,7 @@ use include_dir::{Dir, DirEntry, include_dir};
 
 use crate::error::{Error, Result};
 
-static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../template");
+static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/template");
 
 /// Replaces every `{{key}}` by its value.
 pub fn render(text: &str, vars: &[(&str, &str)]) -> String {
@@ -17,16 +18,25 @@ pub fn render(text: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// One template file's text.
+/// The name a file has in the template folder: `Cargo.toml` is kept as `Cargo.toml.in`
+/// (a folder with a `Cargo.toml` would be another package, left out of this one's).
+fn stored(path: &str) -> String {
+    match path.strip_suffix("Cargo.toml") {
+        Some(dir) => format!("{dir}Cargo.toml.in"),
+        None => path.to_owned(),
+    }
+}
+
+/// One template file's text (`path` as it is written, `manage/Cargo.toml`).
 pub fn file(path: &str) -> &'static str {
     TEMPLATE
-        .get_file(path)
+        .get_file(stored(path))
         .and_then(|f| f.contents_utf8())
         .unwrap_or_default()
 }
 
 /// The files of a template folder, as (path inside it, rendered text). `gitignore`
-/// becomes `.gitignore` (packaging tools drop dotfiles).
+/// becomes `.gitignore` (packaging tools drop dotfiles), `Cargo.toml.in` `Cargo.toml`.
 pub fn render_tree(folder: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(dir) = TEMPLATE.get_dir(folder) {
@@ -49,6 +59,8 @@ fn collect(dir: &Dir<'_>, folder: &str, vars: &[(&str, &str)], out: &mut Vec<(St
                     .replace('\\', "/");
                 let rel = if rel == "gitignore" {
                     ".gitignore".to_owned()
+                } else if let Some(dir) = rel.strip_suffix("Cargo.toml.in") {
+                    format!("{}Cargo.toml", render(dir, vars))
                 } else {
                     render(&rel, vars)
                 };

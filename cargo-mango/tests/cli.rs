@@ -306,3 +306,25 @@ fn exit_codes_are_pinned() {
         .code(0)
         .stdout(contains("--transport"));
 }
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef cargo"),
+        ("fish", "complete -c cargo"),
+    ] {
+        mango(tmp.path())
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(contains(marker))
+            .stdout(contains("startproject"));
+    }
+    mango(tmp.path())
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(contains("bash"));
+}

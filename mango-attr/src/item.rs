@@ -20,6 +20,7 @@ pub(crate) enum ItemKind {
     Command,
     Middleware,
     Settings,
+    Hook,
 }
 
 impl ItemKind {
@@ -33,6 +34,7 @@ impl ItemKind {
             ItemKind::Command => "command",
             ItemKind::Middleware => "middleware",
             ItemKind::Settings => "settings",
+            ItemKind::Hook => "startup",
         }
     }
 
@@ -46,6 +48,7 @@ impl ItemKind {
             ItemKind::Command => "a command",
             ItemKind::Middleware => "a middleware",
             ItemKind::Settings => "a #[settings] type",
+            ItemKind::Hook => "a hook",
         }
     }
 
@@ -59,6 +62,7 @@ impl ItemKind {
             ItemKind::Command => "its arguments must be known to parse its command line",
             ItemKind::Middleware => "it is one function in the chain, for every call",
             ItemKind::Settings => "its type must be known to read its section of Mango.toml",
+            ItemKind::Hook => "it is run once, with known values",
         }
     }
 
@@ -70,7 +74,7 @@ impl ItemKind {
                 (&['_', '-', '.'], " (MCP's rule)")
             }
             ItemKind::Command => (&['_', '-'], " (`.` separates the app: `app.name`)"),
-            ItemKind::Middleware | ItemKind::Settings => {
+            ItemKind::Middleware | ItemKind::Settings | ItemKind::Hook => {
                 (&['_'], " (`.` separates the app: `app.name`)")
             }
         }

@@ -12,6 +12,8 @@ use proc_macro::TokenStream;
 
 mod command;
 mod completion;
+mod data;
+mod hook;
 mod item;
 mod middleware;
 mod prompt;
@@ -54,7 +56,8 @@ mod util;
 ///   `Result<T, E>` gives `isError: true` with the error's message on `Err`.
 /// - Options: `name`, `description`, `title`, `read_only`, `destructive`,
 ///   `idempotent`, `open_world` (flags, or `= bool`: MCP's annotations), `atomic =
-///   false`, `crate = path` (default `::mango_rt`).
+///   false`, `scopes = ["notes:write"]` (the OAuth scopes a caller needs), `crate =
+///   path` (default `::mango_rt`).
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     tool::expand(args.into(), input.into())
@@ -193,6 +196,73 @@ pub fn command(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
     middleware::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Makes a struct or an enum a type tools can take and return: derives `Serialize`,
+/// `Deserialize` and `JsonSchema` through mango's own serde and schemars, so an app
+/// needs neither as a dependency nor the `#[serde(crate = …)]` lines.
+///
+/// ```ignore
+/// /// A note, as the tools return it.
+/// #[mango_rt::data]
+/// #[derive(Debug, Clone)]
+/// struct Note {
+///     id: i64,
+///     /// The note's text (doc comments describe the field in the schema).
+///     text: String,
+///     #[serde(default)]
+///     tags: Vec<String>,
+/// }
+/// ```
+///
+/// `#[serde(…)]` and `#[schemars(…)]` on the type and its fields work as usual. Do not
+/// derive the three again. Options: `crate = path`.
+#[proc_macro_attribute]
+pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
+    data::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// An app's start-up hook (Django's `AppConfig.ready`): runs once per process, before
+/// the server accepts calls and before a management command runs, in the apps'
+/// dependency order, never per session or per call. What it returns is kept as app
+/// state, which tools, resources, prompts, commands and later hooks take as
+/// `&AppState<T>` (and middleware reads with `req.app_state::<T>()`).
+///
+/// ```ignore
+/// #[mango_rt::startup]
+/// async fn connect(settings: &Settings) -> Result<Client, ToolError> {
+///     Client::connect(&settings.url).await.map_err(ToolError::new)
+/// }
+///
+/// #[mango_rt::tool]
+/// async fn fetch(path: String, client: &AppState<Client>) -> Result<String, ToolError> { … }
+/// ```
+///
+/// - Parameters are injected values only: the app's `&Settings`, `&mut Db` (in a
+///   transaction committed when the hook succeeds), `&AppState<T>` of an earlier hook,
+///   `&Context`.
+/// - Returns `()`, a value to keep, or a `Result` of either: an `Err` (or a panic) stops
+///   start-up with the app, the hook and the message; so does `startup_timeout` (30 s
+///   for every hook together).
+/// - `TestServer::new` runs them too. Options: `crate = path`.
+#[proc_macro_attribute]
+pub fn startup(args: TokenStream, input: TokenStream) -> TokenStream {
+    hook::expand(hook::When::Startup, args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// An app's shutdown hook: runs once, after the last call drained (or the command
+/// ended), in the reverse dependency order, with the same injected values as a
+/// [`macro@startup`] hook (so the state it built: `client: &AppState<Client>`). It
+/// returns `()` or `Result<(), E>`; a failure is logged. Options: `crate = path`.
+#[proc_macro_attribute]
+pub fn shutdown(args: TokenStream, input: TokenStream) -> TokenStream {
+    hook::expand(hook::When::Shutdown, args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

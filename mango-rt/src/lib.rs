@@ -72,13 +72,15 @@ mod transport;
 mod util;
 
 pub use call::{
-    Answer, AskError, Caller, Content, Context, Identity, IdentitySource, Kind, LogLevel, Message,
-    Output, Rich, Sampled, Sampling, Target, TransportKind,
+    Answer, AppState, AskError, Caller, Content, Context, Identity, IdentitySource, Kind, LogLevel,
+    Message, Output, Rich, Sampled, Sampling, Target, TransportKind,
 };
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use manage::manage;
-pub use mango_attr::{command, completion, middleware, prompt, resource, settings, tool};
+pub use mango_attr::{
+    command, completion, data, middleware, prompt, resource, settings, shutdown, startup, tool,
+};
 pub use project::{AppInfo, Project};
 pub use runtime::{Error, app_settings, resource_changed};
 pub use settings::{
@@ -115,12 +117,13 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 /// Used by generated code, not SemVer: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking};
+    pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking, provide_state};
     pub use crate::chain::{ListHooks, StepFuture, django};
     pub use crate::registry::{
-        Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, MIDDLEWARE, MIGRATIONS,
-        MiddlewareEntry, MigrationsEntry, OutputKind, PROMPTS, PromptArgumentEntry, PromptEntry,
-        RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
+        Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, HOOKS, HookEntry,
+        HookKind, MIDDLEWARE, MIGRATIONS, MiddlewareEntry, MigrationsEntry, OutputKind, PROMPTS,
+        PromptArgumentEntry, PromptEntry, RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS,
+        ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::settings::{AppSettings, parse_settings};

@@ -38,3 +38,34 @@ pub struct Project {
     pub root: &'static str,
     pub apps: &'static [AppInfo],
 }
+
+/// The names of `apps` in dependency order: an app after every installed app it depends
+/// on; otherwise by name.
+pub(crate) fn dependency_order(apps: &[AppInfo]) -> Vec<&'static str> {
+    fn visit(
+        app: &AppInfo,
+        apps: &[AppInfo],
+        seen: &mut std::collections::BTreeSet<&'static str>,
+        order: &mut Vec<&'static str>,
+    ) {
+        if !seen.insert(app.name) {
+            return;
+        }
+        let mut deps: Vec<&AppInfo> = apps
+            .iter()
+            .filter(|a| app.depends_on.contains(&a.name))
+            .collect();
+        deps.sort_by_key(|a| a.name);
+        for dep in deps {
+            visit(dep, apps, seen, order);
+        }
+        order.push(app.name);
+    }
+    let mut sorted: Vec<&AppInfo> = apps.iter().collect();
+    sorted.sort_by_key(|a| a.name);
+    let (mut seen, mut order) = (Default::default(), Vec::new());
+    for app in sorted {
+        visit(app, apps, &mut seen, &mut order);
+    }
+    order
+}

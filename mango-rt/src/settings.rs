@@ -125,6 +125,10 @@ pub struct Settings {
     /// `[input]`: asking the client mid-call (`ctx.elicit`, `ctx.sample`).
     #[serde(default)]
     pub input: InputSettings,
+    /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
+    /// (likewise their `#[shutdown]` hooks).
+    #[serde(default = "default_startup_timeout")]
+    pub startup_timeout: f64,
     /// Each app's section, by app name.
     #[serde(default)]
     pub apps: BTreeMap<String, serde_json::Value>,
@@ -134,6 +138,10 @@ pub struct Settings {
     /// The file they were read from (none for settings built in code).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// The keys of secrets (tokens, a database password, keys, a client secret) whose
+    /// value the file holds rather than the environment (`check --deploy` refuses them).
+    #[serde(skip)]
+    pub secrets_in_file: Vec<String>,
 }
 
 /// `[server]`: what the MCP server says about itself, and where it listens.
@@ -158,6 +166,9 @@ pub struct ServerSettings {
     pub allowed_origins: Vec<String>,
     /// `Host` headers accepted (DNS-rebinding protection); an empty list accepts any.
     pub allowed_hosts: Vec<String>,
+    /// A reverse proxy in front of the server checks `Host` and terminates TLS
+    /// (`check --deploy` then accepts `allowed_hosts = []`).
+    pub behind_proxy: bool,
     /// Seconds that a shutdown waits for calls in flight.
     pub shutdown_timeout: u64,
     /// The largest request body accepted over HTTP, in bytes.
@@ -184,6 +195,7 @@ impl Default for ServerSettings {
                 "http://[::1]:*".into(),
             ],
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            behind_proxy: false,
             shutdown_timeout: 30,
             max_request_bytes: 4 * 1024 * 1024,
             page_size: 0,
@@ -452,6 +464,7 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit", &self.rate_limit)
             .field("timeout", &self.timeout)
             .field("input", &self.input)
+            .field("startup_timeout", &self.startup_timeout)
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .field("profile", &self.profile)
             .field("path", &self.path)
@@ -461,6 +474,10 @@ impl std::fmt::Debug for Settings {
 
 fn default_log_level() -> String {
     "info".into()
+}
+
+fn default_startup_timeout() -> f64 {
+    30.0
 }
 
 impl Default for Settings {
@@ -474,9 +491,11 @@ impl Default for Settings {
             rate_limit: RateLimitSettings::default(),
             timeout: TimeoutSettings::default(),
             input: InputSettings::default(),
+            startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),
             profile: "default".into(),
             path: None,
+            secrets_in_file: Vec::new(),
         }
     }
 }
@@ -515,11 +534,16 @@ impl Settings {
                 )));
             }
         }
-        // Settings variables are `MANGO_LOG_LEVEL`, `MANGO_MIDDLEWARE` and
-        // `MANGO_<SECTION>__<KEY>…`; other
+        // Settings variables are `MANGO_LOG_LEVEL`, `MANGO_MIDDLEWARE`,
+        // `MANGO_STARTUP_TIMEOUT` and `MANGO_<SECTION>__<KEY>…`; other
         // `MANGO_` variables (MANGO_PROFILE, MANGO_SETTINGS, a tool's own) are not keys.
         let env = env
-            .filter(|key| key.as_str().contains("__") || key == "log_level" || key == "middleware")
+            .filter(|key| {
+                key.as_str().contains("__")
+                    || key == "log_level"
+                    || key == "middleware"
+                    || key == "startup_timeout"
+            })
             .split("__")
             .global();
         let figment = Figment::new()
@@ -536,7 +560,44 @@ impl Settings {
         })?;
         settings.profile = profile.to_owned();
         settings.path = Some(path.to_owned());
+        settings.secrets_in_file = settings
+            .secret_keys()
+            .into_iter()
+            .filter(|key| {
+                figment
+                    .find_metadata(key)
+                    .is_some_and(|m| !m.name.contains("environment"))
+            })
+            .collect();
         Ok(settings)
+    }
+
+    /// The keys whose values are secrets, as set now.
+    fn secret_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .auth
+            .tokens
+            .keys()
+            .map(|name| format!("auth.tokens.{name}"))
+            .collect();
+        if crate::util::redact_url(&self.database.url) != self.database.url {
+            keys.push("database.url".into());
+        }
+        if self.input.key.is_some() {
+            keys.push("input.key".into());
+        }
+        if self.input.previous_key.is_some() {
+            keys.push("input.previous_key".into());
+        }
+        if self
+            .auth
+            .oauth
+            .as_ref()
+            .is_some_and(|o| o.client_secret.is_some())
+        {
+            keys.push("auth.oauth.client_secret".into());
+        }
+        keys
     }
 
     /// The project's root: the folder of the settings file (relative SQLite paths start

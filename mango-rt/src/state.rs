@@ -30,6 +30,9 @@ pub(crate) struct State {
     pub in_flight: TaskTracker,
     /// One value of each type, made on first use, for as long as this server lives.
     scoped: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    /// What the apps' `#[startup]` hooks built, by type (written at start-up, before
+    /// any call).
+    app_states: std::sync::RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     /// The clients subscribed to resources.
     pub subscribers: Subscribers,
 }
@@ -48,8 +51,30 @@ impl State {
             database,
             in_flight: TaskTracker::new(),
             scoped: Mutex::default(),
+            app_states: Default::default(),
             subscribers: Subscribers::default(),
         }
+    }
+
+    /// Keeps a value a start-up hook built (a second value of one type replaces the
+    /// first, and says so).
+    pub fn provide(&self, type_id: TypeId, type_name: &str, value: Arc<dyn Any + Send + Sync>) {
+        let mut states = self.app_states.write().unwrap_or_else(|p| p.into_inner());
+        if states.insert(type_id, value).is_some() {
+            tracing::warn!(
+                "two start-up hooks built a `{type_name}`: the later one is kept (give each state a type of its own)"
+            );
+        }
+    }
+
+    /// The value of type `T` a start-up hook built.
+    pub fn app_state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.app_states
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
     }
 
     /// An app's typed settings, read and checked at start-up.

@@ -223,7 +223,8 @@ fn app_under_test() -> Vec<AppInfo> {
 }
 
 impl TestServer {
-    /// A server with default settings, a fresh database, every migration applied.
+    /// A server with default settings, a fresh database, every migration applied, and
+    /// the apps' start-up hooks run.
     pub async fn new() -> Result<TestServer, TestError> {
         Self::with_settings(Settings::default()).await
     }
@@ -257,7 +258,14 @@ impl TestServer {
             dropper,
         };
         server.migrate().await?;
+        // The apps' start-up hooks, once, as a served project runs them.
+        server.runtime.start_up().await?;
         Ok(server)
+    }
+
+    /// Runs the apps' shutdown hooks (as a server does once its last call drained).
+    pub async fn shut_down(&self) {
+        self.runtime.shut_down().await;
     }
 
     async fn migrate(&self) -> Result<(), TestError> {

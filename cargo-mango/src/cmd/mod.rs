@@ -7,6 +7,7 @@ use crate::error::Result;
 
 mod apps;
 mod check;
+mod install;
 pub mod makemigrations;
 mod migrate;
 mod run;
@@ -41,5 +42,23 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
         Command::Tools(args) => tools::run(args),
         Command::Migrate(args) => migrate::run(args),
         Command::Run(args) => run::run(args),
+        Command::Install {
+            client,
+            name,
+            env,
+            dry_run,
+            build,
+        } => install::run(install::InstallArgs {
+            client,
+            name,
+            env,
+            dry_run,
+            build,
+        }),
+        Command::Completions { shell } => {
+            let mut command = <Cargo as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cargo", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

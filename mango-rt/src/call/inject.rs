@@ -91,7 +91,7 @@ impl Call {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected into a tool",
     label = "parameters written as references are injected by mango, not read from the arguments",
-    note = "injectable types: `&mango_rt::Context` (and your `#[mango_rt::settings]` types); take JSON arguments by value (`String`, not `&str`)"
+    note = "injectable types: `&mango_rt::Context`, `&mut Db`, `&AppState<T>` (what a #[startup] hook built) and your `#[mango_rt::settings]` types; take JSON arguments by value (`String`, not `&str`)"
 )]
 pub trait Inject: Send + Sync + 'static {
     /// What the call keeps alive while the tool borrows from it.
@@ -151,6 +151,81 @@ impl Inject for Db {
     fn borrow(holder: &DbLease) -> &Db {
         holder
     }
+}
+
+/// What an app's `#[startup]` hook built (an HTTP client, a cache, a loaded file), by
+/// its type: a tool, resource, prompt or command names it as a parameter,
+/// `client: &AppState<Client>`, and reads it as a `&Client` (`AppState` derefs to it).
+/// Middleware reads it with `req.app_state::<Client>()`, and code with a `Context` with
+/// `ctx.app_state::<Client>()`.
+pub struct AppState<T>(Arc<T>);
+
+impl<T> AppState<T> {
+    /// The shared value itself.
+    pub fn shared(&self) -> Arc<T> {
+        self.0.clone()
+    }
+}
+
+impl<T> Clone for AppState<T> {
+    fn clone(&self) -> Self {
+        AppState(self.0.clone())
+    }
+}
+
+impl<T> std::ops::Deref for AppState<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for AppState<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The error for a state no hook built.
+pub(crate) fn no_state<T>() -> ToolError {
+    ToolError::new(format!(
+        "no app state of type `{}`: return one from a #[mango_rt::startup] hook of the app (a hook that returns `Result<{}, _>`)",
+        std::any::type_name::<T>(),
+        std::any::type_name::<T>()
+    ))
+}
+
+impl<T: Send + Sync + 'static> Inject for AppState<T> {
+    type Holder = AppState<T>;
+
+    fn build(call: &mut Call) -> impl Future<Output = Result<AppState<T>, ToolError>> + Send {
+        std::future::ready(
+            call.context
+                .state()
+                .app_state::<T>()
+                .map(AppState)
+                .ok_or_else(no_state::<T>),
+        )
+    }
+
+    fn borrow(holder: &AppState<T>) -> &AppState<T> {
+        holder
+    }
+}
+
+impl<T> AppState<T> {
+    pub(crate) fn new(value: Arc<T>) -> AppState<T> {
+        AppState(value)
+    }
+}
+
+/// Keeps what a start-up hook returned as app state (generated code calls it).
+pub fn provide_state<T: Send + Sync + 'static>(call: &Call, value: T) {
+    call.context.state().provide(
+        std::any::TypeId::of::<T>(),
+        std::any::type_name::<T>(),
+        Arc::new(value),
+    );
 }
 
 /// An injected value that a tool can change (`db: &mut Db`).

@@ -30,7 +30,7 @@ pub(crate) use ask::{
 pub use content::{Content, Message};
 pub use identity::{Identity, IdentitySource};
 
-pub use inject::{Call, Inject, InjectMut};
+pub use inject::{AppState, Call, Inject, InjectMut, provide_state};
 pub(crate) use output::catching_panics;
 pub use output::{BoxFuture, blocking};
 pub use output::{Output, Rich};
@@ -107,6 +107,8 @@ pub enum Kind {
     Prompt,
     /// `completion/complete` (the target is the prompt or template completed).
     Completion,
+    /// An app's `#[startup]` or `#[shutdown]` hook.
+    Hook,
 }
 
 impl std::fmt::Display for Kind {
@@ -117,6 +119,7 @@ impl std::fmt::Display for Kind {
             Kind::Resource => "resource",
             Kind::Prompt => "prompt",
             Kind::Completion => "completion",
+            Kind::Hook => "hook",
         })
     }
 }
@@ -317,6 +320,12 @@ impl Context {
             .state
             .app_settings::<T>()
             .map_err(ToolError::from)
+    }
+
+    /// What an app's `#[startup]` hook built, of type `T` (a tool can take it as a
+    /// parameter instead: `client: &AppState<Client>`).
+    pub fn app_state<T: Send + Sync + 'static>(&self) -> Option<AppState<T>> {
+        self.inner.state.app_state::<T>().map(AppState::new)
     }
 
     /// The project's settings.

@@ -118,6 +118,11 @@ impl Request {
         &self.state
     }
 
+    /// What an app's `#[startup]` hook built, of type `T`.
+    pub fn app_state<T: Send + Sync + 'static>(&self) -> Option<crate::call::AppState<T>> {
+        self.state.app_state::<T>().map(crate::call::AppState::new)
+    }
+
     /// The call's database connection, in the call's transaction (the one the item
     /// gets): what a middleware writes is committed or rolled back with the item's
     /// work. Give it back (drop the lease) before calling `next`.

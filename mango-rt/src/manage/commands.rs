@@ -31,8 +31,8 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 pub(super) static BUILTINS: [Builtin; 4] = [
     Builtin {
         meta: meta("check", line!()),
-        about: "Check the project: settings, apps, tool names (for MCP and for common clients), pending migrations.\n\nExits 1 when something needs fixing.",
-        args: |cmd| cmd,
+        about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
+        args: CheckArgs::augment_args,
         run: check,
     },
     Builtin {
@@ -66,8 +66,22 @@ fn client_problem(name: &str) -> Option<&'static str> {
         .then_some("has `.`, which some clients' model APIs refuse in tool names")
 }
 
-fn check(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
+/// `check [--deploy]`.
+#[derive(Args)]
+struct CheckArgs {
+    /// Also fail on what must not reach production: an open bind without
+    /// authentication, wildcard origins, any Host accepted, secrets in Mango.toml,
+    /// pending migrations, a debug build, no key for round states.
+    #[arg(long)]
+    deploy: bool,
+}
+
+fn check(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
     Box::pin(async move {
+        let args: CheckArgs = match parse(&matches) {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
         let mut report = String::new();
         let mut problems = Vec::new();
         let s = rt.settings();
@@ -129,13 +143,29 @@ fn check(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
                 Ok(pending) if pending.is_empty() => {
                     report.push_str("migrations: all applied\n");
                 }
-                Ok(pending) => problems.push(format!(
-                    "{} migration(s) not applied: {}; run `cargo mango migrate`",
-                    pending.len(),
-                    pending.join(", ")
-                )),
+                Ok(pending) => {
+                    let what = format!(
+                        "{} migration(s) not applied: {}; run `cargo mango migrate` (or serve with --migrate)",
+                        pending.len(),
+                        pending.join(", ")
+                    );
+                    // A project just made has its apps' first migrations pending: a
+                    // warning, as Django's runserver gives; a deployment must not.
+                    if args.deploy {
+                        problems.push(what);
+                    } else {
+                        report.push_str(&format!("warning: {what}\n"));
+                    }
+                }
                 Err(e) => problems.push(format!("the database could not be checked: {e}")),
             }
+        }
+        if args.deploy {
+            let found = deploy_problems(s);
+            if found.is_empty() {
+                report.push_str("deploy: no problem found in the settings for production\n");
+            }
+            problems.extend(found);
         }
         if problems.is_empty() {
             report.push_str("no problems found\n");
@@ -148,6 +178,60 @@ fn check(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
             Output::Error(report)
         }
     })
+}
+
+/// Whether `host` is this machine only.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What `check --deploy` refuses in `s`: each names the setting and the fix.
+fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
+    let mut found = Vec::new();
+    let server = &s.server;
+    let http = server.transport == crate::settings::Transport::Http;
+    let auth = s.middleware.iter().any(|m| m == "mango.auth");
+    if http && !is_loopback(&server.host) && !auth {
+        found.push(format!(
+            "[server] host = \"{}\" listens beyond this machine and `mango.auth` is not listed: anyone who reaches the port may call every item; add \"mango.auth\" to `middleware` with [auth] tokens or [auth.oauth] (or listen on host = \"127.0.0.1\")",
+            server.host
+        ));
+    }
+    for origin in &server.allowed_origins {
+        let host = origin.split("://").nth(1).unwrap_or(origin);
+        if origin == "*" || origin == "null" || host.starts_with('*') {
+            found.push(format!(
+                "[server] allowed_origins has `{origin}`: any web page of those origins may call this server from a visitor's browser; list the exact origins of your web apps (`https://app.example.com`), or none"
+            ));
+        }
+    }
+    if http && server.allowed_hosts.is_empty() && !server.behind_proxy {
+        found.push(
+            "[server] allowed_hosts = [] accepts any Host header (DNS rebinding); list the hostnames clients use, or, when a reverse proxy in front checks Host, say so with [server] behind_proxy = true".into(),
+        );
+    }
+    for key in &s.secrets_in_file {
+        let variable = format!("MANGO_{}", key.to_uppercase().replace('.', "__"));
+        found.push(format!(
+            "`{key}` is written in {}: a secret belongs in the environment; remove it from the file and set {variable}",
+            s.display_path().display()
+        ));
+    }
+    if cfg!(debug_assertions) {
+        found.push(
+            "this is a debug build (slower, and it prints more of its insides): build with the release profile, `cargo mango serve --release`, or `cargo build --release`".into(),
+        );
+    }
+    if http && s.input.key.is_none() {
+        found.push(
+            "[input] key is not set: 2026-07-28 round states are signed with a key made at start-up, so a restart or another replica refuses them; set MANGO_INPUT__KEY to a secret of at least 32 bytes (`openssl rand -hex 32`), the same on every replica".into(),
+        );
+    }
+    found
 }
 
 /// `tools [--json]`.

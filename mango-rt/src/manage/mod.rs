@@ -131,8 +131,15 @@ fn run_command(runtime: Arc<Runtime>, project: &Project, args: RunArgs) -> Resul
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let outcome = tokio.block_on(run::run(&runtime, command, &rest, &via));
+    // The apps' start-up hooks run before the command, their shutdown hooks after it.
+    let outcome = tokio.block_on(async {
+        runtime.start_up().await?;
+        let outcome = run::run(&runtime, command, &rest, &via).await;
+        runtime.shut_down().await;
+        Ok::<_, Error>(outcome)
+    });
     runtime.database().close();
+    let outcome = outcome?;
     match outcome {
         run::RunOutcome::Help(text) => {
             write_stdout(&text)?;

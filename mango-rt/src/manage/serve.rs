@@ -51,21 +51,27 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         .build()?;
     tokio.block_on(async move {
         check_database(&runtime, args.migrate).await?;
+        // The apps' start-up hooks, once, before anything is served.
+        runtime.start_up().await?;
         let s = &runtime.settings().server;
         let transport = args.transport.unwrap_or(s.transport);
         let summary = super::apps::summary(&runtime);
-        match transport {
+        let served = match transport {
             Transport::Stdio => {
                 tracing::info!("serving {summary} over stdio");
-                serve_stdio(runtime).await
+                serve_stdio(runtime.clone()).await
             }
             Transport::Http => {
                 let host = args.host.unwrap_or_else(|| s.host.clone());
                 let port = args.port.unwrap_or(s.port);
                 let stateless = args.stateless || s.stateless;
-                serve_http(runtime, &host, port, stateless, &summary).await
+                serve_http(runtime.clone(), &host, port, stateless, &summary).await
             }
-        }
+        };
+        // Once the last call drained: the apps' shutdown hooks, then the database.
+        runtime.shut_down().await;
+        runtime.database().close();
+        served
     })
 }
 
@@ -113,7 +119,6 @@ async fn drain(runtime: &Runtime) {
             "shutdown timeout reached; stopping with calls still running"
         );
     }
-    runtime.database().close();
 }
 
 async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), Error> {

@@ -36,6 +36,10 @@ pub static MIDDLEWARE: [MiddlewareEntry];
 #[distributed_slice]
 pub static SETTINGS: [SettingsEntry];
 
+/// Every `#[startup]` and `#[shutdown]` hook of every linked app, in link order.
+#[distributed_slice]
+pub static HOOKS: [HookEntry];
+
 /// Every app's embedded migrations (`mango_rt::migrations!()`), in link order.
 #[distributed_slice]
 pub static MIGRATIONS: [MigrationsEntry];
@@ -194,6 +198,25 @@ pub struct SettingsEntry {
     /// Reads the app's section (a JSON value) into the typed settings.
     pub parse: ParseSettings,
     pub type_id: fn() -> std::any::TypeId,
+}
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// Once per process, before the server accepts calls (or a command runs), in the
+    /// apps' dependency order.
+    Startup,
+    /// Once per process, after the last call drained (or the command ended), in the
+    /// reverse order.
+    Shutdown,
+}
+
+/// One `#[startup]` or `#[shutdown]` hook, as the macro writes it.
+pub struct HookEntry {
+    pub meta: EntryMeta,
+    pub kind: HookKind,
+    /// Runs it: an error output stops start-up (a start-up hook) or is logged.
+    pub run: fn(Call) -> BoxFuture<Output>,
 }
 
 /// One app's migrations, as `migrations!()` registers them.

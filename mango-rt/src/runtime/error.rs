@@ -114,6 +114,10 @@ pub(crate) enum Kind {
     #[error("{0}")]
     Middleware(String),
 
+    /// A start-up hook failed, panicked or ran out of time.
+    #[error("{0}")]
+    Hook(String),
+
     #[error(
         "could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml"
     )]

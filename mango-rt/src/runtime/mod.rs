@@ -23,6 +23,7 @@ use crate::util::did_you_mean;
 
 mod completions;
 mod error;
+mod hooks;
 mod pages;
 mod prompts;
 mod resources;

@@ -1,7 +1,5 @@
 //! The `calc` app: arithmetic tools, served as `calc_<fn name>`.
 
-use mango_rt::schemars::JsonSchema;
-use mango_rt::serde::Serialize;
 use mango_rt::{ToolError, tool};
 
 /// Add two numbers.
@@ -25,9 +23,7 @@ async fn divide(a: f64, b: f64) -> Result<f64, ToolError> {
 }
 
 /// Summary statistics of a list of numbers.
-#[derive(Serialize, JsonSchema)]
-#[serde(crate = "mango_rt::serde")]
-#[schemars(crate = "mango_rt::schemars")]
+#[mango_rt::data]
 struct Stats {
     count: usize,
     mean: f64,

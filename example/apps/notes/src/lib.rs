@@ -17,10 +17,9 @@ use schema::notes;
 mango_rt::migrations!();
 
 /// A note.
-#[derive(Queryable, Selectable, mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
+#[mango_rt::data]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = notes)]
-#[serde(crate = "mango_rt::serde")]
-#[schemars(crate = "mango_rt::schemars")]
 pub struct Note {
     pub id: i64,
     pub text: String,
@@ -159,9 +158,7 @@ async fn delete(
 }
 
 /// What `clean_up` asks before it deletes.
-#[derive(mango_rt::serde::Deserialize, mango_rt::schemars::JsonSchema)]
-#[serde(crate = "mango_rt::serde")]
-#[schemars(crate = "mango_rt::schemars")]
+#[mango_rt::data]
 struct Confirm {
     /// Delete them?
     confirm: bool,

@@ -21,10 +21,9 @@ use schema::{{app_name}}_items;
 mango_rt::migrations!();
 
 /// An item, as stored in the `{{app_name}}_items` table and returned by the tools.
-#[derive(Queryable, Selectable, mango_rt::serde::Serialize, mango_rt::schemars::JsonSchema)]
+#[mango_rt::data]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = {{app_name}}_items)]
-#[serde(crate = "mango_rt::serde")]
-#[schemars(crate = "mango_rt::schemars")]
 pub struct Item {
     pub id: i64,
     pub name: String,
