@@ -59,5 +59,8 @@ cargo test --workspace --locked --manifest-path example/Cargo.toml
 say "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
 ./scripts/conformance.sh
 
+say "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
+./scripts/package.sh
+
 say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 cargo run -q --locked -p mango-bench --release -- all --quick
