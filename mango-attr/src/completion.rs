@@ -3,11 +3,10 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::parse::Parser;
-use syn::{Path, Visibility};
+use syn::Visibility;
 
 use crate::item::{Front, ItemKind, ParamRules, call_body, completion_fn, front};
-use crate::util::{Errors, default_crate, parse_crate, path_string};
+use crate::util::{Errors, crate_only, path_string};
 
 const RULES: ParamRules = ParamRules {
     attributes: &["doc", "serde"],
@@ -21,13 +20,7 @@ const KNOWN: [&str; 3] = ["value", "argument", "context"];
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let krate: Path = if args.is_empty() {
-        default_crate()
-    } else {
-        errors
-            .ok(parse_crate.parse2(args))
-            .unwrap_or_else(default_crate)
-    };
+    let krate = crate_only(args, &mut errors, "completion");
     let Front {
         func,
         arguments,

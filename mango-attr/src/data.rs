@@ -3,25 +3,13 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::parse::Parser;
-use syn::{Item, Path};
+use syn::Item;
 
-use crate::util::{Errors, default_crate, parse_crate, path_string};
+use crate::util::{Errors, crate_only, path_string};
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let krate: Path = if args.is_empty() {
-        default_crate()
-    } else {
-        errors
-            .ok(parse_crate.parse2(args).map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "#[data] takes no options but `crate = path` (serde's and schemars' own attributes go on the type: #[serde(rename_all = \"camelCase\")])",
-                )
-            }))
-            .unwrap_or_else(default_crate)
-    };
+    let krate = crate_only(args, &mut errors, "data");
     let item = match syn::parse2::<Item>(input) {
         Ok(item @ (Item::Struct(_) | Item::Enum(_))) => item,
         Ok(item) => {

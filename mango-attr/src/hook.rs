@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
 use crate::item::{ItemKind, entry_meta, wrap};
-use crate::util::{Errors, default_crate, parse_crate};
+use crate::util::{Errors, crate_only};
 
 /// Which hook.
 #[derive(Clone, Copy)]
@@ -68,13 +68,7 @@ fn returns(output: &ReturnType) -> Returns {
 pub fn expand(when: When, args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let attribute = when.attribute();
     let mut errors = Errors::default();
-    let krate = if args.is_empty() {
-        default_crate()
-    } else {
-        errors
-            .ok(syn::parse::Parser::parse2(parse_crate, args))
-            .unwrap_or_else(default_crate)
-    };
+    let krate = crate_only(args, &mut errors, attribute);
     let func: ItemFn = syn::parse2(input).map_err(|e| {
         syn::Error::new(
             e.span(),

@@ -2,21 +2,14 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::parse::Parser;
-use syn::{Item, Path};
+use syn::Item;
 
 use crate::item::{ItemKind, entry_meta, wrap};
-use crate::util::{Errors, default_crate, parse_crate, path_string};
+use crate::util::{Errors, crate_only, path_string};
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let krate: Path = if args.is_empty() {
-        default_crate()
-    } else {
-        errors
-            .ok(parse_crate.parse2(args))
-            .unwrap_or_else(default_crate)
-    };
+    let krate = crate_only(args, &mut errors, "settings");
     let item = match syn::parse2::<Item>(input) {
         Ok(Item::Struct(item)) => item,
         Ok(item) => {

@@ -84,6 +84,22 @@ pub fn parse_crate(input: ParseStream) -> syn::Result<Path> {
     input.parse::<Path>()
 }
 
+/// The path of a macro that takes no option but `crate = path` (the default when
+/// `args` is empty); anything else is an error on `errors` that says so.
+pub fn crate_only(args: TokenStream, errors: &mut Errors, attribute: &str) -> Path {
+    if args.is_empty() {
+        return default_crate();
+    }
+    errors
+        .ok(syn::parse::Parser::parse2(parse_crate, args).map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("#[{attribute}] takes no options but `crate = path`"),
+            )
+        }))
+        .unwrap_or_else(default_crate)
+}
+
 /// Parses `= "text"`.
 pub fn parse_str_value(input: ParseStream) -> syn::Result<LitStr> {
     input.parse::<Token![=]>()?;
