@@ -39,7 +39,9 @@ pub enum Command {
         #[arg(long)]
         manifest_path: Option<PathBuf>,
     },
-    /// Build the project and serve every installed app's tools over MCP.
+    /// Build the project and serve every installed app's tools over MCP (`--reload`:
+    /// build and serve again on every change of the apps, Mango.toml or migrations;
+    /// HTTP only).
     #[command(after_help = mango_cli::help("serve"))]
     Serve(Passthrough),
     /// List the installed apps and their tools.

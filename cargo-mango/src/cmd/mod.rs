@@ -10,6 +10,7 @@ mod check;
 mod install;
 pub mod makemigrations;
 mod migrate;
+mod reload;
 mod run;
 mod runner;
 mod serve;

@@ -131,6 +131,16 @@ fn take_build_options(
 /// with the binary's own definitions (`mango-cli`) first, so that a bad flag is refused
 /// (exit 2) before anything is built, and `-- --help` shows the binary's help.
 pub fn hand_on(words: &[&str], given: Passthrough) -> Result<ExitCode> {
+    checked(words, given, build_and_run)
+}
+
+/// [`hand_on`]'s checks, then `then` with the build options and the binary's arguments
+/// instead of building and running it once.
+pub fn checked(
+    words: &[&str],
+    given: Passthrough,
+    then: impl FnOnce(&BuildArgs, Vec<String>) -> Result<ExitCode>,
+) -> Result<ExitCode> {
     let (build, rest) = if words == ["run"] {
         (given.build, given.args)
     } else {
@@ -144,7 +154,7 @@ pub fn hand_on(words: &[&str], given: Passthrough) -> Result<ExitCode> {
     if let Err(e) = mango_cli::check(&args) {
         return Ok(refuse(&e));
     }
-    build_and_run(&build, args)
+    then(&build, args)
 }
 
 /// Prints clap's error (or help) and gives its exit code.

@@ -1,0 +1,230 @@
+//! `cargo mango serve --reload`: Django's `runserver` reloader. Builds and serves the
+//! project over HTTP, watches its apps, `Mango.toml` and migrations, and on a change
+//! (debounced: an editor's burst of writes is one change) builds again; a good build
+//! replaces the server on the same port, a failed one leaves the last good server
+//! serving and its errors on the screen.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use notify_debouncer_mini::notify::RecursiveMode;
+use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+
+use super::runner;
+use crate::cli::BuildArgs;
+use crate::error::{Error, Result};
+use crate::project::Project;
+
+/// How long the files must be quiet before a rebuild.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+fn say(text: &str) {
+    eprintln!("reload: {text}");
+}
+
+/// Whether the binary's `serve` arguments ask for stdio.
+pub fn wants_stdio(args: &[String]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--transport" && w[1] == "stdio")
+        || args.iter().any(|a| a == "--transport=stdio")
+}
+
+/// Whether a changed path is one that changes the build or the settings (not the
+/// target directory, a database file, an editor's swap file).
+fn matters(path: &Path, root: &Path) -> bool {
+    let inside = path.strip_prefix(root).unwrap_or(path);
+    let in_target = inside.components().any(|c| c.as_os_str() == "target");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    !in_target
+        && !name.starts_with('.')
+        && !name.ends_with('~')
+        && !name.ends_with(".swp")
+        && !name.contains("sqlite3")
+        && (name.ends_with(".rs")
+            || name.ends_with(".toml")
+            || name.ends_with(".sql")
+            || name == "Mango.toml")
+}
+
+/// Starts the server binary.
+fn start(exe: &Path, args: &[String], project: &Project) -> Result<Child> {
+    let mut cmd = Command::new(exe);
+    cmd.args(args).env("MANGO_VIA_CARGO", "1");
+    if std::env::var_os("MANGO_SETTINGS").is_none() {
+        cmd.env("MANGO_SETTINGS", project.root.join("Mango.toml"));
+    }
+    cmd.spawn().map_err(|source| Error::Spawn {
+        program: exe.display().to_string(),
+        source,
+    })
+}
+
+/// Stops a server the way a deployment would (SIGTERM: calls in flight finish), then
+/// for good if it is still there after its shutdown timeout.
+fn stop(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(35);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Builds, serves, and rebuilds on every change until SIGINT or SIGTERM.
+pub fn run(build: &BuildArgs, mut args: Vec<String>) -> Result<ExitCode> {
+    if wants_stdio(&args) {
+        eprintln!(
+            "error: `serve --reload` serves over HTTP only: a stdio server belongs to the client that started it, which cannot be handed a new one (drop --reload, or serve with --transport http)"
+        );
+        return Ok(mango_cli::Exit::Usage.into());
+    }
+    if !args.iter().any(|a| a.starts_with("--transport")) {
+        args.extend(["--transport".to_owned(), "http".to_owned()]);
+    }
+    let project = Project::find(build.manifest_path.as_deref())?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stopping.clone()).map_err(Error::io("signals"))?;
+    }
+    let (tx, rx) = channel::<DebounceEventResult>();
+    let mut debouncer = new_debouncer(DEBOUNCE, tx).map_err(|e| Error::Manifest {
+        path: project.root.clone(),
+        message: format!("cannot watch the project's files: {e}"),
+    })?;
+    let watched: Vec<PathBuf> = [
+        project.root.join("apps"),
+        project.root.join("Mango.toml"),
+        project.manifest.clone(),
+    ]
+    .into_iter()
+    .filter(|p| p.exists())
+    .collect();
+    for path in &watched {
+        let mode = if path.is_dir() {
+            RecursiveMode::Recursive
+        } else {
+            RecursiveMode::NonRecursive
+        };
+        debouncer
+            .watcher()
+            .watch(path, mode)
+            .map_err(|e| Error::Manifest {
+                path: path.clone(),
+                message: format!("cannot watch it: {e}"),
+            })?;
+    }
+    let mut server: Option<Child> = None;
+    let mut changed_at = Some(Instant::now());
+    loop {
+        if let Some(since) = changed_at.take() {
+            project.sync()?;
+            match runner::build(&project, build) {
+                Ok(exe) => {
+                    if let Some(mut old) = server.take() {
+                        stop(&mut old);
+                    }
+                    server = Some(start(&exe, &args, &project)?);
+                    say(&format!(
+                        "serving the new build ({:.1} s after the change); watching {} for changes",
+                        since.elapsed().as_secs_f64(),
+                        watched
+                            .iter()
+                            .map(|p| p
+                                .strip_prefix(&project.root)
+                                .unwrap_or(p)
+                                .display()
+                                .to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                Err(Error::Build) => say(if server.is_some() {
+                    "the build failed (cargo's errors are above); the last good build is still serving"
+                } else {
+                    "the build failed (cargo's errors are above); nothing to serve until it builds"
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+        if stopping.load(Ordering::SeqCst) {
+            if let Some(mut child) = server.take() {
+                stop(&mut child);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(child) = &mut server
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            say(&format!(
+                "the server stopped ({status}); it starts again after the next change"
+            ));
+            server = None;
+        }
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Ok(events)) => {
+                if let Some(event) = events.iter().find(|e| matters(&e.path, &project.root)) {
+                    say(&format!(
+                        "{} changed; building",
+                        event
+                            .path
+                            .strip_prefix(&project.root)
+                            .unwrap_or(&event.path)
+                            .display()
+                    ));
+                    changed_at = Some(Instant::now());
+                    // The rest of a burst that came while the build ran is this change.
+                    while rx.try_recv().is_ok() {}
+                }
+            }
+            Ok(Err(e)) => say(&format!("watching failed: {e}")),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(ExitCode::FAILURE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sources_and_settings_trigger_a_build() {
+        let root = Path::new("/work/target/p");
+        assert!(matters(&root.join("apps/notes/src/lib.rs"), root));
+        assert!(matters(&root.join("Mango.toml"), root));
+        assert!(matters(&root.join("apps/notes/migrations/x/up.sql"), root));
+        assert!(!matters(&root.join("target/debug/foo.rs"), root));
+        assert!(!matters(&root.join("apps/notes/src/.lib.rs.swp"), root));
+        assert!(!matters(&root.join("db.sqlite3"), root));
+        assert!(wants_stdio(&[
+            "serve".into(),
+            "--transport".into(),
+            "stdio".into()
+        ]));
+        assert!(!wants_stdio(&[
+            "serve".into(),
+            "--port".into(),
+            "8000".into()
+        ]));
+    }
+}

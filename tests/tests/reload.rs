@@ -1,0 +1,171 @@
+//! `cargo mango serve --reload` on a real project: an edited tool is served without
+//! restarting the command, a broken build leaves the last good server serving, stdio is
+//! refused, and SIGTERM stops the server with it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mango_tests::{JSON_HEADERS, http_post, mango_in, mango_ok, outcome, scratch};
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The text `rlapp_hello` answers, or `None` while nothing answers.
+fn hello(port: u16) -> Option<String> {
+    let authority = format!("127.0.0.1:{port}");
+    std::net::TcpStream::connect(&authority).ok()?;
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rlapp_hello","arguments":{"name":"Ada"}}}"#;
+    let (status, _, body) = http_post(&authority, "/mcp", JSON_HEADERS, body);
+    (status == 200).then_some(body)
+}
+
+/// Waits until `check` holds (what the server answers, what the command printed).
+fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+#[test]
+fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing() {
+    let parent = scratch("reloadsite");
+    mango_ok(&parent, &["startproject", "reloadsite"]);
+    let dir = parent.join("reloadsite");
+    mango_ok(&dir, &["startapp", "rlapp"]);
+    let lib = dir.join("apps/rlapp/src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap();
+    assert!(source.contains(r#"format!("Hello, {name}!")"#));
+
+    // stdio is refused, saying why.
+    let (code, _, err) = outcome(&mut mango_in(
+        &dir,
+        &["serve", "--reload", "--transport", "stdio"],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("HTTP only"), "{err}");
+
+    let port = free_port();
+    let mut reload = mango_in(
+        &dir,
+        &[
+            "serve",
+            "--reload",
+            "-q",
+            "--port",
+            &port.to_string(),
+            "--stateless",
+            "--migrate",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Killed with the test, whatever happens (a process left watching the project would
+    // rebuild it beside the next run).
+    struct Reaper(u32);
+    impl Drop for Reaper {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.0.to_string()])
+                .status();
+        }
+    }
+    let _reaper = Reaper(reload.id());
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    let stderr = reload.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let said = |text: &str| log.lock().unwrap().matches(text).count();
+
+    // What the command printed, when a wait fails.
+    let dump = log.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!(
+            "{info}\n--- serve --reload printed:\n{}",
+            dump.lock().unwrap()
+        );
+    }));
+    wait_for("the first build serving", Duration::from_secs(300), || {
+        hello(port).is_some_and(|b| b.contains("Hello, Ada!"))
+    });
+
+    // Edit the tool's body: the new text is served, by the same command.
+    std::fs::write(&lib, source.replace("Hello, {name}!", "Howdy, {name}!")).unwrap();
+    let took = wait_for("the edited tool served", Duration::from_secs(120), || {
+        hello(port).is_some_and(|b| b.contains("Howdy, Ada!"))
+    });
+    eprintln!("from saving the tool to the new answer: {took:?}");
+
+    // Break the build: the errors are shown, the last good server keeps serving.
+    let builds_before = said("serving the new build");
+    std::fs::write(
+        &lib,
+        source.replace("Hello, {name}!", "Howdy, {name}!")
+            + "\ncompile_error!(\"broken on purpose\");\n",
+    )
+    .unwrap();
+    wait_for(
+        "the failed build reported",
+        Duration::from_secs(120),
+        || said("the build failed") > 0,
+    );
+    assert!(
+        log.lock().unwrap().contains("broken on purpose"),
+        "cargo's error is shown: {}",
+        log.lock().unwrap()
+    );
+    assert!(hello(port).is_some_and(|b| b.contains("Howdy, Ada!")));
+    assert_eq!(said("serving the new build"), builds_before);
+
+    // A burst of writes is one rebuild.
+    for i in 0..5 {
+        std::fs::write(
+            &lib,
+            source.replace("Hello, {name}!", &format!("Hi {i}, {{name}}!")),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for("the last write served", Duration::from_secs(120), || {
+        hello(port).is_some_and(|b| b.contains("Hi 4, Ada!"))
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        said("serving the new build"),
+        builds_before + 1,
+        "{}",
+        log.lock().unwrap()
+    );
+
+    // SIGTERM stops the command and its server.
+    std::process::Command::new("kill")
+        .args(["-TERM", &reload.id().to_string()])
+        .status()
+        .unwrap();
+    let status = reload.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server outlived `serve --reload`"
+    );
+}
