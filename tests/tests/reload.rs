@@ -29,8 +29,14 @@ fn hello(port: u16) -> Option<String> {
     (status == 200).then_some(body)
 }
 
-/// Waits until `check` holds (what the server answers, what the command printed).
-fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
+/// Waits until `check` holds (what the server answers, what the command printed); the
+/// panic shows what the command printed.
+fn wait_for(
+    what: &str,
+    limit: Duration,
+    log: &Mutex<String>,
+    mut check: impl FnMut() -> bool,
+) -> Duration {
     let started = Instant::now();
     while started.elapsed() < limit {
         if check() {
@@ -38,7 +44,8 @@ fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Dur
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("{what}: not within {limit:?}");
+    let printed = log.lock().unwrap().clone();
+    panic!("{what}: not within {limit:?}\n--- serve --reload printed:\n{printed}");
 }
 
 #[test]
@@ -97,23 +104,23 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
     });
     let said = |text: &str| log.lock().unwrap().matches(text).count();
 
-    // What the command printed, when a wait fails.
-    let dump = log.clone();
-    std::panic::set_hook(Box::new(move |info| {
-        eprintln!(
-            "{info}\n--- serve --reload printed:\n{}",
-            dump.lock().unwrap()
-        );
-    }));
-    wait_for("the first build serving", Duration::from_secs(300), || {
-        hello(port).is_some_and(|b| b.contains("Hello, Ada!"))
-    });
+    // A copy, so that no lock is held while an assertion formats its message.
+    let printed = || log.lock().unwrap().clone();
+    wait_for(
+        "the first build serving",
+        Duration::from_secs(300),
+        &log,
+        || hello(port).is_some_and(|b| b.contains("Hello, Ada!")),
+    );
 
     // Edit the tool's body: the new text is served, by the same command.
     std::fs::write(&lib, source.replace("Hello, {name}!", "Howdy, {name}!")).unwrap();
-    let took = wait_for("the edited tool served", Duration::from_secs(120), || {
-        hello(port).is_some_and(|b| b.contains("Howdy, Ada!"))
-    });
+    let took = wait_for(
+        "the edited tool served",
+        Duration::from_secs(120),
+        &log,
+        || hello(port).is_some_and(|b| b.contains("Howdy, Ada!")),
+    );
     eprintln!("from saving the tool to the new answer: {took:?}");
 
     // Break the build: the errors are shown, the last good server keeps serving.
@@ -127,12 +134,13 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
     wait_for(
         "the failed build reported",
         Duration::from_secs(120),
+        &log,
         || said("the build failed") > 0,
     );
+    let shown = printed();
     assert!(
-        log.lock().unwrap().contains("broken on purpose"),
-        "cargo's error is shown: {}",
-        log.lock().unwrap()
+        shown.contains("broken on purpose"),
+        "cargo's error is shown: {shown}"
     );
     assert!(hello(port).is_some_and(|b| b.contains("Howdy, Ada!")));
     assert_eq!(said("serving the new build"), builds_before);
@@ -146,15 +154,18 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
         .unwrap();
         std::thread::sleep(Duration::from_millis(20));
     }
-    wait_for("the last write served", Duration::from_secs(120), || {
-        hello(port).is_some_and(|b| b.contains("Hi 4, Ada!"))
-    });
+    wait_for(
+        "the last write served",
+        Duration::from_secs(120),
+        &log,
+        || hello(port).is_some_and(|b| b.contains("Hi 4, Ada!")),
+    );
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         said("serving the new build"),
         builds_before + 1,
-        "{}",
-        log.lock().unwrap()
+        "one rebuild for the burst: {}",
+        printed()
     );
 
     // SIGTERM stops the command and its server.

@@ -4,6 +4,8 @@
 //! replaces the server on the same port, a failed one leaves the last good server
 //! serving and its errors on the screen.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::sync::Arc;
@@ -51,6 +53,47 @@ fn matters(path: &Path, root: &Path) -> bool {
             || name.ends_with(".toml")
             || name.ends_with(".sql")
             || name == "Mango.toml")
+}
+
+/// What each watched file held when last seen (a hash of its bytes, `None` once it is
+/// gone). The watcher reports a file being opened too (cargo reads every source when
+/// it builds, the server reads `Mango.toml` when it starts), so an event is a change
+/// only when the bytes differ from the last ones seen.
+#[derive(Default)]
+struct Seen(HashMap<PathBuf, Option<u64>>);
+
+impl Seen {
+    /// Every file that matters under the watched paths, as it is now.
+    fn of(paths: &[PathBuf], root: &Path) -> Self {
+        let mut seen = Seen::default();
+        let mut stack: Vec<PathBuf> = paths.to_vec();
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n == "target") {
+                    continue;
+                }
+                for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                    stack.push(entry.path());
+                }
+            } else if matters(&path, root) {
+                seen.0.insert(path.clone(), bytes_hash(&path));
+            }
+        }
+        seen
+    }
+
+    /// Whether `path` now holds other bytes than when last seen (and remembers them).
+    fn changed(&mut self, path: &Path) -> bool {
+        let now = bytes_hash(path);
+        self.0.insert(path.to_owned(), now) != Some(now)
+    }
+}
+
+fn bytes_hash(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut hasher = std::hash::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Starts the server binary.
@@ -133,6 +176,7 @@ pub fn run(build: &BuildArgs, mut args: Vec<String>) -> Result<ExitCode> {
                 message: format!("cannot watch it: {e}"),
             })?;
     }
+    let mut seen = Seen::of(&watched, &project.root);
     let mut server: Option<Child> = None;
     let mut changed_at = Some(Instant::now());
     loop {
@@ -182,18 +226,19 @@ pub fn run(build: &BuildArgs, mut args: Vec<String>) -> Result<ExitCode> {
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Ok(events)) => {
-                if let Some(event) = events.iter().find(|e| matters(&e.path, &project.root)) {
+                // Every event is looked at (not only up to the first change), so that
+                // each file's bytes are remembered.
+                let changed: Vec<&PathBuf> = events
+                    .iter()
+                    .map(|e| &e.path)
+                    .filter(|p| matters(p, &project.root) && seen.changed(p))
+                    .collect();
+                if let Some(path) = changed.first() {
                     say(&format!(
                         "{} changed; building",
-                        event
-                            .path
-                            .strip_prefix(&project.root)
-                            .unwrap_or(&event.path)
-                            .display()
+                        path.strip_prefix(&project.root).unwrap_or(path).display()
                     ));
                     changed_at = Some(Instant::now());
-                    // The rest of a burst that came while the build ran is this change.
-                    while rx.try_recv().is_ok() {}
                 }
             }
             Ok(Err(e)) => say(&format!("watching failed: {e}")),
@@ -206,6 +251,25 @@ pub fn run(build: &BuildArgs, mut args: Vec<String>) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_read_is_not_a_change_its_bytes_are() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let root = dir.path();
+        let lib = root.join("apps/a/src/lib.rs");
+        std::fs::create_dir_all(lib.parent().unwrap_or(root)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&lib, "fn a() {}").unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = Seen::of(&[root.join("apps")], root);
+        assert!(!seen.changed(&lib), "opened, not changed");
+        std::fs::write(&lib, "fn b() {}").unwrap_or_else(|e| panic!("{e}"));
+        assert!(seen.changed(&lib));
+        assert!(!seen.changed(&lib), "the same bytes again");
+        let new = root.join("apps/a/src/new.rs");
+        std::fs::write(&new, "").unwrap_or_else(|e| panic!("{e}"));
+        assert!(seen.changed(&new), "a new file");
+        std::fs::remove_file(&lib).unwrap_or_else(|e| panic!("{e}"));
+        assert!(seen.changed(&lib), "a removed file");
+    }
 
     #[test]
     fn only_sources_and_settings_trigger_a_build() {
