@@ -59,12 +59,18 @@ pub enum Command {
     /// Run a management command of an app (with none: list every command).
     #[command(after_help = mango_cli::help("run"))]
     Run(Passthrough),
-    /// Create an empty migration (up.sql and down.sql) in apps/APP/migrations.
+    /// Create a migration (up.sql and down.sql) in apps/APP/migrations: empty, or with
+    /// --diff the SQL that makes the database match the app's src/schema.rs.
     Makemigrations {
         /// The app.
         app: String,
         /// What the migration does, as a name (`create_notes`).
         name: String,
+        /// Write the difference between the app's src/schema.rs and its tables in the
+        /// database (builds the project to read them); the file is then what
+        /// `cargo mango migrate` keeps writing.
+        #[arg(long)]
+        diff: bool,
         /// The project's Cargo.toml (default: found from the current directory).
         #[arg(long)]
         manifest_path: Option<PathBuf>,

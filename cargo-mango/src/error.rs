@@ -41,6 +41,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An app's models (`schema.rs`) and its tables: the message says what to do.
+    #[error("{0}")]
+    Models(String),
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

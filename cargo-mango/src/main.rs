@@ -8,6 +8,7 @@ mod cli;
 mod cmd;
 mod error;
 mod fsx;
+mod models;
 mod names;
 mod project;
 mod template;

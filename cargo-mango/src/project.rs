@@ -66,6 +66,21 @@ fn project_name(manifest: &Path) -> Result<Option<String>> {
 }
 
 impl Project {
+    /// The binary the last successful build left, for `profile` (`debug`, `release` …).
+    pub fn last_binary(&self, profile: &str) -> Option<PathBuf> {
+        let metadata = MetadataCommand::new()
+            .manifest_path(&self.manifest)
+            .no_deps()
+            .exec()
+            .ok()?;
+        let exe = metadata
+            .target_directory
+            .as_std_path()
+            .join(profile)
+            .join(format!("{}{}", self.name, std::env::consts::EXE_SUFFIX));
+        exe.is_file().then_some(exe)
+    }
+
     /// The project at `manifest_path`, or the nearest one above the current directory.
     pub fn find(manifest_path: Option<&Path>) -> Result<Project> {
         if let Some(manifest) = manifest_path {

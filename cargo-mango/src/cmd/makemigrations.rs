@@ -4,8 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::{models as app_models, runner};
+use crate::cli::BuildArgs;
 use crate::error::{Error, Result};
-use crate::fsx::create_dir_atomic;
+use crate::fsx::{create_dir_atomic, write_atomic};
+use crate::models;
 use crate::project::Project;
 
 /// `YYYY-MM-DD-HHMMSS` (UTC), Diesel's version format, for a time in seconds since 1970.
@@ -73,7 +76,7 @@ pub fn next_version(dir: &Path, now_secs: u64) -> String {
     }
 }
 
-pub fn run(app: &str, name: &str, manifest_path: Option<&Path>) -> Result<ExitCode> {
+pub fn run(app: &str, name: &str, diff: bool, manifest_path: Option<&Path>) -> Result<ExitCode> {
     if name.is_empty()
         || !name
             .chars()
@@ -105,6 +108,9 @@ pub fn run(app: &str, name: &str, manifest_path: Option<&Path>) -> Result<ExitCo
     if target.exists() {
         return Err(Error::NotEmpty { path: target });
     }
+    if diff {
+        return from_schema(&project, found, &target, &folder, manifest_path);
+    }
     create_dir_atomic(&target, |stage| {
         for (file, what) in [("up.sql", "the change"), ("down.sql", "how to undo it")] {
             let path = stage.join(file);
@@ -115,6 +121,67 @@ pub fn run(app: &str, name: &str, manifest_path: Option<&Path>) -> Result<ExitCo
     eprintln!(
         "Created {}/migrations/{folder}/up.sql and down.sql.\nWrite the SQL, then `cargo mango migrate`.",
         found.dir
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--diff`: the migration that makes the app's tables what its `schema.rs` says; the
+/// file is stamped as generated afterwards (the migrations now make it).
+fn from_schema(
+    project: &Project,
+    app: &crate::project::App,
+    target: &Path,
+    folder: &str,
+    manifest_path: Option<&Path>,
+) -> Result<ExitCode> {
+    let file = project.root.join(&app.dir).join("src/schema.rs");
+    let shown = format!("{}/src/schema.rs", app.dir);
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        Error::Models(format!(
+            "{shown} does not exist: --diff compares an app's schema.rs (Diesel's `table!`) with its tables"
+        ))
+    })?;
+    let schema = models::parse(&text)
+        .map_err(|e| Error::Models(format!("{shown} does not parse ({e}); fix it first")))?;
+    let build = BuildArgs {
+        manifest_path: manifest_path.map(Path::to_path_buf),
+        ..BuildArgs::default()
+    };
+    let (project, exe) = runner::built(&build)?;
+    let db = app_models::inspect(&project, &exe)?;
+    if !db.pending.is_empty() {
+        return Err(Error::Models(format!(
+            "{} migration(s) not applied ({}): run `cargo mango migrate` first, so that the difference is only {shown}'s",
+            db.pending.len(),
+            db.pending.join(", ")
+        )));
+    }
+    let mut names = models::owned_tables(&project.root.join(&app.dir).join("migrations"));
+    names.extend(schema.iter().map(|t| t.name.to_ascii_lowercase()));
+    let (tables, _) = app_models::db_tables(&db, &names).map_err(Error::Models)?;
+    let differences = models::differences(&schema, &tables);
+    if differences.is_empty() {
+        eprintln!("No changes: {shown} and the database agree; nothing was written.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (up, down) = models::migration(&db.backend, &schema, &tables)
+        .map_err(|e| Error::Models(format!("{shown}: {e}")))?;
+    create_dir_atomic(target, |stage| {
+        for (name, sql) in [("up.sql", &up), ("down.sql", &down)] {
+            let path = stage.join(name);
+            std::fs::write(&path, sql).map_err(Error::io(&path))?;
+        }
+        Ok(())
+    })?;
+    write_atomic(&file, &models::restamp(&app.name, &text))?;
+    eprintln!(
+        "Created {}/migrations/{folder}/up.sql and down.sql from {shown}:\n{}\nRead them, then `cargo mango migrate`.",
+        app.dir,
+        differences
+            .iter()
+            .map(|d| format!("  - {d}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     Ok(ExitCode::SUCCESS)
 }

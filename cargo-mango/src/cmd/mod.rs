@@ -10,6 +10,7 @@ mod check;
 mod install;
 pub mod makemigrations;
 mod migrate;
+mod models;
 mod reload;
 mod run;
 mod runner;
@@ -35,8 +36,9 @@ pub fn run(cli: Cargo) -> Result<ExitCode> {
         Command::Makemigrations {
             app,
             name,
+            diff,
             manifest_path,
-        } => makemigrations::run(&app, &name, manifest_path.as_deref()),
+        } => makemigrations::run(&app, &name, diff, manifest_path.as_deref()),
         Command::Serve(args) => serve::run(args),
         Command::Apps(args) => apps::run(args),
         Command::Check(args) => check::run(args),

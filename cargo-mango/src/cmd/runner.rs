@@ -171,15 +171,54 @@ fn refuse(e: &clap::Error) -> ExitCode {
 /// Syncs the project, builds it, and runs its binary with `args`; the binary's exit
 /// code is ours.
 fn build_and_run(build_args: &BuildArgs, args: Vec<String>) -> Result<ExitCode> {
+    let (project, exe) = built(build_args)?;
+    let mut cmd = binary(&exe, &project);
+    cmd.args(&args);
+    exec(cmd, &exe)
+}
+
+/// The project, in step and built: its binary.
+pub fn built(build_args: &BuildArgs) -> Result<(Project, PathBuf)> {
     let project = Project::find(build_args.manifest_path.as_deref())?;
     project.sync()?;
     let exe = build(&project, build_args)?;
-    let mut cmd = Command::new(&exe);
-    cmd.args(&args).env("MANGO_VIA_CARGO", "1");
+    Ok((project, exe))
+}
+
+/// The project's binary, with the project's settings.
+pub fn binary(exe: &std::path::Path, project: &Project) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.env("MANGO_VIA_CARGO", "1");
     if std::env::var_os("MANGO_SETTINGS").is_none() {
         cmd.env("MANGO_SETTINGS", project.root.join("Mango.toml"));
     }
-    exec(cmd, &exe)
+    cmd
+}
+
+/// Runs `cmd` to its end (this process stays): its exit code.
+pub fn status(mut cmd: Command, exe: &std::path::Path) -> Result<ExitCode> {
+    let status = cmd.status().map_err(|source| Error::Spawn {
+        program: exe.display().to_string(),
+        source,
+    })?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
+
+/// Takes `flag` (one of `cargo mango`'s own, not the binary's) out of `args`, up to a
+/// `--`: whether it was there.
+pub fn take_flag(args: &mut Vec<String>, flag: &str) -> bool {
+    let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let before = args.len();
+    let mut i = 0;
+    args.retain(|a| {
+        i += 1;
+        !(i <= end && a == flag)
+    });
+    args.len() != before
 }
 
 #[cfg(unix)]
@@ -194,14 +233,8 @@ fn exec(mut cmd: Command, exe: &std::path::Path) -> Result<ExitCode> {
 }
 
 #[cfg(not(unix))]
-fn exec(mut cmd: Command, exe: &std::path::Path) -> Result<ExitCode> {
-    let status = cmd.status().map_err(|source| Error::Spawn {
-        program: exe.display().to_string(),
-        source,
-    })?;
-    Ok(ExitCode::from(
-        status.code().unwrap_or(1).clamp(0, 255) as u8
-    ))
+fn exec(cmd: Command, exe: &std::path::Path) -> Result<ExitCode> {
+    status(cmd, exe)
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ pub fn run(name: &str, manifest_path: Option<&Path>) -> Result<ExitCode> {
     };
     // The app's URIs start with its name as their scheme (`_` is not allowed there).
     let scheme = name.replace('_', "-");
-    let files = template::render_tree(
+    let mut files = template::render_tree(
         "app",
         &[
             ("app_name", name),
@@ -127,6 +127,13 @@ pub fn run(name: &str, manifest_path: Option<&Path>) -> Result<ExitCode> {
             ("id_column", id_column),
         ],
     );
+    // The tables as `cargo mango migrate` writes them, stamped as generated, so that
+    // `migrate` keeps the file in step with the migrations.
+    for (path, text) in &mut files {
+        if path == "src/schema.rs" {
+            *text = crate::models::stamp(name, text);
+        }
+    }
     ensure_member(&project, name)?;
     create_dir_atomic(&target, |stage| template::write_files(stage, &files))?;
     let apps = project.sync()?;

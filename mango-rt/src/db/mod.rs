@@ -17,6 +17,7 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use crate::error::ToolError;
 use crate::settings::DatabaseSettings;
 
+pub(crate) mod inspect;
 pub(crate) mod migrate;
 mod slot;
 

@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 4] = [
+pub(super) static BUILTINS: [Builtin; 5] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -46,6 +46,12 @@ pub(super) static BUILTINS: [Builtin; 4] = [
         about: "Call one tool in-process and print its result, like `fastmcp call`: call <tool> '{\"arg\": 1}' (--resource <uri> reads a resource, --prompt <name> gets a prompt).",
         args: CallArgs::augment_args,
         run: call_tool,
+    },
+    Builtin {
+        meta: meta("inspectdb", line!()),
+        about: "Print the database's tables (columns, primary and foreign keys) and the migrations not applied yet, as JSON: what `cargo mango migrate` writes each app's schema.rs from, and `makemigrations --diff` compares it with.",
+        args: |cmd| cmd,
+        run: inspectdb,
     },
     Builtin {
         meta: meta("items", line!()),
@@ -160,6 +166,16 @@ fn check(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
                 Err(e) => problems.push(format!("the database could not be checked: {e}")),
             }
         }
+        // What `cargo mango check` found comparing each app's schema.rs with its
+        // tables (it reads the files; this binary has only the database).
+        if let Ok(models) = std::env::var("MANGO_CHECK_MODELS") {
+            for line in models.lines().filter(|l| !l.is_empty()) {
+                match line.strip_prefix("problem: ") {
+                    Some(p) => problems.push(p.to_owned()),
+                    None => report.push_str(&format!("{line}\n")),
+                }
+            }
+        }
         if args.deploy {
             let found = deploy_problems(s);
             if found.is_empty() {
@@ -176,6 +192,28 @@ fn check(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
             }
             report.push_str(&format!("{} problem(s) found", problems.len()));
             Output::Error(report)
+        }
+    })
+}
+
+/// `inspectdb`: the database as it is, for `cargo mango` (Django's `inspectdb`).
+fn inspectdb(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        let pending = if rt.migrator.is_empty() {
+            Vec::new()
+        } else {
+            match rt.migrator.pending_names(rt.database()).await {
+                Ok(p) => p,
+                Err(e) => return Output::Error(e.to_string()),
+            }
+        };
+        match crate::db::migrate::with_sync_db(rt.database(), crate::db::inspect::tables).await {
+            Ok(tables) => Output::json(&serde_json::json!({
+                "backend": crate::db::BACKEND,
+                "pending": pending,
+                "tables": tables,
+            })),
+            Err(e) => Output::Error(e.to_string()),
         }
     })
 }
