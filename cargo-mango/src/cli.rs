@@ -53,7 +53,9 @@ pub enum Command {
     /// Print every tool with its input and output schema, as JSON.
     Tools(Passthrough),
     /// Apply every app's pending migrations (`--list` shows them; `<app> <version>`
-    /// moves one app forward or back; `<app> zero` undoes all of its migrations).
+    /// moves one app forward or back; `<app> zero` undoes all of its migrations), then
+    /// write each app's src/schema.rs from the tables they made (`--force`: also over a
+    /// schema.rs edited by hand or one that does not parse).
     #[command(after_help = mango_cli::help("migrate"))]
     Migrate(Passthrough),
     /// Run a management command of an app (with none: list every command).

@@ -334,7 +334,16 @@ pub fn render(tables: &[Table], joins: &[Join]) -> String {
             } else {
                 c.ty.clone()
             };
-            let _ = writeln!(out, "        {} -> {ty},", c.name);
+            if KEYWORDS.contains(&c.name.as_str()) {
+                // A Rust keyword cannot name a column: Diesel's `sql_name` keeps it.
+                let _ = writeln!(
+                    out,
+                    "        #[sql_name = \"{}\"]\n        {}_ -> {ty},",
+                    c.name, c.name
+                );
+            } else {
+                let _ = writeln!(out, "        {} -> {ty},", c.name);
+            }
         }
         out.push_str("    }\n}\n");
     }
@@ -369,6 +378,15 @@ pub fn render(tables: &[Table], joins: &[Join]) -> String {
 
 /// A join: child table, its column, parent table.
 pub type Join = (String, String, String);
+
+/// Rust's keywords, which a column's name in `table!` cannot be.
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "gen", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
 
 /// The joins among a database's tables.
 pub fn joins(tables: &[&DbTable]) -> Vec<Join> {
@@ -769,7 +787,13 @@ mod tests {
             },
         ];
         let joins = vec![("tags".into(), "note".into(), "notes".into())];
+        let mut tables = tables;
+        tables[1].columns.push(col("type", "Text", false));
         let text = render(&tables, &joins);
+        assert!(
+            text.contains("#[sql_name = \"type\"]\n        type_ -> Text,"),
+            "{text}"
+        );
         assert!(
             text.contains("diesel::joinable!(tags -> notes (note));"),
             "{text}"

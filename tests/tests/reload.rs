@@ -25,7 +25,10 @@ fn hello(port: u16) -> Option<String> {
     let authority = format!("127.0.0.1:{port}");
     std::net::TcpStream::connect(&authority).ok()?;
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rlapp_hello","arguments":{"name":"Ada"}}}"#;
-    let (status, _, body) = http_post(&authority, "/mcp", JSON_HEADERS, body);
+    // A server being swapped may close the connection mid-request: that is "nothing
+    // answers" too.
+    let (status, _, body) =
+        std::panic::catch_unwind(|| http_post(&authority, "/mcp", JSON_HEADERS, body)).ok()?;
     (status == 200).then_some(body)
 }
 
@@ -166,6 +169,24 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
         builds_before + 1,
         "one rebuild for the burst: {}",
         printed()
+    );
+
+    // A change of the settings starts a new server, though the binary is the same.
+    let before = said("serving the new build");
+    let settings = dir.join("Mango.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, text + "\n# changed\n").unwrap();
+    wait_for(
+        "the settings change served",
+        Duration::from_secs(60),
+        &log,
+        || said("serving the new build") > before,
+    );
+    wait_for(
+        "the new server answering",
+        Duration::from_secs(30),
+        &log,
+        || hello(port).is_some_and(|b| b.contains("Hi 4, Ada!")),
     );
 
     // SIGTERM stops the command and its server.

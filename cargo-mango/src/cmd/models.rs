@@ -101,6 +101,10 @@ pub fn write_schemas(project: &Project, exe: &Path, force: bool) -> Result<bool>
             );
             continue;
         }
+        if m.owned.is_empty() {
+            // Its migrations create no table (they change other apps' or none).
+            continue;
+        }
         let (tables, joins) = match db_tables(&db, &m.owned) {
             Ok(t) => t,
             Err(e) => {

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::project::Project;
 
 /// How long the files must be quiet before a rebuild.
-const DEBOUNCE: Duration = Duration::from_millis(250);
+const DEBOUNCE: Duration = Duration::from_millis(200);
 
 fn say(text: &str) {
     eprintln!("reload: {text}");
@@ -98,12 +98,8 @@ fn bytes_hash(path: &Path) -> Option<u64> {
 
 /// Starts the server binary.
 fn start(exe: &Path, args: &[String], project: &Project) -> Result<Child> {
-    let mut cmd = Command::new(exe);
-    cmd.args(args).env("MANGO_VIA_CARGO", "1");
-    if std::env::var_os("MANGO_SETTINGS").is_none() {
-        cmd.env("MANGO_SETTINGS", project.root.join("Mango.toml"));
-    }
-    cmd.spawn().map_err(|source| Error::Spawn {
+    let mut cmd = runner::binary(exe, project);
+    cmd.args(args).spawn().map_err(|source| Error::Spawn {
         program: exe.display().to_string(),
         source,
     })
@@ -178,29 +174,41 @@ pub fn run(build: &BuildArgs, mut args: Vec<String>) -> Result<ExitCode> {
     }
     let mut seen = Seen::of(&watched, &project.root);
     let mut server: Option<Child> = None;
-    let mut changed_at = Some(Instant::now());
+    // The running server's binary, as it was when started (a build that changed
+    // nothing leaves the server running, unless the settings changed).
+    let mut serving: Option<std::time::SystemTime> = None;
+    let mut change = Some(Change {
+        at: Instant::now(),
+        settings: true,
+    });
     loop {
-        if let Some(since) = changed_at.take() {
+        if let Some(Change { at, settings }) = change.take() {
             project.sync()?;
             match runner::build(&project, build) {
                 Ok(exe) => {
-                    if let Some(mut old) = server.take() {
-                        stop(&mut old);
+                    let built = std::fs::metadata(&exe).and_then(|m| m.modified()).ok();
+                    if server.is_some() && !settings && built.is_some() && built == serving {
+                        say("the build is unchanged; the server keeps serving");
+                    } else {
+                        if let Some(mut old) = server.take() {
+                            stop(&mut old);
+                        }
+                        server = Some(start(&exe, &args, &project)?);
+                        serving = built;
+                        say(&format!(
+                            "serving the new build ({:.1} s after the change); watching {} for changes",
+                            at.elapsed().as_secs_f64(),
+                            watched
+                                .iter()
+                                .map(|p| p
+                                    .strip_prefix(&project.root)
+                                    .unwrap_or(p)
+                                    .display()
+                                    .to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
                     }
-                    server = Some(start(&exe, &args, &project)?);
-                    say(&format!(
-                        "serving the new build ({:.1} s after the change); watching {} for changes",
-                        since.elapsed().as_secs_f64(),
-                        watched
-                            .iter()
-                            .map(|p| p
-                                .strip_prefix(&project.root)
-                                .unwrap_or(p)
-                                .display()
-                                .to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
                 }
                 Err(Error::Build) => say(if server.is_some() {
                     "the build failed (cargo's errors are above); the last good build is still serving"
@@ -223,28 +231,76 @@ pub fn run(build: &BuildArgs, mut args: Vec<String>) -> Result<ExitCode> {
                 "the server stopped ({status}); it starts again after the next change"
             ));
             server = None;
+            serving = None;
         }
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Ok(events)) => {
-                // Every event is looked at (not only up to the first change), so that
-                // each file's bytes are remembered.
-                let changed: Vec<&PathBuf> = events
-                    .iter()
-                    .map(|e| &e.path)
-                    .filter(|p| matters(p, &project.root) && seen.changed(p))
-                    .collect();
-                if let Some(path) = changed.first() {
-                    say(&format!(
-                        "{} changed; building",
-                        path.strip_prefix(&project.root).unwrap_or(path).display()
-                    ));
-                    changed_at = Some(Instant::now());
+        let mut changed = match next_changes(&rx, &mut seen, &project.root, POLL) {
+            Some(c) => c,
+            None => return Ok(ExitCode::FAILURE),
+        };
+        if let Some(first) = changed.first().cloned() {
+            let at = Instant::now();
+            // The rest of a burst (an editor writing a file twice, a formatter after
+            // it, a checkout of many files) is this change: wait for quiet first.
+            while at.elapsed() < SETTLE_LIMIT {
+                match next_changes(&rx, &mut seen, &project.root, DEBOUNCE) {
+                    Some(more) if !more.is_empty() => changed.extend(more),
+                    Some(_) => break,
+                    None => return Ok(ExitCode::FAILURE),
                 }
             }
-            Ok(Err(e)) => say(&format!("watching failed: {e}")),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Ok(ExitCode::FAILURE),
+            say(&format!(
+                "{} changed; building",
+                first
+                    .strip_prefix(&project.root)
+                    .unwrap_or(&first)
+                    .display()
+            ));
+            change = Some(Change {
+                at,
+                settings: changed
+                    .iter()
+                    .any(|p| p.extension().is_none_or(|e| e != "rs")),
+            });
         }
+    }
+}
+
+/// What set off a build: when, and whether a file other than a Rust source changed
+/// (settings and migrations need a new server even when the binary is the same).
+struct Change {
+    at: Instant,
+    settings: bool,
+}
+
+/// How often the loop looks at the signals and the server between events.
+const POLL: Duration = Duration::from_millis(200);
+/// The longest a burst of changes delays a build.
+const SETTLE_LIMIT: Duration = Duration::from_secs(2);
+
+/// The files changed in the events that arrive within `wait` (empty for none); `None`
+/// once the watcher is gone.
+fn next_changes(
+    rx: &std::sync::mpsc::Receiver<DebounceEventResult>,
+    seen: &mut Seen,
+    root: &Path,
+    wait: Duration,
+) -> Option<Vec<PathBuf>> {
+    match rx.recv_timeout(wait) {
+        // Every event is looked at (not only up to the first change), so that each
+        // file's bytes are remembered.
+        Ok(Ok(events)) => Some(
+            events
+                .into_iter()
+                .map(|e| e.path)
+                .filter(|p| matters(p, root) && seen.changed(p))
+                .collect(),
+        ),
+        Ok(Err(e)) => {
+            say(&format!("watching failed: {e}"));
+            Some(Vec::new())
+        }
+        Err(RecvTimeoutError::Timeout) => Some(Vec::new()),
+        Err(RecvTimeoutError::Disconnected) => None,
     }
 }
 

@@ -246,6 +246,14 @@ mod tests {
     }
 
     #[test]
+    fn cargo_mangos_own_flags_are_taken_before_a_double_dash_only() {
+        let mut args = words("--reload --port 1 -- --reload");
+        assert!(take_flag(&mut args, "--reload"));
+        assert_eq!(args, words("--port 1 -- --reload"));
+        assert!(!take_flag(&mut args, "--force"));
+    }
+
+    #[test]
     fn build_options_are_taken_wherever_they_stand() {
         let (build, rest) = take_build_options(
             BuildArgs::default(),
