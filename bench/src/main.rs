@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_JWT, Machine, MemoryRow, RAW, RAW_PER_CALL,
-    Report, Rounds, StdioRow, ToolsList,
+    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_AUDIT, MANGO_JWT, Machine, MemoryRow, RAW,
+    RAW_PER_CALL, Report, Rounds, StdioRow, ToolsList,
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
@@ -552,6 +552,47 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             headers: String::new(),
         },
     ];
+    // mango writing the audit log: a row per call, in batches, to its own SQLite file.
+    let audit_settings = site.join("Mango-audit.toml");
+    let text = std::fs::read_to_string(&settings_path).map_err(io("Mango.toml"))?;
+    let text = text
+        .replacen(
+            "[default]\n",
+            "[default]\nmiddleware = [\"mango.audit\"]\n",
+            1,
+        )
+        .replace(
+            &url,
+            &format!("url = \"sqlite://{}\"", db("mango-audit.db").display()),
+        );
+    std::fs::write(&audit_settings, text).map_err(io("writing Mango-audit.toml"))?;
+    let audit_cmd = |rest: &[&str]| {
+        let mut argv = s(&[&bin, "--settings", &audit_settings.display().to_string()]);
+        argv.extend(s(rest));
+        argv
+    };
+    targets.insert(
+        1,
+        Target {
+            name: MANGO_AUDIT,
+            http: audit_cmd(&[
+                "serve",
+                "--transport",
+                "http",
+                "--stateless",
+                "--port",
+                "{port}",
+            ]),
+            stdio: None,
+            add: Some("benchapp_add"),
+            note_add: None,
+            read: None,
+            prompt: None,
+            db: db("mango-audit.db"),
+            prepare: Some(audit_cmd(&["migrate"])),
+            headers: String::new(),
+        },
+    );
     // mango checking an OAuth access token (a JWT) on every request, against the keys
     // of a real authorization server (the tests' one, from npm), fetched once.
     match authorization_server()? {
@@ -1069,7 +1110,9 @@ fn bench(options: &Options) -> Result<(), String> {
         .iter()
         .filter(|c| {
             c.requests_per_second == 0.0
-                || (options.quick && (c.server == MANGO || c.server == MANGO_JWT) && c.errors > 0)
+                || (options.quick
+                    && [MANGO, MANGO_JWT, MANGO_AUDIT].contains(&c.server.as_str())
+                    && c.errors > 0)
         })
         .map(|c| {
             format!(

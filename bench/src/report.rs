@@ -8,6 +8,8 @@ pub const MANGO: &str = "mango";
 /// mango with `mango.auth` checking an OAuth JWT access token on every request (the
 /// authorization server's keys fetched once and kept).
 pub const MANGO_JWT: &str = "mango, OAuth JWT";
+/// mango with `mango.audit` writing a row per call to the project's SQLite database.
+pub const MANGO_AUDIT: &str = "mango, audit log";
 pub const RAW: &str = "raw rmcp";
 pub const RAW_PER_CALL: &str = "raw rmcp, connection per call";
 pub const ECHO: &str = "axum echo";
@@ -214,6 +216,16 @@ impl Report {
                     rps,
                 ),
                 0.95,
+            ),
+            at_least(
+                "`add` over HTTP, c=64, with the audit log (`mango.audit`, a row per call on SQLite), req/s",
+                "≥ 0.85× mango without it",
+                Self::ratio(
+                    self.cell(MANGO_AUDIT, "add", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.85,
             ),
             at_least(
                 "`note_add` over HTTP, c=64, req/s",

@@ -84,8 +84,8 @@ pub use mango_attr::{
 pub use project::{AppInfo, Project};
 pub use runtime::{Error, app_settings, resource_changed};
 pub use settings::{
-    AppSettings, AuthSettings, DatabaseSettings, InputSettings, OAuthSettings, RateLimitSettings,
-    ServerSettings, Settings, StdioAuth, TimeoutSettings, Transport,
+    AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings, OAuthSettings,
+    RateLimitSettings, ServerSettings, Settings, StdioAuth, TimeoutSettings, Transport,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it

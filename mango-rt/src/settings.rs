@@ -122,6 +122,9 @@ pub struct Settings {
     /// `[timeout]`, for the `mango.timeout` middleware.
     #[serde(default)]
     pub timeout: TimeoutSettings,
+    /// `[audit]`, for the `mango.audit` middleware.
+    #[serde(default)]
+    pub audit: AuditSettings,
     /// `[input]`: asking the client mid-call (`ctx.elicit`, `ctx.sample`).
     #[serde(default)]
     pub input: InputSettings,
@@ -357,6 +360,29 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// `[audit]`: the log of calls `mango.audit` writes (table `mango_audit`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Rows older than this many days are removed by `audit --prune` (0: kept).
+    pub retention_days: u32,
+    /// At most this many rows are kept by `audit --prune`, the newest (0: no limit).
+    pub retention_rows: u64,
+    /// Argument fields (at any depth) whose values are written as `"[redacted]"`,
+    /// besides those named like a secret (password, secret, token, key, …).
+    pub redact: Vec<String>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            retention_days: 30,
+            retention_rows: 0,
+            redact: Vec::new(),
+        }
+    }
+}
+
 /// `[timeout]`: the longest a call may run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -463,6 +489,7 @@ impl std::fmt::Debug for Settings {
             .field("auth", &self.auth)
             .field("rate_limit", &self.rate_limit)
             .field("timeout", &self.timeout)
+            .field("audit", &self.audit)
             .field("input", &self.input)
             .field("startup_timeout", &self.startup_timeout)
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
@@ -490,6 +517,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             rate_limit: RateLimitSettings::default(),
             timeout: TimeoutSettings::default(),
+            audit: AuditSettings::default(),
             input: InputSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),

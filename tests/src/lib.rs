@@ -626,6 +626,23 @@ impl StdioClient {
         std::mem::take(&mut self.early)
     }
 
+    /// SIGTERM, as a deployment stops a server: what is in flight finishes, then it
+    /// exits (within 30 s, or the test fails).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the server did not exit within 30 s of SIGTERM");
+    }
+
     /// `kill -9` of the server: no chance to finish anything.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -1,7 +1,8 @@
 //! The built-in middleware, off until `Mango.toml` lists them: `mango.timing`,
-//! `mango.auth`, `mango.rate_limit`, `mango.timeout`. Each applies to every kind of
+//! `mango.auth`, `mango.rate_limit`, `mango.timeout`, `mango.audit`. Each applies to every kind of
 //! item, over every transport.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 mod rate_limit;
 mod timeout;
@@ -26,8 +27,9 @@ const fn builtin(name: &'static str, around: Around, line: u32) -> MiddlewareEnt
 }
 
 /// The built-in middleware (a plain array: mango-rt does not link into its own slices).
-pub(crate) static MIDDLEWARE: [MiddlewareEntry; 4] = [
+pub(crate) static MIDDLEWARE: [MiddlewareEntry; 5] = [
     builtin("timing", timing::timing, line!()),
+    builtin("audit", audit::audit, line!()),
     builtin("auth", auth::step, line!()),
     builtin("rate_limit", rate_limit::rate_limit, line!()),
     builtin("timeout", timeout::timeout, line!()),

@@ -120,7 +120,8 @@ pub(crate) fn connection_string(url: &str, root: &Path) -> Result<String, DbErro
 /// How long start-up (and `migrate`) waits for a first connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The pool, and what calls need to know about it.
+/// The pool, and what calls need to know about it (a clone shares the pool).
+#[derive(Clone)]
 pub(crate) struct Database {
     pool: Pool<Db>,
     /// The URL for messages (password hidden).

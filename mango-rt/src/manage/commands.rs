@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 5] = [
+pub(super) static BUILTINS: [Builtin; 6] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -46,6 +46,12 @@ pub(super) static BUILTINS: [Builtin; 5] = [
         about: "Call one tool in-process and print its result, like `fastmcp call`: call <tool> '{\"arg\": 1}' (--resource <uri> reads a resource, --prompt <name> gets a prompt).",
         args: CallArgs::augment_args,
         run: call_tool,
+    },
+    Builtin {
+        meta: meta("audit", line!()),
+        about: "Print the newest calls of the audit log (`mango.audit`), newest first (--app, --name, --outcome ok|tool_error|protocol_error, --limit, --json); --prune removes the rows past [audit] retention_days and retention_rows.",
+        args: AuditArgs::augment_args,
+        run: audit,
     },
     Builtin {
         meta: meta("inspectdb", line!()),
@@ -270,6 +276,97 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
         );
     }
     found
+}
+
+/// `audit [--prune] [--app A] [--name N] [--outcome O] [--limit N] [--json]`.
+#[derive(Args)]
+struct AuditArgs {
+    /// Remove the rows past `[audit] retention_days` and `retention_rows`.
+    #[arg(long)]
+    prune: bool,
+    /// Only this app's calls.
+    #[arg(long)]
+    app: Option<String>,
+    /// Only calls of this tool, resource or prompt (its exposed name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Only calls that ended so: ok, tool_error, protocol_error, input_required.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// How many rows.
+    #[arg(long, default_value_t = 20)]
+    limit: i64,
+    /// The rows as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn audit(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        let args: AuditArgs = match parse(&matches) {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
+        if !rt.settings().middleware.iter().any(|m| m == "mango.audit") {
+            return Output::Error(
+                "the audit log is off: add \"mango.audit\" to `middleware` in Mango.toml, then `cargo mango migrate` (it creates the table mango_audit)".into(),
+            );
+        }
+        let db = rt.database();
+        if args.prune {
+            let a = &rt.settings().audit;
+            return match crate::builtin::audit::prune(db, a.retention_days, a.retention_rows).await
+            {
+                Ok(n) => Output::Text(format!(
+                    "removed {n} audit row(s) (retention_days = {}, retention_rows = {})\n",
+                    a.retention_days, a.retention_rows
+                )),
+                Err(e) => Output::Error(format!("the audit log could not be pruned: {e}")),
+            };
+        }
+        let rows = match crate::builtin::audit::recent(
+            db,
+            args.limit.max(1),
+            args.app,
+            args.name,
+            args.outcome,
+        )
+        .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                return Output::Error(format!(
+                    "the audit log could not be read ({e}); has `cargo mango migrate` created mango_audit?"
+                ));
+            }
+        };
+        if args.json {
+            return Output::json(&rows);
+        }
+        let mut text = String::new();
+        for r in &rows {
+            text.push_str(&format!(
+                "#{} {} {} {} {} ({}, {:.1} ms, {}){}\n  arguments: {}\n",
+                r.id,
+                crate::builtin::audit::when(r.at_ms),
+                r.kind,
+                r.name,
+                r.outcome,
+                r.transport,
+                r.duration_ms,
+                r.caller.as_deref().unwrap_or("anonymous"),
+                r.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default(),
+                r.arguments
+            ));
+        }
+        if rows.is_empty() {
+            text.push_str("no calls logged\n");
+        }
+        Output::Text(text)
+    })
 }
 
 /// `tools [--json]`.

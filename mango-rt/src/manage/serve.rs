@@ -49,7 +49,7 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    tokio.block_on(async move {
+    let served = tokio.block_on(async move {
         check_database(&runtime, args.migrate).await?;
         // The apps' start-up hooks, once, before anything is served.
         runtime.start_up().await?;
@@ -72,7 +72,12 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         runtime.shut_down().await;
         runtime.database().close();
         served
-    })
+    });
+    // Tokio reads stdin on a blocking thread that returns only with the next line: a
+    // stdio server stopped by SIGTERM while its client still holds stdin open would
+    // wait for it for ever. Everything has been drained and shut down by now.
+    tokio.shutdown_timeout(Duration::from_millis(500));
+    served
 }
 
 async fn shutdown_signal() {

@@ -101,9 +101,12 @@ impl Runtime {
         Ok(())
     }
 
-    /// Runs every shutdown hook, once, in the reverse order, within `startup_timeout`
-    /// seconds in all; a failure is logged and the others still run.
+    /// Writes out the audit log's queue, then runs every shutdown hook, once, in the
+    /// reverse order, within `startup_timeout` seconds in all; a failure is logged and
+    /// the others still run.
     pub async fn shut_down(&self) {
+        // The audit rows of the calls that drained, before anything stops.
+        crate::builtin::audit::flush(&self.state, Duration::from_secs(10)).await;
         let limit = self.settings().startup_timeout.max(0.001);
         let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(limit);
         for hook in self.hooks(HookKind::Shutdown) {

@@ -185,12 +185,21 @@ impl Runtime {
         )?;
         let chain: Chain = middleware.iter().map(|m| m.around).collect();
         let list_hooks = middleware.iter().filter_map(|m| m.list).collect();
-        let migrator = Migrator {
-            apps: apps.clone(),
-            sources: MIGRATIONS
+        let mut sources: Vec<(&'static str, &'static diesel_migrations::EmbeddedMigrations)> =
+            MIGRATIONS
                 .iter()
                 .map(|m| (m.meta.app, m.migrations))
-                .collect(),
+                .collect();
+        // mango's own table, for the audit log, when it is on.
+        if settings.middleware.iter().any(|m| m == "mango.audit") {
+            sources.push((
+                crate::registry::BUILTIN_APP,
+                &crate::builtin::audit::MIGRATIONS,
+            ));
+        }
+        let migrator = Migrator {
+            apps: apps.clone(),
+            sources,
         };
         Ok(Runtime {
             state: Arc::new(State::new(settings, apps, app_settings, database)),

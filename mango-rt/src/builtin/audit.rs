@@ -1,0 +1,426 @@
+//! `mango.audit`: one row per call (tool call, resource read, prompt get, management
+//! command) in the table `mango_audit`, created by mango's own migration.
+//!
+//! The row is written after the call's transaction ended (the middleware ends it, as
+//! the pipeline would), so that a call rolled back is still logged, as failed, and the
+//! log never waits on the call's locks. Rows go through a queue to one writer per
+//! server that inserts them in batches; a full queue makes calls wait rather than lose
+//! rows, and the queue is written out before the shutdown hooks run.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use diesel::prelude::*;
+use diesel_async::{RunQueryDsl, TransactionManager};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::call::{Kind, Output};
+use crate::chain::{Next, Request, Response, StepFuture};
+use crate::db::Database;
+use crate::state::State;
+
+diesel::table! {
+    mango_audit (id) {
+        id -> BigInt,
+        at_ms -> BigInt,
+        caller -> Nullable<Text>,
+        transport -> Text,
+        kind -> Text,
+        app -> Text,
+        name -> Text,
+        arguments -> Text,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        duration_ms -> Double,
+    }
+}
+
+/// mango's own migrations (the audit table), applied with the apps' when `mango.audit`
+/// is listed.
+#[cfg(feature = "sqlite")]
+pub(crate) static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/sqlite");
+#[cfg(feature = "postgres")]
+pub(crate) static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/postgres");
+
+/// One call, as logged.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = mango_audit, treat_none_as_default_value = false)]
+pub(crate) struct Row {
+    pub at_ms: i64,
+    pub caller: Option<String>,
+    pub transport: String,
+    pub kind: String,
+    pub app: String,
+    pub name: String,
+    pub arguments: String,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// What an argument's name says it holds a secret.
+fn secret_like(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+        "private_key",
+        "authorization",
+        "credential",
+        "cookie",
+        "session",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+        || name == "key"
+        || name.ends_with("_key")
+}
+
+/// `value` with every field named like a secret, or listed in `[audit] redact`, set to
+/// `"[redacted]"`, at any depth.
+pub(crate) fn redact(value: &Value, listed: &[String]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let hidden = secret_like(k) || listed.iter().any(|l| l.eq_ignore_ascii_case(k));
+                    (
+                        k.clone(),
+                        if hidden {
+                            Value::String("[redacted]".into())
+                        } else {
+                            redact(v, listed)
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, listed)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// How a call ended, as the log names it, and its message.
+fn outcome(output: &Output) -> (&'static str, Option<String>) {
+    match output {
+        Output::Error(message) => ("tool_error", Some(message.clone())),
+        Output::Invalid(message) => ("protocol_error", Some(message.clone())),
+        Output::InputRequired => ("input_required", None),
+        _ => ("ok", None),
+    }
+}
+
+/// The middleware.
+pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
+    Box::pin(async move {
+        if matches!(req.target.kind, Kind::Completion | Kind::Hook) {
+            return next.run(req).await;
+        }
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let started = Instant::now();
+        // Taken now: the item takes the arguments.
+        let arguments = redact(
+            &Value::Object(req.arguments.clone()),
+            &req.settings().audit.redact,
+        )
+        .to_string();
+        let mut response = next.run(req).await;
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // The call's transaction ends here (as the pipeline would end it after the
+        // chain): the row records what was kept.
+        if let Err(e) = req.db.finish(response.output.is_success()).await {
+            response = Response::error(e);
+        }
+        let (outcome, error) = outcome(&response.output);
+        let row = Row {
+            at_ms,
+            caller: req.caller.identity.as_ref().map(|i| i.subject().to_owned()),
+            transport: req.caller.transport.to_string(),
+            kind: req.target.kind.to_string(),
+            app: req.target.app.to_owned(),
+            name: req.target.name.to_owned(),
+            arguments,
+            outcome: outcome.to_owned(),
+            error,
+            duration_ms,
+        };
+        record(req.state(), row).await;
+        response
+    })
+}
+
+enum Message {
+    Row(Row),
+    /// Answered once every row queued before it is written (or given up on).
+    Flush(oneshot::Sender<()>),
+}
+
+/// A server's audit writer: started on the first row.
+#[derive(Default)]
+pub(crate) struct AuditLog {
+    queue: OnceLock<mpsc::Sender<Message>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Rows queued at most; past it, calls wait for the writer.
+const QUEUE: usize = 8192;
+/// Rows inserted in one statement at most.
+const BATCH: usize = 256;
+/// Rows kept in memory while the database refuses them; past it the oldest are
+/// dropped, counted in the log.
+const HELD: usize = 100_000;
+
+fn queue(state: &State) -> mpsc::Sender<Message> {
+    let log = state.scoped::<AuditLog>();
+    log.queue
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            let task = tokio::spawn(writer(state.database.clone(), rx));
+            *log.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+            tx
+        })
+        .clone()
+}
+
+/// Queues a row (waits while the queue is full).
+pub(crate) async fn record(state: &Arc<State>, row: Row) {
+    let _ = queue(state).send(Message::Row(row)).await;
+}
+
+/// Writes out every row queued so far (at shutdown; tests), waiting at most `limit`.
+pub(crate) async fn flush(state: &State, limit: Duration) {
+    let log = state.scoped::<AuditLog>();
+    let Some(tx) = log.queue.get().cloned() else {
+        return;
+    };
+    let (done, wait) = oneshot::channel();
+    if tx.send(Message::Flush(done)).await.is_ok()
+        && tokio::time::timeout(limit, wait).await.is_err()
+    {
+        tracing::error!(
+            "mango.audit: the audit rows could not all be written within {limit:?} at shutdown"
+        );
+    }
+}
+
+async fn writer(db: Database, mut rx: mpsc::Receiver<Message>) {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut dropped = 0usize;
+    loop {
+        let mut got = Vec::with_capacity(BATCH);
+        let received = if rows.is_empty() {
+            rx.recv_many(&mut got, BATCH).await
+        } else {
+            // Rows the database refused: tried again within a second.
+            match tokio::time::timeout(Duration::from_secs(1), rx.recv_many(&mut got, BATCH)).await
+            {
+                Ok(n) => n,
+                Err(_) => usize::MAX,
+            }
+        };
+        if received == 0 && rows.is_empty() {
+            return;
+        }
+        for message in got {
+            match message {
+                Message::Row(row) => rows.push(row),
+                Message::Flush(done) => flushes.push(done),
+            }
+        }
+        while !rows.is_empty() {
+            let take = rows.len().min(BATCH);
+            match insert(&db, &rows[..take]).await {
+                Ok(()) => {
+                    rows.drain(..take);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        rows = rows.len(),
+                        "mango.audit: the audit rows could not be written ({e}); kept to try again"
+                    );
+                    if rows.len() > HELD {
+                        let excess = rows.len() - HELD;
+                        rows.drain(..excess);
+                        dropped += excess;
+                        tracing::error!(
+                            dropped,
+                            "mango.audit: the database refused audit rows for too long; the oldest were dropped"
+                        );
+                    }
+                    break;
+                }
+            }
+        }
+        // A flush is answered once what came before it is written, or when the
+        // database refuses it (the shutdown cannot wait for ever).
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
+        if received == 0 {
+            return;
+        }
+    }
+}
+
+async fn insert(db: &Database, rows: &[Row]) -> Result<(), String> {
+    let _turn = db.write_turn().await.map_err(|e| e.to_string())?;
+    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+    // One transaction: the batch is written whole or not at all (SQLite's batch
+    // INSERT cannot take these rows' NULLs, so a statement per row).
+    type Tm = <crate::db::Db as diesel_async::AsyncConnection>::TransactionManager;
+    Tm::begin_transaction(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    for row in rows {
+        if let Err(e) = diesel::insert_into(mango_audit::table)
+            .values(row)
+            .execute(&mut *conn)
+            .await
+        {
+            let _ = Tm::rollback_transaction(&mut *conn).await;
+            return Err(e.to_string());
+        }
+    }
+    Tm::commit_transaction(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `audit --prune`: removes the rows past `[audit] retention_days` and
+/// `retention_rows`; how many went.
+pub(crate) async fn prune(db: &Database, days: u32, keep: u64) -> Result<usize, String> {
+    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+    let mut removed = 0;
+    if days > 0 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let before = now - i64::from(days) * 86_400_000;
+        removed += diesel::delete(mango_audit::table.filter(mango_audit::at_ms.lt(before)))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    if keep > 0 {
+        let kept: Option<i64> = mango_audit::table
+            .select(mango_audit::id)
+            .order(mango_audit::id.desc())
+            .offset(i64::try_from(keep - 1).unwrap_or(i64::MAX))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(|e| e.to_string())?;
+        if let Some(oldest_kept) = kept {
+            removed += diesel::delete(mango_audit::table.filter(mango_audit::id.lt(oldest_kept)))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(removed)
+}
+
+/// `at_ms` as `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
+pub(crate) fn when(at_ms: i64) -> String {
+    let secs = at_ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        at_ms.rem_euclid(1000)
+    )
+}
+
+/// One logged call, as `audit` prints it.
+#[derive(Debug, Queryable, serde::Serialize)]
+pub(crate) struct Logged {
+    pub id: i64,
+    pub at_ms: i64,
+    pub caller: Option<String>,
+    pub transport: String,
+    pub kind: String,
+    pub app: String,
+    pub name: String,
+    pub arguments: String,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub duration_ms: f64,
+}
+
+/// The newest `limit` rows, newest first, filtered by app, name and outcome.
+pub(crate) async fn recent(
+    db: &Database,
+    limit: i64,
+    app: Option<String>,
+    name: Option<String>,
+    outcome: Option<String>,
+) -> Result<Vec<Logged>, String> {
+    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+    let mut query = mango_audit::table.into_boxed();
+    if let Some(app) = app {
+        query = query.filter(mango_audit::app.eq(app));
+    }
+    if let Some(name) = name {
+        query = query.filter(mango_audit::name.eq(name));
+    }
+    if let Some(outcome) = outcome {
+        query = query.filter(mango_audit::outcome.eq(outcome));
+    }
+    query
+        .order(mango_audit::id.desc())
+        .limit(limit)
+        .load(&mut conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth() {
+        let args = serde_json::json!({
+            "name": "Ada",
+            "password": "hunter2",
+            "nested": {"api_key": "k", "note": "fine", "list": [{"token": "t"}]},
+            "card": "4111",
+        });
+        let out = redact(&args, &["card".to_owned()]);
+        assert_eq!(
+            out,
+            serde_json::json!({
+                "name": "Ada",
+                "password": "[redacted]",
+                "nested": {"api_key": "[redacted]", "note": "fine", "list": [{"token": "[redacted]"}]},
+                "card": "[redacted]",
+            })
+        );
+        assert!(!secret_like("monkey"), "a word that only ends in `key`");
+        assert_eq!(when(1_795_607_999_123), "2026-11-25 11:59:59.123");
+    }
+}

@@ -1,0 +1,131 @@
+//! `mango.audit` end to end, on SQLite and PostgreSQL: a real project's calls over
+//! stdio, each logged once with its outcome after its transaction ended (a call rolled
+//! back is logged as failed), secrets redacted, the queue written out at SIGTERM, and
+//! `audit --prune` keeping what the settings say.
+
+#![allow(clippy::unwrap_used)]
+
+use mango_tests::*;
+use serde_json::{Value, json};
+
+fn site(backend: &str) -> Site {
+    db_site(
+        &format!("auditlog{backend}"),
+        backend,
+        &format!("alledger{backend}"),
+        false,
+        |dir| {
+            let settings = dir.join("Mango.toml");
+            let text = std::fs::read_to_string(&settings).unwrap();
+            assert!(text.contains("[default]\n"), "{text}");
+            std::fs::write(
+                &settings,
+                text.replacen(
+                    "[default]\n",
+                    "[default]\nmiddleware = [\"mango.audit\"]\n",
+                    1,
+                ) + "\n[default.audit]\nredact = [\"label\"]\n",
+            )
+            .unwrap();
+        },
+    )
+}
+
+fn logged(site: &Site, url: &str, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["run", "audit", "--json"];
+    args.extend(extra);
+    let mut cmd = site.command(&args);
+    cmd.env("MANGO_DATABASE__URL", url);
+    let out = success(&mut cmd);
+    serde_json::from_str::<Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn every_call_is_logged_once(site: &Site, url: &str, ledger: &str) {
+    let mut cmd = site.command(&["serve", "--transport", "stdio", "--migrate"]);
+    cmd.env("MANGO_DATABASE__URL", url);
+    let mut client = StdioClient::start(cmd);
+    let ok = client.call(&format!("{ledger}_insert"), json!({"label": "kept"}));
+    assert!(!is_error(&ok), "{ok}");
+    let failed = client.call(
+        &format!("{ledger}_insert_then_fail"),
+        json!({"label": "gone"}),
+    );
+    assert!(is_error(&failed), "{failed}");
+    let panicked = client.call(
+        &format!("{ledger}_insert_then_panic"),
+        json!({"label": "gone"}),
+    );
+    assert!(is_error(&panicked), "{panicked}");
+    let count = client.call(&format!("{ledger}_count"), json!({}));
+    assert_eq!(count["structuredContent"]["result"], 1, "{count}");
+    // SIGTERM: the queue is written out before the process ends.
+    assert!(client.terminate().success());
+
+    let rows = logged(site, url, &[]);
+    let outcomes: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    let name = |t: &str| format!("{ledger}_{t}");
+    assert_eq!(
+        outcomes,
+        [
+            (name("count").as_str(), "ok"),
+            (name("insert_then_panic").as_str(), "tool_error"),
+            (name("insert_then_fail").as_str(), "tool_error"),
+            (name("insert").as_str(), "ok"),
+        ],
+        "newest first: {rows:?}"
+    );
+    assert!(
+        rows[1]["error"].as_str().unwrap().contains("panicked"),
+        "{}",
+        rows[1]
+    );
+    for r in &rows {
+        assert_eq!(r["transport"], "stdio", "{r}");
+        assert_eq!(r["kind"], "tool", "{r}");
+        assert_eq!(r["app"], ledger, "{r}");
+        assert!(r["duration_ms"].as_f64().unwrap() >= 0.0, "{r}");
+        // `[audit] redact = ["label"]`: the value never reaches the log.
+        assert!(!r["arguments"].as_str().unwrap().contains("kept"), "{r}");
+    }
+    assert_eq!(rows[3]["arguments"], r#"{"label":"[redacted]"}"#);
+
+    // Filters.
+    let failed = logged(site, url, &["--outcome", "tool_error"]);
+    assert_eq!(failed.len(), 2, "{failed:?}");
+
+    // Retention: the newest two rows are kept.
+    let mut prune = site.command(&["run", "audit", "--prune"]);
+    prune
+        .env("MANGO_DATABASE__URL", url)
+        .env("MANGO_AUDIT__RETENTION_ROWS", "2");
+    let said = success(&mut prune);
+    assert!(said.contains("removed 2 audit row(s)"), "{said}");
+    let rows = logged(site, url, &[]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["name"], name("count"));
+}
+
+#[test]
+fn sqlite_calls_are_logged_once_after_their_transaction() {
+    let site = site("sqlite");
+    let dir = scratch("auditlog-db");
+    let url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    every_call_is_logged_once(&site, &url, "alledgersqlite");
+}
+
+#[test]
+fn postgres_calls_are_logged_once_after_their_transaction() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let site = site("postgres");
+    let url = fresh_postgres_database(&base, "mango_e2e_audit");
+    every_call_is_logged_once(&site, &url, "alledgerpostgres");
+}
