@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use diesel::prelude::*;
-use diesel_async::{RunQueryDsl, TransactionManager};
+use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -175,7 +175,7 @@ pub(crate) struct AuditLog {
 /// Rows queued at most; past it, calls wait for the writer.
 const QUEUE: usize = 8192;
 /// Rows inserted in one statement at most.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 /// Rows kept in memory while the database refuses them; past it the oldest are
 /// dropped, counted in the log.
 const HELD: usize = 100_000;
@@ -240,11 +240,12 @@ async fn writer(db: Database, mut rx: mpsc::Receiver<Message>) {
         }
         while !rows.is_empty() {
             let take = rows.len().min(BATCH);
-            match insert(&db, &rows[..take]).await {
-                Ok(()) => {
-                    rows.drain(..take);
-                }
-                Err(e) => {
+            let rest = rows.split_off(take);
+            match insert(&db, std::mem::replace(&mut rows, rest)).await {
+                Ok(()) => {}
+                Err((mut back, e)) => {
+                    back.append(&mut rows);
+                    rows = back;
                     tracing::warn!(
                         rows = rows.len(),
                         "mango.audit: the audit rows could not be written ({e}); kept to try again"
@@ -273,28 +274,56 @@ async fn writer(db: Database, mut rx: mpsc::Receiver<Message>) {
     }
 }
 
-async fn insert(db: &Database, rows: &[Row]) -> Result<(), String> {
-    let _turn = db.write_turn().await.map_err(|e| e.to_string())?;
-    let mut conn = db.get().await.map_err(|e| e.to_string())?;
-    // One transaction: the batch is written whole or not at all (SQLite's batch
-    // INSERT cannot take these rows' NULLs, so a statement per row).
-    type Tm = <crate::db::Db as diesel_async::AsyncConnection>::TransactionManager;
-    Tm::begin_transaction(&mut *conn)
-        .await
-        .map_err(|e| e.to_string())?;
-    for row in rows {
-        if let Err(e) = diesel::insert_into(mango_audit::table)
-            .values(row)
-            .execute(&mut *conn)
-            .await
-        {
-            let _ = Tm::rollback_transaction(&mut *conn).await;
-            return Err(e.to_string());
+/// Inserts `rows`; on failure gives them back with the reason.
+async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), (Vec<Row>, String)> {
+    let turn = match db.write_turn().await {
+        Ok(t) => t,
+        Err(e) => return Err((rows, e.to_string())),
+    };
+    let mut conn = match db.get().await {
+        Ok(c) => c,
+        Err(e) => return Err((rows, e.to_string())),
+    };
+    #[cfg(feature = "sqlite")]
+    {
+        // One trip to SQLite's thread and one transaction for the batch; a statement
+        // per row, prepared once (Diesel's statement cache): SQLite's multi-row INSERT
+        // in Diesel cannot take these rows' NULLs, and the writer's CPU is what the
+        // server's calls would have had.
+        use diesel::connection::Connection as _;
+        let result = conn
+            .spawn_blocking(move |c| {
+                let written = c.transaction(|c| {
+                    for row in &rows {
+                        diesel::RunQueryDsl::execute(
+                            diesel::insert_into(mango_audit::table).values(row),
+                            c,
+                        )?;
+                    }
+                    Ok(())
+                });
+                Ok(written.map_err(|e: diesel::result::Error| (rows, e.to_string())))
+            })
+            .await;
+        drop(turn);
+        match result {
+            Ok(written) => written,
+            Err(e) => Err((Vec::new(), e.to_string())),
         }
     }
-    Tm::commit_transaction(&mut *conn)
-        .await
-        .map_err(|e| e.to_string())
+    #[cfg(feature = "postgres")]
+    {
+        drop(turn);
+        // One statement for the batch: written whole or not at all.
+        match diesel::insert_into(mango_audit::table)
+            .values(&rows)
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err((rows, e.to_string())),
+        }
+    }
 }
 
 /// `audit --prune`: removes the rows past `[audit] retention_days` and

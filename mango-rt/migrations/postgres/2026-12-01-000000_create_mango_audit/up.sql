@@ -1,4 +1,6 @@
--- mango.audit: one row per call (tool call, resource read, prompt get).
+-- mango.audit: one row per call (tool call, resource read, prompt get). No index
+-- but the key: rows come in id order, which is time order, and every insert pays
+-- for each index.
 CREATE TABLE mango_audit (
     id BIGSERIAL PRIMARY KEY,
     at_ms BIGINT NOT NULL,
@@ -12,4 +14,3 @@ CREATE TABLE mango_audit (
     error TEXT,
     duration_ms DOUBLE PRECISION NOT NULL
 );
-CREATE INDEX mango_audit_at ON mango_audit (at_ms);

@@ -1,6 +1,8 @@
--- mango.audit: one row per call (tool call, resource read, prompt get).
+-- mango.audit: one row per call (tool call, resource read, prompt get). No index
+-- but the key: rows come in id order, which is time order, and every insert pays
+-- for each index.
 CREATE TABLE mango_audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    id INTEGER PRIMARY KEY NOT NULL,
     at_ms BIGINT NOT NULL,
     caller TEXT,
     transport TEXT NOT NULL,
@@ -12,4 +14,3 @@ CREATE TABLE mango_audit (
     error TEXT,
     duration_ms DOUBLE NOT NULL
 );
-CREATE INDEX mango_audit_at ON mango_audit (at_ms);
