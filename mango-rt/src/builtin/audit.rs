@@ -7,7 +7,7 @@
 //! server that inserts them in batches; a full queue makes calls wait rather than lose
 //! rows, and the queue is written out before the shutdown hooks run.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use diesel::prelude::*;
@@ -169,12 +169,11 @@ enum Message {
 #[derive(Default)]
 pub(crate) struct AuditLog {
     queue: OnceLock<mpsc::Sender<Message>>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Rows queued at most; past it, calls wait for the writer.
 const QUEUE: usize = 8192;
-/// Rows inserted in one statement at most.
+/// Rows written in one transaction at most.
 const BATCH: usize = 1024;
 /// Rows kept in memory while the database refuses them; past it the oldest are
 /// dropped, counted in the log.
@@ -185,8 +184,8 @@ fn queue(state: &State) -> mpsc::Sender<Message> {
     log.queue
         .get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            let task = tokio::spawn(writer(state.database.clone(), rx));
-            *log.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+            // It ends once the server (and so the queue's sender) is gone.
+            tokio::spawn(writer(state.database.clone(), rx));
             tx
         })
         .clone()
