@@ -100,6 +100,12 @@ fn every_call_is_logged_once(site: &Site, url: &str, ledger: &str) {
     let failed = logged(site, url, &["--outcome", "tool_error"]);
     assert_eq!(failed.len(), 2, "{failed:?}");
 
+    let mut typo = site.command(&["run", "audit", "--outcome", "error"]);
+    typo.env("MANGO_DATABASE__URL", url);
+    let (code, _, err) = outcome(&mut typo);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the outcomes are ok, tool_error"), "{err}");
+
     // Retention: the newest two rows are kept.
     let mut prune = site.command(&["run", "audit", "--prune"]);
     prune

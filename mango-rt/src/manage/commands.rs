@@ -312,6 +312,15 @@ fn audit(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
                 "the audit log is off: add \"mango.audit\" to `middleware` in Mango.toml, then `cargo mango migrate` (it creates the table mango_audit)".into(),
             );
         }
+        const OUTCOMES: [&str; 4] = ["ok", "tool_error", "protocol_error", "input_required"];
+        if let Some(o) = &args.outcome
+            && !OUTCOMES.contains(&o.as_str())
+        {
+            return Output::Error(format!(
+                "--outcome {o}: the outcomes are {}",
+                OUTCOMES.join(", ")
+            ));
+        }
         let db = rt.database();
         if args.prune {
             let a = &rt.settings().audit;
