@@ -96,6 +96,45 @@ struct Target {
 }
 
 impl Target {
+    /// mango's `add` alone, served stateless over HTTP by `bin` with the settings at
+    /// `settings` (the cells of one feature against plain mango).
+    fn add_only(
+        name: &'static str,
+        bin: &Path,
+        settings: &Path,
+        db: PathBuf,
+        headers: String,
+    ) -> Target {
+        let cmd = |rest: &[&str]| {
+            let mut argv = vec![
+                bin.display().to_string(),
+                "--settings".to_owned(),
+                settings.display().to_string(),
+            ];
+            argv.extend(rest.iter().map(|x| (*x).to_owned()));
+            argv
+        };
+        Target {
+            name,
+            http: cmd(&[
+                "serve",
+                "--transport",
+                "http",
+                "--stateless",
+                "--port",
+                "{port}",
+            ]),
+            stdio: None,
+            add: Some("benchapp_add"),
+            note_add: None,
+            read: None,
+            prompt: None,
+            db,
+            prepare: Some(cmd(&["migrate"])),
+            headers,
+        }
+    }
+
     fn tool(&self, tool: &str) -> Option<&'static str> {
         match tool {
             "add" => self.add,
@@ -566,32 +605,15 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             &format!("url = \"sqlite://{}\"", db("mango-audit.db").display()),
         );
     std::fs::write(&audit_settings, text).map_err(io("writing Mango-audit.toml"))?;
-    let audit_cmd = |rest: &[&str]| {
-        let mut argv = s(&[&bin, "--settings", &audit_settings.display().to_string()]);
-        argv.extend(s(rest));
-        argv
-    };
     targets.insert(
         1,
-        Target {
-            name: MANGO_AUDIT,
-            http: audit_cmd(&[
-                "serve",
-                "--transport",
-                "http",
-                "--stateless",
-                "--port",
-                "{port}",
-            ]),
-            stdio: None,
-            add: Some("benchapp_add"),
-            note_add: None,
-            read: None,
-            prompt: None,
-            db: db("mango-audit.db"),
-            prepare: Some(audit_cmd(&["migrate"])),
-            headers: String::new(),
-        },
+        Target::add_only(
+            MANGO_AUDIT,
+            Path::new(&bin),
+            &audit_settings,
+            db("mango-audit.db"),
+            String::new(),
+        ),
     );
     // mango checking an OAuth access token (a JWT) on every request, against the keys
     // of a real authorization server (the tests' one, from npm), fetched once.
@@ -608,36 +630,15 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
                 "\n[default.auth.oauth]\nissuer = \"{issuer}\"\nresource = \"{JWT_RESOURCE}\"\n"
             );
             std::fs::write(&oauth_settings, text).map_err(io("writing Mango-oauth.toml"))?;
-            let oauth_cmd = |rest: &[&str]| {
-                let mut argv = s(&[
-                    &oauth_bin.display().to_string(),
-                    "--settings",
-                    &oauth_settings.display().to_string(),
-                ]);
-                argv.extend(s(rest));
-                argv
-            };
             targets.insert(
                 1,
-                Target {
-                    name: MANGO_JWT,
-                    http: oauth_cmd(&[
-                        "serve",
-                        "--transport",
-                        "http",
-                        "--stateless",
-                        "--port",
-                        "{port}",
-                    ]),
-                    stdio: None,
-                    add: Some("benchapp_add"),
-                    note_add: None,
-                    read: None,
-                    prompt: None,
-                    db: db("mango.db"),
-                    prepare: Some(oauth_cmd(&["migrate"])),
-                    headers: format!("Authorization: Bearer {token}\r\n"),
-                },
+                Target::add_only(
+                    MANGO_JWT,
+                    &oauth_bin,
+                    &oauth_settings,
+                    db("mango.db"),
+                    format!("Authorization: Bearer {token}\r\n"),
+                ),
             );
             keep.push(server);
         }

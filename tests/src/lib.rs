@@ -728,14 +728,7 @@ pub fn db_site(
     mango_ok(&parent, &["startproject", name]);
     let dir = parent.join(name);
     if backend == "postgres" {
-        let manifest = dir.join("Cargo.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        let text = text.replacen(
-            "mango-rt = { path = ",
-            "mango-rt = { default-features = false, features = [\"postgres\"], path = ",
-            1,
-        );
-        std::fs::write(&manifest, text).unwrap();
+        build_for_postgres(&dir);
     }
     let fixtures = root().join("tests").join("e2e").join("fixtures");
     let apps: &[(&str, &str)] = if with_audit {
@@ -827,6 +820,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// Makes the project in `dir` (just started, no app yet) build for PostgreSQL.
+pub fn build_for_postgres(dir: &Path) {
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("mango-rt = { path = "), "{text}");
+    let text = text.replacen(
+        "mango-rt = { path = ",
+        "mango-rt = { default-features = false, features = [\"postgres\"], path = ",
+        1,
+    );
+    std::fs::write(&manifest, text).unwrap();
 }
 
 /// The PostgreSQL server the tests may use (`MANGO_TEST_DATABASE_URL`, e.g.

@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use mango_tests::{
-    fresh_postgres_database, mango_in, mango_ok, missing, outcome, postgres_url, scratch,
+    build_for_postgres, fresh_postgres_database, mango_in, mango_ok, missing, outcome,
+    postgres_url, scratch,
 };
 
 /// `cargo mango …` in `dir` with the database at `url`: exit code and stderr+stdout.
@@ -31,17 +32,7 @@ fn in_step(backend: &str, url: &str) {
     mango_ok(&parent, &["startproject", &name]);
     let dir = parent.join(&name);
     if backend == "postgres" {
-        let manifest = dir.join("Cargo.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        std::fs::write(
-            &manifest,
-            text.replacen(
-                "mango-rt = { path = ",
-                "mango-rt = { default-features = false, features = [\"postgres\"], path = ",
-                1,
-            ),
-        )
-        .unwrap();
+        build_for_postgres(&dir);
     }
     let app = format!("md{backend}");
     mango_ok(&dir, &["startapp", &app]);
