@@ -23,6 +23,23 @@ VENV="target/venv"
 
 say() { printf '\n==> %s\n' "$*"; }
 
+# Disk: a clean run builds mango-rt and its dependencies in several feature sets (the
+# workspace, the example, trybuild's UI tests, a dozen generated projects, the
+# benchmark). Incremental builds' caches only pay for a rebuild after an edit, and
+# took 3.7 GB of the 16 a clean run wrote: off unless the caller wants them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# No debug info in the suite's builds: trybuild's workspace does not take our profile, so
+# its mango-rt and dependencies got full debug info (1.8 GB for binaries nobody debugs).
+# A panic's message still says where it happened.
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-false}"
+# In CI the machine's disk is the limit (a run failed with "No space left on device"):
+# each stage's build output is removed once no later stage reads it.
+free_in_ci() {
+  if [ "${CI:-}" = "true" ]; then
+    rm -rf "$@"
+  fi
+}
+
 if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'" 2>/dev/null; then
   say "installing the MCP Python SDK (mcp==$MCP_VERSION) into $VENV"
   python3 -m venv "$VENV"
@@ -55,12 +72,15 @@ cargo test --workspace --locked
 
 say "tests of the example project"
 cargo test --workspace --locked --manifest-path example/Cargo.toml
+free_in_ci example/target target/tests
 
 say "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
 ./scripts/conformance.sh
+free_in_ci target/e2e target/debug
 
 say "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
+free_in_ci target/package-build
 
 say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 cargo run -q --locked -p mango-bench --release -- all --quick
