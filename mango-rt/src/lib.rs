@@ -54,6 +54,7 @@
 // stdout belongs to the stdio transport (and to commands' output, written on purpose).
 #![deny(clippy::print_stdout)]
 
+mod admin;
 mod builtin;
 mod call;
 mod chain;
@@ -84,8 +85,9 @@ pub use mango_attr::{
 pub use project::{AppInfo, Project};
 pub use runtime::{Error, app_settings, resource_changed};
 pub use settings::{
-    AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings, OAuthSettings,
-    RateLimitSettings, ServerSettings, Settings, StdioAuth, TimeoutSettings, Transport,
+    AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
+    OAuthSettings, RateLimitSettings, ServerSettings, Settings, StdioAuth, TimeoutSettings,
+    Transport,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it

@@ -128,6 +128,9 @@ pub struct Settings {
     /// `[input]`: asking the client mid-call (`ctx.elicit`, `ctx.sample`).
     #[serde(default)]
     pub input: InputSettings,
+    /// `[admin]`: the admin pages on the HTTP server.
+    #[serde(default)]
+    pub admin: AdminSettings,
     /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
     /// (likewise their `#[shutdown]` hooks).
     #[serde(default = "default_startup_timeout")]
@@ -383,6 +386,61 @@ impl Default for AuditSettings {
     }
 }
 
+/// `[admin]`: the admin pages at `path` on the HTTP server, off unless `enabled`.
+///
+/// Logging in takes `user` and the password whose argon2 hash `password_hash` holds
+/// (set it from the environment, `MANGO_ADMIN__PASSWORD_HASH`; `cargo mango run
+/// adminpassword` makes one). In the `dev` profile on a loopback address, `serve` also
+/// prints a login link that works once (`dev_login`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    pub enabled: bool,
+    /// Where the pages are served (`/admin`).
+    pub path: String,
+    /// The name to log in with.
+    pub user: String,
+    /// The password's argon2 hash (PHC string: `$argon2id$v=19$…`).
+    pub password_hash: Option<String>,
+    /// Hours a login lasts.
+    pub session_hours: u64,
+    /// In the `dev` profile on a loopback address, print a one-time login link at start.
+    pub dev_login: bool,
+    /// Failed logins allowed per client address in 5 minutes before it must wait.
+    pub login_attempts: u32,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            enabled: false,
+            path: "/admin".into(),
+            user: "admin".into(),
+            password_hash: None,
+            session_hours: 12,
+            dev_login: true,
+            login_attempts: 5,
+        }
+    }
+}
+
+impl std::fmt::Debug for AdminSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSettings")
+            .field("enabled", &self.enabled)
+            .field("path", &self.path)
+            .field("user", &self.user)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[hidden]"),
+            )
+            .field("session_hours", &self.session_hours)
+            .field("dev_login", &self.dev_login)
+            .field("login_attempts", &self.login_attempts)
+            .finish()
+    }
+}
+
 /// `[timeout]`: the longest a call may run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -491,6 +549,7 @@ impl std::fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("audit", &self.audit)
             .field("input", &self.input)
+            .field("admin", &self.admin)
             .field("startup_timeout", &self.startup_timeout)
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
             .field("profile", &self.profile)
@@ -519,6 +578,7 @@ impl Default for Settings {
             timeout: TimeoutSettings::default(),
             audit: AuditSettings::default(),
             input: InputSettings::default(),
+            admin: AdminSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),
             profile: "default".into(),
@@ -624,6 +684,9 @@ impl Settings {
             .is_some_and(|o| o.client_secret.is_some())
         {
             keys.push("auth.oauth.client_secret".into());
+        }
+        if self.admin.password_hash.is_some() {
+            keys.push("admin.password_hash".into());
         }
         keys
     }

@@ -35,6 +35,25 @@ pub(crate) struct State {
     app_states: std::sync::RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     /// The clients subscribed to resources.
     pub subscribers: Subscribers,
+    /// Calls served and failed since start, for the admin's overview.
+    pub stats: Stats,
+}
+
+/// Counts of calls since the server started.
+pub(crate) struct Stats {
+    pub started: std::time::Instant,
+    pub calls: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+impl Stats {
+    /// One more call, failed or not.
+    pub fn count(&self, failed: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl State {
@@ -53,6 +72,11 @@ impl State {
             scoped: Mutex::default(),
             app_states: Default::default(),
             subscribers: Subscribers::default(),
+            stats: Stats {
+                started: std::time::Instant::now(),
+                calls: AtomicU64::new(0),
+                errors: AtomicU64::new(0),
+            },
         }
     }
 

@@ -113,3 +113,12 @@ mod redact_tests {
         assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
     }
 }
+
+/// Whether `host` is this machine only.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}

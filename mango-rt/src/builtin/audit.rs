@@ -399,24 +399,44 @@ pub(crate) struct Logged {
     pub duration_ms: f64,
 }
 
-/// The newest `limit` rows, newest first, filtered by app, name and outcome.
+/// Which rows of the log to read.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Filter {
+    pub app: Option<String>,
+    pub name: Option<String>,
+    pub outcome: Option<String>,
+    pub caller: Option<String>,
+    /// Only rows older than this id (the next page).
+    pub before: Option<i64>,
+    /// Only rows newer than this id (what arrived since).
+    pub after: Option<i64>,
+}
+
+/// The newest `limit` rows that pass `filter`, newest first.
 pub(crate) async fn recent(
     db: &Database,
     limit: i64,
-    app: Option<String>,
-    name: Option<String>,
-    outcome: Option<String>,
+    filter: Filter,
 ) -> Result<Vec<Logged>, String> {
     let mut conn = db.get().await.map_err(|e| e.to_string())?;
     let mut query = mango_audit::table.into_boxed();
-    if let Some(app) = app {
+    if let Some(app) = filter.app {
         query = query.filter(mango_audit::app.eq(app));
     }
-    if let Some(name) = name {
+    if let Some(name) = filter.name {
         query = query.filter(mango_audit::name.eq(name));
     }
-    if let Some(outcome) = outcome {
+    if let Some(outcome) = filter.outcome {
         query = query.filter(mango_audit::outcome.eq(outcome));
+    }
+    if let Some(caller) = filter.caller {
+        query = query.filter(mango_audit::caller.eq(caller));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(mango_audit::id.lt(before));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(mango_audit::id.gt(after));
     }
     query
         .order(mango_audit::id.desc())
@@ -424,6 +444,43 @@ pub(crate) async fn recent(
         .load(&mut conn)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// One row, by id.
+pub(crate) async fn one(db: &Database, id: i64) -> Result<Option<Logged>, String> {
+    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+    mango_audit::table
+        .filter(mango_audit::id.eq(id))
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| e.to_string())
+}
+
+/// How many calls, and how many of them failed, since `since_ms`.
+pub(crate) async fn counts_since(db: &Database, since_ms: i64) -> Result<(i64, i64), String> {
+    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+    let calls: i64 = mango_audit::table
+        .filter(mango_audit::at_ms.ge(since_ms))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    let failed: i64 = mango_audit::table
+        .filter(mango_audit::at_ms.ge(since_ms))
+        .filter(mango_audit::outcome.ne("ok"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((calls, failed))
+}
+
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub enum IdentitySource {
     Local,
     /// Made by hand: in a test (`TestServer::as_identity`) or by a middleware.
     Custom,
+    /// A user logged in to the admin pages (`[admin]`).
+    Admin,
 }
 
 impl std::fmt::Display for IdentitySource {
@@ -26,6 +28,7 @@ impl std::fmt::Display for IdentitySource {
             IdentitySource::Token => "token",
             IdentitySource::Local => "local",
             IdentitySource::Custom => "custom",
+            IdentitySource::Admin => "admin",
         })
     }
 }
@@ -72,6 +75,11 @@ impl Identity {
             claims,
             source,
         }))
+    }
+
+    /// A user logged in to the admin pages: every scope.
+    pub(crate) fn admin(user: &str) -> Identity {
+        Identity::of(user.to_owned(), None, Map::new(), IdentitySource::Admin)
     }
 
     /// The local user over stdio: every scope.

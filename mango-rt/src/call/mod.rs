@@ -37,6 +37,7 @@ pub use output::{Output, Rich};
 
 /// How the call reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportKind {
     Stdio,
     Http,
@@ -44,6 +45,8 @@ pub enum TransportKind {
     InProcess,
     /// A management command (`cargo mango run …`).
     Command,
+    /// The admin's "try it" forms, as the logged-in admin.
+    Admin,
 }
 
 impl std::fmt::Display for TransportKind {
@@ -53,6 +56,7 @@ impl std::fmt::Display for TransportKind {
             TransportKind::Http => "http",
             TransportKind::InProcess => "in-process",
             TransportKind::Command => "command",
+            TransportKind::Admin => "admin",
         })
     }
 }

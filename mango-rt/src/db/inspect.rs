@@ -121,3 +121,72 @@ pub(crate) fn tables(conn: &mut SyncDb) -> Result<Vec<Table>, MigrateError> {
     }
     Ok(out)
 }
+
+/// `"name"`, for SQL.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    row: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// A page of `table`'s rows (each as its columns' values, in column order, in primary
+/// key order) and how many rows it has, read-only.
+pub(crate) fn rows(
+    conn: &mut SyncDb,
+    table: &Table,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<Vec<serde_json::Value>>), MigrateError> {
+    let name = quoted(&table.name);
+    let Count { n } = diesel::sql_query(format!("SELECT count(*) AS n FROM {name}"))
+        .get_result(conn)
+        .map_err(failed)?;
+    let values: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let c = quoted(&c.name);
+            // JSON holds no bytes: a blob shows as its length.
+            if cfg!(feature = "sqlite") {
+                format!("CASE WHEN typeof({c}) = 'blob' THEN '[' || length({c}) || ' bytes]' ELSE {c} END")
+            } else {
+                c
+            }
+        })
+        .collect();
+    let array = if cfg!(feature = "sqlite") {
+        format!("json_array({})", values.join(", "))
+    } else {
+        format!("json_build_array({})::text", values.join(", "))
+    };
+    let order = if table.primary_key.is_empty() {
+        String::new()
+    } else {
+        let keys: Vec<String> = table.primary_key.iter().map(|k| quoted(k)).collect();
+        format!(" ORDER BY {}", keys.join(", "))
+    };
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT {array} AS row FROM {name}{order} LIMIT {limit} OFFSET {offset}"
+    ))
+    .load(conn)
+    .map_err(failed)?;
+    Ok((
+        n,
+        rows.into_iter()
+            .map(|r| match serde_json::from_str(&r.row) {
+                Ok(serde_json::Value::Array(values)) => values,
+                _ => vec![serde_json::Value::String(r.row)],
+            })
+            .collect(),
+    ))
+}

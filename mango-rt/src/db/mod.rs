@@ -255,6 +255,12 @@ impl Database {
         }
     }
 
+    /// The pool's connections: open, idle, and the most it opens.
+    pub(crate) fn pool_status(&self) -> (usize, usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.available, s.max_size)
+    }
+
     /// Closes the pool: idle connections are dropped, checked-out ones when returned.
     pub(crate) fn close(&self) {
         self.pool.close();

@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 6] = [
+pub(super) static BUILTINS: [Builtin; 7] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -58,6 +58,12 @@ pub(super) static BUILTINS: [Builtin; 6] = [
         about: "Print the database's tables (columns, primary and foreign keys) and the migrations not applied yet, as JSON: what `cargo mango migrate` writes each app's schema.rs from, and `makemigrations --diff` compares it with.",
         args: |cmd| cmd,
         run: inspectdb,
+    },
+    Builtin {
+        meta: meta("adminpassword", line!()),
+        about: "Hash a password for the admin pages ([admin]): reads it from stdin and prints the line that sets MANGO_ADMIN__PASSWORD_HASH (keep it in the environment, not in Mango.toml).",
+        args: |cmd| cmd,
+        run: admin_password,
     },
     Builtin {
         meta: meta("items", line!()),
@@ -145,6 +151,12 @@ fn check(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
             report.push_str(&line);
             report.push('\n');
         }
+        let (admin_problems, admin_notes) = admin_findings(s);
+        problems.extend(admin_problems);
+        for note in admin_notes {
+            report.push_str(&note);
+            report.push('\n');
+        }
         if s.input.key.is_none() && s.server.stateless {
             report.push_str(
                 "note: `[input] key` is not set: each server process signs 2026-07-28 round states with a key of its own, so replicas behind a balancer (and a restarted server) refuse each other's; set MANGO_INPUT__KEY to one secret of at least 32 bytes\n",
@@ -224,13 +236,63 @@ fn inspectdb(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
     })
 }
 
-/// Whether `host` is this machine only.
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+/// `adminpassword`: the argon2 hash of the password read from stdin.
+fn admin_password(_: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        use std::io::{BufRead, IsTerminal, Write};
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            let mut err = std::io::stderr();
+            let _ = write!(
+                err,
+                "the admin's password (it shows as you type; or pipe it in): "
+            );
+            let _ = err.flush();
+        }
+        let mut line = String::new();
+        if let Err(e) = stdin.lock().read_line(&mut line) {
+            return Output::Error(format!("the password could not be read from stdin: {e}"));
+        }
+        let password = line.trim_end_matches(['\r', '\n']);
+        if password.chars().count() < 8 {
+            return Output::Error(
+                "the password is shorter than 8 characters: choose a longer one".into(),
+            );
+        }
+        let hashed = tokio::task::spawn_blocking({
+            let password = password.to_owned();
+            move || crate::admin::hash_password(&password)
+        })
+        .await;
+        match hashed {
+            Ok(Ok(hash)) => Output::Text(format!("MANGO_ADMIN__PASSWORD_HASH='{hash}'")),
+            Ok(Err(e)) => Output::Error(format!("the password could not be hashed: {e}")),
+            Err(e) => Output::Error(format!("the password could not be hashed: {e}")),
+        }
+    })
+}
+
+/// What `check` says of `[admin]`: problems, and notes.
+fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
+    let (mut problems, mut notes) = (Vec::new(), Vec::new());
+    let a = &s.admin;
+    if !a.enabled {
+        return (problems, notes);
+    }
+    if s.server.transport != crate::settings::Transport::Http {
+        notes.push(format!(
+            "note: [admin] is enabled but the server speaks stdio: the admin is served at {} only by `serve --transport http`",
+            a.path
+        ));
+    }
+    match a.password_hash.as_deref() {
+        Some(hash) => problems.extend(crate::admin::hash_problem(hash)),
+        None if s.profile != "dev" => notes.push(
+            "warning: [admin] is enabled but no password is set, so nobody can log in: set MANGO_ADMIN__PASSWORD_HASH (`cargo mango run adminpassword` makes one)".into(),
+        ),
+        None => {}
+    }
+    (problems, notes)
 }
 
 /// What `check --deploy` refuses in `s`: each names the setting and the fix.
@@ -239,7 +301,7 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
     let server = &s.server;
     let http = server.transport == crate::settings::Transport::Http;
     let auth = s.middleware.iter().any(|m| m == "mango.auth");
-    if http && !is_loopback(&server.host) && !auth {
+    if http && !crate::util::is_loopback(&server.host) && !auth {
         found.push(format!(
             "[server] host = \"{}\" listens beyond this machine and `mango.auth` is not listed: anyone who reaches the port may call every item; add \"mango.auth\" to `middleware` with [auth] tokens or [auth.oauth] (or listen on host = \"127.0.0.1\")",
             server.host
@@ -269,6 +331,12 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
         found.push(
             "this is a debug build (slower, and it prints more of its insides): build with the release profile, `cargo mango serve --release`, or `cargo build --release`".into(),
         );
+    }
+    if http && s.admin.enabled && !crate::util::is_loopback(&server.host) && !server.behind_proxy {
+        found.push(format!(
+            "[admin] is enabled on host = \"{}\" without TLS in front: the admin's password and session cookie would cross the network in clear; put a reverse proxy that terminates TLS in front (and say so with [server] behind_proxy = true), or disable the admin in this profile",
+            server.host
+        ));
     }
     if http && s.input.key.is_none() {
         found.push(
@@ -333,15 +401,13 @@ fn audit(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
                 Err(e) => Output::Error(format!("the audit log could not be pruned: {e}")),
             };
         }
-        let rows = match crate::builtin::audit::recent(
-            db,
-            args.limit.max(1),
-            args.app,
-            args.name,
-            args.outcome,
-        )
-        .await
-        {
+        let filter = crate::builtin::audit::Filter {
+            app: args.app,
+            name: args.name,
+            outcome: args.outcome,
+            ..Default::default()
+        };
+        let rows = match crate::builtin::audit::recent(db, args.limit.max(1), filter).await {
             Ok(rows) => rows,
             Err(e) => {
                 return Output::Error(format!(

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use mango_cli::ServeArgs;
 
+use crate::admin;
 use crate::builtin::auth;
 use crate::call::TransportKind;
 use crate::db::migrate::with_sync_db;
@@ -208,10 +209,30 @@ async fn serve_http(
         runtime.state.in_flight.clone(),
         protection.guard,
     );
-    let app = match protection.metadata {
+    let mut app = match protection.metadata {
         Some(metadata) => app.merge(metadata),
         None => app,
     };
+    let origin = url
+        .trim_end_matches(settings.server.path.as_str())
+        .to_owned();
+    let served = admin::Served {
+        stateless,
+        origin: origin.clone(),
+        // The profiles a developer runs (`prod` and the others are deployments').
+        dev_link: matches!(settings.profile.as_str(), "default" | "dev")
+            && crate::util::is_loopback(host),
+    };
+    if let Some((pages, link)) = admin::router(runtime.clone(), served).map_err(ErrorKind::Serve)? {
+        app = app.merge(pages);
+        tracing::info!(
+            "the admin is at {origin}{}/",
+            settings.admin.path.trim_end_matches('/')
+        );
+        if let Some(link) = link {
+            tracing::info!("log in to the admin with this link (it works once): {link}");
+        }
+    }
     tracing::info!(
         mode = if stateless { "stateless" } else { "sessions" },
         "serving {summary} over Streamable HTTP at {url}"

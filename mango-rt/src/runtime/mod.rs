@@ -260,7 +260,9 @@ impl Runtime {
         mode: crate::db::DbMode,
     ) -> Output {
         let req = Request::new(self.state.clone(), target, arguments, caller, channel, mode);
-        crate::chain::run(&self.chain, endpoint, req).await
+        let output = crate::chain::run(&self.chain, endpoint, req).await;
+        self.state.stats.count(matches!(output, Output::Error(_)));
+        output
     }
 
     /// Calls a tool by its exposed name through the pipeline; `None` when there is no

@@ -78,7 +78,6 @@ impl UriTemplate {
     }
 
     /// The variables' names, in order.
-    #[cfg(test)]
     fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
             Part::Var { name, .. } => Some(name.as_str()),
@@ -90,6 +89,34 @@ impl UriTemplate {
     pub fn matches(&self, uri: &str) -> Option<Vec<(String, String)>> {
         let mut out = Vec::new();
         match_parts(&self.parts, uri, &mut out).then_some(out)
+    }
+
+    /// The URI with each variable's value from `value` (percent-encoded, but for `/`
+    /// in a reserved one).
+    fn expand(&self, value: impl Fn(&str) -> String) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Literal(text) => text.clone(),
+                Part::Var { name, reserved } => value(name)
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric()
+                            || "-._~".contains(c)
+                            || (*reserved && c == '/')
+                        {
+                            c.to_string()
+                        } else {
+                            let mut buf = [0u8; 4];
+                            c.encode_utf8(&mut buf)
+                                .bytes()
+                                .map(|b| format!("%{b:02X}"))
+                                .collect()
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// A URI this template matches (each variable `x`), to tell overlapping templates.
@@ -177,6 +204,22 @@ impl ServedResource {
     /// Whether its URI has variables.
     pub fn is_template(&self) -> bool {
         self.template.is_some()
+    }
+
+    /// Its URI template's variables, in order (none for a static resource).
+    pub fn variables(&self) -> Vec<String> {
+        self.template
+            .iter()
+            .flat_map(|t| t.variables().map(str::to_owned))
+            .collect()
+    }
+
+    /// The URI for these values of its variables (its URI, for a static resource).
+    pub fn uri_for(&self, value: impl Fn(&str) -> String) -> String {
+        match &self.template {
+            Some(t) => t.expand(value),
+            None => self.entry.uri.to_owned(),
+        }
     }
 
     pub fn db_mode(&self) -> DbMode {

@@ -1,0 +1,362 @@
+//! Who may use the admin: the login (an argon2 password hash from the settings), the
+//! session cookie, CSRF tokens, the one-time development link, failed logins counted
+//! per client address, and the `Origin`/`Host` checks of the MCP endpoint.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+
+use crate::settings::{AdminSettings, ServerSettings};
+
+/// The session cookie's name.
+pub(super) const COOKIE: &str = "mango_admin";
+/// The cookie that carries the login form's CSRF token (there is no session yet).
+pub(super) const LOGIN_COOKIE: &str = "mango_admin_login";
+/// The window failed logins are counted in.
+const WINDOW: Duration = Duration::from_secs(300);
+/// How long the one-time development link works.
+const LINK_LIFE: Duration = Duration::from_secs(3600);
+
+/// A random token (32 bytes, base64url), or `None` when the system has no randomness.
+pub(super) fn token() -> Option<String> {
+    let mut buf = [0u8; 32];
+    getrandom::fill(&mut buf).ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// The argon2id hash (PHC string) of `password`, for `[admin] password_hash`.
+pub(crate) fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| format!("no system randomness: {e}"))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `hash` is a PHC string argon2 can check passwords against.
+pub(crate) fn hash_problem(hash: &str) -> Option<String> {
+    PasswordHash::new(hash).err().map(|e| {
+        format!("[admin] password_hash is not an argon2 hash ({e}); make one with `cargo mango run adminpassword`")
+    })
+}
+
+/// Constant-time comparison of two tokens.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// One logged-in browser.
+#[derive(Clone)]
+pub(super) struct Session {
+    pub user: String,
+    pub csrf: String,
+    expires: Instant,
+}
+
+/// Sessions, failed logins and the one-time link, in memory: a restart logs everyone
+/// out.
+pub(super) struct Access {
+    settings: AdminSettings,
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    link: Mutex<Option<(String, Instant)>>,
+}
+
+/// Why a login was refused.
+pub(super) enum Refused {
+    /// Wrong name or password (the same answer for both).
+    Wrong,
+    /// Too many failures from this address: wait this long.
+    Wait(Duration),
+    /// No password is configured.
+    NoPassword,
+}
+
+impl Access {
+    pub fn new(settings: AdminSettings) -> Access {
+        Access {
+            settings,
+            sessions: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            link: Mutex::new(None),
+        }
+    }
+
+    pub fn settings(&self) -> &AdminSettings {
+        &self.settings
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new session for `user`: its cookie value.
+    pub fn open(&self, user: &str) -> Option<String> {
+        let id = token()?;
+        let session = Session {
+            user: user.to_owned(),
+            csrf: token()?,
+            expires: Instant::now()
+                + Duration::from_secs(self.settings.session_hours.max(1) * 3600),
+        };
+        let mut sessions = Self::lock(&self.sessions);
+        let now = Instant::now();
+        sessions.retain(|_, s| s.expires > now);
+        sessions.insert(id.clone(), session);
+        Some(id)
+    }
+
+    /// The session the request's cookie names, if it is live.
+    pub fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let id = cookie(headers, COOKIE)?;
+        let sessions = Self::lock(&self.sessions);
+        sessions
+            .get(&id)
+            .filter(|s| s.expires > Instant::now())
+            .cloned()
+    }
+
+    /// Ends the request's session.
+    pub fn close(&self, headers: &HeaderMap) {
+        if let Some(id) = cookie(headers, COOKIE) {
+            Self::lock(&self.sessions).remove(&id);
+        }
+    }
+
+    /// Checks a login from `from`: the name and password, after the failures from that
+    /// address in the last five minutes.
+    pub fn login(&self, from: IpAddr, user: &str, password: &str) -> Result<(), Refused> {
+        let now = Instant::now();
+        {
+            let mut failures = Self::lock(&self.failures);
+            failures.retain(|_, times| {
+                times.retain(|t| now.duration_since(*t) < WINDOW);
+                !times.is_empty()
+            });
+            if let Some(times) = failures.get(&from)
+                && times.len() >= self.settings.login_attempts.max(1) as usize
+            {
+                let oldest = times.iter().min().copied().unwrap_or(now);
+                return Err(Refused::Wait(
+                    WINDOW.saturating_sub(now.duration_since(oldest)),
+                ));
+            }
+        }
+        let Some(hash) = &self.settings.password_hash else {
+            return Err(Refused::NoPassword);
+        };
+        // The hash is checked whatever the name, so that a wrong name takes as long.
+        let good_password = PasswordHash::new(hash).is_ok_and(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        });
+        if good_password && same(user, &self.settings.user) {
+            Self::lock(&self.failures).remove(&from);
+            return Ok(());
+        }
+        Self::lock(&self.failures)
+            .entry(from)
+            .or_default()
+            .push(now);
+        Err(Refused::Wrong)
+    }
+
+    /// Makes the one-time development link's token (replacing any earlier one).
+    pub fn make_link(&self) -> Option<String> {
+        let t = token()?;
+        *Self::lock(&self.link) = Some((t.clone(), Instant::now() + LINK_LIFE));
+        Some(t)
+    }
+
+    /// Uses the one-time link's token: true once, for the token made last.
+    pub fn use_link(&self, given: &str) -> bool {
+        let mut link = Self::lock(&self.link);
+        match link.as_ref() {
+            Some((t, until)) if same(t, given) && *until > Instant::now() => {
+                *link = None;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The value of the cookie `name` in the request.
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Whether the browser reached the server over TLS (through a proxy that says so).
+pub(super) fn over_tls(headers: &HeaderMap, server: &ServerSettings) -> bool {
+    server.behind_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Strict`, on the admin's path; `Secure`
+/// behind TLS. `max_age` 0 deletes it.
+pub(super) fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    secure: bool,
+    max_age: u64,
+) -> String {
+    format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Host` and `Origin` checks of the MCP endpoint, for the admin: the host must be
+/// one of `[server] allowed_hosts` (when the list is not empty), and a request with an
+/// `Origin` must come from this same host or an allowed origin.
+pub(super) fn origin_problem(headers: &HeaderMap, server: &ServerSettings) -> Option<String> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let hostname = host_name(host);
+    if !server.allowed_hosts.is_empty()
+        && !server
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(hostname))
+    {
+        return Some(format!(
+            "the Host `{host}` is not in [server] allowed_hosts"
+        ));
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())?;
+    let same_origin = origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host));
+    if same_origin
+        || server
+            .allowed_origins
+            .iter()
+            .any(|o| origin_matches(o, origin))
+    {
+        None
+    } else {
+        Some(format!(
+            "the Origin `{origin}` is neither this server nor in [server] allowed_origins"
+        ))
+    }
+}
+
+/// `example.com` of `example.com:8000`, `::1` of `[::1]:8000`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+/// `http://localhost:*` matches `http://localhost:8000`.
+fn origin_matches(pattern: &str, origin: &str) -> bool {
+    match pattern.strip_suffix(":*") {
+        Some(base) => {
+            origin.eq_ignore_ascii_case(base)
+                || origin
+                    .get(..base.len() + 1)
+                    .is_some_and(|head| head.eq_ignore_ascii_case(&format!("{base}:")))
+        }
+        None => pattern.eq_ignore_ascii_case(origin),
+    }
+}
+
+/// Whether the CSRF token sent with a form is the expected one.
+pub(super) fn csrf_ok(expected: &str, sent: Option<&str>) -> bool {
+    sent.is_some_and(|sent| same(expected, sent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_checks_against_its_hash_and_failures_are_limited() {
+        let hash = hash_password("correct horse").expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert_eq!(hash_problem(&hash), None);
+        assert!(hash_problem("plain").is_some());
+        let access = Access::new(AdminSettings {
+            enabled: true,
+            password_hash: Some(hash),
+            login_attempts: 2,
+            ..AdminSettings::default()
+        });
+        let ip: IpAddr = "127.0.0.1".parse().expect("ip");
+        assert!(access.login(ip, "admin", "correct horse").is_ok());
+        assert!(matches!(
+            access.login(ip, "admin", "wrong"),
+            Err(Refused::Wrong)
+        ));
+        assert!(matches!(
+            access.login(ip, "root", "correct horse"),
+            Err(Refused::Wrong)
+        ));
+        // Two failures: even the right password waits now.
+        assert!(matches!(
+            access.login(ip, "admin", "correct horse"),
+            Err(Refused::Wait(_))
+        ));
+        let other: IpAddr = "10.0.0.2".parse().expect("ip");
+        assert!(access.login(other, "admin", "correct horse").is_ok());
+    }
+
+    #[test]
+    fn the_link_works_once() {
+        let access = Access::new(AdminSettings::default());
+        let t = access.make_link().expect("token");
+        assert!(!access.use_link("forged"));
+        assert!(access.use_link(&t));
+        assert!(!access.use_link(&t));
+    }
+
+    #[test]
+    fn origins_and_hosts() {
+        let server = ServerSettings::default();
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8000".parse().expect("v"));
+        assert_eq!(origin_problem(&h, &server), None);
+        h.insert(header::ORIGIN, "http://127.0.0.1:8000".parse().expect("v"));
+        assert_eq!(origin_problem(&h, &server), None);
+        h.insert(header::ORIGIN, "https://evil.example".parse().expect("v"));
+        assert!(origin_problem(&h, &server).is_some());
+        h.remove(header::ORIGIN);
+        h.insert(header::HOST, "evil.example".parse().expect("v"));
+        assert!(origin_problem(&h, &server).is_some());
+        assert_eq!(host_name("[::1]:8000"), "::1");
+        assert!(origin_matches(
+            "http://localhost:*",
+            "http://localhost:3000"
+        ));
+        assert!(!origin_matches(
+            "http://localhost:*",
+            "http://localhost.evil:3000"
+        ));
+    }
+}
