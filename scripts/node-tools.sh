@@ -4,7 +4,9 @@
 #   - node 22 (the npm package `node`: no system install), pinned;
 #   - the official MCP conformance suite (@modelcontextprotocol/conformance), pinned;
 #   - oauth2-mock-server, pinned: the OAuth authorization server the OAuth tests start
-#     (tests/e2e/authorization-server.mjs).
+#     (tests/e2e/authorization-server.mjs);
+#   - playwright-core, pinned: drives Debian's Chromium in the admin's browser test
+#     (tests/e2e/admin.mjs); playwright-core downloads no browser of its own.
 #
 #   NODE="$(./scripts/node-tools.sh)"
 set -euo pipefail
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 CONFORMANCE_VERSION="0.1.16"
 NODE_VERSION="22.23.3"
 OAUTH_SERVER_VERSION="8.1.0"
+PLAYWRIGHT_VERSION="1.64.1"
 DIR="$PWD/target/conformance-node"
 say() { printf 'node-tools.sh: %s\n' "$*" >&2; }
 
@@ -28,11 +31,12 @@ installed() {
 }
 if ! installed @modelcontextprotocol/conformance "$CONFORMANCE_VERSION" \
   || ! installed node "$NODE_VERSION" \
-  || ! installed oauth2-mock-server "$OAUTH_SERVER_VERSION"; then
-  say "installing node@$NODE_VERSION, @modelcontextprotocol/conformance@$CONFORMANCE_VERSION and oauth2-mock-server@$OAUTH_SERVER_VERSION into $DIR"
+  || ! installed oauth2-mock-server "$OAUTH_SERVER_VERSION" \
+  || ! installed playwright-core "$PLAYWRIGHT_VERSION"; then
+  say "installing node@$NODE_VERSION, @modelcontextprotocol/conformance@$CONFORMANCE_VERSION, oauth2-mock-server@$OAUTH_SERVER_VERSION and playwright-core@$PLAYWRIGHT_VERSION into $DIR"
   mkdir -p "$DIR"
   (cd "$DIR" && npm install --no-audit --no-fund --silent \
     "node@$NODE_VERSION" "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" \
-    "oauth2-mock-server@$OAUTH_SERVER_VERSION" >&2)
+    "oauth2-mock-server@$OAUTH_SERVER_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" >&2)
 fi
 echo "$DIR/node_modules/.bin/node"

@@ -11,7 +11,8 @@
 #     with its data in target/postgres (scripts/postgres.sh);
 #   - node 22, the official MCP conformance suite and oauth2-mock-server (the OAuth
 #     authorization server the OAuth tests start) from npm, pinned, in
-#     target/conformance-node (scripts/node-tools.sh).
+#     target/conformance-node (scripts/node-tools.sh), with playwright-core;
+#   - Debian's Chromium, which playwright-core drives in the admin's browser test.
 #
 # Last, it runs the benchmark in its quick mode (bench/, see the README's Performance
 # section) so that the benchmark never rots; timings are not asserted.
@@ -49,6 +50,13 @@ export MANGO_TEST_PYTHON="$PWD/$VENV/bin/python"
 
 say "node 22, the MCP conformance suite and an OAuth authorization server (oauth2-mock-server) from npm"
 ./scripts/node-tools.sh >/dev/null
+
+if ! command -v chromium >/dev/null 2>&1; then
+  say "Debian's Chromium, for the admin's browser test (driven by playwright-core)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 
 say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"

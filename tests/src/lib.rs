@@ -282,7 +282,10 @@ impl Site {
                 .next()
                 .unwrap_or_else(|| panic!("the server stopped before listening"))
                 .unwrap();
-            if let Some(at) = line.find("http://") {
+            // The MCP endpoint's line (the admin's lines come after it).
+            if line.contains("over Streamable HTTP at")
+                && let Some(at) = line.find("http://")
+            {
                 break line[at..].split_whitespace().next().unwrap().to_owned();
             }
         };

@@ -207,6 +207,10 @@ tokens = { ops = "written-in-the-file-SECRET" }
 
 [default.input]
 key = "0123456789abcdef0123456789abcdef-in-the-file"
+
+[default.admin]
+enabled = true
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$CqaK8rf8NSULb3okTu1rAQ$K2YsYtJvn3UnYS7ruvEpGfZDvxIfIKrY1w+NjCrYzjk"
 "#,
     )
     .unwrap();
@@ -226,6 +230,8 @@ key = "0123456789abcdef0123456789abcdef-in-the-file"
         "set MANGO_AUTH__TOKENS__OPS",
         "`input.key` is written in",
         "this is a debug build",
+        "[admin] is enabled on host = \"0.0.0.0\" without TLS in front",
+        "`admin.password_hash` is written in",
     ] {
         assert!(err.contains(expected), "expected {expected:?} in {err}");
     }
@@ -237,7 +243,7 @@ key = "0123456789abcdef0123456789abcdef-in-the-file"
     // The same secret from the environment, and a proxy that checks Host: not findings.
     std::fs::write(
         &settings,
-        "[default.server]\nhost = \"0.0.0.0\"\nallowed_hosts = []\nbehind_proxy = true\n",
+        "[default.server]\nhost = \"0.0.0.0\"\nallowed_hosts = []\nbehind_proxy = true\n\n[default.admin]\nenabled = true\n",
     )
     .unwrap();
     let (_, _, err) = outcome(
@@ -249,7 +255,8 @@ key = "0123456789abcdef0123456789abcdef-in-the-file"
     assert!(
         !err.contains("is written in")
             && !err.contains("allowed_hosts")
-            && !err.contains("listens beyond"),
+            && !err.contains("listens beyond")
+            && !err.contains("[admin] is enabled on host"),
         "{err}"
     );
 }

@@ -161,7 +161,8 @@ fn templates() -> Result<minijinja::Environment<'static>, String> {
 }
 
 /// Headers on every admin answer: no caching, no framing, scripts and styles from the
-/// admin only.
+/// admin only, no referrer to other sites (`no-referrer` would make Chromium send
+/// `Origin: null` with the admin's own forms).
 fn secured(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
@@ -176,7 +177,7 @@ fn secured(mut response: Response) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.entry(header::CACHE_CONTROL)

@@ -223,8 +223,16 @@ async fn serve_http(
         dev_link: matches!(settings.profile.as_str(), "default" | "dev")
             && crate::util::is_loopback(host),
     };
+    let mut admin_link = None;
     if let Some((pages, link)) = admin::router(runtime.clone(), served).map_err(ErrorKind::Serve)? {
         app = app.merge(pages);
+        admin_link = Some(link);
+    }
+    tracing::info!(
+        mode = if stateless { "stateless" } else { "sessions" },
+        "serving {summary} over Streamable HTTP at {url}"
+    );
+    if let Some(link) = admin_link {
         tracing::info!(
             "the admin is at {origin}{}/",
             settings.admin.path.trim_end_matches('/')
@@ -233,10 +241,6 @@ async fn serve_http(
             tracing::info!("log in to the admin with this link (it works once): {link}");
         }
     }
-    tracing::info!(
-        mode = if stateless { "stateless" } else { "sessions" },
-        "serving {summary} over Streamable HTTP at {url}"
-    );
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");

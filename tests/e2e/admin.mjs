@@ -1,0 +1,214 @@
+// The admin in a real browser: playwright-core (npm, pinned by scripts/node-tools.sh)
+// drives Debian's headless Chromium against a real project's `serve` (tests/tests/admin.rs
+// starts it, with the `shop` fixture app and `mango.audit`).
+//
+//   ADMIN_URL=http://127.0.0.1:PORT/admin ADMIN_PASSWORD=… SCREENSHOTS=docs/admin \
+//     "$(./scripts/node-tools.sh)" tests/e2e/admin.mjs
+//
+// Each step prints `ok <what>`; the first failure throws (exit 1) with what the page showed.
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+function findPackage() {
+  for (let dir = dirname(process.execPath); dir !== dirname(dir); dir = dirname(dir)) {
+    const entry = join(dir, 'node_modules', 'playwright-core', 'index.mjs');
+    if (existsSync(entry)) return entry;
+  }
+  throw new Error('playwright-core is not installed: run ./scripts/node-tools.sh');
+}
+const { chromium } = await import(pathToFileURL(findPackage()).href);
+
+const base = process.env.ADMIN_URL;
+const password = process.env.ADMIN_PASSWORD;
+const shots = process.env.SCREENSHOTS;
+if (!base || !password) throw new Error('set ADMIN_URL and ADMIN_PASSWORD');
+
+function check(cond, what, detail = '') {
+  if (!cond) throw new Error(`FAILED: ${what}${detail ? `\n${detail}` : ''}`);
+  console.log(`ok ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // Any script the admin runs that was not its own (an injected <script>) would call this.
+  await page.exposeFunction('mangoInjected', () => errors.push('an injected script ran'));
+  const text = async () => (await page.textContent('main')) || '';
+  const shot = async (name) => {
+    if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  };
+
+  // Without a session: to the login page, which remembers where we were going.
+  let r = await page.goto(`${base}/apps`);
+  check(page.url().startsWith(`${base}/login?next=`), 'a page without a session redirects to the login', page.url());
+
+  // A wrong password is refused.
+  await page.fill('input[name=password]', 'not the password');
+  await page.click('button[type=submit]');
+  check((await text()).includes('wrong name or password'), 'a wrong password is refused', await text());
+
+  // Log in.
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  check(page.url() === `${base}/apps`, 'logging in goes where we were going', page.url());
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'mango_admin');
+  check(session && session.httpOnly && session.sameSite === 'Strict', 'the session cookie is HttpOnly and SameSite=Strict', JSON.stringify(cookies));
+
+  // The apps, with everything the shop app serves.
+  const apps = await text();
+  for (const what of ['shop', 'shop_order', 'shop_refuse', 'shop://orders/{id}', 'shop_pitch', 'applied']) {
+    check(apps.includes(what), `the apps page shows ${what}`, apps);
+  }
+  await shot('apps');
+
+  // The overview.
+  await page.goto(`${base}/`);
+  const overview = await text();
+  check(overview.includes('2025-11-25') && overview.includes('2026-07-28') && overview.includes('reachable'),
+    'the overview shows the protocol eras and the database', overview);
+
+  // A tool's form, from its input schema: fill it and call the tool.
+  await page.goto(`${base}/tools/shop_order`);
+  check(await page.locator('select[name=size]').count() === 1, 'an enum is a select');
+  check(await page.locator('input[type=checkbox][name=express]').count() === 1, 'a boolean is a checkbox');
+  check(await page.locator('textarea[name=tags]').count() === 1, 'a list is a text box, one item a line');
+  check(await page.locator('input[name="address.street"]').count() === 1, 'a nested object has fields of its own');
+  const hostile = '<img src=x onerror="window.mangoInjected()"><script>window.mangoInjected()</script>';
+  await page.fill('input[name=item]', hostile);
+  await page.fill('input[name=quantity]', '2');
+  await page.selectOption('select[name=size]', 'large');
+  await page.check('input[name=express]');
+  await page.fill('textarea[name=tags]', 'gift\nfragile');
+  await page.fill('input[name="address.street"]', '1 Main St');
+  await page.fill('input[name="address.city"]', 'Springfield');
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  let result = (await page.textContent('#result')) || '';
+  check(result.includes('order 1: 2 × <img src=x') && result.includes('large, express') && result.includes('tags [gift, fragile]')
+    && result.includes('to 1 Main St, Springfield'), 'the form calls the tool and shows its result', result);
+  check(await page.locator('#result img[src=x], #result script').count() === 0, 'HTML in arguments and results is shown as text');
+  await shot('tool');
+
+  // A value that does not fit the schema: the field's error, and nothing called.
+  await page.goto(`${base}/tools/shop_order`);
+  await page.fill('input[name=item]', 'tea');
+  await page.fill('input[name=quantity]', 'lots');
+  r = await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  check(r[0].status() === 422, 'an invalid form is answered 422', String(r[0].status()));
+  const invalid = await text();
+  check(invalid.includes('`lots` is not a whole number') && invalid.includes('nothing was called'),
+    "the field's error is shown", invalid);
+  check(await page.locator('#result').count() === 0, 'and nothing was called');
+
+  // A failing tool, and one that panics: their errors, and the server goes on.
+  await page.goto(`${base}/tools/shop_refuse`);
+  await page.fill('input[name=item]', 'plums');
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  result = (await page.textContent('#result')) || '';
+  check(result.includes('Failed') && result.includes('out of stock: plums'), 'a failed call shows its error', result);
+  await page.goto(`${base}/tools/shop_explode`);
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  result = (await page.textContent('#result')) || '';
+  check(result.includes('Failed') && result.includes('panicked'), 'a tool that panics shows the panic', result);
+
+  // An image result is shown as an image.
+  await page.goto(`${base}/tools/shop_logo`);
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  const width = await page.locator('#result img').evaluate((img) => img.naturalWidth);
+  check(width === 2, 'an image result is shown as an image', String(width));
+
+  // The whole call as JSON.
+  await page.goto(`${base}/tools/shop_order`);
+  await page.click('summary:has-text("as JSON")');
+  await page.fill('textarea[name=__json]', '{"item": "jam", "quantity": 1, "size": "small", "express": false, "tags": []}');
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  result = (await page.textContent('#result')) || '';
+  check(result.includes('order 2: 1 × jam'), 'the arguments can be given as JSON (the failed call wrote nothing)', result);
+
+  // A resource template and a prompt.
+  await page.goto(`${base}/resources?uri=${encodeURIComponent('shop://orders/{id}')}`);
+  await page.fill('input[name="var.id"]', '2');
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  result = (await page.textContent('#result')) || '';
+  check(result.includes('jam') && result.includes('shop://orders/2'), 'a resource template is read with its variables', result);
+  await page.goto(`${base}/prompts/shop_pitch`);
+  await page.fill('input[name="arg.item"]', 'jam');
+  await Promise.all([page.waitForNavigation(), page.click('form.try button[type=submit]')]);
+  result = (await page.textContent('#result')) || '';
+  check(result.includes('Write one sentence that sells jam.'), 'a prompt is got with its arguments', result);
+
+  // The calls log: every call above, newest first, the failures with their errors.
+  await page.goto(`${base}/calls`);
+  const calls = await text();
+  for (const what of ['shop_order', 'shop_refuse', 'out of stock: plums', 'tool_error', 'one_order', 'shop_pitch']) {
+    check(calls.includes(what), `the log shows ${what}`, calls);
+  }
+  check(await page.locator('tbody tr').count() === 7, 'one row per call (the invalid form called nothing)', calls);
+  // Filtered by outcome.
+  await page.goto(`${base}/calls?outcome=tool_error`);
+  check(await page.locator('tbody tr').count() === 2, 'the log filters by outcome', await text());
+  // Live: a call made elsewhere appears without reloading.
+  await page.goto(`${base}/calls`);
+  const other = await context.newPage();
+  await other.goto(`${base}/tools/shop_refuse`);
+  await other.fill('input[name=item]', 'live figs');
+  await Promise.all([other.waitForNavigation(), other.click('form.try button[type=submit]')]);
+  await page.waitForSelector('tbody tr.fresh', { timeout: 10000 });
+  check((await text()).includes('out of stock: live figs'), 'a new call appears in the log without reloading', await text());
+  await shot('calls');
+  // One call's full record.
+  await Promise.all([page.waitForNavigation(), page.click('tbody tr:has-text("shop_order") >> nth=-1 >> a')]);
+  const record = await text();
+  check(record.includes('"street": "1 Main St"') && record.includes('admin'), "a call's full record has its arguments and caller", record);
+
+  // The data: the shop's table, its rows (the failed call's row was rolled back).
+  await page.goto(`${base}/data`);
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("shop_orders")')]);
+  const table = await text();
+  check(table.includes('2 rows') && table.includes('jam') && table.includes('<img src=x') && !table.includes('plums'),
+    'a table shows its rows, read-only', table);
+  check(await page.locator('main img[src=x], main script').count() === 0, 'HTML in the data is shown as text');
+  await shot('data');
+
+  // A form without its CSRF token is refused (the browser's own session cookie goes with it).
+  r = await page.request.post(`${base}/tools/shop_order`, {
+    form: { item: 'forged', quantity: '1', size: 'small' }, maxRedirects: 0,
+  });
+  check(r.status() === 403 && (await r.text()).includes('CSRF token is missing or wrong'), 'a form without its CSRF token is refused', String(r.status()));
+  r = await page.request.post(`${base}/tools/shop_order`, {
+    form: { item: 'forged', quantity: '1', size: 'small', csrf: 'guessed' }, maxRedirects: 0,
+  });
+  check(r.status() === 403, 'a form with a wrong CSRF token is refused', String(r.status()));
+  // An oversized form is refused.
+  r = await page.request.post(`${base}/tools/shop_order`, { data: 'x'.repeat(2 * 1024 * 1024), maxRedirects: 0,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  check(r.status() === 413, 'an oversized form is refused', String(r.status()));
+
+  check(errors.length === 0, 'no script error and no injected script ran', errors.join('\n'));
+
+  // The overview, counted, for the screenshot; then log out.
+  await page.goto(`${base}/`);
+  await shot('overview');
+  await Promise.all([page.waitForNavigation(), page.click('header button[type=submit]')]);
+  check(page.url().startsWith(`${base}/login`), 'logging out goes to the login page', page.url());
+  await page.goto(`${base}/calls`);
+  check(page.url().startsWith(`${base}/login`), 'and the session is gone', page.url());
+  await shot('login');
+} catch (e) {
+  failed = true;
+  console.error(String(e && e.stack ? e.stack : e));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

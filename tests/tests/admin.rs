@@ -1,0 +1,155 @@
+//! The admin in a real browser: a real project (the `shop` fixture app, `mango.audit`)
+//! served over HTTP, and Debian's headless Chromium driven by playwright-core
+//! (`tests/e2e/admin.mjs`): log in (a wrong password refused), the apps, a tool's form
+//! filled and submitted (an invalid value shown, nothing called), failed and panicking
+//! calls, an image, a resource template and a prompt, the calls log (filtered, live),
+//! a table's rows, forms without their CSRF token or too large refused, HTML escaped
+//! everywhere. Its screenshots go to docs/admin/.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use mango_tests::*;
+
+fn shop_site() -> Site {
+    let name = "adminsite";
+    let parent = scratch(name);
+    mango_ok(&parent, &["startproject", name]);
+    let dir = parent.join(name);
+    mango_ok(&dir, &["startapp", "shop"]);
+    let fixtures = root().join("tests").join("e2e").join("fixtures");
+    let app = dir.join("apps").join("shop");
+    std::fs::copy(fixtures.join("shop.rs"), app.join("src/lib.rs")).unwrap();
+    std::fs::remove_file(app.join("src/schema.rs")).unwrap();
+    std::fs::remove_dir_all(app.join("migrations")).unwrap();
+    copy_dir(
+        &fixtures.join("shop").join("sqlite"),
+        &app.join("migrations"),
+    );
+    let settings = dir.join("Mango.toml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("[default.admin]\n"), "{text}");
+    std::fs::write(
+        &settings,
+        text.replacen(
+            "[default]\n",
+            "[default]\nmiddleware = [\"mango.audit\"]\n",
+            1,
+        ),
+    )
+    .unwrap();
+    build_site(dir, name)
+}
+
+/// `cargo mango run adminpassword`, fed the password on stdin: the variable's value.
+fn password_hash(site: &Site, password: &str) -> String {
+    let mut child = site
+        .command(&["run", "adminpassword"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let value = line
+        .trim()
+        .strip_prefix("MANGO_ADMIN__PASSWORD_HASH='")
+        .and_then(|v| v.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("not the variable's line: {line}"));
+    assert!(value.starts_with("$argon2id$"), "{value}");
+    value.to_owned()
+}
+
+#[test]
+fn the_admin_in_a_real_browser() {
+    let Some(node) = node_tools() else {
+        missing("node and the npm test tools (scripts/node-tools.sh)");
+        return;
+    };
+    let playwright = node
+        .parent()
+        .and_then(Path::parent)
+        .map(|modules| modules.join("playwright-core").join("package.json"));
+    if !playwright.is_some_and(|p| p.is_file()) {
+        missing("playwright-core (scripts/node-tools.sh)");
+        return;
+    }
+    let chromium =
+        std::env::var("MANGO_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).is_file() {
+        missing("Debian's Chromium (apt-get install chromium)");
+        return;
+    }
+    let site = shop_site();
+    // A short password is refused by the command.
+    let (code, _, err) = outcome(site.command(&["run", "adminpassword"]).stdin(Stdio::null()));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("shorter than 8 characters"), "{err}");
+    let password = "correct horse battery staple";
+    let hash = password_hash(&site, password);
+
+    let server = site.serve_http_with_env(
+        &["--migrate"],
+        &[("MANGO_ADMIN__PASSWORD_HASH", hash.as_str())],
+    );
+    let admin = format!("http://{}/admin", server.authority());
+    let shots = root().join("docs").join("admin");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = std::process::Command::new(&node)
+        .arg(root().join("tests").join("e2e").join("admin.mjs"))
+        .env("ADMIN_URL", &admin)
+        .env("ADMIN_PASSWORD", password)
+        .env("SCREENSHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}\nthe server's log:\n{}",
+        server.log.lock().unwrap()
+    );
+    println!("{stdout}");
+    // The one-time login link was printed (development profile, loopback) …
+    let log = server.log.lock().unwrap().clone();
+    let link = log
+        .lines()
+        .find_map(|l| l.split("it works once): ").nth(1))
+        .unwrap_or_else(|| panic!("no login link in the log:\n{log}"))
+        .trim()
+        .to_owned();
+    assert!(link.starts_with(&format!("{admin}/login?once=")), "{link}");
+    // … and it works once.
+    let path = link.trim_start_matches(&format!("http://{}", server.authority()));
+    let (status, head, _) = http_get(&server.authority(), path);
+    assert_eq!(status, 303, "{head}");
+    assert!(
+        head.to_lowercase().contains("set-cookie: mango_admin="),
+        "{head}"
+    );
+    let (status, _, body) = http_get(&server.authority(), path);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("used already"), "{body}");
+
+    // The admin's calls are in the log as the admin's, over the admin.
+    let rows = success(&mut site.command(&["run", "audit", "--json", "--limit", "100"]));
+    let rows: serde_json::Value = serde_json::from_str(&rows).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["caller"] == "admin" && r["transport"] == "admin"),
+        "{rows:?}"
+    );
+}
