@@ -401,6 +401,18 @@ fn postgres_gone_and_back() {
         status.starts_with("HTTP/1.1 503") && status.contains("unreachable"),
         "{status}"
     );
+    // The admin still loads, and says the database is down.
+    let cookie = admin_session(&server);
+    for (page, says) in [
+        ("/admin/", "unreachable"),
+        ("/admin/data", "the database could not be read"),
+        ("/admin/apps", "The migrations could not be read"),
+        ("/admin/tools/fledger_insert", "fledger_insert"),
+    ] {
+        let (status, _, body) = admin_get(&authority, page, &cookie);
+        assert_eq!(status, 200, "{page}: {body}");
+        assert!(body.contains(says), "{page} should say {says:?}: {body}");
+    }
     proxy.restore();
     let mut back = false;
     for _ in 0..50 {
@@ -416,6 +428,50 @@ fn postgres_gone_and_back() {
         "calls did not succeed again once the database was back"
     );
     assert!(ready().starts_with("HTTP/1.1 200"));
+    let (_, _, body) = admin_get(&authority, "/admin/", &cookie);
+    assert!(body.contains("state-ok"), "{body}");
+}
+
+/// Logs in to the admin with the one-time link `serve` printed: the session cookie.
+fn admin_session(server: &Server) -> String {
+    let log = server.log.lock().unwrap().clone();
+    let link = log
+        .lines()
+        .find_map(|l| l.split("it works once): ").nth(1))
+        .unwrap_or_else(|| panic!("no admin login link in the log:\n{log}"))
+        .trim()
+        .to_owned();
+    let path = link.trim_start_matches(&format!("http://{}", server.authority()));
+    let (status, head, _) = http_get(&server.authority(), path);
+    assert_eq!(status, 303, "{head}");
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: mango_admin="))
+        .and_then(|v| v.split(';').next())
+        .map(|v| format!("mango_admin={v}"))
+        .unwrap_or_else(|| panic!("no session cookie: {head}"))
+}
+
+/// A GET of an admin page with the session cookie: (status, headers, body).
+fn admin_get(authority: &str, path: &str, cookie: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// SIGTERM with 25 calls in flight (20 reading, 5 writing: SQLite takes writers one at
