@@ -287,9 +287,16 @@ fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
     }
     match a.password_hash.as_deref() {
         Some(hash) => problems.extend(crate::admin::hash_problem(hash)),
-        None if s.profile != "dev" => notes.push(
+        // Without a password, only the one-time link logs in (a developer's profile on
+        // loopback).
+        None if !(a.dev_login
+            && matches!(s.profile.as_str(), "default" | "dev")
+            && crate::util::is_loopback(&s.server.host)) =>
+        {
+            notes.push(
             "warning: [admin] is enabled but no password is set, so nobody can log in: set MANGO_ADMIN__PASSWORD_HASH (`cargo mango run adminpassword` makes one)".into(),
-        ),
+        )
+        }
         None => {}
     }
     (problems, notes)
