@@ -72,17 +72,8 @@ pub(crate) fn router(
         return Ok(None);
     }
     let base = settings.path.trim_end_matches('/').to_owned();
-    if !base.starts_with('/') || base.is_empty() {
-        return Err(format!(
-            "[admin] path = \"{}\" must start with `/` and not be the root (the default is \"/admin\")",
-            settings.path
-        ));
-    }
-    if base == runtime.settings().server.path.trim_end_matches('/') {
-        return Err(format!(
-            "[admin] path = \"{}\" is the MCP endpoint's path ([server] path): choose another",
-            settings.path
-        ));
+    if let Some(problem) = path_problem(&base, &runtime.settings().server.path) {
+        return Err(format!("[admin] path = \"{}\" {problem}", settings.path));
     }
     if let Some(problem) = settings.password_hash.as_deref().and_then(hash_problem) {
         return Err(problem);
@@ -134,6 +125,26 @@ pub(crate) fn router(
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(admin);
     Ok(Some((router, link)))
+}
+
+/// Why `base` (no trailing `/`) cannot be the admin's path, if it cannot.
+fn path_problem(base: &str, mcp: &str) -> Option<&'static str> {
+    if !base.starts_with('/') || base.is_empty() {
+        return Some("must start with `/` and not be the root (the default is \"/admin\")");
+    }
+    if base.contains("//")
+        || !base
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c))
+    {
+        return Some("may hold only letters, digits and `/ - _ .`");
+    }
+    if base == mcp.trim_end_matches('/') || base == "/readyz" || base.starts_with("/.well-known") {
+        return Some(
+            "is a path the server serves already (the MCP endpoint, /readyz or /.well-known): choose another",
+        );
+    }
+    None
 }
 
 fn templates() -> Result<minijinja::Environment<'static>, String> {
@@ -1445,4 +1456,30 @@ async fn table(
         }
     };
     admin.render(StatusCode::OK, "table.html", Some(&session), ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admins_path_and_its_templates() {
+        assert_eq!(path_problem("/admin", "/mcp"), None);
+        assert_eq!(path_problem("/ops/admin-1", "/mcp"), None);
+        assert!(path_problem("", "/mcp").is_some());
+        assert!(path_problem("admin", "/mcp").is_some());
+        assert!(path_problem("/ad{min}", "/mcp").is_some());
+        assert!(path_problem("/mcp", "/mcp/").is_some());
+        assert!(path_problem("/readyz", "/mcp").is_some());
+        assert!(templates().is_ok());
+        assert_eq!(safe_next("/admin", Some("/admin/apps")), "/admin/apps");
+        for away in [
+            "https://evil.example/",
+            "//evil.example",
+            "/admin//evil.example",
+            "/elsewhere",
+        ] {
+            assert_eq!(safe_next("/admin", Some(away)), "/admin/", "{away}");
+        }
+    }
 }

@@ -49,15 +49,22 @@ pub enum TransportKind {
     Admin,
 }
 
-impl std::fmt::Display for TransportKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl TransportKind {
+    /// Its name: `stdio`, `http`, `in-process`, `command`, `admin`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
             TransportKind::Stdio => "stdio",
             TransportKind::Http => "http",
             TransportKind::InProcess => "in-process",
             TransportKind::Command => "command",
             TransportKind::Admin => "admin",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -115,16 +122,23 @@ pub enum Kind {
     Hook,
 }
 
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Kind {
+    /// Its name: `tool`, `command`, `resource`, `prompt`, `completion`, `hook`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
             Kind::Tool => "tool",
             Kind::Command => "command",
             Kind::Resource => "resource",
             Kind::Prompt => "prompt",
             Kind::Completion => "completion",
             Kind::Hook => "hook",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
