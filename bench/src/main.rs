@@ -34,7 +34,8 @@ use mango_bench::report::{
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
        cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]] [--header \"Name: value\"]…
-         (drives a running server with `add`-style or `note_add`-style calls, for profiling)
+         (drives a running server with `add`-style or `note_add`-style calls, for profiling;
+          <tool> = read:<uri> or prompt:<name> reads a resource or gets a prompt)
        cargo run -p mango-bench --release -- stdio <tool> <calls> <server command…>
          (starts the server, times the first tools/list and <calls> sequential `add`-style calls)
        cargo run -p mango-bench --release -- report <results.json>
@@ -840,10 +841,15 @@ fn load(args: &[String]) -> Result<(), String> {
     };
     let concurrency = usize::try_from(number(0, 64)?).map_err(|e| e.to_string())?;
     let seconds = number(1, 10)?;
-    let args = if tool.contains("note") {
-        serde_json::json!({"text": "hello"})
+    // `read:<uri>` and `prompt:<name>` drive a resource read or a prompt get instead.
+    let body = if let Some(uri) = tool.strip_prefix("read:") {
+        cell_body("read", uri)
+    } else if let Some(name) = tool.strip_prefix("prompt:") {
+        cell_body("prompt", name)
+    } else if tool.contains("note") {
+        call_body(tool, serde_json::json!({"text": "hello"}))
     } else {
-        serde_json::json!({"a": 1, "b": 2})
+        call_body(tool, serde_json::json!({"a": 1, "b": 2}))
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -853,7 +859,7 @@ fn load(args: &[String]) -> Result<(), String> {
         authority,
         "/mcp",
         &headers,
-        &call_body(tool, args),
+        &body,
         concurrency,
         Duration::from_secs(1),
         Duration::from_secs(seconds),

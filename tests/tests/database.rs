@@ -117,6 +117,37 @@ fn postgres_writes_and_rollbacks() {
         return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
     };
     let site = db_site("pgsite", "postgres", "ledger", true, |_| {});
+    // Three `migrate`s at once (a release step run on several replicas): each waits
+    // for the migrations' lock, the first applies, the others find nothing to do.
+    let racing = fresh_postgres_database(&base, "mango_e2e_migrate_race");
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            with_db(&site, &racing, &["migrate"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut applied = 0;
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success(),
+            "a concurrent migrate failed: {stdout}{stderr}"
+        );
+        applied += stdout.matches("Applied ").count();
+    }
+    assert_eq!(
+        applied, 2,
+        "each migration applied once, by one of the runs"
+    );
+    let (_, listed, _) = run(&site, &racing, &["migrate", "--list"]);
+    assert_eq!(listed.matches("[X]").count(), 2, "{listed}");
     let url = fresh_postgres_database(&base, "mango_e2e_writes");
     writes_and_rollbacks(&site, &url);
     app_tests_pass(&site, &[("MANGO_TEST_DATABASE_URL", base.as_str())]);

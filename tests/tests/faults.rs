@@ -499,7 +499,23 @@ fn sigterm_under_load_answers_every_call_in_flight() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
+    let (code, _, body) = http_get(&authority, "/readyz");
+    assert_eq!(code, 200, "{body}");
     let started = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &server.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Unready at once, while the calls in flight finish: a balancer stops sending. Alive.
+    std::thread::sleep(Duration::from_millis(100));
+    let (code, _, body) = http_get(&authority, "/readyz");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("stopping"), "{body}");
+    let (code, _, body) = http_get(&authority, "/healthz");
+    assert_eq!(code, 200, "{body}");
     let status = server.terminate();
     for call in calls {
         let (code, _, body) = call.join().unwrap();

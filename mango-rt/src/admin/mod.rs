@@ -54,7 +54,9 @@ pub(crate) struct Served {
 struct Admin {
     runtime: Arc<Runtime>,
     access: Access,
-    pages: minijinja::Environment<'static>,
+    /// The templates, parsed on the first page asked for (a server nobody opens the
+    /// admin of keeps no parsed templates in memory).
+    pages: std::sync::OnceLock<Result<minijinja::Environment<'static>, String>>,
     base: String,
     served: Served,
     /// Whether `mango.audit` is listed (the calls log exists).
@@ -100,7 +102,7 @@ pub(crate) fn router(
     let admin = Arc::new(Admin {
         runtime,
         access,
-        pages: templates()?,
+        pages: std::sync::OnceLock::new(),
         base: base.clone(),
         served,
         audit,
@@ -266,10 +268,13 @@ impl Admin {
         all.insert("server_version".into(), json!(version));
         all.insert("user".into(), json!(session.map(|s| s.user.clone())));
         all.insert("csrf".into(), json!(session.map(|s| s.csrf.clone())));
-        let rendered = self
-            .pages
-            .get_template(template)
-            .and_then(|t| t.render(minijinja::Value::from_serialize(&all)));
+        let rendered = match self.pages.get_or_init(templates) {
+            Ok(pages) => pages
+                .get_template(template)
+                .and_then(|t| t.render(minijinja::Value::from_serialize(&all)))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
+        };
         let response = match rendered {
             Ok(html) => (
                 status,

@@ -140,12 +140,14 @@ impl Migrator {
     /// Applies every pending migration, each in its own transaction; stops at the first
     /// failure (what ran before it stays applied).
     pub fn migrate_all(&self, conn: &mut SyncDb) -> Result<Done, MigrateError> {
-        let mut done = Vec::new();
-        for m in self.pending(conn)? {
-            apply(conn, &m)?;
-            done.push((m.app, m.name, true));
-        }
-        Ok(done)
+        locked(conn, |conn| {
+            let mut done = Vec::new();
+            for m in self.pending(conn)? {
+                apply(conn, &m)?;
+                done.push((m.app, m.name, true));
+            }
+            Ok(done)
+        })
     }
 
     /// Moves one app to `target` (a version, or `zero` for none): applies its migrations
@@ -156,7 +158,8 @@ impl Migrator {
         app: &str,
         target: &str,
     ) -> Result<Done, MigrateError> {
-        migrate_app(conn, self.all()?, app, target)
+        let all = self.all()?;
+        locked(conn, |conn| migrate_app(conn, all, app, target))
     }
 
     /// Moves one app to its last migration.
@@ -252,6 +255,29 @@ fn all(
         }
     }
     Ok(out)
+}
+
+/// The key of the advisory lock `migrate` holds on PostgreSQL ("mango" in ASCII).
+#[cfg(feature = "postgres")]
+const MIGRATION_LOCK: i64 = 0x006d_616e_676f;
+
+/// Runs `f` holding the migrations' lock. On PostgreSQL an advisory lock of the session:
+/// a second `migrate` (a release step run on two replicas at once) waits for the first,
+/// then finds nothing left to do; the lock goes with the connection if the process
+/// dies. SQLite is one file on one machine, and its writers already wait for each other.
+fn locked<T>(
+    conn: &mut SyncDb,
+    f: impl FnOnce(&mut SyncDb) -> Result<T, MigrateError>,
+) -> Result<T, MigrateError> {
+    #[cfg(feature = "postgres")]
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .map_err(record_err)?;
+    let result = f(conn);
+    #[cfg(feature = "postgres")]
+    if let Err(e) = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")) {
+        tracing::warn!(error = %e, "the migrations' lock could not be released (it goes with the connection)");
+    }
+    result
 }
 
 fn record_err(e: impl std::fmt::Display) -> MigrateError {

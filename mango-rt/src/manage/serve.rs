@@ -175,6 +175,7 @@ async fn serve_http(
         })?;
     let local: SocketAddr = listener.local_addr()?;
     let cancel = CancellationToken::new();
+    let draining = CancellationToken::new();
     let settings = runtime.settings();
     let for_sessions = runtime.clone();
     let for_ready = runtime.clone();
@@ -206,6 +207,7 @@ async fn serve_http(
         &settings.server,
         stateless,
         cancel.clone(),
+        draining.clone(),
         runtime.state.in_flight.clone(),
         protection.guard,
     );
@@ -268,6 +270,8 @@ async fn serve_http(
             Err(e) => Err(ErrorKind::Serve(e.to_string()).into()),
         };
     }
+    // Unready first (a balancer stops sending), then the calls in flight finish.
+    draining.cancel();
     drain(&runtime).await;
     cancel.cancel();
     let _ = stop_tx.send(());

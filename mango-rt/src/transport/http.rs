@@ -39,20 +39,23 @@ pub(crate) type Guard = Arc<
 
 /// The axum router that serves MCP at `[server] path` with a handler from `make` for
 /// each session (each request, when stateless), for any rmcp handler (the transport
-/// knows nothing of what serves the calls), and `GET /readyz` with `ready`. `tracker`
-/// counts each POST as in flight until its response is sent; `cancel` ends the
-/// sessions (and turns `/readyz` to 503). `guard`, when given, sees every request of
-/// the MCP endpoint first (`/readyz` is open).
+/// knows nothing of what serves the calls), `GET /readyz` with `ready` and `GET
+/// /healthz`. `tracker` counts each POST as in flight until its response is sent;
+/// `cancel` ends the sessions; `draining` turns `/readyz` to 503 (a shutdown began:
+/// a balancer stops sending while the calls in flight finish). `guard`, when given,
+/// sees every request of the MCP endpoint first (`/readyz` and `/healthz` are open).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn router<H: ServerHandler + Clone>(
     make: impl Fn() -> H + Send + Sync + 'static,
     ready: Readiness,
     s: &ServerSettings,
     stateless: bool,
     cancel: CancellationToken,
+    draining: CancellationToken,
     tracker: TaskTracker,
     guard: Option<Guard>,
 ) -> Router {
-    let stopping = cancel.clone();
+    let stopping = draining;
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(!stateless)
         .with_json_response(stateless)
@@ -74,13 +77,21 @@ pub(crate) fn router<H: ServerHandler + Clone>(
         tracker,
         guard,
     };
-    Router::new().route_service(&s.path, endpoint).route(
-        "/readyz",
-        axum::routing::get(move || {
-            let (ready, stopping) = (ready.clone(), stopping.clone());
-            async move { readyz(ready, stopping).await }
-        }),
-    )
+    Router::new()
+        .route_service(&s.path, endpoint)
+        .route(
+            "/readyz",
+            axum::routing::get(move || {
+                let (ready, stopping) = (ready.clone(), stopping.clone());
+                async move { readyz(ready, stopping).await }
+            }),
+        )
+        .route(
+            "/healthz",
+            axum::routing::get(|| async {
+                json_response(StatusCode::OK, serde_json::json!({"status": "alive"}))
+            }),
+        )
 }
 
 /// `GET /readyz`, for load balancers and orchestrators: 200 when calls can be served,

@@ -281,6 +281,7 @@ fn http_router() -> axum::Router {
         &settings,
         true,
         tokio_util::sync::CancellationToken::new(),
+        tokio_util::sync::CancellationToken::new(),
         tokio_util::task::TaskTracker::new(),
         None,
     )
