@@ -72,6 +72,8 @@ rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
 say "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# mango-rt's PostgreSQL build (the workspace builds it for SQLite).
+cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
 cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
 CARGO_TARGET_DIR="$PWD/target/e2e" cargo clippy --workspace --all-targets --locked --manifest-path examples/conformance/Cargo.toml -- -D warnings
 
