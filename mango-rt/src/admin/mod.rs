@@ -141,9 +141,13 @@ fn path_problem(base: &str, mcp: &str) -> Option<&'static str> {
     {
         return Some("may hold only letters, digits and `/ - _ .`");
     }
-    if base == mcp.trim_end_matches('/') || base == "/readyz" || base.starts_with("/.well-known") {
+    if base == mcp.trim_end_matches('/')
+        || base == "/readyz"
+        || base == "/healthz"
+        || base.starts_with("/.well-known")
+    {
         return Some(
-            "is a path the server serves already (the MCP endpoint, /readyz or /.well-known): choose another",
+            "is a path the server serves already (the MCP endpoint, /readyz, /healthz or /.well-known): choose another",
         );
     }
     None
@@ -1476,6 +1480,7 @@ mod tests {
         assert!(path_problem("/ad{min}", "/mcp").is_some());
         assert!(path_problem("/mcp", "/mcp/").is_some());
         assert!(path_problem("/readyz", "/mcp").is_some());
+        assert!(path_problem("/healthz", "/mcp").is_some());
         assert!(templates().is_ok());
         assert_eq!(safe_next("/admin", Some("/admin/apps")), "/admin/apps");
         for away in [
