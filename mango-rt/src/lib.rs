@@ -45,9 +45,10 @@
 //! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`]; asking the client ([`Answer`], [`Sampling`]) |
 //! | `chain` | [`Request`], [`Response`], [`Next`], [`Middleware`]; the one pipeline |
 //! | `registry` | one `EntryMeta` and one link-time slice per kind of entry |
-//! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing |
+//! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing, audit |
 //! | `runtime` | the registry and settings made into tables and a chain; 2026-07-28 rounds and their signed state; [`Error`] |
 //! | `mcp` | rmcp's `ServerHandler` over the runtime: sessions' log levels and subscriptions |
+//! | `admin` | the admin pages on the HTTP server: login, overview, apps, try-it forms, calls, data |
 //! | `manage` | the project binary's command line and the built-in commands |
 //! | `testing` | [`testing::TestServer`] |
 

@@ -390,8 +390,8 @@ impl Default for AuditSettings {
 ///
 /// Logging in takes `user` and the password whose argon2 hash `password_hash` holds
 /// (set it from the environment, `MANGO_ADMIN__PASSWORD_HASH`; `cargo mango run
-/// adminpassword` makes one). In the `dev` profile on a loopback address, `serve` also
-/// prints a login link that works once (`dev_login`).
+/// adminpassword` makes one). In a developer's profile (`default`, `dev`) on a loopback
+/// address, `serve` also prints a login link that works once (`dev_login`).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
@@ -404,7 +404,8 @@ pub struct AdminSettings {
     pub password_hash: Option<String>,
     /// Hours a login lasts.
     pub session_hours: u64,
-    /// In the `dev` profile on a loopback address, print a one-time login link at start.
+    /// In the `default` and `dev` profiles on a loopback address, print a one-time login
+    /// link at start.
     pub dev_login: bool,
     /// Failed logins allowed per client address in 5 minutes before it must wait.
     pub login_attempts: u32,

@@ -162,15 +162,21 @@ try {
   await page.goto(`${base}/calls`);
   const other = await context.newPage();
   await other.goto(`${base}/tools/shop_refuse`);
-  await other.fill('input[name=item]', 'live figs');
+  await other.fill('input[name=item]', 'live <i>figs</i>');
   await Promise.all([other.waitForNavigation(), other.click('form.try button[type=submit]')]);
   await page.waitForSelector('tbody tr.fresh', { timeout: 10000 });
-  check((await text()).includes('out of stock: live figs'), 'a new call appears in the log without reloading', await text());
+  check((await text()).includes('out of stock: live <i>figs</i>'), 'a new call appears in the log without reloading', await text());
+  check(await page.locator('tbody i').count() === 0, 'HTML in an error is shown as text, in the rows the script adds too');
+  await page.reload();
+  check((await text()).includes('out of stock: live <i>figs</i>') && await page.locator('tbody i').count() === 0,
+    'and in the rows the server renders', await text());
   await shot('calls');
   // One call's full record.
   await Promise.all([page.waitForNavigation(), page.click('tbody tr:has-text("shop_order") >> nth=-1 >> a')]);
   const record = await text();
   check(record.includes('"street": "1 Main St"') && record.includes('admin'), "a call's full record has its arguments and caller", record);
+  check(record.includes('<img src=x') && await page.locator('main img[src=x], main script').count() === 0,
+    "HTML in a call's arguments is shown as text", record);
 
   // The data: the shop's table, its rows (the failed call's row was rolled back).
   await page.goto(`${base}/data`);
