@@ -376,6 +376,21 @@ pub fn http_get(authority: &str, path: &str) -> (u16, String, String) {
     )
 }
 
+/// A raw HTTP/1.1 GET with extra headers (a `Cookie`): (status, headers, body).
+pub fn http_get_with(
+    authority: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    let stream = TcpStream::connect(authority).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    exchange(stream, &request)
+}
+
 /// Writes `request` and reads the whole answer (the server closes the connection):
 /// (status, headers, body).
 fn exchange(mut stream: TcpStream, request: &str) -> (u16, String, String) {

@@ -453,25 +453,7 @@ fn admin_session(server: &Server) -> String {
 
 /// A GET of an admin page with the session cookie: (status, headers, body).
 fn admin_get(authority: &str, path: &str, cookie: &str) -> (u16, String, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(authority).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+    http_get_with(authority, path, &[("Cookie", cookie)])
 }
 
 /// SIGTERM with 25 calls in flight (20 reading, 5 writing: SQLite takes writers one at
