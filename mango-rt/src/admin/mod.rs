@@ -1226,7 +1226,6 @@ async fn calls(State(admin): Shared, headers: HeaderMap, RawQuery(raw): RawQuery
         "filter": {"app": filter.app, "name": filter.name, "outcome": filter.outcome, "caller": filter.caller},
         "outcomes": ["ok", "tool_error", "protocol_error", "input_required"],
         "paged": filter.before.is_some(),
-        "query": raw.clone().unwrap_or_default(),
     });
     if admin.audit {
         match audit::recent(admin.runtime.database(), PAGE, filter.clone()).await {
@@ -1237,7 +1236,7 @@ async fn calls(State(admin): Shared, headers: HeaderMap, RawQuery(raw): RawQuery
                 let newest = rows.first().map(|r| r.id).or(filter.after).unwrap_or(0);
                 let keep: Vec<(String, String)> = q
                     .iter()
-                    .filter(|(k, v)| k != "before" && !v.is_empty())
+                    .filter(|(k, v)| k != "before" && k != "after" && !v.is_empty())
                     .cloned()
                     .collect();
                 let next = older.map(|id| {
