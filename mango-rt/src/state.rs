@@ -37,7 +37,15 @@ pub(crate) struct State {
     pub subscribers: Subscribers,
     /// Calls served and failed since start, for the admin's overview.
     pub stats: Stats,
+    /// PostgreSQL: whether this server hears the changes every process announces (its
+    /// listener is connected); if not, it tells its own subscribers itself.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    listening: std::sync::atomic::AtomicBool,
 }
+
+/// The PostgreSQL channel resource changes are announced on.
+#[cfg(feature = "postgres")]
+const CHANGES: &str = "mango_resources";
 
 /// Counts of calls since the server started.
 pub(crate) struct Stats {
@@ -72,6 +80,7 @@ impl State {
             scoped: Mutex::default(),
             app_states: Default::default(),
             subscribers: Subscribers::default(),
+            listening: std::sync::atomic::AtomicBool::new(false),
             stats: Stats {
                 started: std::time::Instant::now(),
                 calls: AtomicU64::new(0),
@@ -108,6 +117,84 @@ impl State {
             .cloned()
             .and_then(|v| v.downcast::<T>().ok())
             .ok_or(SettingsError::NotRegistered(std::any::type_name::<T>()))
+    }
+
+    /// The resources at `uris` changed (the work that changed them is committed): every
+    /// client subscribed to one of them hears of it. On PostgreSQL it is announced
+    /// (`NOTIFY`), so that the subscribers of every replica hear, and those of this one
+    /// through its listener; on SQLite, or while the listener is down, this server's
+    /// own subscribers are told directly.
+    pub async fn resources_changed(&self, uris: Vec<String>) {
+        #[cfg(feature = "postgres")]
+        {
+            match self.database.notify(CHANGES, &uris).await {
+                Ok(()) if self.listening.load(Ordering::Relaxed) => return,
+                Ok(()) => {}
+                Err(error) => tracing::warn!(
+                    %error,
+                    "a resource change could not be announced to the other replicas; only this server's subscribers hear of it"
+                ),
+            }
+        }
+        self.subscribers.resources_changed(uris).await;
+    }
+
+    /// PostgreSQL: hears the resource changes every process announces and tells this
+    /// server's subscribers, until the task is aborted. A lost connection is opened
+    /// again (every 1 s at first, then at most every 10 s); meanwhile this server tells
+    /// its own subscribers directly.
+    #[cfg(feature = "postgres")]
+    pub fn listen_for_changes(self: &Arc<State>) -> tokio::task::JoinHandle<()> {
+        use futures_util::StreamExt;
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut wait = std::time::Duration::from_secs(1);
+            loop {
+                let mut conn = match state.database.listener(CHANGES).await {
+                    Ok(conn) => conn,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for other replicas' resource changes; trying again in {wait:?}");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(std::time::Duration::from_secs(10));
+                        continue;
+                    }
+                };
+                wait = std::time::Duration::from_secs(1);
+                state.listening.store(true, Ordering::Relaxed);
+                tracing::debug!("listening for resource changes on PostgreSQL");
+                loop {
+                    let heard = {
+                        let stream = conn.notifications_stream();
+                        tokio::pin!(stream);
+                        tokio::time::timeout(std::time::Duration::from_secs(30), stream.next()).await
+                    };
+                    match heard {
+                        Ok(Some(Ok(n))) => {
+                            state.subscribers.resources_changed(vec![n.payload]).await;
+                        }
+                        Ok(Some(Err(error))) => {
+                            tracing::warn!(%error, "the listener's connection failed");
+                            break;
+                        }
+                        Ok(None) => break,
+                        // Quiet for 30 s: is the connection still there?
+                        Err(_) => {
+                            use diesel_async::SimpleAsyncConnection;
+                            let alive = tokio::time::timeout(
+                                std::time::Duration::from_secs(5),
+                                conn.batch_execute("SELECT 1"),
+                            )
+                            .await;
+                            if !matches!(alive, Ok(Ok(()))) {
+                                tracing::warn!("the listener's connection is gone");
+                                break;
+                            }
+                        }
+                    }
+                }
+                state.listening.store(false, Ordering::Relaxed);
+            }
+        })
     }
 
     /// This server's one `T` (made with `T::default()` the first time): state that

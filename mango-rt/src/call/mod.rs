@@ -497,8 +497,9 @@ impl Context {
     }
 
     /// Says that the resource at `uri` changed: once the call's work is committed, every
-    /// client subscribed to it on this server gets `notifications/resources/updated`
-    /// (nothing is sent when the call fails and its transaction is rolled back).
+    /// client subscribed to it gets `notifications/resources/updated`, on this server and,
+    /// on PostgreSQL, on every replica (nothing is sent when the call fails and its
+    /// transaction is rolled back).
     pub fn resource_changed(&self, uri: impl Into<String>) {
         self.inner
             .channel

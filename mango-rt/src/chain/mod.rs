@@ -243,7 +243,7 @@ pub(crate) async fn run(chain: &Chain, endpoint: &Arc<dyn Endpoint>, mut req: Re
             let changed =
                 std::mem::take(&mut *req.changed.lock().unwrap_or_else(|p| p.into_inner()));
             if !changed.is_empty() {
-                req.state.subscribers.resources_changed(changed).await;
+                req.state.resources_changed(changed).await;
             }
             output
         }

@@ -124,6 +124,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 pub(crate) struct Database {
     pool: Pool<Db>,
+    /// What connections are opened with (a connection of its own listens for changes
+    /// on PostgreSQL).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    target: String,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    statement_timeout: Option<u64>,
     /// The URL for messages (password hidden).
     pub(crate) url: String,
     checkout_timeout: Duration,
@@ -156,7 +162,7 @@ impl Database {
             let target = target.to_owned();
             Box::pin(async move { setup(&target, statement_timeout).await })
         });
-        let manager = AsyncDieselConnectionManager::<Db>::new_with_config(target, config);
+        let manager = AsyncDieselConnectionManager::<Db>::new_with_config(target.clone(), config);
         let pool = Pool::builder(manager)
             .max_size(settings.pool_size.max(1))
             .build()
@@ -166,6 +172,8 @@ impl Database {
             })?;
         Ok(Database {
             pool,
+            target,
+            statement_timeout,
             url,
             checkout_timeout: Duration::from_secs_f64(settings.checkout_timeout.max(0.001)),
             atomic_by_default: settings.atomic,
@@ -264,6 +272,39 @@ impl Database {
     /// Closes the pool: idle connections are dropped, checked-out ones when returned.
     pub(crate) fn close(&self) {
         self.pool.close();
+    }
+}
+
+/// PostgreSQL's notifications: what one process says (`NOTIFY`), every process that
+/// listens on the channel hears once the saying transaction commits.
+#[cfg(feature = "postgres")]
+impl Database {
+    /// Says each payload on `channel` (`pg_notify`, on a pooled connection).
+    pub(crate) async fn notify(&self, channel: &str, payloads: &[String]) -> Result<(), String> {
+        use diesel::sql_types::Text;
+        let mut conn = self.get().await.map_err(|e| e.to_string())?;
+        for payload in payloads {
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<Text, _>(channel)
+                .bind::<Text, _>(payload)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// A connection of its own (not the pool's) that listens on `channel`.
+    pub(crate) async fn listener(&self, channel: &str) -> Result<Db, String> {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.statement_timeout))
+            .await
+            .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))?
+            .map_err(|e| e.to_string())?;
+        conn.batch_execute(&format!("LISTEN {channel}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(conn)
     }
 }
 

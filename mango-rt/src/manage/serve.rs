@@ -54,6 +54,10 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         check_database(&runtime, args.migrate).await?;
         // The apps' start-up hooks, once, before anything is served.
         runtime.start_up().await?;
+        // Other replicas' (and commands') resource changes, for this server's
+        // subscribers.
+        #[cfg(feature = "postgres")]
+        let listener = runtime.state.listen_for_changes();
         let s = &runtime.settings().server;
         let transport = args.transport.unwrap_or(s.transport);
         let summary = super::apps::summary(&runtime);
@@ -69,6 +73,8 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
                 serve_http(runtime.clone(), &host, port, stateless, &summary).await
             }
         };
+        #[cfg(feature = "postgres")]
+        listener.abort();
         // Once the last call drained: the apps' shutdown hooks, then the database.
         runtime.shut_down().await;
         runtime.database().close();

@@ -182,6 +182,7 @@ impl Runtime {
         let rounds = RoundKeeper::new(
             &settings.input,
             &settings.display_path().display().to_string(),
+            &database,
         )?;
         let chain: Chain = middleware.iter().map(|m| m.around).collect();
         let list_hooks = middleware.iter().filter_map(|m| m.list).collect();
@@ -190,7 +191,10 @@ impl Runtime {
                 .iter()
                 .map(|m| (m.meta.app, m.migrations))
                 .collect();
-        // mango's own table, for the audit log, when it is on.
+        // mango's own tables: on PostgreSQL the rounds' ledger replicas share; the
+        // audit log, when it is on.
+        #[cfg(feature = "postgres")]
+        sources.push((crate::registry::BUILTIN_APP, &self::rounds::MIGRATIONS));
         if settings.middleware.iter().any(|m| m == "mango.audit") {
             sources.push((
                 crate::registry::BUILTIN_APP,
@@ -606,14 +610,15 @@ pub(crate) fn set_global(runtime: &Runtime) {
 }
 
 /// Says that the resource at `uri` changed, for code outside calls (a background task,
-/// a start-up hook): every client subscribed to it on this process's server gets
-/// `notifications/resources/updated` now. A tool says it with
+/// a start-up hook, a management command): every client subscribed to it hears of it
+/// now (`notifications/resources/updated`), on this process's server, and on
+/// PostgreSQL on every replica of the project (through `NOTIFY`). A tool says it with
 /// [`Context::resource_changed`](crate::Context::resource_changed), which waits for the
-/// call's work to be committed. In a process that serves nothing (a management command)
-/// there is nobody to tell: it does nothing.
+/// call's work to be committed. On SQLite a process that serves nothing (a management
+/// command) has nobody to tell: it does nothing.
 pub async fn resource_changed(uri: impl Into<String>) {
     if let Some(state) = GLOBAL.get() {
-        state.subscribers.resources_changed(vec![uri.into()]).await;
+        state.resources_changed(vec![uri.into()]).await;
     }
 }
 

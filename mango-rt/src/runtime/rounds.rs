@@ -7,6 +7,11 @@
 //! to: the tool, a digest of its arguments, the caller, and the call's id. A state
 //! cannot be replayed for another tool, other arguments or another caller, nor once its
 //! call has completed (the ids of completed calls are kept until their states expire).
+//!
+//! Where those ids are kept: in this process's memory, unless the project runs on
+//! PostgreSQL with an `[input] key`. Then replicas that share the key accept each
+//! other's states, and the ledger is the table `mango_rounds` (mango's own migration),
+//! so that a state is not replayed on another replica either.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -20,6 +25,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ErrorKind, Runtime};
+
+#[cfg(feature = "postgres")]
+mod shared;
+
+/// mango's own migration on PostgreSQL: the table `mango_rounds` (the shared ledger).
+#[cfg(feature = "postgres")]
+pub(super) static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/postgres-replicas");
 use crate::call::{Asker, Caller, Channel, Output, Rounds};
 use crate::settings::InputSettings;
 
@@ -54,8 +67,20 @@ struct Sealed {
 pub(crate) struct RoundKeeper {
     codec: RequestStateCodec,
     ttl: Duration,
-    done: Mutex<Done>,
-    running: Arc<Mutex<HashSet<String>>>,
+    ledger: Ledger,
+}
+
+/// Where the calls that completed, or have a round running, are kept.
+enum Ledger {
+    /// This process's memory: the states it accepts are its own (a key of its own), or
+    /// the database cannot be shared (SQLite).
+    Memory {
+        done: Mutex<Done>,
+        running: Arc<Mutex<HashSet<String>>>,
+    },
+    /// PostgreSQL's `mango_rounds`, shared by the replicas that sign with one key.
+    #[cfg(feature = "postgres")]
+    Shared(shared::Shared),
 }
 
 /// The ids of completed calls whose states have not expired yet, oldest first.
@@ -114,7 +139,11 @@ fn sha_hex(text: &str) -> String {
 
 impl RoundKeeper {
     /// The keeper for these settings; a key shorter than 32 bytes stops start-up.
-    pub fn new(input: &InputSettings, path: &str) -> Result<RoundKeeper, super::Error> {
+    pub fn new(
+        input: &InputSettings,
+        path: &str,
+        database: &crate::db::Database,
+    ) -> Result<RoundKeeper, super::Error> {
         let short = |name: &str, key: &str| {
             ErrorKind::Middleware(format!(
                 "{path}: `input.{name}` is {} bytes long; a key that signs request states must be at least {} bytes (make one with `openssl rand -base64 32`)",
@@ -145,11 +174,27 @@ impl RoundKeeper {
         }
         let codec = RequestStateCodec::new_with_keyring(current_id, keys)
             .map_err(|e| ErrorKind::Middleware(format!("{path}: `[input]` keys: {e}")))?;
+        #[cfg(feature = "postgres")]
+        let ledger = if input.key.is_some() {
+            Ledger::Shared(shared::Shared::new(database.clone()))
+        } else {
+            Ledger::Memory {
+                done: Mutex::default(),
+                running: Arc::default(),
+            }
+        };
+        #[cfg(not(feature = "postgres"))]
+        let ledger = {
+            let _ = database;
+            Ledger::Memory {
+                done: Mutex::default(),
+                running: Arc::default(),
+            }
+        };
         Ok(RoundKeeper {
             codec,
             ttl: Duration::from_secs(input.state_ttl.max(1)),
-            done: Mutex::default(),
-            running: Arc::default(),
+            ledger,
         })
     }
 
@@ -175,48 +220,90 @@ impl RoundKeeper {
     }
 
     /// Claims `call` for one round; refused when it completed, or has a round running.
-    fn claim(&self, call: &str) -> Result<Claim, String> {
-        {
-            let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-            done.expire(self.ttl);
-            if done.ids.contains(call) {
-                return Err("the requestState belongs to a call that has already completed: it cannot be replayed (call the tool again, without it, for a new call)".into());
+    async fn claim(&self, call: &str) -> Result<Claim, String> {
+        match &self.ledger {
+            Ledger::Memory { done, running } => {
+                {
+                    let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
+                    done.expire(self.ttl);
+                    if done.ids.contains(call) {
+                        return Err(REPLAYED.into());
+                    }
+                }
+                let mut held = running.lock().unwrap_or_else(|p| p.into_inner());
+                if !held.insert(call.to_owned()) {
+                    return Err(RUNNING.into());
+                }
+                Ok(Claim::Memory {
+                    call: call.to_owned(),
+                    running: running.clone(),
+                })
             }
+            #[cfg(feature = "postgres")]
+            Ledger::Shared(shared) => shared.claim(call, self.ttl).await.map(Claim::Shared),
         }
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        if !running.insert(call.to_owned()) {
-            return Err(
-                "another round of this call is running now: wait for its answer, then send that answer's requestState"
-                    .into(),
-            );
-        }
-        Ok(Claim {
-            call: call.to_owned(),
-            running: self.running.clone(),
-        })
     }
 
-    fn completed(&self, call: &str) {
-        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
-        done.expire(self.ttl);
-        if done.ids.insert(call.to_owned()) {
-            done.by_age.push_back((Instant::now(), call.to_owned()));
+    /// The call completed: its states cannot be used again.
+    async fn completed(&self, claim: &mut Claim) {
+        match (&self.ledger, claim) {
+            (Ledger::Memory { done, .. }, Claim::Memory { call, .. }) => {
+                let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
+                done.expire(self.ttl);
+                if done.ids.insert(call.clone()) {
+                    done.by_age.push_back((Instant::now(), call.clone()));
+                }
+            }
+            #[cfg(feature = "postgres")]
+            (Ledger::Shared(shared), Claim::Shared(claim)) => shared.completed(claim, self.ttl).await,
+            #[cfg(feature = "postgres")]
+            _ => {}
         }
     }
 }
 
+impl RoundKeeper {
+    /// The round ended without completing its call: the call is free for its next round.
+    async fn release(&self, mut claim: Option<Claim>) {
+        match &mut claim {
+            #[cfg(feature = "postgres")]
+            Some(Claim::Shared(held)) => {
+                if let Ledger::Shared(shared) = &self.ledger {
+                    shared.release(held).await;
+                }
+            }
+            // Memory: released when dropped.
+            _ => {}
+        }
+    }
+}
+
+const REPLAYED: &str = "the requestState belongs to a call that has already completed: it cannot be replayed (call the tool again, without it, for a new call)";
+const RUNNING: &str = "another round of this call is running now: wait for its answer, then send that answer's requestState";
+
 /// A call's round in progress (released when dropped).
-struct Claim {
-    call: String,
-    running: Arc<Mutex<HashSet<String>>>,
+enum Claim {
+    Memory {
+        call: String,
+        running: Arc<Mutex<HashSet<String>>>,
+    },
+    #[cfg(feature = "postgres")]
+    Shared(shared::Held),
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.call);
+        match self {
+            Claim::Memory { call, running } => {
+                running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(call.as_str());
+            }
+            // Held: released by the round, or by its own drop.
+            #[cfg(feature = "postgres")]
+            Claim::Shared(_) => {}
+        }
     }
 }
 
@@ -287,8 +374,8 @@ impl Runtime {
             }
         };
         answers.extend(responses);
-        let _claim = match &call {
-            Some(call) => Some(self.rounds.claim(call).map_err(refuse)?),
+        let claim = match &call {
+            Some(call) => Some(self.rounds.claim(call).await.map_err(refuse)?),
             None => None,
         };
         let rounds = Arc::new(Rounds::new(
@@ -300,11 +387,13 @@ impl Runtime {
         let identity = caller.identity.as_ref().map(crate::call::Identity::key);
         let output = self.run_tool(served, arguments, caller, channel).await;
         if output != Output::InputRequired {
-            if let (true, Some(call)) = (output.is_success(), &call) {
-                self.rounds.completed(call);
+            match (output.is_success(), claim) {
+                (true, Some(mut claim)) => self.rounds.completed(&mut claim).await,
+                (_, claim) => self.rounds.release(claim).await,
             }
             return Ok(output.into_call_tool_result(served.wrap).into());
         }
+        self.rounds.release(claim).await;
         let pending = rounds.take_pending();
         let mut asked = asked;
         let mut requests = InputRequests::new();
