@@ -173,8 +173,13 @@ pub struct ServerSettings {
     /// `Host` headers accepted (DNS-rebinding protection); an empty list accepts any.
     pub allowed_hosts: Vec<String>,
     /// A reverse proxy in front of the server checks `Host` and terminates TLS
-    /// (`check --deploy` then accepts `allowed_hosts = []`).
+    /// (`check --deploy` then accepts `allowed_hosts = []`), and says who the client is
+    /// in `X-Forwarded-For` (its last entry is the caller's address).
     pub behind_proxy: bool,
+    /// This replica's name, when several serve the project behind a balancer
+    /// (`MANGO_SERVER__REPLICA`): a 2025-11-25 session's id starts with it, so the
+    /// balancer sends the session's requests here (`run nginx`).
+    pub replica: Option<String>,
     /// Seconds that a shutdown waits for calls in flight.
     pub shutdown_timeout: u64,
     /// The largest request body accepted over HTTP, in bytes.
@@ -202,6 +207,7 @@ impl Default for ServerSettings {
             ],
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             behind_proxy: false,
+            replica: None,
             shutdown_timeout: 30,
             max_request_bytes: 4 * 1024 * 1024,
             page_size: 0,

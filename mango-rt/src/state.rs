@@ -166,7 +166,8 @@ impl State {
                     let heard = {
                         let stream = conn.notifications_stream();
                         tokio::pin!(stream);
-                        tokio::time::timeout(std::time::Duration::from_secs(30), stream.next()).await
+                        tokio::time::timeout(std::time::Duration::from_secs(30), stream.next())
+                            .await
                     };
                     match heard {
                         Ok(Some(Ok(n))) => {

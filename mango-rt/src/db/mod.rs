@@ -297,10 +297,11 @@ impl Database {
     /// A connection of its own (not the pool's) that listens on `channel`.
     pub(crate) async fn listener(&self, channel: &str) -> Result<Db, String> {
         use diesel_async::SimpleAsyncConnection;
-        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.statement_timeout))
-            .await
-            .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))?
-            .map_err(|e| e.to_string())?;
+        let mut conn =
+            tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.statement_timeout))
+                .await
+                .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))?
+                .map_err(|e| e.to_string())?;
         conn.batch_execute(&format!("LISTEN {channel}"))
             .await
             .map_err(|e| e.to_string())?;

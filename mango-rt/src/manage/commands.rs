@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 7] = [
+pub(super) static BUILTINS: [Builtin; 8] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -71,9 +71,15 @@ pub(super) static BUILTINS: [Builtin; 7] = [
         args: |cmd| cmd,
         run: items,
     },
+    Builtin {
+        meta: meta("nginx", line!()),
+        about: "Print the configuration of an nginx in front of replicas of this project: nginx --replica 127.0.0.1:8001 --replica 127.0.0.1:8002 [--listen 80]. Sessions go to the replica that made them; only calls of tools marked idempotent or read_only are retried on another replica (docs/deploy.md).",
+        args: super::balancer::NginxArgs::augment_args,
+        run: super::balancer::nginx,
+    },
 ];
 
-fn parse<T: FromArgMatches>(matches: &clap::ArgMatches) -> Result<T, Output> {
+pub(super) fn parse<T: FromArgMatches>(matches: &clap::ArgMatches) -> Result<T, Output> {
     T::from_arg_matches(matches).map_err(|e| Output::Error(e.to_string()))
 }
 

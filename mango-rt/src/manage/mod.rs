@@ -20,6 +20,7 @@ use crate::runtime::{Error, Runtime};
 use crate::settings::{SETTINGS_FILE, Settings};
 
 mod apps;
+mod balancer;
 mod commands;
 mod migrate;
 mod run;

@@ -50,6 +50,9 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Some(problem) = settings_replica_problem(runtime.settings()) {
+        return Err(ErrorKind::Serve(problem).into());
+    }
     let served = tokio.block_on(async move {
         check_database(&runtime, args.migrate).await?;
         // The apps' start-up hooks, once, before anything is served.
@@ -163,6 +166,17 @@ async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), Error> {
     }
 }
 
+/// `[server] replica`, when set, must be a name session ids can start with.
+fn settings_replica_problem(settings: &crate::settings::Settings) -> Option<String> {
+    let name = settings.server.replica.as_deref()?;
+    super::balancer::replica_name_problem(name).map(|p| {
+        format!(
+            "{}: [server] replica (MANGO_SERVER__REPLICA): {p}",
+            settings.display_path().display()
+        )
+    })
+}
+
 async fn serve_http(
     runtime: Arc<Runtime>,
     host: &str,
@@ -248,6 +262,10 @@ async fn serve_http(
         if let Some(link) = link {
             tracing::info!("log in to the admin with this link (it works once): {link}");
         }
+    }
+    if settings.server.behind_proxy {
+        // The client's address, from the proxy's X-Forwarded-For.
+        app = app.layer(axum::middleware::map_request(http::forwarded_client));
     }
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

@@ -255,7 +255,9 @@ impl RoundKeeper {
                 }
             }
             #[cfg(feature = "postgres")]
-            (Ledger::Shared(shared), Claim::Shared(claim)) => shared.completed(claim, self.ttl).await,
+            (Ledger::Shared(shared), Claim::Shared(claim)) => {
+                shared.completed(claim, self.ttl).await
+            }
             #[cfg(feature = "postgres")]
             _ => {}
         }

@@ -15,8 +15,14 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rmcp::handler::server::ServerHandler;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::streamable_http_server::session::local::{
+    LocalSessionManager, LocalSessionManagerError, LocalSessionWorker, create_local_session,
+};
+use rmcp::transport::streamable_http_server::session::{
+    ServerSseMessage, SessionId, SessionManager,
+};
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService, WorkerTransport};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -68,7 +74,10 @@ pub(crate) fn router<H: ServerHandler + Clone>(
     } else {
         config.with_allowed_hosts(s.allowed_hosts.clone())
     };
-    let sessions = Arc::new(LocalSessionManager::default());
+    let sessions = Arc::new(Sessions {
+        local: LocalSessionManager::default(),
+        replica: s.replica.clone(),
+    });
     let mcp = StreamableHttpService::new(move || Ok(make()), sessions.clone(), config);
     let endpoint = Endpoint {
         mcp: Arc::new(mcp),
@@ -124,9 +133,9 @@ async fn readyz(ready: Readiness, stopping: CancellationToken) -> Response {
 /// Each POST also counts as in flight until its response body has been sent, so that a
 /// shutdown waits for requests that have not reached their tool yet.
 struct Endpoint<H: ServerHandler> {
-    mcp: Arc<StreamableHttpService<H, LocalSessionManager>>,
+    mcp: Arc<StreamableHttpService<H, Sessions>>,
     /// The sessions rmcp keeps (to answer a `DELETE` of one it does not know).
-    sessions: Arc<LocalSessionManager>,
+    sessions: Arc<Sessions>,
     /// `[server] max_request_bytes`.
     limit: usize,
     tracker: TaskTracker,
@@ -193,6 +202,7 @@ impl<H: ServerHandler> Endpoint<H> {
                 if let Some(id) = id
                     && !self
                         .sessions
+                        .local
                         .sessions
                         .read()
                         .await
@@ -248,6 +258,90 @@ impl<H: ServerHandler> Endpoint<H> {
             .await
             .map(Body::new);
         refuse_as_json_rpc(response, &bytes, json_body).await
+    }
+}
+
+/// The 2025-11-25 sessions of this server: rmcp's own, in this process's memory, with
+/// ids that start with `[server] replica` and a dot when it is set, so that a balancer
+/// sends each session's requests to the replica that has it (`run nginx` writes the
+/// map that does).
+pub(crate) struct Sessions {
+    local: LocalSessionManager,
+    replica: Option<String>,
+}
+
+impl SessionManager for Sessions {
+    type Error = LocalSessionManagerError;
+    type Transport = WorkerTransport<LocalSessionWorker>;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let Some(replica) = &self.replica else {
+            return self.local.create_session().await;
+        };
+        let id: SessionId = format!(
+            "{replica}.{}",
+            rmcp::transport::common::server_side_http::session_id()
+        )
+        .into();
+        let (handle, worker) = create_local_session(id.clone(), self.local.session_config.clone());
+        self.local.sessions.write().await.insert(id.clone(), handle);
+        Ok((id, WorkerTransport::spawn(worker)))
+    }
+
+    async fn initialize_session(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        self.local.initialize_session(id, message).await
+    }
+
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        self.local.has_session(id).await
+    }
+
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.local.close_session(id).await
+    }
+
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<
+        impl futures_util::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
+        Self::Error,
+    > {
+        self.local.create_stream(id, message).await
+    }
+
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Self::Error> {
+        self.local.accept_message(id, message).await
+    }
+
+    async fn create_standalone_stream(
+        &self,
+        id: &SessionId,
+    ) -> Result<
+        impl futures_util::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
+        Self::Error,
+    > {
+        self.local.create_standalone_stream(id).await
+    }
+
+    async fn resume(
+        &self,
+        id: &SessionId,
+        last_event_id: String,
+    ) -> Result<
+        impl futures_util::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
+        Self::Error,
+    > {
+        self.local.resume(id, last_event_id).await
     }
 }
 
@@ -330,6 +424,30 @@ fn refusal(raw: &Bytes, status: StatusCode, text: &str) -> serde_json::Value {
             error_response(id, INVALID_REQUEST, why)
         }
     }
+}
+
+/// Behind a reverse proxy (`[server] behind_proxy`): the peer of every request is the
+/// proxy, and the client's address is the last one of `X-Forwarded-For` (the one the
+/// proxy added; those before it are whatever the client sent, so they are not
+/// believed). It replaces the peer's address for what reads it (the rate limit, the
+/// audit log, the admin's login limit). A request without the header keeps its peer.
+pub(crate) async fn forwarded_client(mut req: Request) -> Request {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = forwarded
+        && let Some(axum::extract::ConnectInfo(addr)) =
+            req.extensions_mut()
+                .get_mut::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        *addr = std::net::SocketAddr::new(ip, 0);
+    }
+    req
 }
 
 pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {

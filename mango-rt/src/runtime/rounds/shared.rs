@@ -48,7 +48,9 @@ fn failed(e: impl std::fmt::Display) -> String {
     if e.contains("mango_rounds") && e.contains("does not exist") {
         "this server keeps 2026-07-28's rounds in the table `mango_rounds`, which is missing: run `migrate` (mango's own migration creates it)".to_owned()
     } else {
-        format!("the rounds' ledger (table `mango_rounds`) could not be read: {e}; call the tool again once the database is back")
+        format!(
+            "the rounds' ledger (table `mango_rounds`) could not be read: {e}; call the tool again once the database is back"
+        )
     }
 }
 
@@ -63,7 +65,11 @@ impl Shared {
     pub(super) async fn claim(&self, call: &str, ttl: Duration) -> Result<Held, String> {
         let mut conn = self.database.get().await.map_err(|e| e.to_string())?;
         let now = now_ms();
-        if self.claims.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_EVERY) {
+        if self
+            .claims
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY)
+        {
             diesel::sql_query("DELETE FROM mango_rounds WHERE expires_ms < $1")
                 .bind::<BigInt, _>(now)
                 .execute(&mut *conn)
