@@ -15,6 +15,7 @@ Every command prints one JSON line; exits 0 when every check passed.
 import asyncio
 import json
 import os
+import select
 import sys
 import threading
 import time
@@ -45,29 +46,51 @@ def text_of(result):
 
 
 class Http:
-    """One keep-alive HTTP/1.1 connection to a URL's server (opened again after an
-    error)."""
+    """One keep-alive HTTP/1.1 connection to a URL's server, used as HTTP clients use
+    their pooled connections (httpx, browsers): an idle connection the server closed is
+    not reused, and a request that fails on a reused connection before any answer (the
+    server closed it as the request went out: nginx's reload does) is sent once more on
+    a new one. `stale` counts those."""
+
+    stale = 0
 
     def __init__(self, url):
         self.url = urllib.parse.urlsplit(url)
         self.conn = None
 
+    def _closed_by_server(self):
+        sock = self.conn.sock
+        if sock is None:
+            return True
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+
     def post(self, body, headers):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=30)
-        try:
-            self.conn.request("POST", self.url.path, body=json.dumps(body),
-                              headers={"Content-Type": "application/json", **headers})
-            r = self.conn.getresponse()
-            return r.status, r.read()
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
+        data = json.dumps(body)
+        headers = {"Content-Type": "application/json", **headers}
+        for attempt in (0, 1):
+            if self.conn is not None and self._closed_by_server():
+                self.close()
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=30)
+            try:
+                self.conn.request("POST", self.url.path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                return r.status, r.read()
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                self.close()
+                if not reused or attempt:
+                    raise
+                Http.stale += 1
+            except Exception:
+                self.close()
+                raise
 
     def close(self):
         if self.conn is not None:
             self.conn.close()
+        self.conn = None
 
 
 def call(http, name, arguments, extra=None, id=1):
@@ -124,7 +147,8 @@ def load(url, seconds, workers, out, stop_file=None):
         t.join()
     with open(out, "w") as f:
         json.dump(records, f)
-    print(json.dumps({"ok": True, "calls": len(records), "failed": sum(not r["ok"] for r in records)}))
+    print(json.dumps({"ok": True, "calls": len(records), "failed": sum(not r["ok"] for r in records),
+                      "stale": Http.stale}))
 
 
 async def elicit(url):
