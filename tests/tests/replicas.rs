@@ -536,6 +536,69 @@ fn writes_through_nginx_land_once_when_a_replica_is_killed() {
     );
 }
 
+/// A replica that dies with every request it receives: it reads the request, then
+/// drops the connection without a word. Behind nginx beside two real replicas, every
+/// call of the idempotent tool succeeds (nginx sends it on), every call of the other
+/// tool that reached it gets 502 (sent once), and nothing is written twice.
+#[test]
+fn nginx_sends_on_only_the_calls_that_are_safe_to_repeat() {
+    let Some(mut cluster) = Cluster::start("replicas_retry", true) else {
+        return;
+    };
+    let _one = one_at_a_time();
+    let dying = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dying.local_addr().unwrap().port();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = received.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        for stream in dying.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                // Read the request, then close without answering.
+                if stream.read(&mut buf).is_ok_and(|n| n > 0) {
+                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                drop(stream);
+            });
+        }
+    });
+    // The dying replica takes r3's place in nginx.
+    let mut r3 = cluster.replicas.pop().unwrap();
+    if let Some(mut child) = r3.child.take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    cluster.replicas.push(Replica {
+        name: "r3".into(),
+        port,
+        child: None,
+        log: r3.log.clone(),
+    });
+    // No passive health check: nginx keeps sending to it.
+    let site = nginx_config(&cluster.db, &cluster.replicas, cluster.nginx.port, &[])
+        .replace("max_fails=1", "max_fails=0");
+    cluster.nginx.reload(&site);
+    let (load, out) = cluster.load(3, 4);
+    let records = records(load, &out);
+    let failed = check_exactly_once(&cluster, &records);
+    let reached = received.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(reached >= 20, "the dying replica got {reached} requests");
+    assert!(!failed.is_empty(), "no call reached the dying replica");
+    for (tool, why) in &failed {
+        assert_eq!(tool, "orders_place", "a call of {tool} failed: {why}");
+        assert!(why.starts_with("502"), "{why}");
+    }
+    let puts = records.iter().filter(|r| r.0 == "orders_put").count();
+    eprintln!(
+        "{} calls; the dying replica received {reached}: {} calls of orders_place failed (502), all {puts} of orders_put succeeded",
+        records.len(),
+        failed.len()
+    );
+}
+
 /// A rolling restart under load: one replica at a time is taken out of nginx, stopped
 /// with SIGTERM (it drains), started again and put back once `/readyz` says so. Every
 /// call is answered, and every write is in its table once.
