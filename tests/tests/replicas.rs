@@ -758,12 +758,36 @@ fn a_session_stays_on_the_replica_that_made_it() {
     }
 }
 
-/// `run nginx` refuses what it cannot write a configuration for, saying why.
+/// `run nginx` refuses what it cannot write a configuration for, saying why; with the
+/// admin on, its configuration also sends one browser to one replica, and nginx takes
+/// it.
 #[test]
 fn run_nginx_refuses_bad_replicas() {
-    let Some((base, _, _)) = services() else {
+    let Some((base, nginx, _)) = services() else {
         return;
     };
+    let port = free_port();
+    let site = success(
+        site_command(
+            &format!("{base}_unused"),
+            KEY,
+            &[
+                "run",
+                "nginx",
+                "--replica",
+                "127.0.0.1:9",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ],
+        )
+        .env("MANGO_ADMIN__ENABLED", "true"),
+    );
+    assert!(
+        site.contains("ip_hash;") && site.contains("location ^~ /admin/"),
+        "{site}"
+    );
+    let dir = scratch("replicas_nginx_admin");
+    drop(start_nginx(&nginx, &dir, &site, port));
     let db = format!("{}_unused", base);
     for (args, expected) in [
         (vec!["--replica", "localhost"], "HOST:PORT"),

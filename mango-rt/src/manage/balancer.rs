@@ -125,6 +125,20 @@ fn config(rt: &Runtime, replicas: &[Replica], listen: &str) -> String {
         ));
     }
     c.push_str("    keepalive 64;\n}\n");
+    let admin = rt
+        .settings()
+        .admin
+        .enabled
+        .then(|| rt.settings().admin.path.trim_end_matches('/').to_owned());
+    if admin.is_some() {
+        c.push_str(&format!(
+            "\n# The admin's login sessions live in the replica that made them: one browser, one\n# replica (by its address).\nupstream {id}_admin {{\n    ip_hash;\n"
+        ));
+        for r in replicas {
+            c.push_str(&format!("    server {};  # {}\n", r.address, r.name));
+        }
+        c.push_str("}\n");
+    }
     c.push_str(&format!(
         "\n# A session's requests go to the replica that made it.\nmap $http_mcp_session_id ${id}_upstream {{\n    default {id}_replicas;\n"
     ));
@@ -177,8 +191,17 @@ server {{
         proxy_pass http://${id}_upstream;
         proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;
     }}
-}}
 "
     ));
+    if let Some(path) = admin {
+        c.push_str(&format!(
+            "
+    location ^~ {path}/ {{
+        proxy_pass http://{id}_admin;
+    }}
+"
+        ));
+    }
+    c.push_str("}\n");
     c
 }
