@@ -12,7 +12,9 @@
 #   - node 22, the official MCP conformance suite and oauth2-mock-server (the OAuth
 #     authorization server the OAuth tests start) from npm, pinned, in
 #     target/conformance-node (scripts/node-tools.sh), with playwright-core;
-#   - Debian's Chromium, which playwright-core drives in the admin's browser test.
+#   - Debian's Chromium, which playwright-core drives in the admin's browser test;
+#   - Debian's nginx (nginx-light), the load balancer in front of the replicas test's
+#     three servers and of the scale benchmark's.
 #
 # Last, it runs the benchmark in its quick mode (bench/, see the README's Performance
 # section) so that the benchmark never rots; timings are not asserted.
@@ -58,6 +60,15 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+if ! [ -x /usr/sbin/nginx ]; then
+  say "Debian's nginx, the balancer of the replicas test (tests/tests/replicas.rs)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
+  # Installed, not started: the tests start their own, on loopback.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light >/dev/null
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+fi
+
 say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"
 export MANGO_TEST_DATABASE_URL
@@ -94,3 +105,4 @@ free_in_ci target/package-build
 
 say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 cargo run -q --locked -p mango-bench --release -- all --quick
+cargo run -q --locked -p mango-bench --release -- scale --quick

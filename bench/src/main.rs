@@ -27,6 +27,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
+
+mod scale;
 use mango_bench::report::{
     BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_AUDIT, MANGO_JWT, Machine, MemoryRow, RAW,
     RAW_PER_CALL, Report, Rounds, StdioRow, ToolsList,
@@ -38,6 +40,8 @@ const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] 
           <tool> = read:<uri> or prompt:<name> reads a resource or gets a prompt)
        cargo run -p mango-bench --release -- stdio <tool> <calls> <server command…>
          (starts the server, times the first tools/list and <calls> sequential `add`-style calls)
+       cargo run -p mango-bench --release -- scale [--quick]
+         (replicas on PostgreSQL: one alone, then 1, 2 and 3 behind nginx; needs nginx)
        cargo run -p mango-bench --release -- report <results.json>
          (writes results.md and results.svg again, beside a saved results.json)";
 
@@ -898,6 +902,21 @@ fn main() {
                 eprintln!("error: {e}");
                 std::process::exit(2);
             }
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("scale") {
+        let quick = match &args[1..] {
+            [] => false,
+            [q] if q == "--quick" => true,
+            _ => {
+                eprintln!("{USAGE}");
+                std::process::exit(2);
+            }
+        };
+        if let Err(e) = scale::scale(quick) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
         }
         return;
     }

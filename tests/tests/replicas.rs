@@ -814,3 +814,38 @@ fn run_nginx_refuses_bad_replicas() {
         "{text}"
     );
 }
+
+/// A replica whose database is unreachable does not start serving: it exits 1 saying
+/// why, so the balancer never gets a port that answers with errors (and once serving,
+/// `/readyz` turns 503 when the database goes: `faults.rs`).
+#[test]
+fn a_replica_without_its_database_does_not_serve() {
+    if services().is_none() {
+        return;
+    }
+    let port = free_port();
+    let out = mango_tests::wait_with_timeout(
+        site_command(
+            "postgres://postgres@127.0.0.1:1/none",
+            KEY,
+            &[
+                "serve",
+                "--transport",
+                "http",
+                "--stateless",
+                "--port",
+                &port.to_string(),
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+        Duration::from_secs(30),
+        "a replica without its database",
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("could not connect to the database"), "{text}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}

@@ -255,7 +255,13 @@ impl Database {
     pub(crate) async fn check(&self) -> Result<Object<Db>, DbError> {
         let unreachable = |reason: String| DbError::Unreachable {
             url: self.url.clone(),
-            reason,
+            reason: if reason.contains("TLS") {
+                format!(
+                    "{reason}; mango connects to PostgreSQL without TLS: remove `sslmode=require` from the URL, and keep the database on a private network or behind a TLS tunnel (docs/deploy.md)"
+                )
+            } else {
+                reason
+            },
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get()).await {
             Ok(result) => result.map_err(|e| unreachable(e.to_string())),
