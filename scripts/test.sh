@@ -82,7 +82,7 @@ cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
 say "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features mango-tests/replicas -- -D warnings
 # mango-rt's PostgreSQL build (the workspace builds it for SQLite).
 cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
 cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
@@ -97,7 +97,8 @@ free_in_ci example/target target/tests
 
 say "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
 ./scripts/conformance.sh
-free_in_ci target/e2e target/debug
+# target/e2e stays for the replicas test (cargo-mango and the generated projects' checks).
+free_in_ci target/debug
 
 say "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
@@ -106,3 +107,10 @@ free_in_ci target/package-build
 say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 cargo run -q --locked -p mango-bench --release -- all --quick
 cargo run -q --locked -p mango-bench --release -- scale --quick
+
+say "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
+# After the benchmark, whose release build (target/release) the test's project shares;
+# the test binary itself builds apart, since a cargo running tests holds its target.
+MANGO_TEST_RELEASE_TARGET="$PWD/target" CARGO_TARGET_DIR="$PWD/target/tests-replicas" \
+  cargo test -q --locked -p mango-tests --features replicas --test replicas
+free_in_ci target/tests-replicas target/e2e

@@ -4,6 +4,12 @@
 //! restarted in turn; a call that asks its client completes on another replica and
 //! cannot be replayed on any; resource updates reach listeners on other replicas; a
 //! 2025-11-25 session stays on the replica that made it.
+//!
+//! Run it with `cargo test -p mango-tests --features replicas --test replicas` (it needs
+//! PostgreSQL, nginx and the MCP Python SDK, which `scripts/test.sh` installs; the
+//! suite runs it after the benchmark and builds the project into the benchmark's
+//! target directory, `MANGO_TEST_RELEASE_TARGET`, so that the release dependencies
+//! compile once).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -44,10 +50,15 @@ fn project() -> &'static Project {
         std::fs::remove_dir_all(app.join("migrations")).unwrap();
         copy_dir(&fixtures.join("orders/postgres"), &app.join("migrations"));
         mango_ok(&dir, &["sync"]);
-        success(&mut cargo_in(
-            &dir,
-            &["build", "-q", "--release", "-p", "replicasite"],
-        ));
+        // The release build goes where MANGO_TEST_RELEASE_TARGET says (the benchmark's
+        // target directory, in the suite), else with the other projects'.
+        let target = std::env::var_os("MANGO_TEST_RELEASE_TARGET")
+            .map(PathBuf::from)
+            .unwrap_or_else(e2e_target);
+        success(
+            cargo_in(&dir, &["build", "-q", "--release", "-p", "replicasite"])
+                .env("CARGO_TARGET_DIR", &target),
+        );
         success(&mut cargo_in(
             &dir,
             &[
@@ -60,7 +71,7 @@ fn project() -> &'static Project {
                 "warnings",
             ],
         ));
-        let binary = e2e_target().join("release/replicasite");
+        let binary = target.join("release/replicasite");
         assert!(binary.is_file());
         Project { dir, binary }
     })
