@@ -322,6 +322,9 @@ pid {d}/nginx.pid;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
+    # The load generator keeps its connections for the whole run (nginx closes a client's
+    # connection after 1,000 requests by default).
+    keepalive_requests 1000000;
     client_body_temp_path {d}/tmp/body;
     proxy_temp_path {d}/tmp/proxy;
     fastcgi_temp_path {d}/tmp/fastcgi;

@@ -25,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ErrorKind, Runtime};
+use crate::call::{Asker, Caller, Channel, Output, Rounds};
+use crate::settings::InputSettings;
 
 #[cfg(feature = "postgres")]
 mod shared;
@@ -33,8 +35,6 @@ mod shared;
 #[cfg(feature = "postgres")]
 pub(super) static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("migrations/postgres-replicas");
-use crate::call::{Asker, Caller, Channel, Output, Rounds};
-use crate::settings::InputSettings;
 
 /// What a `tools/call` of a 2026-07-28 client brings for its rounds.
 pub(crate) struct RoundRequest {
@@ -262,9 +262,7 @@ impl RoundKeeper {
             _ => {}
         }
     }
-}
 
-impl RoundKeeper {
     /// The round ended without completing its call: the call is free for its next round.
     async fn release(&self, mut claim: Option<Claim>) {
         match &mut claim {
