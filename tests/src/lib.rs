@@ -802,10 +802,16 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
     );
     let binary = e2e_target().join("debug").join(name);
     assert!(binary.is_file(), "{} was not built", binary.display());
-    // The fixtures are code a user would write: clippy holds them to the same bar as
-    // the repository's own (`scripts/test.sh` checks their formatting).
+    clippy_clean(&dir, name);
+    Site { dir, binary }
+}
+
+/// The fixtures are code a user would write: clippy holds them to the same bar as the
+/// repository's own (`scripts/test.sh` checks their formatting). Fails the test when
+/// clippy finds anything in the project at `dir`.
+pub fn clippy_clean(dir: &Path, name: &str) {
     let out = cargo_in(
-        &dir,
+        dir,
         &[
             "clippy",
             "-q",
@@ -823,7 +829,6 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
         "clippy found problems in {name} (its apps are the fixtures in tests/e2e/fixtures):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Site { dir, binary }
 }
 
 /// Copies a folder tree.

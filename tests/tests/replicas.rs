@@ -20,8 +20,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use mango_tests::{
-    build_for_postgres, cargo_in, command_in, copy_dir, e2e_target, fresh_postgres_database,
-    http_get, mango_ok, missing, postgres_url, python, python_script, root, scratch, success,
+    build_for_postgres, cargo_in, clippy_clean, command_in, copy_dir, e2e_target,
+    fresh_postgres_database, http_get, mango_ok, missing, postgres_url, python, python_script,
+    root, scratch, success,
 };
 use serde_json::Value;
 
@@ -59,18 +60,7 @@ fn project() -> &'static Project {
             cargo_in(&dir, &["build", "-q", "--release", "-p", "replicasite"])
                 .env("CARGO_TARGET_DIR", &target),
         );
-        success(&mut cargo_in(
-            &dir,
-            &[
-                "clippy",
-                "-q",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ));
+        clippy_clean(&dir, "replicasite");
         let binary = target.join("release/replicasite");
         assert!(binary.is_file());
         Project { dir, binary }
