@@ -26,6 +26,38 @@ VENV="target/venv"
 
 say() { printf '\n==> %s\n' "$*"; }
 
+# The stage table: `stage NAME "what it does"` starts a stage (ending the one before);
+# the table of every stage's seconds and the total is printed when the script exits,
+# whether it passed or not (a failed stage is marked FAILED), so CI's log shows where
+# the time went.
+SUITE_START=$(date +%s)
+STAGE_NAME=""
+STAGE_START=0
+STAGE_ROWS=()
+end_stage() {
+  if [ -n "$STAGE_NAME" ]; then
+    STAGE_ROWS+=("$(printf '| %-12s | %5d | %-6s |' "$STAGE_NAME" $(($(date +%s) - STAGE_START)) "$1")")
+    STAGE_NAME=""
+  fi
+}
+stage() {
+  end_stage ok
+  STAGE_NAME="$1"
+  STAGE_START=$(date +%s)
+  say "[$1] $2"
+}
+stage_table() {
+  local rc=$?
+  if [ "$rc" = 0 ]; then end_stage ok; else end_stage FAILED; fi
+  printf '\n==> the stage table (scripts/test.sh, exit %s)\n\n' "$rc"
+  printf '| %-12s | %5s | %-6s |\n' stage seconds result
+  printf '|--------------|-------|--------|\n'
+  local row
+  for row in "${STAGE_ROWS[@]}"; do printf '%s\n' "$row"; done
+  printf '| %-12s | %5d | %-6s |\n' total $(($(date +%s) - SUITE_START)) "$([ "$rc" = 0 ] && echo ok || echo FAILED)"
+}
+trap stage_table EXIT
+
 # Disk: a clean run builds mango-rt and its dependencies in several feature sets (the
 # workspace, the example, trybuild's UI tests, a dozen generated projects, the
 # benchmark). Incremental builds' caches only pay for a rebuild after an edit, and
@@ -43,6 +75,7 @@ free_in_ci() {
   fi
 }
 
+stage install "the test tools: the MCP Python SDK, node tools, Chromium, nginx, PostgreSQL"
 if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'" 2>/dev/null; then
   say "installing the MCP Python SDK (mcp==$MCP_VERSION) into $VENV"
   python3 -m venv "$VENV"
@@ -73,7 +106,7 @@ say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"
 export MANGO_TEST_DATABASE_URL
 
-say "cargo fmt --check"
+stage fmt "cargo fmt --check"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
@@ -81,34 +114,34 @@ cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 # them in each project the tests build).
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
-say "cargo clippy -D warnings"
+stage clippy "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked --features mango-tests/replicas -- -D warnings
 # mango-rt's PostgreSQL build (the workspace builds it for SQLite).
 cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
 cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
 CARGO_TARGET_DIR="$PWD/target/e2e" cargo clippy --workspace --all-targets --locked --manifest-path examples/conformance/Cargo.toml -- -D warnings
 
-say "tests: unit, trybuild UI, template snapshots, CLI, end to end (the MCP Python SDK over stdio and HTTP)"
+stage tests "tests: unit, trybuild UI, template snapshots, CLI, end to end (the MCP Python SDK over stdio and HTTP)"
 cargo test --workspace --locked
 
-say "tests of the example project"
+stage example "tests of the example project"
 cargo test --workspace --locked --manifest-path example/Cargo.toml
 free_in_ci example/target target/tests
 
-say "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
+stage conformance "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
 ./scripts/conformance.sh
 # target/e2e stays for the replicas test (cargo-mango and the generated projects' checks).
 free_in_ci target/debug
 
-say "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
+stage packaging "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
 free_in_ci target/package-build
 
-say "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
+stage benchmark "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 cargo run -q --locked -p mango-bench --release -- all --quick
 cargo run -q --locked -p mango-bench --release -- scale --quick
 
-say "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
+stage replicas "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
 # After the benchmark, whose release build (target/release) the test's project shares;
 # the test binary itself builds apart, since a cargo running tests holds its target.
 MANGO_TEST_RELEASE_TARGET="$PWD/target" CARGO_TARGET_DIR="$PWD/target/tests-replicas" \
