@@ -111,39 +111,57 @@ cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 # The end-to-end fixtures (apps' code the tests copy into real projects; clippy checks
-# them in each project the tests build).
+# them once, all together: tests/tests/fixtures.rs).
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
-stage clippy "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked --features mango-tests/replicas -- -D warnings
-# mango-rt's PostgreSQL build (the workspace builds it for SQLite).
-cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
-cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
-CARGO_TARGET_DIR="$PWD/target/e2e" cargo clippy --workspace --all-targets --locked --manifest-path examples/conformance/Cargo.toml -- -D warnings
+# Where things build (README, "Developing mango"): the workspace in target/; every
+# generated project, the example and the conformance project in target/e2e, so that each
+# feature set of mango-rt compiles once there for all of them; release builds (the
+# benchmark's and the replicas test's) in target/release.
+E2E="$PWD/target/e2e"
 
-stage tests "tests: unit, trybuild UI, template snapshots, CLI, end to end (the MCP Python SDK over stdio and HTTP)"
-cargo test --workspace --locked
+stage clippy "cargo clippy -D warnings: the workspace, mango-rt for PostgreSQL, the example, the conformance project"
+cargo clippy --workspace --all-targets --locked --features mango-tests/replicas -- -D warnings
+# mango-rt's PostgreSQL build (the workspace builds it for SQLite), beside the generated
+# projects, whose OAuth one shares the build of aws-lc-sys's C.
+CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
+CARGO_TARGET_DIR="$E2E" cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
+CARGO_TARGET_DIR="$E2E" cargo clippy --workspace --all-targets --locked --manifest-path examples/conformance/Cargo.toml -- -D warnings
+
+stage unit "tests of the workspace's crates: unit, in-process, trybuild UI, template snapshots, CLI"
+cargo test --workspace --locked --exclude mango-tests
+free_in_ci target/tests
+# Every later stage makes its projects with the cargo-mango this stage built (not a
+# build of its own), kept aside so that target/debug can go.
+mkdir -p target/tools
+cp target/debug/cargo-mango target/tools/cargo-mango
+export MANGO_TEST_CARGO_MANGO="$PWD/target/tools/cargo-mango"
+export MANGO_BENCH_CARGO_MANGO="$MANGO_TEST_CARGO_MANGO"
+
+stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, an OAuth server, PostgreSQL"
+cargo test --locked -p mango-tests
+free_in_ci target/debug
 
 stage example "tests of the example project"
-cargo test --workspace --locked --manifest-path example/Cargo.toml
-free_in_ci example/target target/tests
+CARGO_TARGET_DIR="$E2E" cargo test --workspace --locked --manifest-path example/Cargo.toml
 
 stage conformance "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
 ./scripts/conformance.sh
-# target/e2e stays for the replicas test (cargo-mango and the generated projects' checks).
-free_in_ci target/debug
 
 stage packaging "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
 free_in_ci target/package-build
 
 stage benchmark "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
-cargo run -q --locked -p mango-bench --release -- all --quick
+# Its projects are made with the cargo-mango built above, and the build-cost step builds
+# into target/e2e (quick mode: a rebuild is what it times).
+MANGO_BENCH_BUILD_TARGET="$E2E" cargo run -q --locked -p mango-bench --release -- all --quick
 cargo run -q --locked -p mango-bench --release -- scale --quick
+free_in_ci target/e2e/debug
 
 stage replicas "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
 # After the benchmark, whose release build (target/release) the test's project shares;
 # the test binary itself builds apart, since a cargo running tests holds its target.
 MANGO_TEST_RELEASE_TARGET="$PWD/target" CARGO_TARGET_DIR="$PWD/target/tests-replicas" \
   cargo test -q --locked -p mango-tests --features replicas --test replicas
-free_in_ci target/tests-replicas target/e2e
+free_in_ci target/tests-replicas

@@ -376,6 +376,27 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// The `cargo-mango` that makes the benchmark's projects: `MANGO_BENCH_CARGO_MANGO` when
+/// set (`scripts/test.sh` passes the one its tests built), else a release build of this
+/// checkout's.
+fn cargo_mango() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("MANGO_BENCH_CARGO_MANGO") {
+        let bin = PathBuf::from(bin);
+        if !bin.is_file() {
+            return Err(format!(
+                "MANGO_BENCH_CARGO_MANGO is {}, which is not a file",
+                bin.display()
+            ));
+        }
+        return Ok(bin);
+    }
+    run(Command::new(cargo())
+        .args(["build", "-q", "--release", "-p", "cargo-mango"])
+        .current_dir(root())
+        .env("CARGO_TARGET_DIR", root().join("target")))?;
+    Ok(root().join("target/release/cargo-mango"))
+}
+
 /// A new project from `cargo mango startproject <project>` + `startapp <app>` under
 /// `parent` (emptied first); returns its directory.
 fn new_project(mango: &Path, parent: &Path, project: &str, app: &str) -> Result<PathBuf, String> {
@@ -468,21 +489,12 @@ type Built = (Vec<Target>, Option<String>, Vec<Running>);
 fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     let mut keep = Vec::new();
     run(Command::new(cargo())
-        .args([
-            "build",
-            "-q",
-            "--release",
-            "-p",
-            "mango-bench",
-            "--bins",
-            "-p",
-            "cargo-mango",
-        ])
+        .args(["build", "-q", "--release", "-p", "mango-bench", "--bins"])
         .current_dir(root())
         // Where the rest of the run looks for them, whatever the environment says.
         .env("CARGO_TARGET_DIR", root().join("target")))?;
     let release = root().join("target/release");
-    let mango = release.join("cargo-mango");
+    let mango = cargo_mango()?;
     let site = new_project(&mango, &dir.join("project"), "benchsite", "benchapp")?;
     let app = site.join("apps/benchapp");
     std::fs::write(app.join("src/lib.rs"), BENCH_APP).map_err(io("writing the app"))?;
@@ -514,7 +526,13 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     build_site(&["--features", "mango-rt/oauth"])?;
     let oauth_bin = dir.join("benchsite-oauth");
     std::fs::copy(release.join("benchsite"), &oauth_bin).map_err(io("copying benchsite"))?;
-    build_site(&[])?;
+    // The smoke test serves every cell with that one binary (the other cells do not
+    // configure OAuth, so it is not asked): one release build of mango-rt's graph for
+    // SQLite, not two. A measuring run builds plain mango too, so that no cell but the
+    // JWT one carries code it does not use.
+    if !options.quick {
+        build_site(&[])?;
+    }
     let bin = release.join("benchsite").display().to_string();
     let db = |name: &str| dir.join(name);
     // The database goes in the project's settings, as a deployment would have it (an
@@ -703,10 +721,16 @@ fn fastmcp(dir: &Path) -> Result<(String, String), String> {
 
 /// Debug build cost of a fresh project: the first build (clean unless `quick` finds the
 /// target directory of an earlier run), then three rebuilds after editing a tool body.
+/// In `quick` mode the target directory is `MANGO_BENCH_BUILD_TARGET` when set
+/// (`scripts/test.sh` passes the end-to-end tests', which holds this build's
+/// dependencies already): the smoke test checks the steps, not the clean build's time.
 fn build_cost(dir: &Path, quick: bool) -> Result<BuildCost, String> {
-    let mango = root().join("target/release/cargo-mango");
+    let mango = cargo_mango()?;
     let base = dir.join("build-cost");
-    let target = base.join("target");
+    let target = match std::env::var_os("MANGO_BENCH_BUILD_TARGET") {
+        Some(t) if quick => PathBuf::from(t),
+        _ => base.join("target"),
+    };
     if !quick {
         let _ = std::fs::remove_dir_all(&target);
     }

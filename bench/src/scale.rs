@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
 
-use super::{Running, cargo, free_port, io, new_project, root, run};
+use super::{Running, cargo, cargo_mango, free_port, io, new_project, root, run};
 
 /// The tools the scale run calls.
 const SCALE_APP: &str = r#"//! The scale benchmark's tools.
@@ -181,11 +181,7 @@ fn fresh_database(base: &str) -> Result<String, String> {
 /// The project `scalesite` (app `scaleapp`) for PostgreSQL, built with `--release` into
 /// the repository's target directory (the baselines' dependencies serve it too).
 fn build(dir: &Path) -> Result<PathBuf, String> {
-    run(Command::new(cargo())
-        .args(["build", "-q", "--release", "-p", "cargo-mango"])
-        .current_dir(root())
-        .env("CARGO_TARGET_DIR", root().join("target")))?;
-    let mango = root().join("target/release/cargo-mango");
+    let mango = cargo_mango()?;
     let site = new_project(&mango, &dir.join("project"), "scalesite", "scaleapp")?;
     let manifest = site.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).map_err(io("Cargo.toml"))?;

@@ -284,6 +284,10 @@ pub struct OAuthSettings {
     /// Seconds the keys are kept before they are fetched again (an unknown `kid`
     /// fetches them at once, at most once a second).
     pub jwks_ttl: u64,
+    /// Seconds after a failed fetch of the keys before they are fetched again (tokens
+    /// that need them are refused at once meanwhile, so that a failing authorization
+    /// server is not asked by every request).
+    pub jwks_retry: f64,
     /// Seconds an introspection answer is kept (0: ask for every request).
     pub introspection_cache: u64,
     /// The longest `Authorization` header accepted, in bytes.
@@ -313,6 +317,7 @@ impl Default for OAuthSettings {
             leeway: 30,
             timeout: 5.0,
             jwks_ttl: 600,
+            jwks_retry: 5.0,
             introspection_cache: 30,
             max_token_bytes: 8192,
             resource_name: None,

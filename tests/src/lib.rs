@@ -25,10 +25,20 @@ pub fn e2e_target() -> PathBuf {
     root().join("target").join("e2e")
 }
 
-/// `cargo-mango`, built from this checkout (once per test run).
+/// `cargo-mango`: `MANGO_TEST_CARGO_MANGO` when set (`scripts/test.sh` sets it to the
+/// one its unit stage built), else built from this checkout (once per test process).
 pub fn cargo_mango() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("MANGO_TEST_CARGO_MANGO") {
+            let bin = PathBuf::from(bin);
+            assert!(
+                bin.is_file(),
+                "MANGO_TEST_CARGO_MANGO is {}, which is not a file",
+                bin.display()
+            );
+            return bin;
+        }
         let status = Command::new(env!("CARGO"))
             .args(["build", "-q", "-p", "cargo-mango", "--manifest-path"])
             .arg(root().join("Cargo.toml"))
@@ -83,6 +93,41 @@ pub fn mango_ok(dir: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs `build` once per test run for the project `name`, however many tests and test
+/// processes ask: under cargo-nextest every test is a process of its own, so a
+/// `OnceLock` alone would build the project once per test, and two processes building
+/// it at once would overwrite each other. The first to ask holds a lock file
+/// (`target/e2e/projects/<name>.lock`) while it builds and then records the run
+/// (`<name>.built`); the others wait on the lock, see the record and build nothing. A
+/// run is nextest's `NEXTEST_RUN_ID`, else this process (`cargo test` runs a binary's
+/// tests in one process). A failed build records nothing: the next test tries again.
+pub fn once_per_run(name: &str, build: impl FnOnce()) {
+    let projects = e2e_target().join("projects");
+    std::fs::create_dir_all(&projects).unwrap();
+    let run = std::env::var("NEXTEST_RUN_ID")
+        .unwrap_or_else(|_| format!("process {}", std::process::id()));
+    let lock = std::fs::File::create(projects.join(format!("{name}.lock"))).unwrap();
+    lock.lock().unwrap();
+    let record = projects.join(format!("{name}.built"));
+    if std::fs::read_to_string(&record).is_ok_and(|r| r == run) {
+        return;
+    }
+    let _ = std::fs::remove_file(&record);
+    build();
+    std::fs::write(&record, run).unwrap();
+    // The lock is released when `lock` is dropped.
+}
+
+/// A project made by `make` (it scaffolds and builds it) once per test run and shared by
+/// every test that asks, in this process and in others ([`once_per_run`]). Callers keep
+/// the result in a `OnceLock`, so a process asks once.
+pub fn shared_site(name: &str, make: impl FnOnce() -> Site) -> Site {
+    once_per_run(name, || {
+        make();
+    });
+    Site::at(name)
 }
 
 /// A fresh folder under `target/e2e/projects/` (emptied first).
@@ -215,7 +260,20 @@ pub struct Site {
 impl Site {
     pub fn get() -> &'static Site {
         static SITE: OnceLock<Site> = OnceLock::new();
-        SITE.get_or_init(|| Site::scaffold("e2esite", ["calc", "notes"], |_| {}))
+        SITE.get_or_init(|| {
+            shared_site("e2esite", || {
+                Site::scaffold("e2esite", ["calc", "notes"], |_| {})
+            })
+        })
+    }
+
+    /// The project `name` where the helpers here make it (`scratch(name)/name`), and its
+    /// binary in the shared target directory.
+    pub fn at(name: &str) -> Site {
+        Site {
+            dir: e2e_target().join("projects").join(name).join(name),
+            binary: e2e_target().join("debug").join(name),
+        }
     }
 
     /// Scaffolds and builds a project like the shared one, with the fixtures `calc` and
@@ -535,6 +593,8 @@ pub const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","p
 /// can send many at once and see exactly what comes back).
 pub struct StdioClient {
     child: Child,
+    /// What the server wrote to stderr so far (also copied to the test's stderr).
+    pub log: std::sync::Arc<Mutex<String>>,
     stdin: std::process::ChildStdin,
     replies: std::sync::mpsc::Receiver<serde_json::Value>,
     next_id: u64,
@@ -547,9 +607,18 @@ impl StdioClient {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let log = std::sync::Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, replies) = std::sync::mpsc::channel();
@@ -564,6 +633,7 @@ impl StdioClient {
         });
         let mut client = StdioClient {
             child,
+            log,
             stdin,
             replies,
             next_id: 0,
@@ -714,6 +784,44 @@ impl Drop for StdioClient {
     }
 }
 
+/// The log filter under which a server logs every request it receives (rmcp's
+/// `received request id=… request=…`, at debug), for tests that wait until a call is
+/// under way: `MANGO_LOG=`[`REQUEST_LOG`].
+pub const REQUEST_LOG: &str = "info,rmcp::service=debug";
+
+/// Waits until `log` holds `needle` at least `count` times, failing the test (with the
+/// log) past `limit`. For a server started with `MANGO_LOG=`[`REQUEST_LOG`], a call is
+/// under way once its request is logged: `"name: \"calc_slow\""`.
+pub fn wait_for_log(log: &Mutex<String>, needle: &str, count: usize, limit: Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let seen = log.lock().unwrap().matches(needle).count();
+        if seen >= count {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "the server did not log `{needle}` {count} time(s) within {limit:?} ({seen} seen):\n{}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Writes `text` to `path` with a modification time a second from now, so that cargo
+/// sees the file changed since the last build even where file times have a granularity
+/// of a second, without the test sleeping for it. (The next build, which the test
+/// makes, rebuilds; one within that second would see it changed again.)
+pub fn write_newer(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + Duration::from_secs(1))
+        .unwrap();
+}
+
 /// Whether a `tools/call` result is an error result.
 pub fn is_error(result: &serde_json::Value) -> bool {
     result["isError"] == true || result.get("code").is_some()
@@ -802,13 +910,13 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
     );
     let binary = e2e_target().join("debug").join(name);
     assert!(binary.is_file(), "{} was not built", binary.display());
-    clippy_clean(&dir, name);
     Site { dir, binary }
 }
 
-/// The fixtures are code a user would write: clippy holds them to the same bar as the
-/// repository's own (`scripts/test.sh` checks their formatting). Fails the test when
-/// clippy finds anything in the project at `dir`.
+/// Fails the test when clippy finds anything in the project at `dir`. The fixtures are
+/// code a user would write, held to the repository's bar: they are linted once, all
+/// together, by `tests/tests/fixtures.rs` (not once per project that copies them), and
+/// `scripts/test.sh` checks their formatting.
 pub fn clippy_clean(dir: &Path, name: &str) {
     let out = cargo_in(
         dir,

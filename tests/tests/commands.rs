@@ -12,23 +12,27 @@ use mango_tests::*;
 fn site() -> &'static (Site, String) {
     static SITE: OnceLock<(Site, String)> = OnceLock::new();
     SITE.get_or_init(|| {
-        let site = db_site("cmdsite", "sqlite", "cmdledger", false, |dir| {
-            let fixtures = root().join("tests/e2e/fixtures");
-            let lib = dir.join("apps/cmdledger/src/lib.rs");
-            let mut text = std::fs::read_to_string(&lib).unwrap();
-            text.push_str(&std::fs::read_to_string(fixtures.join("commands.rs")).unwrap());
-            std::fs::write(&lib, text).unwrap();
-            mango_ok(dir, &["startapp", "cmdother"]);
-            let other = dir.join("apps/cmdother");
-            std::fs::copy(fixtures.join("other.rs"), other.join("src/lib.rs")).unwrap();
-            std::fs::remove_file(other.join("src/schema.rs")).unwrap();
-        });
         let url = format!(
             "sqlite://{}",
-            scratch("cmd-db").join("db.sqlite3").display()
+            e2e_target().join("projects/cmd-db/db.sqlite3").display()
         );
-        let (code, _, err) = run(&site, &url, &["migrate"]);
-        assert_eq!(code, 0, "{err}");
+        let site = shared_site("cmdsite", || {
+            let site = db_site("cmdsite", "sqlite", "cmdledger", false, |dir| {
+                let fixtures = root().join("tests/e2e/fixtures");
+                let lib = dir.join("apps/cmdledger/src/lib.rs");
+                let mut text = std::fs::read_to_string(&lib).unwrap();
+                text.push_str(&std::fs::read_to_string(fixtures.join("commands.rs")).unwrap());
+                std::fs::write(&lib, text).unwrap();
+                mango_ok(dir, &["startapp", "cmdother"]);
+                let other = dir.join("apps/cmdother");
+                std::fs::copy(fixtures.join("other.rs"), other.join("src/lib.rs")).unwrap();
+                std::fs::remove_file(other.join("src/schema.rs")).unwrap();
+            });
+            scratch("cmd-db");
+            let (code, _, err) = run(&site, &url, &["migrate"]);
+            assert_eq!(code, 0, "{err}");
+            site
+        });
         (site, url)
     })
 }

@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 
 fn sqlite_site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| db_site("dbsite", "sqlite", "ledger", true, |_| {}))
+    SITE.get_or_init(|| {
+        shared_site("dbsite", || {
+            db_site("dbsite", "sqlite", "ledger", true, |_| {})
+        })
+    })
 }
 
 /// The site's binary with its database at `url`.
@@ -302,14 +306,20 @@ fn an_exhausted_pool_fails_the_call_after_the_checkout_timeout() {
         .env("MANGO_DATABASE__CHECKOUT_TIMEOUT", "0.3");
     let mut client = StdioClient::start(cmd);
     let started = std::time::Instant::now();
-    // The first call takes the only connection and keeps it 3 s; the second comes well
-    // after it (even on a loaded machine) and must give up after 0.3 s.
+    // The first call takes the only connection and keeps it 3 s; a call after it must
+    // give up after 0.3 s. (Until the first has its connection, a call still finds it
+    // free: asked again until one finds it taken.)
     let hold = client.send_request(
         "tools/call",
         json!({"name": "ledger_hold", "arguments": {"millis": 3000}}),
     );
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    let waited = client.call("ledger_count", json!({}));
+    let waited = loop {
+        let r = client.call("ledger_count", json!({}));
+        if is_error(&r) || started.elapsed() > std::time::Duration::from_secs(2) {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert!(is_error(&waited), "{waited}");
     assert!(
         text(&waited).contains("no database connection was free within 300ms"),
@@ -437,8 +447,7 @@ fn a_failing_migration_is_rolled_back_and_migrate_resumes_after_the_fix() {
         .join("apps/mledger/migrations")
         .join(broken)
         .join("up.sql");
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    std::fs::write(&up, "CREATE TABLE half_done (x INTEGER);\n").unwrap();
+    write_newer(&up, "CREATE TABLE half_done (x INTEGER);\n");
     let stdout = success(mango_in(&site.dir, &["migrate"]).env("MANGO_DATABASE__URL", &url));
     assert!(
         stdout.contains(&format!("Applied mledger {broken}")),
@@ -477,12 +486,13 @@ fn makemigrations_writes_an_empty_pair() {
 #[test]
 fn migration_versions_are_unique_and_a_duplicate_is_refused() {
     let mut versions = Vec::new();
-    let site = db_site("dupsite", "sqlite", "dupledger", false, |dir| {
-        mango_ok(dir, &["startapp", "alpha"]);
+    // Named apart from e2e.rs's `clashsite` and its app `alpha` (one target directory).
+    let site = db_site("dupversite", "sqlite", "dupledger", false, |dir| {
+        mango_ok(dir, &["startapp", "valpha"]);
         for name in ["x", "y"] {
-            mango_ok(dir, &["makemigrations", "alpha", name]);
+            mango_ok(dir, &["makemigrations", "valpha", name]);
         }
-        let mut found: Vec<String> = std::fs::read_dir(dir.join("apps/alpha/migrations"))
+        let mut found: Vec<String> = std::fs::read_dir(dir.join("apps/valpha/migrations"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
@@ -528,7 +538,7 @@ fn migration_versions_are_unique_and_a_duplicate_is_refused() {
         .unwrap();
     let tables = String::from_utf8_lossy(&tables.stdout);
     assert!(
-        !tables.contains("entries") && !tables.contains("alpha_items"),
+        !tables.contains("entries") && !tables.contains("valpha_items"),
         "{tables}"
     );
 }

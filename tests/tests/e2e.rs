@@ -195,7 +195,7 @@ fn http_refusals_are_json_rpc_errors() {
 #[test]
 fn sigterm_finishes_calls_in_flight_then_exits_zero() {
     let site = Site::get();
-    let mut server = site.serve_http(&["--stateless"]);
+    let mut server = site.serve_http_with_env(&["--stateless"], &[("MANGO_LOG", REQUEST_LOG)]);
     let auth = server.authority();
     let call = std::thread::spawn(move || {
         http_post(
@@ -205,7 +205,12 @@ fn sigterm_finishes_calls_in_flight_then_exits_zero() {
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calc_slow","arguments":{"millis":800}}}"#,
         )
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_log(
+        &server.log,
+        "name: \"calc_slow\"",
+        1,
+        Duration::from_secs(20),
+    );
     let status = server.terminate();
     let (code, _, body) = call.join().unwrap();
     assert_eq!(code, 200, "{body}");
@@ -279,7 +284,7 @@ fn startup_reports_bad_settings_with_file_and_key() {
 
 #[test]
 fn two_tools_with_one_name_stop_the_server_naming_both() {
-    let site = Site::scaffold("dupsite", ["alpha", "beta"], |dir| {
+    let site = Site::scaffold("clashsite", ["alpha", "beta"], |dir| {
         // beta gets the prefix `alpha` and a tool `add`: `alpha_add` twice.
         let manifest = dir.join("apps/beta/Cargo.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();
@@ -315,13 +320,11 @@ fn editing_one_tool_rebuilds_that_app_and_relinks_only() {
     let site = Site::scaffold("editsite", ["gamma", "delta"], |_| {});
     let lib = site.dir.join("apps/delta/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    // Cargo compares modification times: let the clock move past the build's.
-    std::thread::sleep(Duration::from_millis(1100));
-    std::fs::write(
+    // Cargo compares modification times: the edit's is past the build's.
+    write_newer(
         &lib,
-        text.replace("format!(\"Hello, {name}!\")", "format!(\"Hi, {name}!\")"),
-    )
-    .unwrap();
+        &text.replace("format!(\"Hello, {name}!\")", "format!(\"Hi, {name}!\")"),
+    );
     let started = Instant::now();
     let out = mango_ok(&site.dir, &["apps"]);
     let elapsed = started.elapsed();

@@ -26,12 +26,12 @@ fn fault_site(name: &str, backend: &str) -> Site {
 
 fn sqlite_site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| fault_site("faultsite", "sqlite"))
+    SITE.get_or_init(|| shared_site("faultsite", || fault_site("faultsite", "sqlite")))
 }
 
 fn postgres_site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| fault_site("pgfaultsite", "postgres"))
+    SITE.get_or_init(|| shared_site("pgfaultsite", || fault_site("pgfaultsite", "postgres")))
 }
 
 fn sqlite_url(test: &str) -> String {
@@ -167,6 +167,7 @@ fn a_cancelled_call_is_rolled_back_and_frees_its_connection() {
         &[
             ("MANGO_DATABASE__POOL_SIZE", "2"),
             ("MANGO_DATABASE__CHECKOUT_TIMEOUT", "2"),
+            ("MANGO_LOG", REQUEST_LOG),
         ],
     );
     let slow: Vec<u64> = (0..2)
@@ -177,7 +178,13 @@ fn a_cancelled_call_is_rolled_back_and_frees_its_connection() {
             )
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    // Both under way (rmcp has handed them to mango) before they are cancelled.
+    wait_for_log(
+        &client.log,
+        "name: \"fledger_insert_slowly\"",
+        2,
+        Duration::from_secs(20),
+    );
     for id in &slow {
         client.notify(
             "notifications/cancelled",
@@ -213,7 +220,10 @@ fn a_client_that_disconnects_leaves_nothing_behind() {
     let url = sqlite_url("disconnect");
     let server = sqlite_site().serve_http_with_env(
         &["--stateless", "--migrate"],
-        &[("MANGO_DATABASE__URL", url.as_str())],
+        &[
+            ("MANGO_DATABASE__URL", url.as_str()),
+            ("MANGO_LOG", REQUEST_LOG),
+        ],
     );
     let authority = server.authority();
     {
@@ -226,9 +236,20 @@ fn a_client_that_disconnects_leaves_nothing_behind() {
         );
         stream.write_all(head.as_bytes()).unwrap();
         stream.write_all(body.as_bytes()).unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        wait_for_log(
+            &server.log,
+            "name: \"fledger_insert_slowly\"",
+            1,
+            Duration::from_secs(20),
+        );
     } // the client goes away
-    std::thread::sleep(Duration::from_millis(2000));
+    // The call is dropped (and says so) well before it would have ended.
+    wait_for_log(
+        &server.log,
+        "cancelled by the client",
+        1,
+        Duration::from_secs(20),
+    );
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fledger_labels", "arguments": {}}}).to_string();
     let (status, _, body) = http_post(&authority, "/mcp", JSON_HEADERS, &call);
     assert_eq!(status, 200, "{body}");
@@ -463,7 +484,10 @@ fn sigterm_under_load_answers_every_call_in_flight() {
     let url = sqlite_url("sigterm");
     let mut server = sqlite_site().serve_http_with_env(
         &["--stateless", "--migrate"],
-        &[("MANGO_DATABASE__URL", url.as_str())],
+        &[
+            ("MANGO_DATABASE__URL", url.as_str()),
+            ("MANGO_LOG", REQUEST_LOG),
+        ],
     );
     let authority = server.authority();
     let calls: Vec<_> = (0..25)
@@ -480,7 +504,13 @@ fn sigterm_under_load_answers_every_call_in_flight() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // Every call under way.
+    wait_for_log(
+        &server.log,
+        "received request id=",
+        25,
+        Duration::from_secs(20),
+    );
     let (code, _, body) = http_get(&authority, "/readyz");
     assert_eq!(code, 200, "{body}");
     let started = Instant::now();

@@ -13,13 +13,16 @@ const CHAIN: &str = r#"["mwledger.outer", "mwledger.inner", "mwledger.bomb", "ma
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
     SITE.get_or_init(|| {
-        db_site("mwsite", "sqlite", "mwledger", false, |dir| {
-            let lib = dir.join("apps/mwledger/src/lib.rs");
-            let mut text = std::fs::read_to_string(&lib).unwrap();
-            text.push_str(
-                &std::fs::read_to_string(root().join("tests/e2e/fixtures/middleware.rs")).unwrap(),
-            );
-            std::fs::write(&lib, text).unwrap();
+        shared_site("mwsite", || {
+            db_site("mwsite", "sqlite", "mwledger", false, |dir| {
+                let lib = dir.join("apps/mwledger/src/lib.rs");
+                let mut text = std::fs::read_to_string(&lib).unwrap();
+                text.push_str(
+                    &std::fs::read_to_string(root().join("tests/e2e/fixtures/middleware.rs"))
+                        .unwrap(),
+                );
+                std::fs::write(&lib, text).unwrap();
+            })
         })
     })
 }
@@ -418,7 +421,13 @@ fn secrets_never_reach_logs_errors_or_check() {
             );
         }
     }
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The server's log has the panic's report (it comes after the answer).
+    wait_for_log(
+        &server.log,
+        "panicking after the insert",
+        1,
+        std::time::Duration::from_secs(10),
+    );
     let mut printed = server.log.lock().unwrap().clone();
     assert!(
         printed.contains("panicking after the insert"),

@@ -149,6 +149,7 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
     assert_eq!(said("serving the new build"), builds_before);
 
     // A burst of writes is one rebuild.
+    let rebuilds_before = said("changed; building");
     for i in 0..5 {
         std::fs::write(
             &lib,
@@ -163,10 +164,15 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
         &log,
         || hello(port).is_some_and(|b| b.contains("Hi 4, Ada!")),
     );
-    std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         said("serving the new build"),
         builds_before + 1,
+        "one rebuild for the burst: {}",
+        printed()
+    );
+    assert_eq!(
+        said("changed; building"),
+        rebuilds_before + 1,
         "one rebuild for the burst: {}",
         printed()
     );
@@ -181,6 +187,14 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
         Duration::from_secs(60),
         &log,
         || said("serving the new build") > before,
+    );
+    // The next change after the burst was this one: no late rebuild of the burst came
+    // between (the reloader takes changes in order).
+    assert_eq!(
+        said("changed; building"),
+        rebuilds_before + 2,
+        "a rebuild besides the burst's and the settings': {}",
+        printed()
     );
     wait_for(
         "the new server answering",

@@ -14,15 +14,16 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use mango_tests::{
-    build_for_postgres, cargo_in, clippy_clean, command_in, copy_dir, e2e_target,
-    fresh_postgres_database, http_get, mango_ok, missing, postgres_url, python, python_script,
-    root, scratch, success,
+    build_for_postgres, cargo_in, command_in, copy_dir, e2e_target, fresh_postgres_database,
+    http_get, mango_ok, missing, once_per_run, postgres_url, python, python_script, root, scratch,
+    success,
 };
 use serde_json::Value;
 
@@ -39,32 +40,37 @@ struct Project {
 fn project() -> &'static Project {
     static PROJECT: OnceLock<Project> = OnceLock::new();
     PROJECT.get_or_init(|| {
-        let parent = scratch("replicasite");
-        mango_ok(&parent, &["startproject", "replicasite"]);
-        let dir = parent.join("replicasite");
-        build_for_postgres(&dir);
-        mango_ok(&dir, &["startapp", "orders"]);
-        let fixtures = root().join("tests/e2e/fixtures");
-        let app = dir.join("apps/orders");
-        std::fs::copy(fixtures.join("orders.rs"), app.join("src/lib.rs")).unwrap();
-        std::fs::remove_file(app.join("src/schema.rs")).unwrap();
-        std::fs::remove_dir_all(app.join("migrations")).unwrap();
-        copy_dir(&fixtures.join("orders/postgres"), &app.join("migrations"));
-        mango_ok(&dir, &["sync"]);
         // The release build goes where MANGO_TEST_RELEASE_TARGET says (the benchmark's
         // target directory, in the suite), else with the other projects'.
         let target = std::env::var_os("MANGO_TEST_RELEASE_TARGET")
             .map(PathBuf::from)
             .unwrap_or_else(e2e_target);
-        success(
-            cargo_in(&dir, &["build", "-q", "--release", "-p", "replicasite"])
-                .env("CARGO_TARGET_DIR", &target),
-        );
-        clippy_clean(&dir, "replicasite");
+        let dir = e2e_target().join("projects/replicasite/replicasite");
+        once_per_run("replicasite", || build_project(&target));
         let binary = target.join("release/replicasite");
         assert!(binary.is_file());
         Project { dir, binary }
     })
+}
+
+/// Scaffolds the project and builds it in release into `target`.
+fn build_project(target: &Path) {
+    let parent = scratch("replicasite");
+    mango_ok(&parent, &["startproject", "replicasite"]);
+    let dir = parent.join("replicasite");
+    build_for_postgres(&dir);
+    mango_ok(&dir, &["startapp", "orders"]);
+    let fixtures = root().join("tests/e2e/fixtures");
+    let app = dir.join("apps/orders");
+    std::fs::copy(fixtures.join("orders.rs"), app.join("src/lib.rs")).unwrap();
+    std::fs::remove_file(app.join("src/schema.rs")).unwrap();
+    std::fs::remove_dir_all(app.join("migrations")).unwrap();
+    copy_dir(&fixtures.join("orders/postgres"), &app.join("migrations"));
+    mango_ok(&dir, &["sync"]);
+    success(
+        cargo_in(&dir, &["build", "-q", "--release", "-p", "replicasite"])
+            .env("CARGO_TARGET_DIR", target),
+    );
 }
 
 /// What the tests need: PostgreSQL, nginx, the MCP Python SDK (a skip on a laptop, a
@@ -193,6 +199,7 @@ fn start_replica(
         child: Some(child),
         log,
     };
+    // A panic here drops `replica`, which kills its server.
     wait_until(
         &format!("replica {name} ready"),
         Duration::from_secs(20),
@@ -228,6 +235,7 @@ impl Nginx {
     /// Writes the site's configuration and has nginx load it (`-s reload`: new workers
     /// take it; the old ones finish the requests they have).
     fn reload(&self, site: &str) {
+        let started = self.workers_started();
         std::fs::write(self.dir.join("site.conf"), site).unwrap();
         let out = Command::new(&self.binary)
             .args(self.args())
@@ -239,8 +247,21 @@ impl Nginx {
             "nginx -s reload: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        // The new workers are up once nginx answers through them.
-        std::thread::sleep(Duration::from_millis(300));
+        // The new configuration is in force once the master has started its new worker
+        // (the old one only finishes the requests it has).
+        wait_until(
+            "nginx's worker of the new configuration",
+            Duration::from_secs(10),
+            || self.workers_started() > started,
+        );
+    }
+
+    /// How many workers the master has started (its error log, at `notice`).
+    fn workers_started(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("error.log"))
+            .unwrap_or_default()
+            .matches("start worker process")
+            .count()
     }
 
     /// `$upstream_addr` of each request nginx logged: more than one address is a
@@ -251,8 +272,26 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// `nginx -s stop` (its master stops its workers, then exits), and if the master is
+    /// still there after 10 s, SIGKILL to its whole process group: killing the master
+    /// alone would leave its workers listening. Runs when a test fails too.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new(&self.binary)
+            .args(self.args())
+            .args(["-s", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().is_ok_and(|s| s.is_some()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -268,6 +307,7 @@ fn start_nginx(binary: &Path, dir: &Path, site: &str, port: u16) -> Nginx {
     let conf = format!(
         "{user}worker_processes 1;
 pid {d}/nginx.pid;
+error_log {d}/error.log notice;
 events {{ worker_connections 1024; }}
 http {{
     log_format upstreams '$http_mcp_method $http_mcp_name $status \"$upstream_addr\" \"$upstream_status\"';
@@ -303,6 +343,8 @@ http {{
     nginx.child = Command::new(binary)
         .args(nginx.args())
         .args(["-g", "daemon off;"])
+        // Its own process group, with its workers: what Drop kills if all else fails.
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -387,6 +429,27 @@ impl Cluster {
         ]))
     }
 
+    /// How many orders are in the table (those of `replica` only, if given).
+    fn orders(&self, replica: Option<&str>) -> u64 {
+        let filter = replica
+            .map(|r| format!(" WHERE replica = '{r}'"))
+            .unwrap_or_default();
+        self.psql(&format!("SELECT count(*) FROM orders{filter}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits (up to 20 s) until [`Cluster::orders`] reaches `at_least`: the load is
+    /// flowing (through that replica).
+    fn wait_for_orders(&self, replica: Option<&str>, at_least: u64) {
+        wait_until(
+            &format!("{at_least} orders placed (replica {replica:?})"),
+            Duration::from_secs(20),
+            || self.orders(replica) >= at_least,
+        );
+    }
+
     /// How many rows each token has in `table`.
     fn rows_by_token(&self, table: &str) -> HashMap<String, u32> {
         self.psql(&format!(
@@ -411,13 +474,13 @@ impl Cluster {
     }
 }
 
-impl Drop for Cluster {
+/// A replica's server is killed when the replica goes: when its cluster ends, and when
+/// a test fails half-way (one that has not passed its readiness check included).
+impl Drop for Replica {
     fn drop(&mut self) {
-        for r in &mut self.replicas {
-            if let Some(mut child) = r.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
@@ -506,7 +569,8 @@ fn writes_through_nginx_land_once_when_a_replica_is_killed() {
     };
     let _one = one_at_a_time();
     let (load, out) = cluster.load(6, 8);
-    std::thread::sleep(Duration::from_secs(2));
+    // r2 dies once the load is well under way.
+    cluster.wait_for_orders(None, 100);
     let r2 = &mut cluster.replicas[1];
     let mut child = r2.child.take().unwrap();
     child.kill().unwrap();
@@ -610,7 +674,7 @@ fn a_rolling_restart_under_load_answers_every_call() {
     };
     let _one = one_at_a_time();
     let (load, out) = cluster.load(9, 6);
-    std::thread::sleep(Duration::from_millis(1500));
+    cluster.wait_for_orders(None, 50);
     for i in 0..cluster.replicas.len() {
         let name = cluster.replicas[i].name.clone();
         cluster.route_around(&[&name]);
@@ -629,8 +693,10 @@ fn a_rolling_restart_under_load_answers_every_call() {
         );
         let (port, db) = (r.port, cluster.db.clone());
         cluster.replicas[i] = start_replica(&db, KEY, &name, port, true, &cluster.dir);
+        let placed = cluster.orders(Some(&name));
         cluster.route_around(&[]);
-        std::thread::sleep(Duration::from_millis(500));
+        // Back in service: it takes calls again before the next replica goes.
+        cluster.wait_for_orders(Some(&name), placed + 1);
     }
     let records = records(load, &out);
     let failed = check_exactly_once(&cluster, &records);

@@ -25,12 +25,22 @@ async fn tag(note: Note, urgency: Urgency) -> Note {
     note
 }
 
-fn main() {
+pub fn main() {
     let note: Note = mango_rt::serde_json::from_str(r#"{"id": 1}"#).unwrap();
-    assert_eq!(note, Note { id: 1, tags: vec![] });
+    assert_eq!(
+        note,
+        Note {
+            id: 1,
+            tags: vec![]
+        }
+    );
     let text = mango_rt::serde_json::to_string(&Urgency::High).unwrap();
     assert_eq!(text, "\"high\"");
     let schema = mango_rt::schemars::schema_for!(Note);
-    assert!(mango_rt::serde_json::to_string(&schema).unwrap().contains("Its id."));
+    assert!(
+        mango_rt::serde_json::to_string(&schema)
+            .unwrap()
+            .contains("Its id.")
+    );
     let _ = tag;
 }

@@ -16,7 +16,7 @@ async fn r#async(req: &mut Request, next: Next) -> Response {
     next.run(req).await
 }
 
-fn main() {
+pub fn main() {
     let _ = r#type;
     let _ = r#match;
     let _ = r#async;

@@ -24,8 +24,6 @@ use crate::transport::http::json_response;
 const MAX_CACHED: usize = 10_000;
 /// Keys are fetched at most this often for unknown `kid`s.
 const MIN_REFETCH: Duration = Duration::from_secs(1);
-/// After a failed fetch, no other for this long (requests fail at once meanwhile).
-const FAIL_BACKOFF: Duration = Duration::from_secs(5);
 /// The largest answer read from the authorization server.
 const MAX_ANSWER: usize = 1 << 20;
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -61,6 +59,12 @@ pub(super) fn check(s: &OAuthSettings) -> Result<(), String> {
         return Err(format!(
             "timeout must be a positive number of seconds, not {}",
             s.timeout
+        ));
+    }
+    if !(s.jwks_retry >= 0.0 && s.jwks_retry.is_finite()) {
+        return Err(format!(
+            "jwks_retry must be a number of seconds (0 or more), not {}",
+            s.jwks_retry
         ));
     }
     if s.max_token_bytes < 64 {
@@ -620,6 +624,9 @@ struct Keys {
     configured: Option<String>,
     issuer: String,
     ttl: Duration,
+    /// After a failed fetch, no other for this long (`jwks_retry`; requests that need
+    /// the keys fail at once meanwhile).
+    retry: Duration,
     set: RwLock<Arc<KeySet>>,
     fetching: tokio::sync::Mutex<Fetching>,
 }
@@ -655,6 +662,7 @@ impl Keys {
             configured: s.jwks_url.clone(),
             issuer: s.issuer.clone(),
             ttl: Duration::from_secs(s.jwks_ttl.max(1)),
+            retry: Duration::from_secs_f64(s.jwks_retry),
             set: RwLock::new(Arc::default()),
             fetching: tokio::sync::Mutex::new(Fetching::default()),
         }
@@ -683,7 +691,7 @@ impl Keys {
         let fetched_since = fetching.last.is_some_and(|t| t >= arrived);
         if !fetched_since {
             if let (Some(last), Some(why)) = (fetching.last, &fetching.failed)
-                && last.elapsed() < FAIL_BACKOFF
+                && last.elapsed() < self.retry
             {
                 return self.stale(kid, alg).ok_or_else(|| {
                     format!("the authorization server's keys could not be fetched: {why}")
