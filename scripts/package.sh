@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
-# The crates as crates.io would get them: `cargo package` for mango-attr, mango-cli,
-# mango-rt and cargo-mango (each built from its packaged sources against the others'
-# packages), then a cargo-mango built from its package, outside this checkout, makes a
-# project that depends on mango-rt by version (not by a path into the checkout).
+# The crates as crates.io would get them: `cargo package` of mango-attr, mango-cli,
+# mango-rt and cargo-mango, each verified by building it from its packaged sources
+# against the others' packages; then the cargo-mango that verification built (from its
+# package, outside this checkout) makes a project that depends on mango-rt by version
+# (not by a path into the checkout).
 #
 #   ./scripts/package.sh
+#
+# Verification builds into target/e2e, beside the generated projects, whose
+# dependencies it shares (without a target directory set, cargo verifies each crate in a
+# target directory of its own, compiling every dependency again for each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf 'package.sh: %s\n' "$*" >&2; }
 
+TARGET="$PWD/target/e2e"
 VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
-say "cargo package (version $VERSION)"
-cargo package --workspace --locked --allow-dirty --exclude mango-bench --exclude mango-tests -q
+say "cargo package (version $VERSION), verified in $TARGET"
+CARGO_TARGET_DIR="$TARGET" cargo package --workspace --locked --allow-dirty \
+  --exclude mango-bench --exclude mango-tests -q
 
-PACKAGED="$PWD/target/package/cargo-mango-$VERSION"
-say "building cargo-mango from $PACKAGED (mango-cli from its package too)"
-cargo build -q --manifest-path "$PACKAGED/Cargo.toml" \
-  --config "patch.crates-io.mango-cli.path='$PWD/target/package/mango-cli-$VERSION'" \
-  --target-dir "$PWD/target/package-build"
+PACKAGED="$TARGET/package/cargo-mango-$VERSION"
+BINARY="$TARGET/debug/cargo-mango"
+[ -f "$PACKAGED/Cargo.toml" ] || { say "no packaged cargo-mango at $PACKAGED"; exit 1; }
+[ -x "$BINARY" ] || { say "verification built no cargo-mango at $BINARY"; exit 1; }
 
 SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
-if ! "$PWD/target/package-build/debug/cargo-mango" mango startproject pkgcheck "$SCRATCH/pkgcheck" >"$SCRATCH/log" 2>&1; then
+if ! "$BINARY" mango startproject pkgcheck "$SCRATCH/pkgcheck" >"$SCRATCH/log" 2>&1; then
   cat "$SCRATCH/log" >&2
   say "the packaged cargo-mango could not make a project"
   exit 1

@@ -16,8 +16,13 @@
 #   - Debian's nginx (nginx-light), the load balancer in front of the replicas test's
 #     three servers and of the scale benchmark's.
 #
-# Last, it runs the benchmark in its quick mode (bench/, see the README's Performance
-# section) so that the benchmark never rots; timings are not asserted.
+# Then the stages: fmt, clippy, unit (the workspace's crates), e2e (generated projects),
+# example, conformance, packaging, the benchmark in its quick mode (bench/, see the
+# README's Performance section: so that it never rots; timings are not asserted) and the
+# replicas test. It ends with the stage table (each stage's seconds; README,
+# "Developing mango"), passed or failed. After it, only the PostgreSQL server is left
+# running (scripts/postgres.sh keeps it for the next run). The inner loop for day-to-day
+# work is ./scripts/quick.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -140,7 +145,6 @@ export MANGO_BENCH_CARGO_MANGO="$MANGO_TEST_CARGO_MANGO"
 
 stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, an OAuth server, PostgreSQL"
 cargo test --locked -p mango-tests
-free_in_ci target/debug
 
 stage example "tests of the example project"
 CARGO_TARGET_DIR="$E2E" cargo test --workspace --locked --manifest-path example/Cargo.toml
@@ -150,18 +154,35 @@ stage conformance "the official MCP conformance suite (@modelcontextprotocol/con
 
 stage packaging "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
-free_in_ci target/package-build
 
 stage benchmark "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
-# Its projects are made with the cargo-mango built above, and the build-cost step builds
-# into target/e2e (quick mode: a rebuild is what it times).
-MANGO_BENCH_BUILD_TARGET="$E2E" cargo run -q --locked -p mango-bench --release -- all --quick
-cargo run -q --locked -p mango-bench --release -- scale --quick
-free_in_ci target/e2e/debug
+# Debug builds, where the tests built them: the baselines in target/debug, the projects
+# (made with the cargo-mango above) in target/e2e, with the feature sets the end-to-end
+# tests compiled there (SQLite with OAuth, PostgreSQL). No release build: the smoke test
+# checks that the benchmark runs, not how fast (`cargo run -p mango-bench --release --
+# all` measures, README "Performance").
+export MANGO_BENCH_BUILD_TARGET="$E2E"
+cargo run -q --locked -p mango-bench -- all --quick
+cargo run -q --locked -p mango-bench -- scale --quick
+free_in_ci target/debug target/e2e/debug
 
 stage replicas "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
-# After the benchmark, whose release build (target/release) the test's project shares;
-# the test binary itself builds apart, since a cargo running tests holds its target.
+# The suite's one release build: the test's project, for PostgreSQL, in target/release.
+# The test binary itself builds apart, since a cargo running tests holds its target.
 MANGO_TEST_RELEASE_TARGET="$PWD/target" CARGO_TARGET_DIR="$PWD/target/tests-replicas" \
   cargo test -q --locked -p mango-tests --features replicas --test replicas
-free_in_ci target/tests-replicas
+free_in_ci target/tests-replicas target/release
+
+stage leftovers "nothing left running: every process a test started has stopped (PostgreSQL apart)"
+# What a test starts runs from this checkout (target/…: servers, clients, node, nginx's
+# master) or is an nginx worker or a headless Chromium; PostgreSQL stays for the next run.
+LEFT="$(ps -eo pid=,ppid=,args= | awk -v root="$PWD/target/" -v self="$$" '
+  $1 == self || $3 == "ps" || $3 == "awk" { next }
+  index($0, "postgres") { next }
+  index($0, root) || ($3 == "nginx:" && $4 == "worker" && $2 == 1) || (index($0, "chromium") && index($0, "--headless")) { print }
+')"
+if [ -n "$LEFT" ]; then
+  printf 'still running after the suite (a test that did not stop what it started; on a\nlaptop, also whatever else of this checkout runs):\n%s\n' "$LEFT" >&2
+  # Under CI nothing else runs: a leftover is a test's.
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+fi

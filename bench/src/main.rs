@@ -20,7 +20,9 @@
 //!    `results.json` and `results.svg`.
 //!
 //! `--quick` is the smoke test CI runs: a second per cell, one repetition, 200 stdio
-//! calls, and a build-cost step that keeps its target directory between runs.
+//! calls, debug builds where they already are (no release build: it checks that every
+//! server answers, not how fast; see `Builds`), and a build-cost step that keeps its
+//! target directory between runs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -217,6 +219,35 @@ impl Drop for Running {
     }
 }
 
+/// A server with worker processes of its own (nginx), started as the leader of a
+/// process group: dropped, it gets SIGTERM (nginx's master stops its workers, then
+/// exits), and if it is still there after 5 s, its whole group gets SIGKILL. Killing the
+/// master alone would leave its workers serving.
+struct Group(Child);
+
+impl Group {
+    fn spawn(cmd: &mut Command) -> std::io::Result<Group> {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0).spawn().map(Group)
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.0.try_wait().is_ok_and(|s| s.is_some()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
 fn start_http(target: &Target, port: u16) -> Result<Running, String> {
     let argv: Vec<String> = target
         .http
@@ -376,6 +407,50 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// Where a run builds what it measures. A measuring run: `--release`, everything in the
+/// repository's target directory (the baselines' release builds of rmcp, diesel and
+/// tokio serve the projects too). The smoke test (`--quick`) checks that every server
+/// answers, not how fast: debug builds where they already are, this workspace's
+/// `target/debug` for the baselines and `MANGO_BENCH_BUILD_TARGET` for the projects
+/// (`scripts/test.sh` passes the end-to-end tests' `target/e2e`, which has built each
+/// feature set of mango-rt the projects use), so that it compiles no dependency again.
+pub(crate) struct Builds {
+    quick: bool,
+}
+
+impl Builds {
+    pub(crate) fn new(quick: bool) -> Builds {
+        Builds { quick }
+    }
+
+    /// `--release`, or nothing for the smoke test.
+    pub(crate) fn flags(&self) -> &'static [&'static str] {
+        if self.quick { &[] } else { &["--release"] }
+    }
+
+    fn profile(&self) -> &'static str {
+        if self.quick { "debug" } else { "release" }
+    }
+
+    /// A binary of this workspace (`raw-rmcp`, `echo`, `tools-list`, `rounds`).
+    pub(crate) fn baseline(&self, name: &str) -> PathBuf {
+        root().join("target").join(self.profile()).join(name)
+    }
+
+    /// The target directory of the benchmark's projects.
+    pub(crate) fn project_target(&self) -> PathBuf {
+        match std::env::var_os("MANGO_BENCH_BUILD_TARGET") {
+            Some(t) if self.quick => PathBuf::from(t),
+            _ => root().join("target"),
+        }
+    }
+
+    /// The binary of the benchmark's project `name`.
+    pub(crate) fn project_binary(&self, name: &str) -> PathBuf {
+        self.project_target().join(self.profile()).join(name)
+    }
+}
+
 /// The `cargo-mango` that makes the benchmark's projects: `MANGO_BENCH_CARGO_MANGO` when
 /// set (`scripts/test.sh` passes the one its tests built), else a release build of this
 /// checkout's.
@@ -488,12 +563,13 @@ type Built = (Vec<Target>, Option<String>, Vec<Running>);
 
 fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     let mut keep = Vec::new();
+    let builds = Builds::new(options.quick);
     run(Command::new(cargo())
-        .args(["build", "-q", "--release", "-p", "mango-bench", "--bins"])
+        .args(["build", "-q", "-p", "mango-bench", "--bins"])
+        .args(builds.flags())
         .current_dir(root())
         // Where the rest of the run looks for them, whatever the environment says.
         .env("CARGO_TARGET_DIR", root().join("target")))?;
-    let release = root().join("target/release");
     let mango = cargo_mango()?;
     let site = new_project(&mango, &dir.join("project"), "benchsite", "benchapp")?;
     let app = site.join("apps/benchapp");
@@ -512,28 +588,28 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     run(Command::new(&mango)
         .args(["mango", "sync"])
         .current_dir(&site))?;
-    // The repository's target directory: the release builds of rmcp, diesel and tokio
-    // made for the baselines serve the project too. First with mango-rt's `oauth`
-    // feature (for the JWT cell, copied aside), then without: `benchsite` is the
-    // default build.
+    // First with mango-rt's `oauth` feature (for the JWT cell, copied aside), then
+    // without: `benchsite` is the default build.
     let build_site = |extra: &[&str]| {
         run(Command::new(cargo())
-            .args(["build", "-q", "--release", "-p", "benchsite"])
+            .args(["build", "-q", "-p", "benchsite"])
+            .args(builds.flags())
             .args(extra)
             .current_dir(&site)
-            .env("CARGO_TARGET_DIR", root().join("target")))
+            .env("CARGO_TARGET_DIR", builds.project_target()))
     };
     build_site(&["--features", "mango-rt/oauth"])?;
     let oauth_bin = dir.join("benchsite-oauth");
-    std::fs::copy(release.join("benchsite"), &oauth_bin).map_err(io("copying benchsite"))?;
+    std::fs::copy(builds.project_binary("benchsite"), &oauth_bin)
+        .map_err(io("copying benchsite"))?;
     // The smoke test serves every cell with that one binary (the other cells do not
-    // configure OAuth, so it is not asked): one release build of mango-rt's graph for
-    // SQLite, not two. A measuring run builds plain mango too, so that no cell but the
-    // JWT one carries code it does not use.
+    // configure OAuth, so it is not asked): one build of mango-rt's graph for SQLite,
+    // the one the OAuth tests made. A measuring run builds plain mango too, so that no
+    // cell but the JWT one carries code it does not use.
     if !options.quick {
         build_site(&[])?;
     }
-    let bin = release.join("benchsite").display().to_string();
+    let bin = builds.project_binary("benchsite").display().to_string();
     let db = |name: &str| dir.join(name);
     // The database goes in the project's settings, as a deployment would have it (an
     // `env` in front of the command line would add an exec to mango's cold start).
@@ -545,7 +621,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
         .map_err(io("writing Mango.toml"))?;
     let settings = settings_path.display().to_string();
     let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
-    let raw = release.join("raw-rmcp").display().to_string();
+    let raw = builds.baseline("raw-rmcp").display().to_string();
     let mango_cmd = |rest: &[&str]| {
         let mut argv = s(&[&bin, "--settings", &settings]);
         argv.extend(s(rest));
@@ -603,7 +679,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
         },
         Target {
             name: ECHO,
-            http: s(&[&release.join("echo").display().to_string(), "{port}"]),
+            http: s(&[&builds.baseline("echo").display().to_string(), "{port}"]),
             stdio: None,
             add: Some("add"),
             note_add: None,
@@ -721,15 +797,15 @@ fn fastmcp(dir: &Path) -> Result<(String, String), String> {
 
 /// Debug build cost of a fresh project: the first build (clean unless `quick` finds the
 /// target directory of an earlier run), then three rebuilds after editing a tool body.
-/// In `quick` mode the target directory is `MANGO_BENCH_BUILD_TARGET` when set
-/// (`scripts/test.sh` passes the end-to-end tests', which holds this build's
-/// dependencies already): the smoke test checks the steps, not the clean build's time.
+/// In `quick` mode it builds where the smoke test's projects do ([`Builds`]): the smoke
+/// test checks the steps, not a clean build's time.
 fn build_cost(dir: &Path, quick: bool) -> Result<BuildCost, String> {
     let mango = cargo_mango()?;
     let base = dir.join("build-cost");
-    let target = match std::env::var_os("MANGO_BENCH_BUILD_TARGET") {
-        Some(t) if quick => PathBuf::from(t),
-        _ => base.join("target"),
+    let target = if quick {
+        Builds::new(quick).project_target()
+    } else {
+        base.join("target")
     };
     if !quick {
         let _ = std::fs::remove_dir_all(&target);
@@ -763,11 +839,8 @@ fn build_cost(dir: &Path, quick: bool) -> Result<BuildCost, String> {
 }
 
 /// `tools/list` with 1,000 tools, in process (the `tools-list` binary).
-fn tools_list(repetitions: usize) -> Result<ToolsList, String> {
-    let bin = root()
-        .join("target/release/tools-list")
-        .display()
-        .to_string();
+fn tools_list(builds: &Builds, repetitions: usize) -> Result<ToolsList, String> {
+    let bin = builds.baseline("tools-list").display().to_string();
     let out = server_command(&[bin, repetitions.to_string()])
         .stderr(Stdio::inherit())
         .output()
@@ -779,8 +852,8 @@ fn tools_list(repetitions: usize) -> Result<ToolsList, String> {
 }
 
 /// A call in two MRTR rounds against two plain calls, in process (the `rounds` binary).
-fn rounds(repetitions: usize) -> Result<Rounds, String> {
-    let bin = root().join("target/release/rounds").display().to_string();
+fn rounds(builds: &Builds, repetitions: usize) -> Result<Rounds, String> {
+    let bin = builds.baseline("rounds").display().to_string();
     let out = server_command(&[bin, repetitions.to_string()])
         .stderr(Stdio::inherit())
         .output()
@@ -999,7 +1072,14 @@ fn bench(options: &Options) -> Result<(), String> {
             list_repetitions: 500,
         }
     };
-    eprintln!("building the baselines and the mango project (release)…");
+    eprintln!(
+        "building the baselines and the mango project ({})…",
+        if options.quick {
+            "debug, for the smoke test"
+        } else {
+            "release"
+        }
+    );
     let (targets, fastmcp_version, _running) = build(&dir, options)?;
     eprintln!("build cost of a new project (debug)…");
     let build = build_cost(&dir, options.quick)?;
@@ -1132,8 +1212,9 @@ fn bench(options: &Options) -> Result<(), String> {
         );
         stdio.push(row);
     }
-    let tools_list = tools_list(plan.list_repetitions)?;
-    let rounds = rounds(plan.list_repetitions * 4)?;
+    let builds = Builds::new(options.quick);
+    let tools_list = tools_list(&builds, plan.list_repetitions)?;
+    let rounds = rounds(&builds, plan.list_repetitions * 4)?;
     eprintln!(
         "two MRTR rounds p50 {:.3} ms, two plain calls p50 {:.3} ms (in process)",
         rounds.two_rounds.p50_ms, rounds.two_calls.p50_ms

@@ -1,5 +1,6 @@
-//! `scale [--quick]`: replicas of one release build of a mango project on PostgreSQL,
-//! measured alone (no balancer) and behind nginx with 1, 2 and 3 replicas, in one run:
+//! `scale [--quick]`: replicas of one release build of a mango project on PostgreSQL
+//! (debug for the smoke test, `--quick`), measured alone (no balancer) and behind nginx
+//! with 1, 2 and 3 replicas, in one run:
 //! requests per second and latency of `add` (no database) and `note_add` (one insert).
 //!
 //! Needs a PostgreSQL server (`MANGO_TEST_DATABASE_URL`, else the one
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
 
-use super::{Running, cargo, cargo_mango, free_port, io, new_project, root, run};
+use super::{Builds, Group, Running, cargo, cargo_mango, free_port, io, new_project, root, run};
 
 /// The tools the scale run calls.
 const SCALE_APP: &str = r#"//! The scale benchmark's tools.
@@ -67,8 +68,9 @@ pub(super) fn scale(quick: bool) -> Result<(), String> {
         .ok_or("nginx is missing: install Debian's `nginx-light` (apt-get install nginx-light)")?;
     let base = postgres()?;
     let dir = root().join("target/bench/scale");
-    let site = build(&dir)?;
-    let bin = root().join("target/release/scalesite");
+    let builds = Builds::new(quick);
+    let site = build(&dir, &builds)?;
+    let bin = builds.project_binary("scalesite");
     let (warmup, duration, repetitions) = if quick {
         (Duration::from_millis(300), Duration::from_secs(1), 1)
     } else {
@@ -178,9 +180,9 @@ fn fresh_database(base: &str) -> Result<String, String> {
     Ok(format!("{head}/mango_bench_scale"))
 }
 
-/// The project `scalesite` (app `scaleapp`) for PostgreSQL, built with `--release` into
-/// the repository's target directory (the baselines' dependencies serve it too).
-fn build(dir: &Path) -> Result<PathBuf, String> {
+/// The project `scalesite` (app `scaleapp`) for PostgreSQL, built as [`Builds`] says
+/// (`--release` into the repository's target directory, but for the smoke test).
+fn build(dir: &Path, builds: &Builds) -> Result<PathBuf, String> {
     let mango = cargo_mango()?;
     let site = new_project(&mango, &dir.join("project"), "scalesite", "scaleapp")?;
     let manifest = site.join("Cargo.toml");
@@ -214,9 +216,10 @@ fn build(dir: &Path) -> Result<PathBuf, String> {
         .args(["mango", "sync"])
         .current_dir(&site))?;
     run(Command::new(cargo())
-        .args(["build", "-q", "--release", "-p", "scalesite"])
+        .args(["build", "-q", "-p", "scalesite"])
+        .args(builds.flags())
         .current_dir(&site)
-        .env("CARGO_TARGET_DIR", root().join("target")))?;
+        .env("CARGO_TARGET_DIR", builds.project_target()))?;
     Ok(site)
 }
 
@@ -287,7 +290,7 @@ fn start_nginx(
     db: &str,
     dir: &Path,
     ports: &[u16],
-) -> Result<(Running, u16), String> {
+) -> Result<(Group, u16), String> {
     let port = free_port();
     let mut args = vec!["run".to_owned(), "nginx".to_owned()];
     for p in ports {
@@ -332,19 +335,19 @@ http {{
         user = if root_user { "user root;\n" } else { "" },
     );
     std::fs::write(conf_dir.join("nginx.conf"), conf).map_err(io("nginx.conf"))?;
-    let child = Command::new(nginx)
-        .arg("-p")
-        .arg(&conf_dir)
-        .arg("-c")
-        .arg(conf_dir.join("nginx.conf"))
-        .arg("-e")
-        .arg(conf_dir.join("error.log"))
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(io("starting nginx"))?;
-    let running = Running(child);
+    let running = Group::spawn(
+        Command::new(nginx)
+            .arg("-p")
+            .arg(&conf_dir)
+            .arg("-c")
+            .arg(conf_dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(conf_dir.join("error.log"))
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .map_err(io("starting nginx"))?;
     wait_for(port, "/readyz")?;
     Ok((running, port))
 }

@@ -291,6 +291,23 @@ impl Site {
             )
             .unwrap();
         }
+        // The example project (example/, apps `calc`, `greetings` and `notes`) builds in
+        // the same target directory: a version of their own keeps these apps' builds
+        // apart from its apps of the same name and place.
+        for app in apps {
+            let manifest = dir.join("apps").join(app).join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest).unwrap();
+            assert!(text.contains("\nversion = \"0.1.0\"\n"), "{text}");
+            std::fs::write(
+                &manifest,
+                text.replacen(
+                    "\nversion = \"0.1.0\"\n",
+                    &format!("\nversion = \"0.1.0-{name}\"\n"),
+                    1,
+                ),
+            )
+            .unwrap();
+        }
         let notes = dir.join("apps").join(apps[1]).join("Cargo.toml");
         let text = std::fs::read_to_string(&notes).unwrap();
         std::fs::write(
