@@ -518,6 +518,9 @@ pub struct DatabaseSettings {
     pub pool_size: usize,
     /// Seconds a call waits for a free connection before it fails.
     pub checkout_timeout: f64,
+    /// SQLite: seconds a write waits for the database's write lock (held by another
+    /// call, or another process) before it fails (SQLite's `busy_timeout`).
+    pub busy_timeout: f64,
     /// Milliseconds a statement may run (PostgreSQL's `statement_timeout`).
     pub statement_timeout: Option<u64>,
     /// Whether a tool's connection is in a transaction unless the tool says
@@ -531,6 +534,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("url", &crate::util::redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("checkout_timeout", &self.checkout_timeout)
+            .field("busy_timeout", &self.busy_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("atomic", &self.atomic)
             .finish()
@@ -543,6 +547,7 @@ impl Default for DatabaseSettings {
             url: "sqlite://db.sqlite3".into(),
             pool_size: 10,
             checkout_timeout: 5.0,
+            busy_timeout: 5.0,
             statement_timeout: None,
             atomic: true,
         }

@@ -312,19 +312,26 @@ fn ten_times_the_pool_completes_or_fails_within_its_bound() {
 }
 
 /// Another process (a management command, a migration, a script) holds SQLite's write
-/// lock: writing calls wait up to the busy timeout, then fail with a clear error; once
-/// the lock is gone they succeed, and the file is intact.
+/// lock: writing calls wait up to the busy timeout (`[database] busy_timeout`, 1 s
+/// here), then fail with a clear error; once the lock is gone they succeed, and the file
+/// is intact.
 #[test]
 fn a_write_lock_held_elsewhere_fails_calls_cleanly() {
     let url = sqlite_url("locked");
-    let mut client = stdio(sqlite_site(), &url, &[]);
+    let mut client = stdio(
+        sqlite_site(),
+        &url,
+        &[("MANGO_DATABASE__BUSY_TIMEOUT", "1")],
+    );
     let file = url.trim_start_matches("sqlite://").to_owned();
+    // It holds the lock until told to let go (a line on its stdin).
     let holder = Command::new("python3")
         .args([
             "-c",
-            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); c.execute(\"INSERT INTO entries (label) VALUES ('held')\"); print('locked', flush=True); time.sleep(8); c.execute('ROLLBACK')",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE'); c.execute(\"INSERT INTO entries (label) VALUES ('held')\"); print('locked', flush=True); sys.stdin.readline(); c.execute('ROLLBACK')",
             &file,
         ])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -345,11 +352,13 @@ fn a_write_lock_held_elsewhere_fails_calls_cleanly() {
         "{r}"
     );
     assert!(
-        waited >= Duration::from_secs(4) && waited < Duration::from_secs(8),
-        "waited {waited:?}"
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "waited {waited:?} (the busy timeout is 1 s)"
     );
     // Reads go on meanwhile (WAL).
     assert!(!is_error(&client.call("fledger_count", json!({}))));
+    // Let go; once the holder has rolled back and exited, writes go through.
+    drop(holder.stdin.take());
     holder.wait().unwrap();
     let r = client.call("fledger_insert", json!({"label": "after the lock"}));
     assert!(!is_error(&r), "{r}");

@@ -129,7 +129,7 @@ pub(crate) struct Database {
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     target: String,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    statement_timeout: Option<u64>,
+    options: ConnectionOptions,
     /// The URL for messages (password hidden).
     pub(crate) url: String,
     checkout_timeout: Duration,
@@ -139,10 +139,21 @@ pub(crate) struct Database {
     /// here, in order, instead of in SQLite's busy handler (docs/decisions.md,
     /// "Performance").
     writer: Arc<tokio::sync::Semaphore>,
+    /// SQLite: how long a call waits for its turn to write (`[database] busy_timeout`,
+    /// also SQLite's own `busy_timeout` for other processes' locks).
+    write_wait: Duration,
 }
 
-/// How long a call waits for its turn to write to SQLite: SQLite's own `busy_timeout`.
-const WRITE_WAIT: Duration = Duration::from_secs(5);
+/// What every connection is set up with.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionOptions {
+    /// PostgreSQL's `statement_timeout`, in milliseconds.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    statement_timeout: Option<u64>,
+    /// SQLite's `busy_timeout`.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    busy_timeout: Duration,
+}
 
 impl Database {
     /// Creates the pool (connections are opened when first needed).
@@ -157,10 +168,14 @@ impl Database {
         {
             config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
         }
-        let statement_timeout = settings.statement_timeout;
+        let write_wait = Duration::from_secs_f64(settings.busy_timeout.clamp(0.001, 3600.0));
+        let options = ConnectionOptions {
+            statement_timeout: settings.statement_timeout,
+            busy_timeout: write_wait,
+        };
         config.custom_setup = Box::new(move |target| {
             let target = target.to_owned();
-            Box::pin(async move { setup(&target, statement_timeout).await })
+            Box::pin(async move { setup(&target, options).await })
         });
         let manager = AsyncDieselConnectionManager::<Db>::new_with_config(target.clone(), config);
         let pool = Pool::builder(manager)
@@ -173,11 +188,12 @@ impl Database {
         Ok(Database {
             pool,
             target,
-            statement_timeout,
+            options,
             url,
             checkout_timeout: Duration::from_secs_f64(settings.checkout_timeout.max(0.001)),
             atomic_by_default: settings.atomic,
             writer: Arc::new(tokio::sync::Semaphore::new(1)),
+            write_wait,
         })
     }
 
@@ -189,11 +205,12 @@ impl Database {
         if !cfg!(feature = "sqlite") {
             return Ok(None);
         }
-        match tokio::time::timeout(WRITE_WAIT, self.writer.clone().acquire_owned()).await {
+        match tokio::time::timeout(self.write_wait, self.writer.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Some(permit)),
             Ok(Err(_)) => Ok(None),
             Err(_) => Err(ToolError::new(format!(
-                "the database stayed locked by other calls' writes for {WRITE_WAIT:?}: a tool holds its transaction too long, or the machine is overloaded"
+                "the database stayed locked by other calls' writes for {:?}: a tool holds its transaction too long, or the machine is overloaded (or raise [database] busy_timeout)",
+                self.write_wait
             ))),
         }
     }
@@ -303,11 +320,10 @@ impl Database {
     /// A connection of its own (not the pool's) that listens on `channel`.
     pub(crate) async fn listener(&self, channel: &str) -> Result<Db, String> {
         use diesel_async::SimpleAsyncConnection;
-        let mut conn =
-            tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.statement_timeout))
-                .await
-                .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))?
-                .map_err(|e| e.to_string())?;
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.options))
+            .await
+            .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))?
+            .map_err(|e| e.to_string())?;
         conn.batch_execute(&format!("LISTEN {channel}"))
             .await
             .map_err(|e| e.to_string())?;
@@ -317,26 +333,26 @@ impl Database {
 
 /// Opens a connection and sets it up for concurrent use.
 #[cfg(feature = "sqlite")]
-async fn setup(target: &str, _statement_timeout: Option<u64>) -> diesel::ConnectionResult<Db> {
+async fn setup(target: &str, options: ConnectionOptions) -> diesel::ConnectionResult<Db> {
     use diesel::connection::SimpleConnection;
     let mut conn = Db::establish(target).await?;
     // Without these, concurrent writers fail with "database is locked"
     // (docs/decisions.md, "Database").
-    conn.spawn_blocking(|c| {
-        c.batch_execute(
-            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-    })
-    .await
-    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+    let pragmas = format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        options.busy_timeout.as_millis().max(1)
+    );
+    conn.spawn_blocking(move |c| c.batch_execute(&pragmas))
+        .await
+        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
     Ok(conn)
 }
 
 #[cfg(feature = "postgres")]
-async fn setup(target: &str, statement_timeout: Option<u64>) -> diesel::ConnectionResult<Db> {
+async fn setup(target: &str, options: ConnectionOptions) -> diesel::ConnectionResult<Db> {
     use diesel_async::SimpleAsyncConnection;
     let mut conn = Db::establish(target).await?;
-    if let Some(ms) = statement_timeout {
+    if let Some(ms) = options.statement_timeout {
         conn.batch_execute(&format!("SET statement_timeout = {ms}"))
             .await
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
