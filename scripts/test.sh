@@ -62,6 +62,9 @@ stage_table() {
   printf '| %-12s | %5d | %-6s |\n' total $(($(date +%s) - SUITE_START)) "$([ "$rc" = 0 ] && echo ok || echo FAILED)"
 }
 trap stage_table EXIT
+# Stopped by a signal, the table says so (the EXIT trap sees the status).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Disk: a clean run builds mango-rt and its dependencies in several feature sets (the
 # workspace, the example, trybuild's UI tests, a dozen generated projects, the
@@ -144,7 +147,16 @@ export MANGO_TEST_CARGO_MANGO="$PWD/target/tools/cargo-mango"
 export MANGO_BENCH_CARGO_MANGO="$MANGO_TEST_CARGO_MANGO"
 
 stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, an OAuth server, PostgreSQL"
-cargo test --locked -p mango-tests
+# cargo-nextest (on this kind of machine) runs every test binary's tests side by side:
+# one test waits on a server while another's project builds. cargo test runs one binary
+# at a time.
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked -p mango-tests --no-fail-fast
+else
+  say "cargo-nextest is missing (cargo install cargo-nextest --locked): cargo test runs the end-to-end tests, one binary at a time"
+  cargo test --locked -p mango-tests --no-fail-fast
+fi
+free_in_ci target/debug
 
 stage example "tests of the example project"
 CARGO_TARGET_DIR="$E2E" cargo test --workspace --locked --manifest-path example/Cargo.toml
@@ -156,15 +168,16 @@ stage packaging "packaging: cargo package of the crates, and a project made by a
 ./scripts/package.sh
 
 stage benchmark "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
-# Debug builds, where the tests built them: the baselines in target/debug, the projects
-# (made with the cargo-mango above) in target/e2e, with the feature sets the end-to-end
-# tests compiled there (SQLite with OAuth, PostgreSQL). No release build: the smoke test
-# checks that the benchmark runs, not how fast (`cargo run -p mango-bench --release --
-# all` measures, README "Performance").
+# Debug builds in target/e2e, where the end-to-end tests compiled the feature sets its
+# projects use (SQLite with OAuth, PostgreSQL), its projects made with the cargo-mango
+# above (target/debug's dependencies carry tokio's test-util: everything above tokio would
+# compile again there). No release build: the smoke test checks that the benchmark runs,
+# not how fast (`cargo run -p mango-bench --release -- all` measures, README
+# "Performance").
 export MANGO_BENCH_BUILD_TARGET="$E2E"
-cargo run -q --locked -p mango-bench -- all --quick
-cargo run -q --locked -p mango-bench -- scale --quick
-free_in_ci target/debug target/e2e/debug
+CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- all --quick
+CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- scale --quick
+free_in_ci target/e2e/debug
 
 stage replicas "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
 # The suite's one release build: the test's project, for PostgreSQL, in target/release.

@@ -410,8 +410,7 @@ fn cargo() -> String {
 /// Where a run builds what it measures. A measuring run: `--release`, everything in the
 /// repository's target directory (the baselines' release builds of rmcp, diesel and
 /// tokio serve the projects too). The smoke test (`--quick`) checks that every server
-/// answers, not how fast: debug builds where they already are, this workspace's
-/// `target/debug` for the baselines and `MANGO_BENCH_BUILD_TARGET` for the projects
+/// answers, not how fast: debug builds, in `MANGO_BENCH_BUILD_TARGET` when it is set
 /// (`scripts/test.sh` passes the end-to-end tests' `target/e2e`, which has built each
 /// feature set of mango-rt the projects use), so that it compiles no dependency again.
 pub(crate) struct Builds {
@@ -434,10 +433,10 @@ impl Builds {
 
     /// A binary of this workspace (`raw-rmcp`, `echo`, `tools-list`, `rounds`).
     pub(crate) fn baseline(&self, name: &str) -> PathBuf {
-        root().join("target").join(self.profile()).join(name)
+        self.project_target().join(self.profile()).join(name)
     }
 
-    /// The target directory of the benchmark's projects.
+    /// The target directory of the baselines and the benchmark's projects.
     pub(crate) fn project_target(&self) -> PathBuf {
         match std::env::var_os("MANGO_BENCH_BUILD_TARGET") {
             Some(t) if self.quick => PathBuf::from(t),
@@ -569,7 +568,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
         .args(builds.flags())
         .current_dir(root())
         // Where the rest of the run looks for them, whatever the environment says.
-        .env("CARGO_TARGET_DIR", root().join("target")))?;
+        .env("CARGO_TARGET_DIR", builds.project_target()))?;
     let mango = cargo_mango()?;
     let site = new_project(&mango, &dir.join("project"), "benchsite", "benchapp")?;
     let app = site.join("apps/benchapp");
