@@ -123,9 +123,10 @@ cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
 # Where things build (README, "Developing mango"): the workspace in target/; every
-# generated project, the example and the conformance project in target/e2e, so that each
-# feature set of mango-rt compiles once there for all of them; release builds (the
-# benchmark's and the replicas test's) in target/release.
+# generated project, the example, the conformance project, the packaged crates and the
+# benchmark's smoke run in target/e2e, so that each feature set of mango-rt compiles
+# once there for all of them; the one release build (the replicas test's) in
+# target/release.
 E2E="$PWD/target/e2e"
 
 stage clippy "cargo clippy -D warnings: the workspace, mango-rt for PostgreSQL, the example, the conformance project"
@@ -169,11 +170,10 @@ stage packaging "packaging: cargo package of the crates, and a project made by a
 
 stage benchmark "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
 # Debug builds in target/e2e, where the end-to-end tests compiled the feature sets its
-# projects use (SQLite with OAuth, PostgreSQL), its projects made with the cargo-mango
-# above (target/debug's dependencies carry tokio's test-util: everything above tokio would
-# compile again there). No release build: the smoke test checks that the benchmark runs,
-# not how fast (`cargo run -p mango-bench --release -- all` measures, README
-# "Performance").
+# projects use (SQLite with OAuth, PostgreSQL); not in target/debug, whose dependencies
+# carry tokio's test-util from `cargo test` (everything above tokio would compile again).
+# No release build: the smoke test checks that the benchmark runs, not how fast
+# (`cargo run -p mango-bench --release -- all` measures, README "Performance").
 export MANGO_BENCH_BUILD_TARGET="$E2E"
 CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- all --quick
 CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- scale --quick
