@@ -125,20 +125,26 @@ rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 # Where things build (README, "Developing mango"): the workspace in target/; every
 # generated project, the example, the conformance project, the packaged crates and the
 # benchmark's smoke run in target/e2e, so that each feature set of mango-rt compiles
-# once there for all of them; the one release build (the replicas test's) in
-# target/release.
+# once there for all of them. No release build (README: why).
 E2E="$PWD/target/e2e"
 
-stage clippy "cargo clippy -D warnings: the workspace, mango-rt for PostgreSQL, the example, the conformance project"
-cargo clippy --workspace --all-targets --locked --features mango-tests/replicas -- -D warnings
+# Clippy as the code builds. `cargo clippy` compiles the whole dependency graph a second
+# time, in check mode, beside the build the tests need; what it does for the crates it
+# lints is to compile them with clippy-driver (RUSTC_WORKSPACE_WRAPPER, which cargo
+# applies to a workspace's own crates only) and clippy's arguments (CLIPPY_ARGS). The
+# builds below that say "${LINT[@]}" do the same, so they lint the workspace, the
+# example, the conformance project and the fixtures (tests/tests/fixtures.rs) with
+# `-D warnings` while building them, and the dependencies compile once. (The same lints
+# as `cargo clippy --all-targets -- -D warnings`; ./scripts/quick.sh runs that.)
+LINT=(env "RUSTC_WORKSPACE_WRAPPER=$(rustc --print sysroot)/bin/clippy-driver" "CLIPPY_ARGS=-Dwarnings")
+
+stage clippy "cargo clippy -D warnings of mango-rt for PostgreSQL with OAuth (the rest is linted as it builds)"
 # mango-rt's PostgreSQL build (the workspace builds it for SQLite), beside the generated
 # projects, whose OAuth one shares the build of aws-lc-sys's C.
 CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
-CARGO_TARGET_DIR="$E2E" cargo clippy --workspace --all-targets --locked --manifest-path example/Cargo.toml -- -D warnings
-CARGO_TARGET_DIR="$E2E" cargo clippy --workspace --all-targets --locked --manifest-path examples/conformance/Cargo.toml -- -D warnings
 
-stage unit "tests of the workspace's crates: unit, in-process, trybuild UI, template snapshots, CLI"
-cargo test --workspace --locked --exclude mango-tests
+stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
+"${LINT[@]}" cargo test --workspace --locked --exclude mango-tests
 free_in_ci target/tests
 # Every later stage makes its projects with the cargo-mango this stage built (not a
 # build of its own), kept aside so that target/debug can go.
@@ -152,18 +158,17 @@ stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, a
 # one test waits on a server while another's project builds. cargo test runs one binary
 # at a time.
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --locked -p mango-tests --no-fail-fast
+  "${LINT[@]}" cargo nextest run --locked -p mango-tests --no-fail-fast
 else
   say "cargo-nextest is missing (cargo install cargo-nextest --locked): cargo test runs the end-to-end tests, one binary at a time"
-  cargo test --locked -p mango-tests --no-fail-fast
+  "${LINT[@]}" cargo test --locked -p mango-tests --no-fail-fast
 fi
-free_in_ci target/debug
 
-stage example "tests of the example project"
-CARGO_TARGET_DIR="$E2E" cargo test --workspace --locked --manifest-path example/Cargo.toml
+stage example "tests of the example project (linted as it builds)"
+"${LINT[@]}" CARGO_TARGET_DIR="$E2E" cargo test --workspace --locked --manifest-path example/Cargo.toml
 
-stage conformance "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance"
-./scripts/conformance.sh
+stage conformance "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance (linted as it builds)"
+"${LINT[@]}" ./scripts/conformance.sh
 
 stage packaging "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
@@ -177,14 +182,12 @@ stage benchmark "the benchmark's smoke test (a second per cell: it checks that e
 export MANGO_BENCH_BUILD_TARGET="$E2E"
 CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- all --quick
 CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- scale --quick
-free_in_ci target/e2e/debug
 
-stage replicas "the replicas test: 3 release servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
-# The suite's one release build: the test's project, for PostgreSQL, in target/release.
-# The test binary itself builds apart, since a cargo running tests holds its target.
-MANGO_TEST_RELEASE_TARGET="$PWD/target" CARGO_TARGET_DIR="$PWD/target/tests-replicas" \
-  cargo test -q --locked -p mango-tests --features replicas --test replicas
-free_in_ci target/tests-replicas target/release
+stage replicas "the replicas test: 3 servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
+# Its own stage, after the others (its clusters load the machine); its project shares the
+# PostgreSQL build of mango-rt the end-to-end tests made in target/e2e.
+"${LINT[@]}" cargo test -q --locked -p mango-tests --features replicas --test replicas
+free_in_ci target/debug target/e2e/debug
 
 stage leftovers "nothing left running: every process a test started has stopped (PostgreSQL apart)"
 # What a test starts runs from this checkout (target/…: servers, clients, node, nginx's

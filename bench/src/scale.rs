@@ -370,11 +370,15 @@ fn body(tool: &str) -> String {
 fn write_report(dir: &Path, cells: &[Cell], quick: bool, duration: Duration) -> Result<(), String> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut md = format!(
-        "# mango behind nginx: 1, 2 and 3 replicas on one PostgreSQL\n\n`cargo run -p mango-bench --release -- scale{}` on {cpus} cores: the load generator, nginx, \
+        "# mango behind nginx: 1, 2 and 3 replicas on one PostgreSQL\n\n`cargo run -p mango-bench --release -- scale{} on {cpus} cores: the load generator, nginx, \
 the replicas and PostgreSQL share them. Closed loop, {CONCURRENCY} keep-alive connections, \
 {} s measured after a warm-up, the median of {} runs, a fresh database each run.\n\n\
 | setup | tool | req/s | p50 ms | p99 ms | errors |\n| --- | --- | ---: | ---: | ---: | ---: |\n",
-        if quick { " --quick" } else { "" },
+        if quick {
+            " --quick` (the smoke test: debug builds, not a measure of speed)"
+        } else {
+            "`"
+        },
         duration.as_secs(),
         if quick { 1 } else { 3 },
     );

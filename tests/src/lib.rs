@@ -54,13 +54,17 @@ pub fn cargo_mango() -> PathBuf {
 
 /// A command run the way every test runs one: in `dir`, building into the shared target
 /// directory, with none of the caller's `MANGO_SETTINGS` / `MANGO_PROFILE` (a test says
-/// what settings it wants). Every helper below starts from this one.
+/// what settings it wants), and none of the clippy wrapper `scripts/test.sh` builds the
+/// tests with (the projects build as their users build them; [`clippy_clean`] lints).
+/// Every helper below starts from this one.
 pub fn command_in(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.current_dir(dir)
         .env("CARGO_TARGET_DIR", e2e_target())
         .env_remove("MANGO_SETTINGS")
-        .env_remove("MANGO_PROFILE");
+        .env_remove("MANGO_PROFILE")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS");
     cmd
 }
 
@@ -930,25 +934,37 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
     Site { dir, binary }
 }
 
-/// Fails the test when clippy finds anything in the project at `dir`. The fixtures are
-/// code a user would write, held to the repository's bar: they are linted once, all
-/// together, by `tests/tests/fixtures.rs` (not once per project that copies them), and
-/// `scripts/test.sh` checks their formatting.
+/// Fails the test when clippy finds anything in the project at `dir` (every target, `-D
+/// warnings`). The fixtures are code a user would write, held to the repository's bar:
+/// they are linted once, all together, by `tests/tests/fixtures.rs` (not once per
+/// project that copies them), and `scripts/test.sh` checks their formatting.
+///
+/// It lints as it builds, as `scripts/test.sh` does: clippy-driver compiles the project's
+/// own crates (what `cargo clippy` does, in check mode), so the dependencies are the
+/// build the other projects share rather than a second, check-mode compile of them all.
+/// Without clippy-driver beside cargo, it runs `cargo clippy`.
 pub fn clippy_clean(dir: &Path, name: &str) {
-    let out = cargo_in(
-        dir,
-        &[
-            "clippy",
-            "-q",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )
-    .output()
-    .unwrap();
+    let driver = Path::new(env!("CARGO")).with_file_name("clippy-driver");
+    let mut cmd = if driver.is_file() {
+        let mut cmd = cargo_in(dir, &["build", "-q", "--workspace", "--all-targets"]);
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", &driver)
+            .env("CLIPPY_ARGS", "-Dwarnings");
+        cmd
+    } else {
+        cargo_in(
+            dir,
+            &[
+                "clippy",
+                "-q",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )
+    };
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "clippy found problems in {name} (its apps are the fixtures in tests/e2e/fixtures):\n{}",

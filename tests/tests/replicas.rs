@@ -1,4 +1,4 @@
-//! Several replicas of one release build behind a real nginx (Debian's package, started
+//! Several replicas of one build behind a real nginx (Debian's package, started
 //! with the configuration `run nginx` generates), on the suite's PostgreSQL: writes
 //! under load land exactly once, also when a replica is killed or every replica is
 //! restarted in turn; a call that asks its client completes on another replica and
@@ -7,9 +7,11 @@
 //!
 //! Run it with `cargo test -p mango-tests --features replicas --test replicas` (it needs
 //! PostgreSQL, nginx and the MCP Python SDK, which `scripts/test.sh` installs; the
-//! suite runs it after the benchmark and builds the project into the benchmark's
-//! target directory, `MANGO_TEST_RELEASE_TARGET`, so that the release dependencies
-//! compile once).
+//! suite runs it in a stage of its own, after the end-to-end tests, whose PostgreSQL
+//! build of mango-rt in `target/e2e` its project shares). The servers are debug builds:
+//! what is tested is what reaches the database, what nginx sends on and what a restart
+//! loses, not speed (a debug replica serves thousands of calls a second here, and
+//! `mango-bench scale` measures release builds).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -31,7 +33,7 @@ use serde_json::Value;
 const KEY: &str = "replicas-test-key-0123456789abcdef0123456789";
 
 /// The project: `startproject replicasite` on PostgreSQL with the `orders` fixture,
-/// built with `--release` once.
+/// built once, beside the other projects.
 struct Project {
     dir: PathBuf,
     binary: PathBuf,
@@ -40,21 +42,16 @@ struct Project {
 fn project() -> &'static Project {
     static PROJECT: OnceLock<Project> = OnceLock::new();
     PROJECT.get_or_init(|| {
-        // The release build goes where MANGO_TEST_RELEASE_TARGET says (the benchmark's
-        // target directory, in the suite), else with the other projects'.
-        let target = std::env::var_os("MANGO_TEST_RELEASE_TARGET")
-            .map(PathBuf::from)
-            .unwrap_or_else(e2e_target);
         let dir = e2e_target().join("projects/replicasite/replicasite");
-        once_per_run("replicasite", || build_project(&target));
-        let binary = target.join("release/replicasite");
+        once_per_run("replicasite", build_project);
+        let binary = e2e_target().join("debug/replicasite");
         assert!(binary.is_file());
         Project { dir, binary }
     })
 }
 
-/// Scaffolds the project and builds it in release into `target`.
-fn build_project(target: &Path) {
+/// Scaffolds the project and builds it.
+fn build_project() {
     let parent = scratch("replicasite");
     mango_ok(&parent, &["startproject", "replicasite"]);
     let dir = parent.join("replicasite");
@@ -67,10 +64,7 @@ fn build_project(target: &Path) {
     std::fs::remove_dir_all(app.join("migrations")).unwrap();
     copy_dir(&fixtures.join("orders/postgres"), &app.join("migrations"));
     mango_ok(&dir, &["sync"]);
-    success(
-        cargo_in(&dir, &["build", "-q", "--release", "-p", "replicasite"])
-            .env("CARGO_TARGET_DIR", target),
-    );
+    success(&mut cargo_in(&dir, &["build", "-q", "-p", "replicasite"]));
 }
 
 /// What the tests need: PostgreSQL, nginx, the MCP Python SDK (a skip on a laptop, a
@@ -125,7 +119,7 @@ fn ready(port: u16) -> bool {
         && http_get(&format!("127.0.0.1:{port}"), "/readyz").0 == 200
 }
 
-/// A replica: the release binary serving on its own port, its log in a file.
+/// A replica: the project's binary serving on its own port, its log in a file.
 struct Replica {
     name: String,
     port: u16,
@@ -147,7 +141,7 @@ impl Replica {
     }
 }
 
-/// The release binary of the project with the replicas' environment.
+/// The project's binary with the replicas' environment.
 fn site_command(db: &str, key: &str, args: &[&str]) -> Command {
     let p = project();
     let mut cmd = command_in(&p.binary, &p.dir);
