@@ -130,13 +130,17 @@ E2E="$PWD/target/e2e"
 
 # Clippy as the code builds. `cargo clippy` compiles the whole dependency graph a second
 # time, in check mode, beside the build the tests need; what it does for the crates it
-# lints is to compile them with clippy-driver (RUSTC_WORKSPACE_WRAPPER, which cargo
-# applies to a workspace's own crates only) and clippy's arguments (CLIPPY_ARGS). The
-# builds below that say "${LINT[@]}" do the same, so they lint the workspace, the
-# example, the conformance project and the fixtures (tests/tests/fixtures.rs) with
-# `-D warnings` while building them, and the dependencies compile once. (The same lints
-# as `cargo clippy --all-targets -- -D warnings`; ./scripts/quick.sh runs that.)
-LINT=(env "RUSTC_WORKSPACE_WRAPPER=$(rustc --print sysroot)/bin/clippy-driver" "CLIPPY_ARGS=-Dwarnings")
+# lints is to compile them with clippy-driver (cargo's rustc-workspace-wrapper, applied
+# to a workspace's own crates only) and clippy's arguments (CLIPPY_ARGS). The builds
+# below that say "${LINTED[@]}" do the same, so they lint the workspace, the example,
+# the conformance project and the fixtures (tests/tests/fixtures.rs) with `-D warnings`
+# while building them, and the dependencies compile once: the same lints as
+# `cargo clippy --all-targets -- -D warnings` (./scripts/quick.sh runs that). The wrapper
+# is cargo configuration, not an environment variable, so that the cargo a test runs
+# (trybuild's, a generated project's) builds as it would anywhere.
+CLIPPY_DRIVER="$(rustc --print sysroot)/bin/clippy-driver"
+LINTED=(--config "build.rustc-workspace-wrapper=\"$CLIPPY_DRIVER\"")
+export CLIPPY_ARGS=-Dwarnings
 
 stage clippy "cargo clippy -D warnings of mango-rt for PostgreSQL with OAuth (the rest is linted as it builds)"
 # mango-rt's PostgreSQL build (the workspace builds it for SQLite), beside the generated
@@ -144,7 +148,7 @@ stage clippy "cargo clippy -D warnings of mango-rt for PostgreSQL with OAuth (th
 CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
 
 stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
-"${LINT[@]}" cargo test --workspace --locked --exclude mango-tests
+cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests
 free_in_ci target/tests
 # Every later stage makes its projects with the cargo-mango this stage built (not a
 # build of its own), kept aside so that target/debug can go.
@@ -158,17 +162,19 @@ stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, a
 # one test waits on a server while another's project builds. cargo test runs one binary
 # at a time.
 if cargo nextest --version >/dev/null 2>&1; then
-  "${LINT[@]}" cargo nextest run --locked -p mango-tests --no-fail-fast
+  cargo nextest run "${LINTED[@]}" --locked -p mango-tests --no-fail-fast
 else
   say "cargo-nextest is missing (cargo install cargo-nextest --locked): cargo test runs the end-to-end tests, one binary at a time"
-  "${LINT[@]}" cargo test --locked -p mango-tests --no-fail-fast
+  cargo "${LINTED[@]}" test --locked -p mango-tests --no-fail-fast
 fi
 
 stage example "tests of the example project (linted as it builds)"
-"${LINT[@]}" CARGO_TARGET_DIR="$E2E" cargo test --workspace --locked --manifest-path example/Cargo.toml
+CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --workspace --locked --manifest-path example/Cargo.toml
 
 stage conformance "the official MCP conformance suite (@modelcontextprotocol/conformance) against examples/conformance (linted as it builds)"
-"${LINT[@]}" ./scripts/conformance.sh
+# (A script's cargo takes the wrapper from the environment; the server it starts runs no
+# cargo.)
+CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" ./scripts/conformance.sh
 
 stage packaging "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
@@ -186,7 +192,7 @@ CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- scale --quick
 stage replicas "the replicas test: 3 servers behind nginx on PostgreSQL (tests/tests/replicas.rs)"
 # Its own stage, after the others (its clusters load the machine); its project shares the
 # PostgreSQL build of mango-rt the end-to-end tests made in target/e2e.
-"${LINT[@]}" cargo test -q --locked -p mango-tests --features replicas --test replicas
+cargo "${LINTED[@]}" test -q --locked -p mango-tests --features replicas --test replicas
 free_in_ci target/debug target/e2e/debug
 
 stage leftovers "nothing left running: every process a test started has stopped (PostgreSQL apart)"

@@ -64,6 +64,7 @@ pub fn command_in(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
         .env_remove("MANGO_SETTINGS")
         .env_remove("MANGO_PROFILE")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CLIPPY_ARGS");
     cmd
 }
