@@ -242,20 +242,32 @@ impl Nginx {
             String::from_utf8_lossy(&out.stderr)
         );
         // The new configuration is in force once the master has started its new worker
-        // (the old one only finishes the requests it has).
+        // and the old one has finished the requests it had and exited: until then, a
+        // request can still go where the old configuration says.
         wait_until(
-            "nginx's worker of the new configuration",
-            Duration::from_secs(10),
-            || self.workers_started() > started,
+            "nginx on the new configuration alone",
+            Duration::from_secs(20),
+            || {
+                let (started_now, exited) = self.workers();
+                started_now > started && started_now - exited == 1
+            },
         );
     }
 
-    /// How many workers the master has started (its error log, at `notice`).
+    /// How many workers the master has started.
     fn workers_started(&self) -> usize {
-        std::fs::read_to_string(self.dir.join("error.log"))
-            .unwrap_or_default()
-            .matches("start worker process")
-            .count()
+        self.workers().0
+    }
+
+    /// How many workers the master has started, and how many of them have exited (its
+    /// error log, at `notice`; the configuration has one worker).
+    fn workers(&self) -> (usize, usize) {
+        let log = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
+        (
+            // "start worker process <pid>", not the "start worker processes" before it.
+            log.matches("start worker process ").count(),
+            log.matches("exited with code").count(),
+        )
     }
 
     /// `$upstream_addr` of each request nginx logged: more than one address is a
