@@ -16,6 +16,7 @@ use rmcp::service::{RequestContext, SubscriptionContext};
 
 use crate::call::{Asker, Caller, Channel, Identity, LogFilter, TransportKind};
 use crate::chain::ListRequest;
+use crate::db::Ended;
 use crate::runtime::{RoundRequest, Runtime, page};
 use crate::util::did_you_mean;
 
@@ -47,21 +48,48 @@ impl Drop for Session {
     }
 }
 
-/// `call`, unless the client cancels the request first (`notifications/cancelled`, or
-/// the connection it came on closing): then the call's future is dropped, which rolls
-/// its transaction back and frees its connection, and nothing is answered (the spec:
-/// no response to a cancelled request).
+/// `call`, unless the client cancels the request first (`notifications/cancelled`, its
+/// session ended, the connection it came on closed) or the server's shutdown deadline
+/// passes: then the call's future is dropped, which rolls its transaction back and
+/// frees its connection. A call that has begun to end its transaction is not stopped:
+/// it is answered with what it did, so that an answer "rolled back" is never a commit.
+/// (rmcp sends nothing for a request its client cancelled, as the spec says.)
 async fn unless_cancelled<T>(
     ct: tokio_util::sync::CancellationToken,
+    commit: crate::db::CommitPoint,
+    runtime: &Runtime,
     what: &str,
     call: impl std::future::Future<Output = Result<T, ErrorData>>,
 ) -> Result<T, ErrorData> {
-    tokio::select! {
-        result = call => result,
-        () = ct.cancelled() => {
-            tracing::info!(request = what, "cancelled by the client; its work was rolled back");
-            Err(ErrorData::internal_error("the request was cancelled", None))
+    let stopped = match commit.unless(ct.cancelled(), call).await {
+        Ended::Done(result) => return result,
+        Ended::Late(result) => {
+            tracing::info!(
+                request = what,
+                "cancelled after its work had begun to commit; answered with its result"
+            );
+            return result;
         }
+        Ended::Stopped => runtime.state.in_flight.is_closed(),
+    };
+    if stopped {
+        tracing::warn!(
+            request = what,
+            "stopped at the shutdown deadline ([server] shutdown_timeout); its work was rolled back"
+        );
+        Err(ErrorData::internal_error(
+            "the server shut down before the request finished; its work was rolled back",
+            None,
+        ))
+    } else {
+        tracing::info!(
+            request = what,
+            "cancelled by the client; its work was rolled back"
+        );
+        Err(ErrorData::internal_error(
+            "the request was cancelled; its work was rolled back",
+            None,
+        ))
     }
 }
 
@@ -169,6 +197,7 @@ impl MangoServer {
             asker,
             log,
             changed: Default::default(),
+            commit: Default::default(),
         };
         (caller, channel)
     }
@@ -290,12 +319,14 @@ impl ServerHandler for MangoServer {
                 responses: request.input_responses,
             };
             let (caller, channel) = self.call_of(context);
+            let commit = channel.commit.clone();
             let call =
                 self.runtime
                     .call_tool_in_rounds(&request.name, arguments, caller, channel, round);
-            return unless_cancelled(ct, &request.name, call).await;
+            return unless_cancelled(ct, commit, &self.runtime, &request.name, call).await;
         }
         let (caller, channel) = self.call_of(context);
+        let commit = channel.commit.clone();
         let call = async {
             match self
                 .runtime
@@ -309,7 +340,7 @@ impl ServerHandler for MangoServer {
                 )),
             }
         };
-        unless_cancelled(ct, &request.name, call).await
+        unless_cancelled(ct, commit, &self.runtime, &request.name, call).await
     }
 
     async fn list_resources(
@@ -362,8 +393,9 @@ impl ServerHandler for MangoServer {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let ct = context.ct.clone();
         let (caller, channel) = self.call_of(context);
+        let commit = channel.commit.clone();
         let read = self.runtime.read_resource(&request.uri, caller, channel);
-        unless_cancelled(ct, &request.uri, read)
+        unless_cancelled(ct, commit, &self.runtime, &request.uri, read)
             .await
             .map(Into::into)
     }
@@ -396,13 +428,14 @@ impl ServerHandler for MangoServer {
     ) -> Result<GetPromptResponse, ErrorData> {
         let ct = context.ct.clone();
         let (caller, channel) = self.call_of(context);
+        let commit = channel.commit.clone();
         let get = self.runtime.get_prompt(
             &request.name,
             request.arguments.unwrap_or_default(),
             caller,
             channel,
         );
-        unless_cancelled(ct, &request.name, get)
+        unless_cancelled(ct, commit, &self.runtime, &request.name, get)
             .await
             .map(Into::into)
     }
@@ -414,6 +447,7 @@ impl ServerHandler for MangoServer {
     ) -> Result<CompleteResult, ErrorData> {
         let ct = context.ct.clone();
         let (caller, channel) = self.call_of(context);
+        let commit = channel.commit.clone();
         let given = request
             .context
             .and_then(|c| c.arguments)
@@ -426,7 +460,7 @@ impl ServerHandler for MangoServer {
             caller,
             channel,
         );
-        unless_cancelled(ct, &request.argument.name, complete).await
+        unless_cancelled(ct, commit, &self.runtime, &request.argument.name, complete).await
     }
 
     /// The session's level from now on: its calls' log messages below it are not sent.

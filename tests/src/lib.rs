@@ -1128,3 +1128,64 @@ impl TcpProxy {
         self.serve(listener);
     }
 }
+
+/// The `Mcp-Session-Id` header of a response's head.
+pub fn session_id(head: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("mcp-session-id")
+            .then(|| v.trim().to_owned())
+    })
+}
+
+/// The JSON-RPC answer to request `id` in a response body: plain JSON, or the `data:`
+/// lines of an event stream.
+pub fn reply_in(body: &str, id: u64) -> Option<serde_json::Value> {
+    let answers = |v: &serde_json::Value| {
+        v["id"] == id && (v.get("result").is_some() || v.get("error").is_some())
+    };
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body.trim()) {
+        return answers(&v).then_some(v);
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+        .find(answers)
+}
+
+/// A 2025-11-25 session on an HTTP server: `initialize` and `notifications/initialized`
+/// sent; its id.
+pub fn open_session(authority: &str) -> String {
+    let (status, head, body) = http_post(authority, "/mcp", JSON_HEADERS, INITIALIZE);
+    assert_eq!(status, 200, "{head}\n{body}");
+    let session = session_id(&head).unwrap_or_else(|| panic!("no session id: {head}"));
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-06-18"));
+    let (status, _, body) = http_post(
+        authority,
+        "/mcp",
+        &headers,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    );
+    assert_eq!(status, 202, "{body}");
+    session
+}
+
+/// Calls `tool` in `session`: the answer to the request, if one came before the
+/// response ended.
+pub fn call_in_session(
+    authority: &str,
+    session: &str,
+    id: u64,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> Option<serde_json::Value> {
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Mcp-Session-Id", session));
+    headers.push(("MCP-Protocol-Version", "2025-06-18"));
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}).to_string();
+    let (_, _, body) = http_post(authority, "/mcp", &headers, &body);
+    reply_in(&body, id)
+}

@@ -563,3 +563,303 @@ fn sigterm_under_load_answers_every_call_in_flight() {
         "a call answered as done was not committed"
     );
 }
+
+/// The labels in the table, read in a session of its own.
+fn kept(authority: &str) -> std::collections::BTreeSet<String> {
+    let session = open_session(authority);
+    call_in_session(authority, &session, 9, "fledger_labels", json!({}))
+        .expect("the labels")["result"]["structuredContent"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Checks every answer against the rows: an answer "committed" must have its row, an
+/// error ("cancelled", "rolled back", "shut down") must not. Returns (committed,
+/// failed, unanswered).
+fn check_answers(
+    seen: &[(String, Option<Value>)],
+    kept: &std::collections::BTreeSet<String>,
+) -> (usize, usize, usize) {
+    let (mut committed, mut refused, mut silent) = (0, 0, 0);
+    for (label, reply) in seen {
+        match reply {
+            Some(r) if r.get("result").is_some() && !is_error(&r["result"]) => {
+                committed += 1;
+                assert!(
+                    kept.contains(label),
+                    "{label} was answered as committed but is not in the table: {r}"
+                );
+            }
+            Some(r) => {
+                refused += 1;
+                assert!(
+                    !kept.contains(label),
+                    "{label} was answered as failed (cancelled, rolled back) but its row was committed: {r}"
+                );
+            }
+            None => silent += 1,
+        }
+    }
+    (committed, refused, silent)
+}
+
+/// A slow write in a session of its own, on a thread: its label and its answer.
+fn slow_write(
+    authority: &str,
+    label: String,
+    millis: u64,
+) -> (String, std::thread::JoinHandle<Option<Value>>) {
+    let session = open_session(authority);
+    let authority = authority.to_owned();
+    let arguments = json!({"label": label, "millis": millis});
+    let call = std::thread::spawn(move || {
+        call_in_session(&authority, &session, 2, "fledger_insert_slowly", arguments)
+    });
+    (label, call)
+}
+
+/// What the server's log says of the calls: (received, said rolled back).
+fn told(log: &str) -> (usize, usize) {
+    let received = log
+        .lines()
+        .filter(|l| l.contains("name: \"fledger_insert_slowly\""))
+        .count();
+    let rolled_back = log
+        .lines()
+        .filter(|l| l.contains("its work was rolled back") && l.contains("fledger_insert_slowly"))
+        .count();
+    (received, rolled_back)
+}
+
+/// Every call the server received either committed its row or was said (in the log) to
+/// be rolled back, never both: rows + "rolled back" lines = calls received.
+fn check_log(log: &str, prefix: &str, kept: &std::collections::BTreeSet<String>) {
+    let (received, rolled_back) = told(log);
+    let rows = kept.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(
+        rows + rolled_back,
+        received,
+        "{received} calls received, {rows} rows committed and {rolled_back} said rolled back: a call said rolled back committed, or one vanished; the log's warnings and cancellations:\n{}",
+        log.lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("cancel"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The table's labels once every call the server received since `offset` in its log
+/// has ended (its row committed, or its rollback logged): a call whose session was
+/// deleted may still be waiting for SQLite's write lock, or for its commit.
+fn settled(server: &Server, offset: usize, prefix: &str) -> std::collections::BTreeSet<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kept_now = kept(&server.authority());
+        let (received, rolled_back) = told(&server.log.lock().unwrap()[offset..]);
+        let rows = kept_now.iter().filter(|l| l.starts_with(prefix)).count();
+        if rows + rolled_back >= received || Instant::now() > deadline {
+            return kept_now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sessions deleted while their calls run: rmcp lets a deleted session's calls run
+/// on for 5 s, then cancels them. `n` slow writes that end from 150 ms before that
+/// deadline to 150 ms after it, their sessions deleted at once: a call cancelled as it
+/// commits must be answered (and logged) as what it did.
+fn deleted_at_the_drain_deadline(server: &Server, n: u64) {
+    let authority = server.authority();
+    let needle = "name: \"fledger_insert_slowly\"";
+    let (before, offset) = {
+        let log = server.log.lock().unwrap();
+        (log.matches(needle).count(), log.len())
+    };
+    let calls: Vec<_> = (0..n)
+        .map(|i| {
+            let session = open_session(&authority);
+            let label = format!("drain {i:03}");
+            let millis = 4_850 + i * 300 / n;
+            let arguments = json!({"label": label, "millis": millis});
+            let (authority, for_call) = (authority.clone(), session.clone());
+            let call = std::thread::spawn(move || {
+                call_in_session(&authority, &for_call, 2, "fledger_insert_slowly", arguments)
+            });
+            (session, label, call)
+        })
+        .collect();
+    wait_for_log(
+        &server.log,
+        needle,
+        before + n as usize,
+        Duration::from_secs(20),
+    );
+    for (session, _, _) in &calls {
+        let _ = http_delete(&authority, "/mcp", session);
+    }
+    let seen: Vec<(String, Option<Value>)> = calls
+        .into_iter()
+        .map(|(_, label, call)| (label, call.join().unwrap()))
+        .collect();
+    let kept_now = settled(server, offset, "drain");
+    let (committed, refused, silent) = check_answers(&seen, &kept_now);
+    check_log(&server.log.lock().unwrap()[offset..], "drain", &kept_now);
+    eprintln!(
+        "sessions deleted, their calls cancelled as they commit: {n} calls, {committed} answered committed, {refused} answered failed, {silent} unanswered; {} rows",
+        kept_now.iter().filter(|l| l.starts_with("drain")).count()
+    );
+}
+
+/// What a call is told is what the database kept. `trials` slow writes (5 ms, then the
+/// commit) in sessions of their own, each session deleted (`DELETE`) from well before
+/// the commit to well after it; then 16 slow writes under way when the server is told
+/// to stop, its shutdown deadline (1 s) passing as they commit. An answer "committed"
+/// must have its row, an error must not, and what the log says of each call received
+/// must be what happened. `start` starts the server (again, on the same database).
+fn outcome_race(start: impl Fn() -> Server, trials: u64, at_drain_deadline: u64) {
+    let mut server = start();
+    let authority = server.authority();
+    let mut workers = Vec::new();
+    for worker in 0..2u64 {
+        let authority = authority.clone();
+        workers.push(std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for trial in (worker..trials).step_by(2) {
+                let session = open_session(&authority);
+                let label = format!("race {trial:04}");
+                let call = {
+                    let (authority, session, label) =
+                        (authority.clone(), session.clone(), label.clone());
+                    std::thread::spawn(move || {
+                        call_in_session(
+                            &authority,
+                            &session,
+                            2,
+                            "fledger_insert_slowly",
+                            json!({"label": label, "millis": 5}),
+                        )
+                    })
+                };
+                // From before the call's commit to after it, in 2 ms steps.
+                std::thread::sleep(Duration::from_millis(2 + 2 * (trial % 40)));
+                let _ = http_delete(&authority, "/mcp", &session);
+                seen.push((label, call.join().unwrap()));
+            }
+            seen
+        }));
+    }
+    let seen: Vec<(String, Option<Value>)> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let kept_now = settled(&server, 0, "race");
+    let (committed, refused, silent) = check_answers(&seen, &kept_now);
+    check_log(&server.log.lock().unwrap(), "race", &kept_now);
+    eprintln!(
+        "sessions deleted: {trials} trials, {committed} answered committed, {refused} answered failed, {silent} unanswered; {} rows",
+        kept_now.len()
+    );
+    assert!(
+        committed > 0 && committed < seen.len(),
+        "the race was not run: {committed} of {} calls answered committed",
+        seen.len()
+    );
+    if at_drain_deadline > 0 {
+        deleted_at_the_drain_deadline(&server, at_drain_deadline);
+    }
+    // The shutdown deadline: calls that end from 0.7 s to 1.45 s after SIGTERM.
+    let needle = "name: \"fledger_insert_slowly\"";
+    let (before, offset) = {
+        let log = server.log.lock().unwrap();
+        (log.matches(needle).count(), log.len())
+    };
+    let calls: Vec<_> = (0..16u64)
+        .map(|i| slow_write(&authority, format!("stop {i:02}"), 700 + i * 50))
+        .collect();
+    wait_for_log(&server.log, needle, before + 16, Duration::from_secs(20));
+    server.terminate();
+    let seen: Vec<(String, Option<Value>)> = calls
+        .into_iter()
+        .map(|(label, call)| (label, call.join().unwrap()))
+        .collect();
+    let log = server.log.lock().unwrap()[offset..].to_owned();
+    let server = start();
+    let kept_now = kept(&server.authority());
+    let (committed, refused, silent) = check_answers(&seen, &kept_now);
+    check_log(&log, "stop", &kept_now);
+    eprintln!(
+        "shutdown deadline: 16 calls, {committed} answered committed, {refused} answered failed, {silent} unanswered"
+    );
+    assert!(
+        committed > 0 && committed < 16,
+        "the shutdown race was not run: {committed} of 16 calls committed"
+    );
+    assert!(
+        log.contains("stopped at the shutdown deadline"),
+        "calls stopped at the shutdown deadline are logged as such:\n{log}"
+    );
+}
+
+/// PostgreSQL's commit made slow (a deferred constraint trigger that sleeps 30 ms at
+/// `COMMIT`): the window in which a call is stopped while it commits is wide.
+fn slow_commits(url: &str) {
+    let sql = "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.03); RETURN NULL; END $$; \
+               CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON entries DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();";
+    let out = Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const RACE_ENV: [(&str, &str); 3] = [
+    ("MANGO_SERVER__SHUTDOWN_TIMEOUT", "1"),
+    ("MANGO_DATABASE__POOL_SIZE", "64"),
+    ("MANGO_LOG", REQUEST_LOG),
+];
+
+#[test]
+fn sqlite_answers_are_what_was_committed() {
+    let url = sqlite_url("race");
+    outcome_race(
+        || {
+            let mut env = RACE_ENV.to_vec();
+            env.push(("MANGO_DATABASE__URL", url.as_str()));
+            sqlite_site().serve_http_with_env(&["--migrate"], &env)
+        },
+        240,
+        // SQLite's writes take turns: calls that write for 5 s cannot end together.
+        0,
+    );
+}
+
+#[test]
+fn postgres_answers_are_what_was_committed() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let url = fresh_postgres_database(&base, "mango_e2e_race");
+    // Migrated first, then the commits made slow.
+    success(
+        postgres_site()
+            .command(&["migrate"])
+            .env("MANGO_DATABASE__URL", &url),
+    );
+    slow_commits(&url);
+    outcome_race(
+        || {
+            let mut env = RACE_ENV.to_vec();
+            env.push(("MANGO_DATABASE__URL", url.as_str()));
+            postgres_site().serve_http_with_env(&[], &env)
+        },
+        240,
+        60,
+    );
+}

@@ -272,6 +272,9 @@ pub(crate) struct Channel {
     pub asker: Asker,
     pub log: LogFilter,
     pub changed: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Passed when the call begins to end its transaction: from then on it is not
+    /// stopped (a cancellation that comes later is answered with what the call did).
+    pub commit: crate::db::CommitPoint,
 }
 
 /// An item's view of its call: what is called, by whom, the app's typed settings, the

@@ -103,8 +103,8 @@ impl Request {
             extensions: Extensions::default(),
             state,
             changed: channel.changed.clone(),
+            db: DbSlot::new(channel.commit.clone()),
             channel,
-            db: DbSlot::default(),
             db_mode,
         }
     }

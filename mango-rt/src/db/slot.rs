@@ -1,6 +1,7 @@
 //! A call's connection: checked out the first time something in the call asks for it,
 //! in the call's transaction, ended (commit or rollback) once the call's result is known.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
@@ -151,19 +152,88 @@ impl Drop for CallDb {
     }
 }
 
+/// The point past which a call is no longer stopped: it has begun to end its
+/// transaction. Whoever may stop a call (a cancellation, the session's end, the
+/// shutdown deadline, `mango.timeout`) asks it first, so that a call told "rolled back"
+/// committed nothing and one that committed is answered with its result.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct CommitPoint(Arc<std::sync::atomic::AtomicBool>);
+
+/// How a call that could be stopped ended.
+pub(crate) enum Ended<T> {
+    /// It ran to its end before anything stopped it.
+    Done(T),
+    /// It was to be stopped, but had already begun to end its transaction: it ran to
+    /// its end, and this is what it did.
+    Late(T),
+    /// It was stopped before its transaction began to end: what it did is rolled back.
+    Stopped,
+}
+
+impl CommitPoint {
+    fn pass(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the call has begun to end its transaction.
+    pub(crate) fn passed(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `work`, unless `stop` comes first while the call has not passed this point:
+    /// then `work` is dropped (its transaction rolls back as its connection closes).
+    /// Past the point `work` runs to its end however long `stop` has been due. The
+    /// check cannot race the commit: `work` is not being polled while it is made.
+    pub(crate) async fn unless<T>(
+        &self,
+        stop: impl Future<Output = ()>,
+        work: impl Future<Output = T>,
+    ) -> Ended<T> {
+        tokio::pin!(work);
+        tokio::select! {
+            biased;
+            done = &mut work => Ended::Done(done),
+            () = stop => {
+                if self.passed() {
+                    Ended::Late(work.await)
+                } else {
+                    Ended::Stopped
+                }
+            }
+        }
+    }
+}
+
 /// Where a call keeps its connection, from the first time something in the call asks
 /// for it until the call's result is known.
 #[derive(Clone, Default)]
-pub(crate) struct DbSlot(Arc<tokio::sync::Mutex<Option<CallDb>>>);
+pub(crate) struct DbSlot {
+    conn: Arc<tokio::sync::Mutex<Option<CallDb>>>,
+    commit: CommitPoint,
+}
 
 impl DbSlot {
+    /// A slot whose call passes `commit` when it ends its transaction.
+    pub(crate) fn new(commit: CommitPoint) -> DbSlot {
+        DbSlot {
+            conn: Default::default(),
+            commit,
+        }
+    }
+
+    /// The call's commit point.
+    pub(crate) fn commit_point(&self) -> &CommitPoint {
+        &self.commit
+    }
+
     /// Commits (`ok`) or rolls back the call's transaction, if the call opened one.
     pub(crate) async fn finish(&self, ok: bool) -> Result<(), ToolError> {
+        self.commit.pass();
         // Nobody else holds the slot once the call's result is known; `try_lock` spares
         // the common case (no connection taken) an await.
-        let taken = match self.0.try_lock() {
+        let taken = match self.conn.try_lock() {
             Ok(mut slot) => slot.take(),
-            Err(_) => self.0.lock().await.take(),
+            Err(_) => self.conn.lock().await.take(),
         };
         match taken {
             Some(db) => db.finish(ok).await,
@@ -205,7 +275,7 @@ impl DbSlot {
         let DbMode {
             atomic, read_only, ..
         } = mode;
-        let Ok(mut slot) = self.0.clone().try_lock_owned() else {
+        let Ok(mut slot) = self.conn.clone().try_lock_owned() else {
             return Err(ToolError::new(
                 "the database connection is already lent out in this call: take it once at a time",
             ));

@@ -131,7 +131,22 @@ async fn drain(runtime: &Runtime) {
     if tokio::time::timeout(limit, in_flight.wait()).await.is_err() {
         tracing::warn!(
             still_running = in_flight.len(),
-            "shutdown timeout reached; stopping with calls still running"
+            "shutdown timeout reached; stopping the calls still running (each is logged, and rolled back unless it was already committing)"
+        );
+    }
+}
+
+/// After [`drain`] and the sessions' cancellation: the calls stopped at the deadline
+/// end (rolled back, and logged) and those that were committing finish, before the
+/// process exits. A commit does not take long; a call that still runs after
+/// `GRACE` is abandoned (its transaction rolls back as the process's connections close).
+async fn stopped(runtime: &Runtime) {
+    const GRACE: Duration = Duration::from_secs(5);
+    let in_flight = &runtime.state.in_flight;
+    if !in_flight.is_empty() && tokio::time::timeout(GRACE, in_flight.wait()).await.is_err() {
+        tracing::error!(
+            still_running = in_flight.len(),
+            "calls still running {GRACE:?} after they were stopped; exiting without them (their transactions roll back)"
         );
     }
 }
@@ -160,6 +175,7 @@ async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), Error> {
         _ = shutdown_signal() => {
             drain(&runtime).await;
             cancel.cancel();
+            stopped(&runtime).await;
             let _ = tokio::time::timeout(Duration::from_secs(2), waiting).await;
             Ok(())
         }
@@ -298,6 +314,7 @@ async fn serve_http(
     draining.cancel();
     drain(&runtime).await;
     cancel.cancel();
+    stopped(&runtime).await;
     let _ = stop_tx.send(());
     tracing::info!("stopped");
     Ok(())
