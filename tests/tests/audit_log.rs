@@ -5,10 +5,27 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::sync::OnceLock;
+
 use mango_tests::*;
 use serde_json::{Value, json};
 
-fn site(backend: &str) -> Site {
+/// The project of `backend`, built once per run for the tests that share it.
+fn site(backend: &'static str) -> &'static Site {
+    static SQLITE: OnceLock<Site> = OnceLock::new();
+    static POSTGRES: OnceLock<Site> = OnceLock::new();
+    let cell = if backend == "sqlite" {
+        &SQLITE
+    } else {
+        &POSTGRES
+    };
+    cell.get_or_init(|| {
+        let name = format!("auditlog{backend}");
+        shared_site(&name, || make_site(backend))
+    })
+}
+
+fn make_site(backend: &str) -> Site {
     db_site(
         &format!("auditlog{backend}"),
         backend,
@@ -123,7 +140,7 @@ fn sqlite_calls_are_logged_once_after_their_transaction() {
     let site = site("sqlite");
     let dir = scratch("auditlog-db");
     let url = format!("sqlite://{}", dir.join("db.sqlite3").display());
-    every_call_is_logged_once(&site, &url, "alledgersqlite");
+    every_call_is_logged_once(site, &url, "alledgersqlite");
 }
 
 #[test]
@@ -133,5 +150,75 @@ fn postgres_calls_are_logged_once_after_their_transaction() {
     };
     let site = site("postgres");
     let url = fresh_postgres_database(&base, "mango_e2e_audit");
-    every_call_is_logged_once(&site, &url, "alledgerpostgres");
+    every_call_is_logged_once(site, &url, "alledgerpostgres");
+}
+
+/// 400 inserts under way, the server killed with SIGKILL: every call whose insert was
+/// committed has its audit row (written in the call's own transaction), and no row says
+/// `ok` for a call that did not commit.
+fn killed_calls_keep_their_rows(site: &Site, url: &str, ledger: &str) {
+    let serve = || {
+        let mut cmd = site.command(&["serve", "--transport", "stdio", "--migrate"]);
+        cmd.env("MANGO_DATABASE__URL", url).env("MANGO_LOG", "warn");
+        StdioClient::start(cmd)
+    };
+    let mut client = serve();
+    let insert = format!("{ledger}_insert");
+    let ids: Vec<u64> = (0..400)
+        .map(|i| {
+            client.send_request(
+                "tools/call",
+                json!({"name": insert, "arguments": {"label": format!("row {i}")}}),
+            )
+        })
+        .collect();
+    let _ = client.reply_within(ids[40], std::time::Duration::from_secs(30));
+    client.kill();
+    let answered = client
+        .replies_so_far()
+        .values()
+        .filter(|r| r["result"]["isError"] == false)
+        .count();
+    assert!(
+        answered < 400,
+        "every call was answered before the kill: no load was cut"
+    );
+    let mut client = serve();
+    let count = client.call(&format!("{ledger}_count"), json!({}));
+    let committed = count["structuredContent"]["result"].as_u64().unwrap();
+    drop(client);
+    let rows = logged(
+        site,
+        url,
+        &["--name", &insert, "--outcome", "ok", "--limit", "100000"],
+    );
+    eprintln!(
+        "killed with {answered} of 400 inserts answered: {committed} committed, {} audit rows",
+        rows.len()
+    );
+    assert!(committed as usize >= answered, "answered inserts were lost");
+    assert_eq!(
+        rows.len(),
+        committed as usize,
+        "{committed} inserts committed but {} audit rows say ok",
+        rows.len()
+    );
+}
+
+#[test]
+fn sqlite_kill_9_loses_no_audit_row() {
+    let site = site("sqlite");
+    let dir = scratch("auditlog-kill");
+    let url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    killed_calls_keep_their_rows(site, &url, "alledgersqlite");
+}
+
+#[test]
+fn postgres_kill_9_loses_no_audit_row() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let site = site("postgres");
+    let url = fresh_postgres_database(&base, "mango_e2e_audit_kill");
+    killed_calls_keep_their_rows(site, &url, "alledgerpostgres");
 }

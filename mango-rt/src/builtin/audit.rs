@@ -1,11 +1,16 @@
 //! `mango.audit`: one row per call (tool call, resource read, prompt get, management
 //! command) in the table `mango_audit`, created by mango's own migration.
 //!
-//! The row is written after the call's transaction ended (the middleware ends it, as
-//! the pipeline would), so that a call rolled back is still logged, as failed, and the
-//! log never waits on the call's locks. Rows go through a queue to one writer per
-//! server that inserts them in batches; a full queue makes calls wait rather than lose
-//! rows, and the queue is written out before the shutdown hooks run.
+//! A call that wrote in a transaction and succeeded writes its row in that transaction,
+//! just before the commit (the middleware ends the transaction, as the pipeline would):
+//! the call's work is never committed without its row, also if the server is killed.
+//! Every other call (it changed nothing, or it failed and was rolled back, or it ran
+//! without a transaction) has its row written after it ended, through a queue to one
+//! writer per server that inserts them in batches: a rolled-back call is still logged,
+//! as failed, and the log never waits on the call's locks. A full queue makes calls
+//! wait rather than lose rows, and the queue is written out before the shutdown hooks
+//! run; a crash loses what is queued (at most the last moments' rows of calls that
+//! committed nothing).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -198,13 +203,7 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
         .unwrap_or_default();
         let mut response = next.run(req).await;
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        // The call's transaction ends here (as the pipeline would end it after the
-        // chain): the row records what was kept.
-        if let Err(e) = req.db.finish(response.output.is_success()).await {
-            response = Response::error(e);
-        }
-        let (outcome, error) = outcome(&response.output);
-        let row = Row {
+        let mut row = Row {
             at_ms,
             caller: req.caller.identity.as_ref().map(|i| i.subject().to_owned()),
             transport: req.caller.transport.as_str(),
@@ -212,10 +211,40 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
             app: req.target.app,
             name: req.target.name,
             arguments,
-            outcome,
-            error,
+            outcome: "ok",
+            error: None,
             duration_ms,
         };
+        let ok = response.output.is_success();
+        // A call that wrote in a transaction writes its row in that transaction: the
+        // two are committed together or not at all, so a crash cannot keep the call's
+        // work without its row. (Its duration is measured up to here, before the
+        // commit.) A call that changed nothing, or failed and is rolled back, has its
+        // row written by the log's writer, in batches, once the call has ended.
+        if ok && let Some(mut conn) = req.db.in_write_transaction().await {
+            let written = diesel::insert_into(mango_audit::table)
+                .values(&row)
+                .execute(&mut *conn)
+                .await;
+            drop(conn);
+            match written {
+                Ok(_) => match req.db.finish(true).await {
+                    Ok(()) => return response,
+                    Err(e) => response = Response::error(e),
+                },
+                Err(e) => {
+                    response = Response::error(format!(
+                        "the call's audit row could not be written ({e}), so its work was rolled back (mango.audit keeps no change without its row)"
+                    ));
+                    let _ = req.db.finish(false).await;
+                }
+            }
+        } else if let Err(e) = req.db.finish(ok).await {
+            // The call's transaction ends here (as the pipeline would end it after the
+            // chain): the row records what was kept.
+            response = Response::error(e);
+        }
+        (row.outcome, row.error) = outcome(&response.output);
         record(req.state(), row).await;
         response
     })

@@ -97,6 +97,8 @@ pub(crate) struct CallDb {
     /// SQLite: this call's turn to write, held until its transaction ends (dropped
     /// with the `CallDb`, after the commit or rollback).
     _write_turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The transaction may write (the item is not `read_only`, the read not held to it).
+    writes: bool,
 }
 
 impl CallDb {
@@ -226,6 +228,17 @@ impl DbSlot {
         &self.commit
     }
 
+    /// The call's connection, when the call holds one in a transaction that may write
+    /// (what is written on it is committed with the call's work, or not at all); none
+    /// when the call took no connection, or took it without a transaction or to read.
+    pub(crate) async fn in_write_transaction(&self) -> Option<DbLease> {
+        let slot = self.conn.clone().lock_owned().await;
+        let holds = slot
+            .as_ref()
+            .is_some_and(|db| db.in_transaction && db.writes && db.conn.is_some());
+        holds.then_some(DbLease(slot))
+    }
+
     /// Commits (`ok`) or rolls back the call's transaction, if the call opened one.
     pub(crate) async fn finish(&self, ok: bool) -> Result<(), ToolError> {
         self.commit.pass();
@@ -301,6 +314,7 @@ impl DbSlot {
                 in_transaction: atomic,
                 query_only: enforce,
                 _write_turn: write_turn,
+                writes: atomic && !read_only && !mode.enforce_read_only,
             };
             if enforce && let Some(conn) = db.conn.as_deref_mut() {
                 query_only(conn, true).await.map_err(|e| {
