@@ -131,6 +131,24 @@ fn http_refusals_are_json_rpc_errors() {
     let site = Site::get();
     let server = site.serve_http(&["--stateless"]);
     let auth = server.authority();
+    // Two `Host` headers (an allowed one first), or two `Origin` headers: 400.
+    let list = r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
+    for twins in [
+        [("Host", auth.as_str()), ("Host", "evil.example")],
+        [
+            ("Origin", "http://127.0.0.1"),
+            ("Origin", "http://evil.example"),
+        ],
+    ] {
+        let mut headers = JSON_HEADERS.to_vec();
+        if twins[0].0 == "Origin" {
+            headers.push(("Host", &auth));
+        }
+        headers.extend(twins);
+        let (status, _, body) = http_post(&auth, "/mcp", &headers, list);
+        assert_eq!(status, 400, "{twins:?}: {body}");
+        assert!(body.contains("more than one"), "{body}");
+    }
     // A body that is not JSON: 400 with a JSON-RPC parse error (rmcp alone: plain-text 415).
     let (status, head, body) = http_post(&auth, "/mcp", JSON_HEADERS, "{oops");
     assert_eq!(status, 400, "{head}\n{body}");

@@ -462,3 +462,49 @@ fn secrets_never_reach_logs_errors_or_check() {
         );
     }
 }
+
+/// A 2025-11-25 session belongs to the identity that opened it: a request in it with
+/// another token is refused (404, as for a session that does not exist) and logged;
+/// the owner's requests go on.
+#[test]
+fn a_session_belongs_to_the_token_that_opened_it() {
+    let url = db_url("owners");
+    let mut env = guarded(&url);
+    env.push(("MANGO_AUTH__TOKENS__BOB", "s3cret-bob".to_owned()));
+    env.push(("MANGO_RATE_LIMIT__BURST", "100".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = site().serve_http_with_env(&["--migrate"], &env);
+    let authority = server.authority();
+    let as_user = |token: &'static str| {
+        let mut headers = JSON_HEADERS.to_vec();
+        headers.push(("Authorization", token));
+        headers
+    };
+    let (status, head, body) = http_post(
+        &authority,
+        "/mcp",
+        &as_user("Bearer s3cret-alice"),
+        INITIALIZE,
+    );
+    assert_eq!(status, 200, "{body}");
+    let session = session_id(&head).unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "mwledger_show_trail", "arguments": {}}}).to_string();
+    let in_session = |token: &'static str| {
+        let mut headers = as_user(token);
+        headers.push(("Mcp-Session-Id", &session));
+        headers.push(("MCP-Protocol-Version", "2025-06-18"));
+        http_post(&authority, "/mcp", &headers, &call)
+    };
+    let (status, _, body) = in_session("Bearer s3cret-bob");
+    assert_eq!(status, 404, "bob used alice's session: {body}");
+    assert!(body.contains("no session has the id"), "{body}");
+    wait_for_log(
+        &server.log,
+        "refused a request in a session another caller opened",
+        1,
+        std::time::Duration::from_secs(10),
+    );
+    let (status, _, body) = in_session("Bearer s3cret-alice");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("alice"), "{body}");
+}

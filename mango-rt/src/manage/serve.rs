@@ -279,6 +279,8 @@ async fn serve_http(
             tracing::info!("log in to the admin with this link (it works once): {link}");
         }
     }
+    // Outermost: nothing reads a `Host` or an `Origin` that has a twin.
+    app = app.layer(axum::middleware::from_fn(http::one_host_one_origin));
     if settings.server.behind_proxy {
         // The client's address, from the proxy's X-Forwarded-For.
         app = app.layer(axum::middleware::map_request(http::forwarded_client));

@@ -82,6 +82,7 @@ pub(crate) fn router<H: ServerHandler + Clone>(
     let endpoint = Endpoint {
         mcp: Arc::new(mcp),
         sessions,
+        owners: Default::default(),
         limit: s.max_request_bytes,
         tracker,
         guard,
@@ -136,6 +137,11 @@ struct Endpoint<H: ServerHandler> {
     mcp: Arc<StreamableHttpService<H, Sessions>>,
     /// The sessions rmcp keeps (to answer a `DELETE` of one it does not know).
     sessions: Arc<Sessions>,
+    /// Who opened each session: the identity authentication found (`source:subject`),
+    /// none when it was opened anonymously. A request in a session that carries another
+    /// identity is refused as if the session did not exist (MCP's security guidance:
+    /// sessions are bound to their user).
+    owners: Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>,
     /// `[server] max_request_bytes`.
     limit: usize,
     tracker: TaskTracker,
@@ -147,6 +153,7 @@ impl<H: ServerHandler> Clone for Endpoint<H> {
         Endpoint {
             mcp: self.mcp.clone(),
             sessions: self.sessions.clone(),
+            owners: self.owners.clone(),
             limit: self.limit,
             tracker: self.tracker.clone(),
             guard: self.guard.clone(),
@@ -181,10 +188,33 @@ impl<H: ServerHandler> Endpoint<H> {
             },
             None => req,
         };
+        let session = req
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let who = req
+            .extensions()
+            .get::<crate::call::Identity>()
+            .map(|i| format!("{}:{}", i.source(), i.subject()));
+        if let Some(id) = &session
+            && let Some(refused) = self.not_theirs(id, who.as_deref())
+        {
+            return refused;
+        }
         match *req.method() {
             Method::POST => {
                 let token = self.tracker.token();
-                self.post(req).await.map(|inner| {
+                let response = self.post(req).await;
+                if session.is_none()
+                    && let Some(id) = response
+                        .headers()
+                        .get("mcp-session-id")
+                        .and_then(|v| v.to_str().ok())
+                {
+                    self.opened(id.to_owned(), who).await;
+                }
+                response.map(|inner| {
                     Body::new(Tracked {
                         inner,
                         _token: token,
@@ -217,6 +247,12 @@ impl<H: ServerHandler> Endpoint<H> {
                     );
                     return json_response(StatusCode::NOT_FOUND, body);
                 }
+                if let Some(id) = &session {
+                    self.owners
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(id);
+                }
                 // rmcp ends a session with 202; MCP clients (the Python SDK among them)
                 // expect 200 or 204 and warn otherwise.
                 let mut response = self.mcp.handle(req).await.map(Body::new);
@@ -226,6 +262,57 @@ impl<H: ServerHandler> Endpoint<H> {
                 response
             }
             _ => self.mcp.handle(req).await.map(Body::new),
+        }
+    }
+
+    /// The refusal of a request in session `id` made by `who` when another opened it
+    /// (404, as for a session that does not exist: the spec's answer, and it tells the
+    /// caller nothing of other users' sessions).
+    fn not_theirs(&self, id: &str, who: Option<&str>) -> Option<Response> {
+        let owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        let owner = owners.get(id)?;
+        if owner.as_deref() == who {
+            return None;
+        }
+        tracing::warn!(
+            session = id,
+            opened_by = owner.as_deref().unwrap_or("an anonymous caller"),
+            request_by = who.unwrap_or("an anonymous caller"),
+            "refused a request in a session another caller opened"
+        );
+        let body = error_response(
+            serde_json::Value::Null,
+            INVALID_REQUEST,
+            format!(
+                "no session has the id `{id}` for this caller (a session belongs to the identity that opened it: open one with `initialize`)"
+            ),
+        );
+        Some(json_response(StatusCode::NOT_FOUND, body))
+    }
+
+    /// Records who opened session `id`; forgets the sessions that ended (expired, or
+    /// closed by the server) once in a while, so that the record stays as large as
+    /// the live sessions.
+    async fn opened(&self, id: String, who: Option<String>) {
+        let sweep = {
+            let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+            owners.insert(id, who);
+            owners.len() >= 1024 && owners.len().is_power_of_two()
+        };
+        if sweep {
+            let live: std::collections::HashSet<String> = self
+                .sessions
+                .local
+                .sessions
+                .read()
+                .await
+                .keys()
+                .map(|k| k.to_string())
+                .collect();
+            self.owners
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|id, _| live.contains(id));
         }
     }
 
@@ -424,6 +511,23 @@ fn refusal(raw: &Bytes, status: StatusCode, text: &str) -> serde_json::Value {
             error_response(id, INVALID_REQUEST, why)
         }
     }
+}
+
+/// A request with two `Host` headers, or two `Origin` headers, is refused with 400
+/// before anything reads them: which one a check reads and which one a later reader
+/// believes may differ (an allowed host first, a hostile one second).
+pub(crate) async fn one_host_one_origin(req: Request, next: axum::middleware::Next) -> Response {
+    for name in [header::HOST, header::ORIGIN] {
+        if req.headers().get_all(&name).iter().nth(1).is_some() {
+            let body = error_response(
+                serde_json::Value::Null,
+                INVALID_REQUEST,
+                format!("the request has more than one `{name}` header: send one"),
+            );
+            return json_response(StatusCode::BAD_REQUEST, body);
+        }
+    }
+    next.run(req).await
 }
 
 /// Behind a reverse proxy (`[server] behind_proxy`): the peer of every request is the
