@@ -184,6 +184,13 @@ pub struct ServerSettings {
     pub shutdown_timeout: u64,
     /// The largest request body accepted over HTTP, in bytes.
     pub max_request_bytes: usize,
+    /// Seconds a client has to send a request's headers (a connection that sends half
+    /// of them and waits is closed after this).
+    pub header_timeout: f64,
+    /// HTTP connections open at most. At the cap, a new connection closes the oldest
+    /// one that has no request in flight (an idle or half-sent one), or is refused when
+    /// every one is busy; each is logged.
+    pub max_connections: usize,
     /// Items a page of `tools/list`, `resources/list`, `resources/templates/list` and
     /// `prompts/list` (0: every item on one page).
     pub page_size: usize,
@@ -210,6 +217,8 @@ impl Default for ServerSettings {
             replica: None,
             shutdown_timeout: 30,
             max_request_bytes: 4 * 1024 * 1024,
+            header_timeout: 10.0,
+            max_connections: 512,
             page_size: 0,
         }
     }

@@ -542,3 +542,51 @@ fn a_thousand_tools_page_by_page_with_the_python_sdk() {
         }
     }
 }
+
+/// A client that sends half a request's headers and waits is closed after `[server]
+/// header_timeout`; more such connections than `[server] max_connections` close the
+/// oldest of them (logged), and `/healthz` and `initialize` are answered meanwhile.
+#[test]
+fn half_sent_headers_time_out_and_the_connection_cap_keeps_the_server_reachable() {
+    use std::io::Read;
+    let site = Site::get();
+    let server = site.serve_http_with_env(
+        &["--stateless"],
+        &[
+            ("MANGO_SERVER__MAX_CONNECTIONS", "16"),
+            ("MANGO_SERVER__HEADER_TIMEOUT", "1"),
+        ],
+    );
+    let auth = server.authority();
+    let half = |auth: &str| {
+        let mut s = std::net::TcpStream::connect(auth).unwrap();
+        s.write_all(format!("POST /mcp HTTP/1.1\r\nHost: {auth}\r\nContent-Type: app").as_bytes())
+            .unwrap();
+        s
+    };
+    // One alone: closed once its headers are late.
+    let mut slow = half(&auth);
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "a half-sent request was closed after {waited:?}, not after the 1 s header timeout"
+    );
+    // Forty held at once, against a cap of 16: the server stays reachable.
+    let held: Vec<_> = (0..40).map(|_| half(&auth)).collect();
+    let (status, _, body) = http_get(&auth, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = http_post(&auth, "/mcp", JSON_HEADERS, INITIALIZE);
+    assert_eq!(status, 200, "{body}");
+    wait_for_log(
+        &server.log,
+        "the HTTP connection cap is reached",
+        1,
+        Duration::from_secs(10),
+    );
+    drop(held);
+}

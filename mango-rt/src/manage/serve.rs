@@ -200,8 +200,6 @@ async fn serve_http(
     stateless: bool,
     summary: &str,
 ) -> Result<(), Error> {
-    use axum::serve::ListenerExt;
-
     let addr = format!("{host}:{port}");
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -285,30 +283,26 @@ async fn serve_http(
         // The client's address, from the proxy's X-Forwarded-For.
         app = app.layer(axum::middleware::map_request(http::forwarded_client));
     }
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        // The peer's address reaches calls (`Caller::address`): the rate limit keys
-        // anonymous callers on it.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            })
-            .await
-    });
+    let limits = crate::transport::listen::Limits {
+        header_timeout: Duration::from_secs_f64(settings.server.header_timeout.max(0.001)),
+        max_connections: settings.server.max_connections,
+    };
+    let mut server = tokio::spawn(crate::transport::listen::serve(
+        listener,
+        app,
+        limits,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     let server_failed = tokio::select! {
-        result = server => Some(result),
+        result = &mut server => Some(result),
         _ = shutdown_signal() => None,
     };
     if let Some(result) = server_failed {
         return match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ErrorKind::Serve(e.to_string()).into()),
+            Ok(()) => Ok(()),
             Err(e) => Err(ErrorKind::Serve(e.to_string()).into()),
         };
     }
@@ -318,6 +312,8 @@ async fn serve_http(
     cancel.cancel();
     stopped(&runtime).await;
     let _ = stop_tx.send(());
+    // The answers of the calls that ended are sent before the process exits.
+    let _ = server.await;
     tracing::info!("stopped");
     Ok(())
 }

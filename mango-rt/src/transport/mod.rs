@@ -2,6 +2,7 @@
 //! 3.x mishandles (see [`guard`]).
 
 pub(crate) mod http;
+pub(crate) mod listen;
 pub(crate) mod stdio;
 
 #[cfg(test)]
