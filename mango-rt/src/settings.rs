@@ -105,6 +105,11 @@ pub struct Settings {
     /// `log_level`: a tracing filter such as `info` or `notes=debug,info`.
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// `log_max_bytes`: the most of a call's arguments, or of an error's text, that the
+    /// server's log and the audit table keep; a longer one is cut there, its whole
+    /// size noted.
+    #[serde(default = "default_log_max_bytes")]
+    pub log_max_bytes: usize,
     #[serde(default)]
     pub server: ServerSettings,
     #[serde(default)]
@@ -567,6 +572,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("log_level", &self.log_level)
+            .field("log_max_bytes", &self.log_max_bytes)
             .field("server", &self.server)
             .field("database", &self.database)
             .field("middleware", &self.middleware)
@@ -588,6 +594,10 @@ fn default_log_level() -> String {
     "info".into()
 }
 
+fn default_log_max_bytes() -> usize {
+    4096
+}
+
 fn default_startup_timeout() -> f64 {
     30.0
 }
@@ -596,6 +606,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             log_level: default_log_level(),
+            log_max_bytes: default_log_max_bytes(),
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             middleware: Vec::new(),

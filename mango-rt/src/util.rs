@@ -122,3 +122,57 @@ pub(crate) fn is_loopback(host: &str) -> bool {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
+
+/// What an argument's name says it holds a secret.
+pub(crate) fn secret_like(name: &str) -> bool {
+    // Most names are lower case already: no copy for them (this runs for every
+    // argument of every call).
+    let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    };
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+        "private_key",
+        "authorization",
+        "credential",
+        "cookie",
+        "session",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+        || name == "key"
+        || name.ends_with("_key")
+}
+
+/// `text`, cut to at most `max` bytes (at a character boundary) with its whole size
+/// noted, when it is longer: what logs and audit rows keep of an argument list or an
+/// error, so that a client's 4 MiB string does not become 4 MiB of log.
+pub(crate) fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [cut: {} bytes in all]", &text[..end], text.len()).into()
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::*;
+
+    #[test]
+    fn clip_cuts_at_a_character_and_notes_the_size() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééé", 3), "é… [cut: 6 bytes in all]");
+    }
+}

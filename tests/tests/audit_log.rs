@@ -222,3 +222,65 @@ fn postgres_kill_9_loses_no_audit_row() {
     let url = fresh_postgres_database(&base, "mango_e2e_audit_kill");
     killed_calls_keep_their_rows(site, &url, "alledgerpostgres");
 }
+
+/// A wrong-typed argument named like a secret: its value is in no answer, log line or
+/// audit row. A 1 MB wrong-typed argument: the answer, the log line and the audit row
+/// keep a few KiB of it, with its size noted.
+#[test]
+fn secret_and_huge_arguments_are_hidden_and_cut() {
+    let site = site("sqlite");
+    let dir = scratch("auditlog-cut");
+    let url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    let mut cmd = site.command(&["serve", "--transport", "stdio", "--migrate"]);
+    cmd.env("MANGO_DATABASE__URL", &url);
+    let mut client = StdioClient::start(cmd);
+    let r = client.call(
+        "alledgersqlite_sign_in",
+        json!({"user": "ada", "api_key": "hunter2-SECRET"}),
+    );
+    assert!(is_error(&r), "{r}");
+    assert!(text(&r).contains("invalid argument `api_key`"), "{r}");
+    assert!(!r.to_string().contains("SECRET"), "{r}");
+    let huge = "x".repeat(1_000_000);
+    let r = client.call("alledgersqlite_hold", json!({"millis": huge}));
+    assert!(is_error(&r), "{r}");
+    let answer = text(&r);
+    assert!(
+        answer.len() < 2_000 && answer.contains("[cut: "),
+        "the answer is {} bytes: {}",
+        answer.len(),
+        &answer[..200.min(answer.len())]
+    );
+    assert!(client.terminate().success());
+    let log = client.log.lock().unwrap().clone();
+    assert!(!log.contains("SECRET"), "the log has the secret:\n{log}");
+    let longest = log.lines().map(str::len).max().unwrap_or(0);
+    assert!(
+        longest < 10_000,
+        "a log line of {longest} bytes (the 1 MB argument was written out)"
+    );
+    let rows = logged(site, &url, &["--outcome", "tool_error"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for row in &rows {
+        let (arguments, error) = (
+            row["arguments"].as_str().unwrap(),
+            row["error"].as_str().unwrap(),
+        );
+        assert!(
+            !arguments.contains("SECRET") && !error.contains("SECRET"),
+            "{row}"
+        );
+        assert!(
+            arguments.len() <= 5_000 && error.len() <= 5_000,
+            "an audit row keeps {} bytes of arguments and {} of error",
+            arguments.len(),
+            error.len()
+        );
+    }
+    let arguments = rows[0]["arguments"].as_str().unwrap();
+    assert!(
+        arguments.ends_with("[cut: 1000013 bytes in all]"),
+        "{}",
+        &arguments[arguments.len().saturating_sub(200)..]
+    );
+}

@@ -24,6 +24,7 @@ use crate::call::{Kind, Output};
 use crate::chain::{Next, Request, Response, StepFuture};
 use crate::db::Database;
 use crate::state::State;
+use crate::util::{clip, secret_like};
 
 diesel::table! {
     mango_audit (id) {
@@ -64,35 +65,6 @@ pub(crate) struct Row {
     pub outcome: &'static str,
     pub error: Option<String>,
     pub duration_ms: f64,
-}
-
-/// What an argument's name says it holds a secret.
-fn secret_like(name: &str) -> bool {
-    // Most names are lower case already: no copy for them (this runs for every
-    // argument of every call).
-    let name: std::borrow::Cow<'_, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        name.to_ascii_lowercase().into()
-    } else {
-        name.into()
-    };
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "apikey",
-        "api_key",
-        "api-key",
-        "private_key",
-        "authorization",
-        "credential",
-        "cookie",
-        "session",
-    ]
-    .iter()
-    .any(|s| name.contains(s))
-        || name == "key"
-        || name.ends_with("_key")
 }
 
 /// `value` with every field named like a secret, or listed in `[audit] redact`, set to
@@ -196,11 +168,16 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let started = Instant::now();
         // Taken now: the item takes the arguments.
+        let max = req.settings().log_max_bytes;
         let arguments = serde_json::to_string(&Redacted {
             map: &req.arguments,
             listed: &req.settings().audit.redact,
         })
         .unwrap_or_default();
+        let arguments = match clip(&arguments, max) {
+            std::borrow::Cow::Borrowed(_) => arguments,
+            std::borrow::Cow::Owned(cut) => cut,
+        };
         let mut response = next.run(req).await;
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut row = Row {
@@ -245,6 +222,7 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
             response = Response::error(e);
         }
         (row.outcome, row.error) = outcome(&response.output);
+        row.error = row.error.map(|e| clip(&e, max).into_owned());
         record(req.state(), row).await;
         response
     })
@@ -257,10 +235,40 @@ enum Message {
 }
 
 /// A server's audit writer: started on the first row.
-#[derive(Default)]
 pub(crate) struct AuditLog {
     queue: OnceLock<mpsc::Sender<Message>>,
+    /// The bytes the rows in memory (queued, or held while the database refuses them)
+    /// may take: a row takes its size before it is queued and gives it back once
+    /// written or dropped, so that what clients send cannot grow the queue past it.
+    budget: Arc<tokio::sync::Semaphore>,
 }
+
+impl Default for AuditLog {
+    fn default() -> Self {
+        AuditLog {
+            queue: OnceLock::new(),
+            budget: Arc::new(tokio::sync::Semaphore::new(BUDGET)),
+        }
+    }
+}
+
+impl Row {
+    /// About what the row takes in memory, in bytes (at most [`BUDGET`]).
+    fn size(&self) -> usize {
+        let text = self.arguments.len()
+            + self.error.as_ref().map_or(0, String::len)
+            + self.caller.as_ref().map_or(0, String::len);
+        (std::mem::size_of::<Row>() + text).min(BUDGET)
+    }
+}
+
+/// The bytes of rows in memory at most (a row's arguments and error are cut to
+/// `log_max_bytes` first); past it, calls wait for the writer.
+const BUDGET: usize = 32 << 20;
+/// Of [`BUDGET`], what rows the database refused may keep; past it the oldest are
+/// dropped (counted in the log) so that the calls queueing behind them do not wait
+/// for ever.
+const HELD_BYTES: usize = BUDGET / 2;
 
 /// Rows queued at most; past it, calls wait for the writer.
 const QUEUE: usize = 8192;
@@ -268,9 +276,6 @@ const QUEUE: usize = 8192;
 const BATCH: usize = 1024;
 /// How long the writer lets rows gather after a batch that did not fill.
 const GATHER: Duration = Duration::from_millis(10);
-/// Rows kept in memory while the database refuses them; past it the oldest are
-/// dropped, counted in the log.
-const HELD: usize = 100_000;
 
 fn queue(state: &State) -> mpsc::Sender<Message> {
     let log = state.scoped::<AuditLog>();
@@ -278,14 +283,20 @@ fn queue(state: &State) -> mpsc::Sender<Message> {
         .get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             // It ends once the server (and so the queue's sender) is gone.
-            tokio::spawn(writer(state.database.clone(), rx));
+            tokio::spawn(writer(state.database.clone(), rx, log.budget.clone()));
             tx
         })
         .clone()
 }
 
-/// Queues a row (waits while the queue is full).
+/// Queues a row (waits while the queue is full, in rows or in bytes).
 pub(crate) async fn record(state: &Arc<State>, row: Row) {
+    let budget = state.scoped::<AuditLog>().budget.clone();
+    let size = u32::try_from(row.size()).unwrap_or(u32::MAX);
+    if let Ok(taken) = budget.acquire_many(size).await {
+        // Given back by the writer once the row is written or dropped.
+        taken.forget();
+    }
     let _ = queue(state).send(Message::Row(row)).await;
 }
 
@@ -305,7 +316,11 @@ pub(crate) async fn flush(state: &State, limit: Duration) {
     }
 }
 
-async fn writer(db: Database, mut rx: mpsc::Receiver<Message>) {
+async fn writer(
+    db: Database,
+    mut rx: mpsc::Receiver<Message>,
+    budget: Arc<tokio::sync::Semaphore>,
+) {
     let mut rows: Vec<Row> = Vec::new();
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     let mut dropped = 0usize;
@@ -333,18 +348,29 @@ async fn writer(db: Database, mut rx: mpsc::Receiver<Message>) {
         while !rows.is_empty() {
             let take = rows.len().min(BATCH);
             let rest = rows.split_off(take);
-            match insert(&db, std::mem::replace(&mut rows, rest)).await {
-                Ok(()) => {}
+            let batch = std::mem::replace(&mut rows, rest);
+            let bytes: usize = batch.iter().map(Row::size).sum();
+            match insert(&db, batch).await {
+                Ok(()) => budget.add_permits(bytes),
                 Err((mut back, e)) => {
+                    // What came back is still held; the rest (lost with SQLite's
+                    // thread) gives its bytes back.
+                    budget.add_permits(bytes - back.iter().map(Row::size).sum::<usize>());
                     back.append(&mut rows);
                     rows = back;
                     tracing::warn!(
                         rows = rows.len(),
                         "mango.audit: the audit rows could not be written ({e}); kept to try again"
                     );
-                    if rows.len() > HELD {
-                        let excess = rows.len() - HELD;
-                        rows.drain(..excess);
+                    let mut held: usize = rows.iter().map(Row::size).sum();
+                    let mut excess = 0;
+                    while held > HELD_BYTES && excess < rows.len() {
+                        held -= rows[excess].size();
+                        excess += 1;
+                    }
+                    if excess > 0 {
+                        let freed: usize = rows.drain(..excess).map(|r| r.size()).sum();
+                        budget.add_permits(freed);
                         dropped += excess;
                         tracing::error!(
                             dropped,

@@ -38,11 +38,36 @@ impl Call {
 
     /// Deserializes the arguments into the tool's argument struct. The error names the
     /// field at fault.
+    ///
+    /// serde's message quotes the value it could not take: it is left out when the
+    /// argument's name (or a field's on its path) says it holds a secret, or is listed in
+    /// `[audit] redact`, and cut to 1 KiB otherwise.
     pub fn arguments<T: DeserializeOwned>(&mut self) -> Result<T, ToolError> {
+        const MAX_MESSAGE: usize = 1024;
         let value = serde_json::Value::Object(std::mem::take(&mut self.arguments));
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
+            let inner = e.into_inner().to_string();
+            let listed = &self.context.project_settings().audit.redact;
+            let secret = path
+                .split(['.', '[', ']'])
+                .filter(|segment| !segment.is_empty())
+                .any(|segment| {
+                    crate::util::secret_like(segment)
+                        || listed.iter().any(|l| l.eq_ignore_ascii_case(segment))
+                });
+            let inner = if secret {
+                // serde: "invalid type: string \"hunter2\", expected i64".
+                let expected = inner
+                    .rsplit_once(", expected ")
+                    .map(|(_, e)| format!(" (expected {})", crate::util::clip(e, 200)))
+                    .unwrap_or_default();
+                format!(
+                    "the value given is not one the tool takes{expected}; it is not repeated here, as the argument holds a secret"
+                )
+            } else {
+                crate::util::clip(&inner, MAX_MESSAGE).into_owned()
+            };
             if path == "." || path.is_empty() {
                 ToolError::new(format!("invalid arguments: {inner}"))
             } else {

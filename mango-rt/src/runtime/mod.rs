@@ -305,7 +305,8 @@ impl Runtime {
             )
             .await;
         if let Output::Error(message) = &output {
-            tracing::info!(tool = served.name(), error = %message, "tool call failed");
+            let error = crate::util::clip(message, self.settings().log_max_bytes);
+            tracing::info!(tool = served.name(), %error, "tool call failed");
         }
         output
     }
@@ -348,7 +349,13 @@ impl Runtime {
         served
             .contents(uri, output)
             .map(ReadResourceResult::new)
-            .map_err(|failed| failure(&format!("reading {uri}"), failed))
+            .map_err(|failed| {
+                failure(
+                    &format!("reading {uri}"),
+                    failed,
+                    self.settings().log_max_bytes,
+                )
+            })
     }
 
     /// Gets the prompt `name` with `arguments` through the pipeline. An unknown prompt,
@@ -390,11 +397,13 @@ impl Runtime {
                 served.db_mode(),
             )
             .await;
-        let mut result = GetPromptResult::new(
-            served
-                .messages(output)
-                .map_err(|failed| failure(&format!("the prompt `{name}`"), failed))?,
-        );
+        let mut result = GetPromptResult::new(served.messages(output).map_err(|failed| {
+            failure(
+                &format!("the prompt `{name}`"),
+                failed,
+                self.settings().log_max_bytes,
+            )
+        })?);
         if !served.entry.description.is_empty() {
             result = result.with_description(served.entry.description);
         }
@@ -488,6 +497,7 @@ impl Runtime {
             failure(
                 &format!("completing `{argument}` of `{}`", target.name),
                 failed,
+                self.settings().log_max_bytes,
             )
         })
     }
@@ -587,7 +597,7 @@ impl Runtime {
 /// The protocol error for an item (`what`: a URI, "the prompt `x`") whose call failed:
 /// -32602 when the request was not valid, -32603 otherwise (resources and prompts have
 /// no error results).
-fn failure(what: &str, failed: Output) -> ErrorData {
+fn failure(what: &str, failed: Output, log_max_bytes: usize) -> ErrorData {
     match failed {
         Output::Invalid(message) => ErrorData::invalid_params(format!("{what}: {message}"), None),
         other => {
@@ -595,7 +605,8 @@ fn failure(what: &str, failed: Output) -> ErrorData {
                 Output::Error(message) => message,
                 other => format!("{other:?}"),
             };
-            tracing::info!(item = what, error = %message, "call failed");
+            let error = crate::util::clip(&message, log_max_bytes);
+            tracing::info!(item = what, %error, "call failed");
             ErrorData::internal_error(format!("{what} failed: {message}"), None)
         }
     }
