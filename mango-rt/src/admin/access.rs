@@ -69,9 +69,18 @@ pub(super) struct Session {
 pub(super) struct Access {
     settings: AdminSettings,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Logins from each address in the last five minutes that did not succeed,
+    /// counted when their check starts (so that a hundred sent at once count as a
+    /// hundred, not as none until they finish).
     failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
     link: Mutex<Option<(String, Instant)>>,
+    /// Password checks running at once, at most: argon2 takes 19 MiB and tens of
+    /// milliseconds of CPU each.
+    pub verifications: tokio::sync::Semaphore,
 }
+
+/// Password checks at once, at most.
+const VERIFICATIONS: usize = 2;
 
 /// Why a login was refused.
 pub(super) enum Refused {
@@ -90,6 +99,7 @@ impl Access {
             sessions: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             link: Mutex::new(None),
+            verifications: tokio::sync::Semaphore::new(VERIFICATIONS),
         }
     }
 
@@ -135,27 +145,28 @@ impl Access {
     }
 
     /// Checks a login from `from`: the name and password, after the failures from that
-    /// address in the last five minutes.
+    /// address in the last five minutes. The attempt counts as a failure from the
+    /// moment its check starts, until it succeeds.
     pub fn login(&self, from: IpAddr, user: &str, password: &str) -> Result<(), Refused> {
         let now = Instant::now();
+        let Some(hash) = &self.settings.password_hash else {
+            return Err(Refused::NoPassword);
+        };
         {
             let mut failures = Self::lock(&self.failures);
             failures.retain(|_, times| {
                 times.retain(|t| now.duration_since(*t) < WINDOW);
                 !times.is_empty()
             });
-            if let Some(times) = failures.get(&from)
-                && times.len() >= self.settings.login_attempts.max(1) as usize
-            {
+            let times = failures.entry(from).or_default();
+            if times.len() >= self.settings.login_attempts.max(1) as usize {
                 let oldest = times.iter().min().copied().unwrap_or(now);
                 return Err(Refused::Wait(
                     WINDOW.saturating_sub(now.duration_since(oldest)),
                 ));
             }
+            times.push(now);
         }
-        let Some(hash) = &self.settings.password_hash else {
-            return Err(Refused::NoPassword);
-        };
         // The hash is checked whatever the name, so that a wrong name takes as long.
         let good_password = PasswordHash::new(hash).is_ok_and(|parsed| {
             argon2::Argon2::default()
@@ -166,10 +177,6 @@ impl Access {
             Self::lock(&self.failures).remove(&from);
             return Ok(());
         }
-        Self::lock(&self.failures)
-            .entry(from)
-            .or_default()
-            .push(now);
         Err(Refused::Wrong)
     }
 
@@ -325,6 +332,30 @@ mod tests {
         ));
         let other: IpAddr = "10.0.0.2".parse().expect("ip");
         assert!(access.login(other, "admin", "correct horse").is_ok());
+    }
+
+    /// Ten wrong logins at once from one address, with two allowed: two are checked,
+    /// the others wait (a login counts from the moment its check starts).
+    #[test]
+    fn logins_at_once_count_when_they_start() {
+        let access = std::sync::Arc::new(Access::new(AdminSettings {
+            password_hash: Some(hash_password("correct horse").expect("hash")),
+            login_attempts: 2,
+            ..AdminSettings::default()
+        }));
+        let ip: IpAddr = "127.0.0.1".parse().expect("ip");
+        let at_once: Vec<_> = (0..10)
+            .map(|_| {
+                let access = access.clone();
+                std::thread::spawn(move || access.login(ip, "admin", "wrong"))
+            })
+            .collect();
+        let checked = at_once
+            .into_iter()
+            .filter_map(|t| t.join().ok())
+            .filter(|r| matches!(r, Err(Refused::Wrong)))
+            .count();
+        assert_eq!(checked, 2, "{checked} of 10 logins at once were checked");
     }
 
     #[test]

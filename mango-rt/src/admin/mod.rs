@@ -544,7 +544,16 @@ async fn login(
         .iter()
         .find(|(k, _)| k == "password")
         .map_or("", |(_, v)| v.as_str());
-    // argon2 takes tens of milliseconds of CPU: not on the async threads.
+    // argon2 takes tens of milliseconds of CPU and 19 MiB: not on the async threads,
+    // and a few at a time (the others wait their turn).
+    let Ok(_turn) = admin.access.verifications.acquire().await else {
+        return admin.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "Login failed",
+            "the server is stopping",
+        );
+    };
     let checked = {
         let admin = admin.clone();
         let (user, password) = (user.to_owned(), password.to_owned());
