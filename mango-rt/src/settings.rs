@@ -192,6 +192,12 @@ pub struct ServerSettings {
     /// Seconds a client has to send a request's headers (a connection that sends half
     /// of them and waits is closed after this).
     pub header_timeout: f64,
+    /// 2025-11-25 sessions open at most; an `initialize` past it gets 503 (retry
+    /// later) until sessions end.
+    pub max_sessions: usize,
+    /// Seconds a session lives without a request or a message (then it ends, and its
+    /// memory is given back).
+    pub session_idle_timeout: f64,
     /// HTTP connections open at most. At the cap, a new connection closes the oldest
     /// one that has no request in flight (an idle or half-sent one), or is refused when
     /// every one is busy; each is logged.
@@ -223,6 +229,8 @@ impl Default for ServerSettings {
             shutdown_timeout: 30,
             max_request_bytes: 4 * 1024 * 1024,
             header_timeout: 10.0,
+            max_sessions: 1000,
+            session_idle_timeout: 300.0,
             max_connections: 512,
             page_size: 0,
         }

@@ -74,13 +74,21 @@ pub(crate) fn router<H: ServerHandler + Clone>(
     } else {
         config.with_allowed_hosts(s.allowed_hosts.clone())
     };
+    let mut local = LocalSessionManager::default();
+    local.session_config.keep_alive = Some(std::time::Duration::from_secs_f64(
+        s.session_idle_timeout.max(0.001),
+    ));
     let sessions = Arc::new(Sessions {
-        local: LocalSessionManager::default(),
+        local,
         replica: s.replica.clone(),
+        max: s.max_sessions.max(1),
+        peak: Default::default(),
+        warned: Default::default(),
     });
     let mcp = StreamableHttpService::new(move || Ok(make()), sessions.clone(), config);
     let endpoint = Endpoint {
         mcp: Arc::new(mcp),
+        stateless,
         sessions,
         owners: Default::default(),
         limit: s.max_request_bytes,
@@ -135,6 +143,8 @@ async fn readyz(ready: Readiness, stopping: CancellationToken) -> Response {
 /// shutdown waits for requests that have not reached their tool yet.
 struct Endpoint<H: ServerHandler> {
     mcp: Arc<StreamableHttpService<H, Sessions>>,
+    /// No sessions (`--stateless`).
+    stateless: bool,
     /// The sessions rmcp keeps (to answer a `DELETE` of one it does not know).
     sessions: Arc<Sessions>,
     /// Who opened each session: the identity authentication found (`source:subject`),
@@ -152,6 +162,7 @@ impl<H: ServerHandler> Clone for Endpoint<H> {
     fn clone(&self) -> Self {
         Endpoint {
             mcp: self.mcp.clone(),
+            stateless: self.stateless,
             sessions: self.sessions.clone(),
             owners: self.owners.clone(),
             limit: self.limit,
@@ -202,10 +213,25 @@ impl<H: ServerHandler> Endpoint<H> {
         {
             return refused;
         }
+        let opens = session.is_none() && !self.stateless && req.method() == Method::POST;
+        if opens && let Some(full) = self.full().await {
+            // The body is read (and dropped) so that the connection can carry the
+            // client's next request.
+            let _ = axum::body::to_bytes(req.into_body(), self.limit).await;
+            return full;
+        }
         match *req.method() {
             Method::POST => {
                 let token = self.tracker.token();
-                let response = self.post(req).await;
+                let mut response = self.post(req).await;
+                // Sessions opened at once past the cap: rmcp's 500 for the one that
+                // found it full is the cap's 503.
+                if opens
+                    && response.status() == StatusCode::INTERNAL_SERVER_ERROR
+                    && let Some(full) = self.full().await
+                {
+                    response = full;
+                }
                 if session.is_none()
                     && let Some(id) = response
                         .headers()
@@ -290,6 +316,42 @@ impl<H: ServerHandler> Endpoint<H> {
         Some(json_response(StatusCode::NOT_FOUND, body))
     }
 
+    /// The answer to a request that would open a session when `[server] max_sessions`
+    /// are open: 503, to try again once sessions end (idle ones end after `[server]
+    /// session_idle_timeout`).
+    async fn full(&self) -> Option<Response> {
+        let max = self.sessions.max;
+        if self.sessions.count().await < max {
+            return None;
+        }
+        {
+            let mut warned = self
+                .sessions
+                .warned
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if warned.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(10)) {
+                *warned = Some(std::time::Instant::now());
+                tracing::warn!(
+                    max_sessions = max,
+                    "refused a new session: the server has its maximum of sessions open ([server] max_sessions)"
+                );
+            }
+        }
+        let body = error_response(
+            serde_json::Value::Null,
+            INVALID_REQUEST,
+            format!(
+                "the server has its maximum of {max} sessions open ([server] max_sessions): try again later, once sessions end"
+            ),
+        );
+        let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, body);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        Some(response)
+    }
+
     /// Records who opened session `id`; forgets the sessions that ended (expired, or
     /// closed by the server) once in a while, so that the record stays as large as
     /// the live sessions.
@@ -355,15 +417,76 @@ impl<H: ServerHandler> Endpoint<H> {
 pub(crate) struct Sessions {
     local: LocalSessionManager,
     replica: Option<String>,
+    /// `[server] max_sessions`.
+    max: usize,
+    /// The most sessions open at once since memory was last given back.
+    peak: std::sync::atomic::AtomicUsize,
+    /// When a refusal for the cap was last logged (at most every 10 s).
+    warned: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Sessions {
+    /// How many sessions are open.
+    async fn count(&self) -> usize {
+        self.local.sessions.read().await.len()
+    }
+
+    /// After a burst of sessions has ended (half of the peak gone, and the peak large),
+    /// gives the freed memory back to the system: glibc's allocator keeps what a burst
+    /// took (measured: 10,000 sessions took 700 MiB that stayed after they expired).
+    fn ended(&self, left: usize) {
+        use std::sync::atomic::Ordering;
+        let peak = self.peak.load(Ordering::Relaxed);
+        if peak >= 256 && left <= peak / 2 {
+            self.peak.store(left, Ordering::Relaxed);
+            give_memory_back();
+        }
+    }
+}
+
+/// Returns the allocator's free memory to the system (glibc's `malloc_trim`), on a
+/// blocking thread; elsewhere nothing. Measured: after 10,000 sessions expired, the
+/// server's RSS stayed at 611 MiB; `malloc_trim` took it to 61 MiB.
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    tokio::task::spawn_blocking(|| {
+        trim();
+        tracing::debug!("gave the memory of ended sessions back to the system");
+    });
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn trim() {
+    // SAFETY: `malloc_trim` takes no pointer and only releases memory the allocator
+    // holds free; glibc documents it as thread-safe (MT-Safe).
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Why a session could not be made.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SessionsError {
+    #[error(transparent)]
+    Local(#[from] LocalSessionManagerError),
+    #[error("the server has its maximum of {0} sessions open ([server] max_sessions)")]
+    Full(usize),
 }
 
 impl SessionManager for Sessions {
-    type Error = LocalSessionManagerError;
+    type Error = SessionsError;
     type Transport = WorkerTransport<LocalSessionWorker>;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let open = self.count().await;
+        if open >= self.max {
+            return Err(SessionsError::Full(self.max));
+        }
+        self.peak
+            .fetch_max(open + 1, std::sync::atomic::Ordering::Relaxed);
         let Some(replica) = &self.replica else {
-            return self.local.create_session().await;
+            return Ok(self.local.create_session().await?);
         };
         let id: SessionId = format!(
             "{replica}.{}",
@@ -380,15 +503,17 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<ServerJsonRpcMessage, Self::Error> {
-        self.local.initialize_session(id, message).await
+        Ok(self.local.initialize_session(id, message).await?)
     }
 
     async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
-        self.local.has_session(id).await
+        Ok(self.local.has_session(id).await?)
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        self.local.close_session(id).await
+        self.local.close_session(id).await?;
+        self.ended(self.count().await);
+        Ok(())
     }
 
     async fn create_stream(
@@ -399,7 +524,7 @@ impl SessionManager for Sessions {
         impl futures_util::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
         Self::Error,
     > {
-        self.local.create_stream(id, message).await
+        Ok(self.local.create_stream(id, message).await?)
     }
 
     async fn accept_message(
@@ -407,7 +532,7 @@ impl SessionManager for Sessions {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<(), Self::Error> {
-        self.local.accept_message(id, message).await
+        Ok(self.local.accept_message(id, message).await?)
     }
 
     async fn create_standalone_stream(
@@ -417,7 +542,7 @@ impl SessionManager for Sessions {
         impl futures_util::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
         Self::Error,
     > {
-        self.local.create_standalone_stream(id).await
+        Ok(self.local.create_standalone_stream(id).await?)
     }
 
     async fn resume(
@@ -428,7 +553,7 @@ impl SessionManager for Sessions {
         impl futures_util::Stream<Item = ServerSseMessage> + Send + Sync + 'static,
         Self::Error,
     > {
-        self.local.resume(id, last_event_id).await
+        Ok(self.local.resume(id, last_event_id).await?)
     }
 }
 
