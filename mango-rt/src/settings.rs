@@ -42,12 +42,14 @@ pub enum SettingsError {
     Invalid { path: PathBuf, message: String },
 
     #[error(
-        "{path}: the profile `{profile}` chosen by MANGO_PROFILE has no table in the file (it has: {known}); add a [{profile}] table or fix MANGO_PROFILE"
+        "{path}: the profile `{profile}` chosen by {chosen_by} has no table in the file (it has: {known}); add a [{profile}] table or fix {chosen_by}"
     )]
     UnknownProfile {
         path: PathBuf,
         profile: String,
         known: String,
+        /// What chose it: `MANGO_PROFILE`, or the command line's `--profile`.
+        chosen_by: &'static str,
     },
 
     #[error(
@@ -654,10 +656,18 @@ impl Settings {
             toml_table::parse(&text).map_err(|e| invalid(format!("not valid TOML: {e}")))?;
         let known: Vec<&str> = table.keys().map(String::as_str).collect();
         if profile != "default" && !known.contains(&profile) {
+            // The command line's `--profile` wins over MANGO_PROFILE (clap): the
+            // variable chose it only when it says the same.
+            let source = if std::env::var("MANGO_PROFILE").ok().as_deref() == Some(profile) {
+                "MANGO_PROFILE"
+            } else {
+                "--profile"
+            };
             return Err(SettingsError::UnknownProfile {
                 path: path.to_owned(),
                 profile: profile.to_owned(),
                 known: known.join(", "),
+                chosen_by: source,
             });
         }
         for (key, value) in &table {

@@ -670,3 +670,43 @@ fn sessions_are_capped_and_a_burst_of_them_gives_its_memory_back() {
         "the sessions' memory stayed: {before} MiB before, {peak} at the peak, {after} 20 s after they expired"
     );
 }
+
+/// Start-up errors name their real cause: a host that is not this machine's, a SQLite file the system will not open (with the
+/// system's reason), and a profile given on the command line.
+#[test]
+fn start_up_errors_name_their_real_cause() {
+    let site = Site::get();
+    let dir = scratch("start-up-errors");
+    let url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    let fails = |cmd: &mut std::process::Command| {
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = fails(
+        site.command(&[
+            "serve",
+            "--transport",
+            "http",
+            "--host",
+            "no-such-host.invalid",
+        ])
+        .env("MANGO_DATABASE__URL", &url),
+    );
+    assert!(
+        err.contains("is the host a name or address of this machine")
+            && !err.contains("another server"),
+        "{err}"
+    );
+    for (bad, reason) in [
+        ("sqlite:///no-such-folder-mango/x/db.sqlite3", "os error 2"),
+        ("sqlite:///tmp", "os error 21"),
+    ] {
+        let err = fails(site.command(&["migrate"]).env("MANGO_DATABASE__URL", bad));
+        assert!(err.contains(reason), "{bad}: {err}");
+    }
+    let err = fails(&mut site.command(&["--profile", "prdo", "apps"]));
+    assert!(err.contains("chosen by --profile"), "{err}");
+    let err = fails(site.command(&["apps"]).env("MANGO_PROFILE", "prdo"));
+    assert!(err.contains("chosen by MANGO_PROFILE"), "{err}");
+}

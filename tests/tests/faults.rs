@@ -863,3 +863,25 @@ fn postgres_answers_are_what_was_committed() {
         60,
     );
 }
+
+/// A server whose port is taken stops saying so before it creates or migrates its
+/// database.
+#[test]
+fn a_taken_port_stops_start_up_before_the_database_is_made() {
+    let dir = scratch("faults-port");
+    let db = dir.join("db.sqlite3");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = sqlite_site()
+        .command(&["serve", "--transport", "http", "--port", &port, "--migrate"])
+        .env("MANGO_DATABASE__URL", format!("sqlite://{}", db.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is another server using the port"), "{err}");
+    assert!(
+        !db.exists(),
+        "the database was made and migrated before the port was found taken"
+    );
+}

@@ -335,7 +335,16 @@ impl Database {
 #[cfg(feature = "sqlite")]
 async fn setup(target: &str, options: ConnectionOptions) -> diesel::ConnectionResult<Db> {
     use diesel::connection::SimpleConnection;
-    let mut conn = Db::establish(target).await?;
+    let mut conn = Db::establish(target).await.map_err(|e| match e {
+        // SQLite says "unable to open database file": the system says why.
+        diesel::ConnectionError::BadConnection(message) => {
+            diesel::ConnectionError::BadConnection(match why_unopenable(target) {
+                Some(why) => format!("{message}: {why}"),
+                None => message,
+            })
+        }
+        other => other,
+    })?;
     // Without these, concurrent writers fail with "database is locked"
     // (docs/decisions.md, "Database").
     let pragmas = format!(
@@ -346,6 +355,36 @@ async fn setup(target: &str, options: ConnectionOptions) -> diesel::ConnectionRe
         .await
         .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
     Ok(conn)
+}
+
+/// Why the system will not let SQLite open (or create) the file `path`, when it will
+/// not: the folder is missing, or the file or folder may not be written.
+#[cfg(feature = "sqlite")]
+fn why_unopenable(path: &str) -> Option<String> {
+    let path = Path::new(path);
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Err(e) = std::fs::metadata(folder) {
+        return Some(format!(
+            "the folder {} cannot be used ({e}); create it, or point [database] url elsewhere",
+            folder.display()
+        ));
+    }
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "{} cannot be opened for writing ({e}); check the permissions of the file and its folder, or point [database] url elsewhere",
+            path.display()
+        )),
+    }
 }
 
 #[cfg(feature = "postgres")]

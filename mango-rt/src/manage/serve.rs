@@ -54,6 +54,18 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         return Err(ErrorKind::Serve(problem).into());
     }
     let served = tokio.block_on(async move {
+        let s = &runtime.settings().server;
+        let transport = args.transport.unwrap_or(s.transport);
+        // The port first: a server that cannot listen stops before it creates or
+        // migrates a database.
+        let listener = match transport {
+            Transport::Http => {
+                let host = args.host.clone().unwrap_or_else(|| s.host.clone());
+                let port = args.port.unwrap_or(s.port);
+                Some(bind(&host, port).await?)
+            }
+            Transport::Stdio => None,
+        };
         check_database(&runtime, args.migrate).await?;
         // The apps' start-up hooks, once, before anything is served.
         runtime.start_up().await?;
@@ -61,19 +73,15 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         // subscribers.
         #[cfg(feature = "postgres")]
         let listener = runtime.state.listen_for_changes();
-        let s = &runtime.settings().server;
-        let transport = args.transport.unwrap_or(s.transport);
         let summary = super::apps::summary(&runtime);
-        let served = match transport {
-            Transport::Stdio => {
+        let served = match listener {
+            None => {
                 tracing::info!("serving {summary} over stdio");
                 serve_stdio(runtime.clone()).await
             }
-            Transport::Http => {
-                let host = args.host.unwrap_or_else(|| s.host.clone());
-                let port = args.port.unwrap_or(s.port);
+            Some(listener) => {
                 let stateless = args.stateless || s.stateless;
-                serve_http(runtime.clone(), &host, port, stateless, &summary).await
+                serve_http(runtime.clone(), listener, stateless, &summary).await
             }
         };
         #[cfg(feature = "postgres")]
@@ -193,20 +201,25 @@ fn settings_replica_problem(settings: &crate::settings::Settings) -> Option<Stri
     })
 }
 
-async fn serve_http(
-    runtime: Arc<Runtime>,
-    host: &str,
-    port: u16,
-    stateless: bool,
-    summary: &str,
-) -> Result<(), Error> {
+/// Listens on `host:port`; the error says what to change.
+async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, Error> {
     let addr = format!("{host}:{port}");
-    let listener = tokio::net::TcpListener::bind(&addr)
+    Ok(tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|source| ErrorKind::Bind {
             addr: addr.clone(),
             source,
-        })?;
+        })?)
+}
+
+async fn serve_http(
+    runtime: Arc<Runtime>,
+    listener: tokio::net::TcpListener,
+    stateless: bool,
+    summary: &str,
+) -> Result<(), Error> {
+    let host = listener.local_addr()?.ip().to_string();
+    let host = host.as_str();
     let local: SocketAddr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let draining = CancellationToken::new();

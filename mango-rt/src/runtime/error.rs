@@ -118,9 +118,7 @@ pub(crate) enum Kind {
     #[error("{0}")]
     Hook(String),
 
-    #[error(
-        "could not listen on {addr}: {source}; is another server using the port? Pick another with --port or [server] port in Mango.toml"
-    )]
+    #[error("could not listen on {addr}: {source}; {}", bind_hint(source))]
     Bind {
         addr: String,
         source: std::io::Error,
@@ -131,4 +129,20 @@ pub(crate) enum Kind {
 
     #[error("{0}")]
     Io(std::io::Error),
+}
+
+/// What to do when the server cannot listen, by the reason.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::AddrInUse => {
+            "is another server using the port? Pick another with --port or [server] port in Mango.toml"
+        }
+        K::PermissionDenied => {
+            "ports below 1024 need privileges: pick one above with --port or [server] port in Mango.toml"
+        }
+        _ => {
+            "is the host a name or address of this machine? Set it with --host or [server] host in Mango.toml (127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
+        }
+    }
 }
