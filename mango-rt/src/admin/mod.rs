@@ -155,6 +155,14 @@ fn path_problem(base: &str, mcp: &str) -> Option<&'static str> {
 
 fn templates() -> Result<minijinja::Environment<'static>, String> {
     let mut env = minijinja::Environment::new();
+    // Every value shown is escaped, and text that would disguise itself is shown for
+    // what it is (see `neutralize`).
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if disguised(text) => {
+            minijinja::escape_formatter(out, state, &minijinja::Value::from(neutralize(text)))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     let sources: [(&str, &str); 13] = [
         ("base.html", include_str!("templates/base.html")),
         ("macros.html", include_str!("templates/macros.html")),
@@ -175,6 +183,69 @@ fn templates() -> Result<minijinja::Environment<'static>, String> {
             .map_err(|e| format!("the admin's template {name} does not parse: {e}"))?;
     }
     Ok(env)
+}
+
+/// Unicode's bidirectional controls: they reorder the text around them (a file name
+/// that reads `exe.txt` but is `txt.exe`).
+fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Combining marks (the blocks "Zalgo" text stacks by the dozen).
+fn combining(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Marks on one character that a language uses at most.
+const MARKS: usize = 3;
+
+/// Whether `text` has what [`neutralize`] changes.
+fn disguised(text: &str) -> bool {
+    let mut run = 0;
+    for c in text.chars() {
+        if bidi_control(c) {
+            return true;
+        }
+        run = if combining(c) { run + 1 } else { 0 };
+        if run > MARKS {
+            return true;
+        }
+    }
+    false
+}
+
+/// `text` as the admin shows stored data: each bidirectional control written as its
+/// code point (`⟨U+202E⟩`), and a run of more than three combining marks cut to three
+/// with the rest counted (`⟨+40 marks⟩`), so that data cannot disguise itself or spill
+/// over the page.
+fn neutralize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = 0;
+    let mut dropped = 0;
+    for c in text.chars() {
+        if combining(c) {
+            run += 1;
+            if run > MARKS {
+                dropped += 1;
+                continue;
+            }
+        } else {
+            if dropped > 0 {
+                out.push_str(&format!("⟨+{dropped} marks⟩"));
+                dropped = 0;
+            }
+            run = 0;
+        }
+        if bidi_control(c) {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    if dropped > 0 {
+        out.push_str(&format!("⟨+{dropped} marks⟩"));
+    }
+    out
 }
 
 /// Headers on every admin answer: no caching, no framing, scripts and styles from the
@@ -1478,6 +1549,30 @@ async fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stored text that disguises itself is shown for what it is, escaped: a
+    /// right-to-left override as its code point, stacked combining marks cut to three.
+    #[test]
+    fn the_admin_shows_bidi_controls_and_mark_stacks_for_what_they_are() {
+        let env = templates().expect("templates");
+        let zalgo = format!("Z{}", "\u{0301}".repeat(40));
+        let shown = env
+            .render_named_str(
+                "probe.html",
+                "{{ a }}|{{ b }}|{{ c }}|{{ d }}",
+                minijinja::context! {
+                    a => "invoice\u{202E}fdp.exe",
+                    b => zalgo,
+                    c => "<b>caf\u{0065}\u{0301}</b>",
+                    d => "Tiếng Việt",
+                },
+            )
+            .expect("render");
+        assert_eq!(
+            shown,
+            "invoice⟨U+202E⟩fdp.exe|Z\u{0301}\u{0301}\u{0301}⟨+37 marks⟩|&lt;b&gt;cafe\u{0301}&lt;&#x2f;b&gt;|Tiếng Việt"
+        );
+    }
 
     #[test]
     fn the_admins_path_and_its_templates() {
