@@ -29,6 +29,9 @@ pub struct GuardedStdio<R> {
     buf: Vec<u8>,
     /// Skipping the rest of an over-long line.
     skipping: bool,
+    /// The ids of the client's requests not answered yet (as JSON: `1` and `"1"` are
+    /// two ids): a request that reuses one is answered with an error, not dropped.
+    in_flight: std::collections::HashSet<String>,
 }
 
 impl<R: AsyncRead> GuardedStdio<R> {
@@ -44,6 +47,7 @@ impl<R: AsyncRead> GuardedStdio<R> {
             initialize_seen: false,
             buf: Vec::new(),
             skipping: false,
+            in_flight: Default::default(),
         }
     }
 
@@ -90,6 +94,14 @@ where
         &mut self,
         item: ServerJsonRpcMessage,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let answered = match &item {
+            ServerJsonRpcMessage::Response(r) => Some(&r.id),
+            ServerJsonRpcMessage::Error(e) => e.id.as_ref(),
+            _ => None,
+        };
+        if let Some(id) = answered.and_then(|id| serde_json::to_string(id).ok()) {
+            self.in_flight.remove(&id);
+        }
         let sent = serde_json::to_vec(&item)
             .map_err(std::io::Error::other)
             .and_then(|line| match &self.out {
@@ -155,6 +167,27 @@ where
                             if matches!(r.request, ClientRequest::InitializeRequest(_)) {
                                 self.initialize_seen = true;
                             }
+                            let id = serde_json::to_string(&r.id).unwrap_or_default();
+                            if !self.in_flight.insert(id.clone()) {
+                                self.reply(super::error_response(
+                                    serde_json::to_value(&r.id).unwrap_or_default(),
+                                    super::INVALID_REQUEST,
+                                    format!(
+                                        "a request with the id {id} is in flight already: give each request an id that no request in flight has"
+                                    ),
+                                ));
+                                continue;
+                            }
+                        }
+                        ClientJsonRpcMessage::Notification(n) if self.initialize_seen => {
+                            // A cancelled request is not answered (rmcp): its id is free.
+                            if let rmcp::model::ClientNotification::CancelledNotification(c) =
+                                &n.notification
+                                && let Some(id) = &c.params.request_id
+                                && let Ok(id) = serde_json::to_string(id)
+                            {
+                                self.in_flight.remove(&id);
+                            }
                         }
                         _ if !self.initialize_seen => {
                             tracing::warn!(
@@ -203,6 +236,48 @@ mod tests {
         assert!(
             matches!(message, Some(ClientJsonRpcMessage::Request(_))),
             "{message:?}"
+        );
+    }
+
+    /// A request that reuses the id of one in flight is answered with an error (rmcp
+    /// alone dropped one of the two without an answer); once the first is answered,
+    /// its id is free again.
+    #[tokio::test]
+    async fn a_request_whose_id_is_in_flight_is_answered_with_an_error() {
+        let (mut client, server) = tokio::io::duplex(65536);
+        let (out, mut replies) = tokio::io::duplex(65536);
+        let mut transport = GuardedStdio::new(server, out);
+        let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let list = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
+        for line in [init, list, list] {
+            client
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .unwrap_or_default();
+        }
+        assert!(transport.receive().await.is_some(), "initialize");
+        assert!(transport.receive().await.is_some(), "the first request 7");
+        let duplicate =
+            tokio::time::timeout(std::time::Duration::from_millis(100), transport.receive()).await;
+        assert!(duplicate.is_err(), "the duplicate was passed on");
+        let mut reply = vec![0u8; 4096];
+        let n = replies.read(&mut reply).await.unwrap_or_default();
+        let reply = String::from_utf8_lossy(&reply[..n]);
+        assert!(
+            reply.contains(r#""id":7"#) && reply.contains("in flight already"),
+            "{reply}"
+        );
+        let answer: ServerJsonRpcMessage =
+            serde_json::from_str(r#"{"jsonrpc":"2.0","id":7,"result":{"tools":[]}}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+        transport.send(answer).await.unwrap_or_default();
+        client
+            .write_all(format!("{list}\n").as_bytes())
+            .await
+            .unwrap_or_default();
+        assert!(
+            transport.receive().await.is_some(),
+            "id 7 is free once answered"
         );
     }
 }
