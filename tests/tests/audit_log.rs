@@ -284,3 +284,29 @@ fn secret_and_huge_arguments_are_hidden_and_cut() {
         &arguments[arguments.len().saturating_sub(200)..]
     );
 }
+
+/// mango's own migrations (the audit table) run again when their record is lost: with
+/// their rows of `__mango_migrations` deleted, `migrate` applies them again over the
+/// tables they made, and the audit log still reads.
+#[test]
+fn mangos_own_migrations_recover_a_lost_record() {
+    let site = site("sqlite");
+    let dir = scratch("auditlog-record");
+    let file = dir.join("db.sqlite3");
+    let url = format!("sqlite://{}", file.display());
+    success(site.command(&["migrate"]).env("MANGO_DATABASE__URL", &url));
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"DELETE FROM __mango_migrations WHERE app = 'mango'\"); c.commit()",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut migrate = site.command(&["migrate"]);
+    migrate.env("MANGO_DATABASE__URL", &url);
+    let (code, stdout, stderr) = outcome(&mut migrate);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(logged(site, &url, &[]).is_empty());
+}

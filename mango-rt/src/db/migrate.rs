@@ -36,12 +36,27 @@ const CREATE_RECORD: &str = "CREATE TABLE IF NOT EXISTS __mango_migrations (
     PRIMARY KEY (app, version)
 )";
 
+/// What `MigrateError::Failed` says: what to fix, in the app's folder, or for mango's
+/// own migrations (which have no folder in the project) what to check.
+fn failed(app: &str, migration: &str, message: &str) -> String {
+    let head = format!(
+        "the migration {migration} of the app `{app}` failed and was rolled back (later ones were not applied): {message}"
+    );
+    if app == crate::registry::BUILTIN_APP {
+        format!(
+            "{head}\nit is mango's own migration (built into mango-rt, not a folder of the project), and it makes its tables only if they do not exist: check that the database is the project's and that its user may create tables, then run `cargo mango migrate` again"
+        )
+    } else {
+        format!(
+            "{head}\nfix apps/{app}/migrations/{migration}, then run `cargo mango migrate` again"
+        )
+    }
+}
+
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MigrateError {
-    #[error(
-        "the migration {migration} of the app `{app}` failed and was rolled back (later ones were not applied): {message}\nfix apps/{app}/migrations/{migration}, then run `cargo mango migrate` again"
-    )]
+    #[error("{}", failed(app, migration, message))]
     Failed {
         app: String,
         migration: String,

@@ -58,7 +58,7 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         let transport = args.transport.unwrap_or(s.transport);
         // The port first: a server that cannot listen stops before it creates or
         // migrates a database.
-        let listener = match transport {
+        let bound = match transport {
             Transport::Http => {
                 let host = args.host.clone().unwrap_or_else(|| s.host.clone());
                 let port = args.port.unwrap_or(s.port);
@@ -74,14 +74,14 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         #[cfg(feature = "postgres")]
         let listener = runtime.state.listen_for_changes();
         let summary = super::apps::summary(&runtime);
-        let served = match listener {
+        let served = match bound {
             None => {
                 tracing::info!("serving {summary} over stdio");
                 serve_stdio(runtime.clone()).await
             }
-            Some(listener) => {
+            Some(bound) => {
                 let stateless = args.stateless || s.stateless;
-                serve_http(runtime.clone(), listener, stateless, &summary).await
+                serve_http(runtime.clone(), bound, stateless, &summary).await
             }
         };
         #[cfg(feature = "postgres")]

@@ -1,7 +1,7 @@
 -- mango.audit: one row per call (tool call, resource read, prompt get). No index
 -- but the key: rows come in id order, which is time order, and every insert pays
 -- for each index.
-CREATE TABLE mango_audit (
+CREATE TABLE IF NOT EXISTS mango_audit (
     id INTEGER PRIMARY KEY NOT NULL,
     at_ms BIGINT NOT NULL,
     caller TEXT,
