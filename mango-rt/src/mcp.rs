@@ -30,6 +30,8 @@ pub(crate) struct MangoServer {
     /// Whether a 2025-11-25 client has a session (stdio, HTTP unless stateless), which
     /// `resources/subscribe` needs.
     sessions: bool,
+    /// What stops the calls of an HTTP session when it ends.
+    stops: Option<Arc<crate::transport::http::SessionStops>>,
 }
 
 /// What a 2025-11-25 session set: its log level (`logging/setLevel`), and its
@@ -55,13 +57,13 @@ impl Drop for Session {
 /// it is answered with what it did, so that an answer "rolled back" is never a commit.
 /// (rmcp sends nothing for a request its client cancelled, as the spec says.)
 async fn unless_cancelled<T>(
-    ct: tokio_util::sync::CancellationToken,
+    stop: impl std::future::Future<Output = ()>,
     commit: crate::db::CommitPoint,
     runtime: &Runtime,
     what: &str,
     call: impl std::future::Future<Output = Result<T, ErrorData>>,
 ) -> Result<T, ErrorData> {
-    let stopped = match commit.unless(ct.cancelled(), call).await {
+    let stopped = match commit.unless(stop, call).await {
         Ended::Done(result) => return result,
         Ended::Late(result) => {
             tracing::info!(
@@ -84,7 +86,7 @@ async fn unless_cancelled<T>(
     } else {
         tracing::info!(
             request = what,
-            "cancelled by the client; its work was rolled back"
+            "cancelled by the client (notifications/cancelled, its session's end, or its connection closed); its work was rolled back"
         );
         Err(ErrorData::internal_error(
             "the request was cancelled; its work was rolled back",
@@ -114,6 +116,50 @@ impl MangoServer {
             transport,
             session,
             sessions: true,
+            stops: None,
+        }
+    }
+
+    /// Stops a session's calls when the session ends (HTTP with sessions).
+    pub fn with_stops(mut self, stops: Arc<crate::transport::http::SessionStops>) -> Self {
+        self.stops = Some(stops);
+        self
+    }
+
+    /// What stops a request's call: the client cancels it (`notifications/cancelled`,
+    /// rmcp's token), its session ends, or the connection that would carry its answer
+    /// closes.
+    fn stop_of(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        let gone = parts
+            .and_then(|p| p.extensions.get::<crate::transport::http::AnswerGone>())
+            .map(|g| g.0.clone());
+        let session = self.stops.as_ref().and_then(|stops| {
+            let id = parts?.headers.get("mcp-session-id")?.to_str().ok()?;
+            Some(stops.of(id))
+        });
+        let ct = context.ct.clone();
+        async move {
+            let gone = async {
+                match gone {
+                    Some(g) => g.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let session = async {
+                match session {
+                    Some(s) => s.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = ct.cancelled() => {}
+                () = gone => {}
+                () = session => {}
+            }
         }
     }
 
@@ -311,7 +357,7 @@ impl ServerHandler for MangoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let arguments = request.arguments.unwrap_or_default();
-        let ct = context.ct.clone();
+        let stop = self.stop_of(&context);
         if stateless_era(&context) {
             let round = RoundRequest {
                 caps: context.client_capabilities().unwrap_or_default(),
@@ -323,7 +369,7 @@ impl ServerHandler for MangoServer {
             let call =
                 self.runtime
                     .call_tool_in_rounds(&request.name, arguments, caller, channel, round);
-            return unless_cancelled(ct, commit, &self.runtime, &request.name, call).await;
+            return unless_cancelled(stop, commit, &self.runtime, &request.name, call).await;
         }
         let (caller, channel) = self.call_of(context);
         let commit = channel.commit.clone();
@@ -340,7 +386,7 @@ impl ServerHandler for MangoServer {
                 )),
             }
         };
-        unless_cancelled(ct, commit, &self.runtime, &request.name, call).await
+        unless_cancelled(stop, commit, &self.runtime, &request.name, call).await
     }
 
     async fn list_resources(
@@ -391,11 +437,11 @@ impl ServerHandler for MangoServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let ct = context.ct.clone();
+        let stop = self.stop_of(&context);
         let (caller, channel) = self.call_of(context);
         let commit = channel.commit.clone();
         let read = self.runtime.read_resource(&request.uri, caller, channel);
-        unless_cancelled(ct, commit, &self.runtime, &request.uri, read)
+        unless_cancelled(stop, commit, &self.runtime, &request.uri, read)
             .await
             .map(Into::into)
     }
@@ -426,7 +472,7 @@ impl ServerHandler for MangoServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let ct = context.ct.clone();
+        let stop = self.stop_of(&context);
         let (caller, channel) = self.call_of(context);
         let commit = channel.commit.clone();
         let get = self.runtime.get_prompt(
@@ -435,7 +481,7 @@ impl ServerHandler for MangoServer {
             caller,
             channel,
         );
-        unless_cancelled(ct, commit, &self.runtime, &request.name, get)
+        unless_cancelled(stop, commit, &self.runtime, &request.name, get)
             .await
             .map(Into::into)
     }
@@ -445,7 +491,7 @@ impl ServerHandler for MangoServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let ct = context.ct.clone();
+        let stop = self.stop_of(&context);
         let (caller, channel) = self.call_of(context);
         let commit = channel.commit.clone();
         let given = request
@@ -460,7 +506,14 @@ impl ServerHandler for MangoServer {
             caller,
             channel,
         );
-        unless_cancelled(ct, commit, &self.runtime, &request.argument.name, complete).await
+        unless_cancelled(
+            stop,
+            commit,
+            &self.runtime,
+            &request.argument.name,
+            complete,
+        )
+        .await
     }
 
     /// The session's level from now on: its calls' log messages below it are not sent.

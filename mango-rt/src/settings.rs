@@ -511,7 +511,7 @@ pub struct InputSettings {
 impl Default for InputSettings {
     fn default() -> Self {
         InputSettings {
-            timeout: 300.0,
+            timeout: 60.0,
             key: None,
             previous_key: None,
             state_ttl: 600,

@@ -885,3 +885,107 @@ fn a_taken_port_stops_start_up_before_the_database_is_made() {
         "the database was made and migrated before the port was found taken"
     );
 }
+
+/// An `initialize` of a client that can answer questions (elicitation).
+const INITIALIZE_ASKABLE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"elicitation":{}},"clientInfo":{"name":"raw","version":"1"}}}"#;
+
+/// Starts `fledger_insert_asking` in a new session whose client can answer questions,
+/// and returns once the question has arrived: the session, and the connection that
+/// carries the call's answer (open).
+fn asked(authority: &str) -> (String, std::net::TcpStream) {
+    use std::io::{BufRead, Write};
+    let (status, head, body) = http_post(authority, "/mcp", JSON_HEADERS, INITIALIZE_ASKABLE);
+    assert_eq!(status, 200, "{body}");
+    let session = session_id(&head).unwrap();
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-06-18"));
+    let (status, _, _) = http_post(
+        authority,
+        "/mcp",
+        &headers,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    );
+    assert_eq!(status, 202);
+    let mut stream = std::net::TcpStream::connect(authority).unwrap();
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fledger_insert_asking", "arguments": {"label": "asked"}}}).to_string();
+    let mut request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\n",
+        call.len()
+    );
+    for (k, v) in &headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&call);
+    stream.write_all(request.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "the call's stream ended before its question"
+        );
+        if line.contains("elicitation/create") {
+            return (session, stream);
+        }
+    }
+}
+
+/// A write from another session while the asking call waits: how long it took, and
+/// whether it committed.
+fn other_write(authority: &str, label: &str) -> (Duration, bool) {
+    let session = open_session(authority);
+    let started = Instant::now();
+    let reply = call_in_session(
+        authority,
+        &session,
+        2,
+        "fledger_insert_pair",
+        json!({"label": label}),
+    );
+    let ok = reply.is_some_and(|r| r.get("result").is_some() && !is_error(&r["result"]));
+    (started.elapsed(), ok)
+}
+
+/// A call waiting for an answer to its question holds SQLite's write lock; when its
+/// client goes away (the connection that would carry the answer closes, or the session
+/// is deleted), the call ends at once and rolls back, and other writers go on within a
+/// second or two (not after `[input] timeout`).
+#[test]
+fn a_question_never_holds_the_database_hostage() {
+    let url = sqlite_url("hostage");
+    let server = sqlite_site().serve_http_with_env(
+        &["--migrate"],
+        &[
+            ("MANGO_DATABASE__URL", url.as_str()),
+            ("MANGO_DATABASE__BUSY_TIMEOUT", "10"),
+        ],
+    );
+    let authority = server.authority();
+    // The client closes the connection of its call.
+    let (_, stream) = asked(&authority);
+    drop(stream);
+    let (took, ok) = other_write(&authority, "after a closed connection");
+    assert!(
+        ok && took < Duration::from_secs(3),
+        "a write waited {took:?} (committed: {ok}) behind a call whose client had gone"
+    );
+    // The client deletes its session.
+    let (session, _stream) = asked(&authority);
+    let _ = http_delete(&authority, "/mcp", &session);
+    let (took, ok) = other_write(&authority, "after a deleted session");
+    assert!(
+        ok && took < Duration::from_secs(3),
+        "a write waited {took:?} (committed: {ok}) behind a call whose session was deleted"
+    );
+    let labels = kept(&authority);
+    assert!(
+        !labels.iter().any(|l| l.starts_with("asked")),
+        "the abandoned calls' rows were committed: {labels:?}"
+    );
+}

@@ -246,9 +246,13 @@ async fn serve_http(
     });
     let protection =
         auth::http(settings, &url, &runtime.declared_scopes(), needed).map_err(ErrorKind::Serve)?;
+    let stops = Arc::new(http::SessionStops::default());
+    let for_stops = stops.clone();
     let app = http::router(
         move || {
-            MangoServer::new(for_sessions.clone(), TransportKind::Http).with_sessions(!stateless)
+            MangoServer::new(for_sessions.clone(), TransportKind::Http)
+                .with_sessions(!stateless)
+                .with_stops(for_stops.clone())
         },
         ready,
         &settings.server,
@@ -257,6 +261,7 @@ async fn serve_http(
         draining.clone(),
         runtime.state.in_flight.clone(),
         protection.guard,
+        stops,
     );
     let mut app = match protection.metadata {
         Some(metadata) => app.merge(metadata),

@@ -60,6 +60,7 @@ pub(crate) fn router<H: ServerHandler + Clone>(
     draining: CancellationToken,
     tracker: TaskTracker,
     guard: Option<Guard>,
+    stops: Arc<SessionStops>,
 ) -> Router {
     let stopping = draining;
     let mut config = StreamableHttpServerConfig::default()
@@ -84,6 +85,7 @@ pub(crate) fn router<H: ServerHandler + Clone>(
         max: s.max_sessions.max(1),
         peak: Default::default(),
         warned: Default::default(),
+        stops,
     });
     let mcp = StreamableHttpService::new(move || Ok(make()), sessions.clone(), config);
     let endpoint = Endpoint {
@@ -223,6 +225,9 @@ impl<H: ServerHandler> Endpoint<H> {
         match *req.method() {
             Method::POST => {
                 let token = self.tracker.token();
+                let gone = CancellationToken::new();
+                let mut req = req;
+                req.extensions_mut().insert(AnswerGone(gone.clone()));
                 let mut response = self.post(req).await;
                 // Sessions opened at once past the cap: rmcp's 500 for the one that
                 // found it full is the cap's 503.
@@ -244,6 +249,8 @@ impl<H: ServerHandler> Endpoint<H> {
                     Body::new(Tracked {
                         inner,
                         _token: token,
+                        gone,
+                        ended: false,
                     })
                 })
             }
@@ -410,6 +417,40 @@ impl<H: ServerHandler> Endpoint<H> {
     }
 }
 
+/// What ends a 2025-11-25 session's calls at once: the session's end (a `DELETE`, or
+/// its expiry) stops every call in it, rather than after rmcp's five-second drain, so
+/// that a call waiting for an answer that will not come rolls back and lets go of the
+/// database now.
+#[derive(Default)]
+pub(crate) struct SessionStops(
+    std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>,
+);
+
+impl SessionStops {
+    /// The token cancelled when session `id` ends.
+    pub(crate) fn of(&self, id: &str) -> CancellationToken {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Session `id` ended: its calls stop.
+    fn end(&self, id: &str) {
+        if let Some(stop) = self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id) {
+            stop.cancel();
+        }
+    }
+}
+
+/// Cancelled when the connection that carries a request's answer goes away before the
+/// answer is sent (the client closed it): the request's call stops, as when the client
+/// cancels it. Put in the request's extensions for the handler.
+#[derive(Clone)]
+pub(crate) struct AnswerGone(pub CancellationToken);
+
 /// The 2025-11-25 sessions of this server: rmcp's own, in this process's memory, with
 /// ids that start with `[server] replica` and a dot when it is set, so that a balancer
 /// sends each session's requests to the replica that has it (`run nginx` writes the
@@ -423,6 +464,8 @@ pub(crate) struct Sessions {
     peak: std::sync::atomic::AtomicUsize,
     /// When a refusal for the cap was last logged (at most every 10 s).
     warned: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The sessions' calls' stops.
+    stops: Arc<SessionStops>,
 }
 
 impl Sessions {
@@ -511,6 +554,7 @@ impl SessionManager for Sessions {
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.stops.end(id);
         self.local.close_session(id).await?;
         self.ended(self.count().await);
         Ok(())
@@ -557,10 +601,21 @@ impl SessionManager for Sessions {
     }
 }
 
-/// A response body that counts as in flight until it is sent (or dropped).
+/// A response body that counts as in flight until it is sent (or dropped), and says so
+/// ([`AnswerGone`]) when it is dropped before its end: the client went away.
 struct Tracked {
     inner: Body,
     _token: TaskTrackerToken,
+    gone: CancellationToken,
+    ended: bool,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if !self.ended && !http_body::Body::is_end_stream(&self.inner) {
+            self.gone.cancel();
+        }
+    }
 }
 
 impl http_body::Body for Tracked {
@@ -571,7 +626,11 @@ impl http_body::Body for Tracked {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) {
+            self.ended = true;
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -284,6 +284,7 @@ fn http_router() -> axum::Router {
         tokio_util::sync::CancellationToken::new(),
         tokio_util::task::TaskTracker::new(),
         None,
+        Default::default(),
     )
 }
 
