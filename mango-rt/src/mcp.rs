@@ -143,6 +143,10 @@ impl MangoServer {
         });
         let ct = context.ct.clone();
         async move {
+            if gone.is_none() && session.is_none() {
+                // Stateless, stdio: the client's cancellation only.
+                return ct.cancelled().await;
+            }
             let gone = async {
                 match gone {
                     Some(g) => g.cancelled().await,

@@ -279,7 +279,9 @@ async fn serve_http(
     };
     let mut admin_link = None;
     if let Some((pages, link)) = admin::router(runtime.clone(), served).map_err(ErrorKind::Serve)? {
-        app = app.merge(pages);
+        // The MCP endpoint refuses a twin `Host` or `Origin` itself (no layer on the
+        // hot path); the admin's pages through this layer.
+        app = app.merge(pages.layer(axum::middleware::from_fn(http::one_host_one_origin)));
         admin_link = Some(link);
     }
     tracing::info!(
@@ -295,8 +297,6 @@ async fn serve_http(
             tracing::info!("log in to the admin with this link (it works once): {link}");
         }
     }
-    // Outermost: nothing reads a `Host` or an `Origin` that has a twin.
-    app = app.layer(axum::middleware::from_fn(http::one_host_one_origin));
     if settings.server.behind_proxy {
         // The client's address, from the proxy's X-Forwarded-For.
         app = app.layer(axum::middleware::map_request(http::forwarded_client));

@@ -194,6 +194,9 @@ impl<H: ServerHandler> tower_service::Service<Request> for Endpoint<H> {
 
 impl<H: ServerHandler> Endpoint<H> {
     async fn handle(&self, req: Request) -> Response {
+        if let Some(twins) = twin_host_or_origin(req.headers()) {
+            return twins;
+        }
         let req = match &self.guard {
             Some(guard) => match guard(req).await {
                 Ok(req) => req,
@@ -225,9 +228,13 @@ impl<H: ServerHandler> Endpoint<H> {
         match *req.method() {
             Method::POST => {
                 let token = self.tracker.token();
-                let gone = CancellationToken::new();
+                // In a session, the call stops when its answer's connection closes
+                // (stateless, rmcp drops the call with the connection already).
+                let gone = (!self.stateless).then(CancellationToken::new);
                 let mut req = req;
-                req.extensions_mut().insert(AnswerGone(gone.clone()));
+                if let Some(gone) = &gone {
+                    req.extensions_mut().insert(AnswerGone(gone.clone()));
+                }
                 let mut response = self.post(req).await;
                 // Sessions opened at once past the cap: rmcp's 500 for the one that
                 // found it full is the cap's 503.
@@ -606,14 +613,17 @@ impl SessionManager for Sessions {
 struct Tracked {
     inner: Body,
     _token: TaskTrackerToken,
-    gone: CancellationToken,
+    gone: Option<CancellationToken>,
     ended: bool,
 }
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        if !self.ended && !http_body::Body::is_end_stream(&self.inner) {
-            self.gone.cancel();
+        if let Some(gone) = &self.gone
+            && !self.ended
+            && !http_body::Body::is_end_stream(&self.inner)
+        {
+            gone.cancel();
         }
     }
 }
@@ -701,17 +711,25 @@ fn refusal(raw: &Bytes, status: StatusCode, text: &str) -> serde_json::Value {
 /// before anything reads them: which one a check reads and which one a later reader
 /// believes may differ (an allowed host first, a hostile one second).
 pub(crate) async fn one_host_one_origin(req: Request, next: axum::middleware::Next) -> Response {
+    match twin_host_or_origin(req.headers()) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    }
+}
+
+/// The 400 for a request with two `Host` or two `Origin` headers.
+fn twin_host_or_origin(headers: &axum::http::HeaderMap) -> Option<Response> {
     for name in [header::HOST, header::ORIGIN] {
-        if req.headers().get_all(&name).iter().nth(1).is_some() {
+        if headers.get_all(&name).iter().nth(1).is_some() {
             let body = error_response(
                 serde_json::Value::Null,
                 INVALID_REQUEST,
                 format!("the request has more than one `{name}` header: send one"),
             );
-            return json_response(StatusCode::BAD_REQUEST, body);
+            return Some(json_response(StatusCode::BAD_REQUEST, body));
         }
     }
-    next.run(req).await
+    None
 }
 
 /// Behind a reverse proxy (`[server] behind_proxy`): the peer of every request is the
