@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n==> %s\n' "$*"; }
 
-say "cargo fmt --check"
+say "cargo fmt --check, and every Cargo.lock up to date"
+./scripts/locks.sh
 cargo fmt --all --check
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 

@@ -114,7 +114,8 @@ say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"
 export MANGO_TEST_DATABASE_URL
 
-stage fmt "cargo fmt --check"
+stage fmt "cargo fmt --check, and every Cargo.lock up to date"
+./scripts/locks.sh
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
