@@ -310,3 +310,75 @@ fn mangos_own_migrations_recover_a_lost_record() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(logged(site, &url, &[]).is_empty());
 }
+
+/// The server's resident memory, in MiB.
+fn rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
+
+/// With the database locked by another process (the audit rows cannot be written), 100
+/// failing calls carrying a 2 MiB string each: the rows kept for later are cut, and
+/// the server's memory grows by less than 96 MiB (26 MiB here; it grew by 970 MiB for
+/// 100 calls of 4 MiB when the rows kept everything); once the lock is gone the rows
+/// are written.
+#[test]
+fn audit_rows_held_while_the_database_is_locked_stay_small() {
+    use std::io::{BufRead, Write};
+    let site = site("sqlite");
+    let dir = scratch("auditlog-locked");
+    let file = dir.join("db.sqlite3");
+    let url = format!("sqlite://{}", file.display());
+    success(site.command(&["migrate"]).env("MANGO_DATABASE__URL", &url));
+    let mut cmd = site.command(&["serve", "--transport", "stdio"]);
+    cmd.env("MANGO_DATABASE__URL", &url)
+        .env("MANGO_DATABASE__BUSY_TIMEOUT", "0.02")
+        .env("MANGO_LOG", "warn");
+    let mut client = StdioClient::start(cmd);
+    let _ = client.call("alledgersqlite_count", json!({}));
+    let before = rss_mib(client.pid());
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.readline(); c.execute('ROLLBACK')",
+            file.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let huge = "x".repeat(2 << 20);
+    for _ in 0..100 {
+        let r = client.call("alledgersqlite_hold", json!({"millis": huge}));
+        assert!(is_error(&r), "{r}");
+    }
+    let after = rss_mib(client.pid());
+    holder.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    holder.wait().unwrap();
+    eprintln!("100 calls of 2 MiB with the database locked: RSS {before} → {after} MiB");
+    assert!(
+        after < before + 96,
+        "the server grew from {before} to {after} MiB holding 100 audit rows"
+    );
+    assert!(client.terminate().success());
+    let rows = logged(
+        site,
+        &url,
+        &["--name", "alledgersqlite_hold", "--limit", "200"],
+    );
+    assert_eq!(
+        rows.len(),
+        100,
+        "the held rows were written once the lock was gone"
+    );
+}

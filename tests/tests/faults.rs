@@ -712,10 +712,103 @@ fn deleted_at_the_drain_deadline(server: &Server, n: u64) {
     );
 }
 
+/// How a phase of the race stops its calls.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// The client closes the connection that would carry the answer.
+    Disconnect,
+    /// The client sends `notifications/cancelled` for the call.
+    Cancel,
+}
+
+/// `trials` slow writes (5 ms, then the commit), each stopped by `cut` from before its
+/// commit to after it; every call received must be a row or a "rolled back" log line,
+/// never both, and an answer must be what happened.
+fn cut_phase(server: &Server, prefix: &'static str, trials: u64, cut: Cut) {
+    use std::io::Write;
+    let authority = server.authority();
+    let offset = server.log.lock().unwrap().len();
+    let workers: Vec<_> = (0..2u64)
+        .map(|worker| {
+            let authority = authority.clone();
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                for trial in (worker..trials).step_by(2) {
+                    let session = open_session(&authority);
+                    let label = format!("{prefix} {trial:04}");
+                    let delay = Duration::from_millis(2 + 2 * (trial % 40));
+                    let arguments = json!({"label": label, "millis": 5});
+                    match cut {
+                        Cut::Disconnect => {
+                            let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "fledger_insert_slowly", "arguments": arguments}}).to_string();
+                            let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+                            let head = format!(
+                                "POST /mcp HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: {}\r\n\r\n",
+                                body.len()
+                            );
+                            stream.write_all(head.as_bytes()).unwrap();
+                            stream.write_all(body.as_bytes()).unwrap();
+                            std::thread::sleep(delay);
+                            drop(stream);
+                            seen.push((label, None));
+                        }
+                        Cut::Cancel => {
+                            let call = {
+                                let (authority, session) = (authority.clone(), session.clone());
+                                std::thread::spawn(move || {
+                                    call_in_session(
+                                        &authority,
+                                        &session,
+                                        2,
+                                        "fledger_insert_slowly",
+                                        arguments,
+                                    )
+                                })
+                            };
+                            std::thread::sleep(delay);
+                            let mut headers = JSON_HEADERS.to_vec();
+                            headers.push(("Mcp-Session-Id", &session));
+                            headers.push(("MCP-Protocol-Version", "2025-06-18"));
+                            let _ = http_post(
+                                &authority,
+                                "/mcp",
+                                &headers,
+                                r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2,"reason":"the race"}}"#,
+                            );
+                            seen.push((label, call.join().unwrap()));
+                        }
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let seen: Vec<(String, Option<Value>)> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let kept_now = settled(server, offset, prefix);
+    let (committed, refused, silent) = check_answers(&seen, &kept_now);
+    check_log(&server.log.lock().unwrap()[offset..], prefix, &kept_now);
+    let rows = kept_now.iter().filter(|l| l.starts_with(prefix)).count();
+    eprintln!(
+        "{prefix}: {trials} trials, {committed} answered committed, {refused} answered failed, {silent} unanswered; {rows} rows"
+    );
+    // A cancellation stops some calls before their commit; a closed connection is
+    // seen when the server next writes to it, which for a 5 ms call is mostly its
+    // answer: there the check is that what was said and what was kept agree.
+    let stopped_some = matches!(cut, Cut::Disconnect) || rows < trials as usize;
+    assert!(
+        rows > 0 && stopped_some,
+        "the {prefix} race was not run: {rows} of {trials} calls committed"
+    );
+}
+
 /// What a call is told is what the database kept. `trials` slow writes (5 ms, then the
 /// commit) in sessions of their own, each session deleted (`DELETE`) from well before
-/// the commit to well after it; then 16 slow writes under way when the server is told
-/// to stop, its shutdown deadline (1 s) passing as they commit. An answer "committed"
+/// the commit to well after it; as many again stopped by their client closing the
+/// connection, or cancelling them; then 16 slow writes under way when the server is
+/// told to stop, its shutdown deadline (1 s) passing as they commit. An answer "committed"
 /// must have its row, an error must not, and what the log says of each call received
 /// must be what happened. `start` starts the server (again, on the same database).
 fn outcome_race(start: impl Fn() -> Server, trials: u64, at_drain_deadline: u64) {
@@ -769,6 +862,8 @@ fn outcome_race(start: impl Fn() -> Server, trials: u64, at_drain_deadline: u64)
     if at_drain_deadline > 0 {
         deleted_at_the_drain_deadline(&server, at_drain_deadline);
     }
+    cut_phase(&server, "gone", trials / 2, Cut::Disconnect);
+    cut_phase(&server, "cancel", trials / 2, Cut::Cancel);
     // The shutdown deadline: calls that end from 0.7 s to 1.45 s after SIGTERM.
     let needle = "name: \"fledger_insert_slowly\"";
     let (before, offset) = {

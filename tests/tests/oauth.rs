@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use mango_tests::{
-    AuthorizationServer, JSON_HEADERS, Server, Site, build_site, http_get, http_post, mango_ok,
-    missing, node_tools, python, python_script, root, scratch, shared_site, success,
+    AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, build_site, http_get, http_post,
+    mango_ok, missing, node_tools, python, python_script, root, scratch, session_id, shared_site,
+    success, wait_for_log,
 };
 use serde_json::{Value, json};
 
@@ -64,6 +65,11 @@ fn node() -> Option<std::path::PathBuf> {
 /// The vault's server, protected by `issuer`'s tokens, stateless (each POST stands
 /// alone), with `env` on top.
 fn serve(issuer: &str, env: &[(&str, &str)]) -> Server {
+    serve_with(&["--stateless"], issuer, env)
+}
+
+/// The vault's server with `args`, protected by `issuer`'s tokens, with `env` on top.
+fn serve_with(args: &[&str], issuer: &str, env: &[(&str, &str)]) -> Server {
     let mut all = vec![
         ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
         ("MANGO_AUTH__OAUTH__ISSUER", issuer),
@@ -71,7 +77,7 @@ fn serve(issuer: &str, env: &[(&str, &str)]) -> Server {
         ("MANGO_AUTH__OAUTH__TIMEOUT", "1"),
     ];
     all.extend_from_slice(env);
-    site().serve_http_with_env(&["--stateless"], &all)
+    site().serve_http_with_env(args, &all)
 }
 
 /// A POST of `body` with `Authorization: <auth>`: (status, headers, body).
@@ -323,6 +329,50 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
 
 /// Keys that never come, then garbage: every token is refused, quickly; once the keys
 /// are served again, tokens pass with no restart.
+/// A session belongs to the OAuth subject that opened it: a request in it with another
+/// subject's token is refused (404, as for a session that does not exist) and logged;
+/// a new token of the same subject (a refreshed one) goes on in it.
+#[test]
+fn a_session_belongs_to_the_subject_that_opened_it() {
+    let Some(node) = node() else { return };
+    let auth = AuthorizationServer::start(&node);
+    let server = serve_with(&[], &auth.issuer, &[]);
+    let resource = server.url.clone();
+    let token = |sub: &str| {
+        bearer(&auth.token(json!({"aud": resource, "scope": "vault:read", "sub": sub, "email": format!("{sub}@example.com")})))
+    };
+    let alice = token("alice");
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Authorization", &alice));
+    let (status, head, body) = http_post(&server.authority(), "/mcp", &headers, INITIALIZE);
+    assert_eq!(status, 200, "{body}");
+    let session = session_id(&head).unwrap();
+    let in_session = |authorization: &str| {
+        let mut headers = JSON_HEADERS.to_vec();
+        headers.push(("Authorization", authorization));
+        headers.push(("Mcp-Session-Id", &session));
+        headers.push(("MCP-Protocol-Version", "2025-06-18"));
+        http_post(
+            &server.authority(),
+            "/mcp",
+            &headers,
+            &call("vault_whoami", json!({})).to_string(),
+        )
+    };
+    let (status, _, body) = in_session(&token("mallory"));
+    assert_eq!(status, 404, "mallory used alice's session: {body}");
+    assert!(body.contains("no session has the id"), "{body}");
+    wait_for_log(
+        &server.log,
+        "refused a request in a session another caller opened",
+        1,
+        Duration::from_secs(10),
+    );
+    let (status, _, body) = in_session(&token("alice"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("alice|vault:read"), "{body}");
+}
+
 #[test]
 fn an_authorization_server_that_fails_refuses_tokens_and_nothing_hangs() {
     let Some(node) = node() else { return };
