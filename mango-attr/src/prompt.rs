@@ -6,7 +6,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path};
 
 use crate::item::{
-    Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
+    Argument, Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
     ident_name, option_inner, parse_completions, wrap,
 };
 use crate::util::{
@@ -47,11 +47,40 @@ impl Options {
 }
 
 const RULES: ParamRules = ParamRules {
-    attributes: &["doc"],
-    bad_attribute: "only doc comments (the argument's description) are allowed on a prompt's parameters",
+    attributes: &["doc", "serde"],
+    bad_attribute: "only doc comments (the argument's description) and #[serde(rename = \"…\")] are allowed on a prompt's parameters",
     plain_names: "a prompt's parameters must be plain names (`topic: String`): the name is the argument's name",
     impl_trait: "a prompt's argument needs a concrete type (it is parsed from text with `FromStr`), not `impl Trait`",
 };
+
+/// The name clients see for a prompt's argument: its `#[serde(rename = "…")]`, else its
+/// own. Prompt arguments are text parsed with `FromStr`, so no other serde option means
+/// anything here: each is an error.
+fn argument_name(argument: &Argument, errors: &mut Errors) -> String {
+    let mut renamed: Option<LitStr> = None;
+    for attr in argument.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if !meta.path.is_ident("rename") {
+                return Err(meta.error(
+                    "a prompt's argument takes only #[serde(rename = \"…\")]: its value is text parsed with `FromStr`, not by serde",
+                ));
+            }
+            let value: LitStr = meta.value()?.parse()?;
+            if renamed.is_some() {
+                return Err(syn::Error::new_spanned(&value, "`rename` is given twice"));
+            }
+            if value.value().is_empty() {
+                return Err(syn::Error::new_spanned(&value, "an argument's name cannot be empty"));
+            }
+            renamed = Some(value);
+            Ok(())
+        });
+        if let Err(e) = parsed {
+            errors.push(e);
+        }
+    }
+    renamed.map_or_else(|| ident_name(&argument.ident), |r| r.value())
+}
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
@@ -73,7 +102,18 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let fn_ident = func.sig.ident.clone();
     let krate = options.krate.clone().unwrap_or_else(default_crate);
     let p = quote!(#krate::__private);
-    let names: Vec<String> = arguments.iter().map(|a| ident_name(&a.ident)).collect();
+    let names: Vec<String> = arguments
+        .iter()
+        .map(|a| argument_name(a, &mut errors))
+        .collect();
+    for (i, (argument, name)) in arguments.iter().zip(&names).enumerate() {
+        if names[..i].contains(name) {
+            errors.push(syn::Error::new_spanned(
+                &argument.ident,
+                format!("two arguments of this prompt are named `{name}`: rename one"),
+            ));
+        }
+    }
     let completions = completion_entries(
         &p,
         &options.complete,
@@ -99,9 +139,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         let (ident, ty) = (&a.ident, &a.ty);
         quote!(#ident: #ty,)
     });
-    let parse = arguments.iter().map(|a| {
+    let parse = arguments.iter().zip(&names).map(|(a, name)| {
         let ident = &a.ident;
-        let name = ident.to_string();
         let read = match option_inner(&a.ty) {
             Some(inner) => quote!(__mango_call.optional_param::<#inner>(#name)),
             None => quote!(__mango_call.param(#name)),
@@ -113,8 +152,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             },
         }
     });
-    let declared = arguments.iter().map(|a| {
-        let name = a.ident.to_string();
+    let declared = arguments.iter().zip(&names).map(|(a, name)| {
         let description = doc_text(&a.attrs);
         let required = option_inner(&a.ty).is_none();
         quote! {

@@ -29,6 +29,7 @@ struct Options {
     open_world: Option<bool>,
     atomic: Option<bool>,
     scopes: Vec<LitStr>,
+    dialect: Option<LitStr>,
     krate: Option<Path>,
 }
 
@@ -38,7 +39,7 @@ impl Options {
         o.krate = parse_options(
             input,
             "tool",
-            "name, description, title, read_only, destructive, idempotent, open_world, atomic, scopes, crate",
+            "name, description, title, read_only, destructive, idempotent, open_world, atomic, scopes, dialect, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
@@ -50,6 +51,7 @@ impl Options {
                     "open_world" => o.open_world = Some(parse_flag_value(input)?),
                     "atomic" => o.atomic = Some(parse_flag_value(input)?),
                     "scopes" => o.scopes = parse_scopes_value(input)?,
+                    "dialect" => o.dialect = Some(parse_str_value(input)?),
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -127,6 +129,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         quote!()
     };
 
+    // `$schema` is left out of tools' schemas (2020-12 is MCP's default dialect);
+    // `dialect = "…"` puts it in, for clients or checks that want it said.
+    let input_schema = match &options.dialect {
+        None => quote!(#p::input_schema::<__MangoArgs>),
+        Some(dialect) => quote!({
+            fn __mango_input_schema() -> ::std::sync::Arc<#p::JsonObject> {
+                #p::with_dialect(#p::input_schema::<__MangoArgs>(), #dialect)
+            }
+            __mango_input_schema
+        }),
+    };
     let generated = quote! {
         #[derive(#p::serde::Deserialize, #p::schemars::JsonSchema)]
         #[serde(crate = #serde_path, deny_unknown_fields)]
@@ -159,7 +172,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 idempotent: #id,
                 open_world: #ow,
             },
-            input_schema: #p::input_schema::<__MangoArgs>,
+            input_schema: #input_schema,
             output: #output_kind,
             atomic: #atomic,
             scopes: &[#(#scopes),*],

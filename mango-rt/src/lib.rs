@@ -75,7 +75,7 @@ mod util;
 
 pub use call::{
     Answer, AppState, AskError, Caller, Content, Context, Identity, IdentitySource, Kind, LogLevel,
-    Message, Output, Rich, Sampled, Sampling, Target, TransportKind,
+    Message, Output, RawBytes, Rich, Sampled, Sampling, Target, TransportKind,
 };
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
@@ -128,11 +128,12 @@ pub mod __private {
         PromptArgumentEntry, PromptEntry, RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS,
         ToolEntry,
     };
-    pub use crate::schema::{input_schema, output_schema};
+    pub use crate::schema::{input_schema, output_schema, with_dialect};
     pub use crate::settings::{AppSettings, parse_settings};
     pub use clap;
     pub use diesel_migrations::{self, EmbeddedMigrations};
     pub use linkme;
+    pub use rmcp::model::JsonObject;
     pub use schemars;
     pub use serde;
     pub use serde_json;

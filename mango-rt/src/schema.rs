@@ -21,6 +21,13 @@ pub fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
     Arc::new(schema)
 }
 
+/// `schema` with `$schema` set to `dialect` (a tool's `dialect = "…"` option).
+pub fn with_dialect(schema: Arc<JsonObject>, dialect: &str) -> Arc<JsonObject> {
+    let mut schema = (*schema).clone();
+    schema.insert("$schema".into(), dialect.into());
+    Arc::new(schema)
+}
+
 /// The output schema of a tool's result type, as rmcp computes it (not yet wrapped),
 /// without `$schema` (see [`input_schema`]).
 pub fn output_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {

@@ -60,6 +60,19 @@ async fn review(
     ])
 }
 
+/// Arguments whose names are Rust keywords or not Rust names at all.
+#[prompt]
+async fn label(
+    /// What kind of label.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The label's text.
+    #[serde(rename = "label-text")]
+    text: Option<String>,
+) -> String {
+    format!("{kind}: {text:?}")
+}
+
 async fn server() -> TestServer {
     match TestServer::new().await {
         Ok(server) => server,
@@ -94,6 +107,11 @@ async fn prompts_are_listed_with_their_arguments() {
         json!([
             {"name": "mango-rt_haiku", "title": "Haiku", "description": "Ask for a haiku.",
              "arguments": [{"name": "topic", "description": "What the haiku is about.", "required": true}]},
+            {"name": "mango-rt_label", "description": "Arguments whose names are Rust keywords or not Rust names at all.",
+             "arguments": [
+                {"name": "type", "description": "What kind of label.", "required": true},
+                {"name": "label-text", "description": "The label's text.", "required": false}
+             ]},
             {"name": "mango-rt_review", "description": "Review some code, with a picture of the diagram.",
              "arguments": [
                 {"name": "code", "description": "The code.", "required": true},
@@ -106,6 +124,18 @@ async fn prompts_are_listed_with_their_arguments() {
 #[tokio::test(flavor = "multi_thread")]
 async fn gets_give_messages() {
     let server = server().await;
+    let r = get(
+        &server,
+        "mango-rt_label",
+        json!({"type": "warning", "label-text": "hot"}),
+    )
+    .await;
+    assert_eq!(
+        r["messages"][0]["content"]["text"],
+        "warning: Some(\"hot\")"
+    );
+    let (_, message) = refused(&server, "mango-rt_label", json!({"kind": "warning"})).await;
+    assert!(message.contains("type"), "{message}");
     let r = get(&server, "mango-rt_haiku", json!({"topic": "rust"})).await;
     assert_eq!(
         r["messages"],

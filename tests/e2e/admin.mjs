@@ -78,6 +78,12 @@ try {
   const overview = await text();
   check(overview.includes('2025-11-25') && overview.includes('2026-07-28') && overview.includes('reachable'),
     'the overview shows the protocol eras and the database', overview);
+  // Every card's text stays inside its card (the Server card's endpoint once ran out of it).
+  const clipped = await page.$$eval('.card dd', (els) => els
+    .filter((e) => e.scrollWidth > e.clientWidth + 1
+      || e.getBoundingClientRect().right > e.closest('.card').getBoundingClientRect().right + 1)
+    .map((e) => e.textContent));
+  check(clipped.length === 0, 'the overview\'s cards hold their text at 1280 px', JSON.stringify(clipped));
 
   // A tool's form, from its input schema: fill it and call the tool.
   await page.goto(`${base}/tools/shop_order`);

@@ -164,7 +164,7 @@ async def talk(server, mode, other):
             await asyncio.sleep(0.3)
             check(not LOGS, f"log messages without a log level: {LOGS}")
             r = await quiet.call_tool("ledger_greet_asking", {})
-            check(r.is_error and "did not declare the `elicitation` capability" in text_of(r), f"no capability: {r}")
+            check(r.is_error and "cannot answer an elicitation request: it did not declare the `elicitation` capability" in text_of(r), f"no capability: {r}")
 
 
 async def slow(server, mode):

@@ -357,11 +357,15 @@ impl Site {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
+        // What the server logged up to its URL is part of its log too.
+        let mut early = String::new();
         let url = loop {
             let line = lines
                 .next()
-                .unwrap_or_else(|| panic!("the server stopped before listening"))
+                .unwrap_or_else(|| panic!("the server stopped before listening:\n{early}"))
                 .unwrap();
+            early.push_str(&line);
+            early.push('\n');
             // The MCP endpoint's line (the admin's lines come after it).
             if line.contains("over Streamable HTTP at")
                 && let Some(at) = line.find("http://")
@@ -370,7 +374,7 @@ impl Site {
             }
         };
         // Keep draining stderr so that the server never blocks on a full pipe.
-        let log = std::sync::Arc::new(Mutex::new(String::new()));
+        let log = std::sync::Arc::new(Mutex::new(early));
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {

@@ -445,12 +445,21 @@ fn apps_items_and_call_show_resources_and_prompts() {
     let run = |args: &[&str]| success(&mut site.command(args));
     let apps = run(&["apps"]);
     assert!(
-        apps.contains("notes (no prefix, 3 tools, 2 resources, 1 prompt)")
+        apps.contains("notes (no prefix, 3 tools, 1 resource, 1 template, 1 prompt)")
             && apps.contains("resource  notes://welcome")
             && apps.contains("template  notes://{number}")
             && apps.contains("prompt    write_note"),
         "{apps}"
     );
+    // `serve` says what it serves, every kind counted.
+    let server = site.serve_http(&[]);
+    wait_for_log(
+        &server.log,
+        "notes: 3 tools, 1 resource, 1 template, 1 prompt",
+        1,
+        Duration::from_secs(10),
+    );
+    drop(server);
     let items: Value = serde_json::from_str(&run(&["run", "items"])).unwrap();
     assert_eq!(items["tools"].as_array().map(Vec::len), Some(8), "{items}");
     assert_eq!(items["resources"][0]["uri"], "notes://welcome", "{items}");

@@ -135,6 +135,29 @@ fn in_step(backend: &str, url: &str) {
     let _ = run(&dir, url, &["migrate", "-q", "--force"]);
     let text = ok(&dir, url, &["check", "-q"]);
     assert!(text.contains("agrees with the database"), "{text}");
+
+    // A schema.rs the app no longer compiles (its tables moved inline into lib.rs): it
+    // is not compared, and the advice is about the file, not about migrations.
+    let lib = dir.join(format!("apps/{app}/src/lib.rs"));
+    let code = std::fs::read_to_string(&lib).unwrap();
+    let inline = format!(
+        "mod schema {{\n{}\n}}",
+        std::fs::read_to_string(&schema).unwrap()
+    );
+    std::fs::write(&lib, code.replacen("mod schema;", &inline, 1)).unwrap();
+    std::fs::write(
+        &schema,
+        format!("{edited}\ndiesel::table! {{ stale (id) {{ id -> Integer, }} }}\n"),
+    )
+    .unwrap();
+    let text = ok(&dir, url, &["check", "-q"]);
+    assert!(
+        text.contains(&format!(
+            "not compared: the app does not compile it (no `mod schema;` in apps/{app}/src/lib.rs)"
+        )) && !text.contains("--force")
+            && !text.contains("--diff"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -58,11 +58,40 @@ pub fn with_schema<'a>(project: &Project, apps: &'a [App]) -> Vec<AppModels<'a>>
 }
 
 impl AppModels<'_> {
+    /// Whether the app compiles its `src/schema.rs`: its `src/lib.rs` declares
+    /// `mod schema;` (not inline, not from another `#[path]`).
+    pub fn compiled(&self) -> bool {
+        let lib = self.file.with_file_name("lib.rs");
+        std::fs::read_to_string(lib).is_ok_and(|text| declares_schema(&text))
+    }
+
     /// Whether some of this app's migrations are not applied.
     pub fn pending(&self, db: &Inspected) -> bool {
         let prefix = format!("{} ", self.app.name);
         db.pending.iter().any(|p| p.starts_with(&prefix))
     }
+}
+
+/// Whether a crate root's `text` has `mod schema;` (with any visibility) outside
+/// comments, not under a `#[path = …]` attribute: the module is then `src/schema.rs`.
+fn declares_schema(text: &str) -> bool {
+    let mut path_attribute = false;
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("").trim();
+        if code.is_empty() {
+            continue;
+        }
+        let tokens: Vec<&str> = code.split_whitespace().collect();
+        let declared = tokens.windows(2).enumerate().any(|(i, w)| {
+            w[0] == "mod"
+                && (w[1] == "schema;" || (w[1] == "schema" && tokens.get(i + 2) == Some(&";")))
+        });
+        if declared && !path_attribute && !code.contains("#[path") {
+            return true;
+        }
+        path_attribute = code.starts_with("#[path");
+    }
+    false
 }
 
 /// The database's tables among `names` (lower case), as `table!` sees them, and the
@@ -164,6 +193,13 @@ pub fn compare(project: &Project, exe: &Path) -> Vec<String> {
             ));
             continue;
         }
+        if !m.compiled() {
+            lines.push(format!(
+                "models: {} not compared: the app does not compile it (no `mod schema;` in {}/src/lib.rs); declare it there to use its tables, or delete the file",
+                m.shown, m.app.dir
+            ));
+            continue;
+        }
         let text = std::fs::read_to_string(&m.file).unwrap_or_default();
         let parsed = match models::parse(&text) {
             Ok(p) => p,
@@ -199,4 +235,31 @@ pub fn compare(project: &Project, exe: &Path) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declares_schema;
+
+    #[test]
+    fn a_crate_root_declares_its_schema_module() {
+        for yes in [
+            "mod schema;",
+            "pub mod schema;",
+            "pub(crate) mod schema ;",
+            "use x;\nmod schema; // the tables",
+        ] {
+            assert!(declares_schema(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "// mod schema;",
+            "mod schema {\n    diesel::table! {}\n}",
+            "#[path = \"tables.rs\"]\nmod schema;",
+            "#[path = \"tables.rs\"] mod schema;",
+            "mod schemas;",
+        ] {
+            assert!(!declares_schema(no), "{no}");
+        }
+    }
 }

@@ -317,8 +317,13 @@ pub(crate) fn check_capability(
             "url elicitation" => "`elicitation.url`",
             _ => "`elicitation`",
         };
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         Err(AskError::Unsupported(format!(
-            "the client cannot answer a {kind} request: it did not declare the {capability} capability"
+            "the client cannot answer {article} {kind} request: it did not declare the {capability} capability"
         )))
     }
 }

@@ -1,9 +1,12 @@
 //! [`Content`]: the blocks a tool can return besides (or next to) a structured value:
 //! text, images, audio, embedded resources, links to resources. Binary data is given as
-//! bytes and sent base64-encoded, as MCP wants.
+//! bytes ([`RawBytes`]: never text) and sent base64-encoded, as MCP wants; data that is
+//! already base64 text goes through the `_base64` constructors, which check it.
 
 use base64::Engine;
 use rmcp::model::{ContentBlock, PromptMessage, Resource, ResourceContents, Role};
+
+use crate::error::ToolError;
 
 /// One block of content, as MCP sends it. Build it with the constructors:
 ///
@@ -25,20 +28,111 @@ fn base64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
+/// Raw binary data, as [`Content::image`], [`Content::audio`] and
+/// [`Content::embedded_blob`] take it (they base64-encode it): `Vec<u8>`, `&[u8]`,
+/// `[u8; N]`, `Box<[u8]>`, `Cow<[u8]>`. Not implemented for text: a `&str` or `String`
+/// holding base64 would be encoded a second time. Text that is already base64 goes to
+/// [`Content::image_base64`], [`Content::audio_base64`] or
+/// [`Content::embedded_blob_base64`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not raw bytes: `Content::image`, `audio` and `embedded_blob` take the bytes and encode them",
+    label = "raw bytes (`Vec<u8>`, `&[u8]`, `[u8; N]`) expected here",
+    note = "for text that is already base64, use `Content::image_base64` (or `audio_base64`, `embedded_blob_base64`); for the bytes of a string, `.as_bytes()`"
+)]
+pub trait RawBytes {
+    /// The bytes.
+    fn raw_bytes(&self) -> &[u8];
+}
+
+impl RawBytes for [u8] {
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl<const N: usize> RawBytes for [u8; N] {
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl RawBytes for Vec<u8> {
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl RawBytes for Box<[u8]> {
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl RawBytes for std::borrow::Cow<'_, [u8]> {
+    fn raw_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl<T: RawBytes + ?Sized> RawBytes for &T {
+    fn raw_bytes(&self) -> &[u8] {
+        (**self).raw_bytes()
+    }
+}
+
+/// `data`, checked to be standard base64 (what MCP sends), or an error saying which
+/// constructor takes bytes instead.
+fn checked_base64(data: String, what: &str, bytes_instead: &str) -> Result<String, ToolError> {
+    match base64::engine::general_purpose::STANDARD.decode(&data) {
+        Ok(_) => Ok(data),
+        Err(e) => Err(ToolError::new(format!(
+            "the {what} is not base64 text ({e}): give its raw bytes to `{bytes_instead}` instead"
+        ))),
+    }
+}
+
 impl Content {
     /// Text.
     pub fn text(text: impl Into<String>) -> Content {
         Content(ContentBlock::text(text))
     }
 
-    /// An image: its bytes and MIME type (`image/png`, `image/jpeg` …).
-    pub fn image(data: impl AsRef<[u8]>, mime_type: impl Into<String>) -> Content {
-        Content(ContentBlock::image(base64(data.as_ref()), mime_type))
+    /// An image: its raw bytes (encoded here) and MIME type (`image/png`,
+    /// `image/jpeg` …). For an image that is already base64 text, [`image_base64`](Self::image_base64).
+    pub fn image(data: impl RawBytes, mime_type: impl Into<String>) -> Content {
+        Content(ContentBlock::image(base64(data.raw_bytes()), mime_type))
     }
 
-    /// Audio: its bytes and MIME type (`audio/wav`, `audio/mpeg` …).
-    pub fn audio(data: impl AsRef<[u8]>, mime_type: impl Into<String>) -> Content {
-        Content(ContentBlock::audio(base64(data.as_ref()), mime_type))
+    /// An image given as base64 text (as the MCP specification shows it, and as other
+    /// SDKs take it), checked: an error if it is not base64.
+    ///
+    /// ```
+    /// # fn main() -> mango_rt::Result<()> {
+    /// let pixel = mango_rt::Content::image_base64("iVBORw0KGgo=", "image/png")?;
+    /// assert!(mango_rt::Content::image_base64("not base64!", "image/png").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn image_base64(
+        data: impl Into<String>,
+        mime_type: impl Into<String>,
+    ) -> Result<Content, ToolError> {
+        let data = checked_base64(data.into(), "image", "Content::image")?;
+        Ok(Content(ContentBlock::image(data, mime_type)))
+    }
+
+    /// Audio: its raw bytes (encoded here) and MIME type (`audio/wav`, `audio/mpeg` …).
+    /// For audio that is already base64 text, [`audio_base64`](Self::audio_base64).
+    pub fn audio(data: impl RawBytes, mime_type: impl Into<String>) -> Content {
+        Content(ContentBlock::audio(base64(data.raw_bytes()), mime_type))
+    }
+
+    /// Audio given as base64 text, checked: an error if it is not base64.
+    pub fn audio_base64(
+        data: impl Into<String>,
+        mime_type: impl Into<String>,
+    ) -> Result<Content, ToolError> {
+        let data = checked_base64(data.into(), "audio", "Content::audio")?;
+        Ok(Content(ContentBlock::audio(data, mime_type)))
     }
 
     /// A resource's text, embedded in the result (the client need not read it).
@@ -52,15 +146,27 @@ impl Content {
         ))
     }
 
-    /// A resource's bytes, embedded in the result.
+    /// A resource's raw bytes (encoded here), embedded in the result.
     pub fn embedded_blob(
         uri: impl Into<String>,
-        data: impl AsRef<[u8]>,
+        data: impl RawBytes,
         mime_type: impl Into<String>,
     ) -> Content {
         Content(ContentBlock::resource(
-            ResourceContents::blob(base64(data.as_ref()), uri).with_mime_type(mime_type),
+            ResourceContents::blob(base64(data.raw_bytes()), uri).with_mime_type(mime_type),
         ))
+    }
+
+    /// A resource's bytes given as base64 text, checked, embedded in the result.
+    pub fn embedded_blob_base64(
+        uri: impl Into<String>,
+        data: impl Into<String>,
+        mime_type: impl Into<String>,
+    ) -> Result<Content, ToolError> {
+        let data = checked_base64(data.into(), "blob", "Content::embedded_blob")?;
+        Ok(Content(ContentBlock::resource(
+            ResourceContents::blob(data, uri).with_mime_type(mime_type),
+        )))
     }
 
     /// A link to a resource the client can read (`resources/read`), with a name to show.

@@ -27,7 +27,7 @@ pub(crate) use ask::{
     Asker, Rounds, Script, describe as describe_question, digest as question_digest,
 };
 
-pub use content::{Content, Message};
+pub use content::{Content, Message, RawBytes};
 pub use identity::{Identity, IdentitySource};
 
 pub use inject::{AppState, Call, Inject, InjectMut, provide_state};

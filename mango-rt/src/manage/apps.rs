@@ -22,24 +22,7 @@ pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::Error> {
         } else {
             format!("prefix `{}`", app.prefix)
         };
-        let resources = runtime
-            .resources
-            .all()
-            .filter(|r| r.target.app == app.name)
-            .count();
-        let prompts = runtime
-            .prompts
-            .list
-            .iter()
-            .filter(|p| p.target.app == app.name)
-            .count();
-        let mut counts = vec![plural(tools.len(), "tool")];
-        if resources > 0 {
-            counts.push(plural(resources, "resource"));
-        }
-        if prompts > 0 {
-            counts.push(plural(prompts, "prompt"));
-        }
+        let counts = counts(runtime, Some(app.name));
         text.push_str(&format!("{} ({prefix}, {})\n", app.name, counts.join(", ")));
         for t in tools {
             let summary = t.entry.description.lines().next().unwrap_or("");
@@ -72,17 +55,55 @@ pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::Error> {
     write_stdout(&text)
 }
 
-/// "4 tools from 2 apps (notes: 3, tasks: 1)".
+/// What `app` serves (every app's, for `None`), counted by kind: "3 tools",
+/// "2 resources", "1 template", "1 prompt" (tools always, the others when there are any).
+fn counts(runtime: &Runtime, app: Option<&str>) -> Vec<String> {
+    let ours = |owner: &str| app.is_none_or(|app| app == owner);
+    let tools = runtime
+        .tools
+        .list
+        .iter()
+        .filter(|t| ours(t.target.app))
+        .count();
+    let (mut resources, mut templates) = (0, 0);
+    for r in runtime.resources.all().filter(|r| ours(r.target.app)) {
+        if r.is_template() {
+            templates += 1;
+        } else {
+            resources += 1;
+        }
+    }
+    let prompts = runtime
+        .prompts
+        .list
+        .iter()
+        .filter(|p| ours(p.target.app))
+        .count();
+    let mut counts = vec![plural(tools, "tool")];
+    for (n, kind) in [
+        (resources, "resource"),
+        (templates, "template"),
+        (prompts, "prompt"),
+    ] {
+        if n > 0 {
+            counts.push(plural(n, kind));
+        }
+    }
+    counts
+}
+
+/// "6 tools, 2 resources, 1 template, 1 prompt from 2 apps (notes: 3 tools, 2
+/// resources, 1 template, 1 prompt; calc: 3 tools)".
 pub(super) fn summary(runtime: &Runtime) -> String {
     let per_app: Vec<String> = runtime
         .apps()
         .iter()
-        .map(|a| format!("{}: {}", a.name, tools_of(runtime, a.name).count()))
+        .map(|a| format!("{}: {}", a.name, counts(runtime, Some(a.name)).join(", ")))
         .collect();
     format!(
         "{} from {} ({})",
-        plural(runtime.tools.list.len(), "tool"),
+        counts(runtime, None).join(", "),
         plural(runtime.apps().len(), "app"),
-        per_app.join(", ")
+        per_app.join("; ")
     )
 }

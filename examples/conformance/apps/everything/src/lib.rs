@@ -264,7 +264,7 @@ struct Address {
 }
 
 /// Tool with JSON Schema 2020-12 features
-#[tool]
+#[tool(dialect = "https://json-schema.org/draft/2020-12/schema")]
 async fn json_schema_2020_12_tool(name: Option<String>, address: Option<Address>) -> String {
     format!(
         "{} lives at {}",
