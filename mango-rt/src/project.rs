@@ -41,6 +41,9 @@ pub struct Project {
 
 /// The names of `apps` in dependency order: an app after every installed app it depends
 /// on; otherwise by name.
+/// The app name mango's own middleware, commands and migrations are listed under.
+pub(crate) const BUILTIN_APP: &str = "mango";
+
 pub(crate) fn dependency_order(apps: &[AppInfo]) -> Vec<&'static str> {
     fn visit(
         app: &AppInfo,

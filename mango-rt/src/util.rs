@@ -33,6 +33,13 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// "1 tool", "2 tools".
+/// Whether two secrets (tokens, user names, CSRF values) are equal, in time that depends
+/// only on their lengths (`subtle`): the one comparison of secrets in mango.
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
 pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
@@ -44,6 +51,15 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_equal_only_when_every_byte_and_the_length_are() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cret", b"s3creT"));
+        assert!(!same_secret(b"s3cret", b"s3cre"));
+        assert!(!same_secret(b"", b"x"));
+        assert!(same_secret(b"", b""));
+    }
 
     #[test]
     fn close_names_are_suggested() {

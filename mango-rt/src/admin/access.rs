@@ -49,11 +49,7 @@ pub(crate) fn hash_problem(hash: &str) -> Option<String> {
 
 /// Constant-time comparison of two tokens.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    crate::util::same_secret(a.as_bytes(), b.as_bytes())
 }
 
 /// One logged-in browser.

@@ -42,7 +42,7 @@ fn failed(app: &str, migration: &str, message: &str) -> String {
     let head = format!(
         "the migration {migration} of the app `{app}` failed and was rolled back (later ones were not applied): {message}"
     );
-    if app == crate::registry::BUILTIN_APP {
+    if app == crate::project::BUILTIN_APP {
         format!(
             "{head}\nit is mango's own migration (built into mango-rt, not a folder of the project), and it makes its tables only if they do not exist: check that the database is the project's and that its user may create tables, then run `cargo mango migrate` again"
         )

@@ -44,8 +44,7 @@ pub static HOOKS: [HookEntry];
 #[distributed_slice]
 pub static MIGRATIONS: [MigrationsEntry];
 
-/// The app name mango's built-in middleware and commands are listed under.
-pub(crate) const BUILTIN_APP: &str = "mango";
+pub(crate) use crate::project::BUILTIN_APP;
 
 /// The separator of qualified names: `app.name` (middleware in `Mango.toml`, commands
 /// on the command line).

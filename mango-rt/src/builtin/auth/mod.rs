@@ -175,11 +175,6 @@ fn is_loopback_url(url: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
-/// Compares in time that depends only on the lengths.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// A static token of `[auth] tokens`.
 struct StaticToken {
     name: String,
@@ -192,7 +187,7 @@ struct StaticToken {
 fn static_identity(given: &str, tokens: &[StaticToken]) -> Option<Identity> {
     let mut who = None;
     for token in tokens {
-        if same_secret(given.as_bytes(), token.token.as_bytes()) {
+        if crate::util::same_secret(given.as_bytes(), token.token.as_bytes()) {
             who = Some(token);
         }
     }
