@@ -1,8 +1,9 @@
 //! `mango.rate_limit`: a token bucket per caller, kept by the running server.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::chain::{Next, Request, Response, StepFuture};
 
@@ -12,14 +13,84 @@ struct Bucket {
 }
 
 /// The buckets of one server, by caller: its identity; else, over HTTP, its address
-/// (without the port: one client's connections share it); else one for the anonymous
-/// callers of a transport.
+/// (without the port: one client's connections share it; an IPv6 address by its /64,
+/// the block one client is given); else one for the anonymous callers of a transport.
 #[derive(Default)]
-struct Buckets(Mutex<HashMap<String, Bucket>>);
+struct Buckets(Mutex<Generations>);
 
-/// Past this many callers, those whose buckets would be full again are forgotten (so
-/// that many addresses cannot grow the map without bound).
+/// Two generations of buckets. A bucket left alone for as long as it takes to fill up
+/// again loses nothing when forgotten, so every `full_after` the older generation is
+/// dropped whole and the current one becomes the older: forgetting costs O(1) per call,
+/// with no scan of the map. A caller found in the older generation moves back.
+#[derive(Default)]
+struct Generations {
+    current: HashMap<String, Bucket>,
+    older: HashMap<String, Bucket>,
+    turned: Option<Instant>,
+}
+
+/// The most callers with a bucket of their own within one generation; past it, new
+/// callers share one bucket (so that a flood of addresses cannot grow the map without
+/// bound; they are limited together until the flood's buckets are forgotten).
 const MAX_BUCKETS: usize = 10_000;
+
+/// The key of the bucket new callers share once [`MAX_BUCKETS`] have their own.
+const CROWD: &str = "anonymous (one of too many callers at once)";
+
+impl Generations {
+    /// Takes a token from `key`'s bucket (`capacity` at most, refilled at `per_second`):
+    /// `None` when there was one, else the seconds until there is.
+    fn take(&mut self, key: &str, now: Instant, capacity: f64, per_second: f64) -> Option<f64> {
+        let full_after = Duration::from_secs_f64(capacity / per_second);
+        match self.turned {
+            None => self.turned = Some(now),
+            Some(at) if now.duration_since(at) >= full_after => {
+                self.older = std::mem::take(&mut self.current);
+                self.turned = Some(now);
+            }
+            Some(_) => {}
+        }
+        let key = if self.current.contains_key(key) {
+            key
+        } else if let Some(bucket) = self.older.remove(key) {
+            self.current.insert(key.to_owned(), bucket);
+            key
+        } else if self.current.len() >= MAX_BUCKETS {
+            CROWD
+        } else {
+            key
+        };
+        let bucket = self.current.entry(key.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second)
+            .min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            None
+        } else {
+            Some((1.0 - bucket.tokens) / per_second)
+        }
+    }
+}
+
+/// How an address is named and bucketed: an IPv4 address as it is, an IPv6 one by its
+/// /64 (a client is given a whole /64 and can use any address in it).
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+    }
+}
 
 /// `[rate_limit] per_minute` on average, `burst` at once.
 pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
@@ -31,7 +102,7 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
         let (key, who) = match (&req.caller.identity, req.caller.address) {
             (Some(identity), _) => (identity.key(), identity.subject().to_owned()),
             (None, Some(address)) => {
-                let who = format!("anonymous ({})", address.ip());
+                let who = format!("anonymous ({})", address_key(address.ip()));
                 (who.clone(), who)
             }
             (None, None) => {
@@ -41,27 +112,8 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
         };
         let wait = {
             let buckets = req.state().scoped::<Buckets>();
-            let mut buckets = buckets.0.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            if buckets.len() > MAX_BUCKETS {
-                // Callers that would be back to a full bucket lose nothing when forgotten.
-                let full_after = capacity / per_second;
-                buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() < full_after);
-            }
-            let bucket = buckets.entry(key.clone()).or_insert(Bucket {
-                tokens: capacity,
-                at: now,
-            });
-            bucket.tokens = (bucket.tokens
-                + now.duration_since(bucket.at).as_secs_f64() * per_second)
-                .min(capacity);
-            bucket.at = now;
-            if bucket.tokens >= 1.0 {
-                bucket.tokens -= 1.0;
-                None
-            } else {
-                Some((1.0 - bucket.tokens) / per_second)
-            }
+            let mut generations = buckets.0.lock().unwrap_or_else(|p| p.into_inner());
+            generations.take(&key, Instant::now(), capacity, per_second)
         };
         match wait {
             None => next.run(req).await,
@@ -71,4 +123,70 @@ pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Respon
             )),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_keyed_by_its_64_and_a_mapped_ipv4_by_its_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff"
+            .parse()
+            .unwrap_or(IpAddr::from([0; 4]));
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(address_key(a), "2001:db8:1:2::/64");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap_or(IpAddr::from([0; 4]));
+        assert_eq!(address_key(mapped), "192.0.2.7");
+        assert_eq!(address_key(IpAddr::from([192, 0, 2, 7])), "192.0.2.7");
+    }
+
+    #[test]
+    fn a_flood_of_addresses_from_one_64_is_one_bucket() {
+        let mut g = Generations::default();
+        let now = Instant::now();
+        let mut refused = 0;
+        for i in 0..1000u16 {
+            let ip = IpAddr::from([0x2001, 0xdb8, 7, 7, i, i, i, i]);
+            if g.take(&address_key(ip), now, 4.0, 0.1).is_some() {
+                refused += 1;
+            }
+        }
+        assert_eq!(g.current.len(), 1);
+        assert_eq!(refused, 996, "a burst of 4, then refused");
+    }
+
+    #[test]
+    fn buckets_are_forgotten_once_full_again_and_the_map_stays_bounded() {
+        let mut g = Generations::default();
+        let start = Instant::now();
+        // burst 2, one token a second: full again after 2 s.
+        assert!(g.take("a", start, 2.0, 1.0).is_none());
+        assert!(g.take("a", start, 2.0, 1.0).is_none());
+        assert!(g.take("a", start, 2.0, 1.0).is_some(), "the burst is spent");
+        // Within one generation a caller is remembered, across one it moves back.
+        let later = start + Duration::from_secs(2);
+        assert!(g.take("b", later, 2.0, 1.0).is_none());
+        assert!(g.older.contains_key("a") && g.current.contains_key("b"));
+        // Two generations on, a caller left alone is gone (its bucket was full anyway).
+        let much_later = start + Duration::from_secs(4);
+        assert!(g.take("b", much_later, 2.0, 1.0).is_none());
+        assert!(!g.current.contains_key("a") && !g.older.contains_key("a"));
+        // A flood of distinct callers within one generation: at most MAX_BUCKETS + the
+        // shared one; the ones past the cap share a bucket and are refused together.
+        let mut g = Generations::default();
+        let mut refused = 0;
+        for i in 0..(MAX_BUCKETS + 100) {
+            if g.take(&format!("caller {i}"), start, 2.0, 1.0).is_some() {
+                refused += 1;
+            }
+        }
+        assert_eq!(g.current.len(), MAX_BUCKETS + 1);
+        assert_eq!(refused, 98, "100 past the cap share a burst of 2");
+    }
 }
