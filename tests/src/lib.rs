@@ -815,6 +815,17 @@ impl Drop for StdioClient {
 /// under way: `MANGO_LOG=`[`REQUEST_LOG`].
 pub const REQUEST_LOG: &str = "info,rmcp::service=debug";
 
+/// A process's resident memory (`VmRSS` of `/proc/<pid>/status`), in MiB.
+pub fn rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
+
 /// Waits until `log` holds `needle` at least `count` times, failing the test (with the
 /// log) past `limit`. For a server started with `MANGO_LOG=`[`REQUEST_LOG`], a call is
 /// under way once its request is logged: `"name: \"calc_slow\""`.

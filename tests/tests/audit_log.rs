@@ -311,17 +311,6 @@ fn mangos_own_migrations_recover_a_lost_record() {
     assert!(logged(site, &url, &[]).is_empty());
 }
 
-/// The server's resident memory, in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap()
-        / 1024
-}
-
 /// With the database locked by another process (the audit rows cannot be written), 100
 /// failing calls carrying a 2 MiB string each: the rows kept for later are cut, and
 /// the server's memory grows by less than 96 MiB (26 MiB here; it grew by 970 MiB for

@@ -600,17 +600,6 @@ fn half_sent_headers_time_out_and_the_connection_cap_keeps_the_server_reachable(
     drop(held);
 }
 
-/// The server's resident memory, in MiB.
-fn rss_mib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap()
-        / 1024
-}
-
 /// `[server] max_sessions` refuses an `initialize` past it with 503 and says why; a
 /// burst of 10,000 sessions that then expire (`[server] session_idle_timeout`) gives its
 /// memory back: the server's RSS ends within 80 MiB of where it started (measured here:

@@ -12,6 +12,29 @@ struct Bucket {
     at: Instant,
 }
 
+impl Bucket {
+    fn full(capacity: f64, now: Instant) -> Bucket {
+        Bucket {
+            tokens: capacity,
+            at: now,
+        }
+    }
+
+    /// Refills the bucket to `now` and takes a token: `None` when there was one, else
+    /// the seconds until there is.
+    fn take(&mut self, now: Instant, capacity: f64, per_second: f64) -> Option<f64> {
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * per_second).min(capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            None
+        } else {
+            Some((1.0 - self.tokens) / per_second)
+        }
+    }
+}
+
 /// The buckets of one server, by caller: its identity; else, over HTTP, its address
 /// (without the port: one client's connections share it; an IPv6 address by its /64,
 /// the block one client is given); else one for the anonymous callers of a transport.
@@ -50,29 +73,21 @@ impl Generations {
             }
             Some(_) => {}
         }
-        let key = if self.current.contains_key(key) {
-            key
-        } else if let Some(bucket) = self.older.remove(key) {
-            self.current.insert(key.to_owned(), bucket);
-            key
-        } else if self.current.len() >= MAX_BUCKETS {
-            CROWD
-        } else {
-            key
-        };
-        let bucket = self.current.entry(key.to_owned()).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * per_second)
-            .min(capacity);
-        bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            None
-        } else {
-            Some((1.0 - bucket.tokens) / per_second)
+        // A known caller's bucket is found without making a key (no allocation).
+        if let Some(bucket) = self.current.get_mut(key) {
+            return bucket.take(now, capacity, per_second);
         }
+        let (key, bucket) = match self.older.remove_entry(key) {
+            Some(found) => found,
+            None if self.current.len() >= MAX_BUCKETS => {
+                (CROWD.to_owned(), Bucket::full(capacity, now))
+            }
+            None => (key.to_owned(), Bucket::full(capacity, now)),
+        };
+        self.current
+            .entry(key)
+            .or_insert(bucket)
+            .take(now, capacity, per_second)
     }
 }
 
