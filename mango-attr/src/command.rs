@@ -5,7 +5,7 @@ use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path, Type};
 
-use crate::item::{Front, ItemKind, ParamRules, call_body, entry_meta, front, wrap};
+use crate::item::{Front, ItemKind, ParamRules, argument_tags, call_body, entry_meta, front, wrap};
 use crate::util::{
     Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options, parse_str_value,
 };
@@ -91,7 +91,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         };
         quote!(#(#attrs)* #default #ident: #ty,)
     });
-    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let tags = argument_tags(&params, &p);
+    let (holders, body) = call_body(&func, &params, &returns, &p, false);
     let args_unused = if arguments.is_empty() {
         quote!(let _ = &__mango_args;)
     } else {
@@ -120,6 +121,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     ::std::result::Result::Err(e) => return #p::Output::error(e),
                 };
                 #args_unused
+                #tags
                 #(#holders)*
                 #body
             })

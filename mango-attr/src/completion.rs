@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::Visibility;
 
-use crate::item::{Front, ItemKind, ParamRules, call_body, completion_fn, front};
+use crate::item::{Front, ItemKind, ParamRules, argument_tags, call_body, completion_fn, front};
 use crate::util::{Errors, crate_only, path_string};
 
 const RULES: ParamRules = ParamRules {
@@ -54,7 +54,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     } else {
         quote!()
     };
-    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let tags = argument_tags(&params, &p);
+    let (holders, body) = call_body(&func, &params, &returns, &p, false);
     let companion = completion_fn(&func.sig.ident);
     let vis: &Visibility = &func.vis;
     Ok(quote! {
@@ -74,6 +75,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     ::std::result::Result::Err(e) => return #p::Output::error(e),
                 };
                 #args_unused
+                #tags
                 #(#holders)*
                 #body
             })

@@ -366,147 +366,80 @@ pub(crate) fn check_signature(func: &ItemFn, kind: ItemKind, errors: &mut Errors
     }
 }
 
-/// What a tool returns, read from its signature.
-pub(crate) enum Output {
-    Empty,
-    Text,
-    Json(Box<Type>),
-    /// `Content` (one block) or `Vec<Content>` (`many`).
-    Content {
-        many: bool,
-    },
-    /// `Rich<T>`: a value of type `T` with content blocks beside it.
-    Rich(Box<Type>),
-    /// `Vec<u8>` from a resource: its bytes, as a blob.
-    Blob,
-    /// `Message` (one) or `Vec<Message>` (`many`): a prompt's messages.
-    Messages {
-        many: bool,
-    },
-}
-
+/// What an item returns: the type as written (`()` when none is). How its value is
+/// shown is decided by the type's traits (`mango_rt::IntoOutput`, or `Serialize +
+/// JsonSchema` for JSON), not by its name.
 pub(crate) struct Returns {
-    pub output: Output,
-    pub fallible: bool,
+    pub ty: Box<Type>,
 }
 
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-    match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
-        _ => None,
+impl Returns {
+    /// `(&&&&&Probe::<T>::new()).__mango_result()`: the tag that converts a value of
+    /// the result type (the most specific of the runtime's `Probe…` traits wins).
+    pub fn tag(&self, p: &TokenStream) -> TokenStream {
+        let ty = &self.ty;
+        quote_spanned! {ty.span()=>
+            {
+                #[allow(unused_imports)]
+                use #p::{
+                    ProbeJson as _, ProbeJsonOrError as _, ProbeRefused as _,
+                    ProbeRefusedOrError as _, ProbeTrait as _, ProbeTraitOrError as _,
+                };
+                (&&&&&#p::Probe::<#ty>::new()).__mango_result()
+            }
+        }
     }
 }
 
-fn classify(ty: &Type, kind: ItemKind) -> syn::Result<Output> {
-    match ty {
-        Type::Tuple(t) if t.elems.is_empty() => Ok(Output::Empty),
-        Type::Reference(r) if matches!(&*r.elem, Type::Path(p) if p.path.is_ident("str")) => {
-            Ok(Output::Text)
+/// Refuses `impl Trait` anywhere in a result type (the result must be a named type).
+fn refuse_impl_trait(ty: &Type, kind: ItemKind) -> syn::Result<()> {
+    struct Finder(Option<syn::TypeImplTrait>);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
+            self.0.get_or_insert_with(|| t.clone());
         }
-        Type::ImplTrait(_) => Err(syn::Error::new_spanned(
-            ty,
+    }
+    let mut finder = Finder(None);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    match finder.0 {
+        Some(t) => Err(syn::Error::new_spanned(
+            t,
             format!(
                 "{} must return a named type ({}), not `impl Trait`",
                 kind.a(),
                 match kind {
-                    ItemKind::Command => "what it prints is serialized from it",
+                    ItemKind::Command => "what it prints is made from it",
                     _ => "its output schema is derived from it",
                 }
             ),
         )),
-        Type::Paren(p) => classify(&p.elem, kind),
-        _ => match last_segment(ty) {
-            Some(seg) if seg.ident == "String" && seg.arguments.is_empty() => Ok(Output::Text),
-            Some(seg) if is_content(seg) => Ok(Output::Content { many: false }),
-            Some(seg) if is_message(seg) => Ok(Output::Messages { many: false }),
-            Some(seg)
-                if seg.ident == "Vec"
-                    && first_type(seg)
-                        .and_then(last_segment)
-                        .is_some_and(is_message) =>
-            {
-                Ok(Output::Messages { many: true })
-            }
-            Some(seg)
-                if kind == ItemKind::Resource
-                    && seg.ident == "Vec"
-                    && first_type(seg)
-                        .and_then(last_segment)
-                        .is_some_and(|s| s.ident == "u8") =>
-            {
-                Ok(Output::Blob)
-            }
-            Some(seg) if seg.ident == "Vec" && first_type(seg).is_some_and(is_content_type) => {
-                Ok(Output::Content { many: true })
-            }
-            Some(seg) if seg.ident == "Rich" => match first_type(seg) {
-                Some(inner) => Ok(Output::Rich(Box::new(inner.clone()))),
-                None => Err(syn::Error::new_spanned(
-                    ty,
-                    "`Rich` takes the type of its value: `Rich<MyResult>`",
-                )),
-            },
-            _ => Ok(Output::Json(Box::new(ty.clone()))),
-        },
+        None => Ok(()),
     }
-}
-
-/// `Content` (mango's content block), written as `Content` or `mango_rt::Content`.
-fn is_content(seg: &syn::PathSegment) -> bool {
-    seg.ident == "Content" && seg.arguments.is_empty()
-}
-
-/// `Message` (a prompt's message).
-fn is_message(seg: &syn::PathSegment) -> bool {
-    seg.ident == "Message" && seg.arguments.is_empty()
 }
 
 /// `T` of `Option<T>`.
 pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
-    last_segment(ty)
-        .filter(|seg| seg.ident == "Option")
-        .and_then(first_type)
-}
-
-fn is_content_type(ty: &Type) -> bool {
-    last_segment(ty).is_some_and(is_content)
-}
-
-/// The first type argument of `Vec<T>`, `Rich<T>` …
-fn first_type(seg: &syn::PathSegment) -> Option<&Type> {
-    match &seg.arguments {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        _ => None,
+    }
+    .filter(|seg| seg.ident == "Option")
+    .and_then(|seg| match &seg.arguments {
         PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
             GenericArgument::Type(t) => Some(t),
             _ => None,
         }),
         _ => None,
-    }
+    })
 }
 
 pub(crate) fn returns(output: &ReturnType, kind: ItemKind) -> syn::Result<Returns> {
-    let ty = match output {
-        ReturnType::Default => {
-            return Ok(Returns {
-                output: Output::Empty,
-                fallible: false,
-            });
-        }
-        ReturnType::Type(_, ty) => &**ty,
+    let ty: Box<Type> = match output {
+        ReturnType::Default => Box::new(syn::parse_quote!(())),
+        ReturnType::Type(_, ty) => ty.clone(),
     };
-    if let Some(seg) = last_segment(ty)
-        && seg.ident == "Result"
-        && let PathArguments::AngleBracketed(args) = &seg.arguments
-        && let Some(GenericArgument::Type(ok)) = args.args.first()
-    {
-        return Ok(Returns {
-            output: classify(ok, kind)?,
-            fallible: true,
-        });
-    }
-    Ok(Returns {
-        output: classify(ty, kind)?,
-        fallible: false,
-    })
+    refuse_impl_trait(&ty, kind)?;
+    Ok(Returns { ty })
 }
 
 /// A JSON argument: a field of the generated argument struct.
@@ -518,7 +451,7 @@ pub(crate) struct Argument {
 
 /// How a parameter is passed to the tool.
 pub(crate) enum Param {
-    Argument(Ident),
+    Argument(Ident, Box<Type>),
     Injected {
         ty: Box<Type>,
         mutable: bool,
@@ -597,40 +530,78 @@ pub(crate) fn collect_params(
                     ty: ty.clone(),
                     attrs: moved,
                 });
-                params.push(Param::Argument(ident));
+                params.push(Param::Argument(ident, Box::new(ty.clone())));
             }
         }
     }
     (arguments, params)
 }
 
+/// The tag of each argument (`__mango_t_<name>`), made by method lookup on the
+/// argument's type: an injected type written by value (`ctx: Context`) is refused there
+/// with one error that says to take it by reference. Generated code puts them before
+/// the arguments are read.
+pub(crate) fn argument_tags(params: &[Param], p: &TokenStream) -> TokenStream {
+    let tags = params.iter().filter_map(|param| match param {
+        Param::Argument(ident, ty) => {
+            let tag = tag_ident(ident);
+            Some(quote_spanned! {ty.span()=>
+                let #tag = (&&#p::Probe::<#ty>::new()).__mango_param();
+            })
+        }
+        Param::Injected { .. } => None,
+    });
+    quote! {
+        #[allow(unused_imports)]
+        use #p::{ProbeArgument as _, ProbeInjected as _};
+        #(#tags)*
+    }
+}
+
+/// `__mango_t_<name>`: an argument's tag.
+pub(crate) fn tag_ident(ident: &Ident) -> Ident {
+    format_ident!("__mango_t_{}", ident_name(ident), span = ident.span())
+}
+
 /// The generated code that builds the injected values (`holders`, which may return
 /// early with an error) and then calls the function, converts its result, and finishes
-/// the injected values (`body`). `__mango_args` and `__mango_call` must be in scope.
+/// the injected values (`body`). `__mango_args`, `__mango_call` and the arguments' tags
+/// ([`argument_tags`]) must be in scope; `tagged`: the argument struct's fields are of
+/// the tags' types (`take` gives each to the function).
 pub(crate) fn call_body(
     func: &ItemFn,
     params: &[Param],
     returns: &Returns,
     p: &TokenStream,
+    tagged: bool,
 ) -> (Vec<TokenStream>, TokenStream) {
     let fn_ident = &func.sig.ident;
-    let holders: Vec<TokenStream> = params
-        .iter()
-        .filter_map(|param| match param {
-            Param::Injected { ty, index, .. } => {
-                let h = format_ident!("__mango_h{}", index);
-                Some(quote_spanned! {ty.span()=>
-                    let mut #h = match <#ty as #p::Inject>::build(&mut __mango_call).await {
-                        ::std::result::Result::Ok(h) => h,
-                        ::std::result::Result::Err(e) => return #p::Output::error(e),
-                    };
-                })
-            }
-            Param::Argument(_) => None,
-        })
-        .collect();
+    let checks = params.iter().filter_map(|param| match param {
+        Param::Argument(ident, ty) => {
+            let tag = tag_ident(ident);
+            Some(quote_spanned!(ty.span()=> #tag.check();))
+        }
+        Param::Injected { .. } => None,
+    });
+    let mut holders: Vec<TokenStream> = vec![quote!(#(#checks)*)];
+    holders.extend(params.iter().filter_map(|param| match param {
+        Param::Injected { ty, index, .. } => {
+            let h = format_ident!("__mango_h{}", index);
+            Some(quote_spanned! {ty.span()=>
+                let mut #h = match <#ty as #p::Inject>::build(&mut __mango_call).await {
+                    ::std::result::Result::Ok(h) => h,
+                    ::std::result::Result::Err(e) => return #p::Output::error(e),
+                };
+            })
+        }
+        Param::Argument(..) => None,
+    }));
     let call_args = params.iter().map(|param| match param {
-        Param::Argument(ident) => quote!(__mango_args.#ident),
+        Param::Argument(ident, _) if tagged => {
+            let tag = tag_ident(ident);
+            quote!(#tag.take(__mango_args.#ident))
+        }
+        Param::Argument(ident, _) => quote!(__mango_args.#ident),
         Param::Injected {
             ty,
             mutable: false,
@@ -654,35 +625,16 @@ pub(crate) fn call_body(
     } else {
         quote!(#fn_ident(#(#call_args),*))
     };
-    let convert_ok = |value: TokenStream| match &returns.output {
-        Output::Empty => quote!({ let _ = #value; #p::Output::Empty }),
-        Output::Text => quote!(#p::Output::text(#value)),
-        Output::Json(ty) => quote_spanned!(ty.span()=> #p::Output::json(&#value)),
-        Output::Content { many: false } => quote!(#p::Output::Content(::std::vec![#value])),
-        Output::Content { many: true } => quote!(#p::Output::Content(#value)),
-        Output::Rich(ty) => quote_spanned!(ty.span()=> #p::Output::rich(#value)),
-        Output::Blob => quote!(#p::Output::Blob(#value)),
-        Output::Messages { many: false } => quote!(#p::Output::Messages(::std::vec![#value])),
-        Output::Messages { many: true } => quote!(#p::Output::Messages(#value)),
-    };
-    let convert = if returns.fallible {
-        let ok = convert_ok(quote!(__mango_value));
-        quote! {
-            match __mango_out {
-                ::std::result::Result::Ok(__mango_value) => #ok,
-                ::std::result::Result::Err(e) => #p::Output::error(e),
-            }
-        }
-    } else {
-        convert_ok(quote!(__mango_out))
-    };
+    let result_tag = returns.tag(p);
+    let ty = &returns.ty;
+    let convert = quote_spanned!(ty.span()=> #result_tag.output(__mango_out));
     // After the tool: every injected value is finished, last first (a database
     // connection commits when the result is a success, else rolls back).
     let injected_types: Vec<(Ident, &Type)> = params
         .iter()
         .filter_map(|param| match param {
             Param::Injected { ty, index, .. } => Some((format_ident!("__mango_h{}", index), &**ty)),
-            Param::Argument(_) => None,
+            Param::Argument(..) => None,
         })
         .collect();
     let finishes = injected_types.iter().rev().map(|(h, ty)| {

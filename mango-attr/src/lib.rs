@@ -51,18 +51,22 @@ mod util;
 ///   connection without a transaction (each statement commits on its own); `read_only`
 ///   also tells SQLite that the transaction does not write, so it never waits for
 ///   writers.
-/// - The return value: `()` gives no content, `String` gives text, any other
-///   `Serialize + JsonSchema` type gives `structuredContent` and an `outputSchema`;
-///   `Result<T, E>` gives `isError: true` with the error's message on `Err`.
+/// - The return value is shown as its type's traits say, never by its name:
+///   `mango_rt::IntoOutput` (`()` no content, `String` text, `Content`/`Vec<Content>`
+///   blocks, `Rich<T>`, `Json<T>`, or an app's own impl) first; else a `Serialize +
+///   JsonSchema` value gives `structuredContent` and an `outputSchema`. `Result<T, E>`
+///   (`E: Display`) gives `isError: true` with the error's message on `Err`.
+/// - A parameter of an injected type written by value (`ctx: Context`) is a compile
+///   error that says to take it by reference; a repeated option is an error; on an
+///   error the function itself is kept, so its callers report nothing more.
 /// - Options: `name`, `description`, `title`, `read_only`, `destructive`,
 ///   `idempotent`, `open_world` (flags, or `= bool`: MCP's annotations), `atomic =
 ///   false`, `scopes = ["notes:write"]` (the OAuth scopes a caller needs), `crate =
 ///   path` (default `::mango_rt`).
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
-    tool::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, tool::expand(args.into(), input.clone())).into()
 }
 
 /// Registers an `async fn` (or a plain `fn`) as an MCP resource of its app: a static
@@ -86,17 +90,17 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   `FromStr` (`id: i64`; a bad value is an error naming it); parameters taken by
 ///   reference are injected as for tools. The database connection is in a read-only
 ///   transaction.
-/// - The result: `String` is text (`text/plain` unless `mime_type` says otherwise),
-///   `Vec<u8>` a blob (sent base64), any other `Serialize` value its JSON
+/// - The result (by its traits, as for tools): `String` is text (`text/plain` unless
+///   `mime_type` says otherwise), `Vec<u8>` a blob (sent base64), any other
+///   `Serialize` value its JSON
 ///   (`application/json`), `Vec<Content>` of embedded resources several contents;
 ///   `Err` and panics are errors the client gets.
 /// - Options: `name` (default: the fn's name), `title`, `description`, `mime_type`,
 ///   `crate = path`.
 #[proc_macro_attribute]
 pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
-    resource::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, resource::expand(args.into(), input.clone())).into()
 }
 
 /// Registers an `async fn` (or a plain `fn`) as an MCP prompt of its app.
@@ -125,9 +129,8 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 /// - Options: `name`, `title`, `description`, `crate = path`.
 #[proc_macro_attribute]
 pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
-    prompt::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, prompt::expand(args.into(), input.clone())).into()
 }
 
 /// Marks a fn that completes an argument of a prompt, or a variable of a resource
@@ -150,9 +153,8 @@ pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
 /// at most 100 are sent; the total says how many there were). Options: `crate = path`.
 #[proc_macro_attribute]
 pub fn completion(args: TokenStream, input: TokenStream) -> TokenStream {
-    completion::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, completion::expand(args.into(), input.clone())).into()
 }
 
 /// Registers an `async fn` (or a plain `fn`) as a management command of its app, run
@@ -181,9 +183,8 @@ pub fn completion(args: TokenStream, input: TokenStream) -> TokenStream {
 /// - Options: `name = "…"`, `atomic = false`, `crate = path`.
 #[proc_macro_attribute]
 pub fn command(args: TokenStream, input: TokenStream) -> TokenStream {
-    command::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, command::expand(args.into(), input.clone())).into()
 }
 
 /// Registers middleware, which runs around every call of an MCP client once
@@ -195,9 +196,8 @@ pub fn command(args: TokenStream, input: TokenStream) -> TokenStream {
 /// otherwise.
 #[proc_macro_attribute]
 pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
-    middleware::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, middleware::expand(args.into(), input.clone())).into()
 }
 
 /// Makes a struct or an enum a type tools can take and return: derives `Serialize`,
@@ -251,9 +251,12 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 /// - `TestServer::new` runs them too. Options: `crate = path`.
 #[proc_macro_attribute]
 pub fn startup(args: TokenStream, input: TokenStream) -> TokenStream {
-    hook::expand(hook::When::Startup, args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(
+        &input,
+        hook::expand(hook::When::Startup, args.into(), input.clone()),
+    )
+    .into()
 }
 
 /// An app's shutdown hook: runs once, after the last call drained (or the command
@@ -262,9 +265,12 @@ pub fn startup(args: TokenStream, input: TokenStream) -> TokenStream {
 /// returns `()` or `Result<(), E>`; a failure is logged. Options: `crate = path`.
 #[proc_macro_attribute]
 pub fn shutdown(args: TokenStream, input: TokenStream) -> TokenStream {
-    hook::expand(hook::When::Shutdown, args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(
+        &input,
+        hook::expand(hook::When::Shutdown, args.into(), input.clone()),
+    )
+    .into()
 }
 
 /// Marks a struct as its app's settings: the `[<profile>.apps.<app>]` section of

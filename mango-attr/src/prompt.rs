@@ -1,13 +1,13 @@
 //! `#[prompt]`: a reusable prompt of its app; its parameters are the prompt's arguments.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path};
 
 use crate::item::{
-    Argument, Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
-    ident_name, option_inner, parse_completions, wrap,
+    Argument, Front, ItemKind, Param, ParamRules, argument_tags, call_body, completion_entries,
+    entry_meta, front, ident_name, option_inner, parse_completions, tag_ident, wrap,
 };
 use crate::util::{
     Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
@@ -135,15 +135,19 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         Some(t) => quote!(::std::option::Option::Some(#t)),
         None => quote!(::std::option::Option::None),
     };
-    let fields = arguments.iter().map(|a| {
-        let (ident, ty) = (&a.ident, &a.ty);
-        quote!(#ident: #ty,)
+    let generics: Vec<syn::Ident> = (0..arguments.len())
+        .map(|i| format_ident!("__A{}", i))
+        .collect();
+    let fields = arguments.iter().zip(&generics).map(|(a, g)| {
+        let ident = &a.ident;
+        quote!(#ident: #g,)
     });
     let parse = arguments.iter().zip(&names).map(|(a, name)| {
         let ident = &a.ident;
+        let tag = tag_ident(ident);
         let read = match option_inner(&a.ty) {
-            Some(inner) => quote!(__mango_call.optional_param::<#inner>(#name)),
-            None => quote!(__mango_call.param(#name)),
+            Some(_) => quote!(#tag.optional_param(&mut __mango_call, #name)),
+            None => quote!(#tag.param(&mut __mango_call, #name)),
         };
         quote! {
             #ident: match #read {
@@ -164,21 +168,23 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         }
     });
     let count = arguments.len();
-    let args_unused = if params.iter().all(|p| !matches!(p, Param::Argument(_))) {
+    let args_unused = if params.iter().all(|p| !matches!(p, Param::Argument(..))) {
         quote!(let _ = &__mango_args;)
     } else {
         quote!()
     };
-    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let tags = argument_tags(&params, &p);
+    let (holders, body) = call_body(&func, &params, &returns, &p, true);
     let scopes = &options.scopes;
     let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let generated = quote! {
-        struct __MangoParams {
+        struct __MangoParams<#(#generics),*> {
             #(#fields)*
         }
 
         fn __mango_get(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::Output> {
             ::std::boxed::Box::pin(async move {
+                #tags
                 let __mango_args = __MangoParams { #(#parse)* };
                 #args_unused
                 #(#holders)*

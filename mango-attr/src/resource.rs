@@ -2,13 +2,13 @@
 //! template) of its app.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path, Token};
 
 use crate::item::{
-    Front, ItemKind, Param, ParamRules, call_body, completion_entries, entry_meta, front,
-    parse_completions, wrap,
+    Front, ItemKind, Param, ParamRules, argument_tags, call_body, completion_entries, entry_meta,
+    front, parse_completions, tag_ident, wrap,
 };
 use crate::util::{
     Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
@@ -156,35 +156,41 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         None => quote!(::std::option::Option::None),
     };
     let (title, mime_type) = (some(&options.title), some(&options.mime_type));
-    let fields = arguments.iter().map(|a| {
-        let (ident, ty) = (&a.ident, &a.ty);
-        quote!(#ident: #ty,)
+    let generics: Vec<syn::Ident> = (0..arguments.len())
+        .map(|i| format_ident!("__A{}", i))
+        .collect();
+    let fields = arguments.iter().zip(&generics).map(|(a, g)| {
+        let ident = &a.ident;
+        quote!(#ident: #g,)
     });
     let parse = arguments.iter().map(|a| {
         let ident = &a.ident;
+        let tag = tag_ident(ident);
         let name = ident.to_string();
         quote! {
-            #ident: match __mango_call.param(#name) {
+            #ident: match #tag.param(&mut __mango_call, #name) {
                 ::std::result::Result::Ok(v) => v,
                 ::std::result::Result::Err(e) => return #p::Output::Invalid(e),
             },
         }
     });
-    let args_unused = if params.iter().all(|p| !matches!(p, Param::Argument(_))) {
+    let args_unused = if params.iter().all(|p| !matches!(p, Param::Argument(..))) {
         quote!(let _ = &__mango_args;)
     } else {
         quote!()
     };
-    let (holders, body) = call_body(&func, &params, &returns, &p);
+    let tags = argument_tags(&params, &p);
+    let (holders, body) = call_body(&func, &params, &returns, &p, true);
     let scopes = &options.scopes;
     let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let generated = quote! {
-        struct __MangoParams {
+        struct __MangoParams<#(#generics),*> {
             #(#fields)*
         }
 
         fn __mango_read(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::Output> {
             ::std::boxed::Box::pin(async move {
+                #tags
                 let __mango_args = __MangoParams { #(#parse)* };
                 #args_unused
                 #(#holders)*

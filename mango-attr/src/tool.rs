@@ -1,11 +1,14 @@
 //! `#[tool]`: an MCP tool of its app.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Path};
 
-use crate::item::{Front, ItemKind, Output, ParamRules, call_body, entry_meta, front, wrap};
+use crate::item::{
+    Front, ItemKind, ParamRules, argument_tags, call_body, entry_meta, front, tag_ident, wrap,
+};
 use crate::util::{
     Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options,
     parse_scopes_value, parse_str_value, path_string,
@@ -106,22 +109,33 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         option_bool(options.open_world),
     );
 
-    let fields = arguments.iter().map(|a| {
-        let (ident, ty, attrs) = (&a.ident, &a.ty, &a.attrs);
-        quote!(#(#attrs)* #ident: #ty,)
-    });
+    // The argument struct is generic over its fields' types: each is the type of its
+    // parameter's tag (the parameter's own type, or a stand-in for an injected type
+    // written by value, which gets one clear error instead of serde's). A field with
+    // `#[serde(…)]` or `#[schemars(…)]` options keeps its own type, which the options
+    // may depend on (`default`, `deserialize_with` …).
+    let mut generics: Vec<Ident> = Vec::new();
+    let mut tag_idents: Vec<Ident> = Vec::new();
+    let fields: Vec<TokenStream> = arguments
+        .iter()
+        .map(|a| {
+            let (ident, ty, attrs) = (&a.ident, &a.ty, &a.attrs);
+            if attrs.iter().any(|at| !at.path().is_ident("doc")) {
+                quote!(#(#attrs)* #ident: #ty,)
+            } else {
+                let g = format_ident!("__A{}", generics.len());
+                generics.push(g.clone());
+                tag_idents.push(tag_ident(ident));
+                quote!(#(#attrs)* #ident: #g,)
+            }
+        })
+        .collect();
     let arg_idents: Vec<&Ident> = arguments.iter().map(|a| &a.ident).collect();
-    let (holders, body) = call_body(&func, &params, &returns, &p);
-    let output_kind = match &returns.output {
-        Output::Empty => quote!(#p::OutputKind::Empty),
-        Output::Text => quote!(#p::OutputKind::Text),
-        Output::Json(ty) | Output::Rich(ty) => {
-            quote!(#p::OutputKind::Json(#p::output_schema::<#ty>))
-        }
-        Output::Content { .. } | Output::Blob | Output::Messages { .. } => {
-            quote!(#p::OutputKind::Content)
-        }
-    };
+    let tags = argument_tags(&params, &p);
+    let (holders, body) = call_body(&func, &params, &returns, &p, true);
+    let result_tag = returns.tag(&p);
+    let result_ty = &returns.ty;
+    let output_schema = quote_spanned!(result_ty.span()=> #result_tag.schema());
     let meta = entry_meta(&p, quote!(#name), fn_ident.span());
     let args_unused = if arg_idents.is_empty() {
         quote!(let _ = &__mango_args;)
@@ -132,25 +146,43 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     // `$schema` is left out of tools' schemas (2020-12 is MCP's default dialect);
     // `dialect = "…"` puts it in, for clients or checks that want it said.
     let input_schema = match &options.dialect {
-        None => quote!(#p::input_schema::<__MangoArgs>),
-        Some(dialect) => quote!({
-            fn __mango_input_schema() -> ::std::sync::Arc<#p::JsonObject> {
-                #p::with_dialect(#p::input_schema::<__MangoArgs>(), #dialect)
-            }
-            __mango_input_schema
-        }),
+        None => quote!(#p::input_schema_of(__mango_args_type(#(&#tag_idents),*))),
+        Some(dialect) => quote!(#p::with_dialect(
+            #p::input_schema_of(__mango_args_type(#(&#tag_idents),*)),
+            #dialect
+        )),
     };
     let generated = quote! {
         #[derive(#p::serde::Deserialize, #p::schemars::JsonSchema)]
         #[serde(crate = #serde_path, deny_unknown_fields)]
         #[schemars(crate = #schemars_path)]
-        struct __MangoArgs {
+        struct __MangoArgs<#(#generics),*> {
             #(#fields)*
+        }
+
+        /// The argument struct of the tags' types (only its type is used).
+        fn __mango_args_type<#(#generics: #p::Field),*>(
+            #(_: &#generics),*
+        ) -> ::std::marker::PhantomData<__MangoArgs<#(<#generics as #p::Field>::Ty),*>> {
+            ::std::marker::PhantomData
+        }
+
+        fn __mango_input_schema() -> ::std::sync::Arc<#p::JsonObject> {
+            #tags
+            #input_schema
+        }
+
+        fn __mango_output_schema() -> ::std::option::Option<::std::sync::Arc<#p::JsonObject>> {
+            #output_schema
         }
 
         fn __mango_invoke(mut __mango_call: #p::Call) -> #p::BoxFuture<#p::Output> {
             ::std::boxed::Box::pin(async move {
-                let __mango_args: __MangoArgs = match __mango_call.arguments() {
+                #tags
+                let __mango_args = match #p::read_arguments(
+                    &mut __mango_call,
+                    __mango_args_type(#(&#tag_idents),*),
+                ) {
                     ::std::result::Result::Ok(a) => a,
                     ::std::result::Result::Err(e) => return #p::Output::error(e),
                 };
@@ -172,8 +204,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 idempotent: #id,
                 open_world: #ow,
             },
-            input_schema: #input_schema,
-            output: #output_kind,
+            input_schema: __mango_input_schema,
+            output_schema: __mango_output_schema,
             atomic: #atomic,
             scopes: &[#(#scopes),*],
             call: __mango_invoke,

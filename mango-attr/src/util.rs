@@ -44,6 +44,31 @@ impl Errors {
     }
 }
 
+/// What a function macro gives: its expansion, or on an error the function as written
+/// (less the attributes on its parameters that only the macro reads) with the errors,
+/// so that the function's callers see it and report nothing more.
+pub fn or_keep(input: &TokenStream, result: syn::Result<TokenStream>) -> TokenStream {
+    let error = match result {
+        Ok(expanded) => return expanded,
+        Err(error) => error.into_compile_error(),
+    };
+    let Ok(mut func) = syn::parse2::<syn::ItemFn>(input.clone()) else {
+        return error;
+    };
+    const RUSTC: [&str; 7] = [
+        "cfg", "cfg_attr", "allow", "warn", "deny", "expect", "forbid",
+    ];
+    for input in &mut func.sig.inputs {
+        let attrs = match input {
+            syn::FnArg::Typed(t) => &mut t.attrs,
+            syn::FnArg::Receiver(r) => &mut r.attrs,
+        };
+        attrs.retain(|a| RUSTC.iter().any(|name| a.path().is_ident(name)));
+    }
+    // Nothing registers it now: no "never used" on top of the error.
+    quote!(#[allow(dead_code)] #func #error)
+}
+
 /// The text of `///` comments: one line per attribute, one leading space dropped.
 pub fn doc_text(attrs: &[Attribute]) -> String {
     let mut lines = Vec::new();
@@ -174,11 +199,25 @@ pub fn parse_options(
 ) -> syn::Result<Option<Path>> {
     let mut krate = None;
     let mut errors = Errors::default();
+    let mut seen: Vec<String> = Vec::new();
+    let mut once = |key: String, span: proc_macro2::Span, errors: &mut Errors| {
+        if seen.contains(&key) {
+            errors.push(syn::Error::new(
+                span,
+                format!("`{key}` is given twice in #[{attribute}(…)]: keep one"),
+            ));
+        } else {
+            seen.push(key);
+        }
+    };
     while !input.is_empty() {
         if input.peek(Token![crate]) {
+            let span = input.span();
             krate = Some(parse_crate(input)?);
+            once("crate".to_owned(), span, &mut errors);
         } else {
             let key: syn::Ident = input.parse()?;
+            once(key.to_string(), key.span(), &mut errors);
             if !on_key(&key.to_string(), input)? {
                 errors.push(syn::Error::new(
                     key.span(),

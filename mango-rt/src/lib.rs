@@ -74,8 +74,9 @@ mod transport;
 mod util;
 
 pub use call::{
-    Answer, AppState, AskError, Caller, Content, Context, Identity, IdentitySource, Kind, LogLevel,
-    Message, Output, RawBytes, Rich, Sampled, Sampling, Target, TransportKind,
+    Answer, AppState, AskError, Caller, Content, Context, Identity, IdentitySource, IntoOutput,
+    Json, Kind, LogLevel, Message, Output, RawBytes, Rich, Sampled, Sampling, Target,
+    TransportKind,
 };
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
@@ -120,11 +121,16 @@ pub type Result<T, E = ToolError> = std::result::Result<T, E>;
 /// Used by generated code, not SemVer: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::call::dispatch::{
+        ByValue, Field, Probe, ProbeArgument, ProbeInjected, ProbeJson, ProbeJsonOrError,
+        ProbeRefused, ProbeRefusedOrError, ProbeTrait, ProbeTraitOrError, input_schema_of,
+        read_arguments,
+    };
     pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking, provide_state};
     pub use crate::chain::{ListHooks, StepFuture, django};
     pub use crate::registry::{
         Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, HOOKS, HookEntry,
-        HookKind, MIDDLEWARE, MIGRATIONS, MiddlewareEntry, MigrationsEntry, OutputKind, PROMPTS,
+        HookKind, MIDDLEWARE, MIGRATIONS, MiddlewareEntry, MigrationsEntry, PROMPTS,
         PromptArgumentEntry, PromptEntry, RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS,
         ToolEntry,
     };

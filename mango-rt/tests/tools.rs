@@ -269,3 +269,111 @@ async fn tools_return_rich_content() {
         .expect("json");
     assert_eq!(schema["properties"]["total"]["type"], "integer");
 }
+
+/// An app's own types, named as mango's are: each is a value the client gets as JSON
+/// (what a result is shown as is decided by its traits, not by its name).
+mod own {
+    use mango_rt::schemars::JsonSchema;
+    use mango_rt::serde::Serialize;
+    use mango_rt::tool;
+
+    #[derive(Serialize, JsonSchema)]
+    #[serde(crate = "mango_rt::serde")]
+    #[schemars(crate = "mango_rt::schemars")]
+    pub struct Message {
+        pub text: String,
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    #[serde(crate = "mango_rt::serde")]
+    #[schemars(crate = "mango_rt::schemars")]
+    pub struct Content {
+        pub parts: u32,
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    #[serde(crate = "mango_rt::serde")]
+    #[schemars(crate = "mango_rt::schemars")]
+    pub struct Rich<T> {
+        pub inner: T,
+    }
+
+    /// The app's own `Message`.
+    #[tool]
+    async fn own_message() -> Message {
+        Message { text: "hi".into() }
+    }
+
+    /// The app's own `Content`, or an error.
+    #[tool]
+    fn own_content(fail: bool) -> Result<Content, String> {
+        if fail {
+            Err("no parts".into())
+        } else {
+            Ok(Content { parts: 2 })
+        }
+    }
+
+    /// The app's own generic `Rich`.
+    #[tool]
+    async fn own_rich() -> Vec<Rich<u8>> {
+        vec![Rich { inner: 7 }]
+    }
+}
+
+/// A type of the app's shown its own way (`IntoOutput`), not as JSON.
+struct Chart(u8);
+
+impl mango_rt::IntoOutput for Chart {
+    fn into_output(self) -> mango_rt::Output {
+        mango_rt::IntoOutput::into_output(Content::text(format!("chart #{}", self.0)))
+    }
+}
+
+/// A chart.
+#[tool]
+async fn chart(n: u8) -> mango_rt::Result<Chart> {
+    if n == 0 {
+        return Err(mango_rt::ToolError::new("no chart #0"));
+    }
+    Ok(Chart(n))
+}
+
+/// Bytes as JSON numbers (a tool's bare `Vec<u8>` would be a resource's blob).
+#[tool]
+async fn bytes_as_json() -> mango_rt::Json<Vec<u8>> {
+    mango_rt::Json(vec![1, 2, 3])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_are_shown_by_their_traits_not_their_names() {
+    let rt = server().await;
+    let r = call(&rt, "mango-rt_own_message", json!({})).await;
+    assert_eq!(r["structuredContent"], json!({"text": "hi"}), "{r}");
+    let r = call(&rt, "mango-rt_own_content", json!({"fail": false})).await;
+    assert_eq!(r["structuredContent"], json!({"parts": 2}), "{r}");
+    let r = call(&rt, "mango-rt_own_content", json!({"fail": true})).await;
+    assert_eq!(
+        (r["isError"].clone(), r["content"][0]["text"].clone()),
+        (json!(true), json!("no parts"))
+    );
+    let r = call(&rt, "mango-rt_own_rich", json!({})).await;
+    assert_eq!(r["structuredContent"], json!({"result": [{"inner": 7}]}));
+    for name in ["mango-rt_own_message", "mango-rt_own_content"] {
+        let out = serde_json::to_value(tool(&rt, name).output_schema.as_deref()).expect("json");
+        assert_eq!(out["type"], "object", "{name}: {out}");
+    }
+
+    let r = call(&rt, "mango-rt_chart", json!({"n": 3})).await;
+    assert_eq!(r["content"][0]["text"], "chart #3", "{r}");
+    assert!(r.get("structuredContent").is_none(), "{r}");
+    assert!(tool(&rt, "mango-rt_chart").output_schema.is_none());
+    let r = call(&rt, "mango-rt_chart", json!({"n": 0})).await;
+    assert_eq!(r["content"][0]["text"], "no chart #0", "{r}");
+
+    let r = call(&rt, "mango-rt_bytes_as_json", json!({})).await;
+    assert_eq!(r["structuredContent"], json!({"result": [1, 2, 3]}), "{r}");
+    let out = serde_json::to_value(tool(&rt, "mango-rt_bytes_as_json").output_schema.as_deref())
+        .expect("json");
+    assert_eq!(out["properties"]["result"]["type"], "array", "{out}");
+}

@@ -17,6 +17,7 @@ use crate::state::State;
 
 mod ask;
 mod content;
+pub mod dispatch;
 mod form;
 mod identity;
 mod inject;
@@ -33,7 +34,7 @@ pub use identity::{Identity, IdentitySource};
 pub use inject::{AppState, Call, Inject, InjectMut, provide_state};
 pub(crate) use output::catching_panics;
 pub use output::{BoxFuture, blocking};
-pub use output::{Output, Rich};
+pub use output::{IntoOutput, Json, Output, Rich};
 
 /// How the call reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -118,6 +118,127 @@ impl Output {
     }
 }
 
+/// What a `#[tool]`, `#[resource]`, `#[prompt]`, `#[completion]` or `#[command]`
+/// function may return, besides a value the client gets as JSON (any `Serialize +
+/// JsonSchema` type, with its schema as a tool's `outputSchema`) and `Result<T, E>` of
+/// either (`E: Display`; an `Err` is an error result carrying its message).
+///
+/// mango implements it for `()` (nothing), `String` and `&str` (text), [`Content`] and
+/// `Vec<Content>` (content blocks), [`Message`] and `Vec<Message>` (a prompt's
+/// messages), `Vec<u8>` (a resource's bytes, sent base64-encoded), [`Rich<T>`] (a value
+/// with content blocks beside it), [`Json<T>`] (a value as JSON, even of a type listed
+/// here) and [`Output`] itself. An app implements it for a type of its own that is
+/// shown some other way than as its JSON:
+///
+/// ```
+/// use mango_rt::{Content, IntoOutput, Output};
+///
+/// struct Chart(Vec<u8>);
+///
+/// impl IntoOutput for Chart {
+///     fn into_output(self) -> Output {
+///         Content::image(self.0, "image/png").into_output()
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned by a mango item",
+    label = "this is the item's result type",
+    note = "return text (`String`), content (`Content`, `Vec<Content>`), a prompt's `Message`s, bytes (`Vec<u8>`, a resource's), `Rich<T>`, `()`, or a value the client gets as JSON: derive `Serialize` and `JsonSchema` for it",
+    note = "or implement `mango_rt::IntoOutput` for it, to say how it is shown"
+)]
+pub trait IntoOutput {
+    /// The value as the call's outcome.
+    fn into_output(self) -> Output;
+
+    /// The `outputSchema` a tool returning this type declares: none by default (only
+    /// structured results have one).
+    fn output_schema() -> Option<serde_json::Map<String, serde_json::Value>> {
+        None
+    }
+}
+
+impl IntoOutput for Output {
+    fn into_output(self) -> Output {
+        self
+    }
+}
+
+impl IntoOutput for () {
+    fn into_output(self) -> Output {
+        Output::Empty
+    }
+}
+
+impl IntoOutput for String {
+    fn into_output(self) -> Output {
+        Output::Text(self)
+    }
+}
+
+impl IntoOutput for &str {
+    fn into_output(self) -> Output {
+        Output::Text(self.to_owned())
+    }
+}
+
+impl IntoOutput for Content {
+    fn into_output(self) -> Output {
+        Output::Content(vec![self])
+    }
+}
+
+impl IntoOutput for Vec<Content> {
+    fn into_output(self) -> Output {
+        Output::Content(self)
+    }
+}
+
+impl IntoOutput for Message {
+    fn into_output(self) -> Output {
+        Output::Messages(vec![self])
+    }
+}
+
+impl IntoOutput for Vec<Message> {
+    fn into_output(self) -> Output {
+        Output::Messages(self)
+    }
+}
+
+/// A resource's bytes (a tool says what its bytes are: `Content::image` …).
+impl IntoOutput for Vec<u8> {
+    fn into_output(self) -> Output {
+        Output::Blob(self)
+    }
+}
+
+impl<T: Serialize + schemars::JsonSchema + 'static> IntoOutput for Rich<T> {
+    fn into_output(self) -> Output {
+        Output::rich(self)
+    }
+
+    fn output_schema() -> Option<serde_json::Map<String, serde_json::Value>> {
+        Some((*crate::schema::output_schema::<T>()).clone())
+    }
+}
+
+/// A value the client gets as JSON (`structuredContent`, with its schema as the
+/// tool's `outputSchema`), for a type that would otherwise be shown another way: a
+/// tool's `Json<Vec<u8>>` is a list of numbers, its `Json<String>` a JSON string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize + schemars::JsonSchema + 'static> IntoOutput for Json<T> {
+    fn into_output(self) -> Output {
+        Output::json(&self.0)
+    }
+
+    fn output_schema() -> Option<serde_json::Map<String, serde_json::Value>> {
+        Some((*crate::schema::output_schema::<T>()).clone())
+    }
+}
+
 /// A JSON result as structured content: an object as it is, anything else (or any value
 /// when `wrap`) under `{"result": …}`.
 fn wrapped(value: serde_json::Value, wrap: bool) -> serde_json::Value {

@@ -94,20 +94,6 @@ pub struct Annotations {
     pub open_world: Option<bool>,
 }
 
-/// What a tool returns, as far as its schema is concerned.
-#[derive(Clone, Copy)]
-pub enum OutputKind {
-    /// Nothing (`()`): an empty content list.
-    Empty,
-    /// Text (`String`): one text block, no `outputSchema`.
-    Text,
-    /// Content blocks (`Content`, `Vec<Content>`): no `outputSchema`.
-    Content,
-    /// A `Serialize + JsonSchema` value: `structuredContent`, its JSON as text, and an
-    /// `outputSchema`.
-    Json(fn() -> Arc<JsonObject>),
-}
-
 /// One `#[tool]`, as the macro writes it.
 pub struct ToolEntry {
     pub meta: EntryMeta,
@@ -115,7 +101,8 @@ pub struct ToolEntry {
     pub title: Option<&'static str>,
     pub annotations: Annotations,
     pub input_schema: fn() -> Arc<JsonObject>,
-    pub output: OutputKind,
+    /// The `outputSchema`: the result type's (`None` for text, content …).
+    pub output_schema: fn() -> Option<Arc<JsonObject>>,
     /// `#[tool(atomic = …)]`: whether a database connection it takes is in a
     /// transaction (`None`: the settings' default).
     pub atomic: Option<bool>,

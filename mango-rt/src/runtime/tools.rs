@@ -11,7 +11,7 @@ use crate::call::{BoxFuture, Call, Kind as ItemKind, Output, Target};
 use crate::chain::{Endpoint, Request};
 use crate::db::DbMode;
 use crate::project::AppInfo;
-use crate::registry::{EntryMeta, OutputKind, ToolEntry};
+use crate::registry::{EntryMeta, ToolEntry};
 use crate::schema::{is_object_schema, wrap_schema};
 
 /// A tool as served.
@@ -123,16 +123,10 @@ impl Tools {
 
 /// The tool's MCP description, and whether its JSON results are wrapped.
 fn describe(entry: &ToolEntry, name: &'static str) -> (Tool, bool) {
-    let (output_schema, wrap) = match entry.output {
-        OutputKind::Json(schema) => {
-            let schema = schema();
-            if is_object_schema(&schema) {
-                (Some(schema), false)
-            } else {
-                (Some(Arc::new(wrap_schema(&schema))), true)
-            }
-        }
-        OutputKind::Empty | OutputKind::Text | OutputKind::Content => (None, false),
+    let (output_schema, wrap) = match (entry.output_schema)() {
+        Some(schema) if is_object_schema(&schema) => (Some(schema), false),
+        Some(schema) => (Some(Arc::new(wrap_schema(&schema))), true),
+        None => (None, false),
     };
     let mut tool = Tool::new(name, entry.description, (entry.input_schema)());
     if let Some(schema) = output_schema {
