@@ -69,6 +69,7 @@ mod runtime;
 mod schema;
 mod settings;
 mod state;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
 mod util;

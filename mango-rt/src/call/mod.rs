@@ -24,9 +24,9 @@ mod inject;
 mod output;
 
 pub use ask::{Answer, AskError, Sampled, Sampling};
-pub(crate) use ask::{
-    Asker, Rounds, Script, describe as describe_question, digest as question_digest,
-};
+pub(crate) use ask::{Asker, Rounds, digest as question_digest};
+#[cfg_attr(not(feature = "testing"), allow(unused_imports))]
+pub(crate) use ask::{Script, describe as describe_question};
 
 pub use content::{Content, Message, RawBytes};
 pub use identity::{Identity, IdentitySource};
