@@ -234,7 +234,7 @@ fn removing_an_app_folder_unlinks_it() {
         .arg("sync")
         .assert()
         .success()
-        .stderr(contains("1 installed apps (tasks)"));
+        .stderr(contains("1 installed app (tasks)"));
     let main = std::fs::read_to_string(dir.join("manage/main.rs")).expect("main.rs");
     assert!(
         !main.contains("notes") && main.contains("use tasks as _;"),

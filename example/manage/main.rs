@@ -7,14 +7,14 @@ use greetings as _;
 use notes as _;
 
 /// The installed apps: (package name, tool name prefix).
-const APPS: &[::mango_rt::AppInfo] = &[
-    ::mango_rt::AppInfo::new("calc", "calc"),
-    ::mango_rt::AppInfo::new("greetings", "greetings"),
-    ::mango_rt::AppInfo::new("notes", "notes"),
+const APPS: &[::mango_rt::__private::AppInfo] = &[
+    ::mango_rt::__private::AppInfo::new("calc", "calc"),
+    ::mango_rt::__private::AppInfo::new("greetings", "greetings"),
+    ::mango_rt::__private::AppInfo::new("notes", "notes"),
 ];
 
 fn main() -> ::std::process::ExitCode {
-    ::mango_rt::manage(&::mango_rt::Project {
+    ::mango_rt::__private::manage(&::mango_rt::__private::Project {
         name: "example",
         version: ::std::env!("CARGO_PKG_VERSION"),
         root: ::std::concat!(::std::env!("CARGO_MANIFEST_DIR"), "/.."),

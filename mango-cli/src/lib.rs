@@ -1,5 +1,5 @@
 //! The command line of a mango project's binary: its subcommands and flags, declared
-//! once. The binary (`mango_rt::manage`) parses its arguments with these definitions;
+//! once. The binary (`mango_rt::__private::manage`) parses its arguments with these definitions;
 //! `cargo mango serve|migrate|run|apps|tools|check` checks the arguments it hands on
 //! with the same ones (a bad flag is refused before anything is built) and shows them
 //! in its help. Exit codes are here too, for both.
@@ -29,7 +29,7 @@ impl From<Exit> for ExitCode {
 /// The transport `serve` uses (also `[server] transport` in `Mango.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Transport {
+pub enum ServeTransport {
     /// For a client that starts the server (Claude Desktop …).
     Stdio,
     /// Streamable HTTP.
@@ -67,7 +67,7 @@ pub enum Command {
 pub struct ServeArgs {
     /// stdio (for a client that starts the server, like Claude Desktop) or http.
     #[arg(long, value_enum)]
-    pub transport: Option<Transport>,
+    pub transport: Option<ServeTransport>,
     /// The address to listen on (http).
     #[arg(long)]
     pub host: Option<String>,

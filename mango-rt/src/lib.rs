@@ -46,7 +46,7 @@
 //! | `chain` | [`Request`], [`Response`], [`Next`], [`Middleware`]; the one pipeline |
 //! | `registry` | one `EntryMeta` and one link-time slice per kind of entry |
 //! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing, audit |
-//! | `runtime` | the registry and settings made into tables and a chain; 2026-07-28 rounds and their signed state; [`Error`] |
+//! | `runtime` | the registry and settings made into tables and a chain; 2026-07-28 rounds and their signed state; [`StartError`] |
 //! | `mcp` | rmcp's `ServerHandler` over the runtime: sessions' log levels and subscriptions |
 //! | `admin` | the admin pages on the HTTP server: login, overview, apps, try-it forms, calls, data |
 //! | `manage` | the project binary's command line and the built-in commands |
@@ -75,22 +75,20 @@ mod transport;
 mod util;
 
 pub use call::{
-    Answer, AppState, AskError, Caller, Content, Context, Identity, IdentitySource, IntoOutput,
-    Json, Kind, LogLevel, Message, Output, RawBytes, Rich, Sampled, Sampling, Target,
-    TransportKind,
+    Answer, AppState, AskError, Caller, ClientInfo, Content, Context, Extensions, Identity,
+    IdentitySource, IntoOutput, Json, Kind, LogLevel, Message, Output, RawBytes, Rich, Sampled,
+    Sampling, Target, TransportKind,
 };
 pub use chain::{ListRequest, Middleware, Next, Request, Response};
 pub use error::ToolError;
-pub use manage::manage;
 pub use mango_attr::{
     command, completion, data, middleware, prompt, resource, settings, shutdown, startup, tool,
 };
-pub use project::{AppInfo, Project};
-pub use runtime::{Error, app_settings, resource_changed};
+pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
-    OAuthSettings, RateLimitSettings, ServerSettings, Settings, StdioAuth, TimeoutSettings,
-    Transport,
+    OAuthSettings, RateLimitSettings, ServeTransport, ServerSettings, Settings, StdioAuth,
+    TimeoutSettings,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
@@ -129,6 +127,8 @@ pub mod __private {
     };
     pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking, provide_state};
     pub use crate::chain::{ListHooks, StepFuture, django};
+    pub use crate::manage::manage;
+    pub use crate::project::{AppInfo, Project};
     pub use crate::registry::{
         Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, HOOKS, HookEntry,
         HookKind, MIDDLEWARE, MIGRATIONS, MiddlewareEntry, MigrationsEntry, PROMPTS,
@@ -150,7 +150,7 @@ pub mod __private {
     /// `tools-list` uses it to list 1,000 copies of one tool.
     pub fn benchmark_hook_server(
         tools: impl Iterator<Item = &'static ToolEntry>,
-    ) -> Result<impl rmcp::ServerHandler, crate::Error> {
+    ) -> Result<impl rmcp::ServerHandler, crate::StartError> {
         let runtime = crate::runtime::Runtime::with_tools(
             crate::Settings::default(),
             &[],

@@ -96,13 +96,14 @@ pub enum SettingsError {
     NotRegistered(&'static str),
 }
 
-pub use mango_cli::Transport;
+pub use mango_cli::ServeTransport;
 
 /// The project's settings (the framework's and the server's; the apps' sections are read
 /// through [`AppSettings`]). Its `Debug` hides secrets: tokens, passwords, keys, and the
 /// values of the apps' sections (which may hold theirs).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Settings {
     /// `log_level`: a tracing filter such as `info` or `notes=debug,info`.
     #[serde(default = "default_log_level")]
@@ -160,6 +161,7 @@ pub struct Settings {
 /// `[server]`: what the MCP server says about itself, and where it listens.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ServerSettings {
     /// The server's name in `initialize` (default: the project's name).
     pub name: Option<String>,
@@ -167,7 +169,7 @@ pub struct ServerSettings {
     pub version: Option<String>,
     /// Instructions for the model, sent in `initialize`.
     pub instructions: Option<String>,
-    pub transport: Transport,
+    pub transport: ServeTransport,
     pub host: String,
     pub port: u16,
     /// The URL path of the Streamable HTTP endpoint.
@@ -215,7 +217,7 @@ impl Default for ServerSettings {
             name: None,
             version: None,
             instructions: None,
-            transport: Transport::Http,
+            transport: ServeTransport::Http,
             host: "127.0.0.1".into(),
             port: 8000,
             path: "/mcp".into(),
@@ -244,6 +246,7 @@ impl Default for ServerSettings {
 /// resource server (`[auth.oauth]`).
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct AuthSettings {
     pub tokens: BTreeMap<String, String>,
     /// The scopes a static token grants, by its name (a token not listed has every
@@ -273,6 +276,7 @@ impl std::fmt::Debug for AuthSettings {
 /// (JWKS), or, with `introspection_url`, opaque tokens asked about (RFC 7662).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct OAuthSettings {
     /// The authorization server's issuer identifier: the tokens' `iss`.
     pub issuer: String,
@@ -382,6 +386,7 @@ pub enum StdioAuth {
 /// callers of a transport).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RateLimitSettings {
     /// Calls a minute, on average.
     pub per_minute: u32,
@@ -401,6 +406,7 @@ impl Default for RateLimitSettings {
 /// `[audit]`: the log of calls `mango.audit` writes (table `mango_audit`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct AuditSettings {
     /// Rows older than this many days are removed by `audit --prune` (0: kept).
     pub retention_days: u32,
@@ -429,6 +435,7 @@ impl Default for AuditSettings {
 /// address, `serve` also prints a login link that works once (`dev_login`).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct AdminSettings {
     pub enabled: bool,
     /// Where the pages are served (`/admin`).
@@ -480,6 +487,7 @@ impl std::fmt::Debug for AdminSettings {
 /// `[timeout]`: the longest a call may run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct TimeoutSettings {
     pub seconds: f64,
 }
@@ -493,6 +501,7 @@ impl Default for TimeoutSettings {
 /// `[input]`: how a call asks its client (`ctx.elicit`, `ctx.sample`).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct InputSettings {
     /// Seconds a call waits for the client's answer in a 2025-11-25 session.
     pub timeout: f64,
@@ -534,6 +543,7 @@ impl std::fmt::Debug for InputSettings {
 /// `[database]`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct DatabaseSettings {
     /// The database URL: `sqlite://<path>` (relative to the project root) or
     /// `postgres://user:password@host/db`.

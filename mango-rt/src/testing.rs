@@ -29,7 +29,7 @@ use crate::call::{Asker, Caller, Channel, TransportKind};
 use crate::db::Db;
 use crate::db::migrate::with_sync_db;
 use crate::project::AppInfo;
-use crate::runtime::{Error, Runtime};
+use crate::runtime::{Runtime, StartError};
 use crate::settings::Settings;
 
 /// A call's result, with helpers for tests.
@@ -69,7 +69,7 @@ pub struct Lists {
 #[derive(Debug, thiserror::Error)]
 pub enum TestError {
     #[error(transparent)]
-    Start(#[from] Error),
+    Start(#[from] StartError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]

@@ -167,10 +167,8 @@ async fn count(db: &mut Db) -> Result<i64, ToolError> {
 }
 
 async fn server(middleware: &[&str], tweak: impl FnOnce(&mut Settings)) -> TestServer {
-    let mut settings = Settings {
-        middleware: middleware.iter().map(|m| (*m).to_owned()).collect(),
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.middleware = middleware.iter().map(|m| (*m).to_owned()).collect();
     tweak(&mut settings);
     let server = match TestServer::with_settings(settings).await {
         Ok(server) => server,
@@ -309,10 +307,8 @@ async fn a_call_past_the_timeout_is_stopped_and_rolled_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_middleware_stops_start_up_with_the_known_names() {
-    let settings = Settings {
-        middleware: vec!["mango-rt.nope".into()],
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.middleware = vec!["mango-rt.nope".into()];
     let message = match TestServer::with_settings(settings).await {
         Ok(_) => panic!("a server started with an unknown middleware"),
         Err(e) => e.to_string(),

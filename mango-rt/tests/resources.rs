@@ -203,10 +203,8 @@ async fn bad_reads_are_clean_errors_and_the_server_goes_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn middleware_sees_resource_reads() {
-    let settings = Settings {
-        middleware: vec!["mango-rt.seen".into()],
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.middleware = vec!["mango-rt.seen".into()];
     let server = match TestServer::with_settings(settings).await {
         Ok(server) => server,
         Err(e) => panic!("{e}"),

@@ -5,10 +5,10 @@
 use everything as _;
 
 /// The installed apps: (package name, tool name prefix).
-const APPS: &[::mango_rt::AppInfo] = &[::mango_rt::AppInfo::new("everything", "")];
+const APPS: &[::mango_rt::__private::AppInfo] = &[::mango_rt::__private::AppInfo::new("everything", "")];
 
 fn main() -> ::std::process::ExitCode {
-    ::mango_rt::manage(&::mango_rt::Project {
+    ::mango_rt::__private::manage(&::mango_rt::__private::Project {
         name: "conformance",
         version: ::std::env!("CARGO_PKG_VERSION"),
         root: ::std::concat!(::std::env!("CARGO_MANIFEST_DIR"), "/.."),

@@ -145,6 +145,7 @@ impl std::fmt::Display for Kind {
 
 /// What a call asks for: the kind of item, its exposed name, and its app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Target {
     pub kind: Kind,
     /// The name a client (or the command line) uses: a tool's `<prefix>_<name>`.
@@ -153,12 +154,60 @@ pub struct Target {
     pub app: &'static str,
 }
 
+/// The client's name and version, as it said in `initialize`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientInfo {
+    pub name: String,
+    pub version: String,
+    /// A name for people to read, when the client gave one.
+    pub title: Option<String>,
+}
+
+impl From<&rmcp::model::Implementation> for ClientInfo {
+    fn from(info: &rmcp::model::Implementation) -> Self {
+        ClientInfo {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            title: info.title.clone(),
+        }
+    }
+}
+
+/// Values a middleware hands on to later middleware and to the item
+/// ([`Context::extension`]), one per type.
+#[derive(Debug, Clone, Default)]
+pub struct Extensions(rmcp::model::Extensions);
+
+impl Extensions {
+    /// Puts `value` in, and gives back the value of its type that was there.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
+        self.0.insert(value)
+    }
+
+    /// The value of type `T`, if one was put in.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.get::<T>()
+    }
+
+    /// The value of type `T`, to change in place.
+    pub fn get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
+        self.0.get_mut::<T>()
+    }
+
+    /// Takes the value of type `T` out.
+    pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
+        self.0.remove::<T>()
+    }
+}
+
 /// Who is calling.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Caller {
     pub transport: TransportKind,
     /// The client's name and version, from `initialize`, when known.
-    pub client: Option<rmcp::model::Implementation>,
+    pub client: Option<ClientInfo>,
     /// The HTTP request's headers (HTTP only).
     pub headers: Option<axum::http::HeaderMap>,
     /// The address the HTTP request came from (HTTP only; behind a proxy, the proxy's).
@@ -294,7 +343,7 @@ struct Inner {
     transport: TransportKind,
     identity: Option<Identity>,
     channel: Channel,
-    extensions: rmcp::model::Extensions,
+    extensions: Extensions,
 }
 
 impl Context {
@@ -303,7 +352,7 @@ impl Context {
         target: Target,
         caller: &Caller,
         channel: Channel,
-        extensions: rmcp::model::Extensions,
+        extensions: Extensions,
     ) -> Self {
         Context {
             inner: Arc::new(Inner {

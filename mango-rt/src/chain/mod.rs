@@ -31,9 +31,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use rmcp::model::{Extensions, Prompt, Resource, ResourceTemplate, Tool};
+use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
 
-use crate::call::{BoxFuture, Call, Caller, Channel, Context, Output, Target, catching_panics};
+use crate::call::{
+    BoxFuture, Call, Caller, Channel, Context, Extensions, Output, Target, catching_panics,
+};
 use crate::db::{DbLease, DbMode, DbSlot};
 use crate::state::State;
 

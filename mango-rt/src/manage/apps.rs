@@ -13,7 +13,7 @@ fn tools_of<'a>(runtime: &'a Runtime, app: &'a str) -> impl Iterator<Item = &'a 
 }
 
 /// Prints each installed app with its prefix and tools.
-pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::Error> {
+pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::StartError> {
     let mut text = String::new();
     for app in runtime.apps() {
         let tools: Vec<&ServedTool> = tools_of(runtime, app.name).collect();

@@ -285,7 +285,7 @@ fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
     if !a.enabled {
         return (problems, notes);
     }
-    if s.server.transport != crate::settings::Transport::Http {
+    if s.server.transport != crate::settings::ServeTransport::Http {
         notes.push(format!(
             "note: [admin] is enabled but the server speaks stdio: the admin is served at {} only by `serve --transport http`",
             a.path
@@ -312,7 +312,7 @@ fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
 fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
     let mut found = Vec::new();
     let server = &s.server;
-    let http = server.transport == crate::settings::Transport::Http;
+    let http = server.transport == crate::settings::ServeTransport::Http;
     let auth = s.middleware.iter().any(|m| m == "mango.auth");
     if http && !crate::util::is_loopback(&server.host) && !auth {
         found.push(format!(

@@ -4,9 +4,9 @@ use mango_cli::MigrateArgs;
 
 use super::write_stdout;
 use crate::db::migrate::with_sync_db;
-use crate::runtime::{Error, Runtime};
+use crate::runtime::{Runtime, StartError};
 
-pub(super) fn migrate(runtime: &Runtime, args: MigrateArgs) -> Result<(), Error> {
+pub(super) fn migrate(runtime: &Runtime, args: MigrateArgs) -> Result<(), StartError> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -16,7 +16,7 @@ use mango_cli::{Cli, Command, Exit, RunArgs};
 
 use crate::call::Output;
 use crate::project::Project;
-use crate::runtime::{Error, Runtime};
+use crate::runtime::{Runtime, StartError};
 use crate::settings::{SETTINGS_FILE, Settings};
 
 mod apps;
@@ -89,7 +89,7 @@ fn init_logging(settings: &Settings) {
         .try_init();
 }
 
-fn try_manage(project: &Project, cli: Cli) -> Result<Exit, Error> {
+fn try_manage(project: &Project, cli: Cli) -> Result<Exit, StartError> {
     let path = find_settings(cli.settings, project.root);
     let settings = Settings::load(&path, &cli.profile)?;
     init_logging(&settings);
@@ -110,7 +110,11 @@ fn try_manage(project: &Project, cli: Cli) -> Result<Exit, Error> {
 }
 
 /// `run [<command> [args…]]`: lists the commands, or runs one.
-fn run_command(runtime: Arc<Runtime>, project: &Project, args: RunArgs) -> Result<Exit, Error> {
+fn run_command(
+    runtime: Arc<Runtime>,
+    project: &Project,
+    args: RunArgs,
+) -> Result<Exit, StartError> {
     let via = if std::env::var_os("MANGO_VIA_CARGO").is_some() {
         "cargo mango run".to_owned()
     } else {
@@ -137,7 +141,7 @@ fn run_command(runtime: Arc<Runtime>, project: &Project, args: RunArgs) -> Resul
         runtime.start_up().await?;
         let outcome = run::run(&runtime, command, &rest, &via).await;
         runtime.shut_down().await;
-        Ok::<_, Error>(outcome)
+        Ok::<_, StartError>(outcome)
     });
     runtime.database().close();
     let outcome = outcome?;
@@ -166,7 +170,7 @@ fn run_command(runtime: Arc<Runtime>, project: &Project, args: RunArgs) -> Resul
     }
 }
 
-fn write_stdout(text: &str) -> Result<(), Error> {
+fn write_stdout(text: &str) -> Result<(), StartError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

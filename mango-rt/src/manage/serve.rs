@@ -15,15 +15,15 @@ use crate::builtin::auth;
 use crate::call::TransportKind;
 use crate::db::migrate::with_sync_db;
 use crate::mcp::MangoServer;
-use crate::runtime::{Error, ErrorKind, Runtime};
-use crate::settings::Transport;
+use crate::runtime::{ErrorKind, Runtime, StartError};
+use crate::settings::ServeTransport;
 use crate::transport::http;
 use crate::transport::stdio::GuardedStdio;
 
 /// Connects once (start-up fails here, with the reason, if the database cannot be
 /// reached) and warns about migrations not applied yet. Skipped when no app has
 /// migrations, so a project without a database never creates one.
-async fn check_database(runtime: &Runtime, apply: bool) -> Result<(), Error> {
+async fn check_database(runtime: &Runtime, apply: bool) -> Result<(), StartError> {
     let migrator = &runtime.migrator;
     if migrator.is_empty() {
         return Ok(());
@@ -46,7 +46,7 @@ async fn check_database(runtime: &Runtime, apply: bool) -> Result<(), Error> {
     Ok(())
 }
 
-pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error> {
+pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartError> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -59,12 +59,12 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), Error>
         // The port first: a server that cannot listen stops before it creates or
         // migrates a database.
         let bound = match transport {
-            Transport::Http => {
+            ServeTransport::Http => {
                 let host = args.host.clone().unwrap_or_else(|| s.host.clone());
                 let port = args.port.unwrap_or(s.port);
                 Some(bind(&host, port).await?)
             }
-            Transport::Stdio => None,
+            ServeTransport::Stdio => None,
         };
         check_database(&runtime, args.migrate).await?;
         // The apps' start-up hooks, once, before anything is served.
@@ -159,7 +159,7 @@ async fn stopped(runtime: &Runtime) {
     }
 }
 
-async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), Error> {
+async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), StartError> {
     let transport = GuardedStdio::new(tokio::io::stdin(), tokio::io::stdout());
     let server = MangoServer::new(runtime.clone(), TransportKind::Stdio);
     let running = match server.serve(transport).await {
@@ -202,7 +202,7 @@ fn settings_replica_problem(settings: &crate::settings::Settings) -> Option<Stri
 }
 
 /// Listens on `host:port`; the error says what to change.
-async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, Error> {
+async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, StartError> {
     let addr = format!("{host}:{port}");
     Ok(tokio::net::TcpListener::bind(&addr)
         .await
@@ -217,7 +217,7 @@ async fn serve_http(
     listener: tokio::net::TcpListener,
     stateless: bool,
     summary: &str,
-) -> Result<(), Error> {
+) -> Result<(), StartError> {
     let host = listener.local_addr()?.ip().to_string();
     let host = host.as_str();
     let local: SocketAddr = listener.local_addr()?;

@@ -1,4 +1,4 @@
-//! [`Error`]: why a project could not start, or a subcommand of its binary failed.
+//! [`StartError`]: why a project could not start, or a subcommand of its binary failed.
 
 use std::fmt;
 
@@ -7,37 +7,37 @@ use crate::settings::SettingsError;
 
 /// Why a project could not start (or a subcommand of its binary failed): its message
 /// says what went wrong and what to do.
-pub struct Error(Kind);
+pub struct StartError(Kind);
 
-impl fmt::Display for Error {
+impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl fmt::Debug for Error {
+impl fmt::Debug for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
     }
 }
 
-impl std::error::Error for Error {
+impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         std::error::Error::source(&self.0)
     }
 }
 
-impl From<Kind> for Error {
-    fn from(kind: Kind) -> Error {
-        Error(kind)
+impl From<Kind> for StartError {
+    fn from(kind: Kind) -> StartError {
+        StartError(kind)
     }
 }
 
 macro_rules! from {
     ($($source:ty => $variant:ident),* $(,)?) => {
-        $(impl From<$source> for Error {
-            fn from(e: $source) -> Error {
-                Error(Kind::$variant(e))
+        $(impl From<$source> for StartError {
+            fn from(e: $source) -> StartError {
+                StartError(Kind::$variant(e))
             }
         })*
     };
@@ -50,7 +50,7 @@ from!(
     std::io::Error => Io,
 );
 
-/// The kinds of [`Error`].
+/// The kinds of [`StartError`].
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Kind {
     #[error(transparent)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Runtime;
-use super::error::{Error, Kind};
+use super::error::{Kind, StartError};
 use crate::call::{
     BoxFuture, Call, Caller, Channel, Kind as ItemKind, Output, Target, TransportKind,
 };
@@ -70,7 +70,7 @@ impl Runtime {
     /// Runs every start-up hook, once, within `startup_timeout` seconds in all: the
     /// first that fails (an error, a panic, the time) stops start-up, naming its app and
     /// where it is.
-    pub async fn start_up(&self) -> Result<(), Error> {
+    pub async fn start_up(&self) -> Result<(), StartError> {
         let hooks = self.hooks(HookKind::Startup);
         let limit = self.settings().startup_timeout.max(0.001);
         let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(limit);

@@ -30,8 +30,8 @@ mod resources;
 mod rounds;
 mod tools;
 
-pub use error::Error;
 pub(crate) use error::Kind as ErrorKind;
+pub use error::StartError;
 pub(crate) use pages::page;
 pub(crate) use prompts::Prompts;
 pub(crate) use resources::Resources;
@@ -64,7 +64,7 @@ fn all_middleware() -> impl Iterator<Item = &'static MiddlewareEntry> {
 
 /// The middleware `Mango.toml` lists, in its order; a name no app registers stops
 /// start-up with the known names.
-fn resolve_middleware(settings: &Settings) -> Result<Vec<&'static MiddlewareEntry>, Error> {
+fn resolve_middleware(settings: &Settings) -> Result<Vec<&'static MiddlewareEntry>, StartError> {
     let mut chain = Vec::new();
     for name in &settings.middleware {
         match all_middleware().find(|m| &m.meta.qualified() == name) {
@@ -158,7 +158,7 @@ impl Runtime {
         apps: &[AppInfo],
         project_name: &str,
         project_version: &str,
-    ) -> Result<Runtime, Error> {
+    ) -> Result<Runtime, StartError> {
         Self::with_tools(settings, apps, project_name, project_version, TOOLS.iter())
     }
 
@@ -169,7 +169,7 @@ impl Runtime {
         project_name: &str,
         project_version: &str,
         tools: impl Iterator<Item = &'static ToolEntry>,
-    ) -> Result<Runtime, Error> {
+    ) -> Result<Runtime, StartError> {
         let mut apps: Vec<AppInfo> = apps.to_vec();
         let tools = Tools::new(tools, &mut apps)?;
         let resources = Resources::new(RESOURCES.iter())?;
@@ -635,7 +635,7 @@ pub async fn resource_changed(uri: impl Into<String>) {
 
 /// An app's typed settings, for code outside calls (a tool takes them from its
 /// [`Context`](crate::Context), or as a `&T` parameter).
-pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, Error> {
+pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, StartError> {
     match GLOBAL.get() {
         Some(state) => Ok(state.app_settings::<T>()?),
         None => Err(SettingsError::NotRegistered(std::any::type_name::<T>()).into()),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rmcp::model::{Prompt, PromptArgument, PromptMessage};
 
 use super::completions::Completions;
-use super::error::{Error, Kind};
+use super::error::{Kind, StartError};
 use super::tools::exposed_name;
 use crate::call::{BoxFuture, Call, Content, Kind as ItemKind, Message, Output, Target};
 use crate::chain::{Endpoint, Request};
@@ -112,7 +112,7 @@ impl Prompts {
     pub fn new(
         entries: impl Iterator<Item = &'static PromptEntry>,
         apps: &mut Vec<AppInfo>,
-    ) -> Result<Prompts, Error> {
+    ) -> Result<Prompts, StartError> {
         let mut list = Vec::new();
         for entry in entries {
             let name = exposed_name("prompt", &entry.meta, apps)?;

@@ -8,7 +8,7 @@ use base64::Engine;
 use rmcp::model::{Resource, ResourceContents, ResourceTemplate};
 
 use super::completions::Completions;
-use super::error::{Error, Kind};
+use super::error::{Kind, StartError};
 use crate::call::{BoxFuture, Call, Kind as ItemKind, Output, Target};
 use crate::chain::{Endpoint, Request};
 use crate::db::DbMode;
@@ -296,7 +296,9 @@ pub(crate) struct Resources {
 }
 
 impl Resources {
-    pub fn new(entries: impl Iterator<Item = &'static ResourceEntry>) -> Result<Resources, Error> {
+    pub fn new(
+        entries: impl Iterator<Item = &'static ResourceEntry>,
+    ) -> Result<Resources, StartError> {
         let mut statics = Vec::new();
         let mut templates = Vec::new();
         for entry in entries {
@@ -326,7 +328,7 @@ impl Resources {
         let order = |a: &ServedResource, b: &ServedResource| a.entry.uri.cmp(b.entry.uri);
         statics.sort_by(order);
         templates.sort_by(order);
-        let clash = |a: &ServedResource, b: &ServedResource| -> Error {
+        let clash = |a: &ServedResource, b: &ServedResource| -> StartError {
             Kind::DuplicateResource {
                 uri: a.entry.uri.into(),
                 other: b.entry.uri.into(),

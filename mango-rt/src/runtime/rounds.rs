@@ -143,7 +143,7 @@ impl RoundKeeper {
         input: &InputSettings,
         path: &str,
         database: &crate::db::Database,
-    ) -> Result<RoundKeeper, super::Error> {
+    ) -> Result<RoundKeeper, super::StartError> {
         let short = |name: &str, key: &str| {
             ErrorKind::Middleware(format!(
                 "{path}: `input.{name}` is {} bytes long; a key that signs request states must be at least {} bytes (make one with `openssl rand -base64 32`)",

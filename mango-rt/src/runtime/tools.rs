@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rmcp::model::{Tool, ToolAnnotations};
 
-use super::error::{Error, Kind};
+use super::error::{Kind, StartError};
 use crate::call::{BoxFuture, Call, Kind as ItemKind, Output, Target};
 use crate::chain::{Endpoint, Request};
 use crate::db::DbMode;
@@ -67,7 +67,7 @@ impl Tools {
     pub fn new(
         entries: impl Iterator<Item = &'static ToolEntry>,
         apps: &mut Vec<AppInfo>,
-    ) -> Result<Tools, Error> {
+    ) -> Result<Tools, StartError> {
         let mut list: Vec<ServedTool> = Vec::new();
         for entry in entries {
             let name = exposed_name("tool", &entry.meta, apps)?;
@@ -155,7 +155,7 @@ pub(crate) fn exposed_name(
     what: &'static str,
     meta: &EntryMeta,
     apps: &mut Vec<AppInfo>,
-) -> Result<&'static str, Error> {
+) -> Result<&'static str, StartError> {
     let app = match apps.iter().find(|a| a.name == meta.app) {
         Some(app) => *app,
         None => {

@@ -347,10 +347,8 @@ mod tests {
     /// With the example's middleware listed, as in its Mango.toml.
     #[tokio::test(flavor = "multi_thread")]
     async fn the_middleware_trims_and_refuses() {
-        let settings = mango_rt::Settings {
-            middleware: vec!["notes.reject_long_text".into(), "notes.trim_text".into()],
-            ..Default::default()
-        };
+        let mut settings = mango_rt::Settings::default();
+        settings.middleware = vec!["notes.reject_long_text".into(), "notes.trim_text".into()];
         let server = TestServer::with_settings(settings)
             .await
             .expect("a test server");
