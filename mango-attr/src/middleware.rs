@@ -94,25 +94,25 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 }
                 fn __mango_list_tools<'a>(
                     req: &'a #krate::ListRequest,
-                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::Tool>,
+                    items: &'a mut ::std::vec::Vec<#krate::Listed>,
                 ) -> #p::StepFuture<'a, ()> {
                     ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_tools(&__MANGO_INSTANCE, req, items))
                 }
                 fn __mango_list_resources<'a>(
                     req: &'a #krate::ListRequest,
-                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::Resource>,
+                    items: &'a mut ::std::vec::Vec<#krate::Listed>,
                 ) -> #p::StepFuture<'a, ()> {
                     ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_resources(&__MANGO_INSTANCE, req, items))
                 }
                 fn __mango_list_resource_templates<'a>(
                     req: &'a #krate::ListRequest,
-                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::ResourceTemplate>,
+                    items: &'a mut ::std::vec::Vec<#krate::Listed>,
                 ) -> #p::StepFuture<'a, ()> {
                     ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_resource_templates(&__MANGO_INSTANCE, req, items))
                 }
                 fn __mango_list_prompts<'a>(
                     req: &'a #krate::ListRequest,
-                    items: &'a mut ::std::vec::Vec<#krate::rmcp::model::Prompt>,
+                    items: &'a mut ::std::vec::Vec<#krate::Listed>,
                 ) -> #p::StepFuture<'a, ()> {
                     ::std::boxed::Box::pin(<#ident as #krate::Middleware>::list_prompts(&__MANGO_INSTANCE, req, items))
                 }

@@ -79,7 +79,7 @@ pub use call::{
     IdentitySource, IntoOutput, Json, Kind, LogLevel, Message, Output, RawBytes, Rich, Sampled,
     Sampling, Target, TransportKind,
 };
-pub use chain::{ListRequest, Middleware, Next, Request, Response};
+pub use chain::{ListRequest, Listed, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use mango_attr::{
     command, completion, data, middleware, prompt, resource, settings, shutdown, startup, tool,

@@ -19,13 +19,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
-use rmcp::model::{
-    CallToolResult, GetPromptResult, Prompt, PromptReference, ReadResourceResult, Reference,
-    Resource, ResourceTemplate, ResourceTemplateReference, Tool,
-};
+use rmcp::model::{CallToolResult, PromptReference, Reference, ResourceTemplateReference};
 use serde_json::Value;
 
 use crate::call::{Asker, Caller, Channel, TransportKind};
+use crate::chain::{ListItem, Listed};
 use crate::db::Db;
 use crate::db::migrate::with_sync_db;
 use crate::project::AppInfo;
@@ -34,9 +32,15 @@ use crate::settings::Settings;
 
 /// A call's result, with helpers for tests.
 #[derive(Debug, Clone)]
-pub struct TestResult(pub CallToolResult);
+pub struct TestResult(CallToolResult);
 
 impl TestResult {
+    /// The whole result, as the client gets it in JSON (`content`, `structuredContent`,
+    /// `isError`).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+    }
+
     pub fn is_error(&self) -> bool {
         self.0.is_error == Some(true)
     }
@@ -56,13 +60,31 @@ impl TestResult {
     }
 }
 
+/// A JSON-RPC error as the test's [`TestError::Protocol`].
+fn protocol(e: rmcp::model::ErrorData) -> TestError {
+    TestError::Protocol {
+        code: e.code.0,
+        message: e.message.into_owned(),
+    }
+}
+
+/// Items as a list hook sees them.
+fn listed<T: ListItem>(items: &[T]) -> Vec<Listed> {
+    listed_items(items.to_vec())
+}
+
+fn listed_items<T: ListItem>(items: Vec<T>) -> Vec<Listed> {
+    items.into_iter().map(T::listed).collect()
+}
+
 /// The lists a client is given ([`TestServer::lists`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Lists {
-    pub tools: Vec<Tool>,
-    pub resources: Vec<Resource>,
-    pub resource_templates: Vec<ResourceTemplate>,
-    pub prompts: Vec<Prompt>,
+    pub tools: Vec<Listed>,
+    pub resources: Vec<Listed>,
+    pub resource_templates: Vec<Listed>,
+    pub prompts: Vec<Listed>,
 }
 
 /// Why a test server could not be made or a call not be sent.
@@ -82,9 +104,9 @@ pub enum TestError {
     #[error("the test client has no reply for the {0} (queue one with TestServer::reply)")]
     NoReply(String),
     /// The server answered with a JSON-RPC error (an unknown resource, a bad template
-    /// variable, a failed read).
-    #[error("error {}: {}", .0.code.0, .0.message)]
-    Protocol(rmcp::model::ErrorData),
+    /// variable, a failed read): its code (-32602: invalid params) and message.
+    #[error("error {code}: {message}")]
+    Protocol { code: i32, message: String },
 }
 
 /// How the test client answers the next question a tool asks (`ctx.elicit`,
@@ -283,8 +305,8 @@ impl TestServer {
 
     /// The tools as a client's `tools/list` gets them (with their schemas), before any
     /// middleware's list hook.
-    pub fn tools(&self) -> &[Tool] {
-        &self.runtime.tools.listed
+    pub fn tools(&self) -> Vec<Listed> {
+        listed(&self.runtime.tools.listed)
     }
 
     fn client(&self) -> std::sync::MutexGuard<'_, TestClient> {
@@ -417,7 +439,7 @@ impl TestServer {
             .runtime
             .call_tool_in_rounds(name, arguments, caller, Channel::default(), round)
             .await
-            .map_err(TestError::Protocol)?
+            .map_err(protocol)?
         {
             rmcp::model::CallToolResponse::InputRequired(asked) => Ok(Round::InputRequired {
                 questions: serde_json::to_value(asked.input_requests.unwrap_or_default())
@@ -454,7 +476,7 @@ impl TestServer {
                 .runtime
                 .call_tool_in_rounds(name, arguments.clone(), caller, Channel::default(), round)
                 .await
-                .map_err(TestError::Protocol)?;
+                .map_err(protocol)?;
             match response {
                 rmcp::model::CallToolResponse::InputRequired(asked) => {
                     let mut answers = rmcp::model::InputResponses::new();
@@ -481,21 +503,20 @@ impl TestServer {
 
     /// Reads a resource by URI (a static one, or one a template matches), through the
     /// same pipeline as stdio and HTTP.
-    pub async fn read(&self, uri: &str) -> Result<ReadResourceResult, TestError> {
+    /// The result is the client's JSON: `{"contents": [{"uri", "mimeType", "text" or
+    /// "blob"}]}`.
+    pub async fn read(&self, uri: &str) -> Result<Value, TestError> {
         let caller = self.caller();
         self.runtime
             .read_resource(uri, caller, Channel::default())
             .await
-            .map_err(TestError::Protocol)
+            .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+            .map_err(protocol)
     }
 
     /// Gets a prompt by its exposed name with these arguments (a JSON object of text
     /// values), through the same pipeline as stdio and HTTP.
-    pub async fn get_prompt(
-        &self,
-        name: &str,
-        arguments: Value,
-    ) -> Result<GetPromptResult, TestError> {
+    pub async fn get_prompt(&self, name: &str, arguments: Value) -> Result<Value, TestError> {
         let Value::Object(arguments) = arguments else {
             return Err(TestError::NotAnObject(arguments));
         };
@@ -503,7 +524,8 @@ impl TestServer {
         self.runtime
             .get_prompt(name, arguments, caller, Channel::default())
             .await
-            .map_err(TestError::Protocol)
+            .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+            .map_err(protocol)
     }
 
     /// Completes `argument` of the prompt `prompt` (its exposed name) from `value`, with
@@ -555,7 +577,7 @@ impl TestServer {
             )
             .await
             .map(|r| r.completion.values)
-            .map_err(TestError::Protocol)
+            .map_err(protocol)
     }
 
     /// Every list as a client is given it: the middleware's list hooks applied (a client
@@ -565,52 +587,44 @@ impl TestServer {
         let req = crate::chain::ListRequest {
             caller: self.caller(),
         };
+        let req = Some(&req);
+        let tools = rt.listed(&rt.tools.listed, &rt.tools.listed_scopes, req, |h| h.tools);
+        let resources = rt.listed(
+            &rt.resources.listed,
+            &rt.resources.listed_scopes,
+            req,
+            |h| h.resources,
+        );
+        let templates = rt.listed(
+            &rt.resources.listed_templates,
+            &rt.resources.listed_template_scopes,
+            req,
+            |h| h.resource_templates,
+        );
+        let prompts = rt.listed(&rt.prompts.listed, &rt.prompts.listed_scopes, req, |h| {
+            h.prompts
+        });
         Lists {
-            tools: rt
-                .listed(&rt.tools.listed, &rt.tools.listed_scopes, Some(&req), |h| {
-                    h.tools
-                })
-                .await,
-            resources: rt
-                .listed(
-                    &rt.resources.listed,
-                    &rt.resources.listed_scopes,
-                    Some(&req),
-                    |h| h.resources,
-                )
-                .await,
-            resource_templates: rt
-                .listed(
-                    &rt.resources.listed_templates,
-                    &rt.resources.listed_template_scopes,
-                    Some(&req),
-                    |h| h.resource_templates,
-                )
-                .await,
-            prompts: rt
-                .listed(
-                    &rt.prompts.listed,
-                    &rt.prompts.listed_scopes,
-                    Some(&req),
-                    |h| h.prompts,
-                )
-                .await,
+            tools: listed_items(tools.await),
+            resources: listed_items(resources.await),
+            resource_templates: listed_items(templates.await),
+            prompts: listed_items(prompts.await),
         }
     }
 
     /// The prompts, as `prompts/list` gives them.
-    pub fn prompts(&self) -> &[Prompt] {
-        &self.runtime.prompts.listed
+    pub fn prompts(&self) -> Vec<Listed> {
+        listed(&self.runtime.prompts.listed)
     }
 
     /// The static resources, as `resources/list` gives them.
-    pub fn resources(&self) -> &[Resource] {
-        &self.runtime.resources.listed
+    pub fn resources(&self) -> Vec<Listed> {
+        listed(&self.runtime.resources.listed)
     }
 
     /// The resource templates, as `resources/templates/list` gives them.
-    pub fn resource_templates(&self) -> &[ResourceTemplate] {
-        &self.runtime.resources.listed_templates
+    pub fn resource_templates(&self) -> Vec<Listed> {
+        listed(&self.runtime.resources.listed_templates)
     }
 
     /// A connection to the test database, to look at what the tools did.

@@ -261,9 +261,9 @@ async fn first_round(server: &TestServer) -> String {
 
 fn refused(round: Result<Round, TestError>, expected: &str) {
     match round {
-        Err(TestError::Protocol(e)) => {
-            assert_eq!(e.code.0, -32602);
-            assert!(e.message.contains(expected), "{}", e.message);
+        Err(TestError::Protocol { code, message }) => {
+            assert_eq!(code, -32602);
+            assert!(message.contains(expected), "{message}");
         }
         other => panic!("expected -32602 ({expected}), got {other:?}"),
     }

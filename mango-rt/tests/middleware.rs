@@ -5,10 +5,9 @@
 
 use mango_rt::db::{Db, RunQueryDsl};
 use mango_rt::diesel;
-use mango_rt::rmcp::model::{Prompt, Resource, Tool};
 use mango_rt::testing::{TestResult, TestServer};
 use mango_rt::{
-    Context, ListRequest, Middleware, Next, Output, Request, Response, Settings, ToolError,
+    Context, ListRequest, Listed, Middleware, Next, Output, Request, Response, Settings, ToolError,
     middleware, prompt, resource, tool,
 };
 use serde_json::{Value, json};
@@ -76,16 +75,22 @@ impl Middleware for Second {
         append(response, " <second");
     }
 
-    async fn list_tools(&self, _req: &ListRequest, tools: &mut Vec<Tool>) {
-        tools.retain(|t| !t.name.ends_with("_secret"));
+    async fn list_tools(&self, _req: &ListRequest, tools: &mut Vec<Listed>) {
+        tools.retain(|t| !t.name().ends_with("_secret"));
+        for tool in tools.iter_mut() {
+            if tool.name() == "mango-rt_count" {
+                tool.set_description("Counted (described by middleware).");
+                tool.meta_mut().insert("seen-by".into(), "second".into());
+            }
+        }
     }
 
-    async fn list_resources(&self, _req: &ListRequest, resources: &mut Vec<Resource>) {
-        resources.retain(|r| !r.uri.starts_with("secret://"));
+    async fn list_resources(&self, _req: &ListRequest, resources: &mut Vec<Listed>) {
+        resources.retain(|r| !r.uri().is_some_and(|uri| uri.starts_with("secret://")));
     }
 
-    async fn list_prompts(&self, _req: &ListRequest, prompts: &mut Vec<Prompt>) {
-        prompts.retain(|p| !p.name.ends_with("_secret"));
+    async fn list_prompts(&self, _req: &ListRequest, prompts: &mut Vec<Listed>) {
+        prompts.retain(|p| !p.name().ends_with("_secret"));
     }
 }
 
@@ -325,12 +330,17 @@ async fn an_unknown_middleware_stops_start_up_with_the_known_names() {
 async fn list_hooks_hide_items_of_every_list() {
     let server = server(CHAIN, |_| {}).await;
     let lists = server.lists().await;
-    let tools: Vec<&str> = lists.tools.iter().map(|t| t.name.as_ref()).collect();
+    let tools: Vec<&str> = lists.tools.iter().map(|t| t.name()).collect();
     assert!(
         !tools.contains(&"mango-rt_tool_secret") && tools.contains(&"mango-rt_record"),
         "{tools:?}"
     );
-    let uris: Vec<&str> = lists.resources.iter().map(|r| r.uri.as_str()).collect();
+    // A hook changes what the client reads of an item: its description, its `_meta`.
+    let count = lists.tools.iter().find(|t| t.name() == "mango-rt_count");
+    let count = count.map(|t| t.to_json()).unwrap_or_default();
+    assert_eq!(count["description"], "Counted (described by middleware).");
+    assert_eq!(count["_meta"]["seen-by"], "second", "{count}");
+    let uris: Vec<&str> = lists.resources.iter().filter_map(|r| r.uri()).collect();
     assert_eq!(uris, ["open://plans"]);
     assert!(lists.prompts.is_empty(), "{:?}", lists.prompts);
     // Without the middleware, everything is listed.

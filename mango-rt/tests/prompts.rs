@@ -89,7 +89,7 @@ async fn get(server: &TestServer, name: &str, args: Value) -> Value {
 
 async fn refused(server: &TestServer, name: &str, args: Value) -> (i32, String) {
     match server.get_prompt(name, args).await {
-        Err(TestError::Protocol(e)) => (e.code.0, e.message.to_string()),
+        Err(TestError::Protocol { code, message }) => (code, message),
         other => panic!("{name} was not refused: {other:?}"),
     }
 }
@@ -241,9 +241,9 @@ async fn arguments_are_completed_with_what_was_given() {
     let many = complete("count", "", &[]).await.ok().unwrap_or_default();
     assert_eq!(many.len(), 100, "MCP allows 100 values at most");
     match complete("colour", "r", &[]).await {
-        Err(TestError::Protocol(e)) => {
-            assert_eq!(e.code.0, -32602);
-            assert!(e.message.contains("no argument `colour`"), "{}", e.message);
+        Err(TestError::Protocol { code, message }) => {
+            assert_eq!(code, -32602);
+            assert!(message.contains("no argument `colour`"), "{message}");
         }
         other => panic!("an unknown argument was completed: {other:?}"),
     }
@@ -251,8 +251,8 @@ async fn arguments_are_completed_with_what_was_given() {
         .complete_prompt("mango-rt_nope", "topic", "", &[])
         .await
     {
-        Err(TestError::Protocol(e)) => {
-            assert!(e.message.contains("unknown prompt"), "{}", e.message)
+        Err(TestError::Protocol { message, .. }) => {
+            assert!(message.contains("unknown prompt"), "{message}")
         }
         other => panic!("an unknown prompt was completed: {other:?}"),
     }

@@ -97,7 +97,7 @@ async fn read(server: &TestServer, uri: &str) -> Value {
 
 async fn refused(server: &TestServer, uri: &str) -> (i32, String) {
     match server.read(uri).await {
-        Err(TestError::Protocol(e)) => (e.code.0, e.message.to_string()),
+        Err(TestError::Protocol { code, message }) => (code, message),
         other => panic!("{uri} was not refused: {other:?}"),
     }
 }
@@ -105,7 +105,8 @@ async fn refused(server: &TestServer, uri: &str) -> (i32, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn resources_and_templates_are_listed_sorted() {
     let server = server().await;
-    let uris: Vec<&str> = server.resources().iter().map(|r| r.uri.as_str()).collect();
+    let resources = server.resources();
+    let uris: Vec<&str> = resources.iter().filter_map(|r| r.uri()).collect();
     assert_eq!(
         uris,
         [
@@ -116,25 +117,15 @@ async fn resources_and_templates_are_listed_sorted() {
             "stats://counters"
         ]
     );
-    let readme = &server.resources()[1];
+    let readme = &resources[1];
     assert_eq!(
-        (
-            readme.name.as_str(),
-            readme.title.as_deref(),
-            readme.description.as_deref()
-        ),
+        (readme.name(), readme.title(), readme.description()),
         ("readme", Some("Read me"), Some("What the server is about."))
     );
-    let templates: Vec<&str> = server
-        .resource_templates()
-        .iter()
-        .map(|t| t.uri_template.as_str())
-        .collect();
-    assert_eq!(templates, ["files://{+path}", "notes://{id}"]);
-    assert_eq!(
-        server.resource_templates()[1].mime_type.as_deref(),
-        Some("text/markdown")
-    );
+    let templates = server.resource_templates();
+    let uris: Vec<&str> = templates.iter().filter_map(|t| t.uri()).collect();
+    assert_eq!(uris, ["files://{+path}", "notes://{id}"]);
+    assert_eq!(templates[1].to_json()["mimeType"], "text/markdown");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -227,9 +218,9 @@ async fn template_variables_are_completed() {
         .complete_resource("notes://{id}", "name", "1", &[])
         .await
     {
-        Err(TestError::Protocol(e)) => {
-            assert_eq!(e.code.0, -32602);
-            assert!(e.message.contains("no variable `name`"), "{}", e.message);
+        Err(TestError::Protocol { code, message }) => {
+            assert_eq!(code, -32602);
+            assert!(message.contains("no variable `name`"), "{message}");
         }
         other => panic!("an unknown variable was completed: {other:?}"),
     }
@@ -237,8 +228,8 @@ async fn template_variables_are_completed() {
         .complete_resource("notes://{nope}", "id", "1", &[])
         .await
     {
-        Err(TestError::Protocol(e)) => {
-            assert!(e.message.contains("no resource template"), "{}", e.message)
+        Err(TestError::Protocol { message, .. }) => {
+            assert!(message.contains("no resource template"), "{message}")
         }
         other => panic!("an unknown template was completed: {other:?}"),
     }

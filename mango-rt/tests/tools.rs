@@ -75,7 +75,7 @@ async fn server() -> TestServer {
 
 async fn call(server: &TestServer, name: &str, args: Value) -> Value {
     let result = server.call(name, args).await.expect("tool exists");
-    serde_json::to_value(result.0).expect("serializable")
+    result.to_json()
 }
 
 /// A caption, a picture, a sound, an embedded note and a link.
@@ -102,9 +102,10 @@ async fn explained_sum(a: i64, b: i64) -> mango_rt::Result<Rich<Sum>> {
     Ok(Rich::new(Sum { total: a + b }).with(format!("{a} + {b} = {}", a + b)))
 }
 
-fn tool<'a>(server: &'a TestServer, name: &str) -> &'a mango_rt::rmcp::model::Tool {
-    match server.tools().iter().find(|t| t.name == name) {
-        Some(tool) => tool,
+/// The tool as `tools/list` gives it, in JSON.
+fn tool(server: &TestServer, name: &str) -> Value {
+    match server.tools().iter().find(|t| t.name() == name) {
+        Some(tool) => tool.to_json(),
         None => panic!("no tool {name}"),
     }
 }
@@ -118,28 +119,28 @@ async fn tools_are_listed_sorted_with_prefix_and_schemas() {
     assert_eq!(names, sorted);
     assert!(names.contains(&"mango-rt_add"), "{names:?}");
     let add = tool(&rt, "mango-rt_add");
-    let schema = serde_json::to_value(&*add.input_schema).expect("json");
+    let schema = add["inputSchema"].clone();
     assert_eq!(
         schema["properties"]["a"]["description"],
         "The first number."
     );
     assert_eq!(schema["required"], json!(["a", "b"]));
     assert!(schema.get("title").is_none());
-    assert_eq!(add.description.as_deref(), Some("Add two numbers."));
-    let out = serde_json::to_value(add.output_schema.as_deref()).expect("json");
+    assert_eq!(add["description"], "Add two numbers.");
+    let out = add["outputSchema"].clone();
     assert_eq!(out["properties"]["result"]["type"], "integer");
-    let ann = add.annotations.as_ref().expect("annotations");
+    let ann = &add["annotations"];
     assert_eq!(
-        (ann.read_only_hint, ann.idempotent_hint),
-        (Some(true), Some(true))
+        (&ann["readOnlyHint"], &ann["idempotentHint"]),
+        (&json!(true), &json!(true))
     );
     let greet = tool(&rt, "mango-rt_greet");
-    assert!(greet.output_schema.is_none());
-    let schema = serde_json::to_value(&*greet.input_schema).expect("json");
+    assert!(greet.get("outputSchema").is_none());
+    let schema = greet["inputSchema"].clone();
     assert_eq!(schema["required"], json!(["name"]));
     let sum = tool(&rt, "mango-rt_sum_object");
-    assert_eq!(sum.title.as_deref(), Some("Sum"));
-    let whoami = serde_json::to_value(&*tool(&rt, "mango-rt_whoami").input_schema).expect("json");
+    assert_eq!(sum["title"], "Sum");
+    let whoami = tool(&rt, "mango-rt_whoami")["inputSchema"].clone();
     assert_eq!(
         whoami["properties"],
         json!({}),
@@ -257,7 +258,7 @@ async fn tools_return_rich_content() {
     assert_eq!(r["content"][3]["resource"]["text"], "hello");
     assert_eq!(r["content"][4]["uri"], "notes://recent");
     assert!(r.get("structuredContent").is_none(), "{r}");
-    assert!(tool(&rt, "mango-rt_picture").output_schema.is_none());
+    assert!(tool(&rt, "mango-rt_picture").get("outputSchema").is_none());
 
     let r = call(&rt, "mango-rt_one_block", json!({})).await;
     assert_eq!(r["content"], json!([{"type": "text", "text": "just this"}]));
@@ -265,8 +266,7 @@ async fn tools_return_rich_content() {
     let r = call(&rt, "mango-rt_explained_sum", json!({"a": 2, "b": 3})).await;
     assert_eq!(r["structuredContent"], json!({"total": 5}));
     assert_eq!(r["content"], json!([{"type": "text", "text": "2 + 3 = 5"}]));
-    let schema = serde_json::to_value(tool(&rt, "mango-rt_explained_sum").output_schema.as_deref())
-        .expect("json");
+    let schema = tool(&rt, "mango-rt_explained_sum")["outputSchema"].clone();
     assert_eq!(schema["properties"]["total"]["type"], "integer");
 }
 
@@ -360,20 +360,19 @@ async fn results_are_shown_by_their_traits_not_their_names() {
     let r = call(&rt, "mango-rt_own_rich", json!({})).await;
     assert_eq!(r["structuredContent"], json!({"result": [{"inner": 7}]}));
     for name in ["mango-rt_own_message", "mango-rt_own_content"] {
-        let out = serde_json::to_value(tool(&rt, name).output_schema.as_deref()).expect("json");
+        let out = tool(&rt, name)["outputSchema"].clone();
         assert_eq!(out["type"], "object", "{name}: {out}");
     }
 
     let r = call(&rt, "mango-rt_chart", json!({"n": 3})).await;
     assert_eq!(r["content"][0]["text"], "chart #3", "{r}");
     assert!(r.get("structuredContent").is_none(), "{r}");
-    assert!(tool(&rt, "mango-rt_chart").output_schema.is_none());
+    assert!(tool(&rt, "mango-rt_chart").get("outputSchema").is_none());
     let r = call(&rt, "mango-rt_chart", json!({"n": 0})).await;
     assert_eq!(r["content"][0]["text"], "no chart #0", "{r}");
 
     let r = call(&rt, "mango-rt_bytes_as_json", json!({})).await;
     assert_eq!(r["structuredContent"], json!({"result": [1, 2, 3]}), "{r}");
-    let out = serde_json::to_value(tool(&rt, "mango-rt_bytes_as_json").output_schema.as_deref())
-        .expect("json");
+    let out = tool(&rt, "mango-rt_bytes_as_json")["outputSchema"].clone();
     assert_eq!(out["properties"]["result"]["type"], "array", "{out}");
 }

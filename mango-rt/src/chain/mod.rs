@@ -31,13 +31,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
-
 use crate::call::{
     BoxFuture, Call, Caller, Channel, Context, Extensions, Output, Target, catching_panics,
 };
 use crate::db::{DbLease, DbMode, DbSlot};
 use crate::state::State;
+
+mod listed;
+
+pub(crate) use listed::ListItem;
+pub use listed::Listed;
 
 /// A boxed future that borrows (the shape of a middleware step).
 pub type StepFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -46,16 +49,16 @@ pub type StepFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub type Around = for<'a> fn(&'a mut Request, Next) -> StepFuture<'a, Response>;
 
 /// Changes a list a client is given (hide items, …).
-pub type ListHook<T> = for<'a> fn(&'a ListRequest, &'a mut Vec<T>) -> StepFuture<'a, ()>;
+pub type ListHook = for<'a> fn(&'a ListRequest, &'a mut Vec<Listed>) -> StepFuture<'a, ()>;
 
 /// A middleware's hooks on the lists (`tools/list`, `resources/list`,
 /// `resources/templates/list`, `prompts/list`).
 #[derive(Clone, Copy)]
 pub struct ListHooks {
-    pub tools: ListHook<Tool>,
-    pub resources: ListHook<Resource>,
-    pub resource_templates: ListHook<ResourceTemplate>,
-    pub prompts: ListHook<Prompt>,
+    pub tools: ListHook,
+    pub resources: ListHook,
+    pub resource_templates: ListHook,
+    pub prompts: ListHook,
 }
 
 /// The steps of a chain, in order.
@@ -281,7 +284,7 @@ pub trait Middleware: Send + Sync + 'static {
     fn list_tools(
         &self,
         req: &ListRequest,
-        tools: &mut Vec<Tool>,
+        tools: &mut Vec<Listed>,
     ) -> impl Future<Output = ()> + Send {
         let _ = (req, tools);
         async {}
@@ -291,7 +294,7 @@ pub trait Middleware: Send + Sync + 'static {
     fn list_resources(
         &self,
         req: &ListRequest,
-        resources: &mut Vec<Resource>,
+        resources: &mut Vec<Listed>,
     ) -> impl Future<Output = ()> + Send {
         let _ = (req, resources);
         async {}
@@ -301,7 +304,7 @@ pub trait Middleware: Send + Sync + 'static {
     fn list_resource_templates(
         &self,
         req: &ListRequest,
-        templates: &mut Vec<ResourceTemplate>,
+        templates: &mut Vec<Listed>,
     ) -> impl Future<Output = ()> + Send {
         let _ = (req, templates);
         async {}
@@ -311,7 +314,7 @@ pub trait Middleware: Send + Sync + 'static {
     fn list_prompts(
         &self,
         req: &ListRequest,
-        prompts: &mut Vec<Prompt>,
+        prompts: &mut Vec<Listed>,
     ) -> impl Future<Output = ()> + Send {
         let _ = (req, prompts);
         async {}

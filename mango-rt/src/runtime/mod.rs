@@ -11,7 +11,7 @@ use rmcp::model::{
 };
 
 use crate::call::{Caller, Channel, Output};
-use crate::chain::{Chain, ListHooks, ListRequest, Request};
+use crate::chain::{Chain, ListHooks, ListItem, ListRequest, Listed, Request};
 use crate::db::{Database, Migrator};
 use crate::project::AppInfo;
 use crate::registry::{
@@ -511,14 +511,14 @@ impl Runtime {
     /// change them, in the settings' order (none: as they are).
     ///
     /// Items whose scopes (`scopes`, one per item) the caller lacks are left out first.
-    pub async fn listed<T: Clone>(
+    pub async fn listed<T: ListItem>(
         &self,
         items: &[T],
         scopes: &[&'static [&'static str]],
         req: Option<&ListRequest>,
-        pick: fn(&ListHooks) -> crate::chain::ListHook<T>,
+        pick: fn(&ListHooks) -> crate::chain::ListHook,
     ) -> Vec<T> {
-        let mut items = match req {
+        let items: Vec<T> = match req {
             Some(req) if self.any_scoped() => items
                 .iter()
                 .zip(scopes)
@@ -527,12 +527,14 @@ impl Runtime {
                 .collect(),
             _ => items.to_vec(),
         };
-        if let Some(req) = req {
-            for hooks in &self.list_hooks {
-                pick(hooks)(req, &mut items).await;
-            }
+        let Some(req) = req.filter(|_| !self.list_hooks.is_empty()) else {
+            return items;
+        };
+        let mut listed: Vec<Listed> = items.into_iter().map(T::listed).collect();
+        for hooks in &self.list_hooks {
+            pick(hooks)(req, &mut listed).await;
         }
-        items
+        listed.into_iter().filter_map(T::unlisted).collect()
     }
 
     /// Whether any middleware changes the lists.

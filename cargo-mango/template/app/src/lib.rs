@@ -187,9 +187,7 @@ mod tests {
             .expect("the tool exists");
         assert_eq!(listed.json()["result"][0]["name"], "first");
         let one = server.read("{{app_scheme}}://items/1").await.expect("a read");
-        let text =
-            mango_rt::serde_json::to_value(&one).expect("json")["contents"][0]["text"].clone();
-        assert_eq!(text, r#"{"id":1,"name":"first"}"#);
+        assert_eq!(one["contents"][0]["text"], r#"{"id":1,"name":"first"}"#);
         let ids = server
             .complete_resource("{{app_scheme}}://items/{id}", "id", "1", &[])
             .await

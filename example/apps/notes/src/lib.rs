@@ -376,10 +376,8 @@ mod tests {
             assert!(!added.is_error(), "{}", added.text());
         }
         let one = server.read("notes://2").await.expect("a read");
-        let one = mango_rt::serde_json::to_value(&one).expect("json");
         assert_eq!(one["contents"][0]["text"], "coffee is black");
         let recent = server.read("notes://recent").await.expect("a read");
-        let recent = mango_rt::serde_json::to_value(&recent).expect("json");
         assert!(
             recent["contents"][0]["text"]
                 .as_str()
@@ -390,7 +388,6 @@ mod tests {
             .get_prompt("notes_summarize", json!({"topic": "tea"}))
             .await
             .expect("a prompt");
-        let prompt = mango_rt::serde_json::to_value(&prompt).expect("json");
         assert_eq!(
             prompt["messages"][0]["content"]["text"],
             "Summarize these notes about tea in three sentences:\n- tea is green\n- tea is warm"
