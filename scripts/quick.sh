@@ -14,6 +14,8 @@ say() { printf '\n==> %s\n' "$*"; }
 say "cargo fmt --check, and every Cargo.lock up to date"
 ./scripts/locks.sh
 cargo fmt --all --check
+cargo fmt --all --check --manifest-path example/Cargo.toml
+cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
 say "cargo clippy -D warnings (the workspace)"

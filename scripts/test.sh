@@ -18,8 +18,8 @@
 #
 # Then the stages: fmt, clippy, unit (the workspace's crates), e2e (generated projects),
 # example, conformance, packaging, the benchmark in its quick mode (bench/, see the
-# README's Performance section: so that it never rots; timings are not asserted) and the
-# replicas test. It ends with the stage table (each stage's seconds; README,
+# guide's Performance page: so that it never rots; timings are not asserted) and the
+# replicas test. It ends with the stage table (each stage's seconds; docs/guide/developing.md,
 # "Developing mango"), passed or failed. After it, only the PostgreSQL server is left
 # running (scripts/postgres.sh keeps it for the next run). The inner loop for day-to-day
 # work is ./scripts/quick.sh.
@@ -123,10 +123,10 @@ cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 # them once, all together: tests/tests/fixtures.rs).
 rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
 
-# Where things build (README, "Developing mango"): the workspace in target/; every
+# Where things build (docs/guide/developing.md): the workspace in target/; every
 # generated project, the example, the conformance project, the packaged crates and the
 # benchmark's smoke run in target/e2e, so that each feature set of mango-rt compiles
-# once there for all of them. No release build (README: why).
+# once there for all of them. No release build (docs/guide/developing.md: why).
 E2E="$PWD/target/e2e"
 
 # Clippy as the code builds. `cargo clippy` compiles the whole dependency graph a second
@@ -185,7 +185,7 @@ stage benchmark "the benchmark's smoke test (a second per cell: it checks that e
 # projects use (SQLite with OAuth, PostgreSQL); not in target/debug, whose dependencies
 # carry tokio's test-util from `cargo test` (everything above tokio would compile again).
 # No release build: the smoke test checks that the benchmark runs, not how fast
-# (`cargo run -p mango-bench --release -- all` measures, README "Performance").
+# (`cargo run -p mango-bench --release -- all` measures, docs/guide/performance.md).
 export MANGO_BENCH_BUILD_TARGET="$E2E"
 CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- all --quick
 CARGO_TARGET_DIR="$E2E" cargo run -q --locked -p mango-bench -- scale --quick

@@ -296,7 +296,7 @@ pub fn render_manage(project: &str, apps: &[App]) -> (String, String) {
                 format!(".depends_on(&{:?})", a.depends_on)
             };
             format!(
-                "::mango_rt::__private::AppInfo::new({:?}, {:?}){deps}",
+                "AppInfo::new({:?}, {:?}){deps}",
                 a.name, a.prefix
             )
         })

@@ -6,15 +6,17 @@ use calc as _;
 use greetings as _;
 use notes as _;
 
+use ::mango_rt::__private::{AppInfo, Project, manage};
+
 /// The installed apps: (package name, tool name prefix).
-const APPS: &[::mango_rt::__private::AppInfo] = &[
-    ::mango_rt::__private::AppInfo::new("calc", "calc"),
-    ::mango_rt::__private::AppInfo::new("greetings", "greetings"),
-    ::mango_rt::__private::AppInfo::new("notes", "notes"),
+const APPS: &[AppInfo] = &[
+    AppInfo::new("calc", "calc"),
+    AppInfo::new("greetings", "greetings"),
+    AppInfo::new("notes", "notes"),
 ];
 
 fn main() -> ::std::process::ExitCode {
-    ::mango_rt::__private::manage(&::mango_rt::__private::Project {
+    manage(&Project {
         name: "example",
         version: ::std::env!("CARGO_PKG_VERSION"),
         root: ::std::concat!(::std::env!("CARGO_MANIFEST_DIR"), "/.."),

@@ -3,11 +3,13 @@
 //
 // Naming each app links it into the binary, so that its tools are found.
 {{app_uses}}
+use ::mango_rt::__private::{AppInfo, Project, manage};
+
 /// The installed apps: (package name, tool name prefix).
-const APPS: &[::mango_rt::__private::AppInfo] = &[{{app_infos}}];
+const APPS: &[AppInfo] = &[{{app_infos}}];
 
 fn main() -> ::std::process::ExitCode {
-    ::mango_rt::__private::manage(&::mango_rt::__private::Project {
+    manage(&Project {
         name: "{{project_name}}",
         version: ::std::env!("CARGO_PKG_VERSION"),
         root: ::std::concat!(::std::env!("CARGO_MANIFEST_DIR"), "/.."),

@@ -4,11 +4,13 @@
 // Naming each app links it into the binary, so that its tools are found.
 use everything as _;
 
+use ::mango_rt::__private::{AppInfo, Project, manage};
+
 /// The installed apps: (package name, tool name prefix).
-const APPS: &[::mango_rt::__private::AppInfo] = &[::mango_rt::__private::AppInfo::new("everything", "")];
+const APPS: &[AppInfo] = &[AppInfo::new("everything", "")];
 
 fn main() -> ::std::process::ExitCode {
-    ::mango_rt::__private::manage(&::mango_rt::__private::Project {
+    manage(&Project {
         name: "conformance",
         version: ::std::env!("CARGO_PKG_VERSION"),
         root: ::std::concat!(::std::env!("CARGO_MANIFEST_DIR"), "/.."),
