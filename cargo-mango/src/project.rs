@@ -295,10 +295,7 @@ pub fn render_manage(project: &str, apps: &[App]) -> (String, String) {
             } else {
                 format!(".depends_on(&{:?})", a.depends_on)
             };
-            format!(
-                "AppInfo::new({:?}, {:?}){deps}",
-                a.name, a.prefix
-            )
+            format!("AppInfo::new({:?}, {:?}){deps}", a.name, a.prefix)
         })
         .collect();
     // As rustfmt lays it out: on one line when the array is short (its `array_width`,
