@@ -16,7 +16,7 @@ say "cargo fmt --check, and every Cargo.lock up to date"
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
-rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
+rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs tests/e2e/guide_prelude.rs
 
 say "cargo clippy -D warnings (the workspace)"
 cargo clippy --workspace --all-targets --locked -- -D warnings

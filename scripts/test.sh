@@ -121,7 +121,7 @@ cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
 # The end-to-end fixtures (apps' code the tests copy into real projects; clippy checks
 # them once, all together: tests/tests/fixtures.rs).
-rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs
+rustfmt --edition 2024 --check tests/e2e/fixtures/*.rs tests/e2e/guide_prelude.rs
 
 # Where things build (docs/guide/developing.md): the workspace in target/; every
 # generated project, the example, the conformance project, the packaged crates and the

@@ -983,7 +983,7 @@ pub fn clippy_clean(dir: &Path, name: &str) {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
-        "clippy found problems in {name} (its apps are the fixtures in tests/e2e/fixtures):\n{}",
+        "clippy found problems in {name} (its apps are the fixtures in tests/e2e/fixtures, and for lintsite the guide's snippets, apps/guide*: the first line of each names its page):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -82,8 +82,77 @@ fn the_fixtures_and_the_template_pass_clippy() {
     edit(&dir.join("apps/lintvault/Cargo.toml"), |text| {
         text + "serde_json = \"1\"\n"
     });
+    // Every Rust snippet of the README and the guide compiles: each is an app of its
+    // own, beside the prelude of what it takes as given (its table, model, settings and
+    // helpers), with lints off (a snippet shows one thing; its `req` may go unused).
+    let prelude = root().join("tests/e2e/guide_prelude.rs");
+    for (i, (place, snippet)) in guide_snippets().iter().enumerate() {
+        let app = format!("guide{i}");
+        mango_ok(&dir, &["startapp", &app]);
+        let src = dir.join("apps").join(&app).join("src");
+        std::fs::copy(&prelude, src.join("guide_prelude.rs")).unwrap();
+        std::fs::remove_file(src.join("schema.rs")).unwrap();
+        std::fs::write(
+            src.join("lib.rs"),
+            format!(
+                "//! The snippet at {place}.\n#![allow(warnings, clippy::all, clippy::pedantic)]\n\
+                 mod guide_prelude;\n#[allow(unused_imports)]\nuse guide_prelude::*;\n\n{snippet}"
+            ),
+        )
+        .unwrap();
+    }
     mango_ok(&dir, &["sync"]);
     clippy_clean(&dir, name);
+}
+
+/// The ```rust blocks of README.md and docs/guide/*.md, each with where it is
+/// (`docs/guide/tutorial.md:40`), dedented (a block may sit in a list item).
+fn guide_snippets() -> Vec<(String, String)> {
+    let mut pages = vec![root().join("README.md")];
+    let mut guide: Vec<_> = std::fs::read_dir(root().join("docs/guide"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    guide.sort();
+    pages.extend(guide);
+    let mut snippets = Vec::new();
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let name = page.strip_prefix(root()).unwrap().display().to_string();
+        let mut open: Option<(usize, usize, String)> = None;
+        for (n, line) in text.lines().enumerate() {
+            let indent = line.len() - line.trim_start().len();
+            match &mut open {
+                None if line.trim_start().starts_with("```rust") => {
+                    let info = line.trim_start().trim_start_matches("```");
+                    assert!(
+                        !info.contains("ignore") && !info.contains("no_run"),
+                        "{name}:{}: a guide's snippet is compiled (tests/tests/fixtures.rs): no `ignore`",
+                        n + 1
+                    );
+                    open = Some((n + 1, indent, String::new()));
+                }
+                None => {}
+                Some((start, fence, code)) => {
+                    if line.trim() == "```" {
+                        snippets.push((format!("{name}:{start}"), std::mem::take(code)));
+                        open = None;
+                    } else {
+                        code.push_str(line.get(*fence..).unwrap_or(line.trim_start()));
+                        code.push('\n');
+                    }
+                }
+            }
+        }
+        assert!(open.is_none(), "{name}: a ```rust block is not closed");
+    }
+    assert!(
+        snippets.len() >= 10,
+        "only {} snippets found",
+        snippets.len()
+    );
+    snippets
 }
 
 fn edit(path: &Path, change: impl FnOnce(String) -> String) {
