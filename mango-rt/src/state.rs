@@ -136,7 +136,7 @@ impl State {
                 ),
             }
         }
-        self.subscribers.resources_changed(uris).await;
+        self.subscribers.resources_changed(uris);
     }
 
     /// PostgreSQL: hears the resource changes every process announces and tells this
@@ -171,7 +171,7 @@ impl State {
                     };
                     match heard {
                         Ok(Some(Ok(n))) => {
-                            state.subscribers.resources_changed(vec![n.payload]).await;
+                            state.subscribers.resources_changed(vec![n.payload]);
                         }
                         Ok(Some(Err(error))) => {
                             tracing::warn!(%error, "the listener's connection failed");
@@ -225,11 +225,105 @@ enum Listener {
     Listen(SubscriptionSink),
 }
 
+impl Listener {
+    async fn tell(&self, uri: &str) -> Result<(), String> {
+        match self {
+            Listener::Session(peer) => peer
+                .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.to_owned()))
+                .await
+                .map_err(|e| e.to_string()),
+            Listener::Listen(sink) => sink
+                .notify_resource_updated(uri.to_owned())
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// How long one notification may take to reach a subscriber. A client whose
+/// notification has been on its way longer is not reading (a stuck client, a stalled
+/// stream): it is dropped at the next change, never waited for.
+pub(crate) const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct Subscription {
     /// The session (its server handler) or listen request it belongs to.
     owner: u64,
     uris: BTreeSet<String>,
-    to: Listener,
+    /// The changes on their way to it, told by a task of its own ([`Sender`]), so that
+    /// a slow client delays nobody else.
+    outbox: Arc<Outbox>,
+    _sender: Sender,
+}
+
+/// A subscriber's changes not yet told: each URI once (a client that hears "changed"
+/// reads the resource again; twice says nothing more), so it holds at most the
+/// subscriber's URIs.
+#[derive(Default)]
+struct Outbox {
+    pending: Mutex<BTreeSet<String>>,
+    wake: tokio::sync::Notify,
+    /// Since when the notification on its way has been waiting for the client.
+    busy_since: Mutex<Option<std::time::Instant>>,
+    /// The client is gone (a notification could not be sent).
+    gone: std::sync::atomic::AtomicBool,
+}
+
+impl Outbox {
+    fn next(&self) -> Option<String> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_first()
+    }
+
+    fn set_busy(&self, since: Option<std::time::Instant>) {
+        *self.busy_since.lock().unwrap_or_else(|p| p.into_inner()) = since;
+    }
+
+    /// How long the notification on its way has waited for the client.
+    fn waiting(&self) -> std::time::Duration {
+        self.busy_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map_or(std::time::Duration::ZERO, |since| since.elapsed())
+    }
+}
+
+/// The task that tells one subscriber its changes; stopped when the subscription goes.
+struct Sender(tokio::task::AbortHandle);
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Subscription {
+    fn new(owner: u64, uris: BTreeSet<String>, to: Listener) -> Subscription {
+        let outbox = Arc::new(Outbox::default());
+        let tasks = outbox.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tasks.wake.notified().await;
+                while let Some(uri) = tasks.next() {
+                    tasks.set_busy(Some(std::time::Instant::now()));
+                    let told = to.tell(&uri).await;
+                    tasks.set_busy(None);
+                    if let Err(error) = told {
+                        tracing::debug!(%uri, %error, "a subscriber is gone; forgetting it");
+                        tasks.gone.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                }
+            }
+        });
+        Subscription {
+            owner,
+            uris,
+            outbox,
+            _sender: Sender(task.abort_handle()),
+        }
+    }
 }
 
 /// The clients subscribed to resources on this server, and the way to tell them of a
@@ -256,13 +350,12 @@ impl Subscribers {
         match subs.iter_mut().find(|s| s.owner == owner) {
             Some(sub) => {
                 sub.uris.insert(uri);
-                sub.to = Listener::Session(peer);
             }
-            None => subs.push(Subscription {
+            None => subs.push(Subscription::new(
                 owner,
-                uris: BTreeSet::from([uri]),
-                to: Listener::Session(peer),
-            }),
+                BTreeSet::from([uri]),
+                Listener::Session(peer),
+            )),
         }
     }
 
@@ -282,11 +375,8 @@ impl Subscribers {
         if uris.is_empty() {
             return;
         }
-        self.lock().push(Subscription {
-            owner,
-            uris,
-            to: Listener::Listen(sink),
-        });
+        self.lock()
+            .push(Subscription::new(owner, uris, Listener::Listen(sink)));
     }
 
     /// Forgets an owner's subscriptions (its session closed, its listen stream ended).
@@ -295,36 +385,31 @@ impl Subscribers {
     }
 
     /// Tells every subscriber of these URIs that they changed
-    /// (`notifications/resources/updated`); a subscriber that is gone is forgotten.
-    pub async fn resources_changed(&self, uris: Vec<String>) {
-        let mut sends = Vec::new();
-        {
-            let subs = self.lock();
-            for uri in BTreeSet::from_iter(uris) {
-                for sub in subs.iter().filter(|s| s.uris.contains(&uri)) {
-                    sends.push((sub.owner, uri.clone(), sub.to.clone()));
-                }
+    /// (`notifications/resources/updated`), without waiting for any: each change goes
+    /// in the subscriber's outbox, for its own task to send. A subscriber that is gone
+    /// is forgotten; one whose last notification has waited longer than [`STUCK_AFTER`]
+    /// (it stopped reading) is dropped, with a warning.
+    pub fn resources_changed(&self, uris: Vec<String>) {
+        let uris = BTreeSet::from_iter(uris);
+        self.lock().retain(|sub| {
+            if sub.outbox.gone.load(Ordering::Relaxed) {
+                return false;
             }
-        }
-        let mut gone = Vec::new();
-        for (owner, uri, to) in sends {
-            let sent = match to {
-                Listener::Session(peer) => peer
-                    .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.clone()))
-                    .await
-                    .map_err(|e| e.to_string()),
-                Listener::Listen(sink) => sink
-                    .notify_resource_updated(uri.clone())
-                    .await
-                    .map_err(|e| e.to_string()),
-            };
-            if let Err(error) = sent {
-                tracing::debug!(%uri, %error, "a subscriber is gone; forgetting it");
-                gone.push(owner);
+            let waiting = sub.outbox.waiting();
+            if waiting > STUCK_AFTER {
+                tracing::warn!(
+                    subscriber = sub.owner,
+                    "a resource subscriber is not reading its notifications (one has waited {waiting:?}): it is dropped, and hears of no more changes"
+                );
+                return false;
             }
-        }
-        if !gone.is_empty() {
-            self.lock().retain(|s| !gone.contains(&s.owner));
-        }
+            let mut pending = sub.outbox.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let before = pending.len();
+            pending.extend(uris.iter().filter(|uri| sub.uris.contains(*uri)).cloned());
+            if pending.len() > before {
+                sub.outbox.wake.notify_one();
+            }
+            true
+        });
     }
 }

@@ -1084,3 +1084,88 @@ fn a_question_never_holds_the_database_hostage() {
         "the abandoned calls' rows were committed: {labels:?}"
     );
 }
+
+/// A resource subscriber that never reads (its event stream open, nothing read, on a
+/// socket with a small receive buffer): the calls that change the resource go on at
+/// full speed, and the subscriber is dropped with a warning instead of being waited for
+/// (each subscriber has an outbox of its own, told by a task of its own; one whose
+/// notification has waited 5 s is dropped at the next change). Before, a call that
+/// changed it waited for the stuck client's socket, with no end.
+#[test]
+fn a_subscriber_that_never_reads_is_dropped_not_waited_for() {
+    use std::io::Write;
+    const ROWS: u64 = 1000;
+    let url = sqlite_url("stuck-subscriber");
+    let server =
+        sqlite_site().serve_http_with_env(&["--migrate"], &[("MANGO_DATABASE__URL", url.as_str())]);
+    let authority = server.authority();
+    let session = open_session(&authority);
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-06-18"));
+    for n in 1..=ROWS {
+        let subscribe = json!({"jsonrpc": "2.0", "id": n + 1, "method": "resources/subscribe", "params": {"uri": format!("ledger://rows/{n}")}});
+        let (status, _, body) = http_post(&authority, "/mcp", &headers, &subscribe.to_string());
+        assert_eq!(status, 200, "{body}");
+    }
+    // Its event stream: opened, then never read.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let address: std::net::SocketAddr = authority.parse().unwrap();
+    socket.connect(&address.into()).unwrap();
+    let mut stream: std::net::TcpStream = socket.into();
+    write!(
+        stream,
+        "GET /mcp HTTP/1.1\r\nHost: {authority}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\n\r\n"
+    )
+    .unwrap();
+
+    // Another client changes the resources, all of them in each call.
+    let caller = open_session(&authority);
+    let dropped = "a resource subscriber is not reading its notifications";
+    let mut slowest = Duration::ZERO;
+    let mut calls = 0u64;
+    let mut after_drop = 0;
+    let began = Instant::now();
+    while after_drop < 20 {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "{calls} calls of 1,000 changes in a minute, and the subscriber that never reads was not dropped:\n{}",
+            server.log.lock().unwrap()
+        );
+        calls += 1;
+        let started = Instant::now();
+        let reply = call_in_session(
+            &authority,
+            &caller,
+            10 + calls,
+            "fledger_touch_many",
+            json!({"rows": ROWS}),
+        );
+        slowest = slowest.max(started.elapsed());
+        assert!(
+            reply.as_ref().is_some_and(|r| !is_error(&r["result"])),
+            "call {calls}: {reply:?}"
+        );
+        if after_drop > 0 || server.log.lock().unwrap().contains(dropped) {
+            after_drop += 1;
+        }
+    }
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a call took {slowest:?} while a subscriber did not read (of {calls})"
+    );
+    // The server still serves, writes included.
+    let reply = call_in_session(
+        &authority,
+        &caller,
+        1,
+        "fledger_insert",
+        json!({"label": "after"}),
+    );
+    assert!(reply.is_some_and(|r| !is_error(&r["result"])));
+    eprintln!(
+        "{calls} calls of 1,000 changes, the slowest {slowest:?}; the subscriber was dropped"
+    );
+    drop(stream);
+}
