@@ -268,6 +268,7 @@ impl TestServer {
         let runtime = Arc::new(
             Runtime::new(settings, &app_under_test(), "test", "0.0.0").map_err(TestError::Start)?,
         );
+        crate::runtime::register(&runtime);
         let server = TestServer {
             runtime,
             client: Arc::new(std::sync::Mutex::new(TestClient {

@@ -86,11 +86,7 @@ pub(crate) fn router(
             "[admin] is enabled but nobody can log in: set MANGO_ADMIN__PASSWORD_HASH (`cargo mango run adminpassword` makes one)"
         );
     }
-    let audit = runtime
-        .settings()
-        .middleware
-        .iter()
-        .any(|m| m == "mango.audit");
+    let audit = crate::builtin::Builtin::Audit.listed(runtime.settings());
     let access = Access::new(settings);
     let link = if dev_link {
         access

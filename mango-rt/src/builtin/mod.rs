@@ -12,27 +12,60 @@ use crate::chain::Around;
 use crate::registry::{BUILTIN_APP, EntryMeta, MiddlewareEntry};
 use crate::settings::Settings;
 
-const fn builtin(name: &'static str, around: Around, line: u32) -> MiddlewareEntry {
-    MiddlewareEntry {
-        meta: EntryMeta {
-            app: BUILTIN_APP,
-            name,
-            module_path: module_path!(),
-            file: file!(),
-            line,
-        },
-        around,
-        list: None,
+/// The built-in middleware, by type: what the rest of the runtime asks about (is the
+/// audit log on?) without spelling a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    Timing,
+    Audit,
+    Auth,
+    RateLimit,
+    Timeout,
+}
+
+impl Builtin {
+    /// Its name in its app: `audit` (listed in `Mango.toml` as `mango.audit`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Builtin::Timing => "timing",
+            Builtin::Audit => "audit",
+            Builtin::Auth => "auth",
+            Builtin::RateLimit => "rate_limit",
+            Builtin::Timeout => "timeout",
+        }
+    }
+
+    /// Whether `Mango.toml` lists it (as `mango.<name>`).
+    pub fn listed(self, settings: &Settings) -> bool {
+        settings.middleware.iter().any(|m| {
+            m.strip_prefix(BUILTIN_APP)
+                .and_then(|rest| rest.strip_prefix('.'))
+                == Some(self.name())
+        })
+    }
+
+    const fn entry(self, around: Around, line: u32) -> MiddlewareEntry {
+        MiddlewareEntry {
+            meta: EntryMeta {
+                app: BUILTIN_APP,
+                name: self.name(),
+                module_path: module_path!(),
+                file: file!(),
+                line,
+            },
+            around,
+            list: None,
+        }
     }
 }
 
 /// The built-in middleware (a plain array: mango-rt does not link into its own slices).
 pub(crate) static MIDDLEWARE: [MiddlewareEntry; 5] = [
-    builtin("timing", timing::timing, line!()),
-    builtin("audit", audit::audit, line!()),
-    builtin("auth", auth::step, line!()),
-    builtin("rate_limit", rate_limit::rate_limit, line!()),
-    builtin("timeout", timeout::timeout, line!()),
+    Builtin::Timing.entry(timing::timing, line!()),
+    Builtin::Audit.entry(audit::audit, line!()),
+    Builtin::Auth.entry(auth::step, line!()),
+    Builtin::RateLimit.entry(rate_limit::rate_limit, line!()),
+    Builtin::Timeout.entry(timeout::timeout, line!()),
 ];
 
 /// What the listed built-ins need from the settings, checked at start-up.

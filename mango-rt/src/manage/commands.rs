@@ -313,7 +313,7 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
     let mut found = Vec::new();
     let server = &s.server;
     let http = server.transport == crate::settings::ServeTransport::Http;
-    let auth = s.middleware.iter().any(|m| m == "mango.auth");
+    let auth = crate::builtin::Builtin::Auth.listed(s);
     if http && !crate::util::is_loopback(&server.host) && !auth {
         found.push(format!(
             "[server] host = \"{}\" listens beyond this machine and `mango.auth` is not listed: anyone who reaches the port may call every item; add \"mango.auth\" to `middleware` with [auth] tokens or [auth.oauth] (or listen on host = \"127.0.0.1\")",
@@ -388,7 +388,7 @@ fn audit(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
             Ok(a) => a,
             Err(e) => return e,
         };
-        if !rt.settings().middleware.iter().any(|m| m == "mango.audit") {
+        if !crate::builtin::Builtin::Audit.listed(rt.settings()) {
             return Output::Error(
                 "the audit log is off: add \"mango.audit\" to `middleware` in Mango.toml, then `cargo mango migrate` (it creates the table mango_audit)".into(),
             );

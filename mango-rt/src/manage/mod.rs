@@ -99,7 +99,7 @@ fn try_manage(project: &Project, cli: Cli) -> Result<Exit, StartError> {
         project.name,
         project.version,
     )?);
-    crate::runtime::set_global(&runtime);
+    crate::runtime::register(&runtime);
     match cli.command {
         Command::Serve(args) => serve::serve(runtime, args)?,
         Command::Apps(_) => apps::print_apps(&runtime)?,

@@ -4,7 +4,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rmcp::model::{
     CallToolResult, CompleteResult, ErrorData, GetPromptResult, ReadResourceResult, Reference,
@@ -195,7 +195,7 @@ impl Runtime {
         // audit log, when it is on.
         #[cfg(feature = "postgres")]
         sources.push((crate::registry::BUILTIN_APP, &self::rounds::MIGRATIONS));
-        if settings.middleware.iter().any(|m| m == "mango.audit") {
+        if crate::builtin::Builtin::Audit.listed(&settings) {
             sources.push((
                 crate::registry::BUILTIN_APP,
                 &crate::builtin::audit::MIGRATIONS,
@@ -614,31 +614,48 @@ fn failure(what: &str, failed: Output, log_max_bytes: usize) -> ErrorData {
     }
 }
 
-static GLOBAL: OnceLock<Arc<State>> = OnceLock::new();
+/// The servers running in this process (usually one; tests may run several), for the
+/// code outside calls that has no `Context` to name its own. Each is held weakly: a
+/// server that stopped drops out.
+static SERVERS: std::sync::Mutex<Vec<std::sync::Weak<State>>> = std::sync::Mutex::new(Vec::new());
 
-/// Makes `runtime`'s state the one that [`app_settings`] reads (the first one of the
-/// process wins; test servers keep their own).
-pub(crate) fn set_global(runtime: &Runtime) {
-    let _ = GLOBAL.set(runtime.state.clone());
+/// The running servers, newest last.
+fn servers() -> Vec<Arc<State>> {
+    let mut servers = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
+    servers.retain(|s| s.strong_count() > 0);
+    servers
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .collect()
+}
+
+/// Counts `runtime`'s server among the process's running servers (those that
+/// [`resource_changed`] and [`app_settings`] reach), until its state is dropped.
+pub(crate) fn register(runtime: &Runtime) {
+    let mut servers = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
+    servers.retain(|s| s.strong_count() > 0);
+    servers.push(Arc::downgrade(&runtime.state));
 }
 
 /// Says that the resource at `uri` changed, for code outside calls (a background task,
 /// a start-up hook, a management command): every client subscribed to it hears of it
-/// now (`notifications/resources/updated`), on this process's server, and on
+/// now (`notifications/resources/updated`), on every server this process runs, and on
 /// PostgreSQL on every replica of the project (through `NOTIFY`). A tool says it with
 /// [`Context::resource_changed`](crate::Context::resource_changed), which waits for the
 /// call's work to be committed. On SQLite a process that serves nothing (a management
 /// command) has nobody to tell: it does nothing.
 pub async fn resource_changed(uri: impl Into<String>) {
-    if let Some(state) = GLOBAL.get() {
-        state.resources_changed(vec![uri.into()]).await;
+    let uri = uri.into();
+    for state in servers() {
+        state.resources_changed(vec![uri.clone()]).await;
     }
 }
 
 /// An app's typed settings, for code outside calls (a tool takes them from its
-/// [`Context`](crate::Context), or as a `&T` parameter).
+/// [`Context`](crate::Context), or as a `&T` parameter; a hook as a `&T` parameter).
+/// With several servers in one process (tests), the newest one's.
 pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, StartError> {
-    match GLOBAL.get() {
+    match servers().pop() {
         Some(state) => Ok(state.app_settings::<T>()?),
         None => Err(SettingsError::NotRegistered(std::any::type_name::<T>()).into()),
     }

@@ -27,7 +27,7 @@ const NAME: &str = "mango.auth";
 pub(crate) type NeededScopes = Arc<dyn Fn(&str, &str) -> &'static [&'static str] + Send + Sync>;
 
 fn listed(settings: &Settings) -> bool {
-    settings.middleware.iter().any(|m| m == NAME)
+    super::Builtin::Auth.listed(settings)
 }
 
 /// Start-up check: the middleware is listed but has nothing to accept, or `[auth.oauth]`
