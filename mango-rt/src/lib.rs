@@ -87,7 +87,7 @@ pub use mango_attr::{
 pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
-    OAuthSettings, RateLimitSettings, ServeTransport, ServerSettings, Settings, StdioAuth,
+    OAuthSettings, RateLimitSettings, Secret, ServeTransport, ServerSettings, Settings, StdioAuth,
     TimeoutSettings,
 };
 

@@ -241,14 +241,64 @@ impl Default for ServerSettings {
     }
 }
 
+/// A setting that must never be shown: a token, a key, a client secret, a password
+/// hash. Its `Debug` and `Serialize` write `[redacted]`, so a log line, a `{:?}` of the
+/// settings or an error message cannot carry it; [`expose`](Secret::expose) gives the
+/// value to the code that uses it. An app's `#[settings]` can hold one too:
+///
+/// ```
+/// #[mango_rt::settings]
+/// struct Weather {
+///     api_key: mango_rt::Secret,
+/// }
+/// ```
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the code that needs it (never for a message).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Secret {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
+    }
+}
+
 /// `[auth]`, for `mango.auth`: static bearer tokens by the name a caller is known as
 /// (set them from the environment: `MANGO_AUTH__TOKENS__ALICE=…`), and an OAuth 2.1
 /// resource server (`[auth.oauth]`).
-#[derive(Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct AuthSettings {
-    pub tokens: BTreeMap<String, String>,
+    pub tokens: BTreeMap<String, Secret>,
     /// The scopes a static token grants, by its name (a token not listed has every
     /// scope).
     pub token_scopes: BTreeMap<String, Vec<String>>,
@@ -259,22 +309,10 @@ pub struct AuthSettings {
     pub oauth: Option<OAuthSettings>,
 }
 
-impl std::fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The callers' names, never their tokens.
-        f.debug_struct("AuthSettings")
-            .field("tokens", &self.tokens.keys().collect::<Vec<_>>())
-            .field("token_scopes", &self.token_scopes)
-            .field("stdio", &self.stdio)
-            .field("oauth", &self.oauth)
-            .finish()
-    }
-}
-
 /// `[auth.oauth]`: this server as an OAuth 2.1 resource server (the MCP authorization
 /// spec). Access tokens are JWTs checked against the authorization server's keys
 /// (JWKS), or, with `introspection_url`, opaque tokens asked about (RFC 7662).
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct OAuthSettings {
@@ -294,7 +332,7 @@ pub struct OAuthSettings {
     /// This server's client credentials at the introspection endpoint (better from the
     /// environment: `MANGO_AUTH__OAUTH__CLIENT_SECRET`).
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// Scopes every request needs.
     pub required_scopes: Vec<String>,
     /// Scopes the metadata lists besides those the apps' items declare.
@@ -350,26 +388,6 @@ impl Default for OAuthSettings {
             max_token_bytes: 8192,
             resource_name: None,
         }
-    }
-}
-
-impl std::fmt::Debug for OAuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthSettings")
-            .field("issuer", &self.issuer)
-            .field("authorization_servers", &self.authorization_servers)
-            .field("resource", &self.resource)
-            .field("jwks_url", &self.jwks_url)
-            .field("introspection_url", &self.introspection_url)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("required_scopes", &self.required_scopes)
-            .field("claims", &self.claims)
-            .field("algorithms", &self.algorithms)
-            .finish_non_exhaustive()
     }
 }
 
@@ -433,7 +451,7 @@ impl Default for AuditSettings {
 /// (set it from the environment, `MANGO_ADMIN__PASSWORD_HASH`; `cargo mango run
 /// adminpassword` makes one). In a developer's profile (`default`, `dev`) on a loopback
 /// address, `serve` also prints a login link that works once (`dev_login`).
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct AdminSettings {
@@ -443,7 +461,7 @@ pub struct AdminSettings {
     /// The name to log in with.
     pub user: String,
     /// The password's argon2 hash (PHC string: `$argon2id$v=19$…`).
-    pub password_hash: Option<String>,
+    pub password_hash: Option<Secret>,
     /// Hours a login lasts.
     pub session_hours: u64,
     /// In the `default` and `dev` profiles on a loopback address, print a one-time login
@@ -467,23 +485,6 @@ impl Default for AdminSettings {
     }
 }
 
-impl std::fmt::Debug for AdminSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminSettings")
-            .field("enabled", &self.enabled)
-            .field("path", &self.path)
-            .field("user", &self.user)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "[hidden]"),
-            )
-            .field("session_hours", &self.session_hours)
-            .field("dev_login", &self.dev_login)
-            .field("login_attempts", &self.login_attempts)
-            .finish()
-    }
-}
-
 /// `[timeout]`: the longest a call may run.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -499,7 +500,7 @@ impl Default for TimeoutSettings {
 }
 
 /// `[input]`: how a call asks its client (`ctx.elicit`, `ctx.sample`).
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct InputSettings {
@@ -509,10 +510,10 @@ pub struct InputSettings {
     /// kept secret, the same on every replica. Set it from the environment
     /// (`MANGO_INPUT__KEY`). Unset: a random key for this process, so a state from
     /// another process (a restart, another replica) is refused.
-    pub key: Option<String>,
+    pub key: Option<Secret>,
     /// The key before `key` (rotation): states it signed are still accepted until they
     /// expire.
-    pub previous_key: Option<String>,
+    pub previous_key: Option<Secret>,
     /// Seconds a `requestState` stays valid.
     pub state_ttl: u64,
 }
@@ -525,18 +526,6 @@ impl Default for InputSettings {
             previous_key: None,
             state_ttl: 600,
         }
-    }
-}
-
-impl std::fmt::Debug for InputSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secret = |k: &Option<String>| k.as_ref().map(|_| "<secret>");
-        f.debug_struct("InputSettings")
-            .field("timeout", &self.timeout)
-            .field("key", &secret(&self.key))
-            .field("previous_key", &secret(&self.previous_key))
-            .field("state_ttl", &self.state_ttl)
-            .finish()
     }
 }
 
@@ -961,5 +950,26 @@ mod tests {
             assert!(err.contains("`port` is not a table"), "{err}");
             Ok(())
         });
+    }
+
+    /// Every secret setting is a `Secret`: a `{:?}` of the settings (as a log line or an
+    /// error might show them) holds none of their values, and neither does their JSON.
+    #[test]
+    fn secrets_never_show() {
+        let mut settings = Settings::default();
+        settings.auth.tokens.insert("alice".into(), "token-VALUE-1".into());
+        let mut oauth = OAuthSettings::default();
+        oauth.client_secret = Some("client-VALUE-2".into());
+        settings.auth.oauth = Some(oauth);
+        settings.input.key = Some("key-VALUE-3-at-least-32-bytes-long!!".into());
+        settings.input.previous_key = Some("key-VALUE-4-at-least-32-bytes-long!!".into());
+        settings.admin.password_hash = Some("$argon2id$VALUE-5".into());
+        settings.database.url = "postgres://mango:pw-VALUE-6@db/mango".into();
+        let shown = format!("{settings:?} {settings:#?}");
+        assert!(!shown.contains("VALUE"), "{shown}");
+        assert!(shown.contains("alice"), "the tokens' names are shown: {shown}");
+        let secret = Secret::from("VALUE");
+        assert_eq!(serde_json::to_string(&secret).ok().as_deref(), Some("\"[redacted]\""));
+        assert_eq!(secret.expose(), "VALUE");
     }
 }

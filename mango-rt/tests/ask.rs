@@ -413,8 +413,8 @@ async fn url_elicitation_in_both_eras() {
 
 async fn keyed(key: Option<&str>, previous: Option<&str>, ttl: u64) -> TestServer {
     let mut settings = mango_rt::Settings::default();
-    settings.input.key = key.map(str::to_owned);
-    settings.input.previous_key = previous.map(str::to_owned);
+    settings.input.key = key.map(mango_rt::Secret::from);
+    settings.input.previous_key = previous.map(mango_rt::Secret::from);
     settings.input.state_ttl = ttl;
     let server = TestServer::with_settings(settings)
         .await

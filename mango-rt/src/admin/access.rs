@@ -164,7 +164,7 @@ impl Access {
             times.push(now);
         }
         // The hash is checked whatever the name, so that a wrong name takes as long.
-        let good_password = PasswordHash::new(hash).is_ok_and(|parsed| {
+        let good_password = PasswordHash::new(hash.expose()).is_ok_and(|parsed| {
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
@@ -307,7 +307,7 @@ mod tests {
         assert!(hash_problem("plain").is_some());
         let access = Access::new(AdminSettings {
             enabled: true,
-            password_hash: Some(hash),
+            password_hash: Some(hash.into()),
             login_attempts: 2,
             ..AdminSettings::default()
         });
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn logins_at_once_count_when_they_start() {
         let access = std::sync::Arc::new(Access::new(AdminSettings {
-            password_hash: Some(hash_password("correct horse").expect("hash")),
+            password_hash: Some(hash_password("correct horse").expect("hash").into()),
             login_attempts: 2,
             ..AdminSettings::default()
         }));

@@ -77,7 +77,12 @@ pub(crate) fn router(
     if let Some(problem) = path_problem(&base, &runtime.settings().server.path) {
         return Err(format!("[admin] path = \"{}\" {problem}", settings.path));
     }
-    if let Some(problem) = settings.password_hash.as_deref().and_then(hash_problem) {
+    if let Some(problem) = settings
+        .password_hash
+        .as_ref()
+        .map(crate::Secret::expose)
+        .and_then(hash_problem)
+    {
         return Err(problem);
     }
     let dev_link = served.dev_link && settings.dev_login;

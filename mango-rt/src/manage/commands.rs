@@ -291,7 +291,7 @@ fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
             a.path
         ));
     }
-    match a.password_hash.as_deref() {
+    match a.password_hash.as_ref().map(crate::Secret::expose) {
         Some(hash) => problems.extend(crate::admin::hash_problem(hash)),
         // Without a password, only the one-time link logs in (a developer's profile on
         // loopback).

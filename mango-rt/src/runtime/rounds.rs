@@ -152,7 +152,7 @@ impl RoundKeeper {
             ))
         };
         let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
-        let current = match &input.key {
+        let current = match input.key.as_ref().map(crate::Secret::expose) {
             Some(key) => {
                 if key.len() < RequestStateCodec::MIN_KEY_LENGTH {
                     return Err(short("key", key).into());
@@ -163,7 +163,7 @@ impl RoundKeeper {
         };
         let current_id = key_id(&current);
         keys.push((current_id.clone(), current));
-        if let Some(previous) = &input.previous_key {
+        if let Some(previous) = input.previous_key.as_ref().map(crate::Secret::expose) {
             if previous.len() < RequestStateCodec::MIN_KEY_LENGTH {
                 return Err(short("previous_key", previous).into());
             }

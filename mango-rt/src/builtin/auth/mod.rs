@@ -350,7 +350,7 @@ pub(crate) fn http(
         .iter()
         .map(|(name, token)| StaticToken {
             name: name.clone(),
-            token: token.clone(),
+            token: token.expose().to_owned(),
             scopes: auth.token_scopes.get(name).cloned(),
         })
         .collect();

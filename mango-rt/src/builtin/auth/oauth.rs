@@ -348,7 +348,10 @@ impl Verifier {
         let mode = match &s.introspection_url {
             Some(url) => Mode::Introspection {
                 url: url.clone(),
-                client: s.client_id.clone().map(|id| (id, s.client_secret.clone())),
+                client: s.client_id.clone().map(|id| {
+                    let secret = s.client_secret.as_ref().map(|x| x.expose().to_owned());
+                    (id, secret)
+                }),
                 keep: Duration::from_secs(s.introspection_cache),
             },
             None => Mode::Jwt {
