@@ -958,9 +958,10 @@ mod tests {
     fn secrets_never_show() {
         let mut settings = Settings::default();
         settings.auth.tokens.insert("alice".into(), "token-VALUE-1".into());
-        let mut oauth = OAuthSettings::default();
-        oauth.client_secret = Some("client-VALUE-2".into());
-        settings.auth.oauth = Some(oauth);
+        settings.auth.oauth = Some(OAuthSettings {
+            client_secret: Some("client-VALUE-2".into()),
+            ..OAuthSettings::default()
+        });
         settings.input.key = Some("key-VALUE-3-at-least-32-bytes-long!!".into());
         settings.input.previous_key = Some("key-VALUE-4-at-least-32-bytes-long!!".into());
         settings.admin.password_hash = Some("$argon2id$VALUE-5".into());
