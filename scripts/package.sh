@@ -16,6 +16,14 @@ say() { printf 'package.sh: %s\n' "$*" >&2; }
 
 TARGET="$PWD/target/e2e"
 VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+# Cargo unpacks the crates it verifies against from a registry of its own in
+# $TARGET/package, into $CARGO_HOME/registry/src/-<hash of that path>/, and never
+# unpacks a name and version again: a clone at a path used before (and the version
+# unchanged) would be verified against the sources packaged then. Those copies go first.
+CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+for crate in mango-attr mango-cli mango-rt cargo-mango; do
+  rm -rf "$CARGO_HOME"/registry/src/-*/"$crate-$VERSION" "$CARGO_HOME"/registry/cache/-*/"$crate-$VERSION.crate"
+done
 say "cargo package (version $VERSION), verified in $TARGET"
 CARGO_TARGET_DIR="$TARGET" cargo package --workspace --locked --allow-dirty \
   --exclude mango-bench --exclude mango-tests -q
