@@ -25,7 +25,9 @@ mod util;
 /// Registers an `async fn` (or a plain `fn`, run on a blocking thread) as an MCP tool of
 /// its app.
 ///
-/// ```ignore
+/// ```
+/// # #[mango_rt::data] struct Note { text: String }
+/// # async fn find(_: &str, _: u32) -> mango_rt::Result<Vec<Note>> { Ok(Vec::new()) }
 /// /// Search the notes: this doc comment is the tool's description.
 /// #[mango_rt::tool(read_only, title = "Search notes")]
 /// async fn search(
@@ -35,7 +37,10 @@ mod util;
 ///     #[serde(default)]
 ///     limit: Option<u32>,
 ///     ctx: &mango_rt::Context,
-/// ) -> mango_rt::Result<Vec<Note>> { … }
+/// ) -> mango_rt::Result<Vec<Note>> {
+///     ctx.info(format!("searching for {query}")).await;
+///     find(&query, limit.unwrap_or(10)).await
+/// }
 /// ```
 ///
 /// - The exposed name is `<prefix>_<fn name>`; `name = "…"` replaces the fn part, the
@@ -73,14 +78,23 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
 /// one, or a resource template when its URI has variables (RFC 6570 `{name}`, or
 /// `{+name}` for a value that may hold `/`).
 ///
-/// ```ignore
+/// ```
+/// # use mango_rt::db::Db;
+/// # #[mango_rt::data] struct Note { text: String }
+/// # async fn newest(_: &mut Db, _: i64) -> mango_rt::Result<Vec<Note>> { Ok(Vec::new()) }
 /// /// The ten most recent notes. (The doc comment is the resource's description.)
 /// #[mango_rt::resource("notes://recent", mime_type = "application/json")]
-/// async fn recent(db: &mut Db) -> mango_rt::Result<Vec<Note>> { … }
+/// async fn recent(db: &mut Db) -> mango_rt::Result<Vec<Note>> {
+///     newest(db, 10).await
+/// }
 ///
 /// /// One note, by id.
 /// #[mango_rt::resource("notes://{id}")]
-/// async fn note(id: i64, db: &mut Db) -> mango_rt::Result<String> { … }
+/// async fn note(id: i64, db: &mut Db) -> mango_rt::Result<String> {
+///     let found = newest(db, 1000).await?;
+///     let text = found.into_iter().nth(id as usize).map(|n| n.text);
+///     text.ok_or_else(|| mango_rt::ToolError::new(format!("no note {id}")))
+/// }
 /// ```
 ///
 /// - The URI is written as it is served: an app's URIs usually start with a scheme of
@@ -105,7 +119,11 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Registers an `async fn` (or a plain `fn`) as an MCP prompt of its app.
 ///
-/// ```ignore
+/// ```
+/// use mango_rt::Message;
+/// # use mango_rt::db::Db;
+/// # async fn notes_about(_: &str, _: &mut Db) -> mango_rt::Result<Vec<String>> { Ok(Vec::new()) }
+///
 /// /// Ask for a summary of the notes on a topic. (The doc comment is its description.)
 /// #[mango_rt::prompt(title = "Summarize notes")]
 /// async fn summarize(
@@ -114,7 +132,11 @@ pub fn resource(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     /// How many words, at most.
 ///     words: Option<u32>,
 ///     db: &mut Db,
-/// ) -> mango_rt::Result<Vec<Message>> { … }
+/// ) -> mango_rt::Result<Vec<Message>> {
+///     let notes = notes_about(&topic, db).await?.join("\n- ");
+///     let words = words.unwrap_or(100);
+///     Ok(vec![Message::user(format!("In {words} words, summarize:\n- {notes}"))])
+/// }
 /// ```
 ///
 /// - The exposed name follows the tools' rule: `<prefix>_<name>`.
@@ -137,12 +159,15 @@ pub fn prompt(args: TokenStream, input: TokenStream) -> TokenStream {
 /// template, for `completion/complete`. The item names it:
 /// `#[prompt(complete(topic = topics))]`, `#[resource("notes://{id}", complete(id = ids))]`.
 ///
-/// ```ignore
+/// ```
+/// # use mango_rt::db::Db;
+/// # async fn all_topics(_: &mut Db) -> mango_rt::Result<Vec<String>> { Ok(Vec::new()) }
 /// /// The topics of the notes that start with what was typed.
 /// #[mango_rt::completion]
 /// async fn topics(value: String, db: &mut Db) -> mango_rt::Result<Vec<String>> {
-///     Ok(notes::table.select(notes::topic).filter(notes::topic.like(format!("{value}%")))
-///         .distinct().limit(100).load(db).await?)
+///     let mut topics = all_topics(db).await?;
+///     topics.retain(|t| t.starts_with(&value));
+///     Ok(topics)
 /// }
 /// ```
 ///
@@ -160,7 +185,8 @@ pub fn completion(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Registers an `async fn` (or a plain `fn`) as a management command of its app, run
 /// with `cargo mango run <name>` (or `./<binary> run <name>` once deployed).
 ///
-/// ```ignore
+/// ```
+/// # async fn lines(_: &mut mango_rt::db::Db, _: i64, _: bool) -> mango_rt::Result<String> { Ok(String::new()) }
 /// /// Export every note as JSON lines on stdout. (The doc comment is the help text.)
 /// #[mango_rt::command]
 /// async fn export(
@@ -168,8 +194,10 @@ pub fn completion(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     since: Option<i64>,          // an option: --since <SINCE>
 ///     /// Pretty-print.
 ///     pretty: bool,                // a flag: --pretty
-///     db: &mut mango_rt::Db,       // injected, as for tools
-/// ) -> mango_rt::Result<()> { … }
+///     db: &mut mango_rt::db::Db,   // injected, as for tools
+/// ) -> mango_rt::Result<String> {
+///     lines(db, since.unwrap_or(0), pretty).await
+/// }
 /// ```
 ///
 /// - Arguments are parsed by clap: a parameter taken by value is a positional
@@ -204,7 +232,7 @@ pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `Deserialize` and `JsonSchema` through mango's own serde and schemars, so an app
 /// needs neither as a dependency nor the `#[serde(crate = …)]` lines.
 ///
-/// ```ignore
+/// ```
 /// /// A note, as the tools return it.
 /// #[mango_rt::data]
 /// #[derive(Debug, Clone)]
@@ -232,14 +260,28 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 /// state, which tools, resources, prompts, commands and later hooks take as
 /// `&AppState<T>` (and middleware reads with `req.app_state::<T>()`).
 ///
-/// ```ignore
+/// ```
+/// use mango_rt::{AppState, ToolError};
+///
+/// #[mango_rt::settings]
+/// struct Settings {
+///     url: String,
+/// }
+///
+/// /// What the app keeps for every call (a client, a cache …).
+/// struct Client {
+///     base: String,
+/// }
+///
 /// #[mango_rt::startup]
 /// async fn connect(settings: &Settings) -> Result<Client, ToolError> {
-///     Client::connect(&settings.url).await.map_err(ToolError::new)
+///     Ok(Client { base: settings.url.clone() })
 /// }
 ///
 /// #[mango_rt::tool]
-/// async fn fetch(path: String, client: &AppState<Client>) -> Result<String, ToolError> { … }
+/// async fn fetch(path: String, client: &AppState<Client>) -> Result<String, ToolError> {
+///     Ok(format!("{}/{path}", client.base))
+/// }
 /// ```
 ///
 /// - Parameters are injected values only: the app's `&Settings`, `&mut Db` (in a
@@ -277,12 +319,16 @@ pub fn shutdown(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `Mango.toml`, read and checked at start-up, then available to tools as a `&Settings`
 /// parameter or through `Context::settings`.
 ///
-/// ```ignore
+/// ```
 /// #[mango_rt::settings]
 /// struct Settings {
 ///     /// How many notes a page holds.
 ///     #[serde(default = "twenty")]
 ///     page_size: u32,
+/// }
+///
+/// fn twenty() -> u32 {
+///     20
 /// }
 /// ```
 ///

@@ -3,31 +3,68 @@
 //! The runtime of [mango](https://github.com/mango-rs/mango): Django's way of building a
 //! site, brought to MCP servers. An app crate depends on `mango-rt` alone; it writes
 //! `#[mango_rt::tool]` on plain functions, and `cargo mango serve` serves every
-//! installed app's tools over MCP (stdio or Streamable HTTP).
+//! installed app's items over MCP (stdio or Streamable HTTP). The guide is in the
+//! repository's `docs/guide/`; this is the reference of what an app uses.
 //!
-//! ```ignore
-//! use mango_rt::{tool, Context};
+//! ```
+//! use mango_rt::{Context, ToolError, tool};
 //!
-//! /// Add two numbers.
+//! /// Add two numbers. (The doc comment is the tool's description.)
 //! #[tool(read_only)]
 //! async fn add(
-//!     /// The first number.
+//!     /// The first number. (Parameter docs go into the input schema.)
 //!     a: i64,
 //!     /// The second number.
 //!     b: i64,
 //! ) -> i64 {
 //!     a + b
 //! }
+//!
+//! /// Say hello, and tell the client in its log.
+//! #[tool]
+//! async fn hello(name: String, ctx: &Context) -> Result<String, ToolError> {
+//!     ctx.info(format!("greeting {name}")).await;
+//!     Ok(format!("Hello, {name}!"))
+//! }
 //! ```
 //!
-//! What the pieces are:
-//! - [`tool`], [`command`], [`middleware`] and [`settings`](macro@settings) register an
-//!   app's items; [`migrations!`] its migrations;
-//! - [`Context`] is what an item can ask for besides its arguments, [`db::Db`] its
-//!   database connection;
-//! - [`Request`], [`Next`], [`Response`] and [`Middleware`] are what middleware works with;
-//! - [`manage`] is the entry point of a project's generated binary;
-//! - [`testing::TestServer`] runs an app's items in its own tests.
+//! ## What an app uses
+//!
+//! **Items and attributes.** [`tool`], [`resource`], [`prompt`] and [`completion`] make
+//! MCP items of plain functions; [`command`] a management command; [`middleware`] a
+//! step of the one pipeline; [`settings`](macro@settings) an app's typed section of
+//! `Mango.toml`; [`startup`] and [`shutdown`] hooks; [`data`] derives what an argument
+//! or result type needs; [`migrations!`] embeds an app's migrations.
+//!
+//! **What an item returns.** Any `Serialize` type (with `JsonSchema`, a tool's
+//! `outputSchema`), or a type implementing [`IntoOutput`]: text, [`Content`] blocks,
+//! [`Rich`] (a value with blocks), [`Json`], a prompt's [`Message`]s, bytes, or an
+//! [`Output`]; `Result<T, E>` of either, with [`ToolError`] (or any `Display` error)
+//! as the error ([`Result`] is the short name).
+//!
+//! **The call.** [`Context`] (taken as `&Context`): the call's [`Target`], its
+//! [`Identity`], logs and progress to the client, [`Context::elicit`] and
+//! [`Context::sample`] (answers: [`Answer`], [`Sampled`]; requests: [`Sampling`];
+//! failures: [`AskError`]), resources that changed, [`AppState`]. [`db::Db`] (taken as
+//! `&mut Db`) is the call's database connection.
+//!
+//! **Middleware.** [`Request`] (with its [`Caller`], [`ClientInfo`] and
+//! [`Extensions`]), [`Next`], [`Response`], the [`Middleware`] trait, and the entries of
+//! the lists a client asks for, [`Listed`] (taken by [`ListRequest`] hooks).
+//!
+//! **Settings.** [`Settings`] and its sections (`Mango.toml`), [`Secret`] for what must
+//! never be shown, [`AppSettings`] for an app's own, [`app_settings`] and
+//! [`resource_changed`] for code outside calls.
+//!
+//! **Testing.** `testing::TestServer` (the `testing` feature, on in an app's
+//! dev-dependencies): the app's items, in process, on a fresh database.
+//!
+//! **Errors.** [`ToolError`] (an item's), [`StartError`] (why a project could not
+//! start).
+//!
+//! Re-exported crates, so that an app needs no dependency of its own for them:
+//! [`clap`], [`diesel`], [`diesel_async`], [`rmcp`] (for what mango does not wrap),
+//! [`schemars`], [`serde`], [`serde_json`], [`tokio`], [`tracing`].
 //!
 //! ## Layers
 //!
@@ -37,12 +74,12 @@
 //! |---|---|
 //! | `util`, `error` | "did you mean", panic messages; [`ToolError`] |
 //! | `schema` | JSON schemas of arguments and results |
-//! | `project` | [`Project`], [`AppInfo`]: what the generated binary says |
+//! | `project` | `Project`, `AppInfo`: what the generated binary says |
 //! | `settings` | `Mango.toml`: [`Settings`] and its sections, [`AppSettings`] |
 //! | `db` | the pool, [`db::Db`], the call's connection slot and transaction, migrations |
 //! | `transport` | the stdio guard; the HTTP router, generic over any rmcp handler |
 //! | `state` | what calls share: settings, apps, app settings, pool, in-flight calls, resource subscribers |
-//! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`]; asking the client ([`Answer`], [`Sampling`]) |
+//! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`] and [`IntoOutput`]; asking the client ([`Answer`], [`Sampling`]) |
 //! | `chain` | [`Request`], [`Response`], [`Next`], [`Middleware`]; the one pipeline |
 //! | `registry` | one `EntryMeta` and one link-time slice per kind of entry |
 //! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing, audit |
@@ -50,7 +87,7 @@
 //! | `mcp` | rmcp's `ServerHandler` over the runtime: sessions' log levels and subscriptions |
 //! | `admin` | the admin pages on the HTTP server: login, overview, apps, try-it forms, calls, data |
 //! | `manage` | the project binary's command line and the built-in commands |
-//! | `testing` | [`testing::TestServer`] |
+//! | `testing` | `testing::TestServer` (feature `testing`) |
 
 // stdout belongs to the stdio transport (and to commands' output, written on purpose).
 #![deny(clippy::print_stdout)]

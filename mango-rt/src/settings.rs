@@ -957,7 +957,10 @@ mod tests {
     #[test]
     fn secrets_never_show() {
         let mut settings = Settings::default();
-        settings.auth.tokens.insert("alice".into(), "token-VALUE-1".into());
+        settings
+            .auth
+            .tokens
+            .insert("alice".into(), "token-VALUE-1".into());
         settings.auth.oauth = Some(OAuthSettings {
             client_secret: Some("client-VALUE-2".into()),
             ..OAuthSettings::default()
@@ -968,9 +971,15 @@ mod tests {
         settings.database.url = "postgres://mango:pw-VALUE-6@db/mango".into();
         let shown = format!("{settings:?} {settings:#?}");
         assert!(!shown.contains("VALUE"), "{shown}");
-        assert!(shown.contains("alice"), "the tokens' names are shown: {shown}");
+        assert!(
+            shown.contains("alice"),
+            "the tokens' names are shown: {shown}"
+        );
         let secret = Secret::from("VALUE");
-        assert_eq!(serde_json::to_string(&secret).ok().as_deref(), Some("\"[redacted]\""));
+        assert_eq!(
+            serde_json::to_string(&secret).ok().as_deref(),
+            Some("\"[redacted]\"")
+        );
         assert_eq!(secret.expose(), "VALUE");
     }
 }

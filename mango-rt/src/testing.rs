@@ -1,12 +1,16 @@
 //! An in-process test server for an app's own tests (like FastMCP's
 //! `Client(server)`): the app's tools, a fresh migrated database, calls by name.
 //!
-//! ```ignore
+//! ```
+//! use mango_rt::serde_json::json;
+//! use mango_rt::testing::{TestError, TestServer};
+//!
 //! #[tokio::test(flavor = "multi_thread")]
-//! async fn add_then_list() {
-//!     let server = mango_rt::testing::TestServer::new().await.unwrap();
-//!     let added = server.call("notes_add", serde_json::json!({"text": "hi"})).await.unwrap();
-//!     assert!(!added.is_error());
+//! async fn notes_are_added() -> Result<(), TestError> {
+//!     let server = TestServer::new().await?;
+//!     let added = server.call("notes_add", json!({"text": "hi"})).await?;
+//!     assert!(!added.is_error(), "{}", added.text());
+//!     Ok(())
 //! }
 //! ```
 //!
@@ -316,8 +320,12 @@ impl TestServer {
 
     /// Queues the test client's answers to the questions tools ask, in order:
     ///
-    /// ```ignore
+    /// ```
+    /// # use mango_rt::serde_json::json;
+    /// # use mango_rt::testing::{Reply, TestServer};
+    /// # fn f(server: &TestServer) {
     /// server.reply([Reply::Accept(json!({"confirm": true})), Reply::Sample("Paris".into())]);
+    /// # }
     /// ```
     ///
     /// A question with no reply left fails: the tool's `ctx.elicit` gets an error in
@@ -344,7 +352,7 @@ impl TestServer {
     /// with every scope, as the local user over stdio is; with one, items whose scopes
     /// it lacks are hidden from it and refused, as over HTTP.
     ///
-    /// ```no_run
+    /// ```
     /// # async fn f(server: mango_rt::testing::TestServer) {
     /// use mango_rt::Identity;
     /// server.as_identity(Identity::new("alice").with_scopes(["notes:read"]));

@@ -81,10 +81,14 @@ pub enum AskError {
 /// A request for a model's reply ([`Context::sample`](super::Context::sample)): the
 /// conversation so far, and how to answer.
 ///
-/// ```ignore
+/// ```
+/// # use mango_rt::{Context, Sampling};
+/// # async fn f(ctx: &Context, text: &str) -> mango_rt::Result<String> {
 /// let reply = ctx
 ///     .sample(Sampling::new(format!("Summarise in one line: {text}")).max_tokens(60))
 ///     .await?;
+/// # Ok(reply.text())
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Sampling {

@@ -10,7 +10,11 @@ use crate::error::ToolError;
 
 /// One block of content, as MCP sends it. Build it with the constructors:
 ///
-/// ```ignore
+/// ```
+/// use mango_rt::db::Db;
+/// use mango_rt::{Content, tool};
+/// # async fn draw(_: &mut Db) -> mango_rt::Result<Vec<u8>> { Ok(vec![137, 80]) }
+///
 /// #[tool]
 /// async fn chart(db: &mut Db) -> mango_rt::Result<Vec<Content>> {
 ///     let png: Vec<u8> = draw(db).await?;
@@ -201,7 +205,9 @@ impl From<&str> for Content {
 /// One message of a prompt: who says it, and its content (text, an image, an embedded
 /// resource …).
 ///
-/// ```ignore
+/// ```
+/// use mango_rt::{Message, prompt};
+///
 /// #[prompt]
 /// async fn review(code: String) -> Vec<Message> {
 ///     vec![

@@ -59,8 +59,8 @@ pub trait ProbeArgument<T> {
 }
 impl<T> ProbeArgument<T> for Probe<T> {}
 
-/// The type an argument is read as: itself, or [`Refused`] for an injected type (so
-/// that the only error is the one [`ByValue`] gives).
+/// The type an argument is read as: itself, or `Refused` for an injected type (so
+/// that the only error is the one `ByValue` gives).
 pub trait Field {
     type Ty;
 }

@@ -469,18 +469,21 @@ impl Context {
     /// `#[serde(default = …)]` values as defaults and variants' doc comments as the
     /// choices' titles. The answer is checked against the form.
     ///
-    /// ```ignore
-    /// #[derive(Deserialize, JsonSchema)]
-    /// #[serde(crate = "mango_rt::serde")]
-    /// #[schemars(crate = "mango_rt::schemars")]
+    /// ```
+    /// use mango_rt::{Answer, Context, tool};
+    ///
+    /// #[mango_rt::data]
     /// struct Confirm {
     ///     /// Delete it for good?
     ///     confirm: bool,
     /// }
     ///
-    /// match ctx.elicit::<Confirm>(format!("Delete note {id}?")).await? {
-    ///     Answer::Accept(Confirm { confirm: true }) => { /* delete */ }
-    ///     _ => return Ok("kept".into()),
+    /// #[tool(destructive)]
+    /// async fn delete(id: i64, ctx: &Context) -> mango_rt::Result<String> {
+    ///     match ctx.elicit::<Confirm>(format!("Delete note {id}?")).await? {
+    ///         Answer::Accept(Confirm { confirm: true }) => Ok(format!("deleted {id}")),
+    ///         _ => Ok("kept".into()),
+    ///     }
     /// }
     /// ```
     ///

@@ -257,11 +257,22 @@ fn blocks(content: Vec<Content>) -> Vec<ContentBlock> {
 /// `structuredContent` (with its `outputSchema`), the blocks are what a client shows
 /// (in place of the value's JSON as text).
 ///
-/// ```ignore
+/// ```
+/// use mango_rt::db::Db;
+/// use mango_rt::{Content, Rich, tool};
+///
+/// #[mango_rt::data]
+/// struct Stats {
+///     notes: u32,
+/// }
+/// # async fn load(_: &mut Db) -> mango_rt::Result<Stats> { Ok(Stats { notes: 3 }) }
+/// # fn plot(_: &Stats) -> Vec<u8> { vec![137, 80] }
+///
 /// #[tool]
 /// async fn stats(db: &mut Db) -> mango_rt::Result<Rich<Stats>> {
 ///     let stats = load(db).await?;
-///     Ok(Rich::new(stats).with(Content::image(plot(&stats), "image/png")))
+///     let chart = Content::image(plot(&stats), "image/png");
+///     Ok(Rich::new(stats).with(chart))
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq)]

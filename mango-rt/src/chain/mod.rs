@@ -5,13 +5,16 @@
 //! Middleware runs the same over stdio, HTTP and the test server, inside the call's
 //! database transaction. Two styles, both registered with `#[mango_rt::middleware]`:
 //!
-//! ```ignore
+//! ```
+//! use mango_rt::{Middleware, Next, Request, Response, middleware};
+//!
 //! // around: may change the request, skip the item (not call `next`), change the response
 //! #[middleware]
 //! async fn timing(req: &mut Request, next: Next) -> Response {
 //!     let started = std::time::Instant::now();
 //!     let response = next.run(req).await;
-//!     tracing::info!(name = req.target.name, ms = started.elapsed().as_millis());
+//!     let ms = started.elapsed().as_millis();
+//!     mango_rt::tracing::info!(name = req.target.name, ms);
 //!     response
 //! }
 //!
