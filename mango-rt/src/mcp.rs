@@ -294,7 +294,7 @@ impl MangoServer {
             client: context
                 .peer
                 .peer_info()
-                .map(|info| crate::call::ClientInfo::from(&info.client_info)),
+                .map(|info| crate::call::ClientInfo::of(&info.client_info)),
             headers: http.map(|parts| parts.headers.clone()),
             address: Self::address(context),
             identity: Self::identity(context),

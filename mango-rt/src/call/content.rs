@@ -179,7 +179,7 @@ impl Content {
     }
 
     /// The block as rmcp's type, for what mango does not wrap (annotations, `_meta`).
-    pub fn into_rmcp(self) -> ContentBlock {
+    pub(crate) fn into_rmcp(self) -> ContentBlock {
         self.0
     }
 }
@@ -231,7 +231,7 @@ impl Message {
     }
 
     /// The message as rmcp's type.
-    pub fn into_rmcp(self) -> PromptMessage {
+    pub(crate) fn into_rmcp(self) -> PromptMessage {
         self.0
     }
 }

@@ -164,8 +164,8 @@ pub struct ClientInfo {
     pub title: Option<String>,
 }
 
-impl From<&rmcp::model::Implementation> for ClientInfo {
-    fn from(info: &rmcp::model::Implementation) -> Self {
+impl ClientInfo {
+    pub(crate) fn of(info: &rmcp::model::Implementation) -> Self {
         ClientInfo {
             name: info.name.clone(),
             version: info.version.clone(),
@@ -208,8 +208,8 @@ pub struct Caller {
     pub transport: TransportKind,
     /// The client's name and version, from `initialize`, when known.
     pub client: Option<ClientInfo>,
-    /// The HTTP request's headers (HTTP only).
-    pub headers: Option<axum::http::HeaderMap>,
+    /// The HTTP request's headers (HTTP only): read them with [`header`](Caller::header).
+    pub(crate) headers: Option<axum::http::HeaderMap>,
     /// The address the HTTP request came from (HTTP only; behind a proxy, the proxy's).
     pub address: Option<std::net::SocketAddr>,
     /// Who is calling, once authentication said so (`mango.auth`: the OAuth token's
@@ -227,6 +227,12 @@ impl Caller {
             address: None,
             identity: None,
         }
+    }
+
+    /// The value of the HTTP request's header `name` (any case), when the call came over
+    /// HTTP with it and its value is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.as_ref()?.get(name)?.to_str().ok()
     }
 
     /// Why this caller may not use an item that needs `needed` (none: it may). The
