@@ -9,6 +9,7 @@
 
 mod access;
 mod form;
+mod gate;
 mod view;
 
 use std::net::SocketAddr;
@@ -32,6 +33,7 @@ use crate::db::migrate::with_sync_db;
 use crate::runtime::Runtime;
 
 use access::{Access, Refused, Session};
+use gate::{Form, Page};
 pub(crate) use access::{hash_password, hash_problem};
 
 /// A form's or a query string's pairs, in order.
@@ -703,11 +705,7 @@ async fn logout(
 
 // ---------------------------------------------------------------- overview
 
-async fn overview(State(admin): Shared, headers: HeaderMap) -> Response {
-    let session = match admin.gate(&headers, &format!("{}/", admin.base)) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn overview(State(admin): Shared, Page(session): Page) -> Response {
     let rt = &admin.runtime;
     let s = rt.settings();
     let stats = &rt.state.stats;
@@ -774,11 +772,7 @@ fn human_duration(d: Duration) -> String {
 
 // ---------------------------------------------------------------- apps
 
-async fn apps(State(admin): Shared, headers: HeaderMap) -> Response {
-    let session = match admin.gate(&headers, &format!("{}/apps", admin.base)) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn apps(State(admin): Shared, Page(session): Page) -> Response {
     let rt = &admin.runtime;
     let s = rt.settings();
     // Which migrations are applied (the database may be down: then say so).
@@ -926,12 +920,7 @@ fn schema_fields(admin: &Admin, name: &str) -> Option<Vec<form::Field>> {
     )))
 }
 
-async fn tool_page(State(admin): Shared, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    let here = format!("{}/tools/{}", admin.base, url_encode(&name));
-    let session = match admin.gate(&headers, &here) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn tool_page(State(admin): Shared, Page(session): Page, Path(name): Path<String>) -> Response {
     let Some(fields) = schema_fields(&admin, &name) else {
         return admin.message(
             StatusCode::NOT_FOUND,
@@ -954,15 +943,9 @@ async fn tool_page(State(admin): Shared, headers: HeaderMap, Path(name): Path<St
 async fn tool_call(
     State(admin): Shared,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    Form { session, pairs: submitted }: Form,
 ) -> Response {
-    let here = format!("{}/tools/{}", admin.base, url_encode(&name));
-    let (session, submitted) = match admin.gate_form(&headers, &here, body) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     let Some(mut fields) = schema_fields(&admin, &name) else {
         return admin.message(
             StatusCode::NOT_FOUND,
@@ -1056,16 +1039,11 @@ fn resource_ctx(
 
 async fn resource_page(
     State(admin): Shared,
-    headers: HeaderMap,
+    Page(session): Page,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let q = query(&raw);
     let uri = get_param(&q, "uri").unwrap_or("").to_owned();
-    let here = format!("{}/resources?uri={}", admin.base, url_encode(&uri));
-    let session = match admin.gate(&headers, &here) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match resource_ctx(&admin, &uri, &[]) {
         Some(ctx) => admin.render(
             StatusCode::OK,
@@ -1085,17 +1063,11 @@ async fn resource_page(
 async fn resource_read(
     State(admin): Shared,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    body: Result<Bytes, BytesRejection>,
+    Form { session, pairs: submitted }: Form,
 ) -> Response {
     let q = query(&raw);
     let uri = get_param(&q, "uri").unwrap_or("").to_owned();
-    let here = format!("{}/resources?uri={}", admin.base, url_encode(&uri));
-    let (session, submitted) = match admin.gate_form(&headers, &here, body) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     let Some(mut ctx) = resource_ctx(&admin, &uri, &submitted) else {
         return admin.message(
             StatusCode::NOT_FOUND,
@@ -1188,14 +1160,9 @@ fn prompt_ctx(
 
 async fn prompt_page(
     State(admin): Shared,
-    headers: HeaderMap,
+    Page(session): Page,
     Path(name): Path<String>,
 ) -> Response {
-    let here = format!("{}/prompts/{}", admin.base, url_encode(&name));
-    let session = match admin.gate(&headers, &here) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     match prompt_ctx(&admin, &name, &[]) {
         Some(ctx) => admin.render(
             StatusCode::OK,
@@ -1215,15 +1182,9 @@ async fn prompt_page(
 async fn prompt_get(
     State(admin): Shared,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    Form { session, pairs: submitted }: Form,
 ) -> Response {
-    let here = format!("{}/prompts/{}", admin.base, url_encode(&name));
-    let (session, submitted) = match admin.gate_form(&headers, &here, body) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
     let (Some(mut ctx), Some(served)) = (
         prompt_ctx(&admin, &name, &submitted),
         admin.runtime.prompts.get(&name),
@@ -1294,12 +1255,7 @@ fn row_json(base: &str, r: &audit::Logged) -> Value {
     })
 }
 
-async fn calls(State(admin): Shared, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let here = format!("{}/calls", admin.base);
-    let session = match admin.gate(&headers, &here) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn calls(State(admin): Shared, Page(session): Page, RawQuery(raw): RawQuery) -> Response {
     let q = query(&raw);
     let filter = filter_of(&q);
     let mut ctx = json!({
@@ -1371,12 +1327,7 @@ async fn feed(State(admin): Shared, headers: HeaderMap, RawQuery(raw): RawQuery)
     }
 }
 
-async fn call(State(admin): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let here = format!("{}/calls/{}", admin.base, url_encode(&id));
-    let session = match admin.gate(&headers, &here) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn call(State(admin): Shared, Page(session): Page, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return admin.message(
             StatusCode::NOT_FOUND,
@@ -1446,11 +1397,7 @@ async fn tables(admin: &Admin) -> Result<Vec<inspect::Table>, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn data(State(admin): Shared, headers: HeaderMap) -> Response {
-    let session = match admin.gate(&headers, &format!("{}/data", admin.base)) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+async fn data(State(admin): Shared, Page(session): Page) -> Response {
     let ctx = match tables(&admin).await {
         Ok(tables) => {
             let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
@@ -1475,15 +1422,10 @@ async fn data(State(admin): Shared, headers: HeaderMap) -> Response {
 
 async fn table(
     State(admin): Shared,
-    headers: HeaderMap,
+    Page(session): Page,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let here = format!("{}/data/{}", admin.base, url_encode(&name));
-    let session = match admin.gate(&headers, &here) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let page: i64 = get_param(&query(&raw), "page")
         .and_then(|p| p.parse().ok())
         .filter(|p| *p >= 1)
