@@ -13,6 +13,11 @@ say() { printf '\n==> %s\n' "$*"; }
 
 say "cargo fmt --check, and every Cargo.lock up to date"
 ./scripts/locks.sh
+if [ -x target/tools/bin/cargo-deny ]; then
+  target/tools/bin/cargo-deny --log-level error check bans licenses sources
+else
+  echo "quick.sh: no target/tools/bin/cargo-deny yet (./scripts/test.sh builds it): deny.toml not checked" >&2
+fi
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml

@@ -110,12 +110,21 @@ if ! [ -x /usr/sbin/nginx ]; then
   $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
 fi
 
+DENY_VERSION=0.20.2
+if ! target/tools/bin/cargo-deny --version 2>/dev/null | grep -qF "$DENY_VERSION"; then
+  say "cargo-deny $DENY_VERSION, built from crates.io into target/tools (about 2 minutes)"
+  cargo install --quiet --locked cargo-deny --version "$DENY_VERSION" --root target/tools
+fi
+
 say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"
 export MANGO_TEST_DATABASE_URL
 
-stage fmt "cargo fmt --check, and every Cargo.lock up to date"
+stage fmt "cargo fmt --check, every Cargo.lock up to date, cargo deny (bans, licenses, sources)"
 ./scripts/locks.sh
+# What mango's crates depend on (deny.toml): one version of each crate but the
+# dependencies' own listed there, permissive licenses, crates.io only.
+target/tools/bin/cargo-deny --log-level error check bans licenses sources
 cargo fmt --all --check
 cargo fmt --all --check --manifest-path example/Cargo.toml
 cargo fmt --all --check --manifest-path examples/conformance/Cargo.toml
