@@ -558,6 +558,24 @@ pub(crate) fn argument_tags(params: &[Param], p: &TokenStream) -> TokenStream {
     }
 }
 
+/// The fields of a struct generic over its arguments' types (`name: __A0, …`), which
+/// generated code instantiates with the arguments' tags' types: the type parameters
+/// and the fields.
+pub(crate) fn generic_fields(arguments: &[Argument]) -> (Vec<Ident>, Vec<TokenStream>) {
+    let generics: Vec<Ident> = (0..arguments.len())
+        .map(|i| format_ident!("__A{}", i))
+        .collect();
+    let fields = arguments
+        .iter()
+        .zip(&generics)
+        .map(|(a, g)| {
+            let ident = &a.ident;
+            quote!(#ident: #g,)
+        })
+        .collect();
+    (generics, fields)
+}
+
 /// `__mango_t_<name>`: an argument's tag.
 pub(crate) fn tag_ident(ident: &Ident) -> Ident {
     format_ident!("__mango_t_{}", ident_name(ident), span = ident.span())

@@ -1,13 +1,14 @@
 //! `#[prompt]`: a reusable prompt of its app; its parameters are the prompt's arguments.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path};
 
 use crate::item::{
     Argument, Front, ItemKind, Param, ParamRules, argument_tags, call_body, completion_entries,
-    entry_meta, front, ident_name, option_inner, parse_completions, tag_ident, wrap,
+    entry_meta, front, generic_fields, ident_name, option_inner, parse_completions, tag_ident,
+    wrap,
 };
 use crate::util::{
     Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
@@ -135,13 +136,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         Some(t) => quote!(::std::option::Option::Some(#t)),
         None => quote!(::std::option::Option::None),
     };
-    let generics: Vec<syn::Ident> = (0..arguments.len())
-        .map(|i| format_ident!("__A{}", i))
-        .collect();
-    let fields = arguments.iter().zip(&generics).map(|(a, g)| {
-        let ident = &a.ident;
-        quote!(#ident: #g,)
-    });
+    let (generics, fields) = generic_fields(&arguments);
     let parse = arguments.iter().zip(&names).map(|(a, name)| {
         let ident = &a.ident;
         let tag = tag_ident(ident);

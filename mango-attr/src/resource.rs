@@ -2,13 +2,13 @@
 //! template) of its app.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use syn::parse::{ParseStream, Parser};
 use syn::{LitStr, Path, Token};
 
 use crate::item::{
     Front, ItemKind, Param, ParamRules, argument_tags, call_body, completion_entries, entry_meta,
-    front, parse_completions, tag_ident, wrap,
+    front, generic_fields, parse_completions, tag_ident, wrap,
 };
 use crate::util::{
     Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
@@ -156,13 +156,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         None => quote!(::std::option::Option::None),
     };
     let (title, mime_type) = (some(&options.title), some(&options.mime_type));
-    let generics: Vec<syn::Ident> = (0..arguments.len())
-        .map(|i| format_ident!("__A{}", i))
-        .collect();
-    let fields = arguments.iter().zip(&generics).map(|(a, g)| {
-        let ident = &a.ident;
-        quote!(#ident: #g,)
-    });
+    let (generics, fields) = generic_fields(&arguments);
     let parse = arguments.iter().map(|a| {
         let ident = &a.ident;
         let tag = tag_ident(ident);

@@ -177,27 +177,30 @@ impl ClientInfo {
 /// Values a middleware hands on to later middleware and to the item
 /// ([`Context::extension`]), one per type.
 #[derive(Debug, Clone, Default)]
-pub struct Extensions(rmcp::model::Extensions);
+pub struct Extensions {
+    /// rmcp's type map, kept private: the methods below are the API.
+    map: rmcp::model::Extensions,
+}
 
 impl Extensions {
     /// Puts `value` in, and gives back the value of its type that was there.
     pub fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
-        self.0.insert(value)
+        self.map.insert(value)
     }
 
     /// The value of type `T`, if one was put in.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.0.get::<T>()
+        self.map.get::<T>()
     }
 
     /// The value of type `T`, to change in place.
     pub fn get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
-        self.0.get_mut::<T>()
+        self.map.get_mut::<T>()
     }
 
     /// Takes the value of type `T` out.
     pub fn remove<T: Send + Sync + 'static>(&mut self) -> Option<T> {
-        self.0.remove::<T>()
+        self.map.remove::<T>()
     }
 }
 

@@ -219,8 +219,14 @@ impl<T: Serialize + schemars::JsonSchema + 'static> IntoOutput for Rich<T> {
     }
 
     fn output_schema() -> Option<serde_json::Map<String, serde_json::Value>> {
-        Some((*crate::schema::output_schema::<T>()).clone())
+        json_schema::<T>()
     }
+}
+
+/// `T`'s schema, as a tool returning it declares it.
+fn json_schema<T: schemars::JsonSchema + 'static>()
+-> Option<serde_json::Map<String, serde_json::Value>> {
+    Some((*crate::schema::output_schema::<T>()).clone())
 }
 
 /// A value the client gets as JSON (`structuredContent`, with its schema as the
@@ -235,7 +241,7 @@ impl<T: Serialize + schemars::JsonSchema + 'static> IntoOutput for Json<T> {
     }
 
     fn output_schema() -> Option<serde_json::Map<String, serde_json::Value>> {
-        Some((*crate::schema::output_schema::<T>()).clone())
+        json_schema::<T>()
     }
 }
 
