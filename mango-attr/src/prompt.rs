@@ -147,7 +147,9 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         quote! {
             #ident: match #read {
                 ::std::result::Result::Ok(v) => v,
-                ::std::result::Result::Err(e) => return #p::Output::Invalid(e),
+                ::std::result::Result::Err(e) => {
+                    return #p::Output::Invalid(::std::string::ToString::to_string(&e));
+                }
             },
         }
     });

@@ -164,7 +164,9 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         quote! {
             #ident: match #tag.param(&mut __mango_call, #name) {
                 ::std::result::Result::Ok(v) => v,
-                ::std::result::Result::Err(e) => return #p::Output::Invalid(e),
+                ::std::result::Result::Err(e) => {
+                    return #p::Output::Invalid(::std::string::ToString::to_string(&e));
+                }
             },
         }
     });

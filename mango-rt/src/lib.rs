@@ -162,7 +162,9 @@ pub mod __private {
         ProbeRefused, ProbeRefusedOrError, ProbeTrait, ProbeTraitOrError, input_schema_of,
         read_arguments,
     };
-    pub use crate::call::{BoxFuture, Call, Inject, InjectMut, Output, blocking, provide_state};
+    pub use crate::call::{
+        BoxFuture, Call, Inject, InjectMut, Output, ParamError, blocking, provide_state,
+    };
     pub use crate::chain::{ListHooks, StepFuture, django};
     pub use crate::manage::manage;
     pub use crate::project::{AppInfo, Project};

@@ -445,6 +445,23 @@ impl Default for AuditSettings {
     }
 }
 
+/// What is wrong with `[admin]`: the server does not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AdminSettingsError {
+    #[error("[admin] path = \"{path}\" {problem}")]
+    Path { path: String, problem: &'static str },
+
+    #[error(transparent)]
+    Hash(#[from] NotAHash),
+}
+
+/// `[admin] password_hash` is not a PHC string argon2 can check passwords against.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "[admin] password_hash is not an argon2 hash ({0}); make one with `cargo mango run adminpassword`"
+)]
+pub(crate) struct NotAHash(pub(crate) argon2::password_hash::phc::Error);
+
 /// `[admin]`: the admin pages at `path` on the HTTP server, off unless `enabled`.
 ///
 /// Logging in takes `user` and the password whose argon2 hash `password_hash` holds
@@ -811,9 +828,8 @@ mod toml_table {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Table, String> {
-        let value: figment::value::Dict =
-            figment::providers::Toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Table, <figment::providers::Toml as Format>::Error> {
+        let value: figment::value::Dict = figment::providers::Toml::from_str(text)?;
         Ok(value
             .into_iter()
             .map(|(k, v)| (k, Value(v.as_dict().is_some())))

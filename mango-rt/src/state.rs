@@ -226,18 +226,28 @@ enum Listener {
 }
 
 impl Listener {
-    async fn tell(&self, uri: &str) -> Result<(), String> {
+    async fn tell(&self, uri: &str) -> Result<(), TellError> {
         match self {
             Listener::Session(peer) => peer
                 .notify_resource_updated(ResourceUpdatedNotificationParam::new(uri.to_owned()))
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(TellError::Session),
             Listener::Listen(sink) => sink
                 .notify_resource_updated(uri.to_owned())
                 .await
-                .map_err(|e| e.to_string()),
+                .map_err(TellError::Listen),
         }
     }
+}
+
+/// Why a subscriber could not be told (it is gone): rmcp's reason.
+#[derive(Debug, thiserror::Error)]
+enum TellError {
+    #[error(transparent)]
+    Session(rmcp::service::ServiceError),
+
+    #[error(transparent)]
+    Listen(rmcp::service::SubscriptionSendError),
 }
 
 /// How long one notification may take to reach a subscriber. A client whose

@@ -12,7 +12,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 
-use crate::settings::{AdminSettings, ServerSettings};
+use crate::settings::{AdminSettings, NotAHash, ServerSettings};
 
 /// The session cookie's name.
 pub(super) const COOKIE: &str = "mango_admin";
@@ -31,20 +31,28 @@ pub(super) fn token() -> Option<String> {
 }
 
 /// The argon2id hash (PHC string) of `password`, for `[admin] password_hash`.
-pub(crate) fn hash_password(password: &str) -> Result<String, String> {
+pub(crate) fn hash_password(password: &str) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| format!("no system randomness: {e}"))?;
+    getrandom::fill(&mut salt).map_err(HashError::NoRandomness)?;
     argon2::Argon2::default()
         .hash_password_with_salt(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(HashError::Hash)
+}
+
+/// Why a password could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HashError {
+    #[error("no system randomness: {0}")]
+    NoRandomness(getrandom::Error),
+
+    #[error("argon2 could not hash it: {0}")]
+    Hash(argon2::password_hash::Error),
 }
 
 /// Whether `hash` is a PHC string argon2 can check passwords against.
-pub(crate) fn hash_problem(hash: &str) -> Option<String> {
-    PasswordHash::new(hash).err().map(|e| {
-        format!("[admin] password_hash is not an argon2 hash ({e}); make one with `cargo mango run adminpassword`")
-    })
+pub(crate) fn hash_problem(hash: &str) -> Option<NotAHash> {
+    PasswordHash::new(hash).err().map(NotAHash)
 }
 
 /// Constant-time comparison of two tokens.
@@ -303,7 +311,7 @@ mod tests {
     fn a_password_checks_against_its_hash_and_failures_are_limited() {
         let hash = hash_password("correct horse").expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert_eq!(hash_problem(&hash), None);
+        assert!(hash_problem(&hash).is_none());
         assert!(hash_problem("plain").is_some());
         let access = Access::new(AdminSettings {
             enabled: true,

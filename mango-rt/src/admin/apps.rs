@@ -7,7 +7,7 @@ pub(super) async fn apps(State(admin): Shared, Page(session): Page) -> Response 
     let rt = &admin.runtime;
     let s = rt.settings();
     // Which migrations are applied (the database may be down: then say so).
-    let migrations: Result<Vec<(String, String, bool)>, String> = if rt.migrator.is_empty() {
+    let migrations: Result<Vec<(String, String, bool)>, MigrateError> = if rt.migrator.is_empty() {
         Ok(Vec::new())
     } else {
         let m = rt.migrator.clone();
@@ -18,7 +18,6 @@ pub(super) async fn apps(State(admin): Shared, Page(session): Page) -> Response 
                     .map(|m| (m.app.to_owned(), m.name, m.applied))
                     .collect()
             })
-            .map_err(|e| e.to_string())
     };
     let redact = &s.audit.redact;
     let mut apps = Vec::new();
@@ -95,7 +94,7 @@ pub(super) async fn apps(State(admin): Shared, Page(session): Page) -> Response 
     let ctx = json!({
         "nav": "apps",
         "apps": apps,
-        "migrations_error": migrations.err(),
+        "migrations_error": migrations.err().map(|e| e.to_string()),
     });
     admin.render(StatusCode::OK, "apps.html", Some(&session), ctx)
 }

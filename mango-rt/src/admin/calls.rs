@@ -99,7 +99,10 @@ pub(super) async fn feed(
             StatusCode::OK,
             &json!({"rows": rows.iter().map(|r| row_json(&admin.base, r)).collect::<Vec<_>>()}),
         ),
-        Err(e) => json_answer(StatusCode::SERVICE_UNAVAILABLE, &json!({"error": e})),
+        Err(e) => json_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"error": e.to_string()}),
+        ),
     }
 }
 
@@ -143,7 +146,7 @@ pub(super) async fn call(
             StatusCode::SERVICE_UNAVAILABLE,
             Some(&session),
             "The audit log could not be read",
-            &e,
+            &e.to_string(),
         ),
     }
 }

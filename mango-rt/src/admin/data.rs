@@ -24,10 +24,8 @@ pub(super) fn owner<'a>(runtime: &'a Runtime, table: &str) -> Option<&'a str> {
         .map(|a| a.name)
 }
 
-pub(super) async fn tables(admin: &Admin) -> Result<Vec<inspect::Table>, String> {
-    with_sync_db(admin.runtime.database(), inspect::tables)
-        .await
-        .map_err(|e| e.to_string())
+pub(super) async fn tables(admin: &Admin) -> Result<Vec<inspect::Table>, MigrateError> {
+    with_sync_db(admin.runtime.database(), inspect::tables).await
 }
 
 pub(super) async fn data(State(admin): Shared, Page(session): Page) -> Response {
@@ -70,7 +68,7 @@ pub(super) async fn table(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some(&session),
                 "The database could not be read",
-                &e,
+                &e.to_string(),
             );
         }
     };

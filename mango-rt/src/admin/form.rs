@@ -253,28 +253,59 @@ fn lookup<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn number(text: &str, kind: Kind, f: &Field) -> Result<Value, String> {
+/// Why a field's text is not a value of its kind: shown beside the field.
+#[derive(Debug, thiserror::Error)]
+enum FieldError {
+    #[error("required")]
+    Required,
+
+    #[error("`{0}` is not a whole number")]
+    NotWhole(String),
+
+    #[error("`{0}` is not a number")]
+    NotNumber(String),
+
+    #[error("`{0}` is not true or false")]
+    NotBool(String),
+
+    #[error("must be at least {0}")]
+    Below(f64),
+
+    #[error("must be at most {0}")]
+    Above(f64),
+
+    #[error("`{value}` is not one of: {}", options.join(", "))]
+    NotAnOption { value: String, options: Vec<String> },
+
+    #[error("line {line}: {why}")]
+    Line { line: usize, why: Box<FieldError> },
+
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+}
+
+fn number(text: &str, kind: Kind, f: &Field) -> Result<Value, FieldError> {
     let text = text.trim();
     let value: f64 = match kind {
         Kind::Integer => text
             .parse::<i64>()
             .map(|i| i as f64)
-            .map_err(|_| format!("`{text}` is not a whole number"))?,
+            .map_err(|_| FieldError::NotWhole(text.to_owned()))?,
         _ => text
             .parse::<f64>()
             .ok()
             .filter(|n| n.is_finite())
-            .ok_or_else(|| format!("`{text}` is not a number"))?,
+            .ok_or_else(|| FieldError::NotNumber(text.to_owned()))?,
     };
     if let Some(min) = f.minimum
         && value < min
     {
-        return Err(format!("must be at least {min}"));
+        return Err(FieldError::Below(min));
     }
     if let Some(max) = f.maximum
         && value > max
     {
-        return Err(format!("must be at most {max}"));
+        return Err(FieldError::Above(max));
     }
     Ok(match kind {
         Kind::Integer => Value::Number(Number::from(text.parse::<i64>().unwrap_or_default())),
@@ -282,13 +313,13 @@ fn number(text: &str, kind: Kind, f: &Field) -> Result<Value, String> {
     })
 }
 
-fn item(text: &str, kind: Kind, f: &Field) -> Result<Value, String> {
+fn item(text: &str, kind: Kind, f: &Field) -> Result<Value, FieldError> {
     match kind {
         Kind::String => Ok(Value::String(text.to_owned())),
         Kind::Boolean => match text.trim() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
-            other => Err(format!("`{other}` is not true or false")),
+            other => Err(FieldError::NotBool(other.to_owned())),
         },
         _ => number(text, kind, f),
     }
@@ -301,7 +332,7 @@ fn read(f: &mut Field, form: &[(String, String)]) -> Result<Option<Value>, ()> {
         f.value = raw.clone();
     }
     let empty = raw.trim().is_empty();
-    let result: Result<Option<Value>, String> = match f.kind {
+    let result: Result<Option<Value>, FieldError> = match f.kind {
         Kind::Boolean => Ok(Some(Value::Bool(matches!(raw.as_str(), "on" | "true")))),
         Kind::Object => {
             let mut object = Map::new();
@@ -322,18 +353,21 @@ fn read(f: &mut Field, form: &[(String, String)]) -> Result<Option<Value>, ()> {
         }
         _ if empty && !f.required => Ok(None),
         Kind::String => Ok(Some(Value::String(raw.clone()))),
-        _ if empty => Err("required".into()),
+        _ if empty => Err(FieldError::Required),
         Kind::MaybeBoolean => match raw.as_str() {
             "true" => Ok(Some(Value::Bool(true))),
             "false" => Ok(Some(Value::Bool(false))),
-            other => Err(format!("`{other}` is not true or false")),
+            other => Err(FieldError::NotBool(other.to_owned())),
         },
         Kind::Number | Kind::Integer => number(&raw, f.kind, f).map(Some),
         Kind::Select => {
             if f.options.contains(&raw) {
                 Ok(Some(Value::String(raw.clone())))
             } else {
-                Err(format!("`{raw}` is not one of: {}", f.options.join(", ")))
+                Err(FieldError::NotAnOption {
+                    value: raw.clone(),
+                    options: f.options.clone(),
+                })
             }
         }
         Kind::List => {
@@ -347,7 +381,10 @@ fn read(f: &mut Field, form: &[(String, String)]) -> Result<Option<Value>, ()> {
                 match item(line.trim_end_matches('\r'), kind, f) {
                     Ok(v) => items.push(v),
                     Err(e) => {
-                        problem = Some(format!("line {}: {e}", n + 1));
+                        problem = Some(FieldError::Line {
+                            line: n + 1,
+                            why: Box::new(e),
+                        });
                         break;
                     }
                 }
@@ -359,12 +396,12 @@ fn read(f: &mut Field, form: &[(String, String)]) -> Result<Option<Value>, ()> {
         }
         Kind::Json => serde_json::from_str::<Value>(&raw)
             .map(Some)
-            .map_err(|e| format!("not JSON: {e}")),
+            .map_err(FieldError::NotJson),
     };
     match result {
         Ok(v) => Ok(v),
         Err(e) => {
-            f.error = Some(e);
+            f.error = Some(e.to_string());
             Err(())
         }
     }

@@ -34,9 +34,10 @@ use serde_json::{Map, Value, json};
 
 use crate::builtin::audit;
 use crate::call::{Caller, Channel, Identity, TransportKind};
-use crate::db::inspect;
 use crate::db::migrate::with_sync_db;
+use crate::db::{MigrateError, inspect};
 use crate::runtime::Runtime;
+use crate::settings::AdminSettingsError;
 
 use access::{Access, Refused, Session};
 pub(crate) use access::{hash_password, hash_problem};
@@ -66,7 +67,7 @@ struct Admin {
     access: Access,
     /// The templates, parsed on the first page asked for (a server nobody opens the
     /// admin of keeps no parsed templates in memory).
-    pages: std::sync::OnceLock<Result<minijinja::Environment<'static>, String>>,
+    pages: std::sync::OnceLock<Result<minijinja::Environment<'static>, Arc<minijinja::Error>>>,
     base: String,
     served: Served,
     /// Whether `mango.audit` is listed (the calls log exists).
@@ -78,14 +79,17 @@ struct Admin {
 pub(crate) fn router(
     runtime: Arc<Runtime>,
     served: Served,
-) -> Result<Option<(Router, Option<String>)>, String> {
+) -> Result<Option<(Router, Option<String>)>, AdminSettingsError> {
     let settings = runtime.settings().admin.clone();
     if !settings.enabled {
         return Ok(None);
     }
     let base = settings.path.trim_end_matches('/').to_owned();
     if let Some(problem) = path_problem(&base, &runtime.settings().server.path) {
-        return Err(format!("[admin] path = \"{}\" {problem}", settings.path));
+        return Err(AdminSettingsError::Path {
+            path: settings.path.clone(),
+            problem,
+        });
     }
     if let Some(problem) = settings
         .password_hash
@@ -93,7 +97,7 @@ pub(crate) fn router(
         .map(crate::Secret::expose)
         .and_then(hash_problem)
     {
-        return Err(problem);
+        return Err(problem.into());
     }
     let dev_link = served.dev_link && settings.dev_login;
     if settings.password_hash.is_none() && !dev_link {
@@ -164,7 +168,7 @@ fn path_problem(base: &str, mcp: &str) -> Option<&'static str> {
     None
 }
 
-fn templates() -> Result<minijinja::Environment<'static>, String> {
+fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>> {
     let mut env = minijinja::Environment::new();
     // Every value shown is escaped, and text that would disguise itself is shown for
     // what it is (see `neutralize`).
@@ -190,8 +194,8 @@ fn templates() -> Result<minijinja::Environment<'static>, String> {
         ("message.html", include_str!("templates/message.html")),
     ];
     for (name, source) in sources {
-        env.add_template(name, source)
-            .map_err(|e| format!("the admin's template {name} does not parse: {e}"))?;
+        // minijinja's error names the template and the line.
+        env.add_template(name, source).map_err(Arc::new)?;
     }
     Ok(env)
 }
@@ -358,7 +362,7 @@ impl Admin {
             Ok(pages) => pages
                 .get_template(template)
                 .and_then(|t| t.render(minijinja::Value::from_serialize(&all)))
-                .map_err(|e| e.to_string()),
+                .map_err(Arc::new),
             Err(e) => Err(e.clone()),
         };
         let response = match rendered {

@@ -17,13 +17,13 @@ pub(super) async fn overview(State(admin): Shared, Page(session): Page) -> Respo
     } else {
         match database.ready().await {
             Ok(()) => json!({"state": "ok", "text": "reachable"}),
-            Err(why) => json!({"state": "down", "text": why}),
+            Err(why) => json!({"state": "down", "text": why.to_string()}),
         }
     };
     let last_minute = if admin.audit {
         match audit::counts_since(database, audit::now_ms() - 60_000).await {
             Ok((n, failed)) => json!({"calls": n, "failed": failed}),
-            Err(e) => json!({"error": e}),
+            Err(e) => json!({"error": e.to_string()}),
         }
     } else {
         Value::Null

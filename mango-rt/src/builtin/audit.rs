@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::call::{Kind, Output};
 use crate::chain::{Next, Request, Response, StepFuture};
-use crate::db::Database;
+use crate::db::{Database, QueryError};
 use crate::state::State;
 use crate::util::{clip, secret_like};
 
@@ -399,14 +399,14 @@ async fn writer(
 }
 
 /// Inserts `rows`; on failure gives them back with the reason.
-async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), (Vec<Row>, String)> {
+async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), (Vec<Row>, QueryError)> {
     let turn = match db.write_turn().await {
         Ok(t) => t,
-        Err(e) => return Err((rows, e.to_string())),
+        Err(e) => return Err((rows, e.into())),
     };
     let mut conn = match db.get().await {
         Ok(c) => c,
-        Err(e) => return Err((rows, e.to_string())),
+        Err(e) => return Err((rows, e.into())),
     };
     #[cfg(feature = "sqlite")]
     {
@@ -426,13 +426,13 @@ async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), (Vec<Row>, String)>
                     }
                     Ok(())
                 });
-                Ok(written.map_err(|e: diesel::result::Error| (rows, e.to_string())))
+                Ok(written.map_err(|e: diesel::result::Error| (rows, e)))
             })
             .await;
         drop(turn);
         match result {
-            Ok(written) => written,
-            Err(e) => Err((Vec::new(), e.to_string())),
+            Ok(written) => written.map_err(|(rows, e)| (rows, e.into())),
+            Err(e) => Err((Vec::new(), e.into())),
         }
     }
     #[cfg(feature = "postgres")]
@@ -445,15 +445,15 @@ async fn insert(db: &Database, rows: Vec<Row>) -> Result<(), (Vec<Row>, String)>
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) => Err((rows, e.to_string())),
+            Err(e) => Err((rows, e.into())),
         }
     }
 }
 
 /// `audit --prune`: removes the rows past `[audit] retention_days` and
 /// `retention_rows`; how many went.
-pub(crate) async fn prune(db: &Database, days: u32, keep: u64) -> Result<usize, String> {
-    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+pub(crate) async fn prune(db: &Database, days: u32, keep: u64) -> Result<usize, QueryError> {
+    let mut conn = db.get().await?;
     let mut removed = 0;
     if days > 0 {
         let now = SystemTime::now()
@@ -462,8 +462,7 @@ pub(crate) async fn prune(db: &Database, days: u32, keep: u64) -> Result<usize, 
         let before = now - i64::from(days) * 86_400_000;
         removed += diesel::delete(mango_audit::table.filter(mango_audit::at_ms.lt(before)))
             .execute(&mut conn)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
     }
     if keep > 0 {
         let kept: Option<i64> = mango_audit::table
@@ -472,13 +471,11 @@ pub(crate) async fn prune(db: &Database, days: u32, keep: u64) -> Result<usize, 
             .offset(i64::try_from(keep - 1).unwrap_or(i64::MAX))
             .first(&mut conn)
             .await
-            .optional()
-            .map_err(|e| e.to_string())?;
+            .optional()?;
         if let Some(oldest_kept) = kept {
             removed += diesel::delete(mango_audit::table.filter(mango_audit::id.lt(oldest_kept)))
                 .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
     }
     Ok(removed)
@@ -542,8 +539,8 @@ pub(crate) async fn recent(
     db: &Database,
     limit: i64,
     filter: Filter,
-) -> Result<Vec<Logged>, String> {
-    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+) -> Result<Vec<Logged>, QueryError> {
+    let mut conn = db.get().await?;
     let mut query = mango_audit::table.into_boxed();
     if let Some(app) = filter.app {
         query = query.filter(mango_audit::app.eq(app));
@@ -568,36 +565,34 @@ pub(crate) async fn recent(
         .limit(limit)
         .load(&mut conn)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(QueryError::from)
 }
 
 /// One row, by id.
-pub(crate) async fn one(db: &Database, id: i64) -> Result<Option<Logged>, String> {
-    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+pub(crate) async fn one(db: &Database, id: i64) -> Result<Option<Logged>, QueryError> {
+    let mut conn = db.get().await?;
     mango_audit::table
         .filter(mango_audit::id.eq(id))
         .first(&mut conn)
         .await
         .optional()
-        .map_err(|e| e.to_string())
+        .map_err(QueryError::from)
 }
 
 /// How many calls, and how many of them failed, since `since_ms`.
-pub(crate) async fn counts_since(db: &Database, since_ms: i64) -> Result<(i64, i64), String> {
-    let mut conn = db.get().await.map_err(|e| e.to_string())?;
+pub(crate) async fn counts_since(db: &Database, since_ms: i64) -> Result<(i64, i64), QueryError> {
+    let mut conn = db.get().await?;
     let calls: i64 = mango_audit::table
         .filter(mango_audit::at_ms.ge(since_ms))
         .count()
         .get_result(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let failed: i64 = mango_audit::table
         .filter(mango_audit::at_ms.ge(since_ms))
         .filter(mango_audit::outcome.ne("ok"))
         .count()
         .get_result(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok((calls, failed))
 }
 

@@ -69,6 +69,6 @@ pub(crate) static MIDDLEWARE: [MiddlewareEntry; 5] = [
 ];
 
 /// What the listed built-ins need from the settings, checked at start-up.
-pub(crate) fn check_settings(settings: &Settings) -> Result<(), String> {
+pub(crate) fn check_settings(settings: &Settings) -> Result<(), auth::SettingsError> {
     auth::check_settings(settings)
 }

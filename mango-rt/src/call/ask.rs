@@ -530,7 +530,7 @@ pub(crate) fn answer_of<T: DeserializeOwned>(
             let content = content.unwrap_or(Value::Object(Map::new()));
             form.parse(content)
                 .map(Answer::Accept)
-                .map_err(AskError::Invalid)
+                .map_err(|e| AskError::Invalid(e.to_string()))
         }
         "decline" => Ok(Answer::Decline),
         "cancel" => Ok(Answer::Cancel),

@@ -15,8 +15,8 @@ use rmcp::model::JsonObject;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Inject;
 use super::output::{IntoOutput, Output};
+use super::{Inject, ParamError};
 
 /// A type, for method lookup: `(&&Probe::<T>::new()).__mango_…()`.
 pub struct Probe<T: ?Sized>(PhantomData<fn() -> PhantomData<T>>);
@@ -105,7 +105,7 @@ impl<T> Argument<T> {
 
 impl<T> Argument<T> {
     /// A prompt's argument or a resource template's variable, parsed from its text.
-    pub fn param(&self, call: &mut super::Call, name: &str) -> Result<T, String>
+    pub fn param(&self, call: &mut super::Call, name: &str) -> Result<T, ParamError>
     where
         T: std::str::FromStr,
         T::Err: Display,
@@ -116,7 +116,11 @@ impl<T> Argument<T> {
 
 impl<T> Argument<Option<T>> {
     /// A prompt's optional argument, parsed from its text when it is given.
-    pub fn optional_param(&self, call: &mut super::Call, name: &str) -> Result<Option<T>, String>
+    pub fn optional_param(
+        &self,
+        call: &mut super::Call,
+        name: &str,
+    ) -> Result<Option<T>, ParamError>
     where
         T: std::str::FromStr,
         T::Err: Display,
@@ -126,8 +130,8 @@ impl<T> Argument<Option<T>> {
 }
 
 impl<T> Injected<T> {
-    pub fn param(&self, _: &mut super::Call, _: &str) -> Result<Refused, String> {
-        Err("this parameter is injected, not an argument".to_owned())
+    pub fn param(&self, _: &mut super::Call, _: &str) -> Result<Refused, ParamError> {
+        Err(ParamError::Injected)
     }
 
     /// The one error a by-value injected parameter gives.

@@ -19,7 +19,7 @@ pub(crate) struct Form {
 
 impl Form {
     /// The form of `T`, made once per type and kept.
-    pub fn cached<T: schemars::JsonSchema + 'static>() -> Result<Arc<Form>, String> {
+    pub fn cached<T: schemars::JsonSchema + 'static>() -> Result<Arc<Form>, NotAForm> {
         use std::any::TypeId;
         static FORMS: std::sync::OnceLock<Mutex<HashMap<TypeId, Arc<Form>>>> =
             std::sync::OnceLock::new();
@@ -40,25 +40,22 @@ impl Form {
     }
 
     /// The form of `T` (a struct deriving `JsonSchema` and `Deserialize`).
-    pub fn of<T: schemars::JsonSchema>() -> Result<Form, String> {
+    pub fn of<T: schemars::JsonSchema>() -> Result<Form, NotAForm> {
         let mut settings = schemars::generate::SchemaSettings::draft07();
         settings.inline_subschemas = true;
         settings.meta_schema = None;
         let root = settings.into_generator().into_root_schema_for::<T>();
-        let Value::Object(root) = serde_json::to_value(root).map_err(|e| e.to_string())? else {
-            return Err(format!("`{}` has no schema", std::any::type_name::<T>()));
+        let type_name = std::any::type_name::<T>();
+        let Value::Object(root) = root.to_value() else {
+            return Err(NotAForm::new(type_name, Why::NotStruct));
         };
-        Self::from_schema(std::any::type_name::<T>(), root)
+        Self::from_schema(type_name, root)
     }
 
-    fn from_schema(type_name: &str, root: Map<String, Value>) -> Result<Form, String> {
-        let not_flat = |why: String| {
-            format!(
-                "`{type_name}` cannot be an elicitation form: {why} (a form is a struct of strings, numbers, integers, booleans, enums of strings and lists of such enums)"
-            )
-        };
+    fn from_schema(type_name: &str, root: Map<String, Value>) -> Result<Form, NotAForm> {
+        let not_flat = |why: Why| NotAForm::new(type_name, why);
         if root.get("type").and_then(Value::as_str) != Some("object") {
-            return Err(not_flat("it is not a struct".into()));
+            return Err(not_flat(Why::NotStruct));
         }
         let mut schema = Map::new();
         schema.insert("type".into(), "object".into());
@@ -71,10 +68,17 @@ impl Form {
         if let Some(Value::Object(props)) = root.get("properties") {
             for (name, prop) in props {
                 let Value::Object(prop) = prop else {
-                    return Err(not_flat(format!("the field `{name}` has no schema")));
+                    return Err(not_flat(Why::Field {
+                        name: name.clone(),
+                        why: FieldWhy::NoSchema,
+                    }));
                 };
-                let flat = flat_property(prop)
-                    .map_err(|why| not_flat(format!("the field `{name}` {why}")))?;
+                let flat = flat_property(prop).map_err(|why| {
+                    not_flat(Why::Field {
+                        name: name.clone(),
+                        why,
+                    })
+                })?;
                 properties.insert(name.clone(), Value::Object(flat));
             }
         }
@@ -84,7 +88,7 @@ impl Form {
         }
         // rmcp's own type checks the shape once more.
         let requested = ElicitationSchema::from_json_schema(schema.clone())
-            .map_err(|e| not_flat(format!("MCP's form schema refuses it: {e}")))?;
+            .map_err(|e| not_flat(Why::Refused(e.to_string())))?;
         Ok(Form { schema, requested })
     }
 
@@ -99,9 +103,9 @@ impl Form {
     }
 
     /// Checks an accepted answer's values against the form, naming the field at fault.
-    pub fn check(&self, content: &Value) -> Result<(), String> {
+    pub fn check(&self, content: &Value) -> Result<(), BadAnswer> {
         let Value::Object(content) = content else {
-            return Err(format!("the values must be an object, not {content}"));
+            return Err(BadAnswer::NotObject(content.clone()));
         };
         let empty = Map::new();
         let properties = self
@@ -118,40 +122,152 @@ impl Form {
             .filter_map(Value::as_str)
         {
             if !content.contains_key(name) {
-                return Err(format!("the required field `{name}` is missing"));
+                return Err(BadAnswer::Missing(name.to_owned()));
             }
         }
         for (name, value) in content {
             let Some(Value::Object(prop)) = properties.get(name) else {
-                let known: Vec<&str> = properties.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "the form has no field `{name}` (it has: {})",
-                    known.join(", ")
-                ));
+                return Err(BadAnswer::Unknown {
+                    name: name.clone(),
+                    known: properties.keys().cloned().collect(),
+                });
             };
-            check_value(prop, value).map_err(|why| format!("the field `{name}` {why}"))?;
+            check_value(prop, value).map_err(|why| BadAnswer::Field {
+                name: name.clone(),
+                why,
+            })?;
         }
         Ok(())
     }
 
     /// The answer's values as `T`.
-    pub fn parse<T: DeserializeOwned>(&self, content: Value) -> Result<T, String> {
+    pub fn parse<T: DeserializeOwned>(&self, content: Value) -> Result<T, BadAnswer> {
         self.check(&content)?;
-        serde_path_to_error::deserialize(content).map_err(|e| {
-            let path = e.path().to_string();
-            format!("the field `{path}`: {}", e.into_inner())
+        serde_path_to_error::deserialize(content).map_err(|e| BadAnswer::Type {
+            path: e.path().to_string(),
+            source: e.into_inner(),
         })
     }
 }
 
+/// Why a type cannot be an elicitation form.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{type_name}` cannot be an elicitation form: {why} (a form is a struct of strings, numbers, integers, booleans, enums of strings and lists of such enums)"
+)]
+pub(crate) struct NotAForm {
+    type_name: String,
+    why: Why,
+}
+
+impl NotAForm {
+    fn new(type_name: &str, why: Why) -> NotAForm {
+        NotAForm {
+            type_name: type_name.to_owned(),
+            why,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Why {
+    #[error("it is not a struct")]
+    NotStruct,
+
+    #[error("the field `{name}` {why}")]
+    Field { name: String, why: FieldWhy },
+
+    /// rmcp's own check of the shape, with its words.
+    #[error("MCP's form schema refuses it: {0}")]
+    Refused(String),
+}
+
+/// Why a field cannot be one of a form's.
+#[derive(Debug, thiserror::Error)]
+enum FieldWhy {
+    #[error("has no schema")]
+    NoSchema,
+
+    #[error("has several types")]
+    SeveralTypes,
+
+    #[error("is a list without an item type")]
+    ListWithoutItems,
+
+    #[error("is a list of something other than choices (an enum)")]
+    ListOfOther,
+
+    #[error("is a nested struct or a map")]
+    Nested,
+
+    #[error("has no single type")]
+    NoType,
+
+    #[error("is of the type `{0}`")]
+    Type(String),
+}
+
+/// Why an answer does not fit its form.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BadAnswer {
+    #[error("the values must be an object, not {0}")]
+    NotObject(Value),
+
+    #[error("the required field `{0}` is missing")]
+    Missing(String),
+
+    #[error("the form has no field `{name}` (it has: {})", known.join(", "))]
+    Unknown { name: String, known: Vec<String> },
+
+    #[error("the field `{name}` {why}")]
+    Field { name: String, why: BadValue },
+
+    #[error("the field `{path}`: {source}")]
+    Type {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+/// Why one answered value does not fit its field.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BadValue {
+    #[error("is {value}, not one of: {}", allowed.join(", "))]
+    NotOneOf { value: Value, allowed: Vec<String> },
+
+    #[error("must be {expected}, not {value}")]
+    Kind {
+        expected: &'static str,
+        value: Value,
+    },
+
+    #[error("must be at least {0} characters long")]
+    TooShort(u64),
+
+    #[error("must be at most {0} characters long")]
+    TooLong(u64),
+
+    #[error("must be at least {min}, not {value}")]
+    Below { min: f64, value: Value },
+
+    #[error("must be at most {max}, not {value}")]
+    Above { max: f64, value: Value },
+
+    #[error("must have at least {0} choices")]
+    FewChoices(u64),
+
+    #[error("must have at most {0} choices")]
+    ManyChoices(u64),
+}
+
 /// One field's schema as MCP's forms take it (or why it cannot be one).
-fn flat_property(prop: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+fn flat_property(prop: &Map<String, Value>) -> Result<Map<String, Value>, FieldWhy> {
     let mut prop = prop.clone();
     // Option<T>: `"type": ["string", "null"]`, or `anyOf: [T, {"type": "null"}]`.
     if let Some(Value::Array(types)) = prop.get("type") {
         let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
         if kept.len() != 1 {
-            return Err("has several types".into());
+            return Err(FieldWhy::SeveralTypes);
         }
         prop.insert("type".into(), kept[0].clone());
     }
@@ -209,7 +325,7 @@ fn flat_property(prop: &Map<String, Value>) -> Result<Map<String, Value>, String
         "boolean" => {}
         "array" => {
             let Some(Value::Object(items)) = prop.get("items") else {
-                return Err("is a list without an item type".into());
+                return Err(FieldWhy::ListWithoutItems);
             };
             let mut flat_items = Map::new();
             if let Some(choices) = titled_choices(items) {
@@ -218,7 +334,7 @@ fn flat_property(prop: &Map<String, Value>) -> Result<Map<String, Value>, String
                 flat_items.insert("type".into(), "string".into());
                 flat_items.insert("enum".into(), values.clone());
             } else {
-                return Err("is a list of something other than choices (an enum)".into());
+                return Err(FieldWhy::ListOfOther);
             }
             out.insert("items".into(), Value::Object(flat_items));
             for key in ["minItems", "maxItems"] {
@@ -227,9 +343,9 @@ fn flat_property(prop: &Map<String, Value>) -> Result<Map<String, Value>, String
                 }
             }
         }
-        "object" => return Err("is a nested struct or a map".into()),
-        "" => return Err("has no single type".into()),
-        other => return Err(format!("is of the type `{other}`")),
+        "object" => return Err(FieldWhy::Nested),
+        "" => return Err(FieldWhy::NoType),
+        other => return Err(FieldWhy::Type(other.to_owned())),
     }
     Ok(out)
 }
@@ -264,7 +380,7 @@ fn titled_choices(prop: &Map<String, Value>) -> Option<Vec<Value>> {
 }
 
 /// One answered value against its field's flat schema.
-fn check_value(prop: &Map<String, Value>, value: &Value) -> Result<(), String> {
+fn check_value(prop: &Map<String, Value>, value: &Value) -> Result<(), BadValue> {
     let kind = prop.get("type").and_then(Value::as_str).unwrap_or("");
     let choices = |schema: &Map<String, Value>| -> Option<Vec<String>> {
         if let Some(Value::Array(values)) = schema.get("enum") {
@@ -286,12 +402,19 @@ fn check_value(prop: &Map<String, Value>, value: &Value) -> Result<(), String> {
     };
     let one_of = |allowed: &[String], v: &Value| match v.as_str() {
         Some(s) if allowed.iter().any(|a| a == s) => Ok(()),
-        _ => Err(format!("is {v}, not one of: {}", allowed.join(", "))),
+        _ => Err(BadValue::NotOneOf {
+            value: v.clone(),
+            allowed: allowed.to_vec(),
+        }),
+    };
+    let not = |expected: &'static str| BadValue::Kind {
+        expected,
+        value: value.clone(),
     };
     match kind {
         "string" => {
             let Some(text) = value.as_str() else {
-                return Err(format!("must be a string, not {value}"));
+                return Err(not("a string"));
             };
             if let Some(allowed) = choices(prop) {
                 one_of(&allowed, value)?;
@@ -300,38 +423,44 @@ fn check_value(prop: &Map<String, Value>, value: &Value) -> Result<(), String> {
             if let Some(min) = prop.get("minLength").and_then(Value::as_u64)
                 && chars < min
             {
-                return Err(format!("must be at least {min} characters long"));
+                return Err(BadValue::TooShort(min));
             }
             if let Some(max) = prop.get("maxLength").and_then(Value::as_u64)
                 && chars > max
             {
-                return Err(format!("must be at most {max} characters long"));
+                return Err(BadValue::TooLong(max));
             }
         }
         "integer" | "number" => {
             let Some(n) = value.as_f64() else {
-                return Err(format!("must be a number, not {value}"));
+                return Err(not("a number"));
             };
             if kind == "integer" && !(value.is_i64() || value.is_u64()) {
-                return Err(format!("must be a whole number, not {value}"));
+                return Err(not("a whole number"));
             }
             if let Some(min) = prop.get("minimum").and_then(Value::as_f64)
                 && n < min
             {
-                return Err(format!("must be at least {min}, not {value}"));
+                return Err(BadValue::Below {
+                    min,
+                    value: value.clone(),
+                });
             }
             if let Some(max) = prop.get("maximum").and_then(Value::as_f64)
                 && n > max
             {
-                return Err(format!("must be at most {max}, not {value}"));
+                return Err(BadValue::Above {
+                    max,
+                    value: value.clone(),
+                });
             }
         }
         "boolean" if !value.is_boolean() => {
-            return Err(format!("must be true or false, not {value}"));
+            return Err(not("true or false"));
         }
         "array" => {
             let Some(values) = value.as_array() else {
-                return Err(format!("must be a list, not {value}"));
+                return Err(not("a list"));
             };
             let allowed = prop
                 .get("items")
@@ -344,12 +473,12 @@ fn check_value(prop: &Map<String, Value>, value: &Value) -> Result<(), String> {
             if let Some(min) = prop.get("minItems").and_then(Value::as_u64)
                 && (values.len() as u64) < min
             {
-                return Err(format!("must have at least {min} choices"));
+                return Err(BadValue::FewChoices(min));
             }
             if let Some(max) = prop.get("maxItems").and_then(Value::as_u64)
                 && values.len() as u64 > max
             {
-                return Err(format!("must have at most {max} choices"));
+                return Err(BadValue::ManyChoices(max));
             }
         }
         _ => {}
@@ -438,6 +567,7 @@ mod tests {
         bad["age"] = 300.into();
         assert!(
             form.check(&bad)
+                .map_err(|e| e.to_string())
                 .err()
                 .unwrap_or_default()
                 .contains("`age` must be at most 255")
@@ -446,6 +576,7 @@ mod tests {
         bad["status"] = "asleep".into();
         assert!(
             form.check(&bad)
+                .map_err(|e| e.to_string())
                 .err()
                 .unwrap_or_default()
                 .contains("not one of: active, inactive")
@@ -454,6 +585,7 @@ mod tests {
         bad.as_object_mut().map(|o| o.remove("verified"));
         assert!(
             form.check(&bad)
+                .map_err(|e| e.to_string())
                 .err()
                 .unwrap_or_default()
                 .contains("`verified` is missing")
@@ -462,6 +594,7 @@ mod tests {
         bad["extra"] = 1.into();
         assert!(
             form.check(&bad)
+                .map_err(|e| e.to_string())
                 .err()
                 .unwrap_or_default()
                 .contains("no field `extra`")
@@ -476,7 +609,10 @@ mod tests {
 
     #[test]
     fn a_nested_struct_is_refused_with_the_field_named() {
-        let err = Form::of::<Nested>().err().unwrap_or_default();
+        let err = Form::of::<Nested>()
+            .map_err(|e| e.to_string())
+            .err()
+            .unwrap_or_default();
         assert!(
             err.contains("the field `inner` is a nested struct"),
             "{err}"

@@ -78,21 +78,27 @@ impl Call {
 
     /// One argument given as text (a resource template's variable), parsed into `T`.
     /// The error names it and says what was wrong.
-    pub fn param<T: std::str::FromStr>(&mut self, name: &str) -> Result<T, String>
+    pub fn param<T: std::str::FromStr>(&mut self, name: &str) -> Result<T, ParamError>
     where
         T::Err: std::fmt::Display,
     {
         let text = match self.arguments.remove(name) {
             Some(serde_json::Value::String(text)) => text,
             Some(other) => other.to_string(),
-            None => return Err(format!("`{name}` is missing")),
+            None => return Err(ParamError::Missing(name.to_owned())),
         };
-        text.parse()
-            .map_err(|e| format!("invalid value `{text}` for `{name}`: {e}"))
+        text.parse().map_err(|e: T::Err| ParamError::Invalid {
+            name: name.to_owned(),
+            why: e.to_string(),
+            text,
+        })
     }
 
     /// An optional argument given as text: `None` when it was not given.
-    pub fn optional_param<T: std::str::FromStr>(&mut self, name: &str) -> Result<Option<T>, String>
+    pub fn optional_param<T: std::str::FromStr>(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<T>, ParamError>
     where
         T::Err: std::fmt::Display,
     {
@@ -267,4 +273,25 @@ impl InjectMut for Db {
     fn borrow_mut(holder: &mut DbLease) -> &mut Db {
         holder
     }
+}
+
+/// Why a prompt's argument or a resource template's variable could not be read: the
+/// message of the call's invalid-params error.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamError {
+    #[error("`{0}` is missing")]
+    Missing(String),
+
+    /// `why`: the `FromStr` error's words (its type is the parameter's own).
+    #[error("invalid value `{text}` for `{name}`: {why}")]
+    Invalid {
+        name: String,
+        text: String,
+        why: String,
+    },
+
+    /// Generated code's fallback for an injected parameter (never reached: it is not
+    /// read as an argument).
+    #[error("this parameter is injected, not an argument")]
+    Injected,
 }

@@ -31,7 +31,7 @@ pub(crate) use ask::{Script, describe as describe_question};
 pub use content::{Content, Message, RawBytes};
 pub use identity::{Identity, IdentitySource};
 
-pub use inject::{AppState, Call, Inject, InjectMut, provide_state};
+pub use inject::{AppState, Call, Inject, InjectMut, ParamError, provide_state};
 pub(crate) use output::catching_panics;
 pub use output::{BoxFuture, blocking};
 pub use output::{IntoOutput, Json, Output, Rich};
@@ -505,7 +505,7 @@ impl Context {
     where
         T: serde::de::DeserializeOwned + schemars::JsonSchema + 'static,
     {
-        let form = form::Form::cached::<T>().map_err(AskError::Unsupported)?;
+        let form = form::Form::cached::<T>().map_err(|e| AskError::Unsupported(e.to_string()))?;
         let answer = self
             .inner
             .channel

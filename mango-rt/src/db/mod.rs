@@ -14,7 +14,6 @@ use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 
-use crate::error::ToolError;
 use crate::settings::DatabaseSettings;
 
 pub(crate) mod inspect;
@@ -42,6 +41,49 @@ pub type Db =
 /// The database connection a tool receives (`db: &mut Db`).
 #[cfg(feature = "postgres")]
 pub type Db = diesel_async::AsyncPgConnection;
+
+/// Why a call (or mango's own work) got no connection: what the call's caller is told.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CheckoutError {
+    #[error(
+        "the database is unreachable: could not connect to `{url}` ({reason}); the call did nothing, try it again once the database is back"
+    )]
+    Unreachable { url: String, reason: String },
+
+    #[error(
+        "the database is unreachable: no connection to `{url}` within {waited:?}; the call did nothing, try it again once the database is back"
+    )]
+    NoAnswer { url: String, waited: Duration },
+
+    #[error(
+        "no database connection was free within {waited:?} (all {size} were in use); raise [database] pool_size or checkout_timeout in Mango.toml"
+    )]
+    Busy { waited: Duration, size: usize },
+
+    #[error(
+        "the database stayed locked by other calls' writes for {waited:?}: a tool holds its transaction too long, or the machine is overloaded (or raise [database] busy_timeout)"
+    )]
+    Locked { waited: Duration },
+}
+
+/// Why a query of mango's own (the audit log, the rounds' claims, notifications) failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum QueryError {
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+
+    #[error("could not connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+
+    #[error("the database refused a query: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// What `/readyz` and the admin say of a database that cannot be reached now (the
+/// details are logged, not shown to whoever asks).
+#[derive(Debug, thiserror::Error)]
+#[error("unreachable")]
+pub(crate) struct Unreachable;
 
 /// The compiled backend's name, for messages.
 #[cfg(feature = "sqlite")]
@@ -201,41 +243,40 @@ impl Database {
     /// PostgreSQL, where writers do not exclude each other.
     pub(crate) async fn write_turn(
         &self,
-    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ToolError> {
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, CheckoutError> {
         if !cfg!(feature = "sqlite") {
             return Ok(None);
         }
         match tokio::time::timeout(self.write_wait, self.writer.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Some(permit)),
             Ok(Err(_)) => Ok(None),
-            Err(_) => Err(ToolError::new(format!(
-                "the database stayed locked by other calls' writes for {:?}: a tool holds its transaction too long, or the machine is overloaded (or raise [database] busy_timeout)",
-                self.write_wait
-            ))),
+            Err(_) => Err(CheckoutError::Locked {
+                waited: self.write_wait,
+            }),
         }
     }
 
     /// A connection from the pool, waiting at most the checkout timeout.
-    pub(crate) async fn get(&self) -> Result<Object<Db>, ToolError> {
+    pub(crate) async fn get(&self) -> Result<Object<Db>, CheckoutError> {
         match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(ToolError::new(format!(
-                "the database is unreachable: could not connect to `{}` ({e}); the call did nothing, try it again once the database is back",
-                self.url
-            ))),
+            Ok(Err(e)) => Err(CheckoutError::Unreachable {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            }),
             Err(_) => {
                 let status = self.pool.status();
-                Err(ToolError::new(if status.size >= status.max_size {
-                    format!(
-                        "no database connection was free within {:?} (all {} were in use); raise [database] pool_size or checkout_timeout in Mango.toml",
-                        self.checkout_timeout, status.max_size
-                    )
+                Err(if status.size >= status.max_size {
+                    CheckoutError::Busy {
+                        waited: self.checkout_timeout,
+                        size: status.max_size,
+                    }
                 } else {
-                    format!(
-                        "the database is unreachable: no connection to `{}` within {:?}; the call did nothing, try it again once the database is back",
-                        self.url, self.checkout_timeout
-                    )
-                }))
+                    CheckoutError::NoAnswer {
+                        url: self.url.clone(),
+                        waited: self.checkout_timeout,
+                    }
+                })
             }
         }
     }
@@ -243,7 +284,7 @@ impl Database {
     /// Whether the database can be reached now (a pooled connection that passes the
     /// pool's check, or a new one, within at most 2 s; a pool whose connections are all
     /// at work is busy, not broken): what `/readyz` reports.
-    pub(crate) async fn ready(&self) -> Result<(), String> {
+    pub(crate) async fn ready(&self) -> Result<(), Unreachable> {
         let limit = self.checkout_timeout.min(Duration::from_secs(2));
         match tokio::time::timeout(limit, self.pool.get()).await {
             Ok(Ok(_)) => Ok(()),
@@ -251,7 +292,7 @@ impl Database {
                 // The details (hosts, the driver's words) go to the log, not to whoever
                 // probes readiness.
                 tracing::warn!(database = %self.url, error = %e, "not ready: the database is unreachable");
-                Err("unreachable".into())
+                Err(Unreachable)
             }
             Err(_) => {
                 let status = self.pool.status();
@@ -261,7 +302,7 @@ impl Database {
                     Ok(())
                 } else {
                     tracing::warn!(database = %self.url, "not ready: no connection within {limit:?}");
-                    Err("unreachable".to_owned())
+                    Err(Unreachable)
                 }
             }
         }
@@ -303,30 +344,35 @@ impl Database {
 #[cfg(feature = "postgres")]
 impl Database {
     /// Says each payload on `channel` (`pg_notify`, on a pooled connection).
-    pub(crate) async fn notify(&self, channel: &str, payloads: &[String]) -> Result<(), String> {
+    pub(crate) async fn notify(
+        &self,
+        channel: &str,
+        payloads: &[String],
+    ) -> Result<(), QueryError> {
         use diesel::sql_types::Text;
-        let mut conn = self.get().await.map_err(|e| e.to_string())?;
+        let mut conn = self.get().await?;
         for payload in payloads {
             diesel::sql_query("SELECT pg_notify($1, $2)")
                 .bind::<Text, _>(channel)
                 .bind::<Text, _>(payload)
                 .execute(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
         }
         Ok(())
     }
 
     /// A connection of its own (not the pool's) that listens on `channel`.
-    pub(crate) async fn listener(&self, channel: &str) -> Result<Db, String> {
+    pub(crate) async fn listener(&self, channel: &str) -> Result<Db, QueryError> {
         use diesel_async::SimpleAsyncConnection;
         let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.options))
             .await
-            .map_err(|_| format!("no answer within {CONNECT_TIMEOUT:?}"))?
-            .map_err(|e| e.to_string())?;
-        conn.batch_execute(&format!("LISTEN {channel}"))
-            .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| {
+                QueryError::Checkout(CheckoutError::NoAnswer {
+                    url: self.url.clone(),
+                    waited: CONNECT_TIMEOUT,
+                })
+            })??;
+        conn.batch_execute(&format!("LISTEN {channel}")).await?;
         Ok(conn)
     }
 }
@@ -482,7 +528,7 @@ mod tests {
                             c.batch_execute(&format!("INSERT INTO t (n) VALUES ({i})"))
                         })
                         .await
-                        .map_err(|e| ToolError::new(e.to_string()))?;
+                        .map_err(crate::ToolError::from)?;
                     // Hold the turn, as a tool doing more work would.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     drop(lease);

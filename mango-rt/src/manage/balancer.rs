@@ -39,7 +39,22 @@ pub(crate) fn replica_name_problem(name: &str) -> Option<String> {
     })
 }
 
-fn replicas(args: &[String]) -> Result<Vec<Replica>, String> {
+/// Why a `--replica` cannot be one.
+#[derive(Debug, thiserror::Error)]
+enum BadReplica {
+    #[error("--replica {arg}: {problem}")]
+    Name { arg: String, problem: String },
+
+    #[error(
+        "--replica {0}: give the replica's address as HOST:PORT (127.0.0.1:8001, app-2.internal:8000)"
+    )]
+    Address(String),
+
+    #[error("--replica {arg}: two replicas are named `{name}`")]
+    Twice { arg: String, name: String },
+}
+
+fn replicas(args: &[String]) -> Result<Vec<Replica>, BadReplica> {
     let mut out: Vec<Replica> = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         let (name, address) = match arg.split_once('=') {
@@ -47,18 +62,22 @@ fn replicas(args: &[String]) -> Result<Vec<Replica>, String> {
             None => (format!("r{}", i + 1), arg.clone()),
         };
         if let Some(problem) = replica_name_problem(&name) {
-            return Err(format!("--replica {arg}: {problem}"));
+            return Err(BadReplica::Name {
+                arg: arg.clone(),
+                problem,
+            });
         }
         let port_ok = address
             .rsplit_once(':')
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !port_ok || address.contains(char::is_whitespace) || address.contains(';') {
-            return Err(format!(
-                "--replica {arg}: give the replica's address as HOST:PORT (127.0.0.1:8001, app-2.internal:8000)"
-            ));
+            return Err(BadReplica::Address(arg.clone()));
         }
         if out.iter().any(|r| r.name == name) {
-            return Err(format!("--replica {arg}: two replicas are named `{name}`"));
+            return Err(BadReplica::Twice {
+                arg: arg.clone(),
+                name,
+            });
         }
         out.push(Replica { name, address });
     }
@@ -77,7 +96,7 @@ pub(super) fn nginx(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Ou
         };
         let replicas = match replicas(&args.replicas) {
             Ok(r) => r,
-            Err(e) => return Output::Error(e),
+            Err(e) => return Output::Error(e.to_string()),
         };
         Output::Text(config(&rt, &replicas, &args.listen))
     })

@@ -292,7 +292,7 @@ fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
         ));
     }
     match a.password_hash.as_ref().map(crate::Secret::expose) {
-        Some(hash) => problems.extend(crate::admin::hash_problem(hash)),
+        Some(hash) => problems.extend(crate::admin::hash_problem(hash).map(|e| e.to_string())),
         // Without a password, only the one-time link logs in (a developer's profile on
         // loopback).
         None if !(a.dev_login

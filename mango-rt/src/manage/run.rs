@@ -95,7 +95,7 @@ pub(super) fn listing(via: &str) -> String {
 
 /// The command `name` (`command`, or `app.command` when two apps have one of that name;
 /// `app:command` is read too), or why there is none.
-pub(super) fn find(name: &str, via: &str) -> Result<Command, String> {
+pub(super) fn find(name: &str, via: &str) -> Result<Command, NoSuchCommand> {
     let commands = all();
     let qualified = name.split_once(SEPARATOR).or_else(|| name.split_once(':'));
     if let Some((app, command)) = qualified {
@@ -111,14 +111,10 @@ pub(super) fn find(name: &str, via: &str) -> Result<Command, String> {
             [one] => return Ok(**one),
             [] => {}
             many => {
-                let names: Vec<String> = many
-                    .iter()
-                    .map(|c| format!("`{}`", c.meta().qualified()))
-                    .collect();
-                return Err(format!(
-                    "`{name}` is a command of more than one app: say which, as {}",
-                    names.join(" or ")
-                ));
+                return Err(NoSuchCommand::Ambiguous {
+                    name: name.to_owned(),
+                    qualified: many.iter().map(|c| c.meta().qualified()).collect(),
+                });
             }
         }
     }
@@ -128,9 +124,32 @@ pub(super) fn find(name: &str, via: &str) -> Result<Command, String> {
             .iter()
             .flat_map(|c| [c.meta().name.to_owned(), c.meta().qualified()]),
     );
-    let mut message = format!("no command `{name}`{suggestion}\n\n");
-    message.push_str(&listing(via));
-    Err(message)
+    Err(NoSuchCommand::Unknown {
+        name: name.to_owned(),
+        suggestion,
+        listing: listing(via),
+    })
+}
+
+/// Why `run <name>` names no one command.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NoSuchCommand {
+    #[error(
+        "`{name}` is a command of more than one app: say which, as {}",
+        qualified.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(" or ")
+    )]
+    Ambiguous {
+        name: String,
+        qualified: Vec<String>,
+    },
+
+    /// `suggestion` is ` (did you mean …?)` or empty; `listing` the commands there are.
+    #[error("no command `{name}`{suggestion}\n\n{listing}")]
+    Unknown {
+        name: String,
+        suggestion: String,
+        listing: String,
+    },
 }
 
 /// The end of an app command's pipeline: its generated run, with the parsed arguments.

@@ -245,7 +245,7 @@ async fn serve_http(
             as auth::NeededScopes
     });
     let protection =
-        auth::http(settings, &url, &runtime.declared_scopes(), needed).map_err(ErrorKind::Serve)?;
+        auth::http(settings, &url, &runtime.declared_scopes(), needed).map_err(ErrorKind::Auth)?;
     let stops = Arc::new(http::SessionStops::default());
     let for_stops = stops.clone();
     let app = http::router(
@@ -278,7 +278,7 @@ async fn serve_http(
             && crate::util::is_loopback(host),
     };
     let mut admin_link = None;
-    if let Some((pages, link)) = admin::router(runtime.clone(), served).map_err(ErrorKind::Serve)? {
+    if let Some((pages, link)) = admin::router(runtime.clone(), served).map_err(ErrorKind::Admin)? {
         // The MCP endpoint refuses a twin `Host` or `Origin` itself (no layer on the
         // hot path); the admin's pages through this layer.
         app = app.merge(pages.layer(axum::middleware::from_fn(http::one_host_one_origin)));

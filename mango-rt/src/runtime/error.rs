@@ -88,7 +88,7 @@ pub(crate) enum Kind {
     InvalidResource {
         uri: String,
         site: String,
-        problem: String,
+        problem: super::resources::TemplateError,
     },
 
     #[error(
@@ -113,6 +113,12 @@ pub(crate) enum Kind {
 
     #[error("{0}")]
     Middleware(String),
+
+    #[error(transparent)]
+    Auth(crate::builtin::auth::SettingsError),
+
+    #[error(transparent)]
+    Admin(crate::settings::AdminSettingsError),
 
     /// A start-up hook failed, panicked or ran out of time.
     #[error("{0}")]

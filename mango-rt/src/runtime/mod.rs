@@ -81,7 +81,7 @@ fn resolve_middleware(settings: &Settings) -> Result<Vec<&'static MiddlewareEntr
             }
         }
     }
-    crate::builtin::check_settings(settings).map_err(ErrorKind::Middleware)?;
+    crate::builtin::check_settings(settings).map_err(ErrorKind::Auth)?;
     Ok(chain)
 }
 
@@ -386,7 +386,7 @@ impl Runtime {
         }
         served
             .check(&arguments)
-            .map_err(|message| ErrorData::invalid_params(message, None))?;
+            .map_err(|why| ErrorData::invalid_params(why.to_string(), None))?;
         let output = self
             .through_chain(
                 served.target,

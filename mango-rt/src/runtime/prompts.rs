@@ -23,6 +23,26 @@ pub(crate) struct ServedPrompt {
     pub completions: Completions,
 }
 
+/// Why a prompt's arguments do not fit it: -32602, with this as its message.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BadArguments {
+    #[error("the prompt `{prompt}` needs the argument `{argument}`")]
+    Missing {
+        prompt: &'static str,
+        argument: &'static str,
+    },
+
+    #[error(
+        "the prompt `{prompt}` has no argument `{argument}`; it takes: {}",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+    )]
+    Unknown {
+        prompt: &'static str,
+        argument: String,
+        known: Vec<&'static str>,
+    },
+}
+
 impl ServedPrompt {
     pub fn db_mode(&self) -> DbMode {
         DbMode::READS
@@ -32,31 +52,27 @@ impl ServedPrompt {
     pub fn check(
         &self,
         arguments: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), String> {
+    ) -> Result<(), BadArguments> {
         let declared = self.entry.arguments;
+        let prompt = self.target.name;
         if let Some(missing) = declared
             .iter()
             .find(|a| a.required && !arguments.contains_key(a.name))
         {
-            return Err(format!(
-                "the prompt `{}` needs the argument `{}`",
-                self.target.name, missing.name
-            ));
+            return Err(BadArguments::Missing {
+                prompt,
+                argument: missing.name,
+            });
         }
         if let Some(extra) = arguments
             .keys()
             .find(|k| !declared.iter().any(|a| a.name == k.as_str()))
         {
-            let known: Vec<&str> = declared.iter().map(|a| a.name).collect();
-            return Err(format!(
-                "the prompt `{}` has no argument `{extra}`; it takes: {}",
-                self.target.name,
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            ));
+            return Err(BadArguments::Unknown {
+                prompt,
+                argument: extra.clone(),
+                known: declared.iter().map(|a| a.name).collect(),
+            });
         }
         Ok(())
     }

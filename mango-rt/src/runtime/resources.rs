@@ -25,6 +25,24 @@ enum Part {
     },
 }
 
+/// Why a resource's URI is not a template mango can match.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub(crate) enum TemplateError {
+    #[error("a `{{` is not closed")]
+    Unclosed,
+
+    #[error("a `}}` has no `{{`")]
+    Unopened,
+
+    #[error(
+        "`{{{0}}}` is not a variable mango can match: use `{{name}}` or `{{+name}}` (letters, digits, `_`)"
+    )]
+    Expression(String),
+
+    #[error("two variables in a row cannot be told apart: put text between them")]
+    Adjacent,
+}
+
 /// A parsed URI template.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct UriTemplate {
@@ -34,7 +52,7 @@ pub(crate) struct UriTemplate {
 impl UriTemplate {
     /// Parses `notes://{id}`; `None` for a URI without variables. The expressions
     /// mango matches are RFC 6570's simple (`{id}`) and reserved (`{+path}`) ones.
-    pub fn parse(text: &str) -> Result<Option<UriTemplate>, String> {
+    pub fn parse(text: &str) -> Result<Option<UriTemplate>, TemplateError> {
         if !text.contains('{') && !text.contains('}') {
             return Ok(None);
         }
@@ -45,7 +63,7 @@ impl UriTemplate {
                 parts.push(Part::Literal(rest[..open].to_owned()));
             }
             let Some(close) = rest[open..].find('}') else {
-                return Err("a `{` is not closed".into());
+                return Err(TemplateError::Unclosed);
             };
             let expr = &rest[open + 1..open + close];
             let (reserved, name) = match expr.strip_prefix('+') {
@@ -53,14 +71,10 @@ impl UriTemplate {
                 None => (false, expr),
             };
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!(
-                    "`{{{expr}}}` is not a variable mango can match: use `{{name}}` or `{{+name}}` (letters, digits, `_`)"
-                ));
+                return Err(TemplateError::Expression(expr.to_owned()));
             }
             if let Some(Part::Var { .. }) = parts.last() {
-                return Err(
-                    "two variables in a row cannot be told apart: put text between them".into(),
-                );
+                return Err(TemplateError::Adjacent);
             }
             parts.push(Part::Var {
                 name: name.to_owned(),
@@ -69,7 +83,7 @@ impl UriTemplate {
             rest = &rest[open + close + 1..];
         }
         if rest.contains('}') {
-            return Err("a `}` has no `{`".into());
+            return Err(TemplateError::Unopened);
         }
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_owned()));

@@ -198,41 +198,35 @@ impl RoundKeeper {
         })
     }
 
-    fn open(&self, state: &str) -> Result<Sealed, String> {
+    fn open(&self, state: &str) -> Result<Sealed, StateRefused> {
         self.codec.open_json::<Sealed>(state).map_err(|e| match e {
-            RequestStateError::Expired => format!(
-                "the requestState has expired (a state is valid for {} s, the `[input] state_ttl` setting): call the tool again from the start",
-                self.ttl.as_secs()
-            ),
+            RequestStateError::Expired => StateRefused::Expired(self.ttl.as_secs()),
             RequestStateError::IntegrityCheckFailed | RequestStateError::UnknownKeyId => {
-                "the requestState was not issued by this server, or was altered (its signature does not match; a server restarted without an `[input] key` setting refuses the states it issued before): call the tool again without it".to_owned()
+                StateRefused::Forged
             }
-            other => format!(
-                "the requestState is not one this server issues ({other}): send back the requestState of the last answer exactly as received"
-            ),
+            other => StateRefused::Unreadable(other),
         })
     }
 
-    fn seal(&self, sealed: &Sealed) -> Result<String, String> {
+    fn seal(&self, sealed: &Sealed) -> Result<String, RequestStateError> {
         self.codec
             .seal_json_with(sealed, &SealOptions::new().ttl(self.ttl))
-            .map_err(|e| format!("the round's state could not be sealed: {e}"))
     }
 
     /// Claims `call` for one round; refused when it completed, or has a round running.
-    async fn claim(&self, call: &str) -> Result<Claim, String> {
+    async fn claim(&self, call: &str) -> Result<Claim, StateRefused> {
         match &self.ledger {
             Ledger::Memory { done, running } => {
                 {
                     let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
                     done.expire(self.ttl);
                     if done.ids.contains(call) {
-                        return Err(REPLAYED.into());
+                        return Err(StateRefused::Replayed);
                     }
                 }
                 let mut held = running.lock().unwrap_or_else(|p| p.into_inner());
                 if !held.insert(call.to_owned()) {
-                    return Err(RUNNING.into());
+                    return Err(StateRefused::Running);
                 }
                 Ok(Claim::Memory {
                     call: call.to_owned(),
@@ -278,8 +272,38 @@ impl RoundKeeper {
     }
 }
 
-const REPLAYED: &str = "the requestState belongs to a call that has already completed: it cannot be replayed (call the tool again, without it, for a new call)";
-const RUNNING: &str = "another round of this call is running now: wait for its answer, then send that answer's requestState";
+/// Why a round's `requestState` is refused: -32602, with this as its message.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StateRefused {
+    #[error(
+        "the requestState has expired (a state is valid for {0} s, the `[input] state_ttl` setting): call the tool again from the start"
+    )]
+    Expired(u64),
+
+    #[error(
+        "the requestState was not issued by this server, or was altered (its signature does not match; a server restarted without an `[input] key` setting refuses the states it issued before): call the tool again without it"
+    )]
+    Forged,
+
+    #[error(
+        "the requestState is not one this server issues ({0}): send back the requestState of the last answer exactly as received"
+    )]
+    Unreadable(RequestStateError),
+
+    #[error(
+        "the requestState belongs to a call that has already completed: it cannot be replayed (call the tool again, without it, for a new call)"
+    )]
+    Replayed,
+
+    #[error(
+        "another round of this call is running now: wait for its answer, then send that answer's requestState"
+    )]
+    Running,
+
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Ledger(#[from] shared::LedgerError),
+}
 
 /// A call's round in progress (released when dropped).
 enum Claim {
@@ -320,9 +344,9 @@ impl Runtime {
         mut channel: Channel,
         round: RoundRequest,
     ) -> Result<CallToolResponse, ErrorData> {
-        let refuse = |message: String| ErrorData::invalid_params(message, None);
+        let refuse = |why: &dyn std::fmt::Display| ErrorData::invalid_params(why.to_string(), None);
         let Some(served) = self.tools.get(name) else {
-            return Err(refuse(self.unknown_tool(name)));
+            return Err(refuse(&self.unknown_tool(name)));
         };
         if let Some(why) = self.refusal(&caller, served.entry.scopes) {
             return Ok(Output::Error(format!("`{name}`: {why}"))
@@ -336,31 +360,29 @@ impl Runtime {
         let (call, mut answers, asked) = match &round.state {
             None if !responses.is_empty() => {
                 return Err(refuse(
-                    "inputResponses came without a requestState: send back the requestState of the input_required answer with the answers".into(),
+                    &"inputResponses came without a requestState: send back the requestState of the input_required answer with the answers",
                 ));
             }
             None => (None, BTreeMap::new(), BTreeMap::new()),
             Some(state) => {
-                let sealed = self.rounds.open(state).map_err(refuse)?;
+                let sealed = self.rounds.open(state).map_err(|e| refuse(&e))?;
                 if sealed.tool != name {
-                    return Err(refuse(format!(
+                    return Err(refuse(&format!(
                         "the requestState was issued for the tool `{}`, not `{name}`: send each call's own state back",
                         sealed.tool
                     )));
                 }
                 if sealed.args != args {
-                    return Err(refuse(format!(
+                    return Err(refuse(&format!(
                         "the requestState was issued for a call of `{name}` with other arguments: each round of a call repeats its arguments"
                     )));
                 }
                 if sealed.caller != caller.identity.as_ref().map(crate::call::Identity::key) {
-                    return Err(refuse(
-                        "the requestState was issued to another caller".into(),
-                    ));
+                    return Err(refuse(&"the requestState was issued to another caller"));
                 }
                 for key in responses.keys() {
                     if !sealed.pending.contains(key) {
-                        return Err(refuse(format!(
+                        return Err(refuse(&format!(
                             "inputResponses answers `{key}`, which this call did not ask (it waits for: {})",
                             if sealed.pending.is_empty() {
                                 "nothing".to_owned()
@@ -375,7 +397,7 @@ impl Runtime {
         };
         answers.extend(responses);
         let claim = match &call {
-            Some(call) => Some(self.rounds.claim(call).await.map_err(refuse)?),
+            Some(call) => Some(self.rounds.claim(call).await.map_err(|e| refuse(&e))?),
             None => None,
         };
         let rounds = Arc::new(Rounds::new(
@@ -415,10 +437,9 @@ impl Runtime {
             asked,
             pending: pending.into_iter().map(|(key, _)| key).collect(),
         };
-        let state = self
-            .rounds
-            .seal(&sealed)
-            .map_err(|e| ErrorData::internal_error(e, None))?;
+        let state = self.rounds.seal(&sealed).map_err(|e| {
+            ErrorData::internal_error(format!("the round's state could not be sealed: {e}"), None)
+        })?;
         Ok(InputRequiredResult::new(Some(requests), Some(state)).into())
     }
 }

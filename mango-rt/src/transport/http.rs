@@ -28,11 +28,12 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::{INVALID_REQUEST, Verdict, error_response, guard};
+use crate::db::Unreachable;
 use crate::settings::ServerSettings;
 
 /// What `GET /readyz` asks: `Ok`, or why calls would fail now.
 pub(crate) type Readiness =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), Unreachable>> + Send>> + Send + Sync>;
 
 /// What lets a request to the MCP endpoint in (authentication): the request, with what
 /// it found in its extensions, or the answer that refuses it. Called by the endpoint
@@ -130,7 +131,7 @@ async fn readyz(ready: Readiness, stopping: CancellationToken) -> Response {
             ),
             Err(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({"status": "unavailable", "database": why}),
+                serde_json::json!({"status": "unavailable", "database": why.to_string()}),
             ),
         }
     };

@@ -30,36 +30,64 @@ fn listed(settings: &Settings) -> bool {
     super::Builtin::Auth.listed(settings)
 }
 
+/// What is wrong with `[auth]`: the server does not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SettingsError {
+    #[error(
+        "{path}: [auth.oauth] is set but `{NAME}` is not listed in `middleware`: add \"{NAME}\" to it (nothing is checked without it)"
+    )]
+    OAuthNotListed { path: String },
+
+    #[error(
+        "{path}: [auth.oauth] is set but this server was built without mango-rt's `oauth` feature: in the project's Cargo.toml write `mango-rt = {{ …, features = [\"oauth\"] }}`"
+    )]
+    OAuthNotBuilt { path: String },
+
+    #[cfg(feature = "oauth")]
+    #[error("{path}: [auth.oauth] {problem}")]
+    OAuth {
+        path: String,
+        problem: oauth::SettingError,
+    },
+
+    #[error(
+        "{path}: `{NAME}` is listed but [auth] has neither tokens nor an [auth.oauth] table: add `tokens = {{ name = \"…\" }}` (or set MANGO_AUTH__TOKENS__<NAME>=<token>), or configure [auth.oauth] with the authorization server's `issuer`"
+    )]
+    NothingAccepted { path: String },
+
+    #[error("{path}: [auth] token_scopes names `{name}`, which is not one of [auth] tokens")]
+    UnknownToken { path: String, name: String },
+}
+
 /// Start-up check: the middleware is listed but has nothing to accept, or `[auth.oauth]`
 /// is set where it cannot work.
-pub(super) fn check_settings(settings: &Settings) -> Result<(), String> {
+pub(super) fn check_settings(settings: &Settings) -> Result<(), SettingsError> {
     let path = settings.display_path().display().to_string();
     let auth = &settings.auth;
     if let Some(oauth) = &auth.oauth {
         if !listed(settings) {
-            return Err(format!(
-                "{path}: [auth.oauth] is set but `{NAME}` is not listed in `middleware`: add \"{NAME}\" to it (nothing is checked without it)"
-            ));
+            return Err(SettingsError::OAuthNotListed { path });
         }
         if !cfg!(feature = "oauth") {
-            return Err(format!(
-                "{path}: [auth.oauth] is set but this server was built without mango-rt's `oauth` feature: in the project's Cargo.toml write `mango-rt = {{ …, features = [\"oauth\"] }}`"
-            ));
+            return Err(SettingsError::OAuthNotBuilt { path });
         }
         #[cfg(feature = "oauth")]
-        oauth::check(oauth).map_err(|e| format!("{path}: [auth.oauth] {e}"))?;
+        if let Err(problem) = oauth::check(oauth) {
+            return Err(SettingsError::OAuth { path, problem });
+        }
         let _ = oauth;
     } else if listed(settings) && auth.tokens.is_empty() {
-        return Err(format!(
-            "{path}: `{NAME}` is listed but [auth] has neither tokens nor an [auth.oauth] table: add `tokens = {{ name = \"…\" }}` (or set MANGO_AUTH__TOKENS__<NAME>=<token>), or configure [auth.oauth] with the authorization server's `issuer`"
-        ));
+        return Err(SettingsError::NothingAccepted { path });
     }
-    for name in auth.token_scopes.keys() {
-        if !auth.tokens.contains_key(name) {
-            return Err(format!(
-                "{path}: [auth] token_scopes names `{name}`, which is not one of [auth] tokens"
-            ));
-        }
+    if let Some(name) = auth
+        .token_scopes
+        .keys()
+        .find(|name| !auth.tokens.contains_key(*name))
+    {
+        return Err(SettingsError::UnknownToken {
+            path,
+            name: name.clone(),
+        });
     }
     Ok(())
 }
@@ -201,27 +229,35 @@ fn static_identity(given: &str, tokens: &[StaticToken]) -> Option<Identity> {
     })
 }
 
-/// Why a request was not let in.
-#[derive(Debug)]
+/// Why a request was not let in: what the client is told, and the log (never the
+/// token).
+#[derive(Debug, thiserror::Error)]
 enum Refusal {
     /// No `Authorization` header.
+    #[error("this server needs `Authorization: Bearer <token>`")]
     Missing,
-    /// A header that is not a valid token, with what is wrong (for the client, and the
-    /// log: never the token).
-    Invalid(String),
-}
 
-fn malformed() -> Refusal {
-    Refusal::Invalid("the Authorization header is not `Bearer <token>`".into())
+    #[error("the Authorization header is not `Bearer <token>`")]
+    Malformed,
+
+    #[error("the Authorization header is longer than {0} bytes")]
+    TooLong(usize),
+
+    #[error("the bearer token is not valid")]
+    Unknown,
+
+    #[cfg(feature = "oauth")]
+    #[error(transparent)]
+    Token(oauth::TokenError),
 }
 
 /// What follows the scheme of an `Authorization: Bearer <token>` header. Whether it is
 /// a well-formed token ([`well_formed`]) is checked only when it is not a token already
 /// known (a static one, or one kept as valid): the common case costs no scan.
 fn bearer(value: &str) -> Result<&str, Refusal> {
-    let (scheme, rest) = value.split_once(' ').ok_or_else(malformed)?;
+    let (scheme, rest) = value.split_once(' ').ok_or(Refusal::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(malformed());
+        return Err(Refusal::Malformed);
     }
     Ok(rest.trim_matches(' '))
 }
@@ -252,14 +288,9 @@ impl Gate {
     async fn identify(&self, header: Option<&HeaderValue>) -> Result<Identity, Refusal> {
         let header = header.ok_or(Refusal::Missing)?;
         if header.len() > self.max_header {
-            return Err(Refusal::Invalid(format!(
-                "the Authorization header is longer than {} bytes",
-                self.max_header
-            )));
+            return Err(Refusal::TooLong(self.max_header));
         }
-        let value = header.to_str().map_err(|_| {
-            Refusal::Invalid("the Authorization header is not `Bearer <token>`".into())
-        })?;
+        let value = header.to_str().map_err(|_| Refusal::Malformed)?;
         let token = bearer(value)?;
         if let Some(identity) = static_identity(token, &self.statics) {
             return Ok(identity);
@@ -267,30 +298,29 @@ impl Gate {
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
             return oauth.verify(token).await.map_err(|why| match why {
-                None => malformed(),
-                Some(why) => Refusal::Invalid(why),
+                None => Refusal::Malformed,
+                Some(why) => Refusal::Token(why),
             });
         }
         if !well_formed(token) {
-            return Err(malformed());
+            return Err(Refusal::Malformed);
         }
-        Err(Refusal::Invalid("the bearer token is not valid".into()))
+        Err(Refusal::Unknown)
     }
 
     /// `WWW-Authenticate` for a 401.
     fn challenge(&self, refusal: &Refusal) -> HeaderValue {
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
-            return oauth.challenge(match refusal {
+            let why = match refusal {
                 Refusal::Missing => None,
-                Refusal::Invalid(why) => Some(why),
-            });
+                invalid => Some(invalid.to_string()),
+            };
+            return oauth.challenge(why.as_deref());
         }
         match refusal {
             Refusal::Missing => HeaderValue::from_static("Bearer realm=\"mango\""),
-            Refusal::Invalid(_) => {
-                HeaderValue::from_static("Bearer realm=\"mango\", error=\"invalid_token\"")
-            }
+            _ => HeaderValue::from_static("Bearer realm=\"mango\", error=\"invalid_token\""),
         }
     }
 
@@ -337,7 +367,7 @@ pub(crate) fn http(
     url: &str,
     declared: &[&'static str],
     needed: Option<NeededScopes>,
-) -> Result<HttpAuth, String> {
+) -> Result<HttpAuth, SettingsError> {
     if !listed(settings) {
         return Ok(HttpAuth {
             guard: None,
@@ -356,7 +386,14 @@ pub(crate) fn http(
         .collect();
     #[cfg(feature = "oauth")]
     let oauth = match &auth.oauth {
-        Some(s) => Some(oauth::OAuth::new(s, &settings.server.path, url, declared)?),
+        Some(s) => Some(
+            oauth::OAuth::new(s, &settings.server.path, url, declared).map_err(|problem| {
+                SettingsError::OAuth {
+                    path: settings.display_path().display().to_string(),
+                    problem,
+                }
+            })?,
+        ),
         None => None,
     };
     #[cfg(not(feature = "oauth"))]
@@ -398,8 +435,8 @@ async fn admit(mut req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpRes
         Ok(identity) => identity,
         Err(refusal) => {
             let message = match &refusal {
-                Refusal::Missing => "this server needs `Authorization: Bearer <token>`".to_owned(),
-                Refusal::Invalid(why) => {
+                Refusal::Missing => refusal.to_string(),
+                why => {
                     tracing::info!(reason = %why, "a request's bearer token was refused");
                     format!("the bearer token was refused: {why}")
                 }

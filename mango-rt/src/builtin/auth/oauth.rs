@@ -28,19 +28,67 @@ const MIN_REFETCH: Duration = Duration::from_secs(1);
 const MAX_ANSWER: usize = 1 << 20;
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
+/// What is wrong with `[auth.oauth]`: the server does not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SettingError {
+    #[error(
+        "has no `issuer`: set it to the authorization server's issuer identifier (the tokens' `iss`), e.g. issuer = \"https://auth.example.com\""
+    )]
+    NoIssuer,
+
+    #[error("{key}: `{text}` is not a URL ({source})")]
+    NotUrl {
+        key: &'static str,
+        text: String,
+        source: url::ParseError,
+    },
+
+    #[error("{key}: `{text}` is not an http(s) URL")]
+    NotHttp { key: &'static str, text: String },
+
+    #[error("resource: `{0}` has a fragment (#…): a resource URL has none")]
+    Fragment(String),
+
+    #[error("has a client_secret but no client_id: introspection authenticates as client_id")]
+    SecretWithoutId,
+
+    #[error(
+        "algorithms is empty: list the ones the authorization server signs with, e.g. [\"RS256\"]"
+    )]
+    NoAlgorithm,
+
+    #[error("algorithms: `{0}` is not a JWS algorithm")]
+    UnknownAlgorithm(String),
+
+    #[error(
+        "algorithms: `{0}` is a shared-secret algorithm; access tokens from an authorization server are checked with its public keys (RS*, PS*, ES*, EdDSA)"
+    )]
+    SharedSecret(String),
+
+    #[error("timeout must be a positive number of seconds, not {0}")]
+    Timeout(f64),
+
+    #[error("jwks_retry must be a number of seconds (0 or more), not {0}")]
+    JwksRetry(f64),
+
+    #[error("max_token_bytes is {0}: tokens are longer than that")]
+    MaxTokenBytes(usize),
+
+    #[error("the HTTP client could not be made: {0}")]
+    Client(reqwest::Error),
+}
+
 /// The settings' problems that stop the server from starting.
-pub(super) fn check(s: &OAuthSettings) -> Result<(), String> {
+pub(super) fn check(s: &OAuthSettings) -> Result<(), SettingError> {
     if s.issuer.trim().is_empty() {
-        return Err(
-            "has no `issuer`: set it to the authorization server's issuer identifier (the tokens' `iss`), e.g. issuer = \"https://auth.example.com\"".into(),
-        );
+        return Err(SettingError::NoIssuer);
     }
     http_url("issuer", &s.issuer)?;
     for server in &s.authorization_servers {
         http_url("authorization_servers", server)?;
     }
     if let Some(resource) = &s.resource {
-        canonical(resource).map_err(|e| format!("resource: {e}"))?;
+        canonical(resource)?;
     }
     if let Some(url) = &s.jwks_url {
         http_url("jwks_url", url)?;
@@ -48,50 +96,43 @@ pub(super) fn check(s: &OAuthSettings) -> Result<(), String> {
     if let Some(url) = &s.introspection_url {
         http_url("introspection_url", url)?;
         if s.client_secret.is_some() && s.client_id.is_none() {
-            return Err(
-                "has a client_secret but no client_id: introspection authenticates as client_id"
-                    .into(),
-            );
+            return Err(SettingError::SecretWithoutId);
         }
     }
     algorithms(&s.algorithms)?;
     if !(s.timeout > 0.0 && s.timeout.is_finite()) {
-        return Err(format!(
-            "timeout must be a positive number of seconds, not {}",
-            s.timeout
-        ));
+        return Err(SettingError::Timeout(s.timeout));
     }
     if !(s.jwks_retry >= 0.0 && s.jwks_retry.is_finite()) {
-        return Err(format!(
-            "jwks_retry must be a number of seconds (0 or more), not {}",
-            s.jwks_retry
-        ));
+        return Err(SettingError::JwksRetry(s.jwks_retry));
     }
     if s.max_token_bytes < 64 {
-        return Err(format!(
-            "max_token_bytes is {}: tokens are longer than that",
-            s.max_token_bytes
-        ));
+        return Err(SettingError::MaxTokenBytes(s.max_token_bytes));
     }
     Ok(())
 }
 
-fn http_url(key: &str, text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text).map_err(|e| format!("{key}: `{text}` is not a URL ({e})"))?;
+fn http_url(key: &'static str, text: &str) -> Result<url::Url, SettingError> {
+    let url = url::Url::parse(text).map_err(|source| SettingError::NotUrl {
+        key,
+        text: text.to_owned(),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("{key}: `{text}` is not an http(s) URL"));
+        return Err(SettingError::NotHttp {
+            key,
+            text: text.to_owned(),
+        });
     }
     Ok(url)
 }
 
 /// The canonical form of this server's URL (RFC 8707 §2: lower-case scheme and host, no
 /// fragment, no trailing slash after a path).
-fn canonical(text: &str) -> Result<String, String> {
+fn canonical(text: &str) -> Result<String, SettingError> {
     let mut url = http_url("resource", text)?;
     if url.fragment().is_some() {
-        return Err(format!(
-            "`{text}` has a fragment (#…): a resource URL has none"
-        ));
+        return Err(SettingError::Fragment(text.to_owned()));
     }
     url.set_fragment(None);
     let mut out = url.to_string();
@@ -105,20 +146,18 @@ fn canonical(text: &str) -> Result<String, String> {
 }
 
 /// The algorithms of `names`, each asymmetric.
-fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, SettingError> {
     if names.is_empty() {
-        return Err("algorithms is empty: list the ones the authorization server signs with, e.g. [\"RS256\"]".into());
+        return Err(SettingError::NoAlgorithm);
     }
     names
         .iter()
         .map(|name| {
             let alg: Algorithm = name
                 .parse()
-                .map_err(|_| format!("algorithms: `{name}` is not a JWS algorithm"))?;
+                .map_err(|_| SettingError::UnknownAlgorithm(name.clone()))?;
             if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-                return Err(format!(
-                    "algorithms: `{name}` is a shared-secret algorithm; access tokens from an authorization server are checked with its public keys (RS*, PS*, ES*, EdDSA)"
-                ));
+                return Err(SettingError::SharedSecret(name.clone()));
             }
             Ok(alg)
         })
@@ -165,7 +204,7 @@ impl OAuth {
         path: &str,
         url: &str,
         declared: &[&'static str],
-    ) -> Result<OAuth, String> {
+    ) -> Result<OAuth, SettingError> {
         check(s)?;
         let resource = canonical(s.resource.as_deref().unwrap_or(url))?;
         if s.resource.is_none() {
@@ -174,7 +213,7 @@ impl OAuth {
                 "[auth.oauth] resource is not set: tokens must be for the URL this server listens on; set it to the URL clients use"
             );
         }
-        let resource_url = url::Url::parse(&resource).map_err(|e| e.to_string())?;
+        let resource_url = http_url("resource", &resource)?;
         let resource_path = resource_url.path().trim_end_matches('/');
         let metadata_url = format!(
             "{}{WELL_KNOWN}{resource_path}",
@@ -245,7 +284,7 @@ impl OAuth {
     }
 
     /// The token's identity, or why it is refused (`None`: it is not a token at all).
-    pub async fn verify(&self, token: &str) -> Result<Identity, Option<String>> {
+    pub async fn verify(&self, token: &str) -> Result<Identity, Option<TokenError>> {
         self.verifier.verify(token).await
     }
 
@@ -338,13 +377,13 @@ struct Verifier {
 }
 
 impl Verifier {
-    fn new(s: &OAuthSettings, resource: String) -> Result<Verifier, String> {
+    fn new(s: &OAuthSettings, resource: String) -> Result<Verifier, SettingError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs_f64(s.timeout))
             .connect_timeout(Duration::from_secs_f64(s.timeout))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("the HTTP client could not be made: {e}"))?;
+            .map_err(SettingError::Client)?;
         let mode = match &s.introspection_url {
             Some(url) => Mode::Introspection {
                 url: url.clone(),
@@ -371,7 +410,7 @@ impl Verifier {
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<Identity, Option<String>> {
+    async fn verify(&self, token: &str) -> Result<Identity, Option<TokenError>> {
         let now = Instant::now();
         let slot = self.slot(token);
         if let Some(kept) = self.lock().get(&slot)
@@ -432,14 +471,10 @@ impl Verifier {
         token: &str,
         keys: &Keys,
         accepted: &[Algorithm],
-    ) -> Result<(Identity, Duration), String> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| "the token is not a JWT (or not one this server can read)".to_owned())?;
+    ) -> Result<(Identity, Duration), TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::NotJwt)?;
         if !accepted.contains(&header.alg) {
-            return Err(format!(
-                "tokens signed with {:?} are not accepted ([auth.oauth] algorithms)",
-                header.alg
-            ));
+            return Err(TokenError::Algorithm(header.alg));
         }
         let key = keys
             .key(&self.http, header.kid.as_deref(), header.alg)
@@ -458,7 +493,7 @@ impl Verifier {
         Ok((self.identity(&claims)?, lifetime))
     }
 
-    fn jwt_error(&self, e: jsonwebtoken::errors::Error, token: &str) -> String {
+    fn jwt_error(&self, e: jsonwebtoken::errors::Error, token: &str) -> TokenError {
         use jsonwebtoken::errors::ErrorKind as K;
         let claim = |name: &str| {
             jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(token)
@@ -467,35 +502,30 @@ impl Verifier {
                 .map_or_else(|| "nothing".to_owned(), |v| v.to_string())
         };
         match e.kind() {
-            K::ExpiredSignature => "the token has expired".into(),
-            K::ImmatureSignature => {
-                "the token is not valid yet (its `nbf` is in the future)".into()
-            }
-            K::InvalidIssuer => format!(
-                "the token was issued by {}, not by `{}` ([auth.oauth] issuer)",
-                claim("iss"),
-                self.issuer
-            ),
-            K::InvalidAudience => format!(
-                "the token is for {}, not for this server (`{}`): ask for a token with resource={}",
-                claim("aud"),
-                self.resource,
-                self.resource
-            ),
-            K::InvalidSignature => "the token's signature does not verify".into(),
-            K::MissingRequiredClaim(name) => format!("the token has no `{name}` claim"),
-            K::InvalidAlgorithm => "the token's algorithm does not match its key".into(),
-            other => format!("the token is not valid ({other:?})"),
+            K::ExpiredSignature => TokenError::Expired,
+            K::ImmatureSignature => TokenError::NotYet,
+            K::InvalidIssuer => TokenError::Issuer {
+                found: claim("iss"),
+                expected: self.issuer.clone(),
+            },
+            K::InvalidAudience => TokenError::Audience {
+                found: claim("aud"),
+                resource: self.resource.clone(),
+            },
+            K::InvalidSignature => TokenError::Signature,
+            K::MissingRequiredClaim(name) => TokenError::MissingClaim(name.clone()),
+            K::InvalidAlgorithm => TokenError::KeyAlgorithm,
+            other => TokenError::Other(other.clone()),
         }
     }
 
     /// The identity of verified claims: `sub` (else `client_id`), `scope` (or `scp`) and
     /// the claims `[auth.oauth] claims` keeps.
-    fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, String> {
+    fn identity(&self, claims: &Map<String, Value>) -> Result<Identity, TokenError> {
         let subject = ["sub", "client_id", "username"]
             .iter()
             .find_map(|k| claims.get(*k).and_then(Value::as_str))
-            .ok_or("the token names no subject (no `sub` claim)")?;
+            .ok_or(TokenError::NoSubject)?;
         let scopes = match claims.get("scope").or_else(|| claims.get("scp")) {
             Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
             Some(Value::Array(list)) => list
@@ -525,7 +555,7 @@ impl Verifier {
         url: &str,
         client: Option<&(String, Option<String>)>,
         keep: Duration,
-    ) -> Result<(Identity, Duration), String> {
+    ) -> Result<(Identity, Duration), TokenError> {
         let body = format!(
             "token={}&token_type_hint=access_token",
             url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
@@ -539,31 +569,29 @@ impl Verifier {
         if let Some((id, secret)) = client {
             request = request.basic_auth(id, secret.as_deref());
         }
-        let answer = fetch_json(request, url).await.map_err(|e| {
-            format!("the authorization server could not be asked about the token: {e}")
-        })?;
+        let answer = fetch_json(request, url)
+            .await
+            .map_err(TokenError::Introspection)?;
         let Value::Object(claims) = answer else {
-            return Err(format!(
-                "the introspection endpoint `{url}` did not answer a JSON object"
-            ));
+            return Err(TokenError::NotObject(url.to_owned()));
         };
         if claims.get("active") != Some(&Value::Bool(true)) {
-            return Err("the authorization server says the token is not active (revoked, expired, or not one of its own)".into());
+            return Err(TokenError::Inactive);
         }
         let now = now_secs();
         let exp = claims.get("exp").and_then(Value::as_u64);
         if let Some(exp) = exp
             && exp + self.leeway < now
         {
-            return Err("the token has expired".into());
+            return Err(TokenError::Expired);
         }
         if let Some(iss) = claims.get("iss").and_then(Value::as_str)
             && iss != self.issuer
         {
-            return Err(format!(
-                "the token was issued by \"{iss}\", not by `{}` ([auth.oauth] issuer)",
-                self.issuer
-            ));
+            return Err(TokenError::Issuer {
+                found: Value::from(iss).to_string(),
+                expected: self.issuer.clone(),
+            });
         }
         let audiences: Vec<&str> = match claims.get("aud") {
             Some(Value::String(a)) => vec![a.as_str()],
@@ -571,11 +599,10 @@ impl Verifier {
             _ => Vec::new(),
         };
         if !audiences.is_empty() && !audiences.contains(&self.resource.as_str()) {
-            return Err(format!(
-                "the token is for {}, not for this server (`{}`)",
-                audiences.join(", "),
-                self.resource
-            ));
+            return Err(TokenError::Audience {
+                found: audiences.join(", "),
+                resource: self.resource.clone(),
+            });
         }
         let mut lifetime = keep;
         if let Some(exp) = exp {
@@ -587,30 +614,28 @@ impl Verifier {
 
 /// The JSON an authorization server answers `request` with (at most [`MAX_ANSWER`]
 /// bytes), or what went wrong.
-async fn fetch_json(request: reqwest::RequestBuilder, url: &str) -> Result<Value, String> {
-    let mut response = request.send().await.map_err(|e| describe(&e, url))?;
+async fn fetch_json(request: reqwest::RequestBuilder, url: &str) -> Result<Value, FetchError> {
+    let failed = |e: reqwest::Error| FetchError::of(e, url);
+    let mut response = request.send().await.map_err(failed)?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("`{url}` answered {status}"));
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status,
+        });
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e, url))? {
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_ANSWER {
-            return Err(format!("`{url}` answered more than {MAX_ANSWER} bytes"));
+            return Err(FetchError::TooLarge {
+                url: url.to_owned(),
+            });
         }
     }
-    serde_json::from_slice(&bytes).map_err(|_| format!("`{url}` did not answer JSON"))
-}
-
-fn describe(e: &reqwest::Error, url: &str) -> String {
-    if e.is_timeout() {
-        format!("`{url}` did not answer in time ([auth.oauth] timeout)")
-    } else if e.is_connect() {
-        format!("`{url}` could not be reached")
-    } else {
-        format!("`{url}`: {e}")
-    }
+    serde_json::from_slice(&bytes).map_err(|_| FetchError::NotJson {
+        url: url.to_owned(),
+    })
 }
 
 /// A key of the JWKS.
@@ -656,7 +681,7 @@ struct Fetching {
     /// The JWKS URL, once found.
     url: Option<String>,
     last: Option<Instant>,
-    failed: Option<String>,
+    failed: Option<Arc<KeysError>>,
 }
 
 impl Keys {
@@ -682,7 +707,7 @@ impl Keys {
         http: &reqwest::Client,
         kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<DecodingKey, String> {
+    ) -> Result<DecodingKey, KeyError> {
         let set = self.current();
         let fresh = set.fetched.is_some_and(|t| t.elapsed() < self.ttl);
         if fresh && let Some(key) = set.find(kid, alg) {
@@ -696,9 +721,9 @@ impl Keys {
             if let (Some(last), Some(why)) = (fetching.last, &fetching.failed)
                 && last.elapsed() < self.retry
             {
-                return self.stale(kid, alg).ok_or_else(|| {
-                    format!("the authorization server's keys could not be fetched: {why}")
-                });
+                return self
+                    .stale(kid, alg)
+                    .ok_or_else(|| KeyError::Unfetched(why.clone()));
             }
             if let Some(last) = fetching.last {
                 let wait = MIN_REFETCH.saturating_sub(last.elapsed());
@@ -713,21 +738,20 @@ impl Keys {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the authorization server's keys could not be fetched");
-                    fetching.failed = Some(e);
+                    fetching.failed = Some(Arc::new(e));
                 }
             }
         }
         if let Some(key) = self.stale(kid, alg) {
             return Ok(key);
         }
-        Err(match &fetching.failed {
-            Some(why) => format!("the authorization server's keys could not be fetched: {why}"),
-            None => match kid {
-                Some(kid) => {
-                    format!("no key of the authorization server has the id `{kid}` (for {alg:?})")
-                }
-                None => format!("no key of the authorization server is for {alg:?}"),
+        Err(match (&fetching.failed, kid) {
+            (Some(why), _) => KeyError::Unfetched(why.clone()),
+            (None, Some(kid)) => KeyError::NoKid {
+                kid: kid.to_owned(),
+                alg,
             },
+            (None, None) => KeyError::NoKey(alg),
         })
     }
 
@@ -737,7 +761,7 @@ impl Keys {
     }
 
     /// Fetches the keys now (at start-up).
-    async fn refresh(&self, http: &reqwest::Client) -> Result<(), String> {
+    async fn refresh(&self, http: &reqwest::Client) -> Result<(), Arc<KeysError>> {
         let mut fetching = self.fetching.lock().await;
         let result = self.fetch(http, &mut fetching).await;
         fetching.last = Some(Instant::now());
@@ -748,6 +772,7 @@ impl Keys {
                 Ok(())
             }
             Err(e) => {
+                let e = Arc::new(e);
                 fetching.failed = Some(e.clone());
                 Err(e)
             }
@@ -758,7 +783,7 @@ impl Keys {
         &self,
         http: &reqwest::Client,
         fetching: &mut Fetching,
-    ) -> Result<KeySet, String> {
+    ) -> Result<KeySet, KeysError> {
         let url = match (&self.configured, &fetching.url) {
             (Some(url), _) | (None, Some(url)) => url.clone(),
             (None, None) => {
@@ -769,7 +794,7 @@ impl Keys {
         };
         let answer = fetch_json(http.get(&url).header("accept", "application/json"), &url).await?;
         let Some(Value::Array(listed)) = answer.get("keys") else {
-            return Err(format!("`{url}` is not a JWKS (no `keys` list)"));
+            return Err(KeysError::NotJwks(url));
         };
         let mut keys = Vec::new();
         for value in listed {
@@ -794,7 +819,7 @@ impl Keys {
             });
         }
         if keys.is_empty() && !listed.is_empty() {
-            return Err(format!("`{url}` has no key this server can use"));
+            return Err(KeysError::NoUsableKey(url));
         }
         tracing::debug!(url = %url, keys = keys.len(), "fetched the authorization server's keys");
         Ok(KeySet {
@@ -804,8 +829,9 @@ impl Keys {
     }
 
     /// The `jwks_uri` of the issuer's metadata: RFC 8414, then OpenID discovery.
-    async fn discover(&self, http: &reqwest::Client) -> Result<String, String> {
-        let issuer = url::Url::parse(&self.issuer).map_err(|e| e.to_string())?;
+    async fn discover(&self, http: &reqwest::Client) -> Result<String, KeysError> {
+        // Checked at start-up ([`check`]).
+        let issuer = http_url("issuer", &self.issuer).map_err(KeysError::Issuer)?;
         let origin = issuer.origin().ascii_serialization();
         let path = issuer.path().trim_end_matches('/');
         let candidates = [
@@ -818,25 +844,160 @@ impl Keys {
                 Ok(metadata) => {
                     let named = metadata.get("issuer").and_then(Value::as_str);
                     if named.is_some_and(|n| n != self.issuer) {
-                        return Err(format!(
-                            "the metadata at `{url}` is for the issuer \"{}\", not `{}`",
-                            named.unwrap_or_default(),
-                            self.issuer
-                        ));
+                        return Err(KeysError::OtherIssuer {
+                            url: url.clone(),
+                            named: named.unwrap_or_default().to_owned(),
+                            issuer: self.issuer.clone(),
+                        });
                     }
                     return metadata
                         .get("jwks_uri")
                         .and_then(Value::as_str)
                         .map(str::to_owned)
-                        .ok_or_else(|| format!("the metadata at `{url}` has no `jwks_uri`: set [auth.oauth] jwks_url"));
+                        .ok_or_else(|| KeysError::NoJwksUri(url.clone()));
                 }
                 Err(e) => problems.push(e),
             }
         }
-        Err(format!(
-            "the issuer's metadata could not be read ({}); set [auth.oauth] jwks_url",
-            problems.join("; ")
-        ))
+        Err(KeysError::NoMetadata(problems))
+    }
+}
+
+/// Why a token is refused: what the client reads in the 401's `error_description`, and
+/// the log.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum TokenError {
+    #[error("the token is not a JWT (or not one this server can read)")]
+    NotJwt,
+
+    #[error("tokens signed with {0:?} are not accepted ([auth.oauth] algorithms)")]
+    Algorithm(Algorithm),
+
+    #[error(transparent)]
+    Key(#[from] KeyError),
+
+    #[error("the token has expired")]
+    Expired,
+
+    #[error("the token is not valid yet (its `nbf` is in the future)")]
+    NotYet,
+
+    /// `found`: the claim as JSON, or `nothing`.
+    #[error("the token was issued by {found}, not by `{expected}` ([auth.oauth] issuer)")]
+    Issuer { found: String, expected: String },
+
+    #[error(
+        "the token is for {found}, not for this server (`{resource}`): ask for a token with resource={resource}"
+    )]
+    Audience { found: String, resource: String },
+
+    #[error("the token's signature does not verify")]
+    Signature,
+
+    #[error("the token has no `{0}` claim")]
+    MissingClaim(String),
+
+    #[error("the token's algorithm does not match its key")]
+    KeyAlgorithm,
+
+    #[error("the token is not valid ({0:?})")]
+    Other(jsonwebtoken::errors::ErrorKind),
+
+    #[error("the token names no subject (no `sub` claim)")]
+    NoSubject,
+
+    #[error("the authorization server could not be asked about the token: {0}")]
+    Introspection(FetchError),
+
+    #[error("the introspection endpoint `{0}` did not answer a JSON object")]
+    NotObject(String),
+
+    #[error(
+        "the authorization server says the token is not active (revoked, expired, or not one of its own)"
+    )]
+    Inactive,
+}
+
+/// Why no key checks a token's signature.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum KeyError {
+    #[error("the authorization server's keys could not be fetched: {0}")]
+    Unfetched(Arc<KeysError>),
+
+    #[error("no key of the authorization server has the id `{kid}` (for {alg:?})")]
+    NoKid { kid: String, alg: Algorithm },
+
+    #[error("no key of the authorization server is for {0:?}")]
+    NoKey(Algorithm),
+}
+
+/// Why the authorization server's keys could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum KeysError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+
+    #[error("[auth.oauth] {0}")]
+    Issuer(SettingError),
+
+    #[error("`{0}` is not a JWKS (no `keys` list)")]
+    NotJwks(String),
+
+    #[error("`{0}` has no key this server can use")]
+    NoUsableKey(String),
+
+    #[error("the metadata at `{url}` is for the issuer \"{named}\", not `{issuer}`")]
+    OtherIssuer {
+        url: String,
+        named: String,
+        issuer: String,
+    },
+
+    #[error("the metadata at `{0}` has no `jwks_uri`: set [auth.oauth] jwks_url")]
+    NoJwksUri(String),
+
+    #[error(
+        "the issuer's metadata could not be read ({}); set [auth.oauth] jwks_url",
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    NoMetadata(Vec<FetchError>),
+}
+
+/// Why the authorization server's answer could not be had.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FetchError {
+    #[error("`{url}` did not answer in time ([auth.oauth] timeout)")]
+    Timeout { url: String },
+
+    #[error("`{url}` could not be reached")]
+    Unreachable { url: String },
+
+    #[error("`{url}`: {source}")]
+    Http { url: String, source: reqwest::Error },
+
+    #[error("`{url}` answered {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+
+    #[error("`{url}` answered more than {MAX_ANSWER} bytes")]
+    TooLarge { url: String },
+
+    #[error("`{url}` did not answer JSON")]
+    NotJson { url: String },
+}
+
+impl FetchError {
+    fn of(e: reqwest::Error, url: &str) -> FetchError {
+        let url = url.to_owned();
+        if e.is_timeout() {
+            FetchError::Timeout { url }
+        } else if e.is_connect() {
+            FetchError::Unreachable { url }
+        } else {
+            FetchError::Http { url, source: e }
+        }
     }
 }
 
@@ -860,6 +1021,15 @@ mod tests {
         );
         assert!(canonical("https://mcp.example.com/mcp#x").is_err());
         assert!(canonical("ftp://mcp.example.com/").is_err());
+    }
+
+    #[test]
+    fn a_bad_resource_is_named_once() {
+        let why = canonical("ftp://mcp.example.com/").map_err(|e| e.to_string());
+        assert_eq!(
+            why,
+            Err("resource: `ftp://mcp.example.com/` is not an http(s) URL".to_owned())
+        );
     }
 
     #[test]

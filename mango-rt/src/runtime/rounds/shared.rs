@@ -9,9 +9,9 @@ use std::time::Duration;
 use diesel::sql_types::{BigInt, Bool, Text};
 use diesel_async::RunQueryDsl;
 
-use super::{REPLAYED, RUNNING};
+use super::StateRefused;
 use crate::builtin::audit::now_ms;
-use crate::db::Database;
+use crate::db::{Database, QueryError};
 
 /// How long a replica holds a call whose round it runs, renewed every third of it while
 /// the round runs: a replica that dies mid-round frees the call within this.
@@ -41,16 +41,28 @@ struct Completed {
     completed: bool,
 }
 
-/// The ledger's table is missing, or the database is down: said so the operator knows
-/// what to do.
-fn failed(e: impl std::fmt::Display) -> String {
-    let e = e.to_string();
-    if e.contains("mango_rounds") && e.contains("does not exist") {
-        "this server keeps 2026-07-28's rounds in the table `mango_rounds`, which is missing: run `migrate` (mango's own migration creates it)".to_owned()
+/// Why the ledger could not be used: its table is missing, or the database is down;
+/// said so the operator knows what to do.
+#[derive(Debug, thiserror::Error)]
+pub(in crate::runtime) enum LedgerError {
+    #[error(
+        "this server keeps 2026-07-28's rounds in the table `mango_rounds`, which is missing: run `migrate` (mango's own migration creates it)"
+    )]
+    Missing,
+
+    #[error(
+        "the rounds' ledger (table `mango_rounds`) could not be read: {0}; call the tool again once the database is back"
+    )]
+    Unavailable(QueryError),
+}
+
+fn failed(e: impl Into<QueryError>) -> LedgerError {
+    let e = e.into();
+    let text = e.to_string();
+    if text.contains("mango_rounds") && text.contains("does not exist") {
+        LedgerError::Missing
     } else {
-        format!(
-            "the rounds' ledger (table `mango_rounds`) could not be read: {e}; call the tool again once the database is back"
-        )
+        LedgerError::Unavailable(e)
     }
 }
 
@@ -62,8 +74,8 @@ impl Shared {
         }
     }
 
-    pub(super) async fn claim(&self, call: &str, ttl: Duration) -> Result<Held, String> {
-        let mut conn = self.database.get().await.map_err(|e| e.to_string())?;
+    pub(super) async fn claim(&self, call: &str, ttl: Duration) -> Result<Held, StateRefused> {
+        let mut conn = self.database.get().await.map_err(failed)?;
         let now = now_ms();
         if self
             .claims
@@ -100,9 +112,9 @@ impl Shared {
                     .await
                     .map_err(failed)?;
             return Err(if rows.iter().any(|r| r.completed) {
-                REPLAYED.into()
+                StateRefused::Replayed
             } else {
-                RUNNING.into()
+                StateRefused::Running
             });
         }
         drop(conn);
@@ -139,7 +151,7 @@ impl Shared {
     pub(super) async fn completed(&self, held: &mut Held, ttl: Duration) {
         held.renew.abort();
         let done = async {
-            let mut conn = self.database.get().await.map_err(|e| e.to_string())?;
+            let mut conn = self.database.get().await.map_err(QueryError::from)?;
             diesel::sql_query(
                 "UPDATE mango_rounds SET completed = TRUE, running_until_ms = NULL, expires_ms = $2 WHERE call = $1",
             )
@@ -147,7 +159,7 @@ impl Shared {
             .bind::<BigInt, _>(now_ms() + millis(ttl))
             .execute(&mut *conn)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(QueryError::from)
         };
         match done.await {
             Ok(_) => held.settled = true,
@@ -171,8 +183,8 @@ impl Shared {
     }
 }
 
-async fn release(database: &Database, call: &str) -> Result<(), String> {
-    let mut conn = database.get().await.map_err(|e| e.to_string())?;
+async fn release(database: &Database, call: &str) -> Result<(), QueryError> {
+    let mut conn = database.get().await?;
     diesel::sql_query(
         "UPDATE mango_rounds SET running_until_ms = NULL WHERE call = $1 AND NOT completed",
     )
@@ -180,7 +192,7 @@ async fn release(database: &Database, call: &str) -> Result<(), String> {
     .execute(&mut *conn)
     .await
     .map(drop)
-    .map_err(|e| e.to_string())
+    .map_err(QueryError::from)
 }
 
 impl Drop for Held {
