@@ -16,6 +16,7 @@ mod data;
 mod hook;
 mod item;
 mod middleware;
+mod model;
 mod prompt;
 mod resource;
 mod settings;
@@ -252,6 +253,61 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
     data::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Serves a Diesel model's table as tools (django-mcp-server's `ModelQueryToolset`):
+/// `<name>_query` finds rows (typed filters on each field, an order, pages with a
+/// cursor, a count) and `<name>_get` reads one by its key. Both are read-only tools of
+/// the app, through the one pipeline (middleware, the call's transaction, the audit
+/// log), and need the scope `<table>:read` when the server checks scopes.
+///
+/// ```
+/// diesel::table! {
+///     notes (id) {
+///         id -> BigInt,
+///         text -> Text,
+///         author -> Nullable<Text>,
+///         secret -> Text,
+///     }
+/// }
+///
+/// /// A note.
+/// #[mango_rt::model]
+/// #[derive(diesel::Queryable, diesel::Selectable)]
+/// #[diesel(table_name = notes)]
+/// struct Note {
+///     id: i64,
+///     /// What the note says (doc comments describe the field in the schemas).
+///     text: String,
+///     author: Option<String>,
+///     /// Never shown, never filtered on.
+///     #[model(hidden)]
+///     secret: String,
+/// }
+/// ```
+///
+/// - A client filters with conditions per field, all of which must hold:
+///   `{"filter": {"text": {"icontains": "milk"}, "id": {"gt": 10}}, "order": "-id",
+///   "limit": 20}`. Text fields take `eq`, `ne`, `in`, `contains`, `icontains` and
+///   `starts_with`; the others `eq`, `ne`, `lt`, `lte`, `gt`, `gte` and `in`; a field
+///   that may be null (`Option<T>`) also `is_null`. Any other key, or a value of the
+///   wrong type, is an error naming it.
+/// - `order` is a field that is never null, `-field` for largest first (the key breaks
+///   ties); a page holds `limit` rows (`[models] default_limit`, at most `max_limit`),
+///   and `next_cursor` when more follow: the next call passes it as `cursor`, with the
+///   same filter and order. Cursors are signed (with `[input] key` when set, so that
+///   replicas share them).
+/// - Options: `name = "…"` (the tools' names are `<name>_query` and `<name>_get`; the
+///   table's name by default), `scopes = ["…"]` (instead of `<table>:read`), `crate =
+///   path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
+///   not `id`); `#[diesel(column_name = …)]` is followed.
+#[proc_macro_attribute]
+pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
+    let input: proc_macro2::TokenStream = input.into();
+    match model::expand(args.into(), input.clone()) {
+        Ok(expanded) => expanded.into(),
+        Err(error) => model::kept(input, error).into(),
+    }
 }
 
 /// An app's start-up hook (Django's `AppConfig.ready`): runs once per process, before

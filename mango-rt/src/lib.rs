@@ -34,7 +34,8 @@
 //! MCP items of plain functions; [`command`] a management command; [`middleware`] a
 //! step of the one pipeline; [`settings`](macro@settings) an app's typed section of
 //! `Mango.toml`; [`startup`] and [`shutdown`] hooks; [`data`] derives what an argument
-//! or result type needs; [`migrations!`] embeds an app's migrations.
+//! or result type needs; [`model`] serves a Diesel model's table as query and get tools;
+//! [`migrations!`] embeds an app's migrations.
 //!
 //! **What an item returns.** Any `Serialize` type (with `JsonSchema`, a tool's
 //! `outputSchema`), or a type implementing [`IntoOutput`]: text, [`Content`] blocks,
@@ -81,6 +82,7 @@
 //! | `state` | what calls share: settings, apps, app settings, pool, in-flight calls, resource subscribers |
 //! | `call` | [`Context`], [`Target`], [`Caller`], injection, [`Output`] and [`IntoOutput`]; asking the client ([`Answer`], [`Sampling`]) |
 //! | `chain` | [`Request`], [`Response`], [`Next`], [`Middleware`]; the one pipeline |
+//! | `model` | what [`model`]'s generated tools use: filters, pages, the limit, signed cursors |
 //! | `registry` | one `EntryMeta` and one link-time slice per kind of entry |
 //! | `builtin` | the built-in middleware: auth (MCP step and HTTP layer), rate limit, timeout, timing, audit |
 //! | `runtime` | the registry and settings made into tables and a chain; 2026-07-28 rounds and their signed state; [`StartError`] |
@@ -100,6 +102,7 @@ pub mod db;
 mod error;
 mod manage;
 mod mcp;
+mod model;
 mod project;
 mod registry;
 mod runtime;
@@ -119,13 +122,14 @@ pub use call::{
 pub use chain::{ListRequest, Listed, Middleware, Next, Request, Response};
 pub use error::ToolError;
 pub use mango_attr::{
-    command, completion, data, middleware, prompt, resource, settings, shutdown, startup, tool,
+    command, completion, data, middleware, model, prompt, resource, settings, shutdown, startup,
+    tool,
 };
 pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
-    OAuthSettings, RateLimitSettings, Secret, ServeTransport, ServerSettings, Settings, StdioAuth,
-    TimeoutSettings,
+    ModelSettings, OAuthSettings, RateLimitSettings, Secret, ServeTransport, ServerSettings,
+    Settings, StdioAuth, TimeoutSettings,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
@@ -175,6 +179,17 @@ pub mod __private {
         ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema, with_dialect};
+
+    /// What `#[model]`'s generated code uses.
+    pub mod model {
+        pub use crate::model::*;
+        /// The Diesel traits the generated queries call.
+        pub use diesel::{
+            BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods,
+            NullableExpressionMethods, OptionalExtension, QueryDsl, TextExpressionMethods,
+        };
+        pub use diesel_async::RunQueryDsl;
+    }
     pub use crate::settings::{AppSettings, parse_settings};
     pub use clap;
     pub use diesel_migrations::{self, EmbeddedMigrations};

@@ -139,6 +139,9 @@ pub struct Settings {
     /// `[admin]`: the admin pages on the HTTP server.
     #[serde(default)]
     pub admin: AdminSettings,
+    /// `[models]`: the tools of the apps' `#[model]`s.
+    #[serde(default)]
+    pub models: ModelSettings,
     /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
     /// (likewise their `#[shutdown]` hooks).
     #[serde(default = "default_startup_timeout")]
@@ -546,6 +549,27 @@ impl Default for InputSettings {
     }
 }
 
+/// `[models]`: the tools of the apps' `#[model]`s.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ModelSettings {
+    /// Rows a query tool returns when the call gives no `limit`.
+    pub default_limit: u32,
+    /// The most rows a call may ask for (a larger `limit` is refused: the client follows
+    /// `next_cursor` instead).
+    pub max_limit: u32,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            default_limit: 50,
+            max_limit: 500,
+        }
+    }
+}
+
 /// `[database]`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -607,6 +631,7 @@ impl std::fmt::Debug for Settings {
             .field("timeout", &self.timeout)
             .field("audit", &self.audit)
             .field("input", &self.input)
+            .field("models", &self.models)
             .field("admin", &self.admin)
             .field("startup_timeout", &self.startup_timeout)
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
@@ -641,6 +666,7 @@ impl Default for Settings {
             timeout: TimeoutSettings::default(),
             audit: AuditSettings::default(),
             input: InputSettings::default(),
+            models: ModelSettings::default(),
             admin: AdminSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),

@@ -1,0 +1,626 @@
+//! `#[model]`: a Diesel model's table served as tools, `<name>_query` (filters, order,
+//! pages, a count) and `<name>_get` (one row by its key). The queries are Diesel's query
+//! builder, written here field by field with the fields' own types: a client's filter
+//! is values bound to a query, never SQL.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::{ParseStream, Parser};
+use syn::{
+    Attribute, Fields, GenericArgument, Ident, ItemStruct, LitStr, Path, PathArguments, Type,
+};
+
+use crate::util::{
+    Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
+    path_string,
+};
+
+#[derive(Default)]
+struct Options {
+    name: Option<LitStr>,
+    scopes: Option<Vec<LitStr>>,
+    krate: Option<Path>,
+}
+
+impl Options {
+    fn parse(input: ParseStream) -> syn::Result<Options> {
+        let mut o = Options::default();
+        o.krate = parse_options(input, "model", "name, scopes, crate", |key, input| {
+            match key {
+                "name" => o.name = Some(parse_str_value(input)?),
+                "scopes" => o.scopes = Some(parse_scopes_value(input)?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        Ok(o)
+    }
+}
+
+/// One field of the model.
+struct Field {
+    ident: Ident,
+    ty: Type,
+    /// The column (`#[diesel(column_name = …)]`, else the field's name).
+    column: Ident,
+    doc: String,
+    hidden: bool,
+    key: bool,
+    /// `Option<T>`: the column may be null; `inner` is `T`.
+    nullable: bool,
+    inner: Type,
+    text: bool,
+}
+
+pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let options = errors.ok(Options::parse.parse2(args)).unwrap_or_default();
+    let mut item: ItemStruct = match syn::parse2(input) {
+        Ok(item) => item,
+        Err(e) => {
+            return Err(errors.fail(syn::Error::new(
+                e.span(),
+                "#[model] goes on a Diesel model: a struct with named fields and #[diesel(table_name = …)]",
+            )));
+        }
+    };
+    let table = errors.ok(table_name(&item));
+    let Fields::Named(named) = &mut item.fields else {
+        return Err(errors.fail(syn::Error::new_spanned(
+            &item.ident,
+            "#[model] goes on a struct with named fields (one per column)",
+        )));
+    };
+    let mut fields = Vec::new();
+    for f in &mut named.named {
+        let (hidden, key) = errors.ok(field_options(&mut f.attrs)).unwrap_or_default();
+        let Some(ident) = f.ident.clone() else {
+            continue;
+        };
+        let column = errors
+            .ok(column_name(&f.attrs))
+            .flatten()
+            .unwrap_or_else(|| ident.clone());
+        let (nullable, inner) = match option_inner(&f.ty) {
+            Some(inner) => (true, inner.clone()),
+            None => (false, f.ty.clone()),
+        };
+        let text = is_string(&inner);
+        fields.push(Field {
+            ident,
+            ty: f.ty.clone(),
+            column,
+            doc: doc_text(&f.attrs),
+            hidden,
+            key,
+            nullable,
+            inner,
+            text,
+        });
+    }
+    let key_index = match fields.iter().filter(|f| f.key).count() {
+        0 => fields.iter().position(|f| f.ident == "id"),
+        1 => fields.iter().position(|f| f.key),
+        _ => {
+            errors.push(syn::Error::new_spanned(
+                &item.ident,
+                "two fields are marked #[model(key)]: a model has one key (its primary key)",
+            ));
+            None
+        }
+    };
+    if key_index.is_none() && fields.iter().all(|f| !f.key) {
+        errors.push(syn::Error::new_spanned(
+            &item.ident,
+            "the model has no field `id`: mark its primary key's field #[model(key)]",
+        ));
+    }
+    if let Some(k) = key_index.map(|k| &fields[k]) {
+        if k.hidden {
+            errors.push(syn::Error::new_spanned(
+                &k.ident,
+                "the key cannot be hidden: clients name rows by it",
+            ));
+        }
+        if k.nullable {
+            errors.push(syn::Error::new_spanned(
+                &k.ty,
+                "the key cannot be an Option: a primary key is never null",
+            ));
+        }
+    }
+    if fields.iter().filter(|f| !f.hidden).count() > 16 {
+        errors.push(syn::Error::new_spanned(
+            &item.ident,
+            "a model shows at most 16 fields: mark the others #[model(hidden)]",
+        ));
+    }
+    errors.finish()?;
+    let (Some(table), Some(key_index)) = (table, key_index) else {
+        return Ok(quote!(#item));
+    };
+    fields[key_index].key = true;
+
+    let krate = options.krate.clone().unwrap_or_else(default_crate);
+    let p = quote!(#krate::__private);
+    let m = quote!(#p::model);
+    let serde_path = format!("{}::__private::serde", path_string(&krate));
+    let schemars_path = format!("{}::__private::schemars", path_string(&krate));
+    let table_ident = table
+        .segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default();
+    let name = options
+        .name
+        .as_ref()
+        .map_or_else(|| table_ident.clone(), LitStr::value);
+    let scopes: Vec<String> = match &options.scopes {
+        Some(scopes) => scopes.iter().map(LitStr::value).collect(),
+        None => vec![format!("{table_ident}:read")],
+    };
+    let what = item.ident.to_string();
+    let row_doc = doc_text(&item.attrs);
+    let key = &fields[key_index];
+    let key_ident = &key.ident;
+    let key_ty = &key.ty;
+    let key_column = &key.column;
+    let key_name = key.ident.to_string();
+
+    let visible: Vec<&Field> = fields.iter().filter(|f| !f.hidden).collect();
+    // The key's place among the selected columns.
+    let key_at = syn::Index::from(
+        visible
+            .iter()
+            .position(|f| f.ident == key.ident)
+            .unwrap_or_default(),
+    );
+
+    // The filter: one optional set of conditions per visible field.
+    let filter_fields = visible.iter().map(|f| {
+        let (ident, inner, doc) = (&f.ident, &f.inner, &f.doc);
+        let ty = if f.text {
+            quote!(#m::Text)
+        } else {
+            quote!(#m::Compare<#inner>)
+        };
+        quote! {
+            #[doc = #doc]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #ident: ::std::option::Option<#ty>,
+        }
+    });
+    let apply_filters = visible.iter().map(|f| {
+        let ident = &f.ident;
+        let field = ident.to_string();
+        let column = &f.column;
+        let col = quote!(#table::#column);
+        let null = if f.nullable {
+            quote! {
+                match c.is_null {
+                    ::std::option::Option::Some(true) => q = q.filter(#col.is_null()),
+                    ::std::option::Option::Some(false) => q = q.filter(#col.is_not_null()),
+                    ::std::option::Option::None => {}
+                }
+            }
+        } else {
+            quote!(#m::never_null(#field, c.is_null)?;)
+        };
+        let specific = if f.text {
+            quote! {
+                if let ::std::option::Option::Some(v) = &c.contains {
+                    q = q.filter(#m::position(#col, ::std::clone::Clone::clone(v)).gt(0));
+                }
+                if let ::std::option::Option::Some(v) = &c.icontains {
+                    q = q.filter(
+                        #m::lower(#col)
+                            .like(#m::contains_pattern(&v.to_lowercase()))
+                            .escape('\\'),
+                    );
+                }
+                if let ::std::option::Option::Some(v) = &c.starts_with {
+                    q = q.filter(#m::position(#col, ::std::clone::Clone::clone(v)).eq(1));
+                }
+            }
+        } else {
+            quote! {
+                if let ::std::option::Option::Some(v) = &c.lt {
+                    q = q.filter(#col.lt(::std::clone::Clone::clone(v)));
+                }
+                if let ::std::option::Option::Some(v) = &c.lte {
+                    q = q.filter(#col.le(::std::clone::Clone::clone(v)));
+                }
+                if let ::std::option::Option::Some(v) = &c.gt {
+                    q = q.filter(#col.gt(::std::clone::Clone::clone(v)));
+                }
+                if let ::std::option::Option::Some(v) = &c.gte {
+                    q = q.filter(#col.ge(::std::clone::Clone::clone(v)));
+                }
+            }
+        };
+        quote! {
+            if let ::std::option::Option::Some(c) = &f.#ident {
+                if let ::std::option::Option::Some(v) = &c.eq {
+                    q = q.filter(#col.eq(::std::clone::Clone::clone(v)));
+                }
+                if let ::std::option::Option::Some(v) = &c.ne {
+                    q = q.filter(#col.ne(::std::clone::Clone::clone(v)));
+                }
+                if let ::std::option::Option::Some(v) = &c.any {
+                    #m::check_in(#field, v)?;
+                    q = q.filter(#col.eq_any(::std::clone::Clone::clone(v)));
+                }
+                #specific
+                #null
+            }
+        }
+    });
+
+    // The orders: ascending and descending on each visible field that is never null,
+    // the key breaking ties; a cursor is the last row's value of the field and its key.
+    let orderable: Vec<(usize, &&Field)> = visible
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !f.nullable)
+        .collect();
+    let mut order_variants = Vec::new();
+    let mut order_arms = Vec::new();
+    let mut cursor_arms = Vec::new();
+    let mut default_order = None;
+    for (at, f) in &orderable {
+        let field = f.ident.to_string();
+        let column = &f.column;
+        let col = quote!(#table::#column);
+        let ty = &f.ty;
+        let at = syn::Index::from(*at);
+        for descending in [false, true] {
+            let variant = format_ident!("{}{}", if descending { "Desc_" } else { "Asc_" }, f.ident);
+            let token = if descending {
+                format!("-{field}")
+            } else {
+                field.clone()
+            };
+            let doc = if descending {
+                format!("`{field}`, largest first")
+            } else {
+                format!("`{field}`, smallest first")
+            };
+            let query = format!("{name}:{token}");
+            order_variants.push(quote! {
+                #[doc = #doc]
+                #[serde(rename = #token)]
+                #variant,
+            });
+            if f.key && !descending {
+                default_order = Some(variant.clone());
+            }
+            let (after, dir) = if descending {
+                (quote!(lt), quote!(desc))
+            } else {
+                (quote!(gt), quote!(asc))
+            };
+            let (resume, sort) = if f.key {
+                (
+                    quote! {
+                        let (_, k): (#key_ty, #key_ty) = #m::open_cursor(ctx, c, #query, &filter)?;
+                        q = q.filter(#col.#after(k));
+                    },
+                    quote!(q = q.order(#col.#dir());),
+                )
+            } else {
+                (
+                    quote! {
+                        let (v, k): (#ty, #key_ty) = #m::open_cursor(ctx, c, #query, &filter)?;
+                        q = q.filter(
+                            #col.#after(::std::clone::Clone::clone(&v))
+                                .or(#col.eq(v).and(#table::#key_column.#after(k))),
+                        );
+                    },
+                    quote!(q = q.order((#col.#dir(), #table::#key_column.#dir()));),
+                )
+            };
+            order_arms.push(quote! {
+                __MangoOrder::#variant => {
+                    if let ::std::option::Option::Some(c) = &cursor {
+                        #resume
+                    }
+                    #sort
+                }
+            });
+            cursor_arms.push(quote! {
+                __MangoOrder::#variant => #m::seal_cursor(ctx, #query, &filter, &last.#at, &last.#key_at),
+            });
+        }
+    }
+    let Some(default_order) = default_order else {
+        return Err(syn::Error::new_spanned(
+            &item.ident,
+            "the model's key is not among its orders (a bug of #[model]: please report it)",
+        ));
+    };
+
+    let columns = visible.iter().map(|f| {
+        let column = &f.column;
+        quote!(#table::#column)
+    });
+    let columns = quote!((#(#columns,)*));
+    let row_types = visible.iter().map(|f| &f.ty);
+    let row_types = quote!((#(#row_types,)*));
+    let row_fields = visible.iter().map(|f| {
+        let (ident, ty, doc) = (&f.ident, &f.ty, &f.doc);
+        quote! {
+            #[doc = #doc]
+            #ident: #ty,
+        }
+    });
+    let row_idents: Vec<&Ident> = visible.iter().map(|f| &f.ident).collect();
+    let row_indexes = (0..visible.len()).map(syn::Index::from);
+    let row_of = quote! {
+        |r: #row_types| __MangoRow { #(#row_idents: r.#row_indexes,)* }
+    };
+
+    let order_names: Vec<String> = orderable.iter().map(|(_, f)| f.ident.to_string()).collect();
+    let query_name = format!("{name}_query");
+    let get_name = format!("{name}_get");
+    let query_description = format!(
+        "Find {what} rows (the table `{table_ident}`): `filter` by field (all conditions hold), `order` by {}, `limit`, then `cursor` = the `next_cursor` of the page before for the next rows; `count` adds the total. A row: {}",
+        order_names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if row_doc.is_empty() {
+            what.clone()
+        } else {
+            row_doc.clone()
+        }
+    );
+    let get_description = format!("One {what} (the table `{table_ident}`), by its `{key_name}`.");
+    let key_doc = format!("The {what}'s `{key_name}`.");
+    let scopes = scopes.iter();
+    let scopes = quote!([#(#scopes),*]);
+    let filter_doc = format!("Conditions on the {what} rows' fields; every one given must hold.");
+    let order_doc =
+        format!("The order (a field, `-field` for largest first; default `{key_name}`).");
+    let fn_query = format_ident!(
+        "__mango_model_{}_query",
+        table_ident,
+        span = Span::call_site()
+    );
+    let fn_get = format_ident!(
+        "__mango_model_{}_get",
+        table_ident,
+        span = Span::call_site()
+    );
+    Ok(quote! {
+        #item
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, non_snake_case, clippy::all, clippy::pedantic)]
+        const _: () = {
+            use #m::{
+                BoolExpressionMethods as _, EscapeExpressionMethods as _, ExpressionMethods as _,
+                OptionalExtension as _,
+                QueryDsl as _, RunQueryDsl as _, TextExpressionMethods as _,
+            };
+
+            #[doc = #filter_doc]
+            #[derive(::std::default::Default, #p::serde::Deserialize, #p::serde::Serialize, #p::schemars::JsonSchema)]
+            #[serde(crate = #serde_path, deny_unknown_fields)]
+            #[schemars(crate = #schemars_path, inline)]
+            struct __MangoFilter {
+                #(#filter_fields)*
+            }
+
+            #[doc = #order_doc]
+            #[derive(::std::clone::Clone, ::std::marker::Copy, #p::serde::Deserialize, #p::schemars::JsonSchema)]
+            #[serde(crate = #serde_path)]
+            #[schemars(crate = #schemars_path, inline)]
+            enum __MangoOrder {
+                #(#order_variants)*
+            }
+
+            #[doc = #row_doc]
+            #[derive(#p::serde::Serialize, #p::schemars::JsonSchema)]
+            #[serde(crate = #serde_path)]
+            #[schemars(crate = #schemars_path, rename = #what)]
+            struct __MangoRow {
+                #(#row_fields)*
+            }
+
+            /// The rows `f` lets through.
+            fn __mango_filtered(
+                f: &__MangoFilter,
+            ) -> ::std::result::Result<#table::BoxedQuery<'static, #m::Backend>, #m::QueryError> {
+                let mut q = #table::table.into_boxed::<#m::Backend>();
+                #(#apply_filters)*
+                ::std::result::Result::Ok(q)
+            }
+
+            #[#krate::tool(crate = #krate, name = #query_name, read_only, scopes = #scopes, description = #query_description)]
+            async fn #fn_query(
+                #[doc = #filter_doc]
+                #[serde(default)]
+                filter: __MangoFilter,
+                #[doc = #order_doc]
+                #[serde(default)]
+                order: ::std::option::Option<__MangoOrder>,
+                /// How many rows (by default `[models] default_limit`, at most `[models] max_limit`).
+                #[serde(default)]
+                limit: ::std::option::Option<u32>,
+                /// The `next_cursor` of the page before, for the rows after it.
+                #[serde(default)]
+                cursor: ::std::option::Option<::std::string::String>,
+                /// Also count every row that matches (`total`).
+                #[serde(default)]
+                count: bool,
+                db: &mut #krate::db::Db,
+                ctx: &#krate::Context,
+            ) -> ::std::result::Result<#krate::Json<#m::Page<__MangoRow>>, #krate::ToolError> {
+                let limit = #m::limit(ctx, limit)?;
+                let order = order.unwrap_or(__MangoOrder::#default_order);
+                let total = if count {
+                    ::std::option::Option::Some(
+                        __mango_filtered(&filter)?.count().get_result::<i64>(db).await?,
+                    )
+                } else {
+                    ::std::option::Option::None
+                };
+                let mut q = __mango_filtered(&filter)?;
+                match order {
+                    #(#order_arms)*
+                }
+                let mut rows: ::std::vec::Vec<#row_types> =
+                    q.select(#columns).limit(limit + 1).load(db).await?;
+                let more = rows.len() as i64 > limit;
+                rows.truncate(limit as usize);
+                let next_cursor = match rows.last() {
+                    ::std::option::Option::Some(last) if more => ::std::option::Option::Some(match order {
+                        #(#cursor_arms)*
+                    }),
+                    _ => ::std::option::Option::None,
+                };
+                ::std::result::Result::Ok(#krate::Json(#m::Page {
+                    rows: rows.into_iter().map(#row_of).collect(),
+                    next_cursor,
+                    total,
+                }))
+            }
+
+            #[#krate::tool(crate = #krate, name = #get_name, read_only, scopes = #scopes, description = #get_description)]
+            async fn #fn_get(
+                #[doc = #key_doc]
+                #key_ident: #key_ty,
+                db: &mut #krate::db::Db,
+            ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
+                let row: ::std::option::Option<#row_types> = #table::table
+                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
+                    .select(#columns)
+                    .first(db)
+                    .await
+                    .optional()?;
+                match row {
+                    ::std::option::Option::Some(r) => ::std::result::Result::Ok(#krate::Json((#row_of)(r))),
+                    ::std::option::Option::None => ::std::result::Result::Err(
+                        #m::not_found(#what, #key_name, &#key_ident).into(),
+                    ),
+                }
+            }
+        };
+    })
+}
+
+/// On an error, the struct as written (less its `#[model(…)]` attributes) with the
+/// errors: its other uses report nothing more.
+pub fn kept(input: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    match syn::parse2::<ItemStruct>(input) {
+        Ok(mut item) => {
+            if let Fields::Named(named) = &mut item.fields {
+                for f in &mut named.named {
+                    strip_model_attributes(&mut f.attrs);
+                }
+            }
+            quote!(#item #error)
+        }
+        Err(_) => error,
+    }
+}
+
+/// The `table_name` of `#[diesel(table_name = …)]`.
+fn table_name(item: &ItemStruct) -> syn::Result<Path> {
+    let mut found = None;
+    for attr in item.attrs.iter().filter(|a| a.path().is_ident("diesel")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("table_name") {
+                found = Some(meta.value()?.parse::<Path>()?);
+            } else {
+                skip_option(&meta)?;
+            }
+            Ok(())
+        })?;
+    }
+    found.ok_or_else(|| {
+        syn::Error::new_spanned(
+            &item.ident,
+            "#[model] needs the model's table: add #[diesel(table_name = <the table! module>)] (as for Selectable)",
+        )
+    })
+}
+
+/// The `column_name` of a field's `#[diesel(column_name = …)]`.
+fn column_name(attrs: &[Attribute]) -> syn::Result<Option<Ident>> {
+    let mut found = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("diesel")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("column_name") {
+                found = Some(meta.value()?.parse::<Ident>()?);
+            } else {
+                skip_option(&meta)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(found)
+}
+
+/// `#[model(hidden)]`, `#[model(key)]`: (hidden, key), the attributes taken out.
+fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool)> {
+    let (mut hidden, mut key) = (false, false);
+    let mut errors = Errors::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("hidden") {
+                hidden = true;
+            } else if meta.path.is_ident("key") {
+                key = true;
+            } else {
+                return Err(meta.error(
+                    "unknown #[model] field option; expected `hidden` (not shown, not filtered) or `key` (the primary key)",
+                ));
+            }
+            Ok(())
+        });
+        errors.ok(parsed);
+    }
+    strip_model_attributes(attrs);
+    errors.finish()?;
+    Ok((hidden, key))
+}
+
+/// Skips another `#[diesel(…)]` option: `key = value`, `key(…)` or `key`.
+fn skip_option(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<TokenStream>()?;
+    }
+    Ok(())
+}
+
+fn strip_model_attributes(attrs: &mut Vec<Attribute>) {
+    attrs.retain(|a| !a.path().is_ident("model"));
+}
+
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+fn is_string(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "String"))
+}

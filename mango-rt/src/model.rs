@@ -1,0 +1,365 @@
+//! Models: a Diesel table served as tools (`#[mango_rt::model]`). What the generated
+//! code uses: the filters' types, the page it returns, the limit, the cursor, and the
+//! SQL functions text matching needs on each backend. The macro writes each model's
+//! Diesel queries itself, typed, field by field: nothing a client sends is ever SQL.
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::call::Context;
+
+/// The compiled backend (the boxed queries' type parameter).
+#[cfg(feature = "sqlite")]
+pub type Backend = diesel::sqlite::Sqlite;
+/// The compiled backend (the boxed queries' type parameter).
+#[cfg(feature = "postgres")]
+pub type Backend = diesel::pg::Pg;
+
+/// The most values an `in` condition takes.
+pub const MAX_IN: usize = 1000;
+
+/// Conditions on a field that is not text: every one given must hold.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct Compare<T> {
+    /// Equal to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eq: Option<T>,
+    /// Not equal to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ne: Option<T>,
+    /// Less than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<T>,
+    /// Less than or equal to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<T>,
+    /// Greater than.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<T>,
+    /// Greater than or equal to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<T>,
+    /// One of these values (at most 1,000).
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<T>>,
+    /// `true`: has no value; `false`: has one (only for a field that may be empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_null: Option<bool>,
+}
+
+/// Conditions on a text field: every one given must hold.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct Text {
+    /// Equal to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eq: Option<String>,
+    /// Not equal to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ne: Option<String>,
+    /// One of these values (at most 1,000).
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<String>>,
+    /// Contains this text (case-sensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// Contains this text, whatever the case (of ASCII letters on SQLite).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icontains: Option<String>,
+    /// Starts with this text (case-sensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_with: Option<String>,
+    /// `true`: has no value; `false`: has one (only for a field that may be empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_null: Option<bool>,
+}
+
+/// What a query tool returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Page<R> {
+    /// The rows, in order.
+    pub rows: Vec<R>,
+    /// More rows match: pass this back as `cursor` (with the same filter and order) for
+    /// the next ones. Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// How many rows match in all (when `count` was asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+/// Why a query was refused: the message the caller reads.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("limit must be at least 1")]
+    LimitZero,
+
+    #[error(
+        "limit {asked} is above the most a page holds, {cap} ([models] max_limit): ask for {cap} or fewer and follow next_cursor"
+    )]
+    LimitAboveCap { asked: u32, cap: u32 },
+
+    #[error("`{field}`: `in` takes at most {MAX_IN} values, not {given}")]
+    TooManyValues { field: &'static str, given: usize },
+
+    #[error("`{field}`: is_null is for a field that may be empty, and this one may not")]
+    NeverNull { field: &'static str },
+
+    #[error(
+        "the cursor is not one this server gave ({why}): pass back next_cursor exactly as received, or leave cursor out to start from the first row"
+    )]
+    BadCursor { why: &'static str },
+
+    #[error(
+        "the cursor belongs to another query (another table, filter or order): repeat the filter and order of the call that gave it, or leave cursor out to start from the first row"
+    )]
+    ForeignCursor,
+
+    #[error("there is no {what} with {key} {value}")]
+    NotFound {
+        what: &'static str,
+        key: &'static str,
+        value: String,
+    },
+}
+
+/// The page size asked for, within `[models]`' default and cap.
+pub fn limit(ctx: &Context, asked: Option<u32>) -> Result<i64, QueryError> {
+    let s = &ctx.project_settings().models;
+    match asked {
+        None => Ok(i64::from(s.default_limit.min(s.max_limit).max(1))),
+        Some(0) => Err(QueryError::LimitZero),
+        Some(n) if n > s.max_limit => Err(QueryError::LimitAboveCap {
+            asked: n,
+            cap: s.max_limit,
+        }),
+        Some(n) => Ok(i64::from(n)),
+    }
+}
+
+/// Refuses an `in` of more than [`MAX_IN`] values.
+pub fn check_in<T>(field: &'static str, values: &[T]) -> Result<(), QueryError> {
+    if values.len() > MAX_IN {
+        return Err(QueryError::TooManyValues {
+            field,
+            given: values.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses `is_null` on a field that is never null.
+pub fn never_null(field: &'static str, is_null: Option<bool>) -> Result<(), QueryError> {
+    match is_null {
+        Some(_) => Err(QueryError::NeverNull { field }),
+        None => Ok(()),
+    }
+}
+
+/// A `LIKE` pattern for text that contains `words` (`%`, `_` and `\` taken literally,
+/// with `\` as the escape).
+pub fn contains_pattern(words: &str) -> String {
+    let mut out = String::with_capacity(words.len() + 2);
+    out.push('%');
+    for c in words.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// "no `Note` with id 7".
+pub fn not_found(
+    what: &'static str,
+    key: &'static str,
+    value: impl std::fmt::Display,
+) -> QueryError {
+    QueryError::NotFound {
+        what,
+        key,
+        value: value.to_string(),
+    }
+}
+
+#[cfg(feature = "sqlite")]
+mod functions {
+    diesel::define_sql_function! {
+        /// Where `needle` starts in `haystack` (from 1; 0 when it is not there).
+        #[sql_name = "instr"]
+        fn position<T: diesel::sql_types::SingleValue>(
+            haystack: T,
+            needle: diesel::sql_types::Text,
+        ) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>;
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod functions {
+    diesel::define_sql_function! {
+        /// Where `needle` starts in `haystack` (from 1; 0 when it is not there).
+        #[sql_name = "strpos"]
+        fn position<T: diesel::sql_types::SingleValue>(
+            haystack: T,
+            needle: diesel::sql_types::Text,
+        ) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>;
+    }
+}
+
+diesel::define_sql_function! {
+    /// The text in lower case (SQLite: ASCII letters only).
+    fn lower<T: diesel::sql_types::SingleValue>(text: T) -> T;
+}
+
+pub use functions::position;
+
+/// Where a page ended, signed so that a client can neither forge one nor carry it to
+/// another query.
+#[derive(Serialize, Deserialize)]
+struct Mark {
+    /// The model, the order and a digest of the filter: the query it belongs to.
+    q: String,
+    /// The last row's value of the order's field, and its key.
+    v: Value,
+    k: Value,
+}
+
+/// The cursor after a row whose order field is `value` and key `key`.
+pub fn seal_cursor(
+    ctx: &Context,
+    query: &str,
+    filter: &impl Serialize,
+    value: &impl Serialize,
+    key: &impl Serialize,
+) -> String {
+    use base64::Engine as _;
+    let mark = Mark {
+        q: query_id(query, filter),
+        v: serde_json::to_value(value).unwrap_or(Value::Null),
+        k: serde_json::to_value(key).unwrap_or(Value::Null),
+    };
+    let body = serde_json::to_vec(&mark).unwrap_or_default();
+    let tag = hmac(&cursor_key(ctx), &body);
+    let mut sealed = body;
+    sealed.extend_from_slice(&tag[..16]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)
+}
+
+/// The order field's value and the key a cursor ended at, when it is this server's and
+/// this query's.
+pub fn open_cursor<V: DeserializeOwned, K: DeserializeOwned>(
+    ctx: &Context,
+    cursor: &str,
+    query: &str,
+    filter: &impl Serialize,
+) -> Result<(V, K), QueryError> {
+    use base64::Engine as _;
+    let bad = |why| QueryError::BadCursor { why };
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| bad("not base64url"))?;
+    if sealed.len() < 17 {
+        return Err(bad("too short"));
+    }
+    let (body, tag) = sealed.split_at(sealed.len() - 16);
+    let expected = hmac(&cursor_key(ctx), body);
+    if !crate::util::same_secret(tag, &expected[..16]) {
+        return Err(bad("its signature does not match"));
+    }
+    let mark: Mark = serde_json::from_slice(body).map_err(|_| bad("unreadable"))?;
+    if mark.q != query_id(query, filter) {
+        return Err(QueryError::ForeignCursor);
+    }
+    let value = serde_json::from_value(mark.v).map_err(|_| bad("unreadable"))?;
+    let key = serde_json::from_value(mark.k).map_err(|_| bad("unreadable"))?;
+    Ok((value, key))
+}
+
+/// The model and order (`query`), and a digest of the filter.
+fn query_id(query: &str, filter: &impl Serialize) -> String {
+    use sha2::Digest;
+    let filter = serde_json::to_vec(filter).unwrap_or_default();
+    let digest = sha2::Sha256::digest(&filter);
+    let mut out = String::from(query);
+    out.push(':');
+    for b in &digest[..8] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The key cursors are signed with: from `[input] key` when it is set (replicas that
+/// share it accept each other's cursors), else this process's own.
+fn cursor_key(ctx: &Context) -> [u8; 32] {
+    use sha2::Digest;
+    static OWN: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    match &ctx.project_settings().input.key {
+        Some(key) => {
+            let mut h = sha2::Sha256::new();
+            h.update(b"mango model cursor\0");
+            h.update(key.expose().as_bytes());
+            h.finalize().into()
+        }
+        None => *OWN.get_or_init(|| {
+            let mut key = [0u8; 32];
+            if getrandom::fill(&mut key).is_err() {
+                // No system randomness: a key of this process's start (cursors are
+                // still refused by other processes; they are not secrets).
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                key[..16].copy_from_slice(&t.to_le_bytes());
+            }
+            key
+        }),
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut inner = sha2::Sha256::new();
+    let mut outer = sha2::Sha256::new();
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        ipad[i] ^= k;
+        opad[i] ^= k;
+    }
+    inner.update(ipad);
+    inner.update(message);
+    outer.update(opad);
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // RFC 4231 test case 2 has a 4-byte key; this checks the construction with the
+        // 32-byte key padded as HMAC pads it: key "Jefe" zero-extended is the same key.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let tag = hmac(&key, b"what do ya want for nothing?");
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,339 @@
+//! A `#[model]`'s tools, in process on SQLite: filters, orders, pages through 1,000 rows,
+//! the count, get; and every bad input a clean error that changes nothing.
+
+use diesel_async::SimpleAsyncConnection;
+use mango_rt::testing::{TestResult, TestServer};
+use serde_json::{Value, json};
+
+diesel::table! {
+    notes (id) {
+        id -> BigInt,
+        text -> Text,
+        author -> Nullable<Text>,
+        score -> Integer,
+        secret -> Text,
+    }
+}
+
+/// A note.
+#[mango_rt::model]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = notes)]
+#[allow(dead_code)]
+struct Note {
+    id: i64,
+    /// What the note says.
+    text: String,
+    /// Who wrote it, when known.
+    author: Option<String>,
+    score: i32,
+    #[model(hidden)]
+    secret: String,
+}
+
+const QUERY: &str = "mango-rt_notes_query";
+const GET: &str = "mango-rt_notes_get";
+
+/// A server whose `notes` has 1,000 rows: `note i` by `author (i % 3)` (none for
+/// multiples of 5), scored `i % 10`.
+async fn server() -> TestServer {
+    let server = TestServer::new().await.expect("a test server");
+    let mut sql = String::from(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, author TEXT, score INTEGER NOT NULL, secret TEXT NOT NULL);\n",
+    );
+    for i in 1..=1000 {
+        let author = if i % 5 == 0 {
+            "NULL".to_owned()
+        } else {
+            format!("'author {}'", i % 3)
+        };
+        sql.push_str(&format!(
+            "INSERT INTO notes VALUES ({i}, 'note {i}', {author}, {}, 'hidden {i}');\n",
+            i % 10
+        ));
+    }
+    sql.push_str(
+        "INSERT INTO notes VALUES (1001, 'Robert''); DROP TABLE notes;--', NULL, 0, 'x');",
+    );
+    let mut conn = server.db().await.expect("a connection");
+    conn.batch_execute(&sql).await.expect("the rows");
+    server
+}
+
+async fn query(server: &TestServer, args: Value) -> Value {
+    let result = server.call(QUERY, args.clone()).await.expect("the tool");
+    assert!(!result.is_error(), "{args}: {}", result.text());
+    result.json()
+}
+
+async fn refused(server: &TestServer, args: Value) -> String {
+    let result: TestResult = server.call(QUERY, args.clone()).await.expect("the tool");
+    assert!(
+        result.is_error(),
+        "{args} was not refused: {}",
+        result.text()
+    );
+    result.text()
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("an id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_model_is_served_as_a_query_and_a_get_tool() {
+    let server = server().await;
+    let names = server.tool_names();
+    assert!(names.contains(&QUERY) && names.contains(&GET), "{names:?}");
+    let tools = server.tools();
+    let query_tool = tools
+        .iter()
+        .find(|t| t.name() == QUERY)
+        .expect("the query tool")
+        .to_json();
+    assert_eq!(query_tool["annotations"]["readOnlyHint"], true);
+    let filter = &query_tool["inputSchema"]["properties"]["filter"];
+    let text = filter.pointer("/properties/text").map(Value::to_string);
+    assert!(
+        text.as_deref().is_some_and(|t| t.contains("icontains")),
+        "text's conditions: {filter}"
+    );
+    assert!(
+        filter.pointer("/properties/secret").is_none(),
+        "a hidden field is not in the schema: {filter}"
+    );
+    let output = &query_tool["outputSchema"];
+    assert_eq!(
+        output["properties"]["rows"]["items"]["$ref"], "#/$defs/Note",
+        "{output}"
+    );
+    let row = &output["$defs"]["Note"];
+    assert_eq!(
+        row["properties"]["text"]["description"], "What the note says.",
+        "{row}"
+    );
+    assert!(row["properties"].get("secret").is_none(), "{row}");
+
+    let page = query(&server, json!({})).await;
+    assert_eq!(ids(&page), (1..=50).collect::<Vec<_>>());
+    assert!(
+        page["rows"][0].get("secret").is_none(),
+        "{}",
+        page["rows"][0]
+    );
+    assert_eq!(page["rows"][0]["author"], "author 1");
+    assert!(page.get("total").is_none());
+
+    let one = server.call(GET, json!({"id": 7})).await.expect("get");
+    assert_eq!(one.json()["text"], "note 7", "{}", one.text());
+    let none = server.call(GET, json!({"id": 5000})).await.expect("get");
+    assert!(none.is_error());
+    assert_eq!(none.text(), "there is no Note with id 5000");
+}
+
+#[tokio::test]
+async fn pages_follow_the_cursor_through_every_row_in_order() {
+    let server = server().await;
+    // By the key: 1,001 rows in pages of 200, each once.
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = query(
+            &server,
+            json!({"limit": 200, "cursor": cursor, "count": seen.is_empty()}),
+        )
+        .await;
+        if seen.is_empty() {
+            assert_eq!(page["total"], 1001);
+        }
+        seen.extend(ids(&page));
+        match page.get("next_cursor") {
+            Some(next) => cursor = next.clone(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=1001).collect::<Vec<_>>());
+
+    // By a field with ties (score), largest first: the key breaks them, nothing is
+    // skipped or repeated between pages.
+    let filter = json!({"author": {"eq": "author 2"}});
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = query(
+            &server,
+            json!({"filter": filter, "order": "-score", "limit": 37, "cursor": cursor}),
+        )
+        .await;
+        for row in page["rows"].as_array().expect("rows") {
+            seen.push((
+                row["score"].as_i64().expect("score"),
+                row["id"].as_i64().expect("id"),
+            ));
+        }
+        match page.get("next_cursor") {
+            Some(next) => cursor = next.clone(),
+            None => break,
+        }
+    }
+    let mut expected: Vec<(i64, i64)> = (1..=1000)
+        .filter(|i| i % 5 != 0 && i % 3 == 2)
+        .map(|i| (i % 10, i))
+        .collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn filters_hold_together() {
+    let server = server().await;
+    let page = query(
+        &server,
+        json!({"filter": {"id": {"gte": 10, "lt": 20}, "score": {"in": [1, 2, 3]}}}),
+    )
+    .await;
+    assert_eq!(ids(&page), vec![11, 12, 13]);
+
+    let page = query(
+        &server,
+        json!({"filter": {"text": {"icontains": "NOTE 99"}}}),
+    )
+    .await;
+    assert_eq!(
+        ids(&page),
+        vec![99, 990, 991, 992, 993, 994, 995, 996, 997, 998, 999]
+    );
+    let page = query(
+        &server,
+        json!({"filter": {"text": {"contains": "NOTE 99"}}}),
+    )
+    .await;
+    assert_eq!(ids(&page), Vec::<i64>::new(), "contains is case-sensitive");
+    let page = query(
+        &server,
+        json!({"filter": {"text": {"starts_with": "note 100"}}}),
+    )
+    .await;
+    assert_eq!(ids(&page), vec![100, 1000]);
+
+    let page = query(
+        &server,
+        json!({"filter": {"author": {"is_null": true}}, "order": "-id", "limit": 3, "count": true}),
+    )
+    .await;
+    assert_eq!(ids(&page), vec![1001, 1000, 995]);
+    assert_eq!(page["total"], 201);
+
+    // Text that looks like SQL is data: matched, stored, never run.
+    let page = query(
+        &server,
+        json!({"filter": {"text": {"contains": "'); DROP TABLE notes;--"}}}),
+    )
+    .await;
+    assert_eq!(ids(&page), vec![1001]);
+    let page = query(&server, json!({"filter": {"text": {"icontains": "%"}}})).await;
+    assert_eq!(
+        ids(&page),
+        Vec::<i64>::new(),
+        "`%` is a character, not a wildcard"
+    );
+    assert_eq!(query(&server, json!({"count": true})).await["total"], 1001);
+}
+
+#[tokio::test]
+async fn bad_queries_are_clean_errors_naming_what_was_wrong() {
+    let server = server().await;
+    let cases = [
+        (
+            json!({"filter": {"title": {"eq": "x"}}}),
+            "unknown field `title`",
+        ),
+        (
+            json!({"filter": {"secret": {"eq": "x"}}}),
+            "`filter.secret`: the value given is not one the tool takes (expected one of `id`, `text`, `author`, `score`)",
+        ),
+        (
+            json!({"filter": {"text": {"like": "x"}}}),
+            "unknown field `like`",
+        ),
+        (
+            json!({"filter": {"text": {"gt": "x"}}}),
+            "unknown field `gt`",
+        ),
+        (json!({"filter": {"id": {"eq": "seven"}}}), "filter.id.eq"),
+        (
+            json!({"filter": {"score": {"is_null": true}}}),
+            "`score`: is_null is for a field that may be empty",
+        ),
+        (json!({"order": "secret"}), "unknown variant `secret`"),
+        (json!({"order": "author"}), "unknown variant `author`"),
+        (
+            json!({"limit": 501}),
+            "limit 501 is above the most a page holds, 500",
+        ),
+        (json!({"limit": 0}), "limit must be at least 1"),
+        (
+            json!({"cursor": "not a cursor"}),
+            "the cursor is not one this server gave",
+        ),
+        (json!({"sql": "SELECT 1"}), "unknown field `sql`"),
+    ];
+    for (args, expected) in cases {
+        let message = refused(&server, args.clone()).await;
+        assert!(message.contains(expected), "{args}: {message}");
+    }
+    let too_many: Vec<i64> = (0..1001).collect();
+    let message = refused(&server, json!({"filter": {"id": {"in": too_many}}})).await;
+    assert!(
+        message.contains("`id`: `in` takes at most 1000 values, not 1001"),
+        "{message}"
+    );
+
+    // A cursor tampered with, or carried to another query.
+    let page = query(&server, json!({"limit": 5, "order": "-score"})).await;
+    let cursor = page["next_cursor"].as_str().expect("a cursor").to_owned();
+    let mut tampered = cursor.clone().into_bytes();
+    let at = tampered.len() / 2;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    let message = refused(
+        &server,
+        json!({"limit": 5, "order": "-score", "cursor": tampered}),
+    )
+    .await;
+    assert!(
+        message.contains("the cursor is not one this server gave"),
+        "{message}"
+    );
+    let message = refused(
+        &server,
+        json!({"limit": 5, "order": "score", "cursor": cursor}),
+    )
+    .await;
+    assert!(
+        message.contains("the cursor belongs to another query"),
+        "{message}"
+    );
+    let message = refused(
+        &server,
+        json!({"limit": 5, "order": "-score", "cursor": cursor, "filter": {"score": {"eq": 1}}}),
+    )
+    .await;
+    assert!(
+        message.contains("the cursor belongs to another query"),
+        "{message}"
+    );
+    // The good cursor still works, and nothing changed.
+    let page = query(
+        &server,
+        json!({"limit": 5, "order": "-score", "cursor": cursor}),
+    )
+    .await;
+    assert_eq!(page["rows"].as_array().map(Vec::len), Some(5));
+    assert_eq!(query(&server, json!({"count": true})).await["total"], 1001);
+}
