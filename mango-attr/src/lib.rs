@@ -297,9 +297,13 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   and `next_cursor` when more follow: the next call passes it as `cursor`, with the
 ///   same filter and order. Cursors are signed (with `[input] key` when set, so that
 ///   replicas share them).
+/// - `scope = hook` narrows every query to the caller's rows (Django's
+///   `get_queryset`): `fn hook(ctx: &Context) -> mango_rt::db::RowFilter<table>`, a
+///   condition on the table (the caller is `ctx.identity()`). A row outside it is never
+///   listed, counted or read: `get` says it is not there.
 /// - Options: `name = "…"` (the tools' names are `<name>_query` and `<name>_get`; the
-///   table's name by default), `scopes = ["…"]` (instead of `<table>:read`), `crate =
-///   path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
+///   table's name by default), `scopes = ["…"]` (the OAuth scopes, instead of
+///   `<table>:read`), `scope = hook`, `crate = path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
 ///   not `id`); `#[diesel(column_name = …)]` is followed.
 #[proc_macro_attribute]
 pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {

@@ -4,8 +4,9 @@
 //! is values bound to a query, never SQL.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
 use syn::{
     Attribute, Fields, GenericArgument, Ident, ItemStruct, LitStr, Path, PathArguments, Type,
 };
@@ -19,20 +20,30 @@ use crate::util::{
 struct Options {
     name: Option<LitStr>,
     scopes: Option<Vec<LitStr>>,
+    scope: Option<Path>,
     krate: Option<Path>,
 }
 
 impl Options {
     fn parse(input: ParseStream) -> syn::Result<Options> {
         let mut o = Options::default();
-        o.krate = parse_options(input, "model", "name, scopes, crate", |key, input| {
-            match key {
-                "name" => o.name = Some(parse_str_value(input)?),
-                "scopes" => o.scopes = Some(parse_scopes_value(input)?),
-                _ => return Ok(false),
-            }
-            Ok(true)
-        })?;
+        o.krate = parse_options(
+            input,
+            "model",
+            "name, scopes, scope, crate",
+            |key, input| {
+                match key {
+                    "name" => o.name = Some(parse_str_value(input)?),
+                    "scopes" => o.scopes = Some(parse_scopes_value(input)?),
+                    "scope" => {
+                        input.parse::<syn::Token![=]>()?;
+                        o.scope = Some(input.parse()?);
+                    }
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            },
+        )?;
         Ok(o)
     }
 }
@@ -382,6 +393,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let filter_doc = format!("Conditions on the {what} rows' fields; every one given must hold.");
     let order_doc =
         format!("The order (a field, `-field` for largest first; default `{key_name}`).");
+    // The scope hook narrows every query to the caller's rows.
+    let scoped = match &options.scope {
+        Some(hook) => quote_spanned! {hook.span()=>
+            let q = q.filter(#hook(ctx));
+        },
+        None => quote!(),
+    };
     let fn_query = format_ident!(
         "__mango_model_{}_query",
         table_ident,
@@ -431,8 +449,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             /// The rows `f` lets through.
             fn __mango_filtered(
                 f: &__MangoFilter,
+                ctx: &#krate::Context,
             ) -> ::std::result::Result<#table::BoxedQuery<'static, #m::Backend>, #m::QueryError> {
-                let mut q = #table::table.into_boxed::<#m::Backend>();
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                let mut q = q;
                 #(#apply_filters)*
                 ::std::result::Result::Ok(q)
             }
@@ -461,12 +483,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 let order = order.unwrap_or(__MangoOrder::#default_order);
                 let total = if count {
                     ::std::option::Option::Some(
-                        __mango_filtered(&filter)?.count().get_result::<i64>(db).await?,
+                        __mango_filtered(&filter, ctx)?.count().get_result::<i64>(db).await?,
                     )
                 } else {
                     ::std::option::Option::None
                 };
-                let mut q = __mango_filtered(&filter)?;
+                let mut q = __mango_filtered(&filter, ctx)?;
                 match order {
                     #(#order_arms)*
                 }
@@ -492,8 +514,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 #[doc = #key_doc]
                 #key_ident: #key_ty,
                 db: &mut #krate::db::Db,
+                ctx: &#krate::Context,
             ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
-                let row: ::std::option::Option<#row_types> = #table::table
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                // A row outside the caller's scope is not found, as one that is not there.
+                let row: ::std::option::Option<#row_types> = q
                     .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
                     .select(#columns)
                     .first(db)

@@ -10,12 +10,7 @@ use serde_json::Value;
 
 use crate::call::Context;
 
-/// The compiled backend (the boxed queries' type parameter).
-#[cfg(feature = "sqlite")]
-pub type Backend = diesel::sqlite::Sqlite;
-/// The compiled backend (the boxed queries' type parameter).
-#[cfg(feature = "postgres")]
-pub type Backend = diesel::pg::Pg;
+pub use crate::db::Backend;
 
 /// The most values an `in` condition takes.
 pub const MAX_IN: usize = 1000;

@@ -31,6 +31,34 @@ struct Note {
     secret: String,
 }
 
+diesel::table! {
+    diary (id) {
+        id -> BigInt,
+        owner -> Text,
+        entry -> Text,
+    }
+}
+
+/// A diary entry: each caller sees only their own.
+#[mango_rt::model(scope = own_entries)]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = diary)]
+#[allow(dead_code)]
+struct Entry {
+    id: i64,
+    owner: String,
+    entry: String,
+}
+
+fn own_entries(ctx: &mango_rt::Context) -> mango_rt::db::RowFilter<diary::table> {
+    use diesel::ExpressionMethods;
+    let me = ctx
+        .identity()
+        .map(|i| i.subject().to_owned())
+        .unwrap_or_default();
+    Box::new(diary::owner.eq(me))
+}
+
 const QUERY: &str = "mango-rt_notes_query";
 const GET: &str = "mango-rt_notes_get";
 
@@ -336,4 +364,80 @@ async fn bad_queries_are_clean_errors_naming_what_was_wrong() {
     .await;
     assert_eq!(page["rows"].as_array().map(Vec::len), Some(5));
     assert_eq!(query(&server, json!({"count": true})).await["total"], 1001);
+}
+
+#[tokio::test]
+async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
+    let server = TestServer::new().await.expect("a test server");
+    let mut conn = server.db().await.expect("a connection");
+    conn.batch_execute(
+        "CREATE TABLE diary (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, entry TEXT NOT NULL);
+         INSERT INTO diary VALUES (1, 'alice', 'a1'), (2, 'bob', 'b1'), (3, 'alice', 'a2'), (4, 'bob', 'b2'), (5, 'bob', 'b3');",
+    )
+    .await
+    .expect("the rows");
+    drop(conn);
+    let entries = |page: Value| -> Vec<String> {
+        page["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["entry"].as_str().expect("entry").to_owned())
+            .collect()
+    };
+    for (who, own, total) in [
+        ("alice", vec!["a1", "a2"], 2),
+        ("bob", vec!["b1", "b2", "b3"], 3),
+    ] {
+        server.as_identity(mango_rt::Identity::new(who));
+        let page = server
+            .call("mango-rt_diary_query", json!({"count": true}))
+            .await
+            .expect("query");
+        assert!(!page.is_error(), "{}", page.text());
+        let page = page.json();
+        assert_eq!(entries(page.clone()), own, "{who}");
+        assert_eq!(page["total"], total, "{who}");
+        // Filtering for another's rows finds nothing, and paging stays inside.
+        let other = if who == "alice" { "bob" } else { "alice" };
+        let page = server
+            .call(
+                "mango-rt_diary_query",
+                json!({"filter": {"owner": {"eq": other}}, "count": true}),
+            )
+            .await
+            .expect("query")
+            .json();
+        assert_eq!(page["total"], 0, "{who} sees {other}'s rows: {page}");
+        let page = server
+            .call("mango-rt_diary_query", json!({"limit": 1}))
+            .await
+            .expect("query")
+            .json();
+        let next = page["next_cursor"].clone();
+        let rest = server
+            .call("mango-rt_diary_query", json!({"limit": 10, "cursor": next}))
+            .await
+            .expect("query")
+            .json();
+        assert_eq!(entries(rest), own[1..].to_vec(), "{who}");
+    }
+    // Another's row is not found, exactly as a row that is not there.
+    server.as_identity(mango_rt::Identity::new("alice"));
+    let theirs = server
+        .call("mango-rt_diary_get", json!({"id": 2}))
+        .await
+        .expect("get");
+    let missing = server
+        .call("mango-rt_diary_get", json!({"id": 99}))
+        .await
+        .expect("get");
+    assert!(theirs.is_error() && missing.is_error());
+    assert_eq!(theirs.text(), "there is no Entry with id 2");
+    assert_eq!(missing.text(), "there is no Entry with id 99");
+    let mine = server
+        .call("mango-rt_diary_get", json!({"id": 3}))
+        .await
+        .expect("get");
+    assert_eq!(mine.json()["entry"], "a2", "{}", mine.text());
 }

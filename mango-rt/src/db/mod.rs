@@ -85,6 +85,30 @@ pub(crate) enum QueryError {
 #[error("unreachable")]
 pub(crate) struct Unreachable;
 
+/// The compiled backend: Diesel's `Sqlite` or `Pg`.
+#[cfg(feature = "sqlite")]
+pub type Backend = diesel::sqlite::Sqlite;
+/// The compiled backend: Diesel's `Sqlite` or `Pg`.
+#[cfg(feature = "postgres")]
+pub type Backend = diesel::pg::Pg;
+
+/// A condition on the rows of `T` (a Diesel `table!`), boxed: what a `#[model]`'s
+/// `scope` hook returns to narrow every query of the model to the caller's rows.
+///
+/// ```
+/// # diesel::table! { notes (id) { id -> BigInt, owner -> Text } }
+/// use mango_rt::db::RowFilter;
+/// use mango_rt::diesel::ExpressionMethods;
+///
+/// /// The caller's own notes.
+/// fn own(ctx: &mango_rt::Context) -> RowFilter<notes::table> {
+///     let me = ctx.identity().map(|i| i.subject().to_owned()).unwrap_or_default();
+///     Box::new(notes::owner.eq(me))
+/// }
+/// ```
+pub type RowFilter<T> =
+    Box<dyn diesel::expression::BoxableExpression<T, Backend, SqlType = diesel::sql_types::Bool>>;
+
 /// The compiled backend's name, for messages.
 #[cfg(feature = "sqlite")]
 pub(crate) const BACKEND: &str = "sqlite";
