@@ -98,28 +98,47 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
     served
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGTERM and Ctrl-C, caught from the moment this is made: made before the server
+/// takes its first request, so that a signal that comes after it (a quick `kill` once
+/// the first answers are out) stops the server gracefully instead of killing it.
+struct Stop {
     #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::terminate(),
-        ) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops the server gracefully");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Stop {
+    /// Within the runtime.
+    fn catch() -> Stop {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(term), Ok(int)) => Some((term, int)),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "SIGTERM cannot be caught; only Ctrl-C stops the server gracefully");
+                    None
+                }
+            };
+            Stop { signals }
         }
+        #[cfg(not(unix))]
+        Stop {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// Until a signal comes.
+    async fn signalled(self) {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = self.signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -160,6 +179,7 @@ async fn stopped(runtime: &Runtime) {
 }
 
 async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), StartError> {
+    let stop = Stop::catch();
     let transport = GuardedStdio::new(tokio::io::stdin(), tokio::io::stdout());
     let server = MangoServer::new(runtime.clone(), TransportKind::Stdio);
     let running = match server.serve(transport).await {
@@ -180,7 +200,7 @@ async fn serve_stdio(runtime: Arc<Runtime>) -> Result<(), StartError> {
             tracing::info!("stdin closed; stopping");
             Ok(())
         }
-        _ = shutdown_signal() => {
+        _ = stop.signalled() => {
             drain(&runtime).await;
             cancel.cancel();
             stopped(&runtime).await;
@@ -218,6 +238,7 @@ async fn serve_http(
     stateless: bool,
     summary: &str,
 ) -> Result<(), StartError> {
+    let stop = Stop::catch();
     let host = listener.local_addr()?.ip().to_string();
     let host = host.as_str();
     let local: SocketAddr = listener.local_addr()?;
@@ -316,7 +337,7 @@ async fn serve_http(
     ));
     let server_failed = tokio::select! {
         result = &mut server => Some(result),
-        _ = shutdown_signal() => None,
+        _ = stop.signalled() => None,
     };
     if let Some(result) = server_failed {
         return match result {
