@@ -12,38 +12,55 @@ use syn::{
 };
 
 use crate::util::{
-    Errors, default_crate, doc_text, parse_options, parse_scopes_value, parse_str_value,
-    path_string,
+    Errors, default_crate, doc_text, parse_flag_value, parse_options, parse_scopes_value,
+    parse_str_value, path_string,
 };
 
 #[derive(Default)]
 struct Options {
     name: Option<LitStr>,
     scopes: Option<Vec<LitStr>>,
+    write_scopes: Option<Vec<LitStr>>,
     scope: Option<Path>,
+    clean: Option<Path>,
+    create: bool,
+    update: bool,
+    delete: bool,
+    confirm_delete: bool,
     krate: Option<Path>,
 }
 
 impl Options {
     fn parse(input: ParseStream) -> syn::Result<Options> {
+        const KNOWN: &str = "write, create, update, delete, confirm_delete, clean, scope, name, scopes, write_scopes, crate";
         let mut o = Options::default();
-        o.krate = parse_options(
-            input,
-            "model",
-            "name, scopes, scope, crate",
-            |key, input| {
-                match key {
-                    "name" => o.name = Some(parse_str_value(input)?),
-                    "scopes" => o.scopes = Some(parse_scopes_value(input)?),
-                    "scope" => {
-                        input.parse::<syn::Token![=]>()?;
-                        o.scope = Some(input.parse()?);
-                    }
-                    _ => return Ok(false),
+        o.krate = parse_options(input, "model", KNOWN, |key, input| {
+            match key {
+                "name" => o.name = Some(parse_str_value(input)?),
+                "scopes" => o.scopes = Some(parse_scopes_value(input)?),
+                "write_scopes" => o.write_scopes = Some(parse_scopes_value(input)?),
+                "scope" => {
+                    input.parse::<syn::Token![=]>()?;
+                    o.scope = Some(input.parse()?);
                 }
-                Ok(true)
-            },
-        )?;
+                "clean" => {
+                    input.parse::<syn::Token![=]>()?;
+                    o.clean = Some(input.parse()?);
+                }
+                "write" => {
+                    let on = parse_flag_value(input)?;
+                    o.create |= on;
+                    o.update |= on;
+                    o.delete |= on;
+                }
+                "create" => o.create = parse_flag_value(input)?,
+                "update" => o.update = parse_flag_value(input)?,
+                "delete" => o.delete = parse_flag_value(input)?,
+                "confirm_delete" => o.confirm_delete = parse_flag_value(input)?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
         Ok(o)
     }
 }
@@ -57,6 +74,8 @@ struct Field {
     doc: String,
     hidden: bool,
     key: bool,
+    /// Shown, never written by the model's tools (the database sets it).
+    read_only: bool,
     /// `Option<T>`: the column may be null; `inner` is `T`.
     nullable: bool,
     inner: Type,
@@ -84,7 +103,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     };
     let mut fields = Vec::new();
     for f in &mut named.named {
-        let (hidden, key) = errors.ok(field_options(&mut f.attrs)).unwrap_or_default();
+        let (hidden, key, read_only) = errors.ok(field_options(&mut f.attrs)).unwrap_or_default();
         let Some(ident) = f.ident.clone() else {
             continue;
         };
@@ -104,6 +123,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             doc: doc_text(&f.attrs),
             hidden,
             key,
+            read_only,
             nullable,
             inner,
             text,
@@ -400,6 +420,22 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         },
         None => quote!(),
     };
+    let writes = writes(&Writes {
+        options: &options,
+        krate: &krate,
+        table: &table,
+        table_ident: &table_ident,
+        name: &name,
+        what: &what,
+        strukt: &item.ident,
+        fields: &fields,
+        key,
+        key_at: &key_at,
+        columns: &columns,
+        row_types: &row_types,
+        row_of: &row_of,
+        scoped: &scoped,
+    });
     let fn_query = format_ident!(
         "__mango_model_{}_query",
         table_ident,
@@ -533,8 +569,290 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     ),
                 }
             }
+
+            #writes
         };
     })
+}
+
+/// What the write tools are made of.
+struct Writes<'a> {
+    options: &'a Options,
+    krate: &'a Path,
+    table: &'a Path,
+    table_ident: &'a str,
+    name: &'a str,
+    what: &'a str,
+    strukt: &'a Ident,
+    fields: &'a [Field],
+    key: &'a Field,
+    key_at: &'a syn::Index,
+    columns: &'a TokenStream,
+    row_types: &'a TokenStream,
+    row_of: &'a TokenStream,
+    scoped: &'a TokenStream,
+}
+
+/// `<name>_create`, `<name>_update` and `<name>_delete`, as the options ask. Each runs in
+/// the call's transaction: the app's `clean` hook sees the whole row (Django's
+/// `Model.clean`) and may refuse it or change it, the database's constraints come back
+/// as errors naming the field, and a row that would leave the caller's scope is refused
+/// (nothing is written).
+fn writes(w: &Writes) -> TokenStream {
+    let Writes {
+        options,
+        krate,
+        table,
+        table_ident,
+        name,
+        what,
+        strukt,
+        fields,
+        key,
+        key_at,
+        columns,
+        row_types,
+        row_of,
+        scoped,
+    } = *w;
+    let p = quote!(#krate::__private);
+    let m = quote!(#p::model);
+    let scopes: Vec<String> = match &options.write_scopes {
+        Some(scopes) => scopes.iter().map(LitStr::value).collect(),
+        None => vec![format!("{table_ident}:write")],
+    };
+    let scopes = quote!([#(#scopes),*]);
+    let (key_ident, key_ty, key_column) = (&key.ident, &key.ty, &key.column);
+    let key_name = key_ident.to_string();
+    let key_doc = format!("The {what}'s `{key_name}`.");
+    let writable: Vec<&Field> = fields
+        .iter()
+        .filter(|f| !f.hidden && !f.key && !f.read_only)
+        .collect();
+    // What is written: every field but the key and those the database sets (a hidden
+    // field holds what `clean` gave it).
+    let stored: Vec<&Field> = fields.iter().filter(|f| !f.key && !f.read_only).collect();
+    let all_idents: Vec<&Ident> = fields.iter().map(|f| &f.ident).collect();
+    // `let Note { id: _, text, … } = row;`: the stored fields bound, the others not.
+    let unpack_fields = fields.iter().map(|f| {
+        let ident = &f.ident;
+        if f.key || f.read_only {
+            quote!(#ident: _)
+        } else {
+            quote!(#ident)
+        }
+    });
+    let unpack = quote!(let #strukt { #(#unpack_fields,)* } = __mango_row;);
+    let assignments = stored.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote!(#table::#column.eq(#ident))
+    });
+    let assignments = quote!((#(#assignments,)*));
+    let clean = match &options.clean {
+        Some(hook) => quote_spanned! {hook.span()=>
+            #hook(&mut __mango_row, ctx)?;
+        },
+        None => quote!(),
+    };
+    let inside = match &options.scope {
+        Some(hook) => quote_spanned! {hook.span()=>
+            let __mango_inside: i64 = #table::table
+                .into_boxed::<#m::Backend>()
+                .filter(#hook(ctx))
+                .filter(#table::#key_column.eq(::std::clone::Clone::clone(&r.#key_at)))
+                .count()
+                .get_result(__mango_db)
+                .await?;
+            if __mango_inside == 0 {
+                return ::std::result::Result::Err(#m::WriteError::OutsideScope { what: #what }.into());
+            }
+        },
+        None => quote!(),
+    };
+    let writes_error = quote!(|e| #m::write_error(e, #what));
+    let mut out = TokenStream::new();
+
+    if options.create {
+        let params = writable.iter().map(|f| {
+            let (ident, ty, doc) = (&f.ident, &f.ty, &f.doc);
+            quote! {
+                #[doc = #doc]
+                #ident: #ty,
+            }
+        });
+        let fill = fields.iter().map(|f| {
+            let ident = &f.ident;
+            if writable.iter().any(|w| w.ident == f.ident) {
+                quote!(#ident)
+            } else {
+                quote!(#ident: ::std::default::Default::default())
+            }
+        });
+        let insert = if stored.is_empty() {
+            quote!(#krate::diesel::insert_into(#table::table).default_values())
+        } else {
+            quote!(#krate::diesel::insert_into(#table::table).values(#assignments))
+        };
+        let tool_name = format!("{name}_create");
+        let description =
+            format!("Add a {what} (a row of the table `{table_ident}`); returns it as stored.");
+        let fn_name = format_ident!("__mango_model_{}_create", table_ident);
+        out.extend(quote! {
+            #[#krate::tool(crate = #krate, name = #tool_name, scopes = #scopes, description = #description)]
+            async fn #fn_name(
+                #(#params)*
+                __mango_db: &mut #krate::db::Db,
+                __mango_ctx: &#krate::Context,
+            ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
+                let ctx = __mango_ctx;
+                let _ = ctx;
+                let mut __mango_row = #strukt { #(#fill,)* };
+                #clean
+                #unpack
+                let r: #row_types = #insert
+                    .returning(#columns)
+                    .get_result(__mango_db)
+                    .await
+                    .map_err(#writes_error)?;
+                #inside
+                ::std::result::Result::Ok(#krate::Json((#row_of)(r)))
+            }
+        });
+    }
+
+    if options.update && !stored.is_empty() {
+        let params = writable.iter().map(|f| {
+            let (ident, ty, doc) = (&f.ident, &f.ty, &f.doc);
+            if f.nullable {
+                let doc = format!("{doc} (left as it is when absent; null clears it)");
+                let with = format!("{}::__private::model::double_option", path_string(krate));
+                quote! {
+                    #[doc = #doc]
+                    #[serde(default, deserialize_with = #with)]
+                    #ident: ::std::option::Option<#ty>,
+                }
+            } else {
+                let doc = format!("{doc} (left as it is when absent)");
+                quote! {
+                    #[doc = #doc]
+                    #ident: ::std::option::Option<#ty>,
+                }
+            }
+        });
+        let changes = writable.iter().map(|f| {
+            let ident = &f.ident;
+            quote! {
+                if let ::std::option::Option::Some(v) = #ident {
+                    __mango_row.#ident = v;
+                }
+            }
+        });
+        let all_columns = fields.iter().map(|f| {
+            let column = &f.column;
+            quote!(#table::#column)
+        });
+        let all_types = fields.iter().map(|f| &f.ty);
+        let all_at = (0..fields.len()).map(syn::Index::from);
+        let tool_name = format!("{name}_update");
+        let description = format!(
+            "Change a {what} (a row of the table `{table_ident}`), by its `{key_name}`: the fields given are set, the others kept; returns it as stored."
+        );
+        let fn_name = format_ident!("__mango_model_{}_update", table_ident);
+        out.extend(quote! {
+            #[#krate::tool(crate = #krate, name = #tool_name, idempotent, scopes = #scopes, description = #description)]
+            async fn #fn_name(
+                #[doc = #key_doc]
+                #key_ident: #key_ty,
+                #(#params)*
+                __mango_db: &mut #krate::db::Db,
+                __mango_ctx: &#krate::Context,
+            ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
+                let ctx = __mango_ctx;
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                let __mango_found: ::std::option::Option<(#(#all_types,)*)> = q
+                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
+                    .select((#(#all_columns,)*))
+                    .first(__mango_db)
+                    .await
+                    .optional()?;
+                let ::std::option::Option::Some(__mango_found) = __mango_found else {
+                    return ::std::result::Result::Err(#m::not_found(#what, #key_name, &#key_ident).into());
+                };
+                let mut __mango_row = #strukt { #(#all_idents: __mango_found.#all_at,)* };
+                #(#changes)*
+                #clean
+                #unpack
+                let r: #row_types = #krate::diesel::update(
+                    #table::table.filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident))),
+                )
+                .set(#assignments)
+                .returning(#columns)
+                .get_result(__mango_db)
+                .await
+                .map_err(#writes_error)?;
+                #inside
+                ::std::result::Result::Ok(#krate::Json((#row_of)(r)))
+            }
+        });
+    }
+
+    if options.delete {
+        let confirm = if options.confirm_delete {
+            quote! {
+                let __mango_question = ::std::format!(
+                    "Delete the {} with {} {}? It cannot be undone.",
+                    #what,
+                    #key_name,
+                    #p::serde_json::to_string(&#key_ident).unwrap_or_default(),
+                );
+                match ctx.elicit::<#m::Confirm>(__mango_question).await? {
+                    #krate::Answer::Accept(_) => {}
+                    _ => return ::std::result::Result::Err(#m::WriteError::NotConfirmed { what: #what }.into()),
+                }
+            }
+        } else {
+            quote!()
+        };
+        let tool_name = format!("{name}_delete");
+        let description = format!(
+            "Delete a {what} (a row of the table `{table_ident}`), by its `{key_name}`; returns the row that was deleted."
+        );
+        let fn_name = format_ident!("__mango_model_{}_delete", table_ident);
+        out.extend(quote! {
+            #[#krate::tool(crate = #krate, name = #tool_name, destructive, idempotent, scopes = #scopes, description = #description)]
+            async fn #fn_name(
+                #[doc = #key_doc]
+                #key_ident: #key_ty,
+                __mango_db: &mut #krate::db::Db,
+                __mango_ctx: &#krate::Context,
+            ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
+                let ctx = __mango_ctx;
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                let found: ::std::option::Option<#row_types> = q
+                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
+                    .select(#columns)
+                    .first(__mango_db)
+                    .await
+                    .optional()?;
+                let ::std::option::Option::Some(found) = found else {
+                    return ::std::result::Result::Err(#m::not_found(#what, #key_name, &#key_ident).into());
+                };
+                #confirm
+                #krate::diesel::delete(
+                    #table::table.filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident))),
+                )
+                .execute(__mango_db)
+                .await
+                .map_err(#writes_error)?;
+                ::std::result::Result::Ok(#krate::Json((#row_of)(found)))
+            }
+        });
+    }
+    out
 }
 
 /// On an error, the struct as written (less its `#[model(…)]` attributes) with the
@@ -591,9 +909,10 @@ fn column_name(attrs: &[Attribute]) -> syn::Result<Option<Ident>> {
     Ok(found)
 }
 
-/// `#[model(hidden)]`, `#[model(key)]`: (hidden, key), the attributes taken out.
-fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool)> {
-    let (mut hidden, mut key) = (false, false);
+/// `#[model(hidden)]`, `#[model(key)]`, `#[model(read_only)]`: (hidden, key,
+/// read_only), the attributes taken out.
+fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool, bool)> {
+    let (mut hidden, mut key, mut read_only) = (false, false, false);
     let mut errors = Errors::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
         let parsed = attr.parse_nested_meta(|meta| {
@@ -601,9 +920,11 @@ fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool)> {
                 hidden = true;
             } else if meta.path.is_ident("key") {
                 key = true;
+            } else if meta.path.is_ident("read_only") {
+                read_only = true;
             } else {
                 return Err(meta.error(
-                    "unknown #[model] field option; expected `hidden` (not shown, not filtered) or `key` (the primary key)",
+                    "unknown #[model] field option; expected `hidden` (not shown, not filtered), `key` (the primary key) or `read_only` (shown, set by the database)",
                 ));
             }
             Ok(())
@@ -612,7 +933,7 @@ fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool)> {
     }
     strip_model_attributes(attrs);
     errors.finish()?;
-    Ok((hidden, key))
+    Ok((hidden, key, read_only))
 }
 
 /// Skips another `#[diesel(…)]` option: `key = value`, `key(…)` or `key`.

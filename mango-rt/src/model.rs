@@ -123,6 +123,98 @@ pub enum QueryError {
     },
 }
 
+/// Why a write was refused: the message the caller reads (the call's transaction is
+/// rolled back; nothing is written).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("`{field}`: another {what} has this value already, and it must be unique ({detail})")]
+    Unique {
+        what: &'static str,
+        field: String,
+        detail: String,
+    },
+
+    #[error("`{field}`: the {what} refers to a row that does not exist ({detail})")]
+    ForeignKey {
+        what: &'static str,
+        field: String,
+        detail: String,
+    },
+
+    #[error("`{field}` needs a value ({detail})")]
+    NotNull { field: String, detail: String },
+
+    #[error("the {what} breaks a rule of its table ({detail})")]
+    Check { what: &'static str, detail: String },
+
+    #[error("the {what} would not be one of your rows (the model's scope): nothing was written")]
+    OutsideScope { what: &'static str },
+
+    #[error("the {what} was not deleted: the user did not confirm it")]
+    NotConfirmed { what: &'static str },
+
+    #[error(transparent)]
+    Database(diesel::result::Error),
+}
+
+/// The database's refusal of a write, as a [`WriteError`] naming the field.
+pub fn write_error(e: diesel::result::Error, what: &'static str) -> WriteError {
+    use diesel::result::{DatabaseErrorKind as K, Error};
+    let Error::DatabaseError(kind, info) = &e else {
+        return WriteError::Database(e);
+    };
+    let detail = match info.details() {
+        Some(details) => format!("{}: {details}", info.message()),
+        None => info.message().to_owned(),
+    };
+    let field = info
+        .column_name()
+        .map(str::to_owned)
+        .or_else(|| field_of(info.message()))
+        .or_else(|| info.details().and_then(field_of))
+        .unwrap_or_else(|| "a field".to_owned());
+    match kind {
+        K::UniqueViolation => WriteError::Unique {
+            what,
+            field,
+            detail,
+        },
+        K::ForeignKeyViolation => WriteError::ForeignKey {
+            what,
+            field,
+            detail,
+        },
+        K::NotNullViolation => WriteError::NotNull { field, detail },
+        K::CheckViolation => WriteError::Check { what, detail },
+        _ => WriteError::Database(e),
+    }
+}
+
+/// The column a constraint's message names: SQLite's `UNIQUE constraint failed:
+/// notes.text`, PostgreSQL's `Key (text)=(…) already exists.`.
+fn field_of(message: &str) -> Option<String> {
+    if let Some(rest) = message.split_once("Key (").map(|(_, r)| r) {
+        return rest.split_once(")=").map(|(f, _)| f.to_owned());
+    }
+    let (_, rest) = message.split_once("constraint failed: ")?;
+    let first = rest.split(',').next()?.trim();
+    Some(first.rsplit('.').next().unwrap_or(first).to_owned())
+}
+
+/// For an optional field of an update: absent is `None` (kept), `null` is
+/// `Some(None)` (cleared).
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The question before a delete: accepting it is the answer.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Confirm {}
+
 /// The page size asked for, within `[models]`' default and cap.
 pub fn limit(ctx: &Context, asked: Option<u32>) -> Result<i64, QueryError> {
     let s = &ctx.project_settings().models;
@@ -351,6 +443,23 @@ mod tests {
             hex,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn constraint_messages_name_their_field() {
+        assert_eq!(
+            field_of("UNIQUE constraint failed: notes.text").as_deref(),
+            Some("text")
+        );
+        assert_eq!(
+            field_of("UNIQUE constraint failed: notes.a, notes.b").as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            field_of("Key (text)=(milk) already exists.").as_deref(),
+            Some("text")
+        );
+        assert_eq!(field_of("FOREIGN KEY constraint failed"), None);
     }
 
     #[test]

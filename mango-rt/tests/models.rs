@@ -2,7 +2,7 @@
 //! the count, get; and every bad input a clean error that changes nothing.
 
 use diesel_async::SimpleAsyncConnection;
-use mango_rt::testing::{TestResult, TestServer};
+use mango_rt::testing::{Reply, TestResult, TestServer};
 use serde_json::{Value, json};
 
 diesel::table! {
@@ -57,6 +57,58 @@ fn own_entries(ctx: &mango_rt::Context) -> mango_rt::db::RowFilter<diary::table>
         .map(|i| i.subject().to_owned())
         .unwrap_or_default();
     Box::new(diary::owner.eq(me))
+}
+
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        label -> Text,
+        note -> Nullable<Text>,
+        owner -> Text,
+        created -> Text,
+    }
+}
+
+/// A tag: written through the model's tools, each caller's own.
+#[mango_rt::model(write, confirm_delete, clean = clean_tag, scope = own_tags)]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = tags)]
+#[allow(dead_code)]
+struct Tag {
+    id: i64,
+    /// The tag's label (lower case, unique).
+    label: String,
+    note: Option<String>,
+    #[model(hidden)]
+    owner: String,
+    #[model(read_only)]
+    created: String,
+}
+
+fn me(ctx: &mango_rt::Context) -> String {
+    ctx.identity()
+        .map(|i| i.subject().to_owned())
+        .unwrap_or_default()
+}
+
+/// Django's `clean`: refuses an empty label, keeps labels in lower case, and makes the
+/// caller the owner.
+fn clean_tag(tag: &mut Tag, ctx: &mango_rt::Context) -> Result<(), mango_rt::ToolError> {
+    if tag.label.trim().is_empty() {
+        return Err(mango_rt::ToolError::new("`label`: a tag needs a label"));
+    }
+    tag.label = tag.label.trim().to_lowercase();
+    if tag.label == "steal" {
+        tag.owner = "mallory".into();
+    } else {
+        tag.owner = me(ctx);
+    }
+    Ok(())
+}
+
+fn own_tags(ctx: &mango_rt::Context) -> mango_rt::db::RowFilter<tags::table> {
+    use diesel::ExpressionMethods;
+    Box::new(tags::owner.eq(me(ctx)))
 }
 
 const QUERY: &str = "mango-rt_notes_query";
@@ -440,4 +492,146 @@ async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
         .await
         .expect("get");
     assert_eq!(mine.json()["entry"], "a2", "{}", mine.text());
+}
+
+async fn tag_count(server: &TestServer) -> i64 {
+    use diesel::QueryDsl;
+    use diesel_async::RunQueryDsl;
+    let mut conn = server.db().await.expect("a connection");
+    tags::table
+        .count()
+        .get_result(&mut conn)
+        .await
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn writes_go_through_clean_the_constraints_and_the_scope() {
+    let server = TestServer::new().await.expect("a test server");
+    let mut conn = server.db().await.expect("a connection");
+    conn.batch_execute(
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, note TEXT, owner TEXT NOT NULL, created TEXT NOT NULL DEFAULT 'by the database');
+         INSERT INTO tags (id, label, owner) VALUES (100, 'bobs', 'bob');",
+    )
+    .await
+    .expect("the table");
+    drop(conn);
+    server.as_identity(mango_rt::Identity::new("alice"));
+    let call = |name: &'static str, args: Value| {
+        let server = &server;
+        async move {
+            server
+                .call(&format!("mango-rt_tags_{name}"), args)
+                .await
+                .expect("the tool")
+        }
+    };
+    let tools = server.tools();
+    let delete = tools
+        .iter()
+        .find(|t| t.name() == "mango-rt_tags_delete")
+        .expect("the delete tool")
+        .to_json();
+    assert_eq!(delete["annotations"]["destructiveHint"], true);
+    let create = tools
+        .iter()
+        .find(|t| t.name() == "mango-rt_tags_create")
+        .expect("the create tool")
+        .to_json();
+    let properties = &create["inputSchema"]["properties"];
+    assert!(
+        properties.get("label").is_some()
+            && properties.get("owner").is_none()
+            && properties.get("id").is_none(),
+        "{properties}"
+    );
+
+    // Created through clean: trimmed, lower case, owned by the caller; the database
+    // sets what is read-only.
+    let made = call("create", json!({"label": "  Milk ", "note": "dairy"})).await;
+    assert!(!made.is_error(), "{}", made.text());
+    let made = made.json();
+    assert_eq!(made["label"], "milk");
+    assert_eq!(made["created"], "by the database");
+    assert!(made.get("owner").is_none(), "{made}");
+    let id = made["id"].as_i64().expect("an id");
+
+    // Refused, each with nothing written: by clean, by a unique constraint, a field
+    // the tool does not take, a row that would leave the caller's scope.
+    for (args, expected) in [
+        (json!({"label": "  "}), "`label`: a tag needs a label"),
+        (
+            json!({"label": "MILK"}),
+            "`label`: another Tag has this value already, and it must be unique",
+        ),
+        (
+            json!({"label": "x", "owner": "bob"}),
+            "unknown field `owner`",
+        ),
+        (json!({"label": "x", "id": 7}), "unknown field `id`"),
+        (
+            json!({"label": "x", "created": "then"}),
+            "unknown field `created`",
+        ),
+        (json!({"note": "no label"}), "missing field `label`"),
+        (
+            json!({"label": "steal"}),
+            "the Tag would not be one of your rows",
+        ),
+    ] {
+        let refused = call("create", args.clone()).await;
+        assert!(refused.is_error(), "{args}: {}", refused.text());
+        assert!(
+            refused.text().contains(expected),
+            "{args}: {}",
+            refused.text()
+        );
+    }
+    assert_eq!(
+        tag_count(&server).await,
+        2,
+        "a refused create wrote nothing"
+    );
+
+    // Update: the fields given, the others kept; null clears an optional one.
+    let changed = call("update", json!({"id": id, "label": "Oat Milk"})).await;
+    assert_eq!(changed.json()["label"], "oat milk", "{}", changed.text());
+    assert_eq!(changed.json()["note"], "dairy");
+    let cleared = call("update", json!({"id": id, "note": null})).await;
+    assert_eq!(cleared.json()["note"], Value::Null, "{}", cleared.text());
+    assert_eq!(cleared.json()["label"], "oat milk");
+    call("create", json!({"label": "bread"})).await;
+    let clash = call("update", json!({"id": id, "label": "bread"})).await;
+    assert!(
+        clash.text().contains("another Tag has this value already"),
+        "{}",
+        clash.text()
+    );
+    assert_eq!(
+        call("get", json!({"id": id})).await.json()["label"],
+        "oat milk"
+    );
+    // Another's row cannot be changed or deleted, and is not said to exist.
+    let theirs = call("update", json!({"id": 100, "label": "mine"})).await;
+    assert_eq!(theirs.text(), "there is no Tag with id 100");
+    let theirs = call("delete", json!({"id": 100})).await;
+    assert_eq!(theirs.text(), "there is no Tag with id 100");
+
+    // Delete asks first: declined, nothing goes; accepted, the row goes.
+    server.reply([Reply::Decline]);
+    let kept = call("delete", json!({"id": id})).await;
+    assert!(
+        kept.text()
+            .contains("was not deleted: the user did not confirm it"),
+        "{}",
+        kept.text()
+    );
+    assert_eq!(tag_count(&server).await, 3);
+    server.reply([Reply::Accept(json!({}))]);
+    let gone = call("delete", json!({"id": id})).await;
+    assert!(!gone.is_error(), "{}", gone.text());
+    assert_eq!(gone.json()["label"], "oat milk");
+    assert_eq!(tag_count(&server).await, 2);
+    let again = call("get", json!({"id": id})).await;
+    assert!(again.is_error());
 }
