@@ -159,6 +159,8 @@ CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --feature
 
 stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
 cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests
+# A #[model]'s generated queries on PostgreSQL too (its own SQL functions, its types).
+CARGO_TARGET_DIR="$E2E" cargo test -p mango-rt --no-default-features --features postgres,oauth,testing --locked --test models
 free_in_ci target/tests
 # Every later stage makes its projects with the cargo-mango this stage built (not a
 # build of its own), kept aside so that target/debug can go.

@@ -257,9 +257,10 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Serves a Diesel model's table as tools (django-mcp-server's `ModelQueryToolset`):
 /// `<name>_query` finds rows (typed filters on each field, an order, pages with a
-/// cursor, a count) and `<name>_get` reads one by its key. Both are read-only tools of
-/// the app, through the one pipeline (middleware, the call's transaction, the audit
-/// log), and need the scope `<table>:read` when the server checks scopes.
+/// cursor, a count) and `<name>_get` reads one by its key; with `write`, create, update
+/// and delete too. They are tools of the app like any other, through the one pipeline
+/// (middleware, the call's transaction, the audit log), and need the scope
+/// `<table>:read` (writes `<table>:write`) when the server checks scopes.
 ///
 /// ```
 /// diesel::table! {
@@ -301,9 +302,21 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   `get_queryset`): `fn hook(ctx: &Context) -> mango_rt::db::RowFilter<table>`, a
 ///   condition on the table (the caller is `ctx.identity()`). A row outside it is never
 ///   listed, counted or read: `get` says it is not there.
-/// - Options: `name = "…"` (the tools' names are `<name>_query` and `<name>_get`; the
-///   table's name by default), `scopes = ["…"]` (the OAuth scopes, instead of
-///   `<table>:read`), `scope = hook`, `crate = path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
+/// - Writes are off unless asked: `write` adds `<name>_create`, `<name>_update` and
+///   `<name>_delete` (or `create`, `update`, `delete` one by one), which need
+///   `<table>:write`. They take the fields that are neither the key, hidden nor
+///   `#[model(read_only)]` (set by the database); an update changes only the fields
+///   given (`null` clears an `Option`). `clean = hook` sees the whole row before it is
+///   written, `fn hook(row: &mut Model, ctx: &Context) -> Result<(), ToolError>`
+///   (Django's `Model.clean`): an error refuses the write, and what it changes is
+///   written (a hidden owner, a normalized value). The database's constraints come back
+///   as errors naming the field, a row that would leave the caller's `scope` is
+///   refused, and every refusal rolls the call back. `confirm_delete` asks the user
+///   (elicitation) before a delete.
+/// - Options: `name = "…"` (the tools' names are `<name>_query`, `<name>_get` …; the
+///   table's name by default), `scopes = ["…"]` and `write_scopes = ["…"]` (the OAuth
+///   scopes, instead of `<table>:read` and `<table>:write`), `scope = hook`, `clean =
+///   hook`, `write`, `create`, `update`, `delete`, `confirm_delete`, `crate = path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
 ///   not `id`); `#[diesel(column_name = …)]` is followed.
 #[proc_macro_attribute]
 pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {

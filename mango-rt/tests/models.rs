@@ -111,6 +111,12 @@ fn own_tags(ctx: &mango_rt::Context) -> mango_rt::db::RowFilter<tags::table> {
     Box::new(tags::owner.eq(me(ctx)))
 }
 
+/// An id the database assigns, in each backend's words.
+#[cfg(feature = "sqlite")]
+const ID: &str = "INTEGER PRIMARY KEY";
+#[cfg(feature = "postgres")]
+const ID: &str = "BIGSERIAL PRIMARY KEY";
+
 const QUERY: &str = "mango-rt_notes_query";
 const GET: &str = "mango-rt_notes_get";
 
@@ -118,8 +124,8 @@ const GET: &str = "mango-rt_notes_get";
 /// multiples of 5), scored `i % 10`.
 async fn server() -> TestServer {
     let server = TestServer::new().await.expect("a test server");
-    let mut sql = String::from(
-        "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, author TEXT, score INTEGER NOT NULL, secret TEXT NOT NULL);\n",
+    let mut sql = format!(
+        "CREATE TABLE notes (id {ID}, text TEXT NOT NULL, author TEXT, score INTEGER NOT NULL, secret TEXT NOT NULL);\n",
     );
     for i in 1..=1000 {
         let author = if i % 5 == 0 {
@@ -422,10 +428,10 @@ async fn bad_queries_are_clean_errors_naming_what_was_wrong() {
 async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
     let server = TestServer::new().await.expect("a test server");
     let mut conn = server.db().await.expect("a connection");
-    conn.batch_execute(
-        "CREATE TABLE diary (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, entry TEXT NOT NULL);
+    conn.batch_execute(&format!(
+        "CREATE TABLE diary (id {ID}, owner TEXT NOT NULL, entry TEXT NOT NULL);
          INSERT INTO diary VALUES (1, 'alice', 'a1'), (2, 'bob', 'b1'), (3, 'alice', 'a2'), (4, 'bob', 'b2'), (5, 'bob', 'b3');",
-    )
+    ))
     .await
     .expect("the rows");
     drop(conn);
@@ -509,10 +515,10 @@ async fn tag_count(server: &TestServer) -> i64 {
 async fn writes_go_through_clean_the_constraints_and_the_scope() {
     let server = TestServer::new().await.expect("a test server");
     let mut conn = server.db().await.expect("a connection");
-    conn.batch_execute(
-        "CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, note TEXT, owner TEXT NOT NULL, created TEXT NOT NULL DEFAULT 'by the database');
+    conn.batch_execute(&format!(
+        "CREATE TABLE tags (id {ID}, label TEXT NOT NULL UNIQUE, note TEXT, owner TEXT NOT NULL, created TEXT NOT NULL DEFAULT 'by the database');
          INSERT INTO tags (id, label, owner) VALUES (100, 'bobs', 'bob');",
-    )
+    ))
     .await
     .expect("the table");
     drop(conn);
