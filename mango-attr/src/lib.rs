@@ -314,7 +314,8 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   refused, and every refusal rolls the call back. `confirm_delete` asks the user
 ///   (elicitation) before a delete.
 /// - Options: `name = "…"` (the tools' names are `<name>_query`, `<name>_get` …; the
-///   table's name by default), `scopes = ["…"]` and `write_scopes = ["…"]` (the OAuth
+///   struct's name in snake case by default: `Note` gives `note_query`, exposed as
+///   `<prefix>_note_query`), `scopes = ["…"]` and `write_scopes = ["…"]` (the OAuth
 ///   scopes, instead of `<table>:read` and `<table>:write`), `scope = hook`, `clean =
 ///   hook`, `write`, `create`, `update`, `delete`, `confirm_delete`, `crate = path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
 ///   not `id`); `#[diesel(column_name = …)]` is followed.

@@ -185,7 +185,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let name = options
         .name
         .as_ref()
-        .map_or_else(|| table_ident.clone(), LitStr::value);
+        .map_or_else(|| snake_case(&item.ident.to_string()), LitStr::value);
     let scopes: Vec<String> = match &options.scopes {
         Some(scopes) => scopes.iter().map(LitStr::value).collect(),
         None => vec![format!("{table_ident}:read")],
@@ -967,6 +967,22 @@ fn option_inner(ty: &Type) -> Option<&Type> {
         GenericArgument::Type(inner) => Some(inner),
         _ => None,
     }
+}
+
+/// `OrderLine` → `order_line`: a model's name in its tools' names.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn is_string(ty: &Type) -> bool {

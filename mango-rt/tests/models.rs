@@ -117,8 +117,8 @@ const ID: &str = "INTEGER PRIMARY KEY";
 #[cfg(feature = "postgres")]
 const ID: &str = "BIGSERIAL PRIMARY KEY";
 
-const QUERY: &str = "mango-rt_notes_query";
-const GET: &str = "mango-rt_notes_get";
+const QUERY: &str = "mango-rt_note_query";
+const GET: &str = "mango-rt_note_get";
 
 /// A server whose `notes` has 1,000 rows: `note i` by `author (i % 3)` (none for
 /// multiples of 5), scored `i % 10`.
@@ -449,7 +449,7 @@ async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
     ] {
         server.as_identity(mango_rt::Identity::new(who));
         let page = server
-            .call("mango-rt_diary_query", json!({"count": true}))
+            .call("mango-rt_entry_query", json!({"count": true}))
             .await
             .expect("query");
         assert!(!page.is_error(), "{}", page.text());
@@ -460,7 +460,7 @@ async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
         let other = if who == "alice" { "bob" } else { "alice" };
         let page = server
             .call(
-                "mango-rt_diary_query",
+                "mango-rt_entry_query",
                 json!({"filter": {"owner": {"eq": other}}, "count": true}),
             )
             .await
@@ -468,13 +468,13 @@ async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
             .json();
         assert_eq!(page["total"], 0, "{who} sees {other}'s rows: {page}");
         let page = server
-            .call("mango-rt_diary_query", json!({"limit": 1}))
+            .call("mango-rt_entry_query", json!({"limit": 1}))
             .await
             .expect("query")
             .json();
         let next = page["next_cursor"].clone();
         let rest = server
-            .call("mango-rt_diary_query", json!({"limit": 10, "cursor": next}))
+            .call("mango-rt_entry_query", json!({"limit": 10, "cursor": next}))
             .await
             .expect("query")
             .json();
@@ -483,18 +483,18 @@ async fn a_scope_hook_narrows_every_operation_to_the_callers_rows() {
     // Another's row is not found, exactly as a row that is not there.
     server.as_identity(mango_rt::Identity::new("alice"));
     let theirs = server
-        .call("mango-rt_diary_get", json!({"id": 2}))
+        .call("mango-rt_entry_get", json!({"id": 2}))
         .await
         .expect("get");
     let missing = server
-        .call("mango-rt_diary_get", json!({"id": 99}))
+        .call("mango-rt_entry_get", json!({"id": 99}))
         .await
         .expect("get");
     assert!(theirs.is_error() && missing.is_error());
     assert_eq!(theirs.text(), "there is no Entry with id 2");
     assert_eq!(missing.text(), "there is no Entry with id 99");
     let mine = server
-        .call("mango-rt_diary_get", json!({"id": 3}))
+        .call("mango-rt_entry_get", json!({"id": 3}))
         .await
         .expect("get");
     assert_eq!(mine.json()["entry"], "a2", "{}", mine.text());
@@ -527,7 +527,7 @@ async fn writes_go_through_clean_the_constraints_and_the_scope() {
         let server = &server;
         async move {
             server
-                .call(&format!("mango-rt_tags_{name}"), args)
+                .call(&format!("mango-rt_tag_{name}"), args)
                 .await
                 .expect("the tool")
         }
@@ -535,13 +535,13 @@ async fn writes_go_through_clean_the_constraints_and_the_scope() {
     let tools = server.tools();
     let delete = tools
         .iter()
-        .find(|t| t.name() == "mango-rt_tags_delete")
+        .find(|t| t.name() == "mango-rt_tag_delete")
         .expect("the delete tool")
         .to_json();
     assert_eq!(delete["annotations"]["destructiveHint"], true);
     let create = tools
         .iter()
-        .find(|t| t.name() == "mango-rt_tags_create")
+        .find(|t| t.name() == "mango-rt_tag_create")
         .expect("the create tool")
         .to_json();
     let properties = &create["inputSchema"]["properties"];
