@@ -17,6 +17,10 @@ use schema::notes;
 mango_rt::migrations!();
 
 /// A note.
+///
+/// `#[mango_rt::model]` serves the table as two read-only tools: `notes_note_query`
+/// (filters on `id` and `text`, an order, pages, a count) and `notes_note_get`.
+#[mango_rt::model]
 #[mango_rt::data]
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = notes)]
@@ -312,6 +316,38 @@ mod tests {
             .await
             .expect("delete");
         assert!(again.is_error());
+    }
+
+    /// The model's tools: a filtered, ordered page, then the next one by its cursor.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_model_finds_notes_a_page_at_a_time() {
+        let server = TestServer::new().await.expect("a test server");
+        for text in ["tea at five", "more tea", "coffee", "green tea"] {
+            let r = server.call("notes_add", json!({"text": text})).await;
+            assert!(r.is_ok_and(|r| !r.is_error()));
+        }
+        let args = json!({"filter": {"text": {"icontains": "TEA"}}, "order": "-id", "limit": 2, "count": true});
+        let page = server
+            .call("notes_note_query", args)
+            .await
+            .expect("query")
+            .json();
+        assert_eq!(page["total"], 3, "{page}");
+        assert_eq!(page["rows"][0]["text"], "green tea");
+        assert_eq!(page["rows"][1]["text"], "more tea");
+        let args = json!({"filter": {"text": {"icontains": "TEA"}}, "order": "-id", "limit": 2, "cursor": page["next_cursor"]});
+        let rest = server
+            .call("notes_note_query", args)
+            .await
+            .expect("query")
+            .json();
+        assert_eq!(rest["rows"][0]["text"], "tea at five", "{rest}");
+        assert!(rest.get("next_cursor").is_none());
+        let one = server
+            .call("notes_note_get", json!({"id": 3}))
+            .await
+            .expect("get");
+        assert_eq!(one.json()["text"], "coffee");
     }
 
     /// `clean_up` asks first, in both protocol eras (on 2026-07-28 the call runs twice:
