@@ -302,6 +302,9 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   `get_queryset`): `fn hook(ctx: &Context) -> mango_rt::db::RowFilter<table>`, a
 ///   condition on the table (the caller is `ctx.identity()`). A row outside it is never
 ///   listed, counted or read: `get` says it is not there.
+/// - Each row is also a resource, `<scheme>://<table>/{key}` (the scheme: the app's
+///   package name, `_` made `-`, or `scheme = "…"`), read as JSON, whose key a client
+///   completes from the table.
 /// - Writes are off unless asked: `write` adds `<name>_create`, `<name>_update` and
 ///   `<name>_delete` (or `create`, `update`, `delete` one by one), which need
 ///   `<table>:write`. They take the fields that are neither the key, hidden nor
@@ -317,7 +320,8 @@ pub fn data(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   struct's name in snake case by default: `Note` gives `note_query`, exposed as
 ///   `<prefix>_note_query`), `scopes = ["…"]` and `write_scopes = ["…"]` (the OAuth
 ///   scopes, instead of `<table>:read` and `<table>:write`), `scope = hook`, `clean =
-///   hook`, `write`, `create`, `update`, `delete`, `confirm_delete`, `crate = path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
+///   hook`, `write`, `create`, `update`, `delete`, `confirm_delete`, `scheme = "…"`,
+///   `crate = path`. On a field: `#[model(hidden)]`, `#[model(key)]` (the primary key, when it is
 ///   not `id`); `#[diesel(column_name = …)]` is followed.
 #[proc_macro_attribute]
 pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {

@@ -23,6 +23,7 @@ struct Options {
     write_scopes: Option<Vec<LitStr>>,
     scope: Option<Path>,
     clean: Option<Path>,
+    scheme: Option<LitStr>,
     create: bool,
     update: bool,
     delete: bool,
@@ -32,11 +33,12 @@ struct Options {
 
 impl Options {
     fn parse(input: ParseStream) -> syn::Result<Options> {
-        const KNOWN: &str = "write, create, update, delete, confirm_delete, clean, scope, name, scopes, write_scopes, crate";
+        const KNOWN: &str = "write, create, update, delete, confirm_delete, clean, scope, name, scheme, scopes, write_scopes, crate";
         let mut o = Options::default();
         o.krate = parse_options(input, "model", KNOWN, |key, input| {
             match key {
                 "name" => o.name = Some(parse_str_value(input)?),
+                "scheme" => o.scheme = Some(parse_str_value(input)?),
                 "scopes" => o.scopes = Some(parse_scopes_value(input)?),
                 "write_scopes" => o.write_scopes = Some(parse_scopes_value(input)?),
                 "scope" => {
@@ -436,6 +438,20 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         row_of: &row_of,
         scoped: &scoped,
     });
+    // The resource template `<scheme>://<table>/{key}` (the scheme: the app's package
+    // name, `_` made `-`), whose key the client completes from the table.
+    let scheme = options.scheme.as_ref().map_or_else(
+        || {
+            std::env::var("CARGO_PKG_NAME")
+                .unwrap_or_else(|_| "model".to_owned())
+                .replace('_', "-")
+        },
+        LitStr::value,
+    );
+    let uri = format!("{scheme}://{table_ident}/{{{key_name}}}");
+    let resource_description = format!("One {what} (a row of the table `{table_ident}`), as JSON.");
+    let fn_keys = format_ident!("__mango_model_{}_keys", table_ident);
+    let fn_resource = format_ident!("__mango_model_{}_resource", table_ident);
     let fn_query = format_ident!(
         "__mango_model_{}_query",
         table_ident,
@@ -560,6 +576,56 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
                     .select(#columns)
                     .first(db)
+                    .await
+                    .optional()?;
+                match row {
+                    ::std::option::Option::Some(r) => ::std::result::Result::Ok(#krate::Json((#row_of)(r))),
+                    ::std::option::Option::None => ::std::result::Result::Err(
+                        #m::not_found(#what, #key_name, &#key_ident).into(),
+                    ),
+                }
+            }
+
+            #[#krate::completion(crate = #krate)]
+            async fn #fn_keys(
+                value: ::std::string::String,
+                __mango_db: &mut #krate::db::Db,
+                __mango_ctx: &#krate::Context,
+            ) -> ::std::result::Result<::std::vec::Vec<::std::string::String>, #krate::ToolError> {
+                let ctx = __mango_ctx;
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                let keys: ::std::vec::Vec<#key_ty> = q
+                    .select(#table::#key_column)
+                    .order(#table::#key_column.asc())
+                    .limit(1000)
+                    .load(__mango_db)
+                    .await?;
+                ::std::result::Result::Ok(
+                    keys.iter()
+                        .map(#m::key_text)
+                        .filter(|k| k.starts_with(&value))
+                        .take(100)
+                        .collect(),
+                )
+            }
+
+            #[#krate::resource(#uri, crate = #krate, name = #table_ident, description = #resource_description, scopes = #scopes, mime_type = "application/json", complete(#key_ident = #fn_keys))]
+            async fn #fn_resource(
+                #[doc = #key_doc]
+                #key_ident: #key_ty,
+                __mango_db: &mut #krate::db::Db,
+                __mango_ctx: &#krate::Context,
+            ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
+                let ctx = __mango_ctx;
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                let row: ::std::option::Option<#row_types> = q
+                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
+                    .select(#columns)
+                    .first(__mango_db)
                     .await
                     .optional()?;
                 match row {

@@ -263,6 +263,15 @@ pub fn contains_pattern(words: &str) -> String {
     out
 }
 
+/// A key as the text of a URI (a string as it is, a number in digits).
+pub fn key_text(key: &impl Serialize) -> String {
+    match serde_json::to_value(key) {
+        Ok(Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 /// "no `Note` with id 7".
 pub fn not_found(
     what: &'static str,

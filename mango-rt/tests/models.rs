@@ -641,3 +641,59 @@ async fn writes_go_through_clean_the_constraints_and_the_scope() {
     let again = call("get", json!({"id": id})).await;
     assert!(again.is_error());
 }
+
+#[tokio::test]
+async fn each_row_is_a_resource_whose_key_completes_within_the_scope() {
+    let server = server().await;
+    let templates: Vec<String> = server
+        .resource_templates()
+        .iter()
+        .filter_map(|t| t.uri().map(str::to_owned))
+        .collect();
+    assert!(
+        templates.contains(&"mango-rt://notes/{id}".to_owned()),
+        "{templates:?}"
+    );
+    let read = server.read("mango-rt://notes/7").await.expect("read");
+    let text = read["contents"][0]["text"].as_str().expect("text");
+    let row: Value = serde_json::from_str(text).expect("JSON");
+    assert_eq!(row["text"], "note 7");
+    assert!(row.get("secret").is_none(), "{row}");
+    assert_eq!(read["contents"][0]["mimeType"], "application/json");
+    let missing = server.read("mango-rt://notes/5000").await;
+    assert!(
+        format!("{missing:?}").contains("there is no Note with id 5000"),
+        "{missing:?}"
+    );
+    let keys = server
+        .complete_resource("mango-rt://notes/{id}", "id", "99", &[])
+        .await
+        .expect("completion");
+    assert_eq!(
+        keys,
+        vec![
+            "99", "990", "991", "992", "993", "994", "995", "996", "997", "998", "999"
+        ]
+    );
+
+    // The scope holds for reads and completions too.
+    let mut conn = server.db().await.expect("a connection");
+    conn.batch_execute(&format!(
+        "CREATE TABLE diary (id {ID}, owner TEXT NOT NULL, entry TEXT NOT NULL);
+         INSERT INTO diary VALUES (1, 'alice', 'a1'), (2, 'bob', 'b1'), (3, 'alice', 'a2');",
+    ))
+    .await
+    .expect("the rows");
+    drop(conn);
+    server.as_identity(mango_rt::Identity::new("alice"));
+    let keys = server
+        .complete_resource("mango-rt://diary/{id}", "id", "", &[])
+        .await
+        .expect("completion");
+    assert_eq!(keys, vec!["1", "3"]);
+    let theirs = server.read("mango-rt://diary/2").await;
+    assert!(
+        format!("{theirs:?}").contains("there is no Entry with id 2"),
+        "{theirs:?}"
+    );
+}
