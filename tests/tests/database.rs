@@ -188,11 +188,46 @@ fn postgres_writes_and_rollbacks() {
         "{stderr}"
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
-    // Asking the client, in both eras, on PostgreSQL.
+    // Asking the client, in both eras, on PostgreSQL; a model's tools.
     match python() {
-        Some(python) => talking_back(&site, &url, &python),
+        Some(python) => {
+            talking_back(&site, &url, &python);
+            models_with_the_python_sdk(&site, &url, &python);
+        }
         None => missing("the MCP Python SDK (pip install mcp)"),
     }
+}
+
+/// The ledger's `#[model] Entry` over Streamable HTTP with the MCP Python SDK, in both
+/// protocol eras: create, a duplicate refused naming the field, 60 rows paged by cursor,
+/// filters, update, the row's resource and its completion, delete.
+fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
+    // The model's tools need `entries:read` and `entries:write`: over HTTP, a token's.
+    let (token, reader) = ("models-token-with-every-scope", "models-token-that-reads");
+    let server = site.serve_http_with_env(
+        &["--migrate"],
+        &[
+            ("MANGO_DATABASE__URL", url),
+            ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+            ("MANGO_AUTH__TOKENS__WRITER", token),
+            ("MANGO_AUTH__TOKENS__READER", reader),
+            ("MANGO_AUTH__TOKEN_SCOPES__READER", r#"["entries:read"]"#),
+        ],
+    );
+    for legacy in [false, true] {
+        let mut args = if legacy { vec!["--legacy"] } else { vec![] };
+        args.extend(["ledger", token, reader, "http", server.url.as_str()]);
+        let out = python_script(python, "models.py", &args);
+        assert!(out.contains("\"ok\": true"), "{out}");
+    }
+}
+
+#[test]
+fn sqlite_models_with_the_python_sdk() {
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    models_with_the_python_sdk(sqlite_site(), &sqlite_url("models"), &python);
 }
 
 /// Elicitation, sampling, log levels, subscriptions and a call that asks twice and

@@ -1,0 +1,139 @@
+"""A `#[model]`'s tools and resource, with the official MCP Python SDK (`mcp` on PyPI),
+against the ledger fixture's `Entry` model (the table `entries`, `label` unique).
+
+usage: models.py [--legacy] <app> <token> <reader token> http <url>
+
+<app> is the ledger app's name in the project (its tools' prefix and its resources'
+scheme); <token> a bearer token with every scope, <reader token> one with only
+`entries:read` (the model's writes are hidden from it and refused). Creates 60 entries, pages through them, filters, updates, deletes; checks
+the errors a client gets for a duplicate label and a filter on a field that is not
+there. Exits 0 when every check passed.
+"""
+
+import asyncio
+import json
+import sys
+
+import httpx2
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ResourceTemplateReference
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def text_of(result):
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+async def scenario(client, app, run):
+    tool = lambda op: f"{app}_entry_{op}"
+    tools = [t.name for t in (await client.list_tools()).tools]
+    for op in ["query", "get", "create", "update", "delete"]:
+        check(tool(op) in tools, f"{tool(op)} is not listed: {tools}")
+    query = next(t for t in (await client.list_tools()).tools if t.name == tool("query"))
+    check("filter" in query.input_schema["properties"], query.input_schema)
+    check(query.output_schema is not None, "the query tool has no output schema")
+
+    ids = []
+    for i in range(60):
+        r = await client.call_tool(tool("create"), {"label": f"{run} {i:02}"})
+        check(not r.is_error, f"create {i}: {text_of(r)}")
+        ids.append(r.structured_content["id"])
+    r = await client.call_tool(tool("create"), {"label": f"{run} 07"})
+    check(r.is_error and "`label`: another Entry has this value already" in text_of(r), f"duplicate: {text_of(r)}")
+
+    # Every row once, largest id first, 25 at a time.
+    seen, cursor, total = [], None, None
+    while True:
+        args = {"filter": {"label": {"starts_with": f"{run} "}}, "order": "-id", "limit": 25, "count": cursor is None}
+        if cursor:
+            args["cursor"] = cursor
+        r = await client.call_tool(tool("query"), args)
+        check(not r.is_error, f"query: {text_of(r)}")
+        page = r.structured_content
+        if total is None:
+            total = page["total"]
+        seen.extend(row["id"] for row in page["rows"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    check(total == 60, f"total: {total}")
+    check(seen == sorted(ids, reverse=True), f"paged ids: {seen}")
+
+    r = await client.call_tool(tool("query"), {"filter": {"label": {"in": [f"{run} 03", f"{run} 04"]}}})
+    check([row["label"] for row in r.structured_content["rows"]] == [f"{run} 03", f"{run} 04"], f"in: {r}")
+    r = await client.call_tool(tool("query"), {"filter": {"title": {"eq": "x"}}})
+    check(r.is_error and "unknown field `title`" in text_of(r), f"unknown field: {text_of(r)}")
+    r = await client.call_tool(tool("query"), {"filter": {"label": {"eq": "'; DROP TABLE entries; --"}}, "count": True})
+    check(not r.is_error and r.structured_content["total"] == 0, f"SQL as data: {r}")
+
+    first = ids[0]
+    r = await client.call_tool(tool("update"), {"id": first, "label": f"{run} renamed"})
+    check(not r.is_error and r.structured_content["label"] == f"{run} renamed", f"update: {text_of(r)}")
+    r = await client.call_tool(tool("get"), {"id": first})
+    check(r.structured_content["label"] == f"{run} renamed", f"get after update: {r}")
+
+    uri = f"{app}://entries/{first}"
+    r = await client.read_resource(uri)
+    check(json.loads(r.contents[0].text)["label"] == f"{run} renamed", f"read {uri}: {r}")
+    r = await client.complete(ResourceTemplateReference(type="ref/resource", uri=f"{app}://entries/{{id}}"),
+                              {"name": "id", "value": str(first)})
+    check(str(first) in r.completion.values, f"completion: {r}")
+
+    r = await client.call_tool(tool("delete"), {"id": first})
+    check(not r.is_error and r.structured_content["id"] == first, f"delete: {text_of(r)}")
+    r = await client.call_tool(tool("get"), {"id": first})
+    check(r.is_error and f"there is no Entry with id {first}" in text_of(r), f"get after delete: {text_of(r)}")
+    try:
+        r = await client.read_resource(uri)
+        check(False, f"read {uri} after delete answered {r}")
+    except MCPError as e:
+        check(f"there is no Entry with id {first}" in e.message, f"read after delete: {e.message}")
+
+
+def connect(url, token, mode):
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return http, Client(streamable_http_client(url, http_client=http), mode=mode)
+
+
+async def reader(client, app):
+    """A token with `entries:read` only: reads, never writes."""
+    tools = [t.name for t in (await client.list_tools()).tools]
+    check(f"{app}_entry_query" in tools and f"{app}_entry_get" in tools, f"reader's tools: {tools}")
+    check(f"{app}_entry_create" not in tools and f"{app}_entry_delete" not in tools, f"reader sees writes: {tools}")
+    try:
+        r = await client.call_tool(f"{app}_entry_create", {"label": "not allowed"})
+        check(False, f"reader's create answered {r}")
+    except MCPError as e:
+        check("needs the scope entries:write" in e.message, f"reader's create: {e.message}")
+    r = await client.call_tool(f"{app}_entry_query", {"filter": {"label": {"eq": "not allowed"}}, "count": True})
+    check(not r.is_error and r.structured_content["total"] == 0, f"reader's query: {r}")
+
+
+async def main():
+    args = sys.argv[1:]
+    mode = "auto"
+    if args[0] == "--legacy":
+        mode, args = "legacy", args[1:]
+    app, token, read_token, kind, url = args
+    check(kind == "http", f"only http: {kind}")
+    http, client = connect(url, token, mode)
+    async with http, client:
+        await scenario(client, app, "legacy" if mode == "legacy" else "rounds")
+        protocol = client.protocol_version
+    http, client = connect(url, read_token, mode)
+    async with http, client:
+        await reader(client, app)
+    print(json.dumps({"ok": True, "protocol": protocol}))
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except AssertionError as e:
+        print(f"CHECK FAILED: {e}", file=sys.stderr)
+        sys.exit(1)
