@@ -146,6 +146,11 @@ impl Target {
         match tool {
             "add" => self.add,
             "note_add" => self.note_add,
+            // A model's tools against the same queries written by hand: mango only.
+            "model_query" => (self.name == MANGO).then_some("benchapp_item_query"),
+            "hand_query" => (self.name == MANGO).then_some("benchapp_items_by_hand"),
+            "model_get" => (self.name == MANGO).then_some("benchapp_item_get"),
+            "hand_get" => (self.name == MANGO).then_some("benchapp_item_by_hand"),
             "read" => self.read,
             _ => self.prompt,
         }
@@ -294,6 +299,12 @@ fn cell_body(tool: &str, name: &str) -> String {
     match tool {
         "add" => call_body(name, serde_json::json!({"a": 1, "b": 2})),
         "note_add" => call_body(name, serde_json::json!({"text": "hello"})),
+        "model_query" => call_body(
+            name,
+            serde_json::json!({"filter": {"score": {"gte": 500}}, "order": "score", "limit": 50}),
+        ),
+        "hand_query" => call_body(name, serde_json::json!({"min_score": 500})),
+        "model_get" | "hand_get" => call_body(name, serde_json::json!({"id": 54321})),
         "read" => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": name}}).to_string(),
         _ => serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": name, "arguments": {"name": "Ada"}}}).to_string(),
     }
@@ -400,6 +411,55 @@ async fn note_add(text: String, db: &mut Db) -> Result<i64, ToolError> {
         .execute(db)
         .await?;
     Ok(bench_notes::table.count().get_result(db).await?)
+}
+
+diesel::table! {
+    bench_items (id) {
+        id -> BigInt,
+        score -> Integer,
+        label -> Text,
+    }
+}
+
+/// An item of the 100,000-row table (indexed on `score, id`) the models' cells read:
+/// `item_query` and `item_get`, open to anyone (`scopes = []`).
+#[mango_rt::model(scopes = [])]
+#[mango_rt::data]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = bench_items)]
+pub struct Item {
+    pub id: i64,
+    pub score: i32,
+    pub label: String,
+}
+
+/// By hand, what `item_query` runs for `{"filter": {"score": {"gte": n}}, "order":
+/// "score", "limit": 50}`: the same Diesel query (the model asks one row more, to know
+/// whether a next page follows).
+#[tool(read_only)]
+async fn items_by_hand(min_score: i32, db: &mut Db) -> Result<Vec<Item>, ToolError> {
+    Ok(bench_items::table
+        .filter(bench_items::score.ge(min_score))
+        .order((bench_items::score.asc(), bench_items::id.asc()))
+        .select((bench_items::id, bench_items::score, bench_items::label))
+        .limit(51)
+        .load::<Item>(db)
+        .await?
+        .into_iter()
+        .take(50)
+        .collect())
+}
+
+/// By hand, what `item_get` runs.
+#[tool(read_only)]
+async fn item_by_hand(id: i64, db: &mut Db) -> Result<Item, ToolError> {
+    bench_items::table
+        .filter(bench_items::id.eq(id))
+        .select((bench_items::id, bench_items::score, bench_items::label))
+        .first::<Item>(db)
+        .await
+        .optional()?
+        .ok_or_else(|| ToolError::new(format!("there is no Item with id {id}")))
 }
 "#;
 
@@ -583,6 +643,19 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     )
     .map_err(io("writing the migration"))?;
     std::fs::write(m.join("down.sql"), "DROP TABLE bench_notes;\n")
+        .map_err(io("writing the migration"))?;
+    // The models' table: 100,000 rows, made by SQLite itself at each `migrate`.
+    let m = app.join("migrations/2024-01-02-000000_create_bench_items");
+    std::fs::create_dir_all(&m).map_err(io("writing the migration"))?;
+    std::fs::write(
+        m.join("up.sql"),
+        "CREATE TABLE bench_items (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, score INTEGER NOT NULL, label TEXT NOT NULL);\n\
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)\n\
+         INSERT INTO bench_items (id, score, label) SELECT i, (i * 7919) % 1000, 'item ' || i FROM n;\n\
+         CREATE INDEX bench_items_score ON bench_items (score, id);\n",
+    )
+    .map_err(io("writing the migration"))?;
+    std::fs::write(m.join("down.sql"), "DROP TABLE bench_items;\n")
         .map_err(io("writing the migration"))?;
     run(Command::new(&mango)
         .args(["mango", "sync"])
@@ -1099,12 +1172,23 @@ fn bench(options: &Options) -> Result<(), String> {
     let mut http = Vec::new();
     let mut idle: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     let mut peak: Vec<f64> = vec![0.0; targets.len()];
-    for tool in ["add", "note_add", "read", "prompt"] {
-        // A resource read and a prompt get are held to `add` at 64 connections.
-        let levels: &[usize] = if tool == "add" || tool == "note_add" {
-            &[1, 8, 64]
-        } else {
-            &[64]
+    let tools = [
+        "add",
+        "note_add",
+        "read",
+        "prompt",
+        "model_query",
+        "hand_query",
+        "model_get",
+        "hand_get",
+    ];
+    for tool in tools {
+        // A resource read and a prompt get are held to `add` at 64 connections; a
+        // model's tools to the same queries by hand at 8.
+        let levels: &[usize] = match tool {
+            "add" | "note_add" => &[1, 8, 64],
+            "read" | "prompt" => &[64],
+            _ => &[8],
         };
         for &concurrency in levels {
             let mut runs: Vec<Vec<loadgen::Stats>> = vec![Vec::new(); targets.len()];

@@ -267,6 +267,26 @@ impl Report {
                 ),
                 0.90,
             ),
+            at_most(
+                "a model's query tool: 50 of 100,000 rows, filtered and ordered on an index, c=8, cost per call",
+                "≤ 1.2× the same Diesel query in a hand-written tool",
+                Self::ratio(
+                    self.cell(MANGO, "hand_query", 8),
+                    self.cell(MANGO, "model_query", 8),
+                    rps,
+                ),
+                1.2,
+            ),
+            at_most(
+                "a model's get tool, one row by id, c=8, cost per call",
+                "≤ 1.1× the same Diesel query in a hand-written tool",
+                Self::ratio(
+                    self.cell(MANGO, "hand_get", 8),
+                    self.cell(MANGO, "model_get", 8),
+                    rps,
+                ),
+                1.1,
+            ),
             at_least(
                 "stdio, sequential `add` calls/s",
                 "≥ 0.90× raw rmcp",
