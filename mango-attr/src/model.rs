@@ -168,6 +168,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             "a model shows at most 16 fields: mark the others #[model(hidden)]",
         ));
     }
+    if options.update && fields.len() > 16 {
+        errors.push(syn::Error::new_spanned(
+            &item.ident,
+            "an update reads the whole row, and a model that is updated has at most 16 fields",
+        ));
+    }
     errors.finish()?;
     let (Some(table), Some(key_index)) = (table, key_index) else {
         return Ok(quote!(#item));

@@ -204,11 +204,11 @@ fn postgres_writes_and_rollbacks() {
 fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
     // The model's tools need `entries:read` and `entries:write`: over HTTP, a token's.
     let (token, reader) = ("models-token-with-every-scope", "models-token-that-reads");
-    let server = site.serve_http_with_env(
+    let mut server = site.serve_http_with_env(
         &["--migrate"],
         &[
             ("MANGO_DATABASE__URL", url),
-            ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+            ("MANGO_MIDDLEWARE", r#"["mango.audit", "mango.auth"]"#),
             ("MANGO_AUTH__TOKENS__WRITER", token),
             ("MANGO_AUTH__TOKENS__READER", reader),
             ("MANGO_AUTH__TOKEN_SCOPES__READER", r#"["entries:read"]"#),
@@ -220,6 +220,22 @@ fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
         let out = python_script(python, "models.py", &args);
         assert!(out.contains("\"ok\": true"), "{out}");
     }
+    // Every write is a row of the audit log, naming who wrote (the token's name).
+    assert!(server.terminate().success(), "the server stops cleanly");
+    let mut cmd = site.command(&["run", "audit", "--json", "--limit", "1000"]);
+    cmd.env("MANGO_DATABASE__URL", url)
+        .env("MANGO_MIDDLEWARE", r#"["mango.audit"]"#);
+    let rows: Vec<Value> = serde_json::from_str(&success(&mut cmd)).unwrap();
+    let writes = |name: &str, outcome: &str| {
+        rows.iter()
+            .filter(|r| r["name"] == name && r["outcome"] == outcome && r["caller"] == "writer")
+            .count()
+    };
+    // Each era: 60 created and one refused, one update, one delete.
+    assert_eq!(writes("ledger_entry_create", "ok"), 120, "{rows:?}");
+    assert_eq!(writes("ledger_entry_create", "tool_error"), 2);
+    assert_eq!(writes("ledger_entry_update", "ok"), 2);
+    assert_eq!(writes("ledger_entry_delete", "ok"), 2);
 }
 
 #[test]

@@ -1,0 +1,35 @@
+// The mistakes a model's declaration can make: no table named, no key, an unknown
+// field option, an unknown model option. (A field whose type is not its column's is
+// Diesel's error, at the macro.)
+
+diesel::table! {
+    notes (id) {
+        id -> BigInt,
+        text -> Text,
+    }
+}
+
+#[mango_rt::model]
+#[derive(diesel::Queryable)]
+struct NoTable {
+    id: i64,
+}
+
+#[mango_rt::model]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = notes)]
+struct NoKey {
+    number: i64,
+    text: String,
+}
+
+#[mango_rt::model(writes)]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = notes)]
+struct Options {
+    id: i64,
+    #[model(secret)]
+    text: String,
+}
+
+fn main() {}
