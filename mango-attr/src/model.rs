@@ -574,20 +574,29 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 db: &mut #krate::db::Db,
                 ctx: &#krate::Context,
             ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
+                __mango_one(&#key_ident, db, ctx).await.map(#krate::Json)
+            }
+
+            /// The row of `key`, within the caller's scope: a row outside it is not
+            /// found, as one that is not there.
+            async fn __mango_one(
+                #key_ident: &#key_ty,
+                db: &mut #krate::db::Db,
+                ctx: &#krate::Context,
+            ) -> ::std::result::Result<__MangoRow, #krate::ToolError> {
                 let _ = ctx;
                 let q = #table::table.into_boxed::<#m::Backend>();
                 #scoped
-                // A row outside the caller's scope is not found, as one that is not there.
                 let row: ::std::option::Option<#row_types> = q
-                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
+                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(#key_ident)))
                     .select(#columns)
                     .first(db)
                     .await
                     .optional()?;
                 match row {
-                    ::std::option::Option::Some(r) => ::std::result::Result::Ok(#krate::Json((#row_of)(r))),
+                    ::std::option::Option::Some(r) => ::std::result::Result::Ok((#row_of)(r)),
                     ::std::option::Option::None => ::std::result::Result::Err(
-                        #m::not_found(#what, #key_name, &#key_ident).into(),
+                        #m::not_found(#what, #key_name, #key_ident).into(),
                     ),
                 }
             }
@@ -624,22 +633,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 __mango_db: &mut #krate::db::Db,
                 __mango_ctx: &#krate::Context,
             ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
-                let ctx = __mango_ctx;
-                let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
-                #scoped
-                let row: ::std::option::Option<#row_types> = q
-                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
-                    .select(#columns)
-                    .first(__mango_db)
-                    .await
-                    .optional()?;
-                match row {
-                    ::std::option::Option::Some(r) => ::std::result::Result::Ok(#krate::Json((#row_of)(r))),
-                    ::std::option::Option::None => ::std::result::Result::Err(
-                        #m::not_found(#what, #key_name, &#key_ident).into(),
-                    ),
-                }
+                __mango_one(&#key_ident, __mango_db, __mango_ctx).await.map(#krate::Json)
             }
 
             #writes
@@ -901,18 +895,7 @@ fn writes(w: &Writes) -> TokenStream {
                 __mango_ctx: &#krate::Context,
             ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
                 let ctx = __mango_ctx;
-                let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
-                #scoped
-                let found: ::std::option::Option<#row_types> = q
-                    .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
-                    .select(#columns)
-                    .first(__mango_db)
-                    .await
-                    .optional()?;
-                let ::std::option::Option::Some(found) = found else {
-                    return ::std::result::Result::Err(#m::not_found(#what, #key_name, &#key_ident).into());
-                };
+                let found = __mango_one(&#key_ident, __mango_db, ctx).await?;
                 #confirm
                 #krate::diesel::delete(
                     #table::table.filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident))),
@@ -920,7 +903,7 @@ fn writes(w: &Writes) -> TokenStream {
                 .execute(__mango_db)
                 .await
                 .map_err(#writes_error)?;
-                ::std::result::Result::Ok(#krate::Json((#row_of)(found)))
+                ::std::result::Result::Ok(#krate::Json(found))
             }
         });
     }
