@@ -929,18 +929,7 @@ pub fn kept(input: TokenStream, error: syn::Error) -> TokenStream {
 
 /// The `table_name` of `#[diesel(table_name = …)]`.
 fn table_name(item: &ItemStruct) -> syn::Result<Path> {
-    let mut found = None;
-    for attr in item.attrs.iter().filter(|a| a.path().is_ident("diesel")) {
-        attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("table_name") {
-                found = Some(meta.value()?.parse::<Path>()?);
-            } else {
-                skip_option(&meta)?;
-            }
-            Ok(())
-        })?;
-    }
-    found.ok_or_else(|| {
+    diesel_option::<Path>(&item.attrs, "table_name")?.ok_or_else(|| {
         syn::Error::new_spanned(
             &item.ident,
             "#[model] needs the model's table: add #[diesel(table_name = <the table! module>)] (as for Selectable)",
@@ -950,11 +939,16 @@ fn table_name(item: &ItemStruct) -> syn::Result<Path> {
 
 /// The `column_name` of a field's `#[diesel(column_name = …)]`.
 fn column_name(attrs: &[Attribute]) -> syn::Result<Option<Ident>> {
+    diesel_option(attrs, "column_name")
+}
+
+/// The value of `key` in `#[diesel(…, key = value, …)]`, if given.
+fn diesel_option<T: syn::parse::Parse>(attrs: &[Attribute], key: &str) -> syn::Result<Option<T>> {
     let mut found = None;
     for attr in attrs.iter().filter(|a| a.path().is_ident("diesel")) {
         attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("column_name") {
-                found = Some(meta.value()?.parse::<Ident>()?);
+            if meta.path.is_ident(key) {
+                found = Some(meta.value()?.parse::<T>()?);
             } else {
                 skip_option(&meta)?;
             }
