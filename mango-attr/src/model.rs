@@ -442,7 +442,6 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         columns: &columns,
         row_types: &row_types,
         row_of: &row_of,
-        scoped: &scoped,
     });
     // The resource template `<scheme>://<table>/{key}` (the scheme: the app's package
     // name, `_` made `-`), whose key the client completes from the table.
@@ -504,15 +503,21 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 #(#row_fields)*
             }
 
+            /// The table's rows the caller may see: all of them, or those the model's
+            /// scope hook lets through.
+            fn __mango_rows(ctx: &#krate::Context) -> #table::BoxedQuery<'static, #m::Backend> {
+                let _ = ctx;
+                let q = #table::table.into_boxed::<#m::Backend>();
+                #scoped
+                q
+            }
+
             /// The rows `f` lets through.
             fn __mango_filtered(
                 f: &__MangoFilter,
                 ctx: &#krate::Context,
             ) -> ::std::result::Result<#table::BoxedQuery<'static, #m::Backend>, #m::QueryError> {
-                let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
-                #scoped
-                let mut q = q;
+                let mut q = __mango_rows(ctx);
                 #(#apply_filters)*
                 ::std::result::Result::Ok(q)
             }
@@ -584,9 +589,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 db: &mut #krate::db::Db,
                 ctx: &#krate::Context,
             ) -> ::std::result::Result<__MangoRow, #krate::ToolError> {
-                let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
-                #scoped
+                let q = __mango_rows(ctx);
                 let row: ::std::option::Option<#row_types> = q
                     .filter(#table::#key_column.eq(::std::clone::Clone::clone(#key_ident)))
                     .select(#columns)
@@ -608,9 +611,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 __mango_ctx: &#krate::Context,
             ) -> ::std::result::Result<::std::vec::Vec<::std::string::String>, #krate::ToolError> {
                 let ctx = __mango_ctx;
-                let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
-                #scoped
+                let q = __mango_rows(ctx);
                 let keys: ::std::vec::Vec<#key_ty> = q
                     .select(#table::#key_column)
                     .order(#table::#key_column.asc())
@@ -656,7 +657,6 @@ struct Writes<'a> {
     columns: &'a TokenStream,
     row_types: &'a TokenStream,
     row_of: &'a TokenStream,
-    scoped: &'a TokenStream,
 }
 
 /// `<name>_create`, `<name>_update` and `<name>_delete`, as the options ask. Each runs in
@@ -679,7 +679,6 @@ fn writes(w: &Writes) -> TokenStream {
         columns,
         row_types,
         row_of,
-        scoped,
     } = *w;
     let p = quote!(#krate::__private);
     let m = quote!(#p::model);
@@ -722,9 +721,7 @@ fn writes(w: &Writes) -> TokenStream {
     };
     let inside = match &options.scope {
         Some(hook) => quote_spanned! {hook.span()=>
-            let __mango_inside: i64 = #table::table
-                .into_boxed::<#m::Backend>()
-                .filter(#hook(ctx))
+            let __mango_inside: i64 = __mango_rows(ctx)
                 .filter(#table::#key_column.eq(::std::clone::Clone::clone(&r.#key_at)))
                 .count()
                 .get_result(__mango_db)
@@ -834,9 +831,7 @@ fn writes(w: &Writes) -> TokenStream {
                 __mango_ctx: &#krate::Context,
             ) -> ::std::result::Result<#krate::Json<__MangoRow>, #krate::ToolError> {
                 let ctx = __mango_ctx;
-                let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
-                #scoped
+                let q = __mango_rows(ctx);
                 let __mango_found: ::std::option::Option<(#(#all_types,)*)> = q
                     .filter(#table::#key_column.eq(::std::clone::Clone::clone(&#key_ident)))
                     .select((#(#all_columns,)*))
