@@ -82,6 +82,17 @@ struct Field {
     nullable: bool,
     inner: Type,
     text: bool,
+    /// `#[model(refers_to = Author)]`: the model whose key this field holds.
+    refers_to: Option<Path>,
+}
+
+/// A field's `#[model(…)]` options.
+#[derive(Default)]
+struct FieldOptions {
+    hidden: bool,
+    key: bool,
+    read_only: bool,
+    refers_to: Option<Path>,
 }
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
@@ -105,7 +116,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     };
     let mut fields = Vec::new();
     for f in &mut named.named {
-        let (hidden, key, read_only) = errors.ok(field_options(&mut f.attrs)).unwrap_or_default();
+        let FieldOptions {
+            hidden,
+            key,
+            read_only,
+            refers_to,
+        } = errors.ok(field_options(&mut f.attrs)).unwrap_or_default();
         let Some(ident) = f.ident.clone() else {
             continue;
         };
@@ -129,6 +145,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             nullable,
             inner,
             text,
+            refers_to,
         });
     }
     let key_index = match fields.iter().filter(|f| f.key).count() {
@@ -159,6 +176,28 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             errors.push(syn::Error::new_spanned(
                 &k.ty,
                 "the key cannot be an Option: a primary key is never null",
+            ));
+        }
+    }
+    for f in fields.iter().filter(|f| f.refers_to.is_some()) {
+        let name = f.ident.to_string();
+        let Some(base) = name.strip_suffix("_id") else {
+            errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "a field that refers to another model is named `<relation>_id` (`author_id`: filtered as `author`); rename the field and keep its column with #[diesel(column_name = …)]",
+            ));
+            continue;
+        };
+        if f.hidden || f.key {
+            errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "`refers_to` is for a field clients filter by: not the key, not a hidden field",
+            ));
+        }
+        if fields.iter().any(|g| g.ident == base) {
+            errors.push(syn::Error::new_spanned(
+                &f.ident,
+                format!("the relation `{base}` (of `{name}`) has the name of another field: rename one of them"),
             ));
         }
     }
@@ -227,6 +266,42 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             #[doc = #doc]
             #[serde(default, skip_serializing_if = "Option::is_none")]
             #ident: ::std::option::Option<#ty>,
+        }
+    });
+    let relations: Vec<(&Field, Ident, &Path)> = visible
+        .iter()
+        .filter_map(|f| {
+            let model = f.refers_to.as_ref()?;
+            let base = f.ident.to_string();
+            let base = base.strip_suffix("_id")?;
+            Some((*f, format_ident!("{}", base, span = f.ident.span()), model))
+        })
+        .collect();
+    let relation_fields = relations.iter().map(|(f, base, model)| {
+        let doc = format!(
+            "Conditions on the {} that `{}` refers to (its query's filter): the rows whose {} matches.",
+            path_string(model),
+            f.ident,
+            path_string(model)
+        );
+        quote! {
+            #[doc = #doc]
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #base: ::std::option::Option<<#model as #m::Related>::Filter>,
+        }
+    });
+    let filter_fields = quote!(#(#filter_fields)* #(#relation_fields)*);
+    let apply_relations = relations.iter().map(|(f, base, model)| {
+        let column = &f.column;
+        let col = if f.nullable {
+            quote!(#table::#column.assume_not_null())
+        } else {
+            quote!(#table::#column)
+        };
+        quote_spanned! {model.span()=>
+            if let ::std::option::Option::Some(r) = &f.#base {
+                q = q.filter(#col.eq_any(<#model as #m::Related>::keys(r, ctx)?));
+            }
         }
     });
     let apply_filters = visible.iter().map(|f| {
@@ -428,6 +503,16 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         },
         None => quote!(),
     };
+    let strukt = &item.ident;
+    let aggregate = aggregate(&Aggregate {
+        krate: &krate,
+        table: &table,
+        table_ident: &table_ident,
+        name: &name,
+        what: &what,
+        visible: &visible,
+        scopes: &scopes,
+    });
     let writes = writes(&Writes {
         options: &options,
         krate: &krate,
@@ -475,7 +560,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         const _: () = {
             use #m::{
                 BoolExpressionMethods as _, EscapeExpressionMethods as _, ExpressionMethods as _,
-                OptionalExtension as _,
+                NullableExpressionMethods as _, OptionalExtension as _,
                 QueryDsl as _, RunQueryDsl as _, TextExpressionMethods as _,
             };
 
@@ -483,8 +568,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             #[derive(::std::default::Default, #p::serde::Deserialize, #p::serde::Serialize, #p::schemars::JsonSchema)]
             #[serde(crate = #serde_path, deny_unknown_fields)]
             #[schemars(crate = #schemars_path, inline)]
-            struct __MangoFilter {
-                #(#filter_fields)*
+            pub struct __MangoFilter {
+                #filter_fields
             }
 
             #[doc = #order_doc]
@@ -503,24 +588,55 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 #(#row_fields)*
             }
 
-            /// The table's rows the caller may see: all of them, or those the model's
-            /// scope hook lets through.
-            fn __mango_rows(ctx: &#krate::Context) -> #table::BoxedQuery<'static, #m::Backend> {
+            /// `q` narrowed to the rows the caller may see: all of them, or those the
+            /// model's scope hook lets through.
+            fn __mango_scope<ST, GB>(
+                q: #m::Rows<#table::table, ST, GB>,
+                ctx: &#krate::Context,
+            ) -> #m::Rows<#table::table, ST, GB> {
                 let _ = ctx;
-                let q = #table::table.into_boxed::<#m::Backend>();
                 #scoped
                 q
             }
 
-            /// The rows `f` lets through.
+            /// The table's rows the caller may see.
+            fn __mango_rows(ctx: &#krate::Context) -> #table::BoxedQuery<'static, #m::Backend> {
+                __mango_scope(#table::table.into_boxed::<#m::Backend>(), ctx)
+            }
+
+            /// `q` narrowed to the rows `f` lets through.
+            fn __mango_narrow<ST, GB>(
+                mut q: #m::Rows<#table::table, ST, GB>,
+                f: &__MangoFilter,
+                ctx: &#krate::Context,
+            ) -> ::std::result::Result<#m::Rows<#table::table, ST, GB>, #m::QueryError> {
+                let _ = ctx;
+                #(#apply_filters)*
+                #(#apply_relations)*
+                ::std::result::Result::Ok(q)
+            }
+
+            /// The caller's rows that `f` lets through.
             fn __mango_filtered(
                 f: &__MangoFilter,
                 ctx: &#krate::Context,
             ) -> ::std::result::Result<#table::BoxedQuery<'static, #m::Backend>, #m::QueryError> {
-                let mut q = __mango_rows(ctx);
-                #(#apply_filters)*
-                ::std::result::Result::Ok(q)
+                __mango_narrow(__mango_rows(ctx), f, ctx)
             }
+
+            impl #m::Related for #strukt {
+                type Filter = __MangoFilter;
+                type Keys = #m::Rows<#table::table, #krate::diesel::dsl::SqlTypeOf<#table::#key_column>>;
+
+                fn keys(
+                    f: &__MangoFilter,
+                    ctx: &#krate::Context,
+                ) -> ::std::result::Result<Self::Keys, #m::QueryError> {
+                    ::std::result::Result::Ok(__mango_filtered(f, ctx)?.select(#table::#key_column))
+                }
+            }
+
+            #aggregate
 
             #[#krate::tool(crate = #krate, name = #query_name, read_only, scopes = #scopes, description = #query_description)]
             async fn #fn_query(
@@ -640,6 +756,162 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             #writes
         };
     })
+}
+
+/// What the aggregate tool is made of.
+struct Aggregate<'a> {
+    krate: &'a Path,
+    table: &'a Path,
+    table_ident: &'a str,
+    name: &'a str,
+    what: &'a str,
+    visible: &'a [&'a Field],
+    scopes: &'a TokenStream,
+}
+
+/// `<name>_aggregate`: `count`, `sum`, `avg`, `min` and `max` of the rows a filter lets
+/// through, in all or per value of a field (Django's `aggregate` and
+/// `values(…).annotate(…)`). One query: `SELECT <group>, json_array(<aggregates>) …
+/// GROUP BY <group>`, the functions and columns chosen from the model's fields.
+fn aggregate(a: &Aggregate) -> TokenStream {
+    let Aggregate {
+        krate,
+        table,
+        table_ident,
+        name,
+        what,
+        visible,
+        scopes,
+    } = *a;
+    let m = quote!(#krate::__private::model);
+    let p = quote!(#krate::__private);
+    let serde_path = format!("{}::__private::serde", path_string(krate));
+    let schemars_path = format!("{}::__private::schemars", path_string(krate));
+    let variants = visible.iter().map(|f| {
+        let (ident, doc) = (&f.ident, &f.doc);
+        let token = ident.to_string();
+        quote! {
+            #[doc = #doc]
+            #[serde(rename = #token)]
+            #ident,
+        }
+    });
+    let field_arms = visible.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        let token = ident.to_string();
+        let kind = if f.text {
+            quote!(Text)
+        } else if is_named(&f.inner, &["bool"]) {
+            quote!(Bool)
+        } else if is_named(
+            &f.inner,
+            &[
+                "i8",
+                "i16",
+                "i32",
+                "i64",
+                "u8",
+                "u16",
+                "u32",
+                "u64",
+                "f32",
+                "f64",
+                "BigDecimal",
+            ],
+        ) {
+            quote!(Number)
+        } else {
+            quote!(Other)
+        };
+        quote! {
+            __MangoField::#ident => #m::Field {
+                name: #token,
+                kind: #m::Kind::#kind,
+                column: ::std::boxed::Box::new(#table::#column),
+            },
+        }
+    });
+    let group_arms = visible.iter().map(|f| {
+        let (ident, column, ty) = (&f.ident, &f.column, &f.ty);
+        let token = ident.to_string();
+        let col = quote!(#table::#column);
+        quote! {
+            ::std::option::Option::Some(__MangoField::#ident) => {
+                let q = #table::table
+                    .group_by(#col)
+                    .select((#col, sql))
+                    .order(#col.asc())
+                    .limit(limit + 1)
+                    .into_boxed::<#m::Backend>();
+                let found: ::std::vec::Vec<(#ty, ::std::string::String)> =
+                    __mango_narrow(__mango_scope(q, ctx), &filter, ctx)?.load(db).await?;
+                more = found.len() as i64 > limit;
+                for (group, values) in found.into_iter().take(limit as usize) {
+                    let group = #p::serde_json::to_value(&group).unwrap_or_default();
+                    rows.push(#m::group_row(&names, ::std::option::Option::Some((#token, group)), &values)?);
+                }
+            }
+        }
+    });
+    let tool_name = format!("{name}_aggregate");
+    let description = format!(
+        "Count and sum {what} rows (the table `{table_ident}`): `aggregate` lists what to compute (`{{\"fn\": \"sum\", \"field\": …}}`; `count`, `sum`, `avg`, `min`, `max`; by default the count of rows) over the rows `filter` lets through, in all or per value of `group_by`. Each result row has the group's field, then `count` or `<fn>_<field>` (`sum_score`)."
+    );
+    let fn_name = format_ident!("__mango_model_{}_aggregate", table_ident);
+    let group_doc =
+        format!("The {what} field whose values make the groups (none: all rows at once).");
+    quote! {
+        /// A field of the model, as `group_by` and an aggregate name it.
+        #[derive(::std::clone::Clone, ::std::marker::Copy, #p::serde::Deserialize, #p::serde::Serialize, #p::schemars::JsonSchema)]
+        #[serde(crate = #serde_path)]
+        #[schemars(crate = #schemars_path, inline)]
+        enum __MangoField {
+            #(#variants)*
+        }
+
+        impl __MangoField {
+            fn field(self) -> #m::Field {
+                match self {
+                    #(#field_arms)*
+                }
+            }
+        }
+
+        #[#krate::tool(crate = #krate, name = #tool_name, read_only, scopes = #scopes, description = #description)]
+        async fn #fn_name(
+            /// The rows to aggregate (as the query tool's `filter`).
+            #[serde(default)]
+            filter: __MangoFilter,
+            #[doc = #group_doc]
+            #[serde(default)]
+            group_by: ::std::option::Option<__MangoField>,
+            /// What to compute (at most 16; by default `[{"fn": "count"}]`).
+            #[serde(default)]
+            aggregate: ::std::vec::Vec<#m::Aggregate<__MangoField>>,
+            /// How many groups (by default `[models] default_limit`, at most `[models] max_limit`).
+            #[serde(default)]
+            limit: ::std::option::Option<u32>,
+            db: &mut #krate::db::Db,
+            ctx: &#krate::Context,
+        ) -> ::std::result::Result<#krate::Json<#m::Groups>, #krate::ToolError> {
+            let limit = #m::limit(ctx, limit)?;
+            let (names, sql) = #m::aggregates(
+                aggregate.iter().map(|a| (a.func, a.field.map(__MangoField::field))).collect(),
+            )?;
+            let mut rows = ::std::vec::Vec::new();
+            let mut more = false;
+            match group_by {
+                ::std::option::Option::None => {
+                    let q = #table::table.select(sql).into_boxed::<#m::Backend>();
+                    let values: ::std::string::String =
+                        __mango_narrow(__mango_scope(q, ctx), &filter, ctx)?.get_result(db).await?;
+                    rows.push(#m::group_row(&names, ::std::option::Option::None, &values)?);
+                }
+                #(#group_arms)*
+            }
+            ::std::result::Result::Ok(#krate::Json(#m::Groups { rows, more }))
+        }
+    }
 }
 
 /// What the write tools are made of.
@@ -953,22 +1225,24 @@ fn diesel_option<T: syn::parse::Parse>(attrs: &[Attribute], key: &str) -> syn::R
     Ok(found)
 }
 
-/// `#[model(hidden)]`, `#[model(key)]`, `#[model(read_only)]`: (hidden, key,
-/// read_only), the attributes taken out.
-fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool, bool)> {
-    let (mut hidden, mut key, mut read_only) = (false, false, false);
+/// `#[model(hidden)]`, `#[model(key)]`, `#[model(read_only)]`, `#[model(refers_to =
+/// Model)]`, the attributes taken out.
+fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<FieldOptions> {
+    let mut o = FieldOptions::default();
     let mut errors = Errors::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("model")) {
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("hidden") {
-                hidden = true;
+                o.hidden = true;
             } else if meta.path.is_ident("key") {
-                key = true;
+                o.key = true;
             } else if meta.path.is_ident("read_only") {
-                read_only = true;
+                o.read_only = true;
+            } else if meta.path.is_ident("refers_to") {
+                o.refers_to = Some(meta.value()?.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown #[model] field option; expected `hidden` (not shown, not filtered), `key` (the primary key) or `read_only` (shown, set by the database)",
+                    "unknown #[model] field option; expected `hidden` (not shown, not filtered), `key` (the primary key), `read_only` (shown, set by the database) or `refers_to = Model` (the key of another #[model])",
                 ));
             }
             Ok(())
@@ -977,7 +1251,7 @@ fn field_options(attrs: &mut Vec<Attribute>) -> syn::Result<(bool, bool, bool)> 
     }
     strip_model_attributes(attrs);
     errors.finish()?;
-    Ok((hidden, key, read_only))
+    Ok(o)
 }
 
 /// Skips another `#[diesel(…)]` option: `key = value`, `key(…)` or `key`.
@@ -1030,5 +1304,10 @@ fn snake_case(name: &str) -> String {
 }
 
 fn is_string(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "String"))
+    is_named(ty, &["String"])
+}
+
+/// Whether `ty`'s last segment is one of `names`.
+fn is_named(ty: &Type, names: &[&str]) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| names.iter().any(|n| s.ident == n)))
 }

@@ -15,6 +15,31 @@ pub use crate::db::Backend;
 /// The most values an `in` condition takes.
 pub const MAX_IN: usize = 1000;
 
+/// The most aggregates one call computes.
+pub const MAX_AGGREGATES: usize = 16;
+
+/// A table's rows as a boxed Diesel query selecting `ST`, grouped by `GB` (`()`: not
+/// grouped): what the scope hook and a filter narrow.
+pub type Rows<T, ST, GB = ()> = diesel::internal::table_macro::BoxedSelectStatement<
+    'static,
+    ST,
+    diesel::internal::table_macro::FromClause<T>,
+    Backend,
+    GB,
+>;
+
+/// A model another model's field refers to (`#[model(refers_to = Author)]`): its
+/// filter, and the keys of its rows that a filter lets through (within the caller's
+/// scope), for a query across the relation.
+pub trait Related {
+    /// The model's filter, as its query tool takes it.
+    type Filter;
+    /// A query selecting the keys of the rows that match.
+    type Keys;
+    /// The keys of the rows `filter` lets through, of those the caller may see.
+    fn keys(filter: &Self::Filter, ctx: &Context) -> Result<Self::Keys, QueryError>;
+}
+
 /// Conditions on a field that is not text: every one given must hold.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +99,189 @@ pub struct Text {
     pub is_null: Option<bool>,
 }
 
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Func {
+    /// How many rows (with a field: how many have a value in it).
+    Count,
+    /// The sum of a number field.
+    Sum,
+    /// The mean of a number field.
+    Avg,
+    /// The smallest value of a field.
+    Min,
+    /// The largest value of a field.
+    Max,
+}
+
+impl Func {
+    fn name(self) -> &'static str {
+        match self {
+            Func::Count => "count",
+            Func::Sum => "sum",
+            Func::Avg => "avg",
+            Func::Min => "min",
+            Func::Max => "max",
+        }
+    }
+}
+
+/// One aggregate asked for: a function, of a field (or of the rows, for `count`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct Aggregate<F> {
+    /// `count`, `sum`, `avg`, `min` or `max`.
+    #[serde(rename = "fn")]
+    pub func: Func,
+    /// The field (`sum` and `avg`: a number field); none for `count` counts the rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<F>,
+}
+
+/// What a field holds, for the aggregates that apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Number,
+    Text,
+    Bool,
+    Other,
+}
+
+/// A model's field, as an aggregate reads it: its name, its kind and its column.
+pub struct Field {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub column: Box<dyn diesel::query_builder::QueryFragment<Backend> + Send + Sync>,
+}
+
+/// The aggregates of a call, selected as one column: a JSON array of their values
+/// (`json_array(count(*), sum("score"))`), whose functions and columns are the model's,
+/// never a client's text.
+pub struct Aggregates(Vec<(Func, Option<Field>)>);
+
+impl diesel::expression::Expression for Aggregates {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<GB> diesel::expression::ValidGrouping<GB> for Aggregates {
+    type IsAggregate = diesel::expression::is_aggregate::Yes;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for Aggregates {}
+
+impl<QS> diesel::expression::SelectableExpression<QS> for Aggregates {}
+
+impl diesel::query_builder::QueryId for Aggregates {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<Backend> for Aggregates {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Backend>,
+    ) -> diesel::QueryResult<()> {
+        #[cfg(feature = "sqlite")]
+        out.push_sql("json_array(");
+        #[cfg(feature = "postgres")]
+        out.push_sql("CAST(json_build_array(");
+        for (i, (func, field)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql(func.name());
+            out.push_sql("(");
+            match field {
+                Some(field) => field.column.walk_ast(out.reborrow())?,
+                None => out.push_sql("*"),
+            }
+            out.push_sql(")");
+        }
+        #[cfg(feature = "sqlite")]
+        out.push_sql(")");
+        #[cfg(feature = "postgres")]
+        out.push_sql(") AS TEXT)");
+        Ok(())
+    }
+}
+
+/// The aggregates asked for (`count` of the rows when none are), checked against their
+/// fields' kinds, and the names of their values in a result row (`count`,
+/// `sum_score`).
+pub fn aggregates(
+    asked: Vec<(Func, Option<Field>)>,
+) -> Result<(Vec<String>, Aggregates), QueryError> {
+    if asked.len() > MAX_AGGREGATES {
+        return Err(QueryError::TooManyAggregates { given: asked.len() });
+    }
+    let asked = if asked.is_empty() {
+        vec![(Func::Count, None)]
+    } else {
+        asked
+    };
+    let mut names = Vec::with_capacity(asked.len());
+    for (func, field) in &asked {
+        let name = match field {
+            None if *func == Func::Count => "count".to_owned(),
+            None => return Err(QueryError::AggregateNeedsField { func: func.name() }),
+            Some(field) => {
+                let fits = match func {
+                    Func::Count => true,
+                    Func::Sum | Func::Avg => field.kind == Kind::Number,
+                    Func::Min | Func::Max => field.kind != Kind::Bool,
+                };
+                if !fits {
+                    return Err(QueryError::AggregateMisfit {
+                        func: func.name(),
+                        field: field.name,
+                        takes: match func {
+                            Func::Sum | Func::Avg => "a number field",
+                            _ => "a field that is not a boolean",
+                        },
+                    });
+                }
+                format!("{}_{}", func.name(), field.name)
+            }
+        };
+        if names.contains(&name) {
+            return Err(QueryError::AggregateTwice { name });
+        }
+        names.push(name);
+    }
+    Ok((names, Aggregates(asked)))
+}
+
+/// A result row: the group's value under its field's name (when grouped), then each
+/// aggregate's value under its name.
+pub fn group_row(
+    names: &[String],
+    group: Option<(&'static str, Value)>,
+    values: &str,
+) -> Result<serde_json::Map<String, Value>, QueryError> {
+    let values: Vec<Value> =
+        serde_json::from_str(values).map_err(|_| QueryError::UnreadableAggregates)?;
+    let mut row = serde_json::Map::new();
+    if let Some((field, value)) = group {
+        row.insert(field.to_owned(), value);
+    }
+    for (name, value) in names.iter().zip(values) {
+        row.insert(name.clone(), value);
+    }
+    Ok(row)
+}
+
+/// What an aggregate tool returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Groups {
+    /// One row per group (one in all when not grouped), in the order of the group's
+    /// value: the group's field, then the aggregates (`count`, `sum_score`, …).
+    pub rows: Vec<serde_json::Map<String, Value>>,
+    /// More groups follow than `limit` let through: narrow the filter to see them.
+    pub more: bool,
+}
+
 /// What a query tool returns.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Page<R> {
@@ -114,6 +322,25 @@ pub enum QueryError {
         "the cursor belongs to another query (another table, filter or order): repeat the filter and order of the call that gave it, or leave cursor out to start from the first row"
     )]
     ForeignCursor,
+
+    #[error("at most {MAX_AGGREGATES} aggregates are computed at once, not {given}")]
+    TooManyAggregates { given: usize },
+
+    #[error("`{func}` needs a `field` (only `count` counts the rows)")]
+    AggregateNeedsField { func: &'static str },
+
+    #[error("`{func}` takes {takes}, and `{field}` is not one")]
+    AggregateMisfit {
+        func: &'static str,
+        field: &'static str,
+        takes: &'static str,
+    },
+
+    #[error("`{name}` is asked for twice")]
+    AggregateTwice { name: String },
+
+    #[error("the database's aggregates could not be read")]
+    UnreadableAggregates,
 
     #[error("there is no {what} with {key} {value}")]
     NotFound {

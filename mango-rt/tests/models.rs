@@ -111,6 +111,61 @@ fn own_tags(ctx: &mango_rt::Context) -> mango_rt::db::RowFilter<tags::table> {
     Box::new(tags::owner.eq(me(ctx)))
 }
 
+diesel::table! {
+    writers (id) {
+        id -> BigInt,
+        name -> Text,
+        owner -> Text,
+    }
+}
+
+diesel::table! {
+    books (id) {
+        id -> BigInt,
+        title -> Text,
+        writer -> Nullable<BigInt>,
+        pages -> Integer,
+        price -> Double,
+        out -> Bool,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(writers, books);
+
+/// Someone who writes books; each caller sees the writers they own.
+#[mango_rt::model(scope = own_writers)]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = writers)]
+#[allow(dead_code)]
+struct Writer {
+    id: i64,
+    name: String,
+    #[model(hidden)]
+    owner: String,
+}
+
+fn own_writers(ctx: &mango_rt::Context) -> mango_rt::db::RowFilter<writers::table> {
+    use diesel::ExpressionMethods;
+    Box::new(writers::owner.eq(me(ctx)))
+}
+
+/// A book, by a writer.
+#[mango_rt::model(scopes = [])]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = books)]
+#[allow(dead_code)]
+struct Book {
+    id: i64,
+    title: String,
+    /// Who wrote it.
+    #[model(refers_to = Writer)]
+    #[diesel(column_name = writer)]
+    writer_id: Option<i64>,
+    pages: i32,
+    price: f64,
+    out: bool,
+}
+
 /// An id the database assigns, in each backend's words.
 #[cfg(feature = "sqlite")]
 const ID: &str = "INTEGER PRIMARY KEY";
@@ -695,5 +750,288 @@ async fn each_row_is_a_resource_whose_key_completes_within_the_scope() {
     assert!(
         format!("{theirs:?}").contains("there is no Entry with id 2"),
         "{theirs:?}"
+    );
+}
+
+/// Books 1..=12: writer 1 (ada, alice's) wrote the odd ones, writer 2 (grace, bob's)
+/// the even ones but 12, which has no writer; pages 100·i, price i + 0.5, out when
+/// i % 3 == 0.
+async fn library() -> TestServer {
+    let server = TestServer::new().await.expect("a test server");
+    let mut sql = format!(
+        "CREATE TABLE writers (id {ID}, name TEXT NOT NULL, owner TEXT NOT NULL);
+         CREATE TABLE books (id {ID}, title TEXT NOT NULL, writer BIGINT REFERENCES writers (id), pages INTEGER NOT NULL, price DOUBLE PRECISION NOT NULL, out BOOLEAN NOT NULL);
+         INSERT INTO writers VALUES (1, 'ada', 'alice'), (2, 'grace', 'bob');\n",
+    );
+    for i in 1..=12 {
+        let writer = match i {
+            12 => "NULL".to_owned(),
+            i if i % 2 == 1 => "1".to_owned(),
+            _ => "2".to_owned(),
+        };
+        let out = if i % 3 == 0 { "TRUE" } else { "FALSE" };
+        sql.push_str(&format!(
+            "INSERT INTO books VALUES ({i}, 'book {i}', {writer}, {}, {}.5, {out});\n",
+            100 * i,
+            i
+        ));
+    }
+    let mut conn = server.db().await.expect("a connection");
+    conn.batch_execute(&sql).await.expect("the rows");
+    drop(conn);
+    server
+}
+
+async fn books(server: &TestServer, tool: &str, args: Value) -> Value {
+    let result = server
+        .call(&format!("mango-rt_book_{tool}"), args.clone())
+        .await
+        .expect("the tool");
+    assert!(!result.is_error(), "{args}: {}", result.text());
+    result.json()
+}
+
+#[tokio::test]
+async fn aggregates_count_sum_and_group_the_rows_a_filter_lets_through() {
+    let server = server().await;
+    let call = |args: Value| {
+        let server = &server;
+        async move {
+            server
+                .call("mango-rt_note_aggregate", args)
+                .await
+                .expect("the tool")
+        }
+    };
+    // By default: the count of rows.
+    let all = call(json!({})).await;
+    assert_eq!(
+        all.json(),
+        json!({"rows": [{"count": 1001}], "more": false}),
+        "{}",
+        all.text()
+    );
+
+    // Grouped by a field that may be null, over the rows a filter lets through.
+    let grouped = call(json!({
+        "filter": {"id": {"lte": 1000}},
+        "group_by": "author",
+        "aggregate": [
+            {"fn": "count"},
+            {"fn": "sum", "field": "score"},
+            {"fn": "avg", "field": "score"},
+            {"fn": "min", "field": "text"},
+            {"fn": "max", "field": "score"},
+            {"fn": "count", "field": "author"}
+        ]
+    }))
+    .await;
+    assert!(!grouped.is_error(), "{}", grouped.text());
+    let rows = grouped.json()["rows"].as_array().expect("rows").clone();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let group = |author: Value| {
+        rows.iter()
+            .find(|r| r["author"] == author)
+            .unwrap_or_else(|| panic!("the group {author} in {rows:?}"))
+            .clone()
+    };
+    for (author, ids) in [
+        (
+            json!(null),
+            (1..=1000).filter(|i| i % 5 == 0).collect::<Vec<i64>>(),
+        ),
+        (
+            json!("author 0"),
+            (1..=1000).filter(|i| i % 5 != 0 && i % 3 == 0).collect(),
+        ),
+        (
+            json!("author 1"),
+            (1..=1000).filter(|i| i % 5 != 0 && i % 3 == 1).collect(),
+        ),
+    ] {
+        let row = group(author.clone());
+        let sum: i64 = ids.iter().map(|i| i % 10).sum();
+        assert_eq!(row["count"], ids.len(), "{author}: {row}");
+        assert_eq!(
+            row["sum_score"].as_f64(),
+            Some(sum as f64),
+            "{author}: {row}"
+        );
+        let avg = row["avg_score"].as_f64().expect("an average");
+        assert!(
+            (avg - sum as f64 / ids.len() as f64).abs() < 1e-9,
+            "{author}: {row}"
+        );
+        assert_eq!(
+            row["max_score"].as_f64(),
+            Some(ids.iter().map(|i| i % 10).max().unwrap_or(0) as f64)
+        );
+        let first = ids
+            .iter()
+            .map(|i| format!("note {i}"))
+            .min()
+            .expect("a text");
+        assert_eq!(row["min_text"], first.as_str(), "{author}: {row}");
+        let with_author = if author.is_null() { 0 } else { ids.len() };
+        assert_eq!(row["count_author"], with_author, "{author}: {row}");
+    }
+
+    // A limit on the groups says there are more.
+    let some = call(json!({"group_by": "score", "limit": 3})).await.json();
+    assert_eq!(some["rows"].as_array().map(Vec::len), Some(3), "{some}");
+    assert_eq!(some["rows"][0], json!({"score": 0, "count": 101}), "{some}");
+    assert_eq!(some["more"], true);
+
+    for (args, expected) in [
+        (
+            json!({"aggregate": [{"fn": "sum", "field": "text"}]}),
+            "`sum` takes a number field, and `text` is not one",
+        ),
+        (
+            json!({"aggregate": [{"fn": "avg"}]}),
+            "`avg` needs a `field`",
+        ),
+        (
+            json!({"aggregate": [{"fn": "median", "field": "score"}]}),
+            "unknown variant `median`",
+        ),
+        (
+            json!({"aggregate": [{"fn": "sum", "field": "secret"}]}),
+            "unknown variant `secret`",
+        ),
+        (json!({"group_by": "secret"}), "unknown variant `secret`"),
+        (
+            json!({"aggregate": [{"fn": "count"}, {"fn": "count"}]}),
+            "`count` is asked for twice",
+        ),
+        (
+            json!({"aggregate": [{"fn": "sum", "field": "score; DROP TABLE notes"}]}),
+            "unknown variant",
+        ),
+        (
+            json!({"group_by": "score", "limit": 501}),
+            "limit 501 is above the most a page holds",
+        ),
+    ] {
+        let refused = call(args.clone()).await;
+        assert!(refused.is_error(), "{args}: {}", refused.text());
+        assert!(
+            refused.text().contains(expected),
+            "{args}: {}",
+            refused.text()
+        );
+    }
+    assert_eq!(call(json!({})).await.json()["rows"][0]["count"], 1001);
+}
+
+#[tokio::test]
+async fn a_query_hops_across_a_relation_within_the_callers_scope() {
+    let server = library().await;
+    server.as_identity(mango_rt::Identity::new("alice"));
+    let titles = |page: &Value| -> Vec<String> {
+        page["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["title"].as_str().expect("a title").to_owned())
+            .collect()
+    };
+    // Books by their writer's name.
+    let page = books(
+        &server,
+        "query",
+        json!({"filter": {"writer": {"name": {"eq": "ada"}}}, "limit": 3, "count": true}),
+    )
+    .await;
+    assert_eq!(titles(&page), ["book 1", "book 3", "book 5"]);
+    assert_eq!(page["total"], 6);
+    // With the book's own conditions, and through the aggregate tool.
+    let page = books(
+        &server,
+        "query",
+        json!({"filter": {"writer": {"name": {"icontains": "AD"}}, "pages": {"gt": 500}}}),
+    )
+    .await;
+    assert_eq!(titles(&page), ["book 7", "book 9", "book 11"]);
+    let sums = books(
+        &server,
+        "aggregate",
+        json!({
+            "filter": {"writer": {"name": {"eq": "ada"}}},
+            "group_by": "out",
+            "aggregate": [{"fn": "sum", "field": "pages"}, {"fn": "max", "field": "price"}]
+        }),
+    )
+    .await;
+    // Numbers as each backend gives them (SQLite's integer sum 2400, PostgreSQL's 2400).
+    let got: Vec<(bool, f64, f64)> = sums["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["out"].as_bool().expect("out"),
+                r["sum_pages"].as_f64().expect("a sum"),
+                r["max_price"].as_f64().expect("a max"),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(false, 2400.0, 11.5), (true, 1200.0, 9.5)], "{sums}");
+    // The writer's scope holds across the hop: grace is bob's, so alice finds none of
+    // her books by her name; bob does.
+    let page = books(
+        &server,
+        "query",
+        json!({"filter": {"writer": {"name": {"eq": "grace"}}}, "count": true}),
+    )
+    .await;
+    assert_eq!(page["total"], 0, "{page}");
+    server.as_identity(mango_rt::Identity::new("bob"));
+    let page = books(
+        &server,
+        "query",
+        json!({"filter": {"writer": {"name": {"eq": "grace"}}}, "count": true}),
+    )
+    .await;
+    assert_eq!(page["total"], 5, "{page}");
+    // A book with no writer matches no condition on the writer.
+    let page = books(
+        &server,
+        "query",
+        json!({"filter": {"writer": {}}, "count": true}),
+    )
+    .await;
+    assert_eq!(
+        page["total"], 5,
+        "only grace's books are bob's to see through her: {page}"
+    );
+    let page = books(
+        &server,
+        "query",
+        json!({"filter": {"writer_id": {"is_null": true}}}),
+    )
+    .await;
+    assert_eq!(titles(&page), ["book 12"]);
+
+    // The schema says what the hop takes.
+    let tools = server.tools();
+    let query = tools
+        .iter()
+        .find(|t| t.name() == "mango-rt_book_query")
+        .expect("the query tool")
+        .to_json();
+    let writer = &query["inputSchema"]["properties"]["filter"]["properties"]["writer"];
+    assert!(writer.to_string().contains("\"name\""), "{writer}");
+    let bad = server
+        .call(
+            "mango-rt_book_query",
+            json!({"filter": {"writer": {"owner": {"eq": "bob"}}}}),
+        )
+        .await
+        .expect("the tool");
+    assert!(
+        bad.is_error() && bad.text().contains("owner"),
+        "{}",
+        bad.text()
     );
 }

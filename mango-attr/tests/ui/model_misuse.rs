@@ -1,5 +1,5 @@
 // The mistakes a model's declaration can make: no table named, no key, an unknown
-// field option, an unknown model option. (A field whose type is not its column's is
+// field option, an unknown model option, a relation not named `<relation>_id`. (A field whose type is not its column's is
 // Diesel's error, at the macro.)
 
 diesel::table! {
@@ -29,6 +29,15 @@ struct NoKey {
 struct Options {
     id: i64,
     #[model(secret)]
+    text: String,
+}
+
+#[mango_rt::model]
+#[derive(diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = notes)]
+struct Relation {
+    id: i64,
+    #[model(refers_to = Options)]
     text: String,
 }
 
