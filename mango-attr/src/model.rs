@@ -1169,7 +1169,7 @@ fn writes(w: &Writes) -> TokenStream {
                 )
                 .execute(__mango_db)
                 .await
-                .map_err(#writes_error)?;
+                .map_err(|e| #m::delete_error(e, #what))?;
                 ::std::result::Result::Ok(#krate::Json(found))
             }
         });

@@ -374,6 +374,11 @@ pub enum WriteError {
     #[error("the {what} breaks a rule of its table ({detail})")]
     Check { what: &'static str, detail: String },
 
+    #[error(
+        "the {what} was not deleted: other rows refer to it (delete them first, or change what they refer to) ({detail})"
+    )]
+    Referenced { what: &'static str, detail: String },
+
     #[error("the {what} would not be one of your rows (the model's scope): nothing was written")]
     OutsideScope { what: &'static str },
 
@@ -414,6 +419,15 @@ pub fn write_error(e: diesel::result::Error, what: &'static str) -> WriteError {
         K::NotNullViolation => WriteError::NotNull { field, detail },
         K::CheckViolation => WriteError::Check { what, detail },
         _ => WriteError::Database(e),
+    }
+}
+
+/// The database's refusal of a delete: a foreign-key violation is rows that refer to
+/// the one deleted.
+pub fn delete_error(e: diesel::result::Error, what: &'static str) -> WriteError {
+    match write_error(e, what) {
+        WriteError::ForeignKey { detail, .. } => WriteError::Referenced { what, detail },
+        other => other,
     }
 }
 

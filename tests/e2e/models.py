@@ -5,9 +5,12 @@ usage: models.py [--legacy] <app> <token> <reader token> http <url>
 
 <app> is the ledger app's name in the project (its tools' prefix and its resources'
 scheme); <token> a bearer token with every scope, <reader token> one with only
-`entries:read` (the model's writes are hidden from it and refused). Creates 60 entries, pages through them, filters, updates, deletes; checks
-the errors a client gets for a duplicate label and a filter on a field that is not
-there. Exits 0 when every check passed.
+`entries:read` (the model's writes are hidden from it and refused). Creates 60
+entries, pages through them, filters, updates, deletes; books `Posting`s against some
+(a model whose `entry_id` refers to `Entry`), finds them by their entry's label and sums
+them per entry; checks the errors a client gets for a duplicate label, a posting that
+refers to no entry, the delete of an entry that postings refer to, and a filter on a
+field that is not there. Exits 0 when every check passed.
 """
 
 import asyncio
@@ -70,6 +73,31 @@ async def scenario(client, app, run):
     check(r.is_error and "unknown field `title`" in text_of(r), f"unknown field: {text_of(r)}")
     r = await client.call_tool(tool("query"), {"filter": {"label": {"eq": "'; DROP TABLE entries; --"}}, "count": True})
     check(not r.is_error and r.structured_content["total"] == 0, f"SQL as data: {r}")
+
+    # A second model refers to the first: postings found by their entry's label, summed
+    # per entry; one that refers to no entry, and an entry that is referred to, refused.
+    posting = lambda op: f"{app}_posting_{op}"
+    for n, entry in enumerate(ids[1:4]):
+        for amount in (10, 20 + n):
+            r = await client.call_tool(posting("create"), {"entry_id": entry, "amount": amount})
+            check(not r.is_error, f"posting: {text_of(r)}")
+    r = await client.call_tool(posting("create"), {"entry_id": 999999999, "amount": 1})
+    check(r.is_error and "refers to a row that does not exist" in text_of(r), f"dangling posting: {text_of(r)}")
+    r = await client.call_tool(posting("query"), {"filter": {"entry": {"label": {"eq": f"{run} 02"}}}, "count": True})
+    check(not r.is_error and r.structured_content["total"] == 2, f"by the entry's label: {r}")
+    check({row["entry_id"] for row in r.structured_content["rows"]} == {ids[2]}, f"by the entry's label: {r}")
+    r = await client.call_tool(posting("aggregate"), {
+        "filter": {"entry": {"label": {"starts_with": f"{run} "}}},
+        "group_by": "entry_id",
+        "aggregate": [{"fn": "count"}, {"fn": "sum", "field": "amount"}, {"fn": "max", "field": "amount"}],
+    })
+    check(not r.is_error, f"aggregate: {text_of(r)}")
+    sums = [(row["entry_id"], row["count"], float(row["sum_amount"]), row["max_amount"]) for row in r.structured_content["rows"]]
+    check(sums == [(ids[1], 2, 30.0, 20), (ids[2], 2, 31.0, 21), (ids[3], 2, 32.0, 22)], f"sums: {sums}")
+    r = await client.call_tool(tool("delete"), {"id": ids[1]})
+    check(r.is_error and "other rows refer to it" in text_of(r), f"delete of a referred entry: {text_of(r)}")
+    r = await client.call_tool(tool("get"), {"id": ids[1]})
+    check(not r.is_error, f"the referred entry is still there: {text_of(r)}")
 
     first = ids[0]
     r = await client.call_tool(tool("update"), {"id": first, "label": f"{run} renamed"})

@@ -146,13 +146,14 @@ fn postgres_writes_and_rollbacks() {
         );
         applied += stdout.matches("Applied ").count();
     }
-    // The app's two, and mango's own on PostgreSQL (the rounds' ledger, `mango_rounds`).
+    // The ledger's two, audit's one, and mango's own on PostgreSQL (the rounds' ledger,
+    // `mango_rounds`).
     assert_eq!(
-        applied, 3,
+        applied, 4,
         "each migration applied once, by one of the runs"
     );
     let (_, listed, _) = run(&site, &racing, &["migrate", "--list"]);
-    assert_eq!(listed.matches("[X]").count(), 3, "{listed}");
+    assert_eq!(listed.matches("[X]").count(), 4, "{listed}");
     assert!(
         listed.contains("mango\n [X] 2026-12-02-000000_create_mango_rounds"),
         "{listed}"
@@ -200,9 +201,10 @@ fn postgres_writes_and_rollbacks() {
 
 /// The ledger's `#[model] Entry` over Streamable HTTP with the MCP Python SDK, in both
 /// protocol eras: create, a duplicate refused naming the field, 60 rows paged by cursor,
-/// filters, update, the row's resource and its completion, delete.
+/// filters, update, the row's resource and its completion, delete; `Posting`s found
+/// across their relation to `Entry` and summed per entry.
 fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
-    // The model's tools need `entries:read` and `entries:write`: over HTTP, a token's.
+    // The models' tools need `<table>:read` and `<table>:write`: over HTTP, a token's.
     let (token, reader) = ("models-token-with-every-scope", "models-token-that-reads");
     let mut server = site.serve_http_with_env(
         &["--migrate"],
@@ -236,6 +238,10 @@ fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
     assert_eq!(writes("ledger_entry_create", "tool_error"), 2);
     assert_eq!(writes("ledger_entry_update", "ok"), 2);
     assert_eq!(writes("ledger_entry_delete", "ok"), 2);
+    // Each era: a delete refused (postings refer to the entry), 6 postings, one refused.
+    assert_eq!(writes("ledger_entry_delete", "tool_error"), 2);
+    assert_eq!(writes("ledger_posting_create", "ok"), 12);
+    assert_eq!(writes("ledger_posting_create", "tool_error"), 2);
 }
 
 #[test]
@@ -417,7 +423,7 @@ fn migrations_run_in_dependency_order_and_are_recorded_per_app() {
     let (_, out, _) = run(site, &url, &["migrate"]);
     assert!(out.contains("No migrations to apply."), "{out}");
     let (_, out, _) = run(site, &url, &["migrate", "--list"]);
-    assert_eq!(out.matches("[X]").count(), 2, "{out}");
+    assert_eq!(out.matches("[X]").count(), 3, "{out}");
     // Back to zero and forward again.
     let (code, out, err) = run(site, &url, &["migrate", "audit", "zero"]);
     assert_eq!(code, 0, "{err}");
@@ -450,7 +456,7 @@ fn serve_warns_about_pending_migrations_and_bad_urls_stop_it() {
     let (code, _, err) = run(site, &url, &["serve", "--transport", "stdio"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("2 migration(s) not applied") && err.contains("cargo mango migrate"),
+        err.contains("3 migration(s) not applied") && err.contains("cargo mango migrate"),
         "{err}"
     );
     for (bad, expected) in [
@@ -554,7 +560,7 @@ fn migration_versions_are_unique_and_a_duplicate_is_refused() {
         let original = std::fs::read_dir(&migrations)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .next()
+            .find(|name| name.ends_with("_create_entries"))
             .unwrap();
         let version = original.split('_').next().unwrap().to_owned();
         copy_dir(
