@@ -540,6 +540,44 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     );
     let uri = format!("{scheme}://{table_ident}/{{{key_name}}}");
     let resource_description = format!("One {what} (a row of the table `{table_ident}`), as JSON.");
+    let entry_fields = visible.iter().map(|f| {
+        let field = f.ident.to_string();
+        let doc = &f.doc;
+        let kind = kind_of(f);
+        let nullable = f.nullable;
+        let writable = !f.key && !f.read_only;
+        let orderable = !f.nullable;
+        let is_key = f.key;
+        quote! {
+            #p::ModelField {
+                name: #field,
+                description: #doc,
+                kind: #m::Kind::#kind,
+                nullable: #nullable,
+                writable: #writable,
+                orderable: #orderable,
+                key: #is_key,
+            }
+        }
+    });
+    let meta = crate::item::entry_meta(&p, quote!(#name), item.ident.span());
+    let (create, update, delete) = (options.create, options.update, options.delete);
+    let entry = quote! {
+        #[#p::linkme::distributed_slice(#p::MODELS)]
+        #[linkme(crate = #p::linkme)]
+        static __MANGO_MODEL: #p::ModelEntry = #p::ModelEntry {
+            meta: #meta,
+            what: #what,
+            description: #row_doc,
+            table: #table_ident,
+            key: #key_name,
+            fields: &[#(#entry_fields),*],
+            create: #create,
+            update: #update,
+            delete: #delete,
+            uri: #uri,
+        };
+    };
     let fn_keys = format_ident!("__mango_model_{}_keys", table_ident);
     let fn_resource = format_ident!("__mango_model_{}_resource", table_ident);
     let fn_query = format_ident!(
@@ -754,6 +792,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             }
 
             #writes
+
+            #entry
         };
     })
 }
@@ -799,30 +839,7 @@ fn aggregate(a: &Aggregate) -> TokenStream {
     let field_arms = visible.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
         let token = ident.to_string();
-        let kind = if f.text {
-            quote!(Text)
-        } else if is_named(&f.inner, &["bool"]) {
-            quote!(Bool)
-        } else if is_named(
-            &f.inner,
-            &[
-                "i8",
-                "i16",
-                "i32",
-                "i64",
-                "u8",
-                "u16",
-                "u32",
-                "u64",
-                "f32",
-                "f64",
-                "BigDecimal",
-            ],
-        ) {
-            quote!(Number)
-        } else {
-            quote!(Other)
-        };
+        let kind = kind_of(f);
         quote! {
             __MangoField::#ident => #m::Field {
                 name: #token,
@@ -1305,6 +1322,35 @@ fn snake_case(name: &str) -> String {
 
 fn is_string(ty: &Type) -> bool {
     is_named(ty, &["String"])
+}
+
+/// The `model::Kind` of a field: what aggregates apply to it.
+fn kind_of(f: &Field) -> Ident {
+    let kind = if f.text {
+        "Text"
+    } else if is_named(&f.inner, &["bool"]) {
+        "Bool"
+    } else if is_named(
+        &f.inner,
+        &[
+            "i8",
+            "i16",
+            "i32",
+            "i64",
+            "u8",
+            "u16",
+            "u32",
+            "u64",
+            "f32",
+            "f64",
+            "BigDecimal",
+        ],
+    ) {
+        "Number"
+    } else {
+        "Other"
+    };
+    Ident::new(kind, Span::call_site())
 }
 
 /// Whether `ty`'s last segment is one of `names`.

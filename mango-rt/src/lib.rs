@@ -174,9 +174,9 @@ pub mod __private {
     pub use crate::project::{AppInfo, Project};
     pub use crate::registry::{
         Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, HOOKS, HookEntry,
-        HookKind, MIDDLEWARE, MIGRATIONS, MiddlewareEntry, MigrationsEntry, PROMPTS,
-        PromptArgumentEntry, PromptEntry, RESOURCES, ResourceEntry, SETTINGS, SettingsEntry, TOOLS,
-        ToolEntry,
+        HookKind, MIDDLEWARE, MIGRATIONS, MODELS, MiddlewareEntry, MigrationsEntry, ModelEntry,
+        ModelField, PROMPTS, PromptArgumentEntry, PromptEntry, RESOURCES, ResourceEntry, SETTINGS,
+        SettingsEntry, TOOLS, ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema, with_dialect};
 

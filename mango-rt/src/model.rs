@@ -141,7 +141,8 @@ pub struct Aggregate<F> {
 }
 
 /// What a field holds, for the aggregates that apply to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Number,
     Text,

@@ -1,4 +1,5 @@
-//! The database's tables, read-only.
+//! The Data page: the models (their pages edit them), then the database's tables,
+//! read-only.
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -24,6 +25,21 @@ pub(super) fn owner<'a>(runtime: &'a Runtime, table: &str) -> Option<&'a str> {
         .map(|a| a.name)
 }
 
+/// The models, as the Data page lists them.
+fn models(admin: &Admin) -> Vec<Value> {
+    admin
+        .runtime
+        .models()
+        .iter()
+        .map(|m| {
+            let ops: Vec<&str> = m.tools.iter().map(|(op, _)| op.as_str()).collect();
+            json!({"name": m.entry.what, "app": m.entry.meta.app, "table": m.entry.table,
+                   "description": m.entry.description, "ops": ops.join(", "),
+                   "href": format!("{}/models/{}", admin.base, url_encode(m.slug()))})
+        })
+        .collect()
+}
+
 pub(super) async fn tables(admin: &Admin) -> Result<Vec<inspect::Table>, MigrateError> {
     with_sync_db(admin.runtime.database(), inspect::tables).await
 }
@@ -44,9 +60,11 @@ pub(super) async fn data(State(admin): Shared, Page(session): Page) -> Response 
                 }
             }
             groups.sort_by(|a, b| a.0.cmp(&b.0));
-            json!({"nav": "data", "groups": groups.into_iter().map(|(app, tables)| json!({"app": app, "tables": tables})).collect::<Vec<_>>()})
+            json!({"nav": "data", "models": models(&admin), "groups": groups.into_iter().map(|(app, tables)| json!({"app": app, "tables": tables})).collect::<Vec<_>>()})
         }
-        Err(e) => json!({"nav": "data", "error": format!("the database could not be read: {e}")}),
+        Err(e) => {
+            json!({"nav": "data", "models": models(&admin), "error": format!("the database could not be read: {e}")})
+        }
     };
     admin.render(StatusCode::OK, "data.html", Some(&session), ctx)
 }

@@ -1,7 +1,8 @@
 //! The admin: pages at `[admin] path` (`/admin`) on the HTTP server, for a developer in
 //! a browser. The overview, the installed apps with everything they serve, "try it"
 //! forms that call tools, read resources and get prompts through the real pipeline, the
-//! audit log (updated live), and the database's tables, read-only.
+//! audit log (updated live), the models' pages (list, row, add, edit, delete: each a
+//! call of the model's tools), and the database's tables, read-only.
 //!
 //! Server-rendered with minijinja (templates and assets embedded in the binary, no
 //! build step, no CDN); one small script polls for new calls. Off unless `[admin]
@@ -14,6 +15,7 @@ mod data;
 mod form;
 mod gate;
 mod login;
+mod models;
 mod overview;
 mod try_it;
 mod view;
@@ -43,7 +45,7 @@ use access::{Access, Refused, Session};
 pub(crate) use access::{hash_password, hash_problem};
 use gate::{Form, Page};
 #[allow(clippy::wildcard_imports)]
-use {apps::*, calls::*, data::*, login::*, overview::*, try_it::*};
+use {apps::*, calls::*, data::*, login::*, models::*, overview::*, try_it::*};
 
 /// A form's or a query string's pairs, in order.
 type Pairs = Vec<(String, String)>;
@@ -137,6 +139,20 @@ pub(crate) fn router(
         .route(&at("/calls/{id}"), get(call))
         .route(&at("/data"), get(data))
         .route(&at("/data/{table}"), get(table))
+        .route(&at("/models/{slug}"), get(model_list))
+        .route(
+            &at("/models/{slug}/add"),
+            get(model_add_page).post(model_add),
+        )
+        .route(&at("/models/{slug}/rows/{key}"), get(model_row))
+        .route(
+            &at("/models/{slug}/rows/{key}/edit"),
+            get(model_edit_page).post(model_edit),
+        )
+        .route(
+            &at("/models/{slug}/rows/{key}/delete"),
+            get(model_delete_page).post(model_delete),
+        )
         .route(&at("/assets/{file}"), get(asset))
         .route(&at("/{*rest}"), get(not_found))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
@@ -178,7 +194,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
-    let sources: [(&str, &str); 13] = [
+    let sources: [(&str, &str); 17] = [
         ("base.html", include_str!("templates/base.html")),
         ("macros.html", include_str!("templates/macros.html")),
         ("login.html", include_str!("templates/login.html")),
@@ -191,6 +207,13 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         ("call.html", include_str!("templates/call.html")),
         ("data.html", include_str!("templates/data.html")),
         ("table.html", include_str!("templates/table.html")),
+        ("model_list.html", include_str!("templates/model_list.html")),
+        ("model_row.html", include_str!("templates/model_row.html")),
+        ("model_form.html", include_str!("templates/model_form.html")),
+        (
+            "model_delete.html",
+            include_str!("templates/model_delete.html"),
+        ),
         ("message.html", include_str!("templates/message.html")),
     ];
     for (name, source) in sources {

@@ -15,6 +15,7 @@ fn tools_of<'a>(runtime: &'a Runtime, app: &'a str) -> impl Iterator<Item = &'a 
 /// Prints each installed app with its prefix and tools.
 pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::StartError> {
     let mut text = String::new();
+    let models = runtime.models();
     for app in runtime.apps() {
         let tools: Vec<&ServedTool> = tools_of(runtime, app.name).collect();
         let prefix = if app.prefix.is_empty() {
@@ -32,6 +33,16 @@ pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::StartError> {
             let summary = description.lines().next().unwrap_or("");
             format!("  {kind:<9} {name:<22} {summary}\n")
         };
+        for m in models.iter().filter(|m| m.entry.meta.app == app.name) {
+            let ops: Vec<&str> = m.tools.iter().map(|(op, _)| op.as_str()).collect();
+            let name = format!("{} ({})", m.entry.what, m.entry.table);
+            let fields: Vec<&str> = m.entry.fields.iter().map(|f| f.name).collect();
+            text.push_str(&line(
+                "model",
+                &name,
+                &format!("{}; fields {}", ops.join(", "), fields.join(", ")),
+            ));
+        }
         for r in runtime.resources.all().filter(|r| r.target.app == app.name) {
             let kind = if r.is_template() {
                 "template"
@@ -55,7 +66,7 @@ pub(super) fn print_apps(runtime: &Runtime) -> Result<(), crate::StartError> {
     write_stdout(&text)
 }
 
-/// What `app` serves (every app's, for `None`), counted by kind: "3 tools",
+/// What `app` serves (every app's, for `None`), counted by kind: "3 tools", "1 model",
 /// "2 resources", "1 template", "1 prompt" (tools always, the others when there are any).
 fn counts(runtime: &Runtime, app: Option<&str>) -> Vec<String> {
     let ours = |owner: &str| app.is_none_or(|app| app == owner);
@@ -79,8 +90,14 @@ fn counts(runtime: &Runtime, app: Option<&str>) -> Vec<String> {
         .iter()
         .filter(|p| ours(p.target.app))
         .count();
+    let models = runtime
+        .models()
+        .iter()
+        .filter(|m| ours(m.entry.meta.app))
+        .count();
     let mut counts = vec![plural(tools, "tool")];
     for (n, kind) in [
+        (models, "model"),
         (resources, "resource"),
         (templates, "template"),
         (prompts, "prompt"),

@@ -562,14 +562,44 @@ fn call_tool(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
     })
 }
 
-/// `items`: everything the project serves, with schemas and arguments, as JSON.
+/// `items`: everything the project serves, with schemas and arguments, as JSON; and
+/// the models, with their fields and the served names of their tools.
 fn items(rt: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
     Box::pin(async move {
+        let models: Vec<serde_json::Value> = rt
+            .models()
+            .iter()
+            .map(|m| {
+                let e = m.entry;
+                let fields: Vec<serde_json::Value> = e
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "name": f.name, "description": f.description, "kind": f.kind,
+                            "nullable": f.nullable, "writable": f.writable,
+                            "orderable": f.orderable, "key": f.key,
+                        })
+                    })
+                    .collect();
+                let tools: serde_json::Map<String, serde_json::Value> = m
+                    .tools
+                    .iter()
+                    .map(|(op, name)| (op.clone(), serde_json::json!(name)))
+                    .collect();
+                serde_json::json!({
+                    "app": e.meta.app, "name": e.what, "description": e.description,
+                    "table": e.table, "key": e.key, "uriTemplate": e.uri,
+                    "fields": fields, "tools": tools,
+                })
+            })
+            .collect();
         Output::json(&serde_json::json!({
             "tools": rt.tools.listed,
             "resources": rt.resources.listed,
             "resourceTemplates": rt.resources.listed_templates,
             "prompts": rt.prompts.listed,
+            "models": models,
         }))
     })
 }

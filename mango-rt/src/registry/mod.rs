@@ -40,6 +40,10 @@ pub static SETTINGS: [SettingsEntry];
 #[distributed_slice]
 pub static HOOKS: [HookEntry];
 
+/// Every `#[model]` of every linked app, in link order.
+#[distributed_slice]
+pub static MODELS: [ModelEntry];
+
 /// Every app's embedded migrations (`mango_rt::migrations!()`), in link order.
 #[distributed_slice]
 pub static MIGRATIONS: [MigrationsEntry];
@@ -203,6 +207,62 @@ pub struct HookEntry {
     pub kind: HookKind,
     /// Runs it: an error output stops start-up (a start-up hook) or is logged.
     pub run: fn(Call) -> BoxFuture<Output>,
+}
+
+/// One `#[model]`, as the macro writes it: what the admin's pages, `apps` and `items`
+/// show of it. Its tools (`<name>_query`, …) are `#[tool]`s of its app.
+pub struct ModelEntry {
+    /// `name` is the model's, its tools' names' stem (`note` for `note_query`).
+    pub meta: EntryMeta,
+    /// The struct's name (`Note`).
+    pub what: &'static str,
+    /// The struct's doc comment.
+    pub description: &'static str,
+    pub table: &'static str,
+    /// The key field's name.
+    pub key: &'static str,
+    /// The fields a client sees, in order.
+    pub fields: &'static [ModelField],
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+    /// The resource template of a row (`notes://notes/{id}`).
+    pub uri: &'static str,
+}
+
+impl ModelEntry {
+    /// The unprefixed names of its tools, in the order query, get, aggregate, create,
+    /// update, delete (those it has).
+    pub fn tools(&self) -> Vec<String> {
+        let mut ops = vec!["query", "get", "aggregate"];
+        for (on, op) in [
+            (self.create, "create"),
+            (self.update, "update"),
+            (self.delete, "delete"),
+        ] {
+            if on {
+                ops.push(op);
+            }
+        }
+        ops.into_iter()
+            .map(|op| format!("{}_{op}", self.meta.name))
+            .collect()
+    }
+}
+
+/// A field of a `#[model]` that clients see.
+pub struct ModelField {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub kind: crate::model::Kind,
+    /// `Option<T>`: may be null.
+    pub nullable: bool,
+    /// Set by the model's create and update (not the key, not `read_only`).
+    pub writable: bool,
+    /// An order of the query tool (never null).
+    pub orderable: bool,
+    /// The key.
+    pub key: bool,
 }
 
 /// One app's migrations, as `migrations!()` registers them.

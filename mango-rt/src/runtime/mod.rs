@@ -40,6 +40,29 @@ pub(crate) use rounds::RoundRequest;
 pub(crate) use tools::{ServedTool, Tools};
 
 /// A running project: what its calls share, what it serves, and how.
+/// A `#[model]` whose tools are served.
+pub(crate) struct ServedModel {
+    pub entry: &'static crate::registry::ModelEntry,
+    /// Its operations (`query`, `get`, …) and the served names of their tools.
+    pub tools: Vec<(String, &'static str)>,
+}
+
+impl ServedModel {
+    /// The served name of the tool of `op` (`query`, `create` …), when it has one.
+    pub fn tool(&self, op: &str) -> Option<&'static str> {
+        self.tools
+            .iter()
+            .find(|(o, _)| o == op)
+            .map(|(_, name)| *name)
+    }
+
+    /// The name the admin's pages go by: the query tool's, less `_query`.
+    pub fn slug(&self) -> &'static str {
+        let query = self.tool("query").unwrap_or_default();
+        query.strip_suffix("_query").unwrap_or(query)
+    }
+}
+
 pub(crate) struct Runtime {
     pub state: Arc<State>,
     pub tools: Tools,
@@ -230,6 +253,37 @@ impl Runtime {
 
     pub fn database(&self) -> &Database {
         &self.state.database
+    }
+
+    /// The `#[model]`s whose tools are served (their apps' installed), with the served
+    /// names of their tools, in the order of the apps, then of their tables.
+    pub(crate) fn models(&self) -> Vec<ServedModel> {
+        let mut models: Vec<ServedModel> = crate::registry::MODELS
+            .iter()
+            .filter_map(|entry| {
+                let tools: Vec<(String, &'static str)> = entry
+                    .tools()
+                    .into_iter()
+                    .filter_map(|own| {
+                        let served =
+                            self.tools.list.iter().find(|t| {
+                                t.target.app == entry.meta.app && t.entry.meta.name == own
+                            })?;
+                        let op = own.rsplit('_').next().unwrap_or_default().to_owned();
+                        Some((op, served.name()))
+                    })
+                    .collect();
+                tools
+                    .iter()
+                    .any(|(op, _)| op == "query")
+                    .then_some(ServedModel { entry, tools })
+            })
+            .collect();
+        let rank = |app: &str| self.apps().iter().position(|a| a.name == app);
+        models.sort_by(|a, b| {
+            (rank(a.entry.meta.app), a.entry.table).cmp(&(rank(b.entry.meta.app), b.entry.table))
+        });
+        models
     }
 
     /// Whether a middleware of an app is listed: only those read the caller's client and
