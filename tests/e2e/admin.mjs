@@ -193,6 +193,101 @@ try {
   check(await page.locator('main img[src=x], main script').count() === 0, 'HTML in the data is shown as text');
   await shot('data');
 
+  // The models: first on the Data page, then Django's ModelAdmin: a list searched,
+  // filtered, sorted and paged; add, edit and delete, each through the model's tools.
+  await page.goto(`${base}/data`);
+  const data = await text();
+  check(data.indexOf('Product') >= 0 && data.indexOf('Product') < data.indexOf('shop_orders'),
+    'the Data page lists the models first', data);
+  await Promise.all([page.waitForNavigation(), page.click('ul.models a:has-text("Product")')]);
+  let list = await text();
+  check(list.includes('60 rows') && list.includes('product 01') && !list.includes('product 51'),
+    "a model's list shows its first page and the count", list);
+  check(await page.locator('tbody tr').count() === 50, 'fifty rows a page');
+  await Promise.all([page.waitForNavigation(), page.click('a[rel=next]')]);
+  check(await page.locator('tbody tr').count() === 10 && (await text()).includes('product 60'),
+    'the next page has the rest', await text());
+  const products = `${base}/models/shop_product`;
+  await page.goto(products);
+  await page.fill('input[name=q]', 'PRODUCT 1');
+  await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')]);
+  check(await page.locator('tbody tr').count() === 10 && (await text()).includes('10 rows'),
+    'the search matches text whatever its case', await text());
+  await page.goto(products);
+  await page.selectOption('select[name=field]', 'price');
+  await page.selectOption('select[name=op]', 'gt');
+  await page.fill('input[name=value]', '5000');
+  await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')]);
+  check(await page.locator('tbody tr').count() === 10 && (await text()).includes('product 51'),
+    'a filter on a number field', await text());
+  await Promise.all([page.waitForNavigation(), page.click('th a:has-text("price")')]);
+  await Promise.all([page.waitForNavigation(), page.click('th a:has-text("price")')]);
+  check(((await page.textContent('tbody tr:first-child')) || '').includes('product 60') && (await text()).includes('10 rows'),
+    'sorted by a column, largest first, the filter kept', await text());
+  await page.fill('input[name=value]', 'lots');
+  r = await Promise.all([page.waitForNavigation(), page.click('form.filters button[type=submit]')]);
+  check(r[0].status() === 422 && (await text()).includes('`lots` is not a number'), 'a filter value of the wrong type is refused, saying why', await text());
+  await page.goto(products);
+  await shot('model-list');
+
+  // Add: refused by the model's clean (the error on its field, nothing written), then added.
+  await Promise.all([page.waitForNavigation(), page.click('a.add')]);
+  check(await page.locator('input[name=name]').count() === 1 && await page.locator('input[name=id]').count() === 0,
+    "the add form has the model's writable fields", await text());
+  await page.fill('input[name=name]', '  jam jar ');
+  await page.fill('input[name=price]', '-5');
+  await page.fill('input[name=stock]', '3');
+  await page.fill('input[name=note]', hostile);
+  r = await Promise.all([page.waitForNavigation(), page.click('form.model button[type=submit]')]);
+  check(r[0].status() === 422 && ((await page.textContent('.field.invalid')) || '').includes('a price cannot be negative'),
+    "clean's refusal is shown on its field", await text());
+  await shot('model-invalid');
+  await page.fill('input[name=price]', '250');
+  await Promise.all([page.waitForNavigation(), page.click('form.model button[type=submit]')]);
+  let row = await text();
+  check(row.includes('jam jar') && !row.includes('  jam jar ') && row.includes('250') && row.includes('<img src=x'),
+    'an added row is shown as stored (cleaned)', row);
+  check(await page.locator('main img[src=x], main script').count() === 0, 'HTML in a row is shown as text');
+  const rowUrl = page.url();
+  // A unique name, refused by the database, on its field.
+  await page.goto(`${products}/add`);
+  await page.fill('input[name=name]', 'product 01');
+  await page.fill('input[name=price]', '1');
+  await page.fill('input[name=stock]', '1');
+  r = await Promise.all([page.waitForNavigation(), page.click('form.model button[type=submit]')]);
+  check(r[0].status() === 422 && ((await page.textContent('.field.invalid')) || '').includes('another Product has this value already'),
+    'a unique violation is shown on its field', await text());
+
+  // Edit: a value of the wrong type refused before any call; then saved, a note cleared.
+  await page.goto(rowUrl);
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("Edit")')]);
+  check(await page.inputValue('input[name=name]') === 'jam jar', 'the edit form holds the row', await text());
+  await page.fill('input[name=stock]', 'many');
+  r = await Promise.all([page.waitForNavigation(), page.click('form.model button[type=submit]')]);
+  check(r[0].status() === 422 && (await text()).includes('`many` is not a whole number'), 'an edit of the wrong type is refused', await text());
+  await page.fill('input[name=stock]', '9');
+  await page.fill('input[name=note]', '');
+  await Promise.all([page.waitForNavigation(), page.click('form.model button[type=submit]')]);
+  row = await text();
+  check(page.url() === rowUrl && row.includes('9') && row.includes('NULL') && !row.includes('<img'),
+    'an edit is saved, an emptied note cleared', row);
+  await shot('model-row');
+
+  // Delete: asked first; kept when declined, gone when confirmed.
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("Delete")')]);
+  check((await text()).includes('It cannot be undone'), 'a delete asks first', await text());
+  await shot('model-delete');
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("No, keep it")')]);
+  check(page.url() === rowUrl, 'declined, the row stays', page.url());
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("Delete")')]);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Yes, delete it")')]);
+  check((await text()).includes('was deleted') && (await text()).includes('60 rows'), 'confirmed, the row is deleted', await text());
+  r = await page.goto(rowUrl);
+  check(r.status() === 404 && (await text()).includes('there is no Product with id 61'), 'and is not found after', await text());
+  // A model's form without its CSRF token is refused.
+  r = await page.request.post(`${products}/add`, { form: { name: 'forged', price: '1', stock: '1' }, maxRedirects: 0 });
+  check(r.status() === 403, "a model's form without its CSRF token is refused", String(r.status()));
+
   // A form without its CSRF token is refused (the browser's own session cookie goes with it).
   r = await page.request.post(`${base}/tools/shop_order`, {
     form: { item: 'forged', quantity: '1', size: 'small' }, maxRedirects: 0,

@@ -3,7 +3,9 @@
 //! (`tests/e2e/admin.mjs`): log in (a wrong password refused), the apps, a tool's form
 //! filled and submitted (an invalid value shown, nothing called), failed and panicking
 //! calls, an image, a resource template and a prompt, the calls log (filtered, live),
-//! a table's rows, forms without their CSRF token or too large refused, HTML escaped
+//! a table's rows, a model's pages (list searched, filtered, sorted, paged; add with
+//! errors on their fields, edit, delete confirmed; each write an audit row naming the
+//! admin), forms without their CSRF token or too large refused, HTML escaped
 //! everywhere. Its screenshots go to docs/admin/.
 
 #![allow(clippy::unwrap_used)]
@@ -146,7 +148,23 @@ fn the_admin_in_a_real_browser() {
     let rows = success(&mut site.command(&["run", "audit", "--json", "--limit", "100"]));
     let rows: serde_json::Value = serde_json::from_str(&rows).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 8, "{rows:?}");
+    let model = |r: &&serde_json::Value| {
+        r["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("shop_product_"))
+    };
+    assert_eq!(rows.iter().filter(|r| !model(r)).count(), 8, "{rows:?}");
+    // The model pages' writes, each an audit row: two refused creates (clean, unique),
+    // one create, one update, one delete.
+    let writes = |name: &str, outcome: &str| {
+        rows.iter()
+            .filter(|r| r["name"] == name && r["outcome"] == outcome)
+            .count()
+    };
+    assert_eq!(writes("shop_product_create", "ok"), 1, "{rows:?}");
+    assert_eq!(writes("shop_product_create", "tool_error"), 2, "{rows:?}");
+    assert_eq!(writes("shop_product_update", "ok"), 1, "{rows:?}");
+    assert_eq!(writes("shop_product_delete", "ok"), 1, "{rows:?}");
     assert!(
         rows.iter()
             .all(|r| r["caller"] == "admin" && r["transport"] == "admin"),
