@@ -21,6 +21,13 @@ use schema::{{app_name}}_items;
 mango_rt::migrations!();
 
 /// An item, as stored in the `{{app_name}}_items` table and returned by the tools.
+///
+/// `#[mango_rt::model]` also serves the table as read-only tools (`{{app_name}}_item_query`:
+/// filters, order, pages, a count; `_get`; `_aggregate`) and a resource per row;
+/// `#[mango_rt::model(write)]` adds create, update and delete. Over HTTP they need the
+/// scope `{{app_name}}_items:read` (`scopes = []` serves them to anyone). See the guide's
+/// "Models: expose a table".
+#[mango_rt::model]
 #[mango_rt::data]
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = {{app_name}}_items)]
@@ -193,5 +200,15 @@ mod tests {
             .await
             .expect("a completion");
         assert_eq!(ids, ["1"]);
+        // The model's query tool finds it by a filter on its name.
+        let found = server
+            .call(
+                "{{app_name}}_item_query",
+                json!({"filter": {"name": {"icontains": "FIR"}}, "count": true}),
+            )
+            .await
+            .expect("the tool exists");
+        assert_eq!(found.json()["total"], 1, "{}", found.text());
+        assert_eq!(found.json()["rows"][0]["name"], "first");
     }
 }
