@@ -540,6 +540,27 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     );
     let uri = format!("{scheme}://{table_ident}/{{{key_name}}}");
     let resource_description = format!("One {what} (a row of the table `{table_ident}`), as JSON.");
+    // Each field's type against its column's, at the field: "`String`: FromSqlRow<
+    // Integer, …>` is not satisfied" points at the field that does not match.
+    let field_checks = fields.iter().map(|f| {
+        let (ty, column) = (&f.ty, &f.column);
+        // Every token at the field's type: rustc reports the bound there (tokens of
+        // several origins would put it at the attribute).
+        respan(
+            quote! {
+                #ty: #krate::diesel::deserialize::FromSqlRow<#krate::diesel::dsl::SqlTypeOf<#table::#column>, #m::Backend>,
+            },
+            ty.span(),
+        )
+    });
+    let field_checks = quote! {
+        /// The model's fields hold what their columns hold.
+        fn __mango_check_fields()
+        where
+            #(#field_checks)*
+        {
+        }
+    };
     let entry_fields = visible.iter().map(|f| {
         let field = f.ident.to_string();
         let doc = &f.doc;
@@ -792,6 +813,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             }
 
             #writes
+
+            #field_checks
 
             #entry
         };
@@ -1192,6 +1215,24 @@ fn writes(w: &Writes) -> TokenStream {
         });
     }
     out
+}
+
+/// `tokens`, every one of them at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// On an error, the struct as written (less its `#[model(…)]` attributes) with the

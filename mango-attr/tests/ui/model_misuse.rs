@@ -1,6 +1,6 @@
 // The mistakes a model's declaration can make: no table named, no key, an unknown
-// field option, an unknown model option, a relation not named `<relation>_id`. (A field whose type is not its column's is
-// Diesel's error, at the macro.)
+// field option, an unknown model option, a relation not named `<relation>_id`, a field
+// whose type is not its column's.
 
 diesel::table! {
     notes (id) {
@@ -39,6 +39,15 @@ struct Relation {
     id: i64,
     #[model(refers_to = Options)]
     text: String,
+}
+
+/// A field whose type is not its column's: the error is at the field.
+#[mango_rt::model]
+#[derive(diesel::Queryable)]
+#[diesel(table_name = notes)]
+struct Mismatch {
+    id: i64,
+    text: i32,
 }
 
 fn main() {}
