@@ -204,6 +204,31 @@ fn postgres_writes_and_rollbacks() {
 /// filters, update, the row's resource and its completion, delete; `Posting`s found
 /// across their relation to `Entry` and summed per entry.
 fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
+    // `apps` and `items` show the models, with their tools and fields.
+    let mut cmd = site.command(&["apps"]);
+    cmd.env("MANGO_DATABASE__URL", url);
+    let apps = success(&mut cmd);
+    assert!(
+        apps.contains("2 models")
+            && apps.contains("model     Entry (entries)")
+            && apps.contains("model     Posting (postings)")
+            && apps.contains(
+                "query, get, aggregate, create, update, delete; fields id, entry_id, amount"
+            ),
+        "{apps}"
+    );
+    let mut cmd = site.command(&["run", "items"]);
+    cmd.env("MANGO_DATABASE__URL", url);
+    let items: Value = serde_json::from_str(&success(&mut cmd)).unwrap();
+    let posting = items["models"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "Posting"))
+        .unwrap_or_else(|| panic!("no Posting in {items}"));
+    assert_eq!(posting["tools"]["aggregate"], "ledger_posting_aggregate");
+    assert_eq!(posting["uriTemplate"], "ledger://postings/{id}");
+    assert_eq!(posting["fields"][1]["name"], "entry_id");
+    assert_eq!(posting["fields"][2]["kind"], "number");
+    assert_eq!(posting["fields"][0]["writable"], false);
     // The models' tools need `<table>:read` and `<table>:write`: over HTTP, a token's.
     let (token, reader) = ("models-token-with-every-scope", "models-token-that-reads");
     let mut server = site.serve_http_with_env(
