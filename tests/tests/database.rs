@@ -202,7 +202,8 @@ fn postgres_writes_and_rollbacks() {
 /// The ledger's `#[model] Entry` over Streamable HTTP with the MCP Python SDK, in both
 /// protocol eras: create, a duplicate refused naming the field, 60 rows paged by cursor,
 /// filters, update, the row's resource and its completion, delete; `Posting`s found
-/// across their relation to `Entry` and summed per entry.
+/// across their relation to `Entry`, summed per entry, 1,000 paged, refused by `clean`,
+/// and kept apart per caller by their scope hook.
 fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
     // `apps` and `items` show the models, with their tools and fields.
     let mut cmd = site.command(&["apps"]);
@@ -231,6 +232,7 @@ fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
     assert_eq!(posting["fields"][0]["writable"], false);
     // The models' tools need `<table>:read` and `<table>:write`: over HTTP, a token's.
     let (token, reader) = ("models-token-with-every-scope", "models-token-that-reads");
+    let other = "models-token-of-another-caller";
     let mut server = site.serve_http_with_env(
         &["--migrate"],
         &[
@@ -238,18 +240,19 @@ fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
             ("MANGO_MIDDLEWARE", r#"["mango.audit", "mango.auth"]"#),
             ("MANGO_AUTH__TOKENS__WRITER", token),
             ("MANGO_AUTH__TOKENS__READER", reader),
+            ("MANGO_AUTH__TOKENS__OTHER", other),
             ("MANGO_AUTH__TOKEN_SCOPES__READER", r#"["entries:read"]"#),
         ],
     );
     for legacy in [false, true] {
         let mut args = if legacy { vec!["--legacy"] } else { vec![] };
-        args.extend(["ledger", token, reader, "http", server.url.as_str()]);
+        args.extend(["ledger", token, reader, other, "http", server.url.as_str()]);
         let out = python_script(python, "models.py", &args);
         assert!(out.contains("\"ok\": true"), "{out}");
     }
     // Every write is a row of the audit log, naming who wrote (the token's name).
     assert!(server.terminate().success(), "the server stops cleanly");
-    let mut cmd = site.command(&["run", "audit", "--json", "--limit", "1000"]);
+    let mut cmd = site.command(&["run", "audit", "--json", "--limit", "10000"]);
     cmd.env("MANGO_DATABASE__URL", url)
         .env("MANGO_MIDDLEWARE", r#"["mango.audit"]"#);
     let rows: Vec<Value> = serde_json::from_str(&success(&mut cmd)).unwrap();
@@ -263,10 +266,16 @@ fn models_with_the_python_sdk(site: &Site, url: &str, python: &Path) {
     assert_eq!(writes("ledger_entry_create", "tool_error"), 2);
     assert_eq!(writes("ledger_entry_update", "ok"), 2);
     assert_eq!(writes("ledger_entry_delete", "ok"), 2);
-    // Each era: a delete refused (postings refer to the entry), 6 postings, one refused.
+    // Each era: a delete refused (postings refer to the entry), 1,006 postings, two
+    // refused (no such entry; clean), and the other caller's posting, written as its.
     assert_eq!(writes("ledger_entry_delete", "tool_error"), 2);
-    assert_eq!(writes("ledger_posting_create", "ok"), 12);
-    assert_eq!(writes("ledger_posting_create", "tool_error"), 2);
+    assert_eq!(writes("ledger_posting_create", "ok"), 2012);
+    assert_eq!(writes("ledger_posting_create", "tool_error"), 4);
+    let others = rows
+        .iter()
+        .filter(|r| r["name"] == "ledger_posting_create" && r["caller"] == "other")
+        .count();
+    assert_eq!(others, 2, "{rows:?}");
 }
 
 #[test]
