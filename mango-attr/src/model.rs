@@ -787,17 +787,23 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             ) -> ::std::result::Result<::std::vec::Vec<::std::string::String>, #krate::ToolError> {
                 let ctx = __mango_ctx;
                 let q = __mango_rows(ctx);
+                // The keys that start with what was typed, matched by the database
+                // (LIKE: case-insensitive on SQLite), checked again here.
                 let keys: ::std::vec::Vec<#key_ty> = q
+                    .filter(
+                        #m::AsText(#table::#key_column)
+                            .like(#m::prefix_pattern(&value))
+                            .escape('\\'),
+                    )
                     .select(#table::#key_column)
                     .order(#table::#key_column.asc())
-                    .limit(1000)
+                    .limit(100)
                     .load(__mango_db)
                     .await?;
                 ::std::result::Result::Ok(
                     keys.iter()
                         .map(#m::key_text)
                         .filter(|k| k.starts_with(&value))
-                        .take(100)
                         .collect(),
                 )
             }

@@ -208,6 +208,59 @@ impl diesel::query_builder::QueryFragment<Backend> for Aggregates {
     }
 }
 
+/// A column as text (`CAST(col AS TEXT)`): a key's completion matches the digits typed
+/// so far in the database, not among the first rows.
+#[derive(Debug, Clone, Copy)]
+pub struct AsText<E>(pub E);
+
+impl<E: diesel::expression::Expression> diesel::expression::Expression for AsText<E> {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<E, GB> diesel::expression::ValidGrouping<GB> for AsText<E>
+where
+    E: diesel::expression::ValidGrouping<GB>,
+{
+    type IsAggregate = E::IsAggregate;
+}
+
+impl<E, QS> diesel::expression::AppearsOnTable<QS> for AsText<E> where
+    E: diesel::expression::AppearsOnTable<QS>
+{
+}
+
+impl<E, QS> diesel::expression::SelectableExpression<QS> for AsText<E> where
+    E: diesel::expression::SelectableExpression<QS>
+{
+}
+
+impl<E> diesel::query_builder::QueryId for AsText<E> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<E: diesel::query_builder::QueryFragment<Backend>> diesel::query_builder::QueryFragment<Backend>
+    for AsText<E>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Backend>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("CAST(");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" AS TEXT)");
+        Ok(())
+    }
+}
+
+/// A `LIKE` pattern for text that starts with `start` (`%`, `_` and `\` taken
+/// literally, with `\` as the escape).
+pub fn prefix_pattern(start: &str) -> String {
+    let mut out = contains_pattern(start);
+    out.remove(0);
+    out
+}
+
 /// The aggregates asked for (`count` of the rows when none are), checked against their
 /// fields' kinds, and the names of their values in a result row (`count`,
 /// `sum_score`).

@@ -730,6 +730,12 @@ async fn each_row_is_a_resource_whose_key_completes_within_the_scope() {
             "99", "990", "991", "992", "993", "994", "995", "996", "997", "998", "999"
         ]
     );
+    // Matched in the database: the keys past the first thousand rows complete too.
+    let keys = server
+        .complete_resource("mango-rt://notes/{id}", "id", "100", &[])
+        .await
+        .expect("completion");
+    assert_eq!(keys, vec!["100", "1000", "1001"]);
 
     // The scope holds for reads and completions too.
     let mut conn = server.db().await.expect("a connection");
