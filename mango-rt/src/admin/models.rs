@@ -554,28 +554,68 @@ pub(super) async fn model_add(
     let Some(m) = find(&admin, &slug) else {
         return no_model(&admin, &session, &slug);
     };
-    let Some(mut fields) = form_fields(&admin, &m, "create") else {
-        return read_only(&admin, &session, &m, "added");
-    };
     let ctx = add_ctx(&admin, &m);
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let Ok(arguments) = form::arguments(&mut fields, &submitted) else {
-        let why = "Some values do not fit the fields; nothing was written.".to_owned();
-        return form_page(&admin, &session, unprocessable, ctx, &fields, Some(why));
+    submit(&admin, &session, from, &m, None, ctx, &submitted).await
+}
+
+/// A submitted add form (`key` none) or edit form: the model's create or update tool
+/// called with its fields; to the row's page when it wrote, else the form again, with
+/// each error on its field.
+async fn submit(
+    admin: &Admin,
+    session: &Session,
+    from: SocketAddr,
+    m: &ServedModel,
+    key: Option<&Value>,
+    ctx: Map<String, Value>,
+    submitted: &[(String, String)],
+) -> Response {
+    let (op, done) = match key {
+        None => ("create", "added"),
+        Some(_) => ("update", "changed"),
     };
-    let tool = m.tool("create").unwrap_or_default();
-    match call(&admin, &session, from, tool, arguments, false).await {
-        Ok(row) => redirect(&row_href(&admin, &m, &row[m.entry.key])),
+    let (Some(tool), Some(mut fields)) = (m.tool(op), form_fields(admin, m, op)) else {
+        return read_only(admin, session, m, done);
+    };
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let Ok(mut arguments) = form::arguments(&mut fields, submitted) else {
+        let why = "Some values do not fit the fields; nothing was written.".to_owned();
+        return form_page(admin, session, unprocessable, ctx, &fields, Some(why));
+    };
+    if let Some(key) = key {
+        // The edit form shows every field: one left empty is cleared (null where the
+        // field may be empty, "" for text), not kept.
+        for f in m.entry.fields.iter().filter(|f| f.writable) {
+            if !arguments.contains_key(f.name) && fields.iter().any(|x| x.label == f.name) {
+                if f.nullable {
+                    arguments.insert(f.name.into(), Value::Null);
+                } else if f.kind == FieldKind::Text {
+                    arguments.insert(f.name.into(), json!(""));
+                }
+            }
+        }
+        arguments.insert(m.entry.key.into(), key.clone());
+    }
+    match call(admin, session, from, tool, arguments, false).await {
+        Ok(row) => redirect(&row_href(admin, m, key.unwrap_or(&row[m.entry.key]))),
         Err(why) => {
-            let shown = on_field(&mut fields, &why);
-            let why = if shown {
-                format!("The {} was not added; nothing was written.", m.entry.what)
+            let why = if on_field(&mut fields, &why) {
+                format!("The {} was not {done}; nothing was written.", m.entry.what)
             } else {
                 why
             };
-            form_page(&admin, &session, unprocessable, ctx, &fields, Some(why))
+            form_page(admin, session, unprocessable, ctx, &fields, Some(why))
         }
     }
+}
+
+fn edit_ctx(admin: &Admin, m: &ServedModel, key: &Value) -> Map<String, Value> {
+    let mut ctx = row_ctx(admin, m, key);
+    ctx.insert(
+        "action".into(),
+        json!(format!("{}/edit", row_href(admin, m, key))),
+    );
+    ctx
 }
 
 pub(super) async fn model_edit_page(
@@ -598,11 +638,7 @@ pub(super) async fn model_edit_page(
     for f in &mut fields {
         f.value = form_text(&row[f.label.as_str()]);
     }
-    let mut ctx = row_ctx(&admin, &m, &key);
-    ctx.insert(
-        "action".into(),
-        json!(format!("{}/edit", row_href(&admin, &m, &key))),
-    );
+    let ctx = edit_ctx(&admin, &m, &key);
     form_page(&admin, &session, StatusCode::OK, ctx, &fields, None)
 }
 
@@ -618,45 +654,9 @@ pub(super) async fn model_edit(
     let Some(m) = find(&admin, &slug) else {
         return no_model(&admin, &session, &slug);
     };
-    let Some(mut fields) = form_fields(&admin, &m, "update") else {
-        return read_only(&admin, &session, &m, "changed");
-    };
     let key = key_value(&m, &key);
-    let mut ctx = row_ctx(&admin, &m, &key);
-    ctx.insert(
-        "action".into(),
-        json!(format!("{}/edit", row_href(&admin, &m, &key))),
-    );
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let Ok(mut arguments) = form::arguments(&mut fields, &submitted) else {
-        let why = "Some values do not fit the fields; nothing was written.".to_owned();
-        return form_page(&admin, &session, unprocessable, ctx, &fields, Some(why));
-    };
-    // The form shows every field: one left empty is cleared (null where the field may
-    // be empty, "" for text), not kept.
-    for f in m.entry.fields.iter().filter(|f| f.writable) {
-        if !arguments.contains_key(f.name) && fields.iter().any(|x| x.label == f.name) {
-            if f.nullable {
-                arguments.insert(f.name.into(), Value::Null);
-            } else if f.kind == FieldKind::Text {
-                arguments.insert(f.name.into(), json!(""));
-            }
-        }
-    }
-    arguments.insert(m.entry.key.into(), key.clone());
-    let tool = m.tool("update").unwrap_or_default();
-    match call(&admin, &session, from, tool, arguments, false).await {
-        Ok(_) => redirect(&row_href(&admin, &m, &key)),
-        Err(why) => {
-            let shown = on_field(&mut fields, &why);
-            let why = if shown {
-                format!("The {} was not changed; nothing was written.", m.entry.what)
-            } else {
-                why
-            };
-            form_page(&admin, &session, unprocessable, ctx, &fields, Some(why))
-        }
-    }
+    let ctx = edit_ctx(&admin, &m, &key);
+    submit(&admin, &session, from, &m, Some(&key), ctx, &submitted).await
 }
 
 pub(super) async fn model_delete_page(
