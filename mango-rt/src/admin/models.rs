@@ -88,6 +88,29 @@ fn form_text(value: &Value) -> String {
     }
 }
 
+/// A model's tool failed: what it said (or that there is no such tool).
+#[derive(Debug, thiserror::Error)]
+#[error("{said}")]
+struct Failed {
+    said: String,
+}
+
+/// Why the list's filter was not applied.
+#[derive(Debug, PartialEq, thiserror::Error)]
+enum FilterError {
+    #[error("`{0}` is not a condition the filter knows")]
+    UnknownCondition(String),
+
+    #[error("`{field}`: `{value}` is not a number")]
+    NotANumber { field: &'static str, value: String },
+
+    #[error("`{field}`: `{value}` is not true or false")]
+    NotABoolean { field: &'static str, value: String },
+
+    #[error("the model has no field `{0}`")]
+    NoField(String),
+}
+
 /// The admin's call of a model's tool: its structured result, or its error's text.
 /// `confirmed`: the page itself asked the user (a delete's confirmation page), so a
 /// question the tool asks (`confirm_delete`) is answered yes.
@@ -98,7 +121,7 @@ async fn call(
     tool: &str,
     arguments: Map<String, Value>,
     confirmed: bool,
-) -> Result<Value, String> {
+) -> Result<Value, Failed> {
     let channel = if confirmed {
         confirmed_channel()
     } else {
@@ -110,7 +133,9 @@ async fn call(
         .call_tool(tool, arguments, caller, channel)
         .await
     else {
-        return Err(admin.runtime.unknown_tool(tool));
+        return Err(Failed {
+            said: admin.runtime.unknown_tool(tool),
+        });
     };
     let value = serde_json::to_value(&result).unwrap_or(Value::Null);
     if value["isError"] == true {
@@ -120,7 +145,9 @@ async fn call(
             .flatten()
             .filter_map(|c| c["text"].as_str())
             .collect();
-        return Err(text.join("\n"));
+        return Err(Failed {
+            said: text.join("\n"),
+        });
     }
     Ok(value
         .get("structuredContent")
@@ -147,14 +174,14 @@ fn confirmed_channel() -> Channel {
 }
 
 /// One condition of the list's filter, as the query tool takes it.
-fn condition(f: &ModelField, op: &str, value: &str) -> Result<(String, Value), String> {
+fn condition(f: &ModelField, op: &str, value: &str) -> Result<(String, Value), FilterError> {
     match op {
         "is_null" => return Ok(("is_null".into(), json!(true))),
         "not_null" => return Ok(("is_null".into(), json!(false))),
         _ => {}
     }
     if !OPS.iter().any(|(o, _)| *o == op) {
-        return Err(format!("`{op}` is not a condition the filter knows"));
+        return Err(FilterError::UnknownCondition(op.to_owned()));
     }
     let value = match f.kind {
         FieldKind::Number => {
@@ -168,13 +195,21 @@ fn condition(f: &ModelField, op: &str, value: &str) -> Result<(String, Value), S
             {
                 Value::Number(n)
             } else {
-                return Err(format!("`{}`: `{value}` is not a number", f.name));
+                return Err(FilterError::NotANumber {
+                    field: f.name,
+                    value: value.to_owned(),
+                });
             }
         }
         FieldKind::Bool => match value.trim() {
             "true" | "yes" | "1" => json!(true),
             "false" | "no" | "0" => json!(false),
-            _ => return Err(format!("`{}`: `{value}` is not true or false", f.name)),
+            _ => {
+                return Err(FilterError::NotABoolean {
+                    field: f.name,
+                    value: value.to_owned(),
+                });
+            }
         },
         FieldKind::Text | FieldKind::Other => json!(value),
     };
@@ -226,7 +261,7 @@ pub(super) async fn model_list(
                 }
                 Err(why) => problem = Some(why),
             },
-            None => problem = Some(format!("the model has no field `{filter_field}`")),
+            None => problem = Some(FilterError::NoField(filter_field.clone())),
         }
     }
     // The page's address without the cursor, for sorting and the pages.
@@ -315,7 +350,7 @@ pub(super) async fn model_list(
     ctx.insert("columns".into(), json!(columns));
 
     let status = if let Some(why) = problem {
-        ctx.insert("error".into(), json!(why));
+        ctx.insert("error".into(), json!(why.to_string()));
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         let mut arguments = Map::new();
@@ -356,7 +391,7 @@ pub(super) async fn model_list(
                 StatusCode::OK
             }
             Err(why) => {
-                ctx.insert("error".into(), json!(why));
+                ctx.insert("error".into(), json!(why.said));
                 StatusCode::UNPROCESSABLE_ENTITY
             }
         }
@@ -421,7 +456,7 @@ async fn get_row(
                 StatusCode::NOT_FOUND,
                 Some(session),
                 &format!("No such {}", m.entry.what),
-                &why,
+                &why.said,
             ))
         })
 }
@@ -599,10 +634,10 @@ async fn submit(
     match call(admin, session, from, tool, arguments, false).await {
         Ok(row) => redirect(&row_href(admin, m, key.unwrap_or(&row[m.entry.key]))),
         Err(why) => {
-            let why = if on_field(&mut fields, &why) {
+            let why = if on_field(&mut fields, &why.said) {
                 format!("The {} was not {done}; nothing was written.", m.entry.what)
             } else {
-                why
+                why.said
             };
             form_page(admin, session, unprocessable, ctx, &fields, Some(why))
         }
@@ -711,7 +746,7 @@ pub(super) async fn model_delete(
             StatusCode::CONFLICT,
             Some(&session),
             &format!("The {} was not deleted", m.entry.what),
-            &why,
+            &why.said,
         ),
     }
 }
@@ -762,6 +797,7 @@ mod tests {
         assert!(
             condition(&f(FieldKind::Number), "eq", "seven")
                 .expect_err("a word is not a number")
+                .to_string()
                 .contains("is not a number")
         );
         assert_eq!(
@@ -775,6 +811,7 @@ mod tests {
         assert!(
             condition(&f(FieldKind::Text), "drop", "x")
                 .expect_err("an unknown condition")
+                .to_string()
                 .contains("not a condition")
         );
     }
