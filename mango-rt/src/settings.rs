@@ -297,10 +297,18 @@ impl serde::Serialize for Secret {
 /// `[auth]`, for `mango.auth`: static bearer tokens by the name a caller is known as
 /// (set them from the environment: `MANGO_AUTH__TOKENS__ALICE=…`), and an OAuth 2.1
 /// resource server (`[auth.oauth]`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct AuthSettings {
+    /// Users, groups and their API tokens in the project's database (mango's own
+    /// tables, made by `migrate`): a token made by `cargo mango run createtoken` (or in
+    /// the admin) is accepted as its user, with the user's scopes narrowed by the
+    /// token's; staff users log in to the admin with their own passwords.
+    pub users: bool,
+    /// Seconds a user token's lookup is kept by each process (a revoked token stops
+    /// working within this long on every replica).
+    pub token_cache: f64,
     pub tokens: BTreeMap<String, Secret>,
     /// The scopes a static token grants, by its name (a token not listed has every
     /// scope).
@@ -310,6 +318,19 @@ pub struct AuthSettings {
     pub stdio: StdioAuth,
     /// `[auth.oauth]`: access tokens from an authorization server.
     pub oauth: Option<OAuthSettings>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            users: false,
+            token_cache: 5.0,
+            tokens: BTreeMap::new(),
+            token_scopes: BTreeMap::new(),
+            stdio: StdioAuth::default(),
+            oauth: None,
+        }
+    }
 }
 
 /// `[auth.oauth]`: this server as an OAuth 2.1 resource server (the MCP authorization

@@ -40,6 +40,15 @@ pub(crate) fn hash_password(password: &str) -> Result<String, HashError> {
         .map_err(HashError::Hash)
 }
 
+/// Whether `password` is the one `hash` (a PHC string) was made from.
+pub(crate) fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
 /// Why a password could not be hashed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HashError {
@@ -65,7 +74,29 @@ fn same(a: &str, b: &str) -> bool {
 pub(super) struct Session {
     pub user: String,
     pub csrf: String,
+    /// The user's scopes (`None`: every scope: the settings' admin, a superuser).
+    pub scopes: Option<Vec<String>>,
+    /// May manage users and tokens (the settings' admin, a superuser).
+    pub superuser: bool,
     expires: Instant,
+}
+
+/// Who logs in: the settings' admin (every scope), or a user of the database.
+pub(super) struct Who<'a> {
+    pub user: &'a str,
+    pub scopes: Option<Vec<String>>,
+    pub superuser: bool,
+}
+
+impl<'a> Who<'a> {
+    /// The settings' admin, or the development link's: every scope.
+    pub fn settings_admin(user: &'a str) -> Who<'a> {
+        Who {
+            user,
+            scopes: None,
+            superuser: true,
+        }
+    }
 }
 
 /// Sessions, failed logins and the one-time link, in memory: a restart logs everyone
@@ -73,14 +104,21 @@ pub(super) struct Session {
 pub(super) struct Access {
     settings: AdminSettings,
     sessions: Mutex<HashMap<String, Session>>,
-    /// Logins from each address in the last five minutes that did not succeed,
-    /// counted when their check starts (so that a hundred sent at once count as a
-    /// hundred, not as none until they finish).
-    failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
+    /// Logins from each address, and for each user name, in the last five minutes that
+    /// did not succeed, counted when their check starts (so that a hundred sent at once
+    /// count as a hundred, not as none until they finish).
+    failures: Mutex<HashMap<Attempt, Vec<Instant>>>,
     link: Mutex<Option<(String, Instant)>>,
     /// Password checks running at once, at most: argon2 takes 19 MiB and tens of
     /// milliseconds of CPU each.
     pub verifications: tokio::sync::Semaphore,
+}
+
+/// What failed logins are counted by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Attempt {
+    From(IpAddr),
+    User(String),
 }
 
 /// Password checks at once, at most.
@@ -115,11 +153,13 @@ impl Access {
         m.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A new session for `user`: its cookie value.
-    pub fn open(&self, user: &str) -> Option<String> {
+    /// A new session for `who`: its cookie value.
+    pub fn open(&self, who: Who<'_>) -> Option<String> {
         let id = token()?;
         let session = Session {
-            user: user.to_owned(),
+            user: who.user.to_owned(),
+            scopes: who.scopes,
+            superuser: who.superuser,
             csrf: token()?,
             expires: Instant::now()
                 + Duration::from_secs(self.settings.session_hours.max(1) * 3600),
@@ -151,37 +191,56 @@ impl Access {
     /// Checks a login from `from`: the name and password, after the failures from that
     /// address in the last five minutes. The attempt counts as a failure from the
     /// moment its check starts, until it succeeds.
-    pub fn login(&self, from: IpAddr, user: &str, password: &str) -> Result<(), Refused> {
+    /// `users`: the database's users may log in too (a missing settings hash is then
+    /// a wrong password, for the caller to check the database's).
+    pub fn login(
+        &self,
+        from: IpAddr,
+        user: &str,
+        password: &str,
+        users: bool,
+    ) -> Result<(), Refused> {
         let now = Instant::now();
-        let Some(hash) = &self.settings.password_hash else {
+        if self.settings.password_hash.is_none() && !users {
             return Err(Refused::NoPassword);
-        };
+        }
         {
             let mut failures = Self::lock(&self.failures);
             failures.retain(|_, times| {
                 times.retain(|t| now.duration_since(*t) < WINDOW);
                 !times.is_empty()
             });
-            let times = failures.entry(from).or_default();
-            if times.len() >= self.settings.login_attempts.max(1) as usize {
-                let oldest = times.iter().min().copied().unwrap_or(now);
-                return Err(Refused::Wait(
-                    WINDOW.saturating_sub(now.duration_since(oldest)),
-                ));
+            let most = self.settings.login_attempts.max(1) as usize;
+            for key in [Attempt::From(from), Attempt::User(user.to_owned())] {
+                let times = failures.entry(key).or_default();
+                if times.len() >= most {
+                    let oldest = times.iter().min().copied().unwrap_or(now);
+                    return Err(Refused::Wait(
+                        WINDOW.saturating_sub(now.duration_since(oldest)),
+                    ));
+                }
             }
-            times.push(now);
+            for key in [Attempt::From(from), Attempt::User(user.to_owned())] {
+                failures.entry(key).or_default().push(now);
+            }
         }
+        let Some(hash) = &self.settings.password_hash else {
+            return Err(Refused::Wrong);
+        };
         // The hash is checked whatever the name, so that a wrong name takes as long.
-        let good_password = PasswordHash::new(hash.expose()).is_ok_and(|parsed| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        });
+        let good_password = verify_password(hash.expose(), password);
         if good_password && same(user, &self.settings.user) {
-            Self::lock(&self.failures).remove(&from);
+            self.forgive(from, user);
             return Ok(());
         }
         Err(Refused::Wrong)
+    }
+
+    /// A login from `from` as `user` succeeded: its failures are forgotten.
+    pub fn forgive(&self, from: IpAddr, user: &str) {
+        let mut failures = Self::lock(&self.failures);
+        failures.remove(&Attempt::From(from));
+        failures.remove(&Attempt::User(user.to_owned()));
     }
 
     /// Makes the one-time development link's token (replacing any earlier one).
@@ -320,22 +379,53 @@ mod tests {
             ..AdminSettings::default()
         });
         let ip: IpAddr = "127.0.0.1".parse().expect("ip");
-        assert!(access.login(ip, "admin", "correct horse").is_ok());
+        assert!(access.login(ip, "admin", "correct horse", false).is_ok());
         assert!(matches!(
-            access.login(ip, "admin", "wrong"),
+            access.login(ip, "admin", "wrong", false),
             Err(Refused::Wrong)
         ));
         assert!(matches!(
-            access.login(ip, "root", "correct horse"),
+            access.login(ip, "root", "correct horse", false),
             Err(Refused::Wrong)
         ));
         // Two failures: even the right password waits now.
         assert!(matches!(
-            access.login(ip, "admin", "correct horse"),
+            access.login(ip, "admin", "correct horse", false),
             Err(Refused::Wait(_))
         ));
         let other: IpAddr = "10.0.0.2".parse().expect("ip");
-        assert!(access.login(other, "admin", "correct horse").is_ok());
+        assert!(access.login(other, "admin", "correct horse", false).is_ok());
+        // Failures count per user name too: two wrong passwords for `root`, from two
+        // addresses, and a third address waits for `root` (not for `admin`).
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "10.0.0.3".parse().expect("ip"),
+            "10.0.0.4".parse().expect("ip"),
+            "10.0.0.5".parse().expect("ip"),
+        );
+        assert!(matches!(
+            access.login(a, "root", "x", false),
+            Err(Refused::Wrong)
+        ));
+        assert!(matches!(
+            access.login(b, "root", "x", false),
+            Err(Refused::Wrong)
+        ));
+        assert!(matches!(
+            access.login(c, "root", "x", false),
+            Err(Refused::Wait(_))
+        ));
+        assert!(access.login(c, "admin", "correct horse", false).is_ok());
+        // Without a settings hash: refused as "no password", unless the database's
+        // users may log in (then a wrong password, for them to check).
+        let none = Access::new(AdminSettings::default());
+        assert!(matches!(
+            none.login(a, "admin", "x", false),
+            Err(Refused::NoPassword)
+        ));
+        assert!(matches!(
+            none.login(a, "admin", "x", true),
+            Err(Refused::Wrong)
+        ));
     }
 
     /// Ten wrong logins at once from one address, with two allowed: two are checked,
@@ -351,7 +441,7 @@ mod tests {
         let at_once: Vec<_> = (0..10)
             .map(|_| {
                 let access = access.clone();
-                std::thread::spawn(move || access.login(ip, "admin", "wrong"))
+                std::thread::spawn(move || access.login(ip, "admin", "wrong", false))
             })
             .collect();
         let checked = at_once

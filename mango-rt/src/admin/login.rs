@@ -16,7 +16,8 @@ pub(super) async fn login_page(
     let secure = admin.secure_cookie(&headers);
     if let Some(once) = get_param(&q, "once") {
         if admin.access.use_link(once) {
-            return logged_in(&admin, &admin.access.settings().user.clone(), &next, secure);
+            let user = admin.access.settings().user.clone();
+            return logged_in(&admin, Who::settings_admin(&user), &next, secure);
         }
         return login_form(
             &admin,
@@ -79,8 +80,9 @@ pub(super) fn login_form(
     r
 }
 
-pub(super) fn logged_in(admin: &Admin, user: &str, next: &str, secure: bool) -> Response {
-    let Some(id) = admin.access.open(user) else {
+pub(super) fn logged_in(admin: &Admin, who: Who<'_>, next: &str, secure: bool) -> Response {
+    let user = who.user.to_owned();
+    let Some(id) = admin.access.open(who) else {
         return admin.message(
             StatusCode::INTERNAL_SERVER_ERROR,
             None,
@@ -142,13 +144,46 @@ pub(super) async fn login(
             "the server is stopping",
         );
     };
+    let users = admin.runtime.settings().auth.users;
     let checked = {
         let admin = admin.clone();
         let (user, password) = (user.to_owned(), password.to_owned());
-        tokio::task::spawn_blocking(move || admin.access.login(from.ip(), &user, &password)).await
+        tokio::task::spawn_blocking(move || admin.access.login(from.ip(), &user, &password, users))
+            .await
+    };
+    // Not the settings' admin: a staff user of the database, when there are users.
+    let checked = match checked {
+        Ok(Err(Refused::Wrong)) if users => {
+            match crate::builtin::users::staff_login(admin.runtime.database(), user, password).await
+            {
+                Ok(Some(staff)) => {
+                    admin.access.forgive(from.ip(), user);
+                    return logged_in(
+                        &admin,
+                        Who {
+                            user: &staff.name,
+                            scopes: staff.scopes,
+                            superuser: staff.superuser,
+                        },
+                        &next,
+                        secure,
+                    );
+                }
+                Ok(None) => Ok(Err(Refused::Wrong)),
+                Err(e) => {
+                    return admin.message(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        None,
+                        "Login failed",
+                        &format!("the users could not be read: {e}"),
+                    );
+                }
+            }
+        }
+        other => other,
     };
     match checked {
-        Ok(Ok(())) => logged_in(&admin, user, &next, secure),
+        Ok(Ok(())) => logged_in(&admin, Who::settings_admin(user), &next, secure),
         Ok(Err(Refused::Wrong)) => {
             tracing::warn!(user, from = %from.ip(), "admin login refused: wrong name or password");
             login_form(

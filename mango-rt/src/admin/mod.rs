@@ -18,6 +18,7 @@ mod login;
 mod models;
 mod overview;
 mod try_it;
+mod users;
 mod view;
 
 use std::net::SocketAddr;
@@ -41,11 +42,11 @@ use crate::db::{MigrateError, inspect};
 use crate::runtime::Runtime;
 use crate::settings::AdminSettingsError;
 
-use access::{Access, Refused, Session};
-pub(crate) use access::{hash_password, hash_problem};
+use access::{Access, Refused, Session, Who};
+pub(crate) use access::{hash_password, hash_problem, verify_password};
 use gate::{Form, Page};
 #[allow(clippy::wildcard_imports)]
-use {apps::*, calls::*, data::*, login::*, models::*, overview::*, try_it::*};
+use {apps::*, calls::*, data::*, login::*, models::*, overview::*, try_it::*, users::*};
 
 /// A form's or a query string's pairs, in order.
 type Pairs = Vec<(String, String)>;
@@ -153,6 +154,7 @@ pub(crate) fn router(
             &at("/models/{slug}/rows/{key}/delete"),
             get(model_delete_page).post(model_delete),
         )
+        .route(&at("/users"), get(users_page).post(users_form))
         .route(&at("/assets/{file}"), get(asset))
         .route(&at("/{*rest}"), get(not_found))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
@@ -194,7 +196,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
-    let sources: [(&str, &str); 17] = [
+    let sources: [(&str, &str); 18] = [
         ("base.html", include_str!("templates/base.html")),
         ("macros.html", include_str!("templates/macros.html")),
         ("login.html", include_str!("templates/login.html")),
@@ -215,6 +217,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
             include_str!("templates/model_delete.html"),
         ),
         ("message.html", include_str!("templates/message.html")),
+        ("users.html", include_str!("templates/users.html")),
     ];
     for (name, source) in sources {
         // minijinja's error names the template and the line.
@@ -381,6 +384,10 @@ impl Admin {
         all.insert("server_version".into(), json!(version));
         all.insert("user".into(), json!(session.map(|s| s.user.clone())));
         all.insert("csrf".into(), json!(session.map(|s| s.csrf.clone())));
+        all.insert(
+            "manage_users".into(),
+            json!(self.runtime.settings().auth.users && session.is_some_and(|s| s.superuser)),
+        );
         let rendered = match self.pages.get_or_init(templates) {
             Ok(pages) => pages
                 .get_template(template)
@@ -468,10 +475,11 @@ impl Admin {
         Ok((session, form))
     }
 
-    /// The caller of the admin's calls: the logged-in user, with every scope.
+    /// The caller of the admin's calls: the logged-in user, with its scopes (every
+    /// scope for the settings' admin and a superuser).
     fn caller(&self, session: &Session, from: SocketAddr) -> Caller {
         let mut caller = Caller::new(TransportKind::Admin);
-        caller.identity = Some(Identity::admin(&session.user));
+        caller.identity = Some(Identity::admin(&session.user, session.scopes.clone()));
         caller.address = Some(from);
         caller
     }

@@ -300,6 +300,33 @@ pub(crate) async fn record(state: &Arc<State>, row: Row) {
     let _ = queue(state).send(Message::Row(row)).await;
 }
 
+/// A write made on the admin's own pages (a user, a group, a token): a row naming who
+/// made it, when the log is on. `arguments` never holds a password or a token.
+pub(crate) async fn record_admin(
+    state: &Arc<State>,
+    who: &str,
+    name: &'static str,
+    arguments: &Value,
+    error: Option<String>,
+) {
+    if !super::Builtin::Audit.listed(&state.settings) {
+        return;
+    }
+    let row = Row {
+        at_ms: now_ms(),
+        caller: Some(who.to_owned()),
+        transport: "admin",
+        kind: "admin",
+        app: crate::registry::BUILTIN_APP,
+        name,
+        arguments: arguments.to_string(),
+        outcome: if error.is_none() { "ok" } else { "tool_error" },
+        error,
+        duration_ms: 0.0,
+    };
+    record(state, row).await;
+}
+
 /// Writes out every row queued so far (at shutdown; tests), waiting at most `limit`.
 pub(crate) async fn flush(state: &State, limit: Duration) {
     let log = state.scoped::<AuditLog>();

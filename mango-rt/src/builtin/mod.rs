@@ -7,6 +7,7 @@ pub(crate) mod auth;
 mod rate_limit;
 mod timeout;
 mod timing;
+pub(crate) mod users;
 
 use crate::chain::Around;
 use crate::registry::{BUILTIN_APP, EntryMeta, MiddlewareEntry};

@@ -77,9 +77,9 @@ impl Identity {
         }))
     }
 
-    /// A user logged in to the admin pages: every scope.
-    pub(crate) fn admin(user: &str) -> Identity {
-        Identity::of(user.to_owned(), None, Map::new(), IdentitySource::Admin)
+    /// A user logged in to the admin pages, with its scopes (`None`: every scope).
+    pub(crate) fn admin(user: &str, scopes: Option<Vec<String>>) -> Identity {
+        Identity::of(user.to_owned(), scopes, Map::new(), IdentitySource::Admin)
     }
 
     /// The local user over stdio: every scope.

@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 8] = [
+pub(super) static BUILTINS: [Builtin; 17] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -70,6 +70,60 @@ pub(super) static BUILTINS: [Builtin; 8] = [
         about: "Print every tool, resource, resource template and prompt, as clients see them, as JSON.",
         args: |cmd| cmd,
         run: items,
+    },
+    Builtin {
+        meta: meta("createsuperuser", line!()),
+        about: "Make a superuser ([auth] users): every scope, the admin. The password is read from stdin (--noinput: from MANGO_SUPERUSER_PASSWORD; --username or MANGO_SUPERUSER_USERNAME names it).",
+        args: super::users::CreateSuperuserArgs::augment_args,
+        run: super::users::create_superuser,
+    },
+    Builtin {
+        meta: meta("createuser", line!()),
+        about: "Make a user ([auth] users): createuser <name> [--staff] [--scope s]… [--password-stdin].",
+        args: super::users::CreateUserArgs::augment_args,
+        run: super::users::create_user,
+    },
+    Builtin {
+        meta: meta("changepassword", line!()),
+        about: "Set a user's password, read from stdin ([auth] users).",
+        args: super::users::ChangePasswordArgs::augment_args,
+        run: super::users::change_password,
+    },
+    Builtin {
+        meta: meta("changeuser", line!()),
+        about: "Change a user ([auth] users): --active false (its tokens stop working), --staff, --superuser, --scope s… (its scopes).",
+        args: super::users::ChangeUserArgs::augment_args,
+        run: super::users::change_user,
+    },
+    Builtin {
+        meta: meta("deleteuser", line!()),
+        about: "Delete a user and its tokens ([auth] users).",
+        args: super::users::DeleteUserArgs::augment_args,
+        run: super::users::delete_user,
+    },
+    Builtin {
+        meta: meta("users", line!()),
+        about: "List the users, their scopes, groups and tokens (by prefix) ([auth] users; --json).",
+        args: super::users::UsersArgs::augment_args,
+        run: super::users::list_users,
+    },
+    Builtin {
+        meta: meta("group", line!()),
+        about: "Make or change a group ([auth] users): group <name> --scope s… [--member user…]; its members have its scopes.",
+        args: super::users::GroupArgs::augment_args,
+        run: super::users::group,
+    },
+    Builtin {
+        meta: meta("createtoken", line!()),
+        about: "Make an API token for a user ([auth] users): createtoken <user> [--scope s]… [--expires 30d] [--name what-for]. Printed once; only its SHA-256 is kept.",
+        args: super::users::CreateTokenArgs::augment_args,
+        run: super::users::create_token,
+    },
+    Builtin {
+        meta: meta("revoketoken", line!()),
+        about: "Revoke a user's token by its prefix ([auth] users); every server refuses it within [auth] token_cache seconds.",
+        args: super::users::RevokeTokenArgs::augment_args,
+        run: super::users::revoke_token,
     },
     Builtin {
         meta: meta("nginx", line!()),
@@ -156,6 +210,12 @@ fn check(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
         for line in crate::builtin::auth::explain(s, &rt.declared_scopes()) {
             report.push_str(&line);
             report.push('\n');
+        }
+        if s.auth.users {
+            for line in crate::builtin::users::explain(rt.database()).await {
+                report.push_str(&line);
+                report.push('\n');
+            }
         }
         let (admin_problems, admin_notes) = admin_findings(s);
         problems.extend(admin_problems);

@@ -25,6 +25,7 @@ mod commands;
 mod migrate;
 mod run;
 mod serve;
+mod users;
 
 /// Runs the project's binary: parses the command line and runs the subcommand.
 pub fn manage(project: &Project) -> ExitCode {

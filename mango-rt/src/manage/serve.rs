@@ -265,8 +265,14 @@ async fn serve_http(
         Arc::new(move |method: &str, name: &str| runtime.needed_scopes(method, name))
             as auth::NeededScopes
     });
-    let protection =
-        auth::http(settings, &url, &runtime.declared_scopes(), needed).map_err(ErrorKind::Auth)?;
+    let protection = auth::http(
+        settings,
+        runtime.database(),
+        &url,
+        &runtime.declared_scopes(),
+        needed,
+    )
+    .map_err(ErrorKind::Auth)?;
     let stops = Arc::new(http::SessionStops::default());
     let for_stops = stops.clone();
     let app = http::router(

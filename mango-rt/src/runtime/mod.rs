@@ -218,6 +218,12 @@ impl Runtime {
         // audit log, when it is on.
         #[cfg(feature = "postgres")]
         sources.push((crate::registry::BUILTIN_APP, &self::rounds::MIGRATIONS));
+        if settings.auth.users {
+            sources.push((
+                crate::registry::BUILTIN_APP,
+                &crate::builtin::users::MIGRATIONS,
+            ));
+        }
         if crate::builtin::Builtin::Audit.listed(&settings) {
             sources.push((
                 crate::registry::BUILTIN_APP,

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 pub(crate) const PARSE_ERROR: i64 = -32700;
 pub(crate) const INVALID_REQUEST: i64 = -32600;
 pub(crate) const INVALID_PARAMS: i64 = -32602;
+pub(crate) const INTERNAL_ERROR: i64 = -32603;
 
 /// What to do with one incoming message.
 pub(crate) enum Verdict {

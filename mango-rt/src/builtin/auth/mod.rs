@@ -51,7 +51,7 @@ pub(crate) enum SettingsError {
     },
 
     #[error(
-        "{path}: `{NAME}` is listed but [auth] has neither tokens nor an [auth.oauth] table: add `tokens = {{ name = \"…\" }}` (or set MANGO_AUTH__TOKENS__<NAME>=<token>), or configure [auth.oauth] with the authorization server's `issuer`"
+        "{path}: `{NAME}` is listed but [auth] accepts nothing: set `users = true` (users' tokens, made with `cargo mango run createtoken`), add `tokens = {{ name = \"…\" }}` (or set MANGO_AUTH__TOKENS__<NAME>=<token>), or configure [auth.oauth] with the authorization server's `issuer`"
     )]
     NothingAccepted { path: String },
 
@@ -76,7 +76,7 @@ pub(super) fn check_settings(settings: &Settings) -> Result<(), SettingsError> {
             return Err(SettingsError::OAuth { path, problem });
         }
         let _ = oauth;
-    } else if listed(settings) && auth.tokens.is_empty() {
+    } else if listed(settings) && auth.tokens.is_empty() && !auth.users {
         return Err(SettingsError::NothingAccepted { path });
     }
     if let Some(name) = auth
@@ -108,6 +108,12 @@ pub(crate) fn explain(settings: &Settings, declared: &[&str]) -> Vec<String> {
             ));
         }
         return lines;
+    }
+    if auth.users {
+        lines.push(format!(
+            "auth: users' tokens from the database ([auth] users), each lookup kept {} s per process",
+            auth.token_cache
+        ));
     }
     if !auth.tokens.is_empty() {
         let names: Vec<String> = auth
@@ -246,6 +252,10 @@ enum Refusal {
     #[error("the bearer token is not valid")]
     Unknown,
 
+    /// A user token (`[auth] users`).
+    #[error(transparent)]
+    User(super::users::TokenRefusal),
+
     #[cfg(feature = "oauth")]
     #[error(transparent)]
     Token(oauth::TokenError),
@@ -274,6 +284,8 @@ pub(super) fn well_formed(token: &str) -> bool {
 /// What the HTTP layer checks requests with.
 struct Gate {
     statics: Vec<StaticToken>,
+    /// Users' tokens (`[auth] users`).
+    users: Option<super::users::Tokens>,
     #[cfg(feature = "oauth")]
     oauth: Option<oauth::OAuth>,
     /// How long an `Authorization` header may be.
@@ -294,6 +306,11 @@ impl Gate {
         let token = bearer(value)?;
         if let Some(identity) = static_identity(token, &self.statics) {
             return Ok(identity);
+        }
+        if let Some(users) = &self.users
+            && token.starts_with(super::users::TOKEN_START)
+        {
+            return users.identify(token).await.map_err(Refusal::User);
         }
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
@@ -364,6 +381,7 @@ pub(crate) struct HttpAuth {
 /// (the default `resource`), `declared` the scopes the items declare.
 pub(crate) fn http(
     settings: &Settings,
+    database: &crate::db::Database,
     url: &str,
     declared: &[&'static str],
     needed: Option<NeededScopes>,
@@ -407,8 +425,12 @@ pub(crate) fn http(
     let metadata = oauth.as_ref().map(|o| o.metadata_routes(Router::new()));
     #[cfg(not(feature = "oauth"))]
     let metadata = None;
+    let users = auth
+        .users
+        .then(|| super::users::Tokens::new(database.clone(), auth.token_cache));
     let gate = Arc::new(Gate {
         statics,
+        users,
         #[cfg(feature = "oauth")]
         oauth,
         max_header,
@@ -433,6 +455,15 @@ async fn admit(mut req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpRes
         .await
     {
         Ok(identity) => identity,
+        Err(Refusal::User(super::users::TokenRefusal::Unavailable(why))) => {
+            tracing::warn!(reason = %why, "users' tokens could not be looked up");
+            let body = error_response(
+                serde_json::Value::Null,
+                crate::transport::INTERNAL_ERROR,
+                "the server cannot check tokens right now (its database is unavailable): try again shortly".to_owned(),
+            );
+            return Err(json_response(StatusCode::SERVICE_UNAVAILABLE, body));
+        }
         Err(refusal) => {
             let message = match &refusal {
                 Refusal::Missing => refusal.to_string(),
