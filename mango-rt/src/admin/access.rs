@@ -395,23 +395,23 @@ mod tests {
         ));
         let other: IpAddr = "10.0.0.2".parse().expect("ip");
         assert!(access.login(other, "admin", "correct horse", false).is_ok());
-        // Failures count per user name too: two wrong passwords for `root`, from two
-        // addresses, and a third address waits for `root` (not for `admin`).
+        // Failures count per user name too: two wrong passwords for `eve`, from two
+        // addresses, and a third address waits for `eve` (not for `admin`).
         let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
             "10.0.0.3".parse().expect("ip"),
             "10.0.0.4".parse().expect("ip"),
             "10.0.0.5".parse().expect("ip"),
         );
         assert!(matches!(
-            access.login(a, "root", "x", false),
+            access.login(a, "eve", "x", false),
             Err(Refused::Wrong)
         ));
         assert!(matches!(
-            access.login(b, "root", "x", false),
+            access.login(b, "eve", "x", false),
             Err(Refused::Wrong)
         ));
         assert!(matches!(
-            access.login(c, "root", "x", false),
+            access.login(c, "eve", "x", false),
             Err(Refused::Wait(_))
         ));
         assert!(access.login(c, "admin", "correct horse", false).is_ok());
