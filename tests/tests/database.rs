@@ -633,3 +633,144 @@ fn migration_versions_are_unique_and_a_duplicate_is_refused() {
         "{tables}"
     );
 }
+
+/// Users and their API tokens (`[auth] users`), on SQLite: made with the commands
+/// (`createsuperuser` non-interactive in a script, `createuser`, `createtoken`,
+/// `changeuser`, `revoketoken`), used by the MCP Python SDK over HTTP: a token's scopes
+/// hide and refuse tools; an expired token, a revoked one (within `[auth]
+/// token_cache`), a wrong one and an inactive user's get 401 saying which; bad input to
+/// the commands is refused, saying why, with nothing written.
+#[test]
+fn sqlite_users_and_their_tokens() {
+    let Some(python) = python() else {
+        return missing("the MCP Python SDK (pip install mcp)");
+    };
+    let site = sqlite_site();
+    let url = sqlite_url("users");
+    let env: [(&str, &str); 4] = [
+        ("MANGO_DATABASE__URL", url.as_str()),
+        ("MANGO_AUTH__USERS", "true"),
+        ("MANGO_AUTH__TOKEN_CACHE", "0.5"),
+        ("MANGO_MIDDLEWARE", r#"["mango.audit", "mango.auth"]"#),
+    ];
+    let run = |args: &[&str], extra: &[(&str, &str)]| {
+        let mut cmd = site.command(args);
+        cmd.envs(env.iter().copied()).envs(extra.iter().copied());
+        outcome(&mut cmd)
+    };
+    let ok = |args: &[&str], extra: &[(&str, &str)]| {
+        let (code, out, err) = run(args, extra);
+        assert_eq!(code, 0, "{args:?}: {err}{out}");
+        out.trim().to_owned()
+    };
+    let refused = |args: &[&str], extra: &[(&str, &str)], words: &str| {
+        let (code, out, err) = run(args, extra);
+        assert_eq!(code, 1, "{args:?} was not refused: {out}");
+        assert!(err.contains(words), "{args:?}: {err}");
+    };
+    ok(&["migrate"], &[]);
+    let secret = [("MANGO_SUPERUSER_PASSWORD", "a long enough password")];
+    let made = ok(
+        &["run", "createsuperuser", "--username", "root", "--noinput"],
+        &secret,
+    );
+    assert!(made.contains("superuser root made"), "{made}");
+    refused(
+        &["run", "createsuperuser", "--username", "root", "--noinput"],
+        &secret,
+        "there is a user `root` already",
+    );
+    refused(
+        &["run", "createsuperuser", "--username", "", "--noinput"],
+        &[],
+        "a user name is 1 to 150",
+    );
+    refused(
+        &["run", "createsuperuser", "--username", "shorty", "--noinput"],
+        &[("MANGO_SUPERUSER_PASSWORD", "short")],
+        "shorter than 8 characters",
+    );
+    ok(&["run", "createuser", "reader", "--scope", "entries:read"], &[]);
+    ok(&["run", "createuser", "leaver", "--scope", "entries:read"], &[]);
+    refused(
+        &["run", "createtoken", "nobody"],
+        &[],
+        "there is no user `nobody`",
+    );
+    refused(
+        &["run", "createtoken", "root", "--expires", "soon"],
+        &[],
+        "is not a duration",
+    );
+    let reader = ok(&["run", "createtoken", "reader", "--name", "ci"], &[]);
+    assert!(reader.starts_with("mango_") && reader.len() == 55, "{reader}");
+    let writer = ok(
+        &[
+            "run",
+            "createtoken",
+            "root",
+            "--scope",
+            "entries:read",
+            "--scope",
+            "entries:write",
+        ],
+        &[],
+    );
+    let expired = ok(&["run", "createtoken", "root", "--expires", "1s"], &[]);
+    let leaver = ok(&["run", "createtoken", "leaver"], &[]);
+    ok(&["run", "changeuser", "leaver", "--active", "false"], &[]);
+    let revoked = ok(&["run", "createtoken", "reader", "--name", "to revoke"], &[]);
+    // The listing names tokens by prefix, never whole.
+    let listed = ok(&["run", "users"], &[]);
+    assert!(
+        listed.contains("root (superuser)")
+            && listed.contains("leaver (inactive)")
+            && listed.contains(&format!("token mango_{}_…", &reader[6..14])),
+        "{listed}"
+    );
+    for token in [&reader, &writer, &expired, &leaver, &revoked] {
+        assert!(!listed.contains(token.as_str()), "{listed}");
+    }
+
+    let server = site.serve_http_with_env(&[], &env);
+    let script = |args: &[&str]| {
+        let out = python_script(&python, "users.py", args);
+        assert!(out.contains("\"ok\": true"), "{args:?}: {out}");
+    };
+    script(&["scopes", &server.url, &reader, &writer]);
+    script(&["scopes", &server.url, &revoked, &writer]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    script(&["refused", &server.url, &expired, "expired"]);
+    script(&["refused", &server.url, &leaver, "is not active"]);
+    script(&[
+        "refused",
+        &server.url,
+        "mango_00000000_0000000000000000000000000000000000000000",
+        "the bearer token is not valid",
+    ]);
+    // Revoked while the server runs: refused within [auth] token_cache (0.5 s here).
+    let said = ok(&["run", "revoketoken", &revoked[6..14]], &[]);
+    assert!(said.contains("revoked"), "{said}");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    script(&["refused", &server.url, &revoked, "was revoked"]);
+    script(&["scopes", &server.url, &reader, &writer]);
+    drop(server);
+    // The tokens' last use is kept; the audit log names the users.
+    let listed = ok(&["run", "users", "--json"], &[]);
+    let users: Value = serde_json::from_str(&listed).unwrap();
+    let reader_tokens = &users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "reader")
+        .unwrap()["tokens"];
+    assert!(reader_tokens[0]["last_used_ms"].is_i64(), "{users}");
+    assert!(reader_tokens[1]["revoked_ms"].is_i64(), "{users}");
+    let rows = ok(&["run", "audit", "--json", "--limit", "100"], &[]);
+    let rows: Vec<Value> = serde_json::from_str(&rows).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["caller"] == "root" && r["name"] == "ledger_entry_create"),
+        "{rows:?}"
+    );
+}
