@@ -686,12 +686,24 @@ fn sqlite_users_and_their_tokens() {
         "a user name is 1 to 150",
     );
     refused(
-        &["run", "createsuperuser", "--username", "shorty", "--noinput"],
+        &[
+            "run",
+            "createsuperuser",
+            "--username",
+            "shorty",
+            "--noinput",
+        ],
         &[("MANGO_SUPERUSER_PASSWORD", "short")],
         "shorter than 8 characters",
     );
-    ok(&["run", "createuser", "reader", "--scope", "entries:read"], &[]);
-    ok(&["run", "createuser", "leaver", "--scope", "entries:read"], &[]);
+    ok(
+        &["run", "createuser", "reader", "--scope", "entries:read"],
+        &[],
+    );
+    ok(
+        &["run", "createuser", "leaver", "--scope", "entries:read"],
+        &[],
+    );
     refused(
         &["run", "createtoken", "nobody"],
         &[],
@@ -703,7 +715,10 @@ fn sqlite_users_and_their_tokens() {
         "is not a duration",
     );
     let reader = ok(&["run", "createtoken", "reader", "--name", "ci"], &[]);
-    assert!(reader.starts_with("mango_") && reader.len() == 55, "{reader}");
+    assert!(
+        reader.starts_with("mango_") && reader.len() == 55,
+        "{reader}"
+    );
     let writer = ok(
         &[
             "run",
@@ -719,7 +734,10 @@ fn sqlite_users_and_their_tokens() {
     let expired = ok(&["run", "createtoken", "root", "--expires", "1s"], &[]);
     let leaver = ok(&["run", "createtoken", "leaver"], &[]);
     ok(&["run", "changeuser", "leaver", "--active", "false"], &[]);
-    let revoked = ok(&["run", "createtoken", "reader", "--name", "to revoke"], &[]);
+    let revoked = ok(
+        &["run", "createtoken", "reader", "--name", "to revoke"],
+        &[],
+    );
     // The listing names tokens by prefix, never whole.
     let listed = ok(&["run", "users"], &[]);
     assert!(
