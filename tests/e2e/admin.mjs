@@ -312,6 +312,46 @@ try {
   await page.goto(`${base}/calls`);
   check(page.url().startsWith(`${base}/login`), 'and the session is gone', page.url());
   await shot('login');
+
+  // Users of the database ([auth] users): a user who is not staff is refused; a staff
+  // user logs in with its own password and has no Users page; a superuser makes a
+  // token (shown once, then only its prefix) and revokes it.
+  const login = async (user, pw) => {
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=user]', user);
+    await page.fill('input[name=password]', pw);
+    return Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  };
+  r = await login('plain', 'plain password');
+  check(r[0].status() === 401 && (await text()).includes('wrong name or password'), 'a user who is not staff cannot log in', await text());
+  await login('staffer', 'staff password');
+  check(page.url() === `${base}/` && (await page.textContent('header')).includes('staffer'), 'a staff user logs in with its own password', page.url());
+  check(await page.locator('nav a:has-text("Users")').count() === 0, 'a staff user has no Users page in the menu');
+  r = await page.goto(`${base}/users`);
+  check(r.status() === 403 && (await text()).includes('only a superuser'), 'nor at its address', await text());
+  await Promise.all([page.waitForNavigation(), page.click('header button[type=submit]')]);
+  await login('boss', 'boss password');
+  await Promise.all([page.waitForNavigation(), page.click('nav a:has-text("Users")')]);
+  const people = await text();
+  check(people.includes('boss') && people.includes('staffer') && people.includes('plain'), 'the Users page lists the users', people);
+  await page.selectOption('form.make-token select[name=user]', 'plain');
+  await page.fill('form.make-token input[name=name]', 'laptop');
+  await page.fill('form.make-token input[name=scopes]', 'shop_products:read');
+  await page.fill('form.make-token input[name=days]', '30');
+  await Promise.all([page.waitForNavigation(), page.click('form.make-token button[type=submit]')]);
+  const made = ((await page.textContent('#new-token')) || '').trim();
+  check(/^mango_[0-9a-f]{8}_[0-9a-f]{40}$/.test(made), 'a new token is shown once, whole', made);
+  const prefix = made.slice(6, 14);
+  await shot('users');
+  await page.goto(`${base}/users`);
+  const after = await text();
+  check(!after.includes(made) && after.includes(`mango_${prefix}_…`) && after.includes('laptop'), 'then only its prefix', after);
+  await Promise.all([page.waitForNavigation(), page.click(`tr.token:has-text("${prefix}") button:has-text("Revoke")`)]);
+  check((await text()).includes(`Token ${prefix} revoked`) && (await page.textContent(`tr.token:has-text("${prefix}")`)).includes('revoked'),
+    'a token is revoked from the page', await text());
+  r = await page.request.post(`${base}/users`, { form: { do: 'add_user', name: 'forged' }, maxRedirects: 0 });
+  check(r.status() === 403, 'the Users page\'s forms need their CSRF token', String(r.status()));
+  check(errors.length === 0, 'no script error on the users\' pages', errors.join('\n'));
 } catch (e) {
   failed = true;
   console.error(String(e && e.stack ? e.stack : e));

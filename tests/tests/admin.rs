@@ -6,7 +6,9 @@
 //! a table's rows, a model's pages (list searched, filtered, sorted, paged; add with
 //! errors on their fields, edit, delete confirmed; each write an audit row naming the
 //! admin), forms without their CSRF token or too large refused, HTML escaped
-//! everywhere. Its screenshots go to docs/admin/.
+//! everywhere; users of the database (a user who is not staff refused, a staff user
+//! without the Users page, a superuser making a token shown once and revoking it). Its
+//! screenshots go to docs/admin/.
 
 #![allow(clippy::unwrap_used)]
 
@@ -100,9 +102,48 @@ fn the_admin_in_a_real_browser() {
     let password = "correct horse battery staple";
     let hash = password_hash(&site, password);
 
+    // Users of the database ([auth] users): a superuser, a staff user, a user.
+    let users = ("MANGO_AUTH__USERS", "true");
+    success(site.command(&["migrate"]).env(users.0, users.1));
+    for (args, password) in [
+        (
+            &[
+                "run",
+                "createuser",
+                "staffer",
+                "--staff",
+                "--password-stdin",
+            ][..],
+            "staff password",
+        ),
+        (
+            &["run", "createuser", "plain", "--password-stdin"][..],
+            "plain password",
+        ),
+        (
+            &["run", "createsuperuser", "--username", "boss"][..],
+            "boss password",
+        ),
+    ] {
+        let mut child = site
+            .command(args)
+            .env(users.0, users.1)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let server = site.serve_http_with_env(
         &["--migrate"],
-        &[("MANGO_ADMIN__PASSWORD_HASH", hash.as_str())],
+        &[("MANGO_ADMIN__PASSWORD_HASH", hash.as_str()), users],
     );
     let admin = format!("http://{}/admin", server.authority());
     let shots = root().join("docs").join("admin");
@@ -152,7 +193,19 @@ fn the_admin_in_a_real_browser() {
         r["name"]
             .as_str()
             .is_some_and(|n| n.starts_with("shop_product_"))
+            || r["kind"] == "admin"
     };
+    // The Users page's writes, each a row naming the superuser who made them.
+    let by_boss: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["kind"] == "admin")
+        .map(|r| {
+            assert_eq!(r["caller"], "boss", "{r}");
+            assert!(!r["arguments"].to_string().contains("mango_"), "{r}");
+            r["name"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(by_boss, ["revoketoken", "createtoken"], "{rows:?}");
     assert_eq!(rows.iter().filter(|r| !model(r)).count(), 8, "{rows:?}");
     // The model pages' writes, each an audit row: two refused creates (clean, unique),
     // one create, one update, one delete.
@@ -167,6 +220,7 @@ fn the_admin_in_a_real_browser() {
     assert_eq!(writes("shop_product_delete", "ok"), 1, "{rows:?}");
     assert!(
         rows.iter()
+            .filter(|r| r["kind"] != "admin")
             .all(|r| r["caller"] == "admin" && r["transport"] == "admin"),
         "{rows:?}"
     );
