@@ -3,7 +3,8 @@
 //! under load land exactly once, also when a replica is killed or every replica is
 //! restarted in turn; a call that asks its client completes on another replica and
 //! cannot be replayed on any; resource updates reach listeners on other replicas; a
-//! 2025-11-25 session stays on the replica that made it.
+//! 2025-11-25 session stays on the replica that made it; a user's token revoked (or
+//! its user deactivated) is refused by every replica within `[auth] token_cache`.
 //!
 //! Run it with `cargo test -p mango-tests --features replicas --test replicas` (it needs
 //! PostgreSQL, nginx and the MCP Python SDK, which `scripts/test.sh` installs; the
@@ -161,6 +162,7 @@ fn start_replica(
     port: u16,
     stateless: bool,
     dir: &Path,
+    env: &[(&str, &str)],
 ) -> Replica {
     let log = dir.join(format!("{name}.log"));
     let file = std::fs::OpenOptions::new()
@@ -182,6 +184,7 @@ fn start_replica(
         args.push("--stateless");
     }
     let child = site_command(db, key, &args)
+        .envs(env.iter().copied())
         .env("MANGO_SERVER__REPLICA", name)
         .stdout(Stdio::null())
         .stderr(file)
@@ -379,7 +382,17 @@ impl Cluster {
         // The release step: `migrate`, once, before the replicas start.
         success(&mut site_command(&db, KEY, &["migrate"]));
         let replicas: Vec<Replica> = (1..=3)
-            .map(|i| start_replica(&db, KEY, &format!("r{i}"), free_port(), stateless, &dir))
+            .map(|i| {
+                start_replica(
+                    &db,
+                    KEY,
+                    &format!("r{i}"),
+                    free_port(),
+                    stateless,
+                    &dir,
+                    &[],
+                )
+            })
             .collect();
         let port = free_port();
         let site = nginx_config(&db, &replicas, port, &[]);
@@ -698,7 +711,7 @@ fn a_rolling_restart_under_load_answers_every_call() {
             r.log()
         );
         let (port, db) = (r.port, cluster.db.clone());
-        cluster.replicas[i] = start_replica(&db, KEY, &name, port, true, &cluster.dir);
+        cluster.replicas[i] = start_replica(&db, KEY, &name, port, true, &cluster.dir, &[]);
         let placed = cluster.orders(Some(&name));
         cluster.route_around(&[]);
         // Back in service: it takes calls again before the next replica goes.
@@ -757,6 +770,7 @@ fn a_call_that_asks_completes_on_another_replica_and_cannot_be_replayed() {
         free_port(),
         true,
         &cluster.dir,
+        &[],
     );
     let replay = cluster.python(&["replay", &cluster.nginx.url(), &other.url()]);
     let foreign = replay["foreign"].as_str().unwrap();
@@ -918,4 +932,76 @@ fn a_replica_without_its_database_does_not_serve() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("could not connect to the database"), "{text}");
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+/// Users' tokens on PostgreSQL, two replicas: a token works on both; revoked through
+/// one command, it is refused by both within `[auth] token_cache` (1 s here), as is
+/// the token of a user deactivated meanwhile.
+#[test]
+fn a_revoked_token_is_refused_by_every_replica_within_the_cache() {
+    let Some((base, _, _)) = services() else {
+        return;
+    };
+    let _one = one_at_a_time();
+    let dir = scratch("replicas_tokens");
+    let db = fresh_postgres_database(&base, "replicas_tokens");
+    let env = [
+        ("MANGO_AUTH__USERS", "true"),
+        ("MANGO_AUTH__TOKEN_CACHE", "1"),
+        ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+    ];
+    let run = |args: &[&str]| {
+        success(site_command(&db, KEY, args).envs(env))
+            .trim()
+            .to_owned()
+    };
+    run(&["migrate"]);
+    run(&["run", "createuser", "ada"]);
+    run(&["run", "createuser", "bob"]);
+    let ada = run(&["run", "createtoken", "ada"]);
+    let bob = run(&["run", "createtoken", "bob"]);
+    let replicas: Vec<Replica> = (1..=2)
+        .map(|i| start_replica(&db, KEY, &format!("t{i}"), free_port(), true, &dir, &env))
+        .collect();
+    let status = |replica: &Replica, token: &str| {
+        let auth = format!("Bearer {token}");
+        let mut headers = mango_tests::JSON_HEADERS.to_vec();
+        headers.push(("Authorization", auth.as_str()));
+        let (status, _, body) = mango_tests::http_post(
+            &format!("127.0.0.1:{}", replica.port),
+            "/mcp",
+            &headers,
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        );
+        (status, body)
+    };
+    for r in &replicas {
+        assert_eq!(status(r, &ada).0, 200, "{}", r.log());
+        assert_eq!(status(r, &bob).0, 200, "{}", r.log());
+    }
+    run(&["run", "revoketoken", &ada[6..14]]);
+    run(&["run", "changeuser", "bob", "--active", "false"]);
+    let revoked = Instant::now();
+    for r in &replicas {
+        wait_until(
+            &format!("{} refuses the revoked token", r.name),
+            Duration::from_secs(5),
+            || status(r, &ada).0 == 401,
+        );
+        wait_until(
+            &format!("{} refuses the inactive user's token", r.name),
+            Duration::from_secs(5),
+            || status(r, &bob).0 == 401,
+        );
+    }
+    // Within the cache's bound (1 s), and a little for the requests themselves.
+    assert!(
+        revoked.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        revoked.elapsed()
+    );
+    let (_, body) = status(&replicas[1], &ada);
+    assert!(body.contains("was revoked"), "{body}");
+    let (_, body) = status(&replicas[0], &bob);
+    assert!(body.contains("is not active"), "{body}");
 }
