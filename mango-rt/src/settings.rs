@@ -309,6 +309,10 @@ pub struct AuthSettings {
     /// Seconds a user token's lookup is kept by each process (a revoked token stops
     /// working within this long on every replica).
     pub token_cache: f64,
+    /// With `users` and `[auth.oauth]`: an OAuth token's claim (`"sub"`, or one kept
+    /// by `[auth.oauth] claims`, `"email"` matched against users' emails) names a user,
+    /// whose scopes and groups' scopes are added to the token's.
+    pub link_oauth: Option<String>,
     pub tokens: BTreeMap<String, Secret>,
     /// The scopes a static token grants, by its name (a token not listed has every
     /// scope).
@@ -325,6 +329,7 @@ impl Default for AuthSettings {
         AuthSettings {
             users: false,
             token_cache: 5.0,
+            link_oauth: None,
             tokens: BTreeMap::new(),
             token_scopes: BTreeMap::new(),
             stdio: StdioAuth::default(),

@@ -587,3 +587,71 @@ fn check_explains_the_oauth_settings_and_start_up_refuses_wrong_ones() {
         );
     }
 }
+
+/// `[auth] link_oauth`: an OAuth token's `email` names a user of the database
+/// (`[auth] users`), whose groups add scopes; a token of nobody known keeps its own; a
+/// user deactivated adds nothing more; the link without users is refused at start-up.
+#[test]
+fn oauth_callers_linked_to_users_get_their_groups_scopes() {
+    let Some(node) = node() else { return };
+    let auth = AuthorizationServer::start(&node);
+    let dir = scratch("oauth-users");
+    let url = format!("sqlite://{}", dir.join("db.sqlite3").display());
+    let env = [
+        ("MANGO_DATABASE__URL", url.as_str()),
+        ("MANGO_AUTH__USERS", "true"),
+        ("MANGO_AUTH__TOKEN_CACHE", "0"),
+        ("MANGO_AUTH__LINK_OAUTH", "email"),
+    ];
+    let run = |args: &[&str]| {
+        let mut cmd = site().command(args);
+        cmd.envs(env.iter().copied())
+            .env("MANGO_MIDDLEWARE", r#"["mango.auth"]"#)
+            .env("MANGO_AUTH__OAUTH__ISSUER", &auth.issuer)
+            .env("MANGO_AUTH__OAUTH__CLAIMS", r#"["email"]"#);
+        success(&mut cmd)
+    };
+    run(&["migrate"]);
+    run(&["run", "createuser", "carol", "--email", "carol@example.com"]);
+    run(&[
+        "run",
+        "group",
+        "tellers",
+        "--scope",
+        "vault:write",
+        "--member",
+        "carol",
+    ]);
+    let server = serve(&auth.issuer, &env);
+    let resource = server.url.clone();
+    let carol = auth.token(json!({"aud": resource, "scope": "vault:read", "sub": "c-123", "email": "carol@example.com"}));
+    let (status, _, body) = call_as(&server, &carol, "vault_whoami", json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        text_of(&body),
+        "c-123|vault:read vault:write|carol@example.com|oauth"
+    );
+    let (status, _, body) = call_as(&server, &carol, "vault_deposit", json!({"coins": 1}));
+    assert_eq!(status, 200, "the group's scope lets carol deposit: {body}");
+    let dave = auth.token(
+        json!({"aud": resource, "scope": "vault:read", "sub": "d-9", "email": "dave@example.com"}),
+    );
+    let (_, _, body) = call_as(&server, &dave, "vault_whoami", json!({}));
+    assert_eq!(text_of(&body), "d-9|vault:read|dave@example.com|oauth");
+    run(&["run", "changeuser", "carol", "--active", "false"]);
+    let (_, _, body) = call_as(&server, &carol, "vault_whoami", json!({}));
+    assert_eq!(text_of(&body), "c-123|vault:read|carol@example.com|oauth");
+    drop(server);
+    // The link needs users and the claim kept.
+    let mut cmd = site().command(&["run", "check"]);
+    cmd.env("MANGO_MIDDLEWARE", r#"["mango.auth"]"#)
+        .env("MANGO_AUTH__OAUTH__ISSUER", &auth.issuer)
+        .env("MANGO_AUTH__LINK_OAUTH", "email");
+    let (code, out, err) = mango_tests::outcome(&mut cmd);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("link_oauth = \"email\"")
+            && err.contains("add \"email\" to [auth.oauth] claims"),
+        "{err}"
+    );
+}

@@ -802,6 +802,119 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// An OAuth caller's identity with the scopes of the user its `claim` names (its
+    /// own and its groups'; a superuser's: every scope) added, when there is such an
+    /// active user; as it was otherwise. Kept `[auth] token_cache` seconds, as tokens.
+    #[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+    pub async fn linked(&self, identity: Identity, claim: &str) -> Result<Identity, TokenRefusal> {
+        let value = if claim == "sub" {
+            Some(identity.subject().to_owned())
+        } else {
+            identity
+                .claim(claim)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let Some(value) = value else {
+            return Ok(identity);
+        };
+        let key = format!("oauth\0{claim}\0{value}");
+        let now = Instant::now();
+        let cached = {
+            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            kept.get(&key)
+                .filter(|(at, _)| now.duration_since(*at) < self.ttl)
+                .map(|(_, answer)| answer.clone())
+        };
+        let user = match cached {
+            Some(answer) => answer,
+            None => {
+                let answer = linked_user(&self.db, claim, &value).await;
+                if matches!(answer, Err(TokenRefusal::Unavailable(_))) {
+                    return answer.map(|_| identity);
+                }
+                let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                if kept.len() >= CACHE_ENTRIES {
+                    kept.clear();
+                }
+                kept.insert(key, (now, answer.clone()));
+                answer
+            }
+        };
+        // No such user (or not active): the token's own scopes.
+        let Ok(user) = user else {
+            return Ok(identity);
+        };
+        let scopes = match (identity.has_every_scope(), user.has_every_scope()) {
+            (true, _) | (_, true) => None,
+            (false, false) => {
+                let mut all: Vec<String> = identity.scopes().to_vec();
+                all.extend(user.scopes().iter().cloned());
+                all.sort_unstable();
+                all.dedup();
+                Some(all)
+            }
+        };
+        let mut claims = identity.claims().clone();
+        claims.insert("user".into(), serde_json::json!(user.subject()));
+        Ok(Identity::of(
+            identity.subject().to_owned(),
+            scopes,
+            claims,
+            identity.source(),
+        ))
+    }
+}
+
+/// The active user a claim names (by name; by email for `email`), as an identity
+/// holding its scopes; `Unknown` when there is none.
+async fn linked_user(db: &Database, claim: &str, value: &str) -> Result<Identity, TokenRefusal> {
+    let unavailable = |e: &dyn std::fmt::Display| TokenRefusal::Unavailable(e.to_string());
+    let mut conn = db.get().await.map_err(|e| unavailable(&e))?;
+    let mut query = mango_users::table
+        .filter(mango_users::active.eq(true))
+        .into_boxed();
+    query = if claim == "email" {
+        query.filter(mango_users::email.eq(value.to_owned()))
+    } else {
+        query.filter(mango_users::name.eq(value.to_owned()))
+    };
+    let found: Option<(i64, String, bool, bool, bool, String)> = query
+        .select((
+            mango_users::id,
+            mango_users::name,
+            mango_users::active,
+            mango_users::staff,
+            mango_users::superuser,
+            mango_users::scopes,
+        ))
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| unavailable(&e))?;
+    let Some((id, name, active, staff, superuser, scopes)) = found else {
+        return Err(TokenRefusal::Unknown);
+    };
+    let user = Found {
+        id,
+        name,
+        active,
+        staff,
+        superuser,
+        scopes,
+    };
+    let scopes = user_scopes(&mut conn, &user)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    Ok(Identity::of(
+        user.name,
+        scopes,
+        serde_json::Map::new(),
+        IdentitySource::Custom,
+    ))
+}
+
 /// A staff user, logged in to the admin.
 pub(crate) struct Staff {
     pub name: String,

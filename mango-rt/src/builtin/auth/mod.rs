@@ -55,6 +55,15 @@ pub(crate) enum SettingsError {
     )]
     NothingAccepted { path: String },
 
+    #[error(
+        "{path}: [auth] link_oauth = \"{claim}\" links OAuth tokens to users, which needs `users = true` and an [auth.oauth] table{keep}"
+    )]
+    LinkWithout {
+        path: String,
+        claim: String,
+        keep: String,
+    },
+
     #[error("{path}: [auth] token_scopes names `{name}`, which is not one of [auth] tokens")]
     UnknownToken { path: String, name: String },
 }
@@ -78,6 +87,24 @@ pub(super) fn check_settings(settings: &Settings) -> Result<(), SettingsError> {
         let _ = oauth;
     } else if listed(settings) && auth.tokens.is_empty() && !auth.users {
         return Err(SettingsError::NothingAccepted { path });
+    }
+    if let Some(claim) = &auth.link_oauth {
+        let kept = claim == "sub"
+            || auth
+                .oauth
+                .as_ref()
+                .is_some_and(|o| o.claims.iter().any(|c| c == claim));
+        if !auth.users || auth.oauth.is_none() || !kept {
+            return Err(SettingsError::LinkWithout {
+                path,
+                claim: claim.clone(),
+                keep: if kept {
+                    String::new()
+                } else {
+                    format!(", and the claim kept: add \"{claim}\" to [auth.oauth] claims")
+                },
+            });
+        }
     }
     if let Some(name) = auth
         .token_scopes
@@ -286,6 +313,9 @@ struct Gate {
     statics: Vec<StaticToken>,
     /// Users' tokens (`[auth] users`).
     users: Option<super::users::Tokens>,
+    /// `[auth] link_oauth`: the claim of an OAuth token that names a user.
+    #[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+    link: Option<String>,
     #[cfg(feature = "oauth")]
     oauth: Option<oauth::OAuth>,
     /// How long an `Authorization` header may be.
@@ -314,10 +344,16 @@ impl Gate {
         }
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
-            return oauth.verify(token).await.map_err(|why| match why {
+            let identity = oauth.verify(token).await.map_err(|why| match why {
                 None => Refusal::Malformed,
                 Some(why) => Refusal::Token(why),
-            });
+            })?;
+            return match (&self.users, &self.link) {
+                (Some(users), Some(claim)) => {
+                    users.linked(identity, claim).await.map_err(Refusal::User)
+                }
+                _ => Ok(identity),
+            };
         }
         if !well_formed(token) {
             return Err(Refusal::Malformed);
@@ -431,6 +467,7 @@ pub(crate) fn http(
     let gate = Arc::new(Gate {
         statics,
         users,
+        link: auth.link_oauth.clone(),
         #[cfg(feature = "oauth")]
         oauth,
         max_header,
