@@ -738,6 +738,18 @@ fn sqlite_users_and_their_tokens() {
         &["run", "createtoken", "reader", "--name", "to revoke"],
         &[],
     );
+    // `check --deploy` finds a superuser whose password a guesser tries first.
+    ok(
+        &["run", "createsuperuser", "--username", "weak", "--noinput"],
+        &[("MANGO_SUPERUSER_PASSWORD", "password")],
+    );
+    let (_, out, err) = run(&["run", "check", "--deploy"], &[]);
+    assert!(
+        format!("{out}{err}").contains("the superuser `weak` has a password a guesser tries first")
+            && !format!("{out}{err}").contains("the superuser `root`"),
+        "{out}{err}"
+    );
+    ok(&["run", "deleteuser", "weak"], &[]);
     // The listing names tokens by prefix, never whole.
     let listed = ok(&["run", "users"], &[]);
     assert!(

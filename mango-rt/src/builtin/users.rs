@@ -1029,6 +1029,45 @@ pub(crate) async fn explain(db: &Database) -> Vec<String> {
     }
 }
 
+/// `check --deploy`: each active superuser whose password is one a guesser tries first
+/// (its own name, `password`, `admin`, `changeme`, digits in a row), as a problem.
+pub(crate) async fn guessable_superusers(db: &Database) -> Vec<String> {
+    let found: Result<Vec<(String, String)>, UsersError> = async {
+        let mut conn = db.get().await.map_err(QueryError::from)?;
+        Ok(mango_users::table
+            .filter(mango_users::superuser.eq(true))
+            .filter(mango_users::active.eq(true))
+            .select((mango_users::name, mango_users::password))
+            .load(&mut conn)
+            .await?)
+    }
+    .await;
+    let supers = match found {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![format!(
+                "the users could not be read to check the superusers' passwords: {e}"
+            )];
+        }
+    };
+    let checked = tokio::task::spawn_blocking(move || {
+        supers
+            .into_iter()
+            .filter(|(name, hash)| {
+                crate::admin::hash_problem(hash).is_none()
+                    && [name.as_str(), "password", "admin", "changeme", "12345678", "password1"]
+                        .iter()
+                        .any(|guess| crate::admin::verify_password(hash, guess))
+            })
+            .map(|(name, _)| {
+                format!("the superuser `{name}` has a password a guesser tries first (its name, `password`, `admin`, `changeme` or digits in a row): change it with `cargo mango run changepassword {name}`")
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    checked.unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,7 +261,10 @@ fn check(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
             }
         }
         if args.deploy {
-            let found = deploy_problems(s);
+            let mut found = deploy_problems(s);
+            if s.auth.users {
+                found.extend(crate::builtin::users::guessable_superusers(rt.database()).await);
+            }
             if found.is_empty() {
                 report.push_str("deploy: no problem found in the settings for production\n");
             }
