@@ -699,8 +699,8 @@ async fn lookup(db: &Database, token: &str) -> Result<Identity, TokenRefusal> {
     let Some(((token_id, prefix, token_scopes, expires, revoked), user)) = found else {
         return Err(TokenRefusal::Unknown);
     };
-    // The hash matched; the stored one is compared again in constant time (the index
-    // lookup is by equality).
+    // Found by its SHA-256 (an index lookup): the token itself is never stored, and
+    // the hash says nothing usable of it.
     let now = now_ms();
     if revoked.is_some() {
         return Err(TokenRefusal::Revoked { prefix });
