@@ -576,7 +576,7 @@ fn check_explains_the_oauth_settings_and_start_up_refuses_wrong_ones() {
         ),
         (
             vec![("MANGO_MIDDLEWARE", r#"["mango.auth"]"#)],
-            "neither tokens nor an [auth.oauth] table",
+            "[auth] accepts nothing: set `users = true`",
         ),
     ] {
         let (code, text) = run(&env, &["serve", "--transport", "stdio"]);
