@@ -7,12 +7,11 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 
-use crate::settings::{AdminSettings, NotAHash, ServerSettings};
+use crate::builtin::password::verify_password;
+use crate::settings::{AdminSettings, ServerSettings};
 
 /// The session cookie's name.
 pub(super) const COOKIE: &str = "mango_admin";
@@ -28,40 +27,6 @@ pub(super) fn token() -> Option<String> {
     let mut buf = [0u8; 32];
     getrandom::fill(&mut buf).ok()?;
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf))
-}
-
-/// The argon2id hash (PHC string) of `password`, for `[admin] password_hash`.
-pub(crate) fn hash_password(password: &str) -> Result<String, HashError> {
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(HashError::NoRandomness)?;
-    argon2::Argon2::default()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(HashError::Hash)
-}
-
-/// Whether `password` is the one `hash` (a PHC string) was made from.
-pub(crate) fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
-/// Why a password could not be hashed.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum HashError {
-    #[error("no system randomness: {0}")]
-    NoRandomness(getrandom::Error),
-
-    #[error("argon2 could not hash it: {0}")]
-    Hash(argon2::password_hash::Error),
-}
-
-/// Whether `hash` is a PHC string argon2 can check passwords against.
-pub(crate) fn hash_problem(hash: &str) -> Option<NotAHash> {
-    PasswordHash::new(hash).err().map(NotAHash)
 }
 
 /// Constant-time comparison of two tokens.
@@ -365,6 +330,7 @@ pub(super) fn csrf_ok(expected: &str, sent: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builtin::password::{hash_password, hash_problem};
 
     #[test]
     fn a_password_checks_against_its_hash_and_failures_are_limited() {

@@ -42,8 +42,8 @@ use crate::db::{MigrateError, inspect};
 use crate::runtime::Runtime;
 use crate::settings::AdminSettingsError;
 
+use crate::builtin::password::hash_problem;
 use access::{Access, Refused, Session, Who};
-pub(crate) use access::{hash_password, hash_problem, verify_password};
 use gate::{Form, Page};
 #[allow(clippy::wildcard_imports)]
 use {apps::*, calls::*, data::*, login::*, models::*, overview::*, try_it::*, users::*};

@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod password;
 mod rate_limit;
 mod timeout;
 mod timing;

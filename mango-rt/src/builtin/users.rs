@@ -209,7 +209,7 @@ async fn hash(password: &str) -> Result<String, UsersError> {
         return Err(UsersError::ShortPassword);
     }
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || crate::admin::hash_password(&password))
+    tokio::task::spawn_blocking(move || super::password::hash_password(&password))
         .await
         .map_err(|e| UsersError::Hash(e.to_string()))?
         .map_err(|e| UsersError::Hash(e.to_string()))
@@ -952,18 +952,18 @@ pub(crate) async fn staff_login(
     let hash = found
         .as_ref()
         .map(|f| f.6.clone())
-        .filter(|h| crate::admin::hash_problem(h).is_none());
+        .filter(|h| super::password::hash_problem(h).is_none());
     let given = password.to_owned();
     let good = tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| {
             NOBODY
                 .get_or_init(|| {
-                    crate::admin::hash_password("no user has this password").unwrap_or_default()
+                    super::password::hash_password("no user has this password").unwrap_or_default()
                 })
                 .clone()
         });
-        crate::admin::verify_password(&hash, &given) && known
+        super::password::verify_password(&hash, &given) && known
     })
     .await
     .unwrap_or(false);
@@ -1054,10 +1054,10 @@ pub(crate) async fn guessable_superusers(db: &Database) -> Vec<String> {
         supers
             .into_iter()
             .filter(|(name, hash)| {
-                crate::admin::hash_problem(hash).is_none()
+                super::password::hash_problem(hash).is_none()
                     && [name.as_str(), "password", "admin", "changeme", "12345678", "password1"]
                         .iter()
-                        .any(|guess| crate::admin::verify_password(hash, guess))
+                        .any(|guess| super::password::verify_password(hash, guess))
             })
             .map(|(name, _)| {
                 format!("the superuser `{name}` has a password a guesser tries first (its name, `password`, `admin`, `changeme` or digits in a row): change it with `cargo mango run changepassword {name}`")

@@ -330,7 +330,7 @@ fn admin_password(_: Arc<Runtime>, _: clap::ArgMatches) -> BoxFuture<Output> {
         }
         let hashed = tokio::task::spawn_blocking({
             let password = password.to_owned();
-            move || crate::admin::hash_password(&password)
+            move || crate::builtin::password::hash_password(&password)
         })
         .await;
         match hashed {
@@ -355,7 +355,7 @@ fn admin_findings(s: &crate::settings::Settings) -> (Vec<String>, Vec<String>) {
         ));
     }
     match a.password_hash.as_ref().map(crate::Secret::expose) {
-        Some(hash) => problems.extend(crate::admin::hash_problem(hash).map(|e| e.to_string())),
+        Some(hash) => problems.extend(crate::builtin::password::hash_problem(hash).map(|e| e.to_string())),
         // Without a password, only the one-time link logs in (a developer's profile on
         // loopback).
         None if !(a.dev_login
