@@ -48,23 +48,27 @@ fn shop_site() -> Site {
     build_site(dir, name)
 }
 
-/// `cargo mango run adminpassword`, fed the password on stdin: the variable's value.
-fn password_hash(site: &Site, password: &str) -> String {
-    let mut child = site
-        .command(&["run", "adminpassword"])
+/// `cmd`, fed `line` on stdin, succeeding: its stdout.
+fn fed(cmd: &mut std::process::Command, line: &str) -> String {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    writeln!(child.stdin.take().unwrap(), "{line}").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let line = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `cargo mango run adminpassword`, fed the password on stdin: the variable's value.
+fn password_hash(site: &Site, password: &str) -> String {
+    let line = fed(&mut site.command(&["run", "adminpassword"]), password);
     let value = line
         .trim()
         .strip_prefix("MANGO_ADMIN__PASSWORD_HASH='")
@@ -125,21 +129,7 @@ fn the_admin_in_a_real_browser() {
             "boss password",
         ),
     ] {
-        let mut child = site
-            .command(args)
-            .env(users.0, users.1)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        fed(site.command(args).env(users.0, users.1), password);
     }
     let server = site.serve_http_with_env(
         &["--migrate"],

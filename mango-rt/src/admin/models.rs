@@ -287,10 +287,7 @@ pub(super) async fn model_list(
         }
     };
 
-    let mut ctx = Map::new();
-    ctx.insert("nav".into(), json!("data"));
-    ctx.insert("what".into(), json!(m.entry.what));
-    ctx.insert("app".into(), json!(m.entry.meta.app));
+    let mut ctx = model_ctx(&admin, &m);
     ctx.insert("table".into(), json!(m.entry.table));
     ctx.insert("description".into(), json!(m.entry.description));
     ctx.insert("href".into(), json!(href(&admin, &m)));
@@ -404,13 +401,19 @@ pub(super) async fn model_list(
     )
 }
 
-/// What every page of one row shows: the model, the row's key and its links.
-fn row_ctx(admin: &Admin, m: &ServedModel, key: &Value) -> Map<String, Value> {
+/// What every page of a model shows: the model, its app and its list.
+fn model_ctx(admin: &Admin, m: &ServedModel) -> Map<String, Value> {
     let mut ctx = Map::new();
     ctx.insert("nav".into(), json!("data"));
     ctx.insert("what".into(), json!(m.entry.what));
     ctx.insert("app".into(), json!(m.entry.meta.app));
     ctx.insert("list_href".into(), json!(href(admin, m)));
+    ctx
+}
+
+/// What every page of one row shows: the model, the row's key and its links.
+fn row_ctx(admin: &Admin, m: &ServedModel, key: &Value) -> Map<String, Value> {
+    let mut ctx = model_ctx(admin, m);
     ctx.insert("key_name".into(), json!(m.entry.key));
     ctx.insert("key".into(), json!(key_text(key)));
     let row = row_href(admin, m, key);
@@ -540,11 +543,7 @@ fn form_page(
 }
 
 fn add_ctx(admin: &Admin, m: &ServedModel) -> Map<String, Value> {
-    let mut ctx = Map::new();
-    ctx.insert("nav".into(), json!("data"));
-    ctx.insert("what".into(), json!(m.entry.what));
-    ctx.insert("app".into(), json!(m.entry.meta.app));
-    ctx.insert("list_href".into(), json!(href(admin, m)));
+    let mut ctx = model_ctx(admin, m);
     ctx.insert("action".into(), json!(format!("{}/add", href(admin, m))));
     ctx.insert("adding".into(), json!(true));
     ctx

@@ -631,6 +631,8 @@ pub(crate) async fn revoke_token(db: &Database, prefix: &str) -> Result<bool, Us
 }
 
 /// A user, as a login or a token finds it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = mango_users)]
 struct Found {
     id: i64,
     name: String,
@@ -663,18 +665,17 @@ async fn user_scopes(
     Ok(Some(all))
 }
 
-/// The identity of a user token, looked up in the database.
-async fn lookup(db: &Database, token: &str) -> Result<Identity, TokenRefusal> {
+/// The identity of the user token whose SHA-256 is `hash`, looked up in the database.
+async fn lookup(db: &Database, hash: &str) -> Result<Identity, TokenRefusal> {
     let unavailable = |e: &dyn std::fmt::Display| TokenRefusal::Unavailable(e.to_string());
-    let hash = token_hash(token);
     let mut conn = db.get().await.map_err(|e| unavailable(&e))?;
     type Joined = (
         (i64, String, Option<String>, Option<i64>, Option<i64>),
-        (i64, String, bool, bool, bool, String),
+        Found,
     );
     let found: Option<Joined> = mango_tokens::table
         .inner_join(mango_users::table)
-        .filter(mango_tokens::hash.eq(&hash))
+        .filter(mango_tokens::hash.eq(hash))
         .select((
             (
                 mango_tokens::id,
@@ -683,14 +684,7 @@ async fn lookup(db: &Database, token: &str) -> Result<Identity, TokenRefusal> {
                 mango_tokens::expires_ms,
                 mango_tokens::revoked_ms,
             ),
-            (
-                mango_users::id,
-                mango_users::name,
-                mango_users::active,
-                mango_users::staff,
-                mango_users::superuser,
-                mango_users::scopes,
-            ),
+            Found::as_select(),
         ))
         .first(&mut conn)
         .await
@@ -708,14 +702,6 @@ async fn lookup(db: &Database, token: &str) -> Result<Identity, TokenRefusal> {
     if expires.is_some_and(|at| at <= now) {
         return Err(TokenRefusal::Expired { prefix });
     }
-    let user = Found {
-        id: user.0,
-        name: user.1,
-        active: user.2,
-        staff: user.3,
-        superuser: user.4,
-        scopes: user.5,
-    };
     if !user.active {
         return Err(TokenRefusal::Inactive { prefix });
     }
@@ -785,7 +771,7 @@ impl Tokens {
                 return answer.clone();
             }
         }
-        let answer = lookup(&self.db, token).await;
+        let answer = lookup(&self.db, &key).await;
         if matches!(answer, Err(TokenRefusal::Unavailable(_))) {
             return answer;
         }
@@ -880,29 +866,14 @@ async fn linked_user(db: &Database, claim: &str, value: &str) -> Result<Identity
     } else {
         query.filter(mango_users::name.eq(value.to_owned()))
     };
-    let found: Option<(i64, String, bool, bool, bool, String)> = query
-        .select((
-            mango_users::id,
-            mango_users::name,
-            mango_users::active,
-            mango_users::staff,
-            mango_users::superuser,
-            mango_users::scopes,
-        ))
+    let found: Option<Found> = query
+        .select(Found::as_select())
         .first(&mut conn)
         .await
         .optional()
         .map_err(|e| unavailable(&e))?;
-    let Some((id, name, active, staff, superuser, scopes)) = found else {
+    let Some(user) = found else {
         return Err(TokenRefusal::Unknown);
-    };
-    let user = Found {
-        id,
-        name,
-        active,
-        staff,
-        superuser,
-        scopes,
     };
     let scopes = user_scopes(&mut conn, &user)
         .await
@@ -932,17 +903,9 @@ pub(crate) async fn staff_login(
     password: &str,
 ) -> Result<Option<Staff>, UsersError> {
     let mut conn = db.get().await.map_err(QueryError::from)?;
-    let found: Option<(i64, String, bool, bool, bool, String, String)> = mango_users::table
+    let found: Option<(Found, String)> = mango_users::table
         .filter(mango_users::name.eq(name))
-        .select((
-            mango_users::id,
-            mango_users::name,
-            mango_users::active,
-            mango_users::staff,
-            mango_users::superuser,
-            mango_users::scopes,
-            mango_users::password,
-        ))
+        .select((Found::as_select(), mango_users::password))
         .first(&mut conn)
         .await
         .optional()?;
@@ -951,7 +914,7 @@ pub(crate) async fn staff_login(
     static NOBODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash = found
         .as_ref()
-        .map(|f| f.6.clone())
+        .map(|(_, hash)| hash.clone())
         .filter(|h| super::password::hash_problem(h).is_none());
     let given = password.to_owned();
     let good = tokio::task::spawn_blocking(move || {
@@ -967,33 +930,25 @@ pub(crate) async fn staff_login(
     })
     .await
     .unwrap_or(false);
-    let Some((id, name, active, staff, superuser, scopes, _)) = found else {
+    let Some((user, _)) = found else {
         return Ok(None);
     };
-    if !(good && active && staff) {
+    if !(good && user.active && user.staff) {
         return Ok(None);
     }
-    let user = Found {
-        id,
-        name,
-        active,
-        staff,
-        superuser,
-        scopes,
-    };
     let scopes = user_scopes(&mut conn, &user).await?;
     drop(conn);
     if let Ok(_turn) = db.write_turn().await
         && let Ok(mut conn) = db.get().await
     {
-        let _ = diesel::update(mango_users::table.find(id))
+        let _ = diesel::update(mango_users::table.find(user.id))
             .set(mango_users::last_login_ms.eq(now_ms()))
             .execute(&mut conn)
             .await;
     }
     Ok(Some(Staff {
         name: user.name,
-        superuser,
+        superuser: user.superuser,
         scopes,
     }))
 }
