@@ -32,8 +32,8 @@ use mango_bench::loadgen;
 
 mod scale;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_AUDIT, MANGO_JWT, Machine, MemoryRow, RAW,
-    RAW_PER_CALL, Report, Rounds, StdioRow, ToolsList,
+    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_AUDIT, MANGO_JWT, MANGO_USER_TOKEN, Machine,
+    MemoryRow, RAW, RAW_PER_CALL, Report, Rounds, StdioRow, ToolsList,
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
@@ -170,6 +170,32 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// A fresh users' database at `db` for `settings`: migrated, with the user `bench`
+/// and a token of it, which is returned.
+fn user_token(bin: &Path, settings: &Path, db: &Path) -> Result<String, String> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.to_path_buf().into_os_string();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+    let command = |args: &[&str]| {
+        let mut cmd = Command::new(bin);
+        cmd.arg("--settings").arg(settings).args(args);
+        cmd
+    };
+    run(command(&["migrate"]).stdout(Stdio::null()))?;
+    run(command(&["run", "createuser", "bench"]).stdout(Stdio::null()))?;
+    let out = command(&["run", "createtoken", "bench"])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("createtoken: {e}"))?;
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || !token.starts_with("mango_") {
+        return Err(format!("createtoken gave no token: {token}"));
+    }
+    Ok(token)
 }
 
 fn free_port() -> u16 {
@@ -786,6 +812,33 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             String::new(),
         ),
     );
+    // mango checking a user's API token ([auth] users) on every request: one SHA-256
+    // of the token, its lookup kept [auth] token_cache seconds. Its database is made
+    // once, with the user and the token (a token is random, so it is not remade between
+    // runs: the target's `db`, which a run removes, is another file).
+    let users_db = db("mango-users.db");
+    let users_settings = site.join("Mango-users.toml");
+    let text = std::fs::read_to_string(&settings_path).map_err(io("Mango.toml"))?;
+    let text = text
+        .replacen(
+            "[default]\n",
+            "[default]\nmiddleware = [\"mango.auth\"]\n",
+            1,
+        )
+        .replace(&url, &format!("url = \"sqlite://{}\"", users_db.display()))
+        + "\n[default.auth]\nusers = true\n";
+    std::fs::write(&users_settings, text).map_err(io("writing Mango-users.toml"))?;
+    let token = user_token(Path::new(&bin), &users_settings, &users_db)?;
+    targets.insert(
+        1,
+        Target::add_only(
+            MANGO_USER_TOKEN,
+            Path::new(&bin),
+            &users_settings,
+            db("mango-users-unused.db"),
+            format!("Authorization: Bearer {token}\r\n"),
+        ),
+    );
     // mango checking an OAuth access token (a JWT) on every request, against the keys
     // of a real authorization server (the tests' one, from npm), fetched once.
     match authorization_server()? {
@@ -1325,7 +1378,8 @@ fn bench(options: &Options) -> Result<(), String> {
         .filter(|c| {
             c.requests_per_second == 0.0
                 || (options.quick
-                    && [MANGO, MANGO_JWT, MANGO_AUDIT].contains(&c.server.as_str())
+                    && [MANGO, MANGO_JWT, MANGO_AUDIT, MANGO_USER_TOKEN]
+                        .contains(&c.server.as_str())
                     && c.errors > 0)
         })
         .map(|c| {

@@ -8,6 +8,9 @@ pub const MANGO: &str = "mango";
 /// mango with `mango.auth` checking an OAuth JWT access token on every request (the
 /// authorization server's keys fetched once and kept).
 pub const MANGO_JWT: &str = "mango, OAuth JWT";
+/// mango with `mango.auth` checking a user's API token (`[auth] users`) on every
+/// request (its lookup kept `[auth] token_cache` seconds).
+pub const MANGO_USER_TOKEN: &str = "mango, user token";
 /// mango with `mango.audit` writing a row per call to the project's SQLite database.
 pub const MANGO_AUDIT: &str = "mango, audit log";
 pub const RAW: &str = "raw rmcp";
@@ -212,6 +215,16 @@ impl Report {
                 "≥ 0.95× mango without authentication",
                 Self::ratio(
                     self.cell(MANGO_JWT, "add", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.95,
+            ),
+            at_least(
+                "`add` over HTTP, c=64, each request with a user's API token (`[auth] users`), req/s",
+                "≥ 0.95× mango without authentication",
+                Self::ratio(
+                    self.cell(MANGO_USER_TOKEN, "add", 64),
                     self.cell(MANGO, "add", 64),
                     rps,
                 ),
