@@ -83,6 +83,13 @@ free_in_ci() {
   fi
 }
 
+# A full disk fails a build in the middle with rustc's "IO failure on output stream";
+# say it at the start instead (a clean run with free_in_ci peaks near 12 GB).
+FREE_KB=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${FREE_KB:-0}" -lt $((12 * 1024 * 1024)) ]; then
+  echo "warning: $((FREE_KB / 1024)) MB free on $(df -P . | awk 'NR == 2 { print $6 }'); a clean run of the suite writes up to 12 GB: free some (old target/ directories, /tmp) or expect \"No space left on device\"" >&2
+fi
+
 stage install "the test tools: the MCP Python SDK, node tools, Chromium, nginx, PostgreSQL"
 if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'" 2>/dev/null; then
   say "installing the MCP Python SDK (mcp==$MCP_VERSION) into $VENV"

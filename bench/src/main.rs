@@ -525,7 +525,9 @@ impl Builds {
     /// The target directory of the baselines and the benchmark's projects.
     pub(crate) fn project_target(&self) -> PathBuf {
         match std::env::var_os("MANGO_BENCH_BUILD_TARGET") {
-            Some(t) if self.quick => PathBuf::from(t),
+            // Absolute: the projects are built from their own directories, where a
+            // relative `target/e2e` would name another directory than the one read.
+            Some(t) if self.quick => std::path::absolute(&t).unwrap_or_else(|_| PathBuf::from(t)),
             _ => root().join("target"),
         }
     }
