@@ -21,6 +21,7 @@ pub(crate) enum ItemKind {
     Middleware,
     Settings,
     Hook,
+    Job,
 }
 
 impl ItemKind {
@@ -35,6 +36,7 @@ impl ItemKind {
             ItemKind::Middleware => "middleware",
             ItemKind::Settings => "settings",
             ItemKind::Hook => "startup",
+            ItemKind::Job => "job",
         }
     }
 
@@ -49,6 +51,7 @@ impl ItemKind {
             ItemKind::Middleware => "a middleware",
             ItemKind::Settings => "a #[settings] type",
             ItemKind::Hook => "a hook",
+            ItemKind::Job => "a job",
         }
     }
 
@@ -63,6 +66,7 @@ impl ItemKind {
             ItemKind::Middleware => "it is one function in the chain, for every call",
             ItemKind::Settings => "its type must be known to read its section of Mango.toml",
             ItemKind::Hook => "it is run once, with known values",
+            ItemKind::Job => "its arguments are stored as JSON and read back into known types",
         }
     }
 
@@ -74,7 +78,7 @@ impl ItemKind {
                 (&['_', '-', '.'], " (MCP's rule)")
             }
             ItemKind::Command => (&['_', '-'], " (`.` separates the app: `app.name`)"),
-            ItemKind::Middleware | ItemKind::Settings | ItemKind::Hook => {
+            ItemKind::Middleware | ItemKind::Settings | ItemKind::Hook | ItemKind::Job => {
                 (&['_'], " (`.` separates the app: `app.name`)")
             }
         }

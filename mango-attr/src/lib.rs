@@ -15,6 +15,7 @@ mod completion;
 mod data;
 mod hook;
 mod item;
+mod job;
 mod middleware;
 mod model;
 mod prompt;
@@ -73,6 +74,44 @@ mod util;
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     let input: proc_macro2::TokenStream = input.into();
     util::or_keep(&input, tool::expand(args.into(), input.clone())).into()
+}
+
+/// Registers an `async fn` (or a plain `fn`) as a background job of its app, run by the
+/// workers (`[jobs] workers` in `serve`, or `run worker`) from mango's `mango_jobs`
+/// table, and generates a module of the same name whose `job(…)` makes one to enqueue.
+///
+/// ```
+/// use mango_rt::db::Db;
+///
+/// /// Sends the welcome message (runs after the signup committed).
+/// #[mango_rt::job(idempotent, max_attempts = 5, timeout = 60)]
+/// async fn send_welcome(user: String, db: &mut Db) -> mango_rt::Result<()> {
+///     # let _ = (user, db);
+///     Ok(())
+/// }
+///
+/// #[mango_rt::tool]
+/// async fn signup(user: String, db: &mut Db) -> mango_rt::Result<String> {
+///     // In the call's transaction: the job exists if and only if the call commits.
+///     send_welcome::job(user.clone()).enqueue(db).await?;
+///     Ok(format!("welcome, {user}"))
+/// }
+/// ```
+///
+/// - Parameters taken by value are the job's arguments, stored as JSON (`Serialize` to
+///   enqueue, `Deserialize` to run); parameters taken by reference are injected as in a
+///   tool (`&mut Db` in the run's own transaction, `&Context`, an app's `&Settings`).
+/// - A run goes through the middleware chain like a call, and is marked completed in
+///   its own transaction. An `Err` (or a panic, or its time running out) is a failed
+///   attempt: it runs again after `[jobs] backoff` seconds, doubled each time, until
+///   its attempts are spent.
+/// - Options: `idempotent` (a run cut off, by a killed worker or a shutdown, runs
+///   again only when it is; otherwise it is marked failed, saying why), `max_attempts =
+///   N`, `timeout = seconds`, `atomic = false`, `name = "…"`, `crate = path`.
+#[proc_macro_attribute]
+pub fn job(args: TokenStream, input: TokenStream) -> TokenStream {
+    let input: proc_macro2::TokenStream = input.into();
+    util::or_keep(&input, job::expand(args.into(), input.clone())).into()
 }
 
 /// Registers an `async fn` (or a plain `fn`) as an MCP resource of its app: a static

@@ -100,6 +100,7 @@ mod call;
 mod chain;
 pub mod db;
 mod error;
+mod jobs;
 mod manage;
 mod mcp;
 mod model;
@@ -121,15 +122,16 @@ pub use call::{
 };
 pub use chain::{ListRequest, Listed, Middleware, Next, Request, Response};
 pub use error::ToolError;
+pub use jobs::{Job, JobId};
 pub use mango_attr::{
-    command, completion, data, middleware, model, prompt, resource, settings, shutdown, startup,
-    tool,
+    command, completion, data, job, middleware, model, prompt, resource, settings, shutdown,
+    startup, tool,
 };
 pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
-    ModelSettings, OAuthSettings, RateLimitSettings, Secret, ServeTransport, ServerSettings,
-    Settings, StdioAuth, TimeoutSettings,
+    JobSettings, ModelSettings, OAuthSettings, RateLimitSettings, Secret, ServeTransport,
+    ServerSettings, Settings, StdioAuth, TimeoutSettings,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
@@ -174,9 +176,9 @@ pub mod __private {
     pub use crate::project::{AppInfo, Project};
     pub use crate::registry::{
         Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, HOOKS, HookEntry,
-        HookKind, MIDDLEWARE, MIGRATIONS, MODELS, MiddlewareEntry, MigrationsEntry, ModelEntry,
-        ModelField, PROMPTS, PromptArgumentEntry, PromptEntry, RESOURCES, ResourceEntry, SETTINGS,
-        SettingsEntry, TOOLS, ToolEntry,
+        HookKind, JOBS, JobEntry, MIDDLEWARE, MIGRATIONS, MODELS, MiddlewareEntry, MigrationsEntry,
+        ModelEntry, ModelField, PROMPTS, PromptArgumentEntry, PromptEntry, RESOURCES,
+        ResourceEntry, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema, with_dialect};
 

@@ -142,6 +142,9 @@ pub struct Settings {
     /// `[models]`: the tools of the apps' `#[model]`s.
     #[serde(default)]
     pub models: ModelSettings,
+    /// `[jobs]`: the workers that run the apps' `#[job]`s.
+    #[serde(default)]
+    pub jobs: JobSettings,
     /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
     /// (likewise their `#[shutdown]` hooks).
     #[serde(default = "default_startup_timeout")]
@@ -596,6 +599,45 @@ impl Default for ModelSettings {
     }
 }
 
+/// `[jobs]`: the workers that run the apps' `#[job]`s, from the `mango_jobs` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct JobSettings {
+    /// Jobs `serve` runs at once (its workers); 0 runs none there (a separate
+    /// `run worker` does).
+    pub workers: usize,
+    /// Seconds between two looks for due jobs when there was none.
+    pub poll: f64,
+    /// Seconds a worker's claim on a job lasts unless renewed (every third of it): a
+    /// worker that dies loses its jobs to the others after this long.
+    pub lease: f64,
+    /// Seconds a run may take (a job's own `timeout` replaces it); past it the run is
+    /// stopped, rolled back, and counts as a failed attempt.
+    pub timeout: f64,
+    /// Runs a job gets at most (a job's own `max_attempts` replaces it).
+    pub max_attempts: u32,
+    /// Seconds before the first retry; each next one waits twice as long (at most an
+    /// hour).
+    pub backoff: f64,
+    /// Days a finished job (completed, failed, cancelled) is kept, then removed.
+    pub keep_days: f64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            workers: 2,
+            poll: 1.0,
+            lease: 30.0,
+            timeout: 300.0,
+            max_attempts: 3,
+            backoff: 10.0,
+            keep_days: 7.0,
+        }
+    }
+}
+
 /// `[database]`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -658,6 +700,7 @@ impl std::fmt::Debug for Settings {
             .field("audit", &self.audit)
             .field("input", &self.input)
             .field("models", &self.models)
+            .field("jobs", &self.jobs)
             .field("admin", &self.admin)
             .field("startup_timeout", &self.startup_timeout)
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
@@ -693,6 +736,7 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             input: InputSettings::default(),
             models: ModelSettings::default(),
+            jobs: JobSettings::default(),
             admin: AdminSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),

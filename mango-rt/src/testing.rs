@@ -636,6 +636,31 @@ impl TestServer {
         listed(&self.runtime.resources.listed_templates)
     }
 
+    /// Runs every due job (those the calls enqueued and committed) as a worker does,
+    /// one after the other, through the middleware chain, until none is due; returns
+    /// how many runs there were. A failed run is due again after `[jobs] backoff`
+    /// seconds (0 in the settings makes it due at once, so that this runs every
+    /// attempt).
+    pub async fn run_jobs(&self) -> Result<usize, TestError> {
+        self.runtime
+            .run_due_jobs()
+            .await
+            .map_err(|e| TestError::Database(e.to_string()))
+    }
+
+    /// The jobs, newest first (at most 1000), as `run jobs --json` shows them: `name`
+    /// (`app.job`), `arguments` and `result` (JSON text), `status`, `attempts`, `error`.
+    pub async fn jobs(&self) -> Result<Vec<Value>, TestError> {
+        let mut db = self.db().await?;
+        let rows = crate::jobs::list(&mut db, None, 1000)
+            .await
+            .map_err(|e| TestError::Database(e.to_string()))?;
+        Ok(rows
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect())
+    }
+
     /// A connection to the test database, to look at what the tools did.
     pub async fn db(&self) -> Result<Object<Db>, TestError> {
         self.runtime

@@ -192,3 +192,25 @@ mod clip_tests {
         assert_eq!(clip("ééé", 3), "é… [cut: 6 bytes in all]");
     }
 }
+
+/// `bytes` random bytes, as hex (ids, leases, one-time keys).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    if getrandom::fill(&mut buf).is_err() {
+        // No OS randomness (never seen on Linux): the clock is a poor but unique seed.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        buf = nanos.to_le_bytes().repeat(bytes / 16 + 1);
+        buf.truncate(bytes);
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -353,7 +353,7 @@ fn sqlite_talking_back_with_the_python_sdk() {
 fn app_tests_pass(site: &Site, env: &[(&str, &str)]) {
     let stdout =
         success(cargo_in(&site.dir, &["test", "-q", "-p", "ledger"]).envs(env.iter().copied()));
-    assert!(stdout.contains("2 passed"), "{stdout}");
+    assert!(stdout.contains("3 passed"), "{stdout}");
 }
 
 #[test]

@@ -623,12 +623,7 @@ pub(crate) async fn counts_since(db: &Database, since_ms: i64) -> Result<(i64, i
     Ok((calls, failed))
 }
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(crate) use crate::util::now_ms;
 
 #[cfg(test)]
 mod tests {

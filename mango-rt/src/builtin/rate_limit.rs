@@ -110,6 +110,10 @@ fn address_key(ip: IpAddr) -> String {
 /// `[rate_limit] per_minute` on average, `burst` at once.
 pub(super) fn rate_limit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
     Box::pin(async move {
+        // A worker running a job is not a client.
+        if req.target.kind == crate::call::Kind::Job {
+            return next.run(req).await;
+        }
         let limits = &req.settings().rate_limit;
         let per_second = f64::from(limits.per_minute.max(1)) / 60.0;
         let capacity = f64::from(limits.burst.max(1));

@@ -9,6 +9,10 @@ use crate::db::Ended;
 /// error result, and its transaction is rolled back.
 pub(super) fn timeout(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
     Box::pin(async move {
+        // A job has its own time limit (`#[job(timeout)]`, `[jobs] timeout`).
+        if req.target.kind == crate::call::Kind::Job {
+            return next.run(req).await;
+        }
         let seconds = req.settings().timeout.seconds.max(0.001);
         // Past its commit point a call is let finish: it is not told "rolled back"
         // while its commit goes on (`mango.audit` ends the transaction in the chain).

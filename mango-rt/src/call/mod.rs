@@ -48,10 +48,12 @@ pub enum TransportKind {
     Command,
     /// The admin's "try it" forms, as the logged-in admin.
     Admin,
+    /// A worker running a `#[job]`.
+    Worker,
 }
 
 impl TransportKind {
-    /// Its name: `stdio`, `http`, `in-process`, `command`, `admin`.
+    /// Its name: `stdio`, `http`, `in-process`, `command`, `admin`, `worker`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             TransportKind::Stdio => "stdio",
@@ -59,6 +61,7 @@ impl TransportKind {
             TransportKind::InProcess => "in-process",
             TransportKind::Command => "command",
             TransportKind::Admin => "admin",
+            TransportKind::Worker => "worker",
         }
     }
 }
@@ -121,10 +124,12 @@ pub enum Kind {
     Completion,
     /// An app's `#[startup]` or `#[shutdown]` hook.
     Hook,
+    /// A run of an app's `#[job]`.
+    Job,
 }
 
 impl Kind {
-    /// Its name: `tool`, `command`, `resource`, `prompt`, `completion`, `hook`.
+    /// Its name: `tool`, `command`, `resource`, `prompt`, `completion`, `hook`, `job`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Tool => "tool",
@@ -133,6 +138,7 @@ impl Kind {
             Kind::Prompt => "prompt",
             Kind::Completion => "completion",
             Kind::Hook => "hook",
+            Kind::Job => "job",
         }
     }
 }

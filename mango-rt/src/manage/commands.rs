@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 17] = [
+pub(super) static BUILTINS: [Builtin; 19] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -124,6 +124,18 @@ pub(super) static BUILTINS: [Builtin; 17] = [
         about: "Revoke a user's token by its prefix ([auth] users); every server refuses it within [auth] token_cache seconds.",
         args: super::users::RevokeTokenArgs::augment_args,
         run: super::users::revoke_token,
+    },
+    Builtin {
+        meta: meta("worker", line!()),
+        about: "Run the apps' #[job]s until SIGTERM or Ctrl-C (--workers N at once; [jobs] workers by default): beside `serve`, or instead of its workers ([jobs] workers = 0). On PostgreSQL any number of them, on any machine, share the queue.",
+        args: super::jobs::WorkerArgs::augment_args,
+        run: super::jobs::worker,
+    },
+    Builtin {
+        meta: meta("jobs", line!()),
+        about: "List the jobs, newest first (--status, --limit, --json); `jobs retry <id>` queues a failed or cancelled one again; `jobs cancel <id>` cancels one (a running one stops within a third of [jobs] lease, rolled back); `jobs run` runs the due ones now and exits.",
+        args: super::jobs::JobsArgs::augment_args,
+        run: super::jobs::jobs,
     },
     Builtin {
         meta: meta("nginx", line!()),

@@ -22,6 +22,7 @@ use crate::settings::{SETTINGS_FILE, Settings};
 mod apps;
 mod balancer;
 mod commands;
+mod jobs;
 mod migrate;
 mod run;
 mod serve;

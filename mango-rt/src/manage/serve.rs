@@ -73,6 +73,15 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
         // subscribers.
         #[cfg(feature = "postgres")]
         let listener = runtime.state.listen_for_changes();
+        // The apps' jobs, run beside the calls; they stop claiming when the calls
+        // drain, and what still runs then had the same shutdown_timeout.
+        let workers = runtime.start_workers(runtime.settings().jobs.workers);
+        if workers.count() > 0 {
+            tracing::info!(
+                "running the apps' jobs with {} worker(s) ([jobs] workers)",
+                workers.count()
+            );
+        }
         let summary = super::apps::summary(&runtime);
         let served = match bound {
             None => {
@@ -86,6 +95,9 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
         };
         #[cfg(feature = "postgres")]
         listener.abort();
+        // The drain waited for the runs going (they are calls in flight); those left
+        // are stopped and released.
+        workers.stop(Duration::from_millis(100)).await;
         // Once the last call drained: the apps' shutdown hooks, then the database.
         runtime.shut_down().await;
         runtime.database().close();

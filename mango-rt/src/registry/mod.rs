@@ -40,6 +40,10 @@ pub static SETTINGS: [SettingsEntry];
 #[distributed_slice]
 pub static HOOKS: [HookEntry];
 
+/// Every `#[job]` of every linked app, in link order.
+#[distributed_slice]
+pub static JOBS: [JobEntry];
+
 /// Every `#[model]` of every linked app, in link order.
 #[distributed_slice]
 pub static MODELS: [ModelEntry];
@@ -206,6 +210,25 @@ pub struct HookEntry {
     pub meta: EntryMeta,
     pub kind: HookKind,
     /// Runs it: an error output stops start-up (a start-up hook) or is logged.
+    pub run: fn(Call) -> BoxFuture<Output>,
+}
+
+/// One `#[job]`, as the macro writes it.
+pub struct JobEntry {
+    /// `name` is the job's (its fn's, or `name = "…"`); the queue knows it as
+    /// `app.name`.
+    pub meta: EntryMeta,
+    /// Whether running it twice does no harm: a run cut off (its worker killed, shut
+    /// down, or its lease lost) is run again only when it is.
+    pub idempotent: bool,
+    /// Runs at most this many times (`None`: `[jobs] max_attempts`).
+    pub max_attempts: Option<u32>,
+    /// Seconds a run may take (`None`: `[jobs] timeout`).
+    pub timeout: Option<f64>,
+    /// `Some(false)`: its connection is not in a transaction (`[database] atomic`
+    /// otherwise).
+    pub atomic: Option<bool>,
+    /// Runs it with the arguments in the call.
     pub run: fn(Call) -> BoxFuture<Output>,
 }
 

@@ -24,6 +24,7 @@ use crate::util::did_you_mean;
 mod completions;
 mod error;
 mod hooks;
+mod jobs;
 mod pages;
 mod prompts;
 mod resources;
@@ -223,6 +224,9 @@ impl Runtime {
                 crate::registry::BUILTIN_APP,
                 &crate::builtin::users::MIGRATIONS,
             ));
+        }
+        if Runtime::has_jobs() {
+            sources.push((crate::registry::BUILTIN_APP, &crate::jobs::MIGRATIONS));
         }
         if crate::builtin::Builtin::Audit.listed(&settings) {
             sources.push((

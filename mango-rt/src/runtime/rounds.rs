@@ -114,20 +114,6 @@ fn key_id(key: &[u8]) -> String {
         .collect()
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    if getrandom::fill(&mut buf).is_err() {
-        // No OS randomness (never seen on Linux): the clock is a poor but unique seed.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        buf = nanos.to_le_bytes().repeat(bytes / 16 + 1);
-        buf.truncate(bytes);
-    }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sha_hex(text: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes())
@@ -159,7 +145,7 @@ impl RoundKeeper {
                 }
                 key.as_bytes().to_vec()
             }
-            None => random_hex(32).into_bytes(),
+            None => crate::util::random_hex(32).into_bytes(),
         };
         let current_id = key_id(&current);
         keys.push((current_id.clone(), current));
@@ -432,7 +418,7 @@ impl Runtime {
             tool: name.to_owned(),
             args,
             caller: identity,
-            call: call.unwrap_or_else(|| random_hex(16)),
+            call: call.unwrap_or_else(|| crate::util::random_hex(16)),
             answers,
             asked,
             pending: pending.into_iter().map(|(key, _)| key).collect(),
