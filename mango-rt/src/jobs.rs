@@ -157,7 +157,9 @@ impl Job {
                 ToolError::new(format!(
                     "the job `{}` could not be enqueued: {e}{}",
                     self.name,
-                    if e.to_string().contains("mango_jobs") {
+                    if e.to_string().contains("no such table")
+                        || e.to_string().contains("does not exist")
+                    {
                         " (run `cargo mango migrate`: it makes mango's jobs table)"
                     } else {
                         ""

@@ -18,6 +18,16 @@ fn sqlite_site() -> &'static Site {
     })
 }
 
+/// The PostgreSQL build of the same project, shared by the PostgreSQL tests.
+fn pg_site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| {
+        shared_site("pgsite", || {
+            db_site("pgsite", "postgres", "ledger", true, |_| {})
+        })
+    })
+}
+
 /// The site's binary with its database at `url`.
 fn with_db(site: &Site, url: &str, args: &[&str]) -> Command {
     let mut cmd = site.command(args);
@@ -120,13 +130,13 @@ fn postgres_writes_and_rollbacks() {
     let Some(base) = postgres_url() else {
         return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
     };
-    let site = db_site("pgsite", "postgres", "ledger", true, |_| {});
+    let site = pg_site();
     // Three `migrate`s at once (a release step run on several replicas): each waits
     // for the migrations' lock, the first applies, the others find nothing to do.
     let racing = fresh_postgres_database(&base, "mango_e2e_migrate_race");
     let runs: Vec<_> = (0..3)
         .map(|_| {
-            with_db(&site, &racing, &["migrate"])
+            with_db(site, &racing, &["migrate"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -146,24 +156,24 @@ fn postgres_writes_and_rollbacks() {
         );
         applied += stdout.matches("Applied ").count();
     }
-    // The ledger's two, audit's one, and mango's own on PostgreSQL (the rounds' ledger,
-    // `mango_rounds`).
+    // The ledger's two, audit's one, and mango's own: on PostgreSQL the rounds' ledger
+    // (`mango_rounds`), and the jobs' table (the ledger has jobs).
     assert_eq!(
-        applied, 4,
+        applied, 5,
         "each migration applied once, by one of the runs"
     );
-    let (_, listed, _) = run(&site, &racing, &["migrate", "--list"]);
-    assert_eq!(listed.matches("[X]").count(), 4, "{listed}");
+    let (_, listed, _) = run(site, &racing, &["migrate", "--list"]);
+    assert_eq!(listed.matches("[X]").count(), 5, "{listed}");
     assert!(
         listed.contains("mango\n [X] 2026-12-02-000000_create_mango_rounds"),
         "{listed}"
     );
     let url = fresh_postgres_database(&base, "mango_e2e_writes");
-    writes_and_rollbacks(&site, &url);
-    app_tests_pass(&site, &[("MANGO_TEST_DATABASE_URL", base.as_str())]);
+    writes_and_rollbacks(site, &url);
+    app_tests_pass(site, &[("MANGO_TEST_DATABASE_URL", base.as_str())]);
     // [database] statement_timeout: a statement that runs longer is cancelled, the call
     // fails with the reason, and the server goes on.
-    let mut cmd = with_db(&site, &url, &["serve", "--transport", "stdio"]);
+    let mut cmd = with_db(site, &url, &["serve", "--transport", "stdio"]);
     cmd.env("MANGO_DATABASE__STATEMENT_TIMEOUT", "300");
     let mut client = StdioClient::start(cmd);
     let started = std::time::Instant::now();
@@ -176,7 +186,7 @@ fn postgres_writes_and_rollbacks() {
     assert_eq!(count(&mut client), 201);
     // Unreachable: start-up fails with the URL, password hidden, and the reason.
     let out = with_db(
-        &site,
+        site,
         "postgres://app:s3cret@127.0.0.1:1/nothing",
         &["serve", "--transport", "stdio"],
     )
@@ -192,8 +202,8 @@ fn postgres_writes_and_rollbacks() {
     // Asking the client, in both eras, on PostgreSQL; a model's tools.
     match python() {
         Some(python) => {
-            talking_back(&site, &url, &python);
-            models_with_the_python_sdk(&site, &url, &python);
+            talking_back(site, &url, &python);
+            models_with_the_python_sdk(site, &url, &python);
         }
         None => missing("the MCP Python SDK (pip install mcp)"),
     }
@@ -457,7 +467,8 @@ fn migrations_run_in_dependency_order_and_are_recorded_per_app() {
     let (_, out, _) = run(site, &url, &["migrate"]);
     assert!(out.contains("No migrations to apply."), "{out}");
     let (_, out, _) = run(site, &url, &["migrate", "--list"]);
-    assert_eq!(out.matches("[X]").count(), 3, "{out}");
+    // The ledger's two, audit's one, and mango's jobs' table (the ledger has jobs).
+    assert_eq!(out.matches("[X]").count(), 4, "{out}");
     // Back to zero and forward again.
     let (code, out, err) = run(site, &url, &["migrate", "audit", "zero"]);
     assert_eq!(code, 0, "{err}");
@@ -803,4 +814,227 @@ fn sqlite_users_and_their_tokens() {
             .any(|r| r["caller"] == "root" && r["name"] == "ledger_entry_create"),
         "{rows:?}"
     );
+}
+
+/// The jobs of the database, as `run jobs --json` lists them, by label.
+fn jobs_by_label(site: &Site, url: &str) -> std::collections::BTreeMap<String, Value> {
+    let (code, out, err) = run(site, url, &["run", "jobs", "--json", "--limit", "1000"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    rows.into_iter()
+        .map(|row| {
+            let args: Value = serde_json::from_str(row["arguments"].as_str().unwrap()).unwrap();
+            (args["label"].as_str().unwrap().to_owned(), row)
+        })
+        .collect()
+}
+
+/// Waits until `done` holds for the jobs (at most `limit`), or fails saying what they are.
+fn wait_for_jobs(
+    site: &Site,
+    url: &str,
+    limit: std::time::Duration,
+    done: impl Fn(&std::collections::BTreeMap<String, Value>) -> bool,
+) -> std::collections::BTreeMap<String, Value> {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        let jobs = jobs_by_label(site, url);
+        if done(&jobs) {
+            return jobs;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the jobs did not get there within {limit:?}: {jobs:#?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn status_of(jobs: &std::collections::BTreeMap<String, Value>, label: &str) -> String {
+    jobs.get(label)
+        .and_then(|j| j["status"].as_str())
+        .unwrap_or("missing")
+        .to_owned()
+}
+
+/// Settings that make the jobs' clock quick: a lease of 1.5 s, a look every 0.1 s,
+/// retries at once.
+const QUICK_JOBS: [(&str, &str); 3] = [
+    ("MANGO_JOBS__LEASE", "1.5"),
+    ("MANGO_JOBS__POLL", "0.1"),
+    ("MANGO_JOBS__BACKOFF", "0"),
+];
+
+/// Jobs on PostgreSQL, with workers in several processes: a server killed (SIGKILL)
+/// in the middle of two jobs loses neither: another process's worker finds their
+/// leases run out, runs the idempotent one again and fails the other, saying why
+/// (and neither run's writes were kept); twenty jobs shared by two processes' workers
+/// (`FOR UPDATE SKIP LOCKED`) each run once (their labels are unique: a second run
+/// would fail); SIGTERM lets a running job finish; a job enqueued by a call that
+/// fails does not exist; `jobs retry` and `jobs cancel`.
+#[test]
+fn postgres_jobs_survive_a_killed_worker() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let site = pg_site();
+    let url = fresh_postgres_database(&base, "mango_e2e_jobs");
+    let (code, _, err) = run(site, &url, &["migrate"]);
+    assert_eq!(code, 0, "{err}");
+    let serve = || {
+        let mut cmd = with_db(site, &url, &["serve", "--transport", "stdio"]);
+        cmd.envs(QUICK_JOBS);
+        StdioClient::start(cmd)
+    };
+    let enqueue = |client: &mut StdioClient, args: Value| {
+        let r = client.call("ledger_enqueue", args);
+        assert!(!is_error(&r), "{r}");
+    };
+    let mut first = serve();
+    enqueue(
+        &mut first,
+        json!({"label": "slow", "job": "slow", "millis": 2500}),
+    );
+    enqueue(
+        &mut first,
+        json!({"label": "once", "job": "slow_once", "millis": 2500}),
+    );
+    let refused = first.call(
+        "ledger_enqueue",
+        json!({"label": "phantom", "job": "file", "refuse": true}),
+    );
+    assert!(is_error(&refused), "{refused}");
+    wait_for_jobs(site, &url, std::time::Duration::from_secs(20), |jobs| {
+        status_of(jobs, "slow") == "running" && status_of(jobs, "once") == "running"
+    });
+    first.kill();
+    let mut worker = with_db(site, &url, &["run", "worker", "--workers", "2"]);
+    let worker = worker
+        .envs(QUICK_JOBS)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let jobs = wait_for_jobs(site, &url, std::time::Duration::from_secs(30), |jobs| {
+        status_of(jobs, "slow") == "completed" && status_of(jobs, "once") == "failed"
+    });
+    assert!(!jobs.contains_key("phantom"), "{jobs:#?}");
+    assert_eq!(jobs["slow"]["attempts"], 1, "{jobs:#?}");
+    let why = jobs["once"]["error"].as_str().unwrap();
+    assert!(
+        why.contains("stopped renewing its lease") && why.contains("not marked idempotent"),
+        "{why}"
+    );
+    // The killed runs wrote nothing; the second run of `slow` did.
+    let mut second = serve();
+    assert_eq!(count(&mut second), 1);
+    // Twenty jobs, claimed by the server's two workers and the worker's two.
+    for i in 0..20 {
+        enqueue(
+            &mut second,
+            json!({"label": format!("q{i}"), "job": "file"}),
+        );
+    }
+    let jobs = wait_for_jobs(site, &url, std::time::Duration::from_secs(60), |jobs| {
+        (0..20).all(|i| status_of(jobs, &format!("q{i}")) == "completed")
+    });
+    assert!(
+        (0..20).all(|i| jobs[&format!("q{i}")]["attempts"] == 1),
+        "{jobs:#?}"
+    );
+    assert_eq!(count(&mut second), 21);
+    // `jobs retry` queues the failed one again (it runs, and completes); `jobs cancel`
+    // refuses a finished job, saying so.
+    let once_id = jobs["once"]["id"].as_str().unwrap().to_owned();
+    let (code, out, err) = run(site, &url, &["run", "jobs", "retry", &once_id]);
+    assert_eq!(code, 0, "{out}{err}");
+    wait_for_jobs(site, &url, std::time::Duration::from_secs(30), |jobs| {
+        status_of(jobs, "once") == "completed"
+    });
+    let (code, _, err) = run(site, &url, &["run", "jobs", "cancel", &once_id]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has ended (completed)"), "{err}");
+    // SIGTERM: the job running is let finish (within shutdown_timeout).
+    enqueue(
+        &mut second,
+        json!({"label": "last", "job": "slow", "millis": 1500}),
+    );
+    wait_for_jobs(site, &url, std::time::Duration::from_secs(20), |jobs| {
+        status_of(jobs, "last") == "running"
+    });
+    second.terminate();
+    sigterm(&worker);
+    let out = wait_with_timeout(worker, std::time::Duration::from_secs(30), "the worker");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jobs = jobs_by_label(site, &url);
+    assert_eq!(status_of(&jobs, "last"), "completed", "{jobs:#?}");
+}
+
+/// SIGTERM to a child process.
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Jobs on SQLite, run by `serve`'s workers: a job enqueued by a call runs once the
+/// call committed; one that fails is retried, then failed with its error; `jobs
+/// cancel` cancels a queued one (`[jobs] workers = 0` in a second server leaves it
+/// queued); bad input to `jobs` is refused, saying what is expected.
+#[test]
+fn sqlite_jobs_run_in_serve() {
+    let site = sqlite_site();
+    let url = sqlite_url("jobs");
+    let (code, _, err) = run(site, &url, &["migrate"]);
+    assert_eq!(code, 0, "{err}");
+    let mut cmd = with_db(site, &url, &["serve", "--transport", "stdio"]);
+    cmd.envs(QUICK_JOBS);
+    let mut server = StdioClient::start(cmd);
+    for args in [
+        json!({"label": "a", "job": "file"}),
+        json!({"label": "b", "job": "file_fail"}),
+        json!({"label": "c", "job": "slow", "millis": 100}),
+    ] {
+        let r = server.call("ledger_enqueue", args);
+        assert!(!is_error(&r), "{r}");
+    }
+    let jobs = wait_for_jobs(site, &url, std::time::Duration::from_secs(30), |jobs| {
+        status_of(jobs, "a") == "completed"
+            && status_of(jobs, "b") == "failed"
+            && status_of(jobs, "c") == "completed"
+    });
+    assert_eq!(jobs["b"]["attempts"], 2);
+    assert!(
+        jobs["b"]["error"].as_str().unwrap().contains("on purpose"),
+        "{jobs:#?}"
+    );
+    assert_eq!(count(&mut server), 2);
+    server.terminate();
+    // No workers: the job stays queued, and is cancelled.
+    let mut cmd = with_db(site, &url, &["serve", "--transport", "stdio"]);
+    cmd.envs(QUICK_JOBS).env("MANGO_JOBS__WORKERS", "0");
+    let mut idle = StdioClient::start(cmd);
+    let r = idle.call("ledger_enqueue", json!({"label": "d", "job": "file"}));
+    let id = text(&r);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(status_of(&jobs_by_label(site, &url), "d"), "queued");
+    let (code, out, err) = run(site, &url, &["run", "jobs", "cancel", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(status_of(&jobs_by_label(site, &url), "d"), "cancelled");
+    idle.terminate();
+    let (code, _, err) = run(site, &url, &["run", "jobs", "retry"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("name the job: jobs retry <id>"), "{err}");
+    let (code, _, err) = run(site, &url, &["run", "jobs", "--status", "done"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a job is one of queued, running"), "{err}");
+    let (code, _, err) = run(site, &url, &["run", "jobs", "retry", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("there is no job `nope`"), "{err}");
 }

@@ -7,7 +7,7 @@ CREATE TABLE mango_jobs (
     arguments TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
-    max_attempts BIGINT NOT NULL,
+    max_attempts BIGINT,
     run_after_ms BIGINT NOT NULL,
     lease TEXT,
     lease_until_ms BIGINT,
