@@ -224,11 +224,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 let mut __mango_map = #p::serde_json::Map::new();
                 let mut __mango_error: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
                 #(#inserts)*
-                let __mango_arguments = match __mango_error {
-                    ::std::option::Option::None => ::std::result::Result::Ok(__mango_map),
-                    ::std::option::Option::Some(e) => ::std::result::Result::Err(e),
-                };
-                #krate::Job::new(::std::env!("CARGO_PKG_NAME"), #name, __mango_arguments, #max_attempts)
+                #krate::Job::new(::std::env!("CARGO_PKG_NAME"), #name, __mango_map, __mango_error, #max_attempts)
             }
         }
     };

@@ -92,23 +92,27 @@ impl std::fmt::Display for JobId {
 #[must_use = "a job does nothing until it is enqueued: `.enqueue(db).await`"]
 pub struct Job {
     name: String,
-    arguments: Result<serde_json::Map<String, serde_json::Value>, String>,
+    arguments: serde_json::Map<String, serde_json::Value>,
+    /// Why an argument could not be made JSON (`enqueue` says so).
+    unserializable: Option<String>,
     delay: Duration,
     max_attempts: Option<u32>,
 }
 
 impl Job {
-    /// The job `app.name` with these arguments (or why they could not be made JSON).
+    /// The job `app.name` with these arguments (and why one could not be made JSON).
     #[doc(hidden)]
     pub fn new(
         app: &str,
         name: &str,
-        arguments: Result<serde_json::Map<String, serde_json::Value>, String>,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        unserializable: Option<String>,
         max_attempts: Option<u32>,
     ) -> Job {
         Job {
             name: format!("{app}{}{name}", crate::registry::SEPARATOR),
             arguments,
+            unserializable,
             delay: Duration::ZERO,
             max_attempts,
         }
@@ -129,12 +133,13 @@ impl Job {
     /// Writes the job on `db`: in a call, in the call's transaction (the job is
     /// enqueued if and only if the call commits).
     pub async fn enqueue(self, db: &mut Db) -> Result<JobId, ToolError> {
-        let arguments = self.arguments.map_err(|e| {
-            ToolError::new(format!(
-                "the job `{}` could not be enqueued: its arguments are not JSON: {e}",
+        if let Some(e) = self.unserializable {
+            return Err(ToolError::new(format!(
+                "the job `{}` could not be enqueued: an argument is not JSON: {e}",
                 self.name
-            ))
-        })?;
+            )));
+        }
+        let arguments = self.arguments;
         let now = now_ms();
         let id = crate::util::random_hex(16);
         let delay = i64::try_from(self.delay.as_millis()).unwrap_or(i64::MAX);
