@@ -160,10 +160,13 @@ try {
   for (const what of ['shop_order', 'shop_refuse', 'out of stock: plums', 'tool_error', 'one_order', 'shop_pitch']) {
     check(calls.includes(what), `the log shows ${what}`, calls);
   }
-  check(await page.locator('tbody tr').count() === 7, 'one row per call (the invalid form called nothing)', calls);
+  // (Besides the two `run call`s that enqueued the jobs, and the run of the job.)
+  const admins = page.locator('tbody tr').filter({ hasNotText: 'in-process' }).filter({ hasNotText: 'worker' });
+  check(await admins.count() === 7, 'one row per call (the invalid form called nothing)', calls);
+  check(calls.includes('job restock') && calls.includes('the supplier has no pears'), 'a job\'s run is in the log, with its error', calls);
   // Filtered by outcome.
   await page.goto(`${base}/calls?outcome=tool_error`);
-  check(await page.locator('tbody tr').count() === 2, 'the log filters by outcome', await text());
+  check(await page.locator('tbody tr').filter({ hasNotText: 'worker' }).count() === 2, 'the log filters by outcome', await text());
   // Live: a call made elsewhere appears without reloading.
   await page.goto(`${base}/calls`);
   const other = await context.newPage();
@@ -329,6 +332,8 @@ try {
   check(await page.locator('nav a:has-text("Users")').count() === 0, 'a staff user has no Users page in the menu');
   r = await page.goto(`${base}/users`);
   check(r.status() === 403 && (await text()).includes('only a superuser'), 'nor at its address', await text());
+  r = await page.goto(`${base}/jobs`);
+  check(r.status() === 200 && await page.locator('tbody button').count() === 0, 'a staff user sees the jobs, without their buttons', await text());
   await Promise.all([page.waitForNavigation(), page.click('header button[type=submit]')]);
   await login('boss', 'boss password');
   await Promise.all([page.waitForNavigation(), page.click('nav a:has-text("Users")')]);
@@ -349,6 +354,21 @@ try {
   await Promise.all([page.waitForNavigation(), page.click(`tr.token:has-text("${prefix}") button:has-text("Revoke")`)]);
   check((await text()).includes(`Token ${prefix} revoked`) && (await page.textContent(`tr.token:has-text("${prefix}")`)).includes('revoked'),
     'a token is revoked from the page', await text());
+  // The Jobs page: the failed job with its error, followed live; a queued one
+  // cancelled; the failed one retried (queued again, then failed again as the workers
+  // run it, without a reload).
+  await Promise.all([page.waitForNavigation(), page.click('nav a:has-text("Jobs")')]);
+  await page.waitForSelector('tr.job-failed:has-text("pears")', { timeout: 15000 });
+  check((await page.textContent('tr:has-text("pears")')).includes('the supplier has no pears'), 'the Jobs page shows a failed job\'s error', await text());
+  check((await page.textContent('tr:has-text("quinces")')).includes('queued'), 'and a job due later as queued', await text());
+  await Promise.all([page.waitForNavigation(), page.click('tr:has-text("quinces") button:has-text("Cancel")')]);
+  check((await text()).includes('cancelled') && (await page.textContent('tr:has-text("quinces")')).includes('cancelled'), 'a queued job is cancelled from the page', await text());
+  await Promise.all([page.waitForNavigation(), page.click('tr:has-text("pears") button:has-text("Retry")')]);
+  check((await text()).includes('queued again'), 'a failed job is retried from the page', await text());
+  await page.waitForSelector('tr.job-failed:has-text("pears")', { timeout: 15000 });
+  await shot('jobs');
+  r = await page.request.post(`${base}/jobs`, { form: { do: 'cancel', id: 'x' }, maxRedirects: 0 });
+  check(r.status() === 403, 'the Jobs page\'s forms need their CSRF token', String(r.status()));
   r = await page.request.post(`${base}/users`, { form: { do: 'add_user', name: 'forged' }, maxRedirects: 0 });
   check(r.status() === 403, 'the Users page\'s forms need their CSRF token', String(r.status()));
   check(errors.length === 0, 'no script error on the users\' pages', errors.join('\n'));

@@ -131,6 +131,13 @@ fn the_admin_in_a_real_browser() {
     ] {
         fed(site.command(args).env(users.0, users.1), password);
     }
+    // Jobs for the Jobs page: one that fails at once, one due in an hour.
+    for args in [
+        r#"{"product": "pears", "fail": true, "delay_secs": 0}"#,
+        r#"{"product": "quinces", "fail": false, "delay_secs": 3600}"#,
+    ] {
+        success(&mut site.command(&["run", "call", "shop_restock_later", args]));
+    }
     let server = site.serve_http_with_env(
         &["--migrate"],
         &[("MANGO_ADMIN__PASSWORD_HASH", hash.as_str()), users],
@@ -195,8 +202,28 @@ fn the_admin_in_a_real_browser() {
             r["name"].as_str().unwrap_or_default()
         })
         .collect();
-    assert_eq!(by_boss, ["revoketoken", "createtoken"], "{rows:?}");
-    assert_eq!(rows.iter().filter(|r| !model(r)).count(), 8, "{rows:?}");
+    assert_eq!(
+        by_boss,
+        ["jobs retry", "jobs cancel", "revoketoken", "createtoken"],
+        "{rows:?}"
+    );
+    // The job's two runs (the first, and the one after the retry), as the worker's,
+    // each failed with the job's error.
+    let runs: Vec<&serde_json::Value> = rows.iter().filter(|r| r["kind"] == "job").collect();
+    assert_eq!(runs.len(), 2, "{rows:?}");
+    assert!(
+        runs.iter().all(|r| r["transport"] == "worker"
+            && r["name"] == "restock"
+            && r["error"] == "the supplier has no pears"),
+        "{runs:?}"
+    );
+    // The calls, besides: the two `run call`s that enqueued the jobs, and the job's
+    // two runs.
+    assert_eq!(
+        rows.iter().filter(|r| !model(r)).count(),
+        8 + 2 + 2,
+        "{rows:?}"
+    );
     // The model pages' writes, each an audit row: two refused creates (clean, unique),
     // one create, one update, one delete.
     let writes = |name: &str, outcome: &str| {
@@ -210,7 +237,9 @@ fn the_admin_in_a_real_browser() {
     assert_eq!(writes("shop_product_delete", "ok"), 1, "{rows:?}");
     assert!(
         rows.iter()
-            .filter(|r| r["kind"] != "admin")
+            .filter(|r| r["kind"] != "admin"
+                && r["kind"] != "job"
+                && r["transport"] != "in-process")
             .all(|r| r["caller"] == "admin" && r["transport"] == "admin"),
         "{rows:?}"
     );

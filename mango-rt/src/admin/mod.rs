@@ -14,6 +14,7 @@ mod calls;
 mod data;
 mod form;
 mod gate;
+mod jobs;
 mod login;
 mod models;
 mod overview;
@@ -46,7 +47,7 @@ use crate::builtin::password::hash_problem;
 use access::{Access, Refused, Session, Who};
 use gate::{Form, Page};
 #[allow(clippy::wildcard_imports)]
-use {apps::*, calls::*, data::*, login::*, models::*, overview::*, try_it::*, users::*};
+use {apps::*, calls::*, data::*, jobs::*, login::*, models::*, overview::*, try_it::*, users::*};
 
 /// A form's or a query string's pairs, in order.
 type Pairs = Vec<(String, String)>;
@@ -155,6 +156,7 @@ pub(crate) fn router(
             get(model_delete_page).post(model_delete),
         )
         .route(&at("/users"), get(users_page).post(users_form))
+        .route(&at("/jobs"), get(jobs_page).post(jobs_form))
         .route(&at("/assets/{file}"), get(asset))
         .route(&at("/{*rest}"), get(not_found))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
@@ -196,7 +198,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
-    let sources: [(&str, &str); 18] = [
+    let sources: [(&str, &str); 19] = [
         ("base.html", include_str!("templates/base.html")),
         ("macros.html", include_str!("templates/macros.html")),
         ("login.html", include_str!("templates/login.html")),
@@ -218,6 +220,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         ),
         ("message.html", include_str!("templates/message.html")),
         ("users.html", include_str!("templates/users.html")),
+        ("jobs.html", include_str!("templates/jobs.html")),
     ];
     for (name, source) in sources {
         // minijinja's error names the template and the line.
@@ -384,6 +387,7 @@ impl Admin {
         all.insert("server_version".into(), json!(version));
         all.insert("user".into(), json!(session.map(|s| s.user.clone())));
         all.insert("csrf".into(), json!(session.map(|s| s.csrf.clone())));
+        all.insert("has_jobs".into(), json!(Runtime::has_jobs()));
         all.insert(
             "manage_users".into(),
             json!(self.runtime.settings().auth.users && session.is_some_and(|s| s.superuser)),

@@ -61,3 +61,27 @@
   }
   setTimeout(poll, 2000);
 })();
+
+// mango admin: the jobs' table follows the workers without reloading: the page is
+// fetched again every 2 s and its table swapped in (the server's own escaped HTML).
+(function () {
+  "use strict";
+  var body = document.querySelector("tbody[data-live]");
+  if (!body || typeof DOMParser === "undefined") { return; }
+  function poll() {
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("tbody[data-live]");
+        if (fresh) {
+          var next = document.importNode(fresh, true);
+          body.replaceWith(next);
+          body = next;
+        }
+      })
+      .catch(function () {})
+      .then(function () { setTimeout(poll, 2000); });
+  }
+  setTimeout(poll, 2000);
+})();
