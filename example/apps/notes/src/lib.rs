@@ -161,6 +161,45 @@ async fn delete(
     Ok(format!("deleted note {id}"))
 }
 
+/// Remind of a note in some minutes (a background job: `cargo mango run jobs` and the
+/// admin's Jobs page show it, and what it said).
+#[tool]
+async fn remind(
+    /// The note's id.
+    id: i64,
+    /// In how many minutes.
+    minutes: u32,
+    db: &mut Db,
+) -> Result<String, ToolError> {
+    if notes::table.find(id).count().get_result::<i64>(db).await? == 0 {
+        return Err(ToolError::new(format!("no note has the id {id}")));
+    }
+    let delay = std::time::Duration::from_secs(u64::from(minutes) * 60);
+    // In the call's transaction: the reminder exists if and only if the call commits.
+    let job = reminder::job(id).after(delay).enqueue(db).await?;
+    Ok(format!(
+        "reminding of note {id} in {minutes} minutes (job {job})"
+    ))
+}
+
+/// The reminder itself, run by a worker when it is due (`serve` runs them, or
+/// `cargo mango run worker`): idempotent, so a run cut off runs again.
+#[mango_rt::job(idempotent)]
+async fn reminder(id: i64, db: &mut Db) -> Result<String, ToolError> {
+    let note: Option<Note> = notes::table
+        .find(id)
+        .select(Note::as_select())
+        .first(db)
+        .await
+        .optional()?;
+    let said = match note {
+        Some(note) => format!("reminder: {}", note.text),
+        None => format!("note {id} is gone; nothing to remind of"),
+    };
+    mango_rt::tracing::info!("{said}");
+    Ok(said)
+}
+
 /// What `clean_up` asks before it deletes.
 #[mango_rt::data]
 struct Confirm {
@@ -283,6 +322,30 @@ async fn import(
 mod tests {
     use mango_rt::serde_json::json;
     use mango_rt::testing::TestServer;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_reminder_runs_as_a_job() {
+        let server = TestServer::new().await.expect("a test server");
+        let added = server
+            .call("notes_add", json!({"text": "water the mango tree"}))
+            .await
+            .expect("add");
+        let id = added.json()["id"].as_i64().expect("an id");
+        let r = server
+            .call("notes_remind", json!({"id": id, "minutes": 0}))
+            .await
+            .expect("remind");
+        assert!(r.text().starts_with("reminding of note"), "{}", r.text());
+        let r = server
+            .call("notes_remind", json!({"id": 999, "minutes": 0}))
+            .await
+            .expect("remind");
+        assert!(r.is_error(), "{}", r.text());
+        assert_eq!(server.run_jobs().await.expect("run"), 1);
+        let jobs = server.jobs().await.expect("jobs");
+        assert_eq!(jobs[0]["status"], "completed", "{jobs:?}");
+        assert_eq!(jobs[0]["result"], r#""reminder: water the mango tree""#);
+    }
 
     #[tokio::test(flavor = "multi_thread")]
     async fn add_search_list_delete() {
