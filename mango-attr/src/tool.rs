@@ -33,6 +33,7 @@ struct Options {
     atomic: Option<bool>,
     scopes: Vec<LitStr>,
     dialect: Option<LitStr>,
+    task: Option<LitStr>,
     krate: Option<Path>,
 }
 
@@ -42,7 +43,7 @@ impl Options {
         o.krate = parse_options(
             input,
             "tool",
-            "name, description, title, read_only, destructive, idempotent, open_world, atomic, scopes, dialect, crate",
+            "name, description, title, read_only, destructive, idempotent, open_world, atomic, scopes, dialect, task, crate",
             |key, input| {
                 match key {
                     "name" => o.name = Some(parse_str_value(input)?),
@@ -55,6 +56,21 @@ impl Options {
                     "atomic" => o.atomic = Some(parse_flag_value(input)?),
                     "scopes" => o.scopes = parse_scopes_value(input)?,
                     "dialect" => o.dialect = Some(parse_str_value(input)?),
+                    "task" => {
+                        // `task` alone is `task = "optional"`.
+                        let mode = if input.peek(syn::Token![=]) {
+                            parse_str_value(input)?
+                        } else {
+                            LitStr::new("optional", input.span())
+                        };
+                        if !["optional", "required", "forbidden"].contains(&mode.value().as_str()) {
+                            return Err(syn::Error::new(
+                                mode.span(),
+                                "`task` is \"optional\" (a task when the client supports tasks; the default of `task` alone), \"required\" or \"forbidden\"",
+                            ));
+                        }
+                        o.task = Some(mode);
+                    }
                     _ => return Ok(false),
                 }
                 Ok(true)
@@ -102,6 +118,11 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     };
     let atomic = option_bool(options.atomic);
     let scopes = &options.scopes;
+    let task = match options.task.as_ref().map(LitStr::value).as_deref() {
+        Some("optional") => quote!(#p::TaskMode::Optional),
+        Some("required") => quote!(#p::TaskMode::Required),
+        _ => quote!(#p::TaskMode::Forbidden),
+    };
     let (ro, de, id, ow) = (
         option_bool(options.read_only),
         option_bool(options.destructive),
@@ -208,6 +229,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             output_schema: __mango_output_schema,
             atomic: #atomic,
             scopes: &[#(#scopes),*],
+            task: #task,
             call: __mango_invoke,
         };
     };

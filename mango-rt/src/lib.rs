@@ -110,6 +110,7 @@ mod runtime;
 mod schema;
 mod settings;
 mod state;
+mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
@@ -131,7 +132,7 @@ pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
     JobSettings, ModelSettings, OAuthSettings, RateLimitSettings, Secret, ServeTransport,
-    ServerSettings, Settings, StdioAuth, TimeoutSettings,
+    ServerSettings, Settings, StdioAuth, TaskSettings, TimeoutSettings,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it
@@ -178,7 +179,7 @@ pub mod __private {
         Annotations, COMMANDS, CommandEntry, CompletionEntry, EntryMeta, HOOKS, HookEntry,
         HookKind, JOBS, JobEntry, MIDDLEWARE, MIGRATIONS, MODELS, MiddlewareEntry, MigrationsEntry,
         ModelEntry, ModelField, PROMPTS, PromptArgumentEntry, PromptEntry, RESOURCES,
-        ResourceEntry, SETTINGS, SettingsEntry, TOOLS, ToolEntry,
+        ResourceEntry, SETTINGS, SettingsEntry, TOOLS, TaskMode, ToolEntry,
     };
     pub use crate::schema::{input_schema, output_schema, with_dialect};
 

@@ -17,6 +17,7 @@ use rmcp::service::{RequestContext, SubscriptionContext};
 use crate::call::{Asker, Caller, Channel, Identity, LogFilter, TransportKind};
 use crate::chain::ListRequest;
 use crate::db::Ended;
+use crate::registry::TaskMode;
 use crate::runtime::{RoundRequest, Runtime, page};
 use crate::util::did_you_mean;
 
@@ -248,8 +249,16 @@ impl MangoServer {
             log,
             changed: Default::default(),
             commit: Default::default(),
+            task_status: None,
         };
         (caller, channel)
+    }
+
+    /// Who asks about a task (a task belongs to its caller's identity).
+    fn task_caller(&self, context: &RequestContext<RoleServer>) -> Caller {
+        let mut caller = Caller::new(self.transport);
+        caller.identity = Self::identity(context);
+        caller
     }
 
     /// The address an HTTP request came from.
@@ -322,6 +331,15 @@ impl ServerHandler for MangoServer {
         if self.runtime.completes() {
             capabilities.completions = Some(Default::default());
         }
+        if self.runtime.has_task_tools() {
+            capabilities
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(
+                    rmcp::model::TASKS_EXTENSION_ID.to_owned(),
+                    rmcp::model::JsonObject::new(),
+                );
+        }
         let mut config =
             ServerConfig::new(capabilities).with_server_info(Implementation::new(name, version));
         if let Some(instructions) = &self.runtime.settings().server.instructions {
@@ -361,6 +379,30 @@ impl ServerHandler for MangoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let arguments = request.arguments.unwrap_or_default();
+        // The tasks extension: the server decides per request; a task only for a
+        // client that declares the extension (on the request, or at initialize).
+        if let Some(mode) = self.runtime.task_mode(&request.name)
+            && mode != TaskMode::Forbidden
+        {
+            let caps = context.client_capabilities().unwrap_or_default();
+            if caps.supports_tasks() {
+                let (caller, channel) = self.call_of(context);
+                let task = self
+                    .runtime
+                    .start_task(&request.name, arguments, caller, channel, caps)
+                    .await?;
+                return Ok(CallToolResponse::Task(rmcp::model::CreateTaskResult::new(
+                    task,
+                )));
+            }
+            if mode == TaskMode::Required {
+                return Err(ErrorData::missing_required_client_capability(
+                    rmcp::model::ClientCapabilities::builder()
+                        .enable_tasks()
+                        .build(),
+                ));
+            }
+        }
         let stop = self.stop_of(&context);
         if stateless_era(&context) {
             let round = RoundRequest {
@@ -391,6 +433,42 @@ impl ServerHandler for MangoServer {
             }
         };
         unless_cancelled(stop, commit, &self.runtime, &request.name, call).await
+    }
+
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
+        let task = self
+            .runtime
+            .get_task(&request.task_id, &self.task_caller(&context))
+            .await?;
+        Ok(rmcp::model::GetTaskResult::new(task))
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.runtime
+            .update_task(
+                &request.task_id,
+                &self.task_caller(&context),
+                request.input_responses,
+            )
+            .await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.runtime
+            .cancel_task(&request.task_id, &self.task_caller(&context))
+            .await
     }
 
     async fn list_resources(

@@ -145,6 +145,9 @@ pub struct Settings {
     /// `[jobs]`: the workers that run the apps' `#[job]`s.
     #[serde(default)]
     pub jobs: JobSettings,
+    /// `[tasks]`: tool calls run as tasks (`#[tool(task)]`).
+    #[serde(default)]
+    pub tasks: TaskSettings,
     /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
     /// (likewise their `#[shutdown]` hooks).
     #[serde(default = "default_startup_timeout")]
@@ -638,6 +641,27 @@ impl Default for JobSettings {
     }
 }
 
+/// `[tasks]`: tool calls run as tasks of the MCP tasks extension (`#[tool(task)]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct TaskSettings {
+    /// Seconds a task is kept from its creation (its `ttlMs`): `tasks/get` finds it
+    /// until then, then it is removed (one still running is cancelled).
+    pub ttl: f64,
+    /// Seconds the client is asked to wait between two `tasks/get` (`pollIntervalMs`).
+    pub poll: f64,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        TaskSettings {
+            ttl: 3600.0,
+            poll: 1.0,
+        }
+    }
+}
+
 /// `[database]`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -701,6 +725,7 @@ impl std::fmt::Debug for Settings {
             .field("input", &self.input)
             .field("models", &self.models)
             .field("jobs", &self.jobs)
+            .field("tasks", &self.tasks)
             .field("admin", &self.admin)
             .field("startup_timeout", &self.startup_timeout)
             .field("apps", &self.apps.keys().collect::<Vec<_>>())
@@ -737,6 +762,7 @@ impl Default for Settings {
             input: InputSettings::default(),
             models: ModelSettings::default(),
             jobs: JobSettings::default(),
+            tasks: TaskSettings::default(),
             admin: AdminSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),

@@ -157,13 +157,13 @@ fn postgres_writes_and_rollbacks() {
         applied += stdout.matches("Applied ").count();
     }
     // The ledger's two, audit's one, and mango's own: on PostgreSQL the rounds' ledger
-    // (`mango_rounds`), and the jobs' table (the ledger has jobs).
+    // (`mango_rounds`), the jobs' table and the tasks' (the ledger has jobs and tasks).
     assert_eq!(
-        applied, 5,
+        applied, 6,
         "each migration applied once, by one of the runs"
     );
     let (_, listed, _) = run(site, &racing, &["migrate", "--list"]);
-    assert_eq!(listed.matches("[X]").count(), 5, "{listed}");
+    assert_eq!(listed.matches("[X]").count(), 6, "{listed}");
     assert!(
         listed.contains("mango\n [X] 2026-12-02-000000_create_mango_rounds"),
         "{listed}"
@@ -467,8 +467,9 @@ fn migrations_run_in_dependency_order_and_are_recorded_per_app() {
     let (_, out, _) = run(site, &url, &["migrate"]);
     assert!(out.contains("No migrations to apply."), "{out}");
     let (_, out, _) = run(site, &url, &["migrate", "--list"]);
-    // The ledger's two, audit's one, and mango's jobs' table (the ledger has jobs).
-    assert_eq!(out.matches("[X]").count(), 4, "{out}");
+    // The ledger's two, audit's one, and mango's jobs' and tasks' tables (the ledger
+    // has both).
+    assert_eq!(out.matches("[X]").count(), 5, "{out}");
     // Back to zero and forward again.
     let (code, out, err) = run(site, &url, &["migrate", "audit", "zero"]);
     assert_eq!(code, 0, "{err}");
@@ -1037,4 +1038,233 @@ fn sqlite_jobs_run_in_serve() {
     let (code, _, err) = run(site, &url, &["run", "jobs", "retry", "nope"]);
     assert_eq!(code, 1);
     assert!(err.contains("there is no job `nope`"), "{err}");
+}
+
+/// The tasks extension's capability, and the client's others, as a 2026-07-28
+/// request's `_meta` carries them.
+fn meta_2026() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "tasks-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {
+            "elicitation": {"form": {}},
+            "extensions": {"io.modelcontextprotocol/tasks": {}},
+        },
+    })
+}
+
+/// One 2026-07-28 request (no session); `tasks`: with the tasks extension declared.
+fn rpc_2026(authority: &str, method: &str, name: &str, mut params: Value, tasks: bool) -> Value {
+    let mut meta = meta_2026();
+    if !tasks {
+        meta["io.modelcontextprotocol/clientCapabilities"]["extensions"] = json!({});
+    }
+    params["_meta"] = meta;
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).to_string();
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.extend([
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", method),
+        ("Mcp-Name", name),
+    ]);
+    let (status, head, body) = http_post(authority, "/mcp", &headers, &body);
+    reply_in(&body, 7).unwrap_or_else(|| panic!("{method}: no answer ({status}): {head}\n{body}"))
+}
+
+/// `tasks/get` until `done` holds for the task (at most 20 s).
+fn poll_task(get: &dyn Fn() -> Value, done: &dyn Fn(&Value) -> bool) -> Value {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let got = get();
+        let task = got["result"].clone();
+        if done(&task) {
+            return task;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the task did not get there: {got}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Tool calls as tasks (the MCP tasks extension), over HTTP in both eras, as JSON-RPC
+/// the extension specifies (the Python SDK has no client side of it): the extension is
+/// advertised; a call answered with a task handle whose progress `tasks/get` shows,
+/// then its result; a task that asks for input, answered with `tasks/update`; a task
+/// cancelled (its write rolled back); a tool that requires tasks refuses a client
+/// without the extension (-32021) and one that may be a task runs as a plain call for
+/// it; an unknown task is -32602.
+fn tasks_over_http(site: &Site, url: &str) {
+    let server = site.serve_http_with_env(&["--migrate"], &[("MANGO_DATABASE__URL", url)]);
+    let at = server.authority();
+    let at = at.as_str();
+    let call = |tool: &str, args: Value, tasks: bool| {
+        rpc_2026(
+            at,
+            "tools/call",
+            tool,
+            json!({"name": tool, "arguments": args}),
+            tasks,
+        )
+    };
+    let get = |id: &str| rpc_2026(at, "tasks/get", id, json!({"taskId": id}), true);
+    let discovered = rpc_2026(at, "server/discover", "", json!({}), true);
+    assert!(
+        discovered
+            .to_string()
+            .contains("io.modelcontextprotocol/tasks"),
+        "{discovered}"
+    );
+    // Progress, then the result.
+    let made = call(
+        "ledger_count_slowly",
+        json!({"steps": 4, "millis": 400}),
+        true,
+    );
+    let handle = &made["result"];
+    assert_eq!(handle["resultType"], "task", "{made}");
+    assert_eq!(handle["status"], "working", "{made}");
+    assert!(
+        handle["ttlMs"].as_u64().unwrap() > 0 && handle["pollIntervalMs"].is_u64(),
+        "{made}"
+    );
+    let id = handle["taskId"].as_str().unwrap().to_owned();
+    let midway = poll_task(&|| get(&id), &|t| {
+        t["statusMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("/4: counting"))
+    });
+    assert_eq!(midway["status"], "working", "{midway}");
+    let done = poll_task(&|| get(&id), &|t| t["status"] == "completed");
+    assert_eq!(done["resultType"], "complete", "{done}");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "counted to 4",
+        "{done}"
+    );
+    // Without the extension: a plain call for a tool that may be a task, -32021 for
+    // one that must be.
+    let plain = call(
+        "ledger_count_slowly",
+        json!({"steps": 1, "millis": 1}),
+        false,
+    );
+    assert_eq!(
+        plain["result"]["content"][0]["text"], "counted to 1",
+        "{plain}"
+    );
+    let refused = call(
+        "ledger_insert_slowly",
+        json!({"label": "x", "millis": 1}),
+        false,
+    );
+    assert_eq!(refused["error"]["code"], -32021, "{refused}");
+    // Input mid-task, through tasks/update.
+    let made = call(
+        "ledger_count_slowly",
+        json!({"steps": 1, "millis": 1, "ask": true}),
+        true,
+    );
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let asking = poll_task(&|| get(&id), &|t| t["status"] == "input_required");
+    let key = asking["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(
+        asking["inputRequests"][&key].to_string().contains("Count?"),
+        "{asking}"
+    );
+    let ack = rpc_2026(
+        at,
+        "tasks/update",
+        &id,
+        json!({"taskId": id, "inputResponses": {key.as_str(): {"action": "accept", "content": {"confirm": true}}}}),
+        true,
+    );
+    assert!(ack.get("result").is_some(), "{ack}");
+    let done = poll_task(&|| get(&id), &|t| t["status"] == "completed");
+    assert_eq!(
+        done["result"]["content"][0]["text"], "counted to 1",
+        "{done}"
+    );
+    // Cancelled: its insert is rolled back.
+    let before = call("ledger_count", json!({}), false);
+    let made = call(
+        "ledger_insert_slowly",
+        json!({"label": "cancelled", "millis": 1500}),
+        true,
+    );
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let ack = rpc_2026(at, "tasks/cancel", &id, json!({"taskId": id}), true);
+    assert!(ack.get("result").is_some(), "{ack}");
+    poll_task(&|| get(&id), &|t| t["status"] == "cancelled");
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    let after = call("ledger_count", json!({}), false);
+    assert_eq!(before["result"], after["result"], "{after}");
+    // One that completes writes.
+    let made = call(
+        "ledger_insert_slowly",
+        json!({"label": "kept", "millis": 10}),
+        true,
+    );
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    poll_task(&|| get(&id), &|t| t["status"] == "completed");
+    let unknown = get("nope");
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    // 2025-11-25: a session whose initialize declared the extension.
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    let (status, head, body) = http_post(at, "/mcp", JSON_HEADERS, init);
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(body.contains("io.modelcontextprotocol/tasks"), "{body}");
+    let session = session_id(&head).unwrap();
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    let send = |id: u64, method: &str, params: Value| {
+        let body =
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        let (_, _, body) = http_post(at, "/mcp", &headers, &body);
+        reply_in(&body, id).unwrap_or_else(|| panic!("{method}: {body}"))
+    };
+    let (status, _, _) = http_post(
+        at,
+        "/mcp",
+        &headers,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    );
+    assert_eq!(status, 202);
+    let made = send(
+        2,
+        "tools/call",
+        json!({"name": "ledger_count_slowly", "arguments": {"steps": 2, "millis": 50}}),
+    );
+    assert_eq!(made["result"]["resultType"], "task", "{made}");
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let done = poll_task(&|| send(3, "tasks/get", json!({"taskId": id})), &|t| {
+        t["status"] == "completed"
+    });
+    assert_eq!(
+        done["result"]["content"][0]["text"], "counted to 2",
+        "{done}"
+    );
+}
+
+#[test]
+fn sqlite_tool_calls_as_tasks() {
+    tasks_over_http(sqlite_site(), &sqlite_url("tasks"));
+}
+
+#[test]
+fn postgres_tool_calls_as_tasks() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    tasks_over_http(
+        pg_site(),
+        &fresh_postgres_database(&base, "mango_e2e_tasks"),
+    );
 }

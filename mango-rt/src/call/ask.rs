@@ -338,6 +338,15 @@ pub(crate) fn check_capability(
 pub(crate) type Script =
     Arc<dyn Fn(InputRequest) -> BoxFuture<Result<Value, AskError>> + Send + Sync + 'static>;
 
+/// The questions of a call run as a task (`runtime::tasks`): each is put in the task
+/// (`input_required`, shown by `tasks/get`) and answered by the client's `tasks/update`.
+pub(crate) trait TaskAsk: Send + Sync {
+    /// The capabilities the client declared on the call.
+    fn caps(&self) -> &ClientCapabilities;
+    /// The client's result for `request`.
+    fn ask(self: Arc<Self>, request: InputRequest) -> BoxFuture<Result<Value, AskError>>;
+}
+
 /// How a call asks its client.
 #[derive(Clone, Default)]
 pub(crate) enum Asker {
@@ -354,6 +363,8 @@ pub(crate) enum Asker {
     },
     /// 2026-07-28: a round of the multi-round-trip pattern.
     Rounds(Arc<Rounds>),
+    /// A call run as a task: its questions wait in the task for `tasks/update`.
+    Task(Arc<dyn TaskAsk>),
     /// A test's script.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     Script {
@@ -405,6 +416,10 @@ impl Asker {
             Asker::Script { caps, script } => {
                 check_capability(caps, &request)?;
                 script(request).await
+            }
+            Asker::Task(task) => {
+                check_capability(task.caps(), &request)?;
+                task.clone().ask(request).await
             }
         }
     }

@@ -24,7 +24,7 @@ mod inject;
 mod output;
 
 pub use ask::{Answer, AskError, Sampled, Sampling};
-pub(crate) use ask::{Asker, Rounds, digest as question_digest};
+pub(crate) use ask::{Asker, Rounds, TaskAsk, digest as question_digest};
 #[cfg_attr(not(feature = "testing"), allow(unused_imports))]
 pub(crate) use ask::{Script, describe as describe_question};
 
@@ -340,6 +340,8 @@ pub(crate) struct Channel {
     /// Passed when the call begins to end its transaction: from then on it is not
     /// stopped (a cancellation that comes later is answered with what the call did).
     pub commit: crate::db::CommitPoint,
+    /// A call run as a task: its latest progress, for `tasks/get`'s status message.
+    pub task_status: Option<Arc<std::sync::Mutex<Option<String>>>>,
 }
 
 /// An item's view of its call: what is called, by whom, the app's typed settings, the
@@ -583,6 +585,18 @@ impl Context {
     /// Reports progress (`notifications/progress`) when the client asked for it (sent a
     /// `progressToken`); otherwise does nothing.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        if let Some(status) = &self.inner.channel.task_status {
+            // A task's progress is read with `tasks/get` (its request was answered).
+            let mut said = match total {
+                Some(total) => format!("{progress}/{total}"),
+                None => format!("{progress}"),
+            };
+            if let Some(message) = message {
+                said = format!("{said}: {message}");
+            }
+            *status.lock().unwrap_or_else(|p| p.into_inner()) = Some(said);
+            return;
+        }
         let (Some(peer), Some(token)) =
             (&self.inner.channel.peer, &self.inner.channel.progress_token)
         else {

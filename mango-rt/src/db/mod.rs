@@ -280,6 +280,15 @@ impl Database {
         }
     }
 
+    /// SQLite: this process's turn to write if no call holds it now (`None`: one
+    /// does); PostgreSQL: no turn is needed (`Some(None)`).
+    pub(crate) fn try_write_turn(&self) -> Option<Option<tokio::sync::OwnedSemaphorePermit>> {
+        if !cfg!(feature = "sqlite") {
+            return Some(None);
+        }
+        self.writer.clone().try_acquire_owned().ok().map(Some)
+    }
+
     /// A connection from the pool, waiting at most the checkout timeout.
     pub(crate) async fn get(&self) -> Result<Object<Db>, CheckoutError> {
         match tokio::time::timeout(self.checkout_timeout, self.pool.get()).await {

@@ -82,6 +82,8 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
                 workers.count()
             );
         }
+        // The tasks' keeper: tasks of a server that died are failed, old ones removed.
+        let tasks = runtime.keep_tasks();
         let summary = super::apps::summary(&runtime);
         let served = match bound {
             None => {
@@ -98,6 +100,9 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
         // The drain waited for the runs going (they are calls in flight); those left
         // are stopped and released.
         workers.stop(Duration::from_millis(100)).await;
+        if let Some(tasks) = tasks {
+            tasks.abort();
+        }
         // Once the last call drained: the apps' shutdown hooks, then the database.
         runtime.shut_down().await;
         runtime.database().close();

@@ -116,7 +116,26 @@ pub struct ToolEntry {
     pub atomic: Option<bool>,
     /// The OAuth scopes a caller needs (`#[tool(scopes = ["notes:write"])]`).
     pub scopes: &'static [&'static str],
+    /// `#[tool(task)]`: whether a call may be answered with a task handle (the MCP
+    /// tasks extension).
+    pub task: TaskMode,
     pub call: fn(Call) -> BoxFuture<Output>,
+}
+
+/// Whether a tool's calls run as tasks of the MCP tasks extension
+/// (`io.modelcontextprotocol/tasks`): the call is answered at once with a task handle,
+/// and the client polls `tasks/get` for its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskMode {
+    /// Never: the call is answered with its result (the default).
+    #[default]
+    Forbidden,
+    /// When the client declares the extension on the request; otherwise the call is
+    /// answered with its result.
+    Optional,
+    /// Always: a client that does not declare the extension gets -32021 (a missing
+    /// required client capability).
+    Required,
 }
 
 /// One `#[resource]` (a static resource, or a template when its URI has `{…}`), as the

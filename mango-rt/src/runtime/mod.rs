@@ -29,6 +29,7 @@ mod pages;
 mod prompts;
 mod resources;
 mod rounds;
+mod tasks;
 mod tools;
 
 pub(crate) use error::Kind as ErrorKind;
@@ -227,6 +228,9 @@ impl Runtime {
         }
         if Runtime::has_jobs() {
             sources.push((crate::registry::BUILTIN_APP, &crate::jobs::MIGRATIONS));
+        }
+        if tools.has_task_tools() {
+            sources.push((crate::registry::BUILTIN_APP, &crate::tasks::MIGRATIONS));
         }
         if crate::builtin::Builtin::Audit.listed(&settings) {
             sources.push((

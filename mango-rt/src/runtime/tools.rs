@@ -62,6 +62,13 @@ impl Tools {
         self.by_name.get(name).map(|&i| &self.list[i])
     }
 
+    /// Whether a tool may run as a task (`#[tool(task)]`).
+    pub fn has_task_tools(&self) -> bool {
+        self.list
+            .iter()
+            .any(|t| t.entry.task != crate::registry::TaskMode::Forbidden)
+    }
+
     /// Builds the table; `apps` gains an entry (its package name as prefix) for the app
     /// of a linked tool that is not installed.
     pub fn new(

@@ -1,0 +1,630 @@
+//! Tool calls run as tasks (the MCP tasks extension, `io.modelcontextprotocol/tasks`).
+//!
+//! A call of a `#[tool(task)]` whose client declares the extension is answered at once
+//! with a task handle: its row in `mango_tasks` is written first (so that `tasks/get`
+//! finds it on any replica), then the call runs in this process, through the pipeline
+//! as any call, in its own transaction. Its progress (`ctx.progress`) and the questions
+//! it asks (`ctx.elicit`, `ctx.sample`: the task is `input_required` until `tasks/update`
+//! answers) are written to the row; so is its result. `tasks/cancel` stops it: its
+//! future is dropped and its transaction rolled back (unless it had begun to commit:
+//! then it completes). The process running a task holds a lease on it; a process that
+//! dies leaves the lease to run out, and another marks the task failed, saying so.
+//! Tasks are removed once `[tasks] ttl` has passed since their creation.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use rmcp::model::{
+    CallToolResult, ClientCapabilities, DetailedTask, ErrorData, InputRequest, Task,
+};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::Runtime;
+use crate::call::{AskError, Asker, BoxFuture, Caller, Channel, LogFilter};
+use crate::db::{Ended, QueryError};
+use crate::registry::TaskMode;
+use crate::state::State;
+use crate::tasks::{TaskRow, mango_tasks, status};
+use crate::util::{now_ms, random_hex};
+
+/// What this process knows of a task it runs: what stops it, its progress, and its
+/// questions and their answers. `tasks/get` and `tasks/update` here use it (on SQLite
+/// the task's own transaction may hold the database); the row has it too, for the
+/// other replicas, written when the database lets.
+struct Live {
+    stop: CancellationToken,
+    progress: Arc<Mutex<Option<String>>>,
+    asked: Mutex<BTreeMap<String, InputRequest>>,
+    answered: Mutex<BTreeMap<String, Value>>,
+    changed: tokio::sync::Notify,
+}
+
+/// The tasks this process runs, by id.
+static RUNNING: LazyLock<Mutex<HashMap<String, Arc<Live>>>> = LazyLock::new(Default::default);
+
+fn live(id: &str) -> Option<Arc<Live>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(id)
+        .cloned()
+}
+
+/// How often a running task looks at its row (cancelled elsewhere? answers come?).
+const LOOK: Duration = Duration::from_millis(250);
+/// A task's lease: renewed every third of it; a task whose lease ran out (its process
+/// died) is failed by another.
+const LEASE_MS: i64 = 30_000;
+
+/// The error a caller gets for a task it cannot see (unknown, expired, another's).
+fn no_such_task(id: &str) -> ErrorData {
+    ErrorData::invalid_params(
+        format!("there is no task `{id}` (unknown, expired, or another caller's)"),
+        None,
+    )
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ErrorData {
+    ErrorData::internal_error(format!("the tasks' table could not be used: {e}"), None)
+}
+
+/// The questions of one task: each is kept with the task (`input_required`) until
+/// `tasks/update` answers it.
+struct Questions {
+    state: Arc<State>,
+    id: String,
+    caps: ClientCapabilities,
+    next: AtomicUsize,
+    live: Arc<Live>,
+}
+
+impl Questions {
+    /// The row's status and questions, for the other replicas (when the database lets:
+    /// on SQLite the task's own transaction may hold it).
+    async fn write(&self, status: &str, asked: Option<String>) {
+        let Some(turn) = self.state.database.try_write_turn() else {
+            return;
+        };
+        if let Ok(mut db) = self.state.database.get().await {
+            let _ = diesel::update(mango_tasks::table.find(&self.id))
+                .set((
+                    mango_tasks::status.eq(status),
+                    mango_tasks::input_requests.eq(asked),
+                    mango_tasks::updated_ms.eq(now_ms()),
+                ))
+                .execute(&mut *db)
+                .await;
+        }
+        drop(turn);
+    }
+
+    /// An answer another replica's `tasks/update` wrote to the row.
+    async fn answer_in_row(&self, key: &str) -> Option<Value> {
+        let mut db = self.state.database.get().await.ok()?;
+        let answers: Option<String> = mango_tasks::table
+            .find(&self.id)
+            .select(mango_tasks::input_responses)
+            .first(&mut *db)
+            .await
+            .ok()?;
+        serde_json::from_str::<BTreeMap<String, Value>>(&answers?)
+            .ok()?
+            .remove(key)
+    }
+}
+
+impl crate::call::TaskAsk for Questions {
+    fn caps(&self) -> &ClientCapabilities {
+        &self.caps
+    }
+
+    fn ask(self: Arc<Self>, request: InputRequest) -> BoxFuture<Result<Value, AskError>> {
+        Box::pin(async move {
+            let key = format!("q{}", self.next.fetch_add(1, Ordering::SeqCst));
+            let asked = {
+                let mut asked = self.live.asked.lock().unwrap_or_else(|p| p.into_inner());
+                asked.insert(key.clone(), request);
+                serde_json::to_string(&*asked).ok()
+            };
+            self.write(status::INPUT_REQUIRED, asked).await;
+            loop {
+                let answer = self
+                    .live
+                    .answered
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&key);
+                let answer = match answer {
+                    Some(answer) => Some(answer),
+                    None => self.answer_in_row(&key).await,
+                };
+                if let Some(answer) = answer {
+                    let left = {
+                        let mut asked = self.live.asked.lock().unwrap_or_else(|p| p.into_inner());
+                        asked.remove(&key);
+                        (!asked.is_empty())
+                            .then(|| serde_json::to_string(&*asked).ok())
+                            .flatten()
+                    };
+                    let status = if left.is_some() {
+                        status::INPUT_REQUIRED
+                    } else {
+                        status::WORKING
+                    };
+                    self.write(status, left).await;
+                    return Ok(answer);
+                }
+                tokio::select! {
+                    () = self.live.changed.notified() => {}
+                    () = tokio::time::sleep(LOOK) => {}
+                }
+            }
+        })
+    }
+}
+
+impl Runtime {
+    /// Whether a tool may run as a task (then the extension is advertised).
+    pub(crate) fn has_task_tools(&self) -> bool {
+        self.tools.has_task_tools()
+    }
+
+    /// The tool's task mode (`None`: no such tool).
+    pub(crate) fn task_mode(&self, name: &str) -> Option<TaskMode> {
+        self.tools.get(name).map(|t| t.entry.task)
+    }
+
+    /// The caller's key, to which a task belongs.
+    fn owner(caller: &Caller) -> Option<String> {
+        caller.identity.as_ref().map(crate::call::Identity::key)
+    }
+
+    fn poll_ms(&self) -> u64 {
+        let seconds = self.settings().tasks.poll.clamp(0.01, 3600.0);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ms = (seconds * 1000.0) as u64;
+        ms
+    }
+
+    /// Makes the task of a call of `name` (its row written before this returns), and
+    /// runs the call in this process.
+    pub(crate) async fn start_task(
+        self: &Arc<Self>,
+        name: &str,
+        arguments: serde_json::Map<String, Value>,
+        caller: Caller,
+        mut channel: Channel,
+        caps: ClientCapabilities,
+    ) -> Result<Task, ErrorData> {
+        let now = now_ms();
+        #[allow(clippy::cast_possible_truncation)]
+        let ttl_ms = (self.settings().tasks.ttl.clamp(1.0, 1e9) * 1000.0) as i64;
+        let id = random_hex(16);
+        let lease = random_hex(16);
+        {
+            let _turn = self.database().write_turn().await.map_err(unavailable)?;
+            let mut db = self.database().get().await.map_err(unavailable)?;
+            diesel::insert_into(mango_tasks::table)
+                .values((
+                    mango_tasks::id.eq(&id),
+                    mango_tasks::tool.eq(name),
+                    mango_tasks::arguments.eq(Value::Object(arguments.clone()).to_string()),
+                    mango_tasks::owner.eq(Self::owner(&caller)),
+                    mango_tasks::status.eq(status::WORKING),
+                    mango_tasks::cancel.eq(false),
+                    mango_tasks::lease.eq(&lease),
+                    mango_tasks::lease_until_ms.eq(now.saturating_add(LEASE_MS)),
+                    mango_tasks::created_ms.eq(now),
+                    mango_tasks::updated_ms.eq(now),
+                    mango_tasks::expires_ms.eq(now.saturating_add(ttl_ms)),
+                ))
+                .execute(&mut *db)
+                .await
+                .map_err(|e| {
+                    unavailable(format!(
+                        "{e}{}",
+                        if e.to_string().contains("no such table")
+                            || e.to_string().contains("does not exist")
+                        {
+                            " (run `cargo mango migrate`: it makes mango's tasks table)"
+                        } else {
+                            ""
+                        }
+                    ))
+                })?;
+        }
+        // The request has its answer (the handle): the call talks to the task's row.
+        let progress: Arc<Mutex<Option<String>>> = Arc::default();
+        channel.task_status = Some(progress.clone());
+        channel.peer = None;
+        channel.progress_token = None;
+        channel.log = LogFilter::Nothing;
+        let stop = CancellationToken::new();
+        let here = Arc::new(Live {
+            stop: stop.clone(),
+            progress: progress.clone(),
+            asked: Mutex::default(),
+            answered: Mutex::default(),
+            changed: tokio::sync::Notify::new(),
+        });
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), here.clone());
+        channel.asker = Asker::Task(Arc::new(Questions {
+            state: self.state.clone(),
+            id: id.clone(),
+            caps,
+            next: AtomicUsize::new(0),
+            live: here,
+        }));
+        let rt = self.clone();
+        let (task_id, tool) = (id.clone(), name.to_owned());
+        tokio::spawn(async move {
+            rt.run_task(
+                &task_id, &tool, &lease, arguments, caller, channel, progress, stop,
+            )
+            .await;
+            RUNNING
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&task_id);
+        });
+        let row = TaskRow {
+            id,
+            owner: None,
+            status: status::WORKING.into(),
+            status_message: None,
+            result: None,
+            error: None,
+            input_requests: None,
+            created_ms: now,
+            updated_ms: now,
+            expires_ms: now.saturating_add(ttl_ms),
+        };
+        Ok(row.task(self.poll_ms()))
+    }
+
+    /// Runs a task's call to its end (or its cancellation) and writes how it ended.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_task(
+        self: &Arc<Self>,
+        id: &str,
+        tool: &str,
+        lease: &str,
+        arguments: serde_json::Map<String, Value>,
+        caller: Caller,
+        channel: Channel,
+        progress: Arc<Mutex<Option<String>>>,
+        stop: CancellationToken,
+    ) {
+        let commit = channel.commit.clone();
+        let call = self.call_tool(tool, arguments, caller, channel);
+        let watch = self.watch_task(id, lease, &progress, &stop);
+        let ended = commit.unless(watch, call).await;
+        let (state, result, error): (&str, Option<String>, Option<String>) = match ended {
+            Ended::Done(Some(result)) | Ended::Late(Some(result)) => {
+                let result: CallToolResult = result;
+                (status::COMPLETED, serde_json::to_string(&result).ok(), None)
+            }
+            Ended::Done(None) | Ended::Late(None) => (
+                status::FAILED,
+                None,
+                Some(
+                    serde_json::json!({"code": -32602, "message": self.unknown_tool(tool)})
+                        .to_string(),
+                ),
+            ),
+            Ended::Stopped => (status::CANCELLED, None, None),
+        };
+        let message = match state {
+            status::CANCELLED => Some(
+                "cancelled: the call was stopped and what it changed was rolled back".to_owned(),
+            ),
+            _ => progress.lock().unwrap_or_else(|p| p.into_inner()).take(),
+        };
+        let written = async {
+            let _turn = self.database().write_turn().await?;
+            let mut db = self.database().get().await?;
+            diesel::update(
+                mango_tasks::table.filter(mango_tasks::id.eq(id).and(mango_tasks::lease.eq(lease))),
+            )
+            .set((
+                mango_tasks::status.eq(state),
+                mango_tasks::status_message.eq(message),
+                mango_tasks::result.eq(result),
+                mango_tasks::error.eq(error),
+                mango_tasks::input_requests.eq(None::<String>),
+                mango_tasks::lease.eq(None::<String>),
+                mango_tasks::lease_until_ms.eq(None::<i64>),
+                mango_tasks::updated_ms.eq(now_ms()),
+            ))
+            .execute(&mut *db)
+            .await
+            .map_err(QueryError::from)
+        };
+        if let Err(e) = written.await {
+            tracing::error!(
+                task = id,
+                tool,
+                "the end of a task could not be written ({state}): {e}"
+            );
+        }
+    }
+
+    /// Until the task is to stop: `tasks/cancel` here (the token) or on another replica
+    /// (the row's flag), or its TTL passed. Meanwhile writes its progress and renews
+    /// its lease.
+    async fn watch_task(
+        &self,
+        id: &str,
+        lease: &str,
+        progress: &Mutex<Option<String>>,
+        stop: &CancellationToken,
+    ) {
+        let mut said: Option<String> = None;
+        let mut renewed = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(LOOK) => {}
+            }
+            let now_said = progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let renew = renewed.elapsed() >= Duration::from_millis(10_000);
+            if now_said != said || renew {
+                // SQLite: only when no writer holds the database (the task's own call
+                // may); the next look tries again.
+                let turn = if cfg!(feature = "sqlite") {
+                    self.database().try_write_turn()
+                } else {
+                    Some(None)
+                };
+                if let Some(turn) = turn
+                    && let Ok(mut db) = self.database().get().await
+                {
+                    let now = now_ms();
+                    let done = diesel::update(
+                        mango_tasks::table
+                            .filter(mango_tasks::id.eq(id).and(mango_tasks::lease.eq(lease))),
+                    )
+                    .set((
+                        mango_tasks::status_message.eq(&now_said),
+                        mango_tasks::lease_until_ms.eq(now.saturating_add(LEASE_MS)),
+                        mango_tasks::updated_ms.eq(now),
+                    ))
+                    .execute(&mut *db)
+                    .await;
+                    drop(turn);
+                    if done.is_ok() {
+                        said = now_said;
+                        renewed = tokio::time::Instant::now();
+                    }
+                }
+            }
+            // Cancelled on another replica, or expired.
+            if let Ok(mut db) = self.database().get().await {
+                let row: Option<(bool, i64)> = mango_tasks::table
+                    .find(id)
+                    .select((mango_tasks::cancel, mango_tasks::expires_ms))
+                    .first(&mut *db)
+                    .await
+                    .optional()
+                    .unwrap_or(Some((false, i64::MAX)));
+                match row {
+                    Some((false, expires)) if expires > now_ms() => {}
+                    _ => return,
+                }
+            }
+        }
+    }
+
+    /// `tasks/get`: the caller's task, as it is now.
+    pub(crate) async fn get_task(
+        &self,
+        id: &str,
+        caller: &Caller,
+    ) -> Result<DetailedTask, ErrorData> {
+        let mut db = self.database().get().await.map_err(unavailable)?;
+        let row = crate::tasks::get(&mut db, id, now_ms())
+            .await
+            .map_err(unavailable)?
+            .filter(|row| row.owner == Self::owner(caller))
+            .ok_or_else(|| no_such_task(id))?;
+        let mut row = row;
+        if let Some(here) = live(id)
+            && matches!(
+                row.status.as_str(),
+                status::WORKING | status::INPUT_REQUIRED
+            )
+        {
+            // Running here: what the process knows is newer than the row.
+            let asked = here.asked.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if asked.is_empty() {
+                row.status = status::WORKING.into();
+                row.input_requests = None;
+            } else {
+                row.status = status::INPUT_REQUIRED.into();
+                row.input_requests = serde_json::to_string(&asked).ok();
+            }
+            if let Some(said) = here
+                .progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            {
+                row.status_message = Some(said);
+            }
+        }
+        Ok(row.detailed(self.poll_ms()))
+    }
+
+    /// `tasks/update`: the client's answers to the task's questions (answers to
+    /// questions it has not asked, or has had answered, are ignored, as the extension
+    /// says).
+    pub(crate) async fn update_task(
+        &self,
+        id: &str,
+        caller: &Caller,
+        responses: BTreeMap<String, Value>,
+    ) -> Result<(), ErrorData> {
+        if let Some(here) = live(id) {
+            // Running here: the answers go to the question that waits (after the
+            // owner's check).
+            self.get_task(id, caller).await?;
+            {
+                let asked = here.asked.lock().unwrap_or_else(|p| p.into_inner());
+                let mut answered = here.answered.lock().unwrap_or_else(|p| p.into_inner());
+                for (key, answer) in responses {
+                    if asked.contains_key(&key) {
+                        answered.insert(key, answer);
+                    }
+                }
+            }
+            here.changed.notify_waiters();
+            return Ok(());
+        }
+        let _turn = self.database().write_turn().await.map_err(unavailable)?;
+        let mut db = self.database().get().await.map_err(unavailable)?;
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = mango_tasks::table
+            .find(id)
+            .filter(mango_tasks::expires_ms.gt(now_ms()))
+            .select((
+                mango_tasks::owner,
+                mango_tasks::input_requests,
+                mango_tasks::input_responses,
+            ))
+            .first(&mut *db)
+            .await
+            .optional()
+            .map_err(unavailable)?;
+        let Some((_, asked, answered)) = row.filter(|r| r.0 == Self::owner(caller)) else {
+            return Err(no_such_task(id));
+        };
+        let asked: BTreeMap<String, Value> = asked
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default();
+        let mut answered: BTreeMap<String, Value> = answered
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default();
+        let mut new = false;
+        for (key, answer) in responses {
+            if asked.contains_key(&key) && !answered.contains_key(&key) {
+                answered.insert(key, answer);
+                new = true;
+            }
+        }
+        if new {
+            diesel::update(mango_tasks::table.find(id))
+                .set((
+                    mango_tasks::input_responses
+                        .eq(serde_json::to_string(&answered).unwrap_or_default()),
+                    mango_tasks::updated_ms.eq(now_ms()),
+                ))
+                .execute(&mut *db)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// `tasks/cancel`: stops the caller's task (at once when it runs here; within a
+    /// look, 250 ms, on another replica).
+    pub(crate) async fn cancel_task(&self, id: &str, caller: &Caller) -> Result<(), ErrorData> {
+        if let Some(here) = live(id) {
+            // Running here: stopped at once (its end writes `cancelled`).
+            self.get_task(id, caller).await?;
+            here.stop.cancel();
+            return Ok(());
+        }
+        {
+            let _turn = self.database().write_turn().await.map_err(unavailable)?;
+            let mut db = self.database().get().await.map_err(unavailable)?;
+            let owner = Self::owner(caller);
+            let found = crate::tasks::get(&mut db, id, now_ms())
+                .await
+                .map_err(unavailable)?
+                .filter(|row| row.owner == owner)
+                .ok_or_else(|| no_such_task(id))?;
+            if matches!(
+                found.status.as_str(),
+                status::WORKING | status::INPUT_REQUIRED
+            ) {
+                diesel::update(mango_tasks::table.find(id))
+                    .set((
+                        mango_tasks::cancel.eq(true),
+                        mango_tasks::updated_ms.eq(now_ms()),
+                    ))
+                    .execute(&mut *db)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tasks whose process stopped renewing its lease (it died): failed, saying
+    /// so; and the tasks past their TTL: removed.
+    pub(crate) async fn look_after_tasks(&self) -> Result<(), QueryError> {
+        let now = now_ms();
+        let _turn = self.database().write_turn().await?;
+        let mut db = self.database().get().await?;
+        let error = serde_json::json!({
+            "code": -32603,
+            "message": "the server running this task stopped before it finished (killed, or its machine went down); what the call changed was rolled back: call the tool again",
+        })
+        .to_string();
+        // Not those this process runs: on SQLite a task whose own transaction holds the
+        // database cannot renew its lease, and is still alive.
+        let here: Vec<String> = RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let failed = diesel::update(
+            mango_tasks::table.filter(
+                mango_tasks::status
+                    .eq_any([status::WORKING, status::INPUT_REQUIRED])
+                    .and(mango_tasks::lease_until_ms.lt(now))
+                    .and(mango_tasks::id.ne_all(here)),
+            ),
+        )
+        .set((
+            mango_tasks::status.eq(status::FAILED),
+            mango_tasks::error.eq(&error),
+            mango_tasks::lease.eq(None::<String>),
+            mango_tasks::lease_until_ms.eq(None::<i64>),
+            mango_tasks::updated_ms.eq(now),
+        ))
+        .execute(&mut *db)
+        .await?;
+        if failed > 0 {
+            tracing::warn!(failed, "tasks whose server stopped were marked failed");
+        }
+        diesel::delete(mango_tasks::table.filter(mango_tasks::expires_ms.lt(now)))
+            .execute(&mut *db)
+            .await?;
+        Ok(())
+    }
+
+    /// Looks after the tasks every 10 s (in `serve`), until `stop`.
+    pub(crate) fn keep_tasks(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        if !self.has_task_tools() {
+            return None;
+        }
+        let rt = self.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                if let Err(e) = rt.look_after_tasks().await {
+                    tracing::warn!("tasks: could not look after them: {e}");
+                }
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+        }))
+    }
+}
