@@ -68,8 +68,9 @@ mod util;
 ///   error the function itself is kept, so its callers report nothing more.
 /// - Options: `name`, `description`, `title`, `read_only`, `destructive`,
 ///   `idempotent`, `open_world` (flags, or `= bool`: MCP's annotations), `atomic =
-///   false`, `scopes = ["notes:write"]` (the OAuth scopes a caller needs), `crate =
-///   path` (default `::mango_rt`).
+///   false`, `scopes = ["notes:write"]` (the OAuth scopes a caller needs), `task` (or
+///   `task = "optional" | "required"`: the call may be answered with a task handle of
+///   MCP's tasks extension), `crate = path` (default `::mango_rt`).
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     let input: proc_macro2::TokenStream = input.into();
