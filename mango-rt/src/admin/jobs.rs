@@ -34,16 +34,9 @@ fn row_json(j: &JobRow) -> Value {
     })
 }
 
-async fn rows(admin: &Admin, status: Option<&str>) -> Result<Vec<Value>, String> {
-    let mut db = admin
-        .runtime
-        .database()
-        .get()
-        .await
-        .map_err(|e| e.to_string())?;
-    let rows = jobs::list(&mut db, status, PAGE)
-        .await
-        .map_err(|e| format!("{e} (has `cargo mango migrate` made mango's jobs table?)"))?;
+async fn rows(admin: &Admin, status: Option<&str>) -> Result<Vec<Value>, crate::db::QueryError> {
+    let mut db = admin.runtime.database().get().await?;
+    let rows = jobs::list(&mut db, status, PAGE).await?;
     Ok(rows.iter().map(row_json).collect())
 }
 
@@ -69,7 +62,11 @@ async fn page(
     });
     match rows(admin, status.as_deref()).await {
         Ok(rows) => ctx["rows"] = json!(rows),
-        Err(e) => ctx["problem"] = json!(format!("the jobs could not be read: {e}")),
+        Err(e) => {
+            ctx["problem"] = json!(format!(
+                "the jobs could not be read: {e} (has `cargo mango migrate` made mango's jobs table?)"
+            ));
+        }
     }
     admin.render(code, "jobs.html", Some(session), ctx)
 }
