@@ -502,7 +502,7 @@ fn serve_warns_about_pending_migrations_and_bad_urls_stop_it() {
     let (code, _, err) = run(site, &url, &["serve", "--transport", "stdio"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("3 migration(s) not applied") && err.contains("cargo mango migrate"),
+        err.contains("5 migration(s) not applied") && err.contains("cargo mango migrate"),
         "{err}"
     );
     for (bad, expected) in [
