@@ -1154,7 +1154,7 @@ fn tasks_over_http(site: &Site, url: &str) {
         "{plain}"
     );
     let refused = call(
-        "ledger_insert_slowly",
+        "ledger_insert_as_task",
         json!({"label": "x", "millis": 1}),
         false,
     );
@@ -1194,7 +1194,7 @@ fn tasks_over_http(site: &Site, url: &str) {
     // Cancelled: its insert is rolled back.
     let before = call("ledger_count", json!({}), false);
     let made = call(
-        "ledger_insert_slowly",
+        "ledger_insert_as_task",
         json!({"label": "cancelled", "millis": 1500}),
         true,
     );
@@ -1207,7 +1207,7 @@ fn tasks_over_http(site: &Site, url: &str) {
     assert_eq!(before["result"], after["result"], "{after}");
     // One that completes writes.
     let made = call(
-        "ledger_insert_slowly",
+        "ledger_insert_as_task",
         json!({"label": "kept", "millis": 10}),
         true,
     );

@@ -1,7 +1,7 @@
 -- The apps' #[job]s: one row per job enqueued, from queued to completed, failed or
 -- cancelled; a worker holds a running one with a lease (a token and an end time) that
 -- it renews, and marks it done in the job's own transaction.
-CREATE TABLE mango_jobs (
+CREATE TABLE IF NOT EXISTS mango_jobs (
     id TEXT PRIMARY KEY NOT NULL,
     name TEXT NOT NULL,
     arguments TEXT NOT NULL,
@@ -20,4 +20,4 @@ CREATE TABLE mango_jobs (
     updated_ms BIGINT NOT NULL,
     finished_ms BIGINT
 );
-CREATE INDEX mango_jobs_due ON mango_jobs (status, run_after_ms);
+CREATE INDEX IF NOT EXISTS mango_jobs_due ON mango_jobs (status, run_after_ms);

@@ -1,7 +1,7 @@
 -- Tool calls run as tasks (the MCP tasks extension, io.modelcontextprotocol/tasks): one
 -- row per task, its state as `tasks/get` tells it, the questions it asks and their
 -- answers, and the lease of the process running it.
-CREATE TABLE mango_tasks (
+CREATE TABLE IF NOT EXISTS mango_tasks (
     id TEXT PRIMARY KEY NOT NULL,
     tool TEXT NOT NULL,
     arguments TEXT NOT NULL,
@@ -19,4 +19,4 @@ CREATE TABLE mango_tasks (
     updated_ms BIGINT NOT NULL,
     expires_ms BIGINT NOT NULL
 );
-CREATE INDEX mango_tasks_expires ON mango_tasks (expires_ms);
+CREATE INDEX IF NOT EXISTS mango_tasks_expires ON mango_tasks (expires_ms);
