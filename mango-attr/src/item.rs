@@ -581,6 +581,34 @@ pub(crate) fn generic_fields(arguments: &[Argument]) -> (Vec<Ident>, Vec<TokenSt
 }
 
 /// `__mango_t_<name>`: an argument's tag.
+/// The fields of an item's argument struct, generic over their types: each field's type
+/// is a generic parameter, instantiated with its parameter's tag type (the parameter's
+/// own type, or a stand-in for an injected type written by value, which gets one clear
+/// error instead of serde's). A field with `#[serde(…)]` or `#[schemars(…)]` options
+/// keeps its own type, which the options may depend on (`default`, `deserialize_with`
+/// …). Returns the generic parameters, the tags they take, and the fields.
+pub(crate) fn argument_fields(
+    arguments: &[Argument],
+) -> (Vec<Ident>, Vec<Ident>, Vec<TokenStream>) {
+    let mut generics: Vec<Ident> = Vec::new();
+    let mut tags: Vec<Ident> = Vec::new();
+    let fields = arguments
+        .iter()
+        .map(|a| {
+            let (ident, ty, attrs) = (&a.ident, &a.ty, &a.attrs);
+            if attrs.iter().any(|at| !at.path().is_ident("doc")) {
+                quote!(#(#attrs)* #ident: #ty,)
+            } else {
+                let g = format_ident!("__A{}", generics.len());
+                generics.push(g.clone());
+                tags.push(tag_ident(ident));
+                quote!(#(#attrs)* #ident: #g,)
+            }
+        })
+        .collect();
+    (generics, tags, fields)
+}
+
 pub(crate) fn tag_ident(ident: &Ident) -> Ident {
     format_ident!("__mango_t_{}", ident_name(ident), span = ident.span())
 }

@@ -4,13 +4,13 @@
 //! which takes the job's arguments and returns the `mango_rt::Job` to enqueue.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Path, Token};
 
 use crate::item::{
-    Front, ItemKind, ParamRules, argument_tags, call_body, entry_meta, front, tag_ident, wrap,
+    Front, ItemKind, ParamRules, argument_fields, argument_tags, call_body, entry_meta, front, wrap,
 };
 use crate::util::{
     Errors, default_crate, option_bool, parse_flag_value, parse_options, parse_str_value,
@@ -125,23 +125,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         None => quote!(::std::option::Option::None),
     };
 
-    // As a tool's: the argument struct is generic over its fields' types (the tags').
-    let mut generics: Vec<Ident> = Vec::new();
-    let mut tag_idents: Vec<Ident> = Vec::new();
-    let fields: Vec<TokenStream> = arguments
-        .iter()
-        .map(|a| {
-            let (ident, ty, attrs) = (&a.ident, &a.ty, &a.attrs);
-            if attrs.iter().any(|at| !at.path().is_ident("doc")) {
-                quote!(#(#attrs)* #ident: #ty,)
-            } else {
-                let g = format_ident!("__A{}", generics.len());
-                generics.push(g.clone());
-                tag_idents.push(tag_ident(ident));
-                quote!(#(#attrs)* #ident: #g,)
-            }
-        })
-        .collect();
+    let (generics, tag_idents, fields) = argument_fields(&arguments);
     let arg_idents: Vec<&Ident> = arguments.iter().map(|a| &a.ident).collect();
     let arg_types: Vec<&syn::Type> = arguments.iter().map(|a| &a.ty).collect();
     let tags = argument_tags(&params, &p);

@@ -1,13 +1,13 @@
 //! `#[tool]`: an MCP tool of its app.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Path};
 
 use crate::item::{
-    Front, ItemKind, ParamRules, argument_tags, call_body, entry_meta, front, tag_ident, wrap,
+    Front, ItemKind, ParamRules, argument_fields, argument_tags, call_body, entry_meta, front, wrap,
 };
 use crate::util::{
     Errors, default_crate, doc_text, option_bool, parse_flag_value, parse_options,
@@ -130,27 +130,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         option_bool(options.open_world),
     );
 
-    // The argument struct is generic over its fields' types: each is the type of its
-    // parameter's tag (the parameter's own type, or a stand-in for an injected type
-    // written by value, which gets one clear error instead of serde's). A field with
-    // `#[serde(…)]` or `#[schemars(…)]` options keeps its own type, which the options
-    // may depend on (`default`, `deserialize_with` …).
-    let mut generics: Vec<Ident> = Vec::new();
-    let mut tag_idents: Vec<Ident> = Vec::new();
-    let fields: Vec<TokenStream> = arguments
-        .iter()
-        .map(|a| {
-            let (ident, ty, attrs) = (&a.ident, &a.ty, &a.attrs);
-            if attrs.iter().any(|at| !at.path().is_ident("doc")) {
-                quote!(#(#attrs)* #ident: #ty,)
-            } else {
-                let g = format_ident!("__A{}", generics.len());
-                generics.push(g.clone());
-                tag_idents.push(tag_ident(ident));
-                quote!(#(#attrs)* #ident: #g,)
-            }
-        })
-        .collect();
+    let (generics, tag_idents, fields) = argument_fields(&arguments);
     let arg_idents: Vec<&Ident> = arguments.iter().map(|a| &a.ident).collect();
     let tags = argument_tags(&params, &p);
     let (holders, body) = call_body(&func, &params, &returns, &p, true);

@@ -381,7 +381,8 @@ impl ServerHandler for MangoServer {
         let arguments = request.arguments.unwrap_or_default();
         // The tasks extension: the server decides per request; a task only for a
         // client that declares the extension (on the request, or at initialize).
-        if let Some(mode) = self.runtime.task_mode(&request.name)
+        if self.runtime.has_task_tools()
+            && let Some(mode) = self.runtime.task_mode(&request.name)
             && mode != TaskMode::Forbidden
         {
             let caps = context.client_capabilities().unwrap_or_default();

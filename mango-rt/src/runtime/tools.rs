@@ -55,6 +55,9 @@ pub(crate) struct Tools {
     pub listed: Vec<Tool>,
     /// The scopes each of `listed` needs.
     pub listed_scopes: Vec<&'static [&'static str]>,
+    /// Whether a tool may run as a task (`#[tool(task)]`): known once, so that a call
+    /// of a project without task tools looks for no task mode.
+    any_task: bool,
 }
 
 impl Tools {
@@ -64,9 +67,7 @@ impl Tools {
 
     /// Whether a tool may run as a task (`#[tool(task)]`).
     pub fn has_task_tools(&self) -> bool {
-        self.list
-            .iter()
-            .any(|t| t.entry.task != crate::registry::TaskMode::Forbidden)
+        self.any_task
     }
 
     /// Builds the table; `apps` gains an entry (its package name as prefix) for the app
@@ -119,11 +120,15 @@ impl Tools {
             .collect();
         let listed = list.iter().map(|t| t.tool.clone()).collect();
         let listed_scopes = list.iter().map(|t| t.entry.scopes).collect();
+        let any_task = list
+            .iter()
+            .any(|t| t.entry.task != crate::registry::TaskMode::Forbidden);
         Ok(Tools {
             list,
             by_name,
             listed,
             listed_scopes,
+            any_task,
         })
     }
 }
