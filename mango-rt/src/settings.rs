@@ -651,6 +651,9 @@ pub struct TaskSettings {
     pub ttl: f64,
     /// Seconds the client is asked to wait between two `tasks/get` (`pollIntervalMs`).
     pub poll: f64,
+    /// Seconds a server's hold on a task it runs lasts unless renewed (every third of
+    /// it): a task whose server died is marked failed by another this long after.
+    pub lease: f64,
 }
 
 impl Default for TaskSettings {
@@ -658,6 +661,7 @@ impl Default for TaskSettings {
         TaskSettings {
             ttl: 3600.0,
             poll: 1.0,
+            lease: 30.0,
         }
     }
 }

@@ -136,3 +136,90 @@ pub(crate) async fn get(db: &mut Db, id: &str, now_ms: i64) -> QueryResult<Optio
         .await
         .optional()
 }
+
+/// One row of `mango_tasks`, as `run tasks` and the admin show it.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = mango_tasks)]
+pub(crate) struct TaskListRow {
+    pub id: String,
+    pub tool: String,
+    pub arguments: String,
+    pub owner: Option<String>,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub cancel: bool,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// The states a task may be in (`run tasks --status`, the admin's filter).
+pub(crate) const STATES: [&str; 5] = [
+    status::WORKING,
+    status::INPUT_REQUIRED,
+    status::COMPLETED,
+    status::FAILED,
+    status::CANCELLED,
+];
+
+/// The newest tasks first (those not expired), at most `limit`, of `status` when given.
+pub(crate) async fn list(
+    db: &mut Db,
+    status: Option<&str>,
+    limit: i64,
+    now_ms: i64,
+) -> QueryResult<Vec<TaskListRow>> {
+    let mut query = mango_tasks::table
+        .select(TaskListRow::as_select())
+        .filter(mango_tasks::expires_ms.gt(now_ms))
+        .order((mango_tasks::created_ms.desc(), mango_tasks::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(mango_tasks::status.eq(status.to_owned()));
+    }
+    query.load(db).await
+}
+
+/// Why a task could not be cancelled from the command line or the admin.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CancelError {
+    #[error("there is no task `{0}` (`run tasks` lists them; expired ones are removed)")]
+    NotFound(String),
+    #[error("the task `{id}` has ended ({status}): there is nothing to cancel")]
+    Ended { id: String, status: String },
+    #[error("the tasks' table could not be used: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Asks a working (or input-waiting) task to stop: the process running it sees the
+/// flag within a quarter of a second, drops the call (rolled back) and marks it
+/// `cancelled`.
+pub(crate) async fn cancel(db: &mut Db, id: &str, now_ms: i64) -> Result<(), CancelError> {
+    let asked = diesel::update(
+        mango_tasks::table.filter(
+            mango_tasks::id
+                .eq(id)
+                .and(mango_tasks::expires_ms.gt(now_ms))
+                .and(mango_tasks::status.eq_any([status::WORKING, status::INPUT_REQUIRED])),
+        ),
+    )
+    .set((
+        mango_tasks::cancel.eq(true),
+        mango_tasks::updated_ms.eq(now_ms),
+    ))
+    .execute(db)
+    .await?;
+    if asked == 1 {
+        return Ok(());
+    }
+    match get(db, id, now_ms).await? {
+        None => Err(CancelError::NotFound(id.to_owned())),
+        Some(row) => Err(CancelError::Ended {
+            id: id.to_owned(),
+            status: row.status,
+        }),
+    }
+}

@@ -164,6 +164,22 @@ pub enum Round {
     InputRequired { questions: Value, state: String },
 }
 
+/// How a task ended ([`TestServer::run_task`]).
+#[derive(Debug, Clone)]
+pub struct TestTask {
+    /// Its id, as `tasks/get` and `run tasks` know it.
+    pub id: String,
+    /// `completed`, `failed` or `cancelled`.
+    pub status: String,
+    /// The status messages its progress gave (`ctx.progress`), in order, as polled.
+    pub messages: Vec<String>,
+    /// The call's result, when it completed (a tool error is a completed task whose
+    /// result is an error, as the extension says).
+    pub result: Option<TestResult>,
+    /// The JSON-RPC error, when it failed.
+    pub error: Option<Value>,
+}
+
 /// A question a tool asked the test client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Question {
@@ -659,6 +675,101 @@ impl TestServer {
             .iter()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
             .collect())
+    }
+
+    /// Calls a `#[tool(task)]` as a task (as a client that declares the tasks
+    /// extension does), and follows it to its end as that client would: polls it,
+    /// answers its questions (`tasks/update`) with the [`reply`](Self::reply)s queued,
+    /// and records every status message its progress gave. The task's row is in the
+    /// test database, as in a served project.
+    pub async fn run_task(&self, name: &str, arguments: Value) -> Result<TestTask, TestError> {
+        use rmcp::model::TaskPayload;
+        let Value::Object(arguments) = arguments else {
+            return Err(TestError::NotAnObject(arguments));
+        };
+        match self.runtime.task_mode(name) {
+            None => return Err(TestError::UnknownTool(self.runtime.unknown_tool(name))),
+            Some(crate::registry::TaskMode::Forbidden) => {
+                return Err(TestError::Protocol {
+                    code: -32602,
+                    message: format!(
+                        "`{name}` does not run as a task: mark it #[tool(task)] (TestServer::call calls it)"
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+        let caps = self.client().capabilities();
+        let task = self
+            .runtime
+            .start_task(name, arguments, self.caller(), Channel::default(), caps)
+            .await
+            .map_err(|e| TestError::Protocol {
+                code: e.code.0,
+                message: e.message.to_string(),
+            })?;
+        let id = task.task_id;
+        let mut messages: Vec<String> = Vec::new();
+        let mut answered = std::collections::BTreeSet::new();
+        loop {
+            let now = self
+                .runtime
+                .get_task(&id, &self.caller())
+                .await
+                .map_err(|e| TestError::Protocol {
+                    code: e.code.0,
+                    message: e.message.to_string(),
+                })?;
+            if let Some(said) = &now.task.status_message
+                && messages.last() != Some(said)
+            {
+                messages.push(said.clone());
+            }
+            let end = |status: &str, result, error| TestTask {
+                id: id.clone(),
+                status: status.to_owned(),
+                messages: messages.clone(),
+                result,
+                error,
+            };
+            match now.payload {
+                TaskPayload::Completed { result } => {
+                    let result: CallToolResult = serde_json::from_value(Value::Object(result))
+                        .map_err(|e| TestError::Database(format!("the task's result: {e}")))?;
+                    return Ok(end("completed", Some(TestResult(result)), None));
+                }
+                TaskPayload::Failed { error } => {
+                    return Ok(end("failed", None, Some(Value::Object(error))));
+                }
+                TaskPayload::Cancelled => return Ok(end("cancelled", None, None)),
+                TaskPayload::InputRequired { input_requests } => {
+                    let mut responses = std::collections::BTreeMap::new();
+                    for (key, request) in input_requests {
+                        if answered.contains(&key) {
+                            continue;
+                        }
+                        let (kind, _) = crate::call::describe_question(&request);
+                        let answer = self
+                            .client()
+                            .answer(&request)
+                            .ok_or_else(|| TestError::NoReply(kind.to_owned()))?;
+                        answered.insert(key.clone());
+                        responses.insert(key, answer);
+                    }
+                    if !responses.is_empty() {
+                        self.runtime
+                            .update_task(&id, &self.caller(), responses)
+                            .await
+                            .map_err(|e| TestError::Protocol {
+                                code: e.code.0,
+                                message: e.message.to_string(),
+                            })?;
+                    }
+                }
+                _ => {}
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     /// A connection to the test database, to look at what the tools did.

@@ -18,6 +18,7 @@ mod jobs;
 mod login;
 mod models;
 mod overview;
+mod tasks;
 mod try_it;
 mod users;
 mod view;
@@ -47,7 +48,10 @@ use crate::builtin::password::hash_problem;
 use access::{Access, Refused, Session, Who};
 use gate::{Form, Page};
 #[allow(clippy::wildcard_imports)]
-use {apps::*, calls::*, data::*, jobs::*, login::*, models::*, overview::*, try_it::*, users::*};
+use {
+    apps::*, calls::*, data::*, jobs::*, login::*, models::*, overview::*, tasks::*, try_it::*,
+    users::*,
+};
 
 /// A form's or a query string's pairs, in order.
 type Pairs = Vec<(String, String)>;
@@ -157,6 +161,7 @@ pub(crate) fn router(
         )
         .route(&at("/users"), get(users_page).post(users_form))
         .route(&at("/jobs"), get(jobs_page).post(jobs_form))
+        .route(&at("/tasks"), get(tasks_page).post(tasks_form))
         .route(&at("/assets/{file}"), get(asset))
         .route(&at("/{*rest}"), get(not_found))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
@@ -198,7 +203,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
-    let sources: [(&str, &str); 19] = [
+    let sources: [(&str, &str); 20] = [
         ("base.html", include_str!("templates/base.html")),
         ("macros.html", include_str!("templates/macros.html")),
         ("login.html", include_str!("templates/login.html")),
@@ -221,6 +226,7 @@ fn templates() -> Result<minijinja::Environment<'static>, Arc<minijinja::Error>>
         ("message.html", include_str!("templates/message.html")),
         ("users.html", include_str!("templates/users.html")),
         ("jobs.html", include_str!("templates/jobs.html")),
+        ("tasks.html", include_str!("templates/tasks.html")),
     ];
     for (name, source) in sources {
         // minijinja's error names the template and the line.
@@ -388,6 +394,7 @@ impl Admin {
         all.insert("user".into(), json!(session.map(|s| s.user.clone())));
         all.insert("csrf".into(), json!(session.map(|s| s.csrf.clone())));
         all.insert("has_jobs".into(), json!(Runtime::has_jobs()));
+        all.insert("has_tasks".into(), json!(self.runtime.has_task_tools()));
         all.insert(
             "manage_users".into(),
             json!(self.runtime.settings().auth.users && session.is_some_and(|s| s.superuser)),

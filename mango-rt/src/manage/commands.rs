@@ -28,7 +28,7 @@ const fn meta(name: &'static str, line: u32) -> EntryMeta {
 }
 
 /// The built-in commands.
-pub(super) static BUILTINS: [Builtin; 19] = [
+pub(super) static BUILTINS: [Builtin; 20] = [
     Builtin {
         meta: meta("check", line!()),
         about: "Check the project: settings, apps, tool names (for MCP and for common clients), authentication, pending migrations (a warning).\n\nExits 1 when something needs fixing; with --deploy, also on what must not reach production.",
@@ -136,6 +136,12 @@ pub(super) static BUILTINS: [Builtin; 19] = [
         about: "List the jobs, newest first (--status, --limit, --json); `jobs retry <id>` queues a failed or cancelled one again; `jobs cancel <id>` cancels one (a running one stops within a third of [jobs] lease, rolled back); `jobs run` runs the due ones now and exits.",
         args: super::jobs::JobsArgs::augment_args,
         run: super::jobs::jobs,
+    },
+    Builtin {
+        meta: meta("tasks", line!()),
+        about: "List the tasks of #[tool(task)] calls, newest first (--status, --limit, --json: tool, arguments, owner, status, result or error); `tasks cancel <id>` stops one (within a quarter of a second on whichever server runs it; rolled back).",
+        args: super::jobs::TasksArgs::augment_args,
+        run: super::jobs::tasks,
     },
     Builtin {
         meta: meta("nginx", line!()),

@@ -1,5 +1,6 @@
 //! The jobs' commands: `worker` (run the apps' jobs until stopped) and `jobs` (list,
-//! retry, cancel, or run the due ones once).
+//! retry, cancel, or run the due ones once); and `tasks` (list the tasks of
+//! `#[tool(task)]` calls, cancel one).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use super::commands::parse;
 use crate::call::{BoxFuture, Output};
 use crate::jobs::{self, JobRow};
 use crate::runtime::Runtime;
+use crate::tasks::{self, TaskListRow};
 
 fn no_jobs() -> Output {
     Output::Error(
@@ -161,6 +163,112 @@ fn listing(rows: &[JobRow]) -> String {
                 line.push_str(&format!("  error: {}", crate::util::clip(error, 300)));
             }
             if let Some(result) = &j.result {
+                line.push_str(&format!("  result: {}", crate::util::clip(result, 200)));
+            }
+            line.push('\n');
+            line
+        })
+        .collect()
+}
+
+/// `tasks`.
+#[derive(Args)]
+pub(super) struct TasksArgs {
+    /// Nothing (list), or `cancel <id>`.
+    action: Option<String>,
+    /// The task, for `cancel`.
+    id: Option<String>,
+    /// Only the tasks in this state: working, input_required, completed, failed,
+    /// cancelled.
+    #[arg(long)]
+    status: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 50)]
+    limit: i64,
+    /// As JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) fn tasks(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
+    Box::pin(async move {
+        let args: TasksArgs = match parse(&matches) {
+            Ok(a) => a,
+            Err(e) => return e,
+        };
+        if !rt.has_task_tools() {
+            return Output::Error(
+                "no tool runs as a task: mark one `#[mango_rt::tool(task)]`, then `cargo mango migrate`"
+                    .into(),
+            );
+        }
+        let mut db = match rt.database().get().await {
+            Ok(db) => db,
+            Err(e) => return Output::Error(e.to_string()),
+        };
+        let now = crate::util::now_ms();
+        match (args.action.as_deref(), args.id.as_deref()) {
+            (None | Some("list"), None) => {
+                if let Some(s) = &args.status
+                    && !tasks::STATES.contains(&s.as_str())
+                {
+                    return Output::Error(format!(
+                        "--status {s}: a task is one of {}",
+                        tasks::STATES.join(", ")
+                    ));
+                }
+                match tasks::list(
+                    &mut db,
+                    args.status.as_deref(),
+                    args.limit.clamp(1, 10_000),
+                    now,
+                )
+                .await
+                {
+                    Ok(rows) if args.json => Output::json(&rows),
+                    Ok(rows) => Output::Text(task_listing(&rows)),
+                    Err(e) => Output::Error(format!("the tasks could not be listed: {e}")),
+                }
+            }
+            (Some("cancel"), Some(id)) => match tasks::cancel(&mut db, id, now).await {
+                Ok(()) => Output::Text(format!(
+                    "task {id} asked to stop (the server running it stops it within a quarter of a second, rolled back)"
+                )),
+                Err(e) => Output::Error(e.to_string()),
+            },
+            (Some("cancel"), None) => {
+                Output::Error("name the task: tasks cancel <id> (`tasks` lists them)".into())
+            }
+            (Some(other), _) => Output::Error(format!(
+                "`tasks {other}`: expected `tasks` (list) or `tasks cancel <id>`"
+            )),
+            (None, Some(_)) => Output::Error("expected `tasks cancel <id>`".into()),
+        }
+    })
+}
+
+/// One line per task.
+fn task_listing(rows: &[TaskListRow]) -> String {
+    if rows.is_empty() {
+        return "no tasks\n".into();
+    }
+    rows.iter()
+        .map(|t| {
+            let mut line = format!(
+                "{}  {}  {}  owner {}  args {}",
+                t.id,
+                t.tool,
+                t.status,
+                t.owner.as_deref().unwrap_or("-"),
+                crate::util::clip(&t.arguments, 200)
+            );
+            if let Some(said) = &t.status_message {
+                line.push_str(&format!("  ({})", crate::util::clip(said, 200)));
+            }
+            if let Some(error) = &t.error {
+                line.push_str(&format!("  error: {}", crate::util::clip(error, 300)));
+            }
+            if let Some(result) = &t.result {
                 line.push_str(&format!("  result: {}", crate::util::clip(result, 200)));
             }
             line.push('\n');

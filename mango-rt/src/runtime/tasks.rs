@@ -57,9 +57,6 @@ fn live(id: &str) -> Option<Arc<Live>> {
 
 /// How often a running task looks at its row (cancelled elsewhere? answers come?).
 const LOOK: Duration = Duration::from_millis(250);
-/// A task's lease: renewed every third of it; a task whose lease ran out (its process
-/// died) is failed by another.
-const LEASE_MS: i64 = 30_000;
 
 /// The error a caller gets for a task it cannot see (unknown, expired, another's).
 fn no_such_task(id: &str) -> ErrorData {
@@ -184,6 +181,14 @@ impl Runtime {
         caller.identity.as_ref().map(crate::call::Identity::key)
     }
 
+    /// A task's lease (`[tasks] lease`), in ms: renewed every third of it; a task whose
+    /// lease ran out (its process died) is failed by another.
+    fn task_lease_ms(&self) -> i64 {
+        #[allow(clippy::cast_possible_truncation)]
+        let ms = (self.settings().tasks.lease.clamp(0.3, 86_400.0) * 1000.0) as i64;
+        ms
+    }
+
     fn poll_ms(&self) -> u64 {
         let seconds = self.settings().tasks.poll.clamp(0.01, 3600.0);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -218,7 +223,7 @@ impl Runtime {
                     mango_tasks::status.eq(status::WORKING),
                     mango_tasks::cancel.eq(false),
                     mango_tasks::lease.eq(&lease),
-                    mango_tasks::lease_until_ms.eq(now.saturating_add(LEASE_MS)),
+                    mango_tasks::lease_until_ms.eq(now.saturating_add(self.task_lease_ms())),
                     mango_tasks::created_ms.eq(now),
                     mango_tasks::updated_ms.eq(now),
                     mango_tasks::expires_ms.eq(now.saturating_add(ttl_ms)),
@@ -369,13 +374,15 @@ impl Runtime {
     ) {
         let mut said: Option<String> = None;
         let mut renewed = tokio::time::Instant::now();
+        let lease_ms = self.task_lease_ms();
+        let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(10_000));
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(LOOK) => {}
             }
             let now_said = progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let renew = renewed.elapsed() >= Duration::from_millis(10_000);
+            let renew = renewed.elapsed() >= every;
             if now_said != said || renew {
                 // SQLite: only when no writer holds the database (the task's own call
                 // may); the next look tries again.
@@ -394,7 +401,7 @@ impl Runtime {
                     )
                     .set((
                         mango_tasks::status_message.eq(&now_said),
-                        mango_tasks::lease_until_ms.eq(now.saturating_add(LEASE_MS)),
+                        mango_tasks::lease_until_ms.eq(now.saturating_add(lease_ms)),
                         mango_tasks::updated_ms.eq(now),
                     ))
                     .execute(&mut *db)
@@ -612,18 +619,22 @@ impl Runtime {
         Ok(())
     }
 
-    /// Looks after the tasks every 10 s (in `serve`), until `stop`.
+    /// Looks after the tasks every third of `[tasks] lease` (at most every 10 s), in
+    /// `serve`.
     pub(crate) fn keep_tasks(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
         if !self.has_task_tools() {
             return None;
         }
         let rt = self.clone();
+        let every =
+            Duration::from_millis(u64::try_from(self.task_lease_ms() / 3).unwrap_or(10_000))
+                .min(Duration::from_secs(10));
         Some(tokio::spawn(async move {
             loop {
                 if let Err(e) = rt.look_after_tasks().await {
                     tracing::warn!("tasks: could not look after them: {e}");
                 }
-                tokio::time::sleep(Duration::from_secs(10)).await;
+                tokio::time::sleep(every).await;
             }
         }))
     }

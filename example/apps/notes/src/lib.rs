@@ -200,6 +200,35 @@ async fn reminder(id: i64, db: &mut Db) -> Result<String, ToolError> {
     Ok(said)
 }
 
+/// Export every note as JSON lines, oldest first, 500 at a time. It may run as a task
+/// (the MCP tasks extension): a client that asks for one gets a handle at once, polls
+/// it (`tasks/get` shows how far it got) and may cancel it; `cargo mango run tasks` and
+/// the admin's Tasks page show it.
+#[tool(read_only, task)]
+async fn export_all(ctx: &Context, db: &mut Db) -> Result<String, ToolError> {
+    let total: i64 = notes::table.count().get_result(db).await?;
+    let (mut lines, mut last, mut done) = (String::new(), 0, 0_u32);
+    loop {
+        let batch: Vec<Note> = notes::table
+            .filter(notes::id.gt(last))
+            .order(notes::id)
+            .limit(500)
+            .select(Note::as_select())
+            .load(db)
+            .await?;
+        let Some(end) = batch.last() else { break };
+        last = end.id;
+        for note in &batch {
+            lines.push_str(&mango_rt::serde_json::to_string(note)?);
+            lines.push('\n');
+            done += 1;
+        }
+        ctx.progress(f64::from(done), Some(total as f64), Some("notes exported"))
+            .await;
+    }
+    Ok(lines)
+}
+
 /// What `clean_up` asks before it deletes.
 #[mango_rt::data]
 struct Confirm {
@@ -345,6 +374,31 @@ mod tests {
         let jobs = server.jobs().await.expect("jobs");
         assert_eq!(jobs[0]["status"], "completed", "{jobs:?}");
         assert_eq!(jobs[0]["result"], r#""reminder: water the mango tree""#);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_export_runs_as_a_task() {
+        let server = TestServer::new().await.expect("a test server");
+        for n in 0..1200 {
+            server
+                .call("notes_add", json!({"text": format!("note {n}")}))
+                .await
+                .expect("add");
+        }
+        let task = server
+            .run_task("notes_export_all", json!({}))
+            .await
+            .expect("the task");
+        assert_eq!(task.status, "completed", "{task:?}");
+        let text = task.result.expect("a result").text();
+        assert_eq!(text.lines().count(), 1200);
+        assert!(text.starts_with(r#"{"id":1,"text":"note 0"}"#), "{text:.60}");
+        // Its progress, as a client polling it saw it (at least the last batch's).
+        assert!(
+            task.messages.iter().any(|m| m.ends_with("/1200: notes exported")),
+            "{:?}",
+            task.messages
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -62,7 +62,7 @@
   setTimeout(poll, 2000);
 })();
 
-// mango admin: the jobs' table follows the workers without reloading: the page is
+// mango admin: the jobs' and tasks' tables follow their runs without reloading: the page is
 // fetched again every 2 s and its table swapped in (the server's own escaped HTML).
 (function () {
   "use strict";
