@@ -1215,6 +1215,78 @@ fn tasks_over_http(site: &Site, url: &str) {
     poll_task(&|| get(&id), &|t| t["status"] == "completed");
     let unknown = get("nope");
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    // A finished task: cancel and update are acknowledged (the extension's eventual
+    // consistency) and change nothing.
+    let ack = rpc_2026(at, "tasks/cancel", &id, json!({"taskId": id}), true);
+    assert!(ack.get("result").is_some(), "{ack}");
+    let ack = rpc_2026(
+        at,
+        "tasks/update",
+        &id,
+        json!({"taskId": id, "inputResponses": {"q0": {"action": "accept", "content": {}}}}),
+        true,
+    );
+    assert!(ack.get("result").is_some(), "{ack}");
+    let still = get(&id);
+    assert_eq!(still["result"]["status"], "completed", "{still}");
+    // An answer that does not fit the question: the tool is told, and says so.
+    let made = call(
+        "ledger_count_slowly",
+        json!({"steps": 1, "millis": 1, "ask": true}),
+        true,
+    );
+    let asking_id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let asking = poll_task(&|| get(&asking_id), &|t| t["status"] == "input_required");
+    let key = asking["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let ack = rpc_2026(
+        at,
+        "tasks/update",
+        &asking_id,
+        json!({"taskId": asking_id, "inputResponses": {key.as_str(): {"action": "accept", "content": {"confirm": "yes please"}}}}),
+        true,
+    );
+    assert!(ack.get("result").is_some(), "{ack}");
+    let ended = poll_task(&|| get(&asking_id), &|t| t["status"] == "completed");
+    assert_eq!(ended["result"]["isError"], true, "{ended}");
+    // `run tasks` lists them; `run tasks cancel` stops a running one (on this server,
+    // through the row), and refuses a finished one.
+    let (code, out, err) = run(site, url, &["run", "tasks", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(
+        listed.iter().any(|t| t["id"] == id.as_str()
+            && t["status"] == "completed"
+            && t["tool"] == "ledger_insert_as_task"),
+        "{out}"
+    );
+    let made = call(
+        "ledger_count_slowly",
+        json!({"steps": 40, "millis": 100}),
+        true,
+    );
+    let running = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let (code, out, err) = run(site, url, &["run", "tasks", "cancel", &running]);
+    assert_eq!(code, 0, "{out}{err}");
+    let stopped = poll_task(&|| get(&running), &|t| t["status"] == "cancelled");
+    assert!(
+        stopped["statusMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rolled back"),
+        "{stopped}"
+    );
+    let (code, _, err) = run(site, url, &["run", "tasks", "cancel", &id]);
+    assert_ne!(code, 0);
+    assert!(err.contains("has ended (completed)"), "{err}");
+    let (code, _, err) = run(site, url, &["run", "tasks", "--status", "done"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("a task is one of"), "{err}");
     // 2025-11-25: a session whose initialize declared the extension.
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}},"clientInfo":{"name":"raw","version":"1"}}}"#;
     let (status, head, body) = http_post(at, "/mcp", JSON_HEADERS, init);
@@ -1251,6 +1323,36 @@ fn tasks_over_http(site: &Site, url: &str) {
         done["result"]["content"][0]["text"], "counted to 2",
         "{done}"
     );
+    drop(server);
+    // Kept for [tasks] ttl, then gone: -32602 as for an unknown one, and no longer
+    // listed.
+    let server = site.serve_http_with_env(
+        &[],
+        &[
+            ("MANGO_DATABASE__URL", url),
+            ("MANGO_TASKS__TTL", "2"),
+            ("MANGO_TASKS__LEASE", "1.5"),
+        ],
+    );
+    let at = server.authority();
+    let at = at.as_str();
+    let made = rpc_2026(
+        at,
+        "tools/call",
+        "ledger_count_slowly",
+        json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1}}),
+        true,
+    );
+    assert_eq!(made["result"]["ttlMs"], 2000, "{made}");
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let get = |id: &str| rpc_2026(at, "tasks/get", id, json!({"taskId": id}), true);
+    poll_task(&|| get(&id), &|t| t["status"] == "completed");
+    std::thread::sleep(std::time::Duration::from_millis(2600));
+    let gone = get(&id);
+    assert_eq!(gone["error"]["code"], -32602, "{gone}");
+    let (code, out, err) = run(site, url, &["run", "tasks", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&id), "{out}");
 }
 
 #[test]
