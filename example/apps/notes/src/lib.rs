@@ -392,10 +392,15 @@ mod tests {
         assert_eq!(task.status, "completed", "{task:?}");
         let text = task.result.expect("a result").text();
         assert_eq!(text.lines().count(), 1200);
-        assert!(text.starts_with(r#"{"id":1,"text":"note 0"}"#), "{text:.60}");
+        assert!(
+            text.starts_with(r#"{"id":1,"text":"note 0"}"#),
+            "{text:.60}"
+        );
         // Its progress, as a client polling it saw it (at least the last batch's).
         assert!(
-            task.messages.iter().any(|m| m.ends_with("/1200: notes exported")),
+            task.messages
+                .iter()
+                .any(|m| m.ends_with("/1200: notes exported")),
             "{:?}",
             task.messages
         );
