@@ -18,8 +18,9 @@ mango_rt::migrations!();
 
 /// A note.
 ///
-/// `#[mango_rt::model]` serves the table as two read-only tools: `notes_note_query`
-/// (filters on `id` and `text`, an order, pages, a count) and `notes_note_get`.
+/// `#[mango_rt::model]` serves the table as read-only tools: `notes_note_query`
+/// (filters on `id` and `text`, an order, pages, a count), `notes_note_get` and
+/// `notes_note_aggregate`, and each row as the resource `notes://notes/{id}`.
 #[mango_rt::model]
 #[mango_rt::data]
 #[derive(Queryable, Selectable)]
