@@ -1159,21 +1159,26 @@ fn tasks_over_http(site: &Site, url: &str) {
         false,
     );
     assert_eq!(refused["error"]["code"], -32021, "{refused}");
+    // A task that asks (`ask`), once it waits: its id, its question's key, and the task.
+    let asking_task = || {
+        let made = call(
+            "ledger_count_slowly",
+            json!({"steps": 1, "millis": 1, "ask": true}),
+            true,
+        );
+        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+        let asking = poll_task(&|| get(&id), &|t| t["status"] == "input_required");
+        let key = asking["inputRequests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        (id, key, asking)
+    };
     // Input mid-task, through tasks/update.
-    let made = call(
-        "ledger_count_slowly",
-        json!({"steps": 1, "millis": 1, "ask": true}),
-        true,
-    );
-    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
-    let asking = poll_task(&|| get(&id), &|t| t["status"] == "input_required");
-    let key = asking["inputRequests"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
+    let (id, key, asking) = asking_task();
     assert!(
         asking["inputRequests"][&key].to_string().contains("Count?"),
         "{asking}"
@@ -1230,20 +1235,7 @@ fn tasks_over_http(site: &Site, url: &str) {
     let still = get(&id);
     assert_eq!(still["result"]["status"], "completed", "{still}");
     // An answer that does not fit the question: the tool is told, and says so.
-    let made = call(
-        "ledger_count_slowly",
-        json!({"steps": 1, "millis": 1, "ask": true}),
-        true,
-    );
-    let asking_id = made["result"]["taskId"].as_str().unwrap().to_owned();
-    let asking = poll_task(&|| get(&asking_id), &|t| t["status"] == "input_required");
-    let key = asking["inputRequests"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
+    let (asking_id, key, _) = asking_task();
     let ack = rpc_2026(
         at,
         "tasks/update",
