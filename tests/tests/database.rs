@@ -1001,6 +1001,7 @@ fn sqlite_jobs_run_in_serve() {
         json!({"label": "a", "job": "file"}),
         json!({"label": "b", "job": "file_fail"}),
         json!({"label": "c", "job": "slow", "millis": 100}),
+        json!({"label": "stale", "job": "stale"}),
     ] {
         let r = server.call("ledger_enqueue", args);
         assert!(!is_error(&r), "{r}");
@@ -1009,10 +1010,23 @@ fn sqlite_jobs_run_in_serve() {
         status_of(jobs, "a") == "completed"
             && status_of(jobs, "b") == "failed"
             && status_of(jobs, "c") == "completed"
+            && status_of(jobs, "stale") == "failed"
     });
     assert_eq!(jobs["b"]["attempts"], 2);
     assert!(
         jobs["b"]["error"].as_str().unwrap().contains("on purpose"),
+        "{jobs:#?}"
+    );
+    // Arguments an older version wrote, which the job no longer reads: failed at once
+    // (running it again cannot help), saying which, and kept with its arguments.
+    assert_eq!(jobs["stale"]["attempts"], 1, "{jobs:#?}");
+    let why = jobs["stale"]["error"].as_str().unwrap();
+    assert!(why.contains("fail"), "{why}");
+    assert!(
+        jobs["stale"]["arguments"]
+            .as_str()
+            .unwrap()
+            .contains("\"no\""),
         "{jobs:#?}"
     );
     assert_eq!(count(&mut server), 2);
@@ -1054,7 +1068,19 @@ fn meta_2026() -> Value {
 }
 
 /// One 2026-07-28 request (no session); `tasks`: with the tasks extension declared.
-fn rpc_2026(authority: &str, method: &str, name: &str, mut params: Value, tasks: bool) -> Value {
+fn rpc_2026(authority: &str, method: &str, name: &str, params: Value, tasks: bool) -> Value {
+    rpc_2026_as(authority, None, method, name, params, tasks)
+}
+
+/// [`rpc_2026`] with `Authorization: Bearer <token>` when given.
+fn rpc_2026_as(
+    authority: &str,
+    token: Option<&str>,
+    method: &str,
+    name: &str,
+    mut params: Value,
+    tasks: bool,
+) -> Value {
     let mut meta = meta_2026();
     if !tasks {
         meta["io.modelcontextprotocol/clientCapabilities"]["extensions"] = json!({});
@@ -1067,6 +1093,10 @@ fn rpc_2026(authority: &str, method: &str, name: &str, mut params: Value, tasks:
         ("Mcp-Method", method),
         ("Mcp-Name", name),
     ]);
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer));
+    }
     let (status, head, body) = http_post(authority, "/mcp", &headers, &body);
     reply_in(&body, 7).unwrap_or_else(|| panic!("{method}: no answer ({status}): {head}\n{body}"))
 }
@@ -1094,7 +1124,8 @@ fn poll_task(get: &dyn Fn() -> Value, done: &dyn Fn(&Value) -> bool) -> Value {
 /// then its result; a task that asks for input, answered with `tasks/update`; a task
 /// cancelled (its write rolled back); a tool that requires tasks refuses a client
 /// without the extension (-32021) and one that may be a task runs as a plain call for
-/// it; an unknown task is -32602.
+/// it; an unknown task is -32602; another caller's task is as unknown; one past its TTL
+/// is gone.
 fn tasks_over_http(site: &Site, url: &str) {
     let server = site.serve_http_with_env(&["--migrate"], &[("MANGO_DATABASE__URL", url)]);
     let at = server.authority();
@@ -1316,31 +1347,118 @@ fn tasks_over_http(site: &Site, url: &str) {
         "{done}"
     );
     drop(server);
-    // Kept for [tasks] ttl, then gone: -32602 as for an unknown one, and no longer
-    // listed.
+    // A server killed (SIGKILL) in the middle of a task that has written: the next
+    // server fails the task once its lease has run out, saying why; the write was
+    // rolled back; the task is never run again.
+    let server = site.serve_http_with_env(
+        &[],
+        &[("MANGO_DATABASE__URL", url), ("MANGO_TASKS__LEASE", "1.5")],
+    );
+    let killed_at = server.authority();
+    let before_kill = rpc_2026(
+        &killed_at,
+        "tools/call",
+        "ledger_count",
+        json!({"name": "ledger_count", "arguments": {}}),
+        false,
+    );
+    let made = rpc_2026(
+        &killed_at,
+        "tools/call",
+        "ledger_insert_as_task",
+        json!({"name": "ledger_insert_as_task", "arguments": {"label": "killed", "millis": 30000}}),
+        true,
+    );
+    let killed = made["result"]["taskId"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(server);
+    // With `mango.auth`: a task is its caller's; another caller's get, update and cancel
+    // are answered as for an unknown task, and change nothing. Kept for [tasks] ttl,
+    // then gone: -32602 as for an unknown one, and no longer listed.
     let server = site.serve_http_with_env(
         &[],
         &[
             ("MANGO_DATABASE__URL", url),
-            ("MANGO_TASKS__TTL", "2"),
+            ("MANGO_TASKS__TTL", "4"),
             ("MANGO_TASKS__LEASE", "1.5"),
+            ("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+            ("MANGO_AUTH__TOKENS__OWNER", "tasks-token-of-the-owner"),
+            ("MANGO_AUTH__TOKENS__OTHER", "tasks-token-of-another-caller"),
         ],
     );
     let at = server.authority();
     let at = at.as_str();
-    let made = rpc_2026(
-        at,
-        "tools/call",
-        "ledger_count_slowly",
-        json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1}}),
-        true,
+    let owner = Some("tasks-token-of-the-owner");
+    let other = Some("tasks-token-of-another-caller");
+    let get =
+        |id: &str, token| rpc_2026_as(at, token, "tasks/get", id, json!({"taskId": id}), true);
+    let made_at = std::time::Instant::now();
+    let (id, key, _) = {
+        let made = rpc_2026_as(
+            at,
+            owner,
+            "tools/call",
+            "ledger_count_slowly",
+            json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1, "ask": true}}),
+            true,
+        );
+        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+        let asking = poll_task(&|| get(&id, owner), &|t| t["status"] == "input_required");
+        let key = asking["inputRequests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        (id, key, asking)
+    };
+    let theirs = get(&id, other);
+    assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
+    let listed = |id: &str| {
+        let (code, out, err) = run(site, url, &["run", "tasks", "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let all: Vec<Value> = serde_json::from_str(&out).unwrap();
+        all.into_iter().find(|t| t["id"] == id)
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let failed = loop {
+        let row = listed(&killed).expect("the killed task is kept");
+        if row["status"] == "failed" || std::time::Instant::now() > until {
+            break row;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed.to_string().contains("stopped before it finished"),
+        "{failed}"
     );
-    assert_eq!(made["result"]["ttlMs"], 2000, "{made}");
-    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
-    let get = |id: &str| rpc_2026(at, "tasks/get", id, json!({"taskId": id}), true);
-    poll_task(&|| get(&id), &|t| t["status"] == "completed");
-    std::thread::sleep(std::time::Duration::from_millis(2600));
-    let gone = get(&id);
+    let counted = rpc_2026_as(
+        at,
+        owner,
+        "tools/call",
+        "ledger_count",
+        json!({"name": "ledger_count", "arguments": {}}),
+        false,
+    );
+    assert_eq!(
+        counted["result"], before_kill["result"],
+        "the killed task's insert is rolled back: {counted}"
+    );
+    let answer = json!({"taskId": id, "inputResponses": {key.as_str(): {"action": "accept", "content": {"confirm": true}}}});
+    let theirs = rpc_2026_as(at, other, "tasks/update", &id, answer.clone(), true);
+    assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
+    let theirs = rpc_2026_as(at, other, "tasks/cancel", &id, json!({"taskId": id}), true);
+    assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
+    let still = get(&id, owner);
+    assert_eq!(still["result"]["status"], "input_required", "{still}");
+    let ack = rpc_2026_as(at, owner, "tasks/update", &id, answer, true);
+    assert!(ack.get("result").is_some(), "{ack}");
+    let done = poll_task(&|| get(&id, owner), &|t| t["status"] == "completed");
+    assert_eq!(done["ttlMs"], 4000, "{done}");
+    std::thread::sleep(std::time::Duration::from_millis(4600).saturating_sub(made_at.elapsed()));
+    let gone = get(&id, owner);
     assert_eq!(gone["error"]["code"], -32602, "{gone}");
     let (code, out, err) = run(site, url, &["run", "tasks", "--json"]);
     assert_eq!(code, 0, "{err}");

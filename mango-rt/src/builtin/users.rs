@@ -12,7 +12,7 @@
 //! within that bound.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -188,9 +188,24 @@ fn split(scopes: &str) -> impl Iterator<Item = String> + '_ {
 
 /// The hex SHA-256 of a token: what is stored and looked up.
 pub(crate) fn token_hash(token: &str) -> String {
+    hex(&sha256(token))
+}
+
+/// The SHA-256 of `text`.
+fn sha256(text: &str) -> [u8; 32] {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+/// `bytes` in lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// A new token: (the token, shown once; its prefix, kept and shown; its hash, kept).
@@ -743,39 +758,44 @@ async fn lookup(db: &Database, hash: &str) -> Result<Identity, TokenRefusal> {
 /// A lookup's answer, and when it was looked up.
 type Kept = (Instant, Result<Identity, TokenRefusal>);
 
-/// User tokens' lookups, kept by this process for `[auth] token_cache` seconds.
+/// User tokens' lookups, kept by this process for `[auth] token_cache` seconds, by
+/// the SHA-256 of what was looked up (a token's hash, hex only on a miss). Read under a
+/// shared lock: a request that finds its token kept waits for no other.
 pub(crate) struct Tokens {
     db: Database,
     ttl: Duration,
-    kept: Mutex<HashMap<String, Kept>>,
+    kept: RwLock<HashMap<[u8; 32], Kept>>,
 }
 
 impl Tokens {
+    /// The answer kept for `key`, while it is younger than `[auth] token_cache`.
+    fn kept(&self, key: &[u8; 32], now: Instant) -> Option<Result<Identity, TokenRefusal>> {
+        let kept = self.kept.read().unwrap_or_else(|p| p.into_inner());
+        kept.get(key)
+            .filter(|(at, _)| now.duration_since(*at) < self.ttl)
+            .map(|(_, answer)| answer.clone())
+    }
+
     pub fn new(db: Database, ttl_seconds: f64) -> Tokens {
         Tokens {
             db,
             ttl: Duration::from_secs_f64(ttl_seconds.clamp(0.0, 3600.0)),
-            kept: Mutex::new(HashMap::new()),
+            kept: RwLock::new(HashMap::new()),
         }
     }
 
     /// The identity of `token` (which starts with `mango_`), or why not.
     pub async fn identify(&self, token: &str) -> Result<Identity, TokenRefusal> {
-        let key = token_hash(token);
+        let key = sha256(token);
         let now = Instant::now();
-        {
-            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, answer)) = kept.get(&key)
-                && now.duration_since(*at) < self.ttl
-            {
-                return answer.clone();
-            }
+        if let Some(answer) = self.kept(&key, now) {
+            return answer;
         }
-        let answer = lookup(&self.db, &key).await;
+        let answer = lookup(&self.db, &hex(&key)).await;
         if matches!(answer, Err(TokenRefusal::Unavailable(_))) {
             return answer;
         }
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let mut kept = self.kept.write().unwrap_or_else(|p| p.into_inner());
         if kept.len() >= CACHE_ENTRIES {
             let ttl = self.ttl;
             kept.retain(|_, (at, _)| now.duration_since(*at) < ttl);
@@ -805,22 +825,16 @@ impl Tokens {
         let Some(value) = value else {
             return Ok(identity);
         };
-        let key = format!("oauth\0{claim}\0{value}");
+        let key = sha256(&format!("oauth\0{claim}\0{value}"));
         let now = Instant::now();
-        let cached = {
-            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            kept.get(&key)
-                .filter(|(at, _)| now.duration_since(*at) < self.ttl)
-                .map(|(_, answer)| answer.clone())
-        };
-        let user = match cached {
+        let user = match self.kept(&key, now) {
             Some(answer) => answer,
             None => {
                 let answer = linked_user(&self.db, claim, &value).await;
                 if matches!(answer, Err(TokenRefusal::Unavailable(_))) {
                     return answer.map(|_| identity);
                 }
-                let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                let mut kept = self.kept.write().unwrap_or_else(|p| p.into_inner());
                 if kept.len() >= CACHE_ENTRIES {
                     kept.clear();
                 }
@@ -1038,6 +1052,11 @@ mod tests {
         let (other, _, _) = new_token().expect("randomness");
         assert_ne!(token, other);
         assert!(crate::builtin::auth::well_formed(&token));
+        // SHA-256 in lowercase hex, as tokens made before were stored.
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -591,21 +591,26 @@ fn called_item(
     bytes: &[u8],
     needed: &NeededScopes,
 ) -> Option<(serde_json::Value, String, &'static [&'static str])> {
+    // Borrowed from the body (read on every POST of a token without every scope): no
+    // allocation unless a name has escapes.
     #[derive(serde::Deserialize)]
-    struct Message {
+    struct Message<'a> {
         #[serde(default)]
         id: serde_json::Value,
-        method: String,
-        #[serde(default)]
-        params: Params,
+        #[serde(borrow)]
+        method: std::borrow::Cow<'a, str>,
+        #[serde(default, borrow)]
+        params: Params<'a>,
     }
     #[derive(serde::Deserialize, Default)]
-    struct Params {
-        name: Option<String>,
-        uri: Option<String>,
+    struct Params<'a> {
+        #[serde(borrow)]
+        name: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        uri: Option<std::borrow::Cow<'a, str>>,
     }
-    let message: Message = serde_json::from_slice(bytes).ok()?;
-    let (what, name) = match message.method.as_str() {
+    let message: Message<'_> = serde_json::from_slice(bytes).ok()?;
+    let (what, name) = match &*message.method {
         "tools/call" => ("the tool", message.params.name?),
         "prompts/get" => ("the prompt", message.params.name?),
         "resources/read" | "resources/subscribe" => ("the resource", message.params.uri?),
