@@ -31,9 +31,11 @@ use std::time::{Duration, Instant};
 use mango_bench::loadgen;
 
 mod scale;
+mod work;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, MANGO, MANGO_AUDIT, MANGO_JWT, MANGO_USER_TOKEN, Machine,
-    MemoryRow, RAW, RAW_PER_CALL, Report, Rounds, StdioRow, ToolsList,
+    BuildCost, ECHO, FASTMCP, HttpCell, JobsMemory, MANGO, MANGO_AUDIT, MANGO_JWT,
+    MANGO_USER_TOKEN, Machine, MemoryRow, RAW, RAW_PER_CALL, Report, Rounds, StdioRow, TaskCost,
+    Throughput, ToolsList,
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
@@ -660,7 +662,11 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     let mango = cargo_mango()?;
     let site = new_project(&mango, &dir.join("project"), "benchsite", "benchapp")?;
     let app = site.join("apps/benchapp");
-    std::fs::write(app.join("src/lib.rs"), BENCH_APP).map_err(io("writing the app"))?;
+    std::fs::write(
+        app.join("src/lib.rs"),
+        format!("{BENCH_APP}{}", work::WORK_ITEMS),
+    )
+    .map_err(io("writing the app"))?;
     let _ = std::fs::remove_file(app.join("src/schema.rs"));
     let _ = std::fs::remove_dir_all(app.join("migrations"));
     let m = app.join("migrations/2024-01-01-000000_create_bench_notes");
@@ -1170,6 +1176,58 @@ fn main() {
 
 /// The per-run settings: warm-up, measured time per cell, repetitions, stdio calls,
 /// `tools/list` repetitions.
+/// Tasks and jobs in mango's project on SQLite (see `work`): a task-mode call against
+/// a plain one; the jobs' throughput with 1 and 4 workers; a worker's memory with
+/// 100,000 jobs queued (10,000 in the smoke test).
+fn durable_work(
+    mango: &Target,
+    runtime: &tokio::runtime::Runtime,
+    quick: bool,
+) -> Result<(TaskCost, Vec<Throughput>, JobsMemory), String> {
+    mango.reset_database()?;
+    let port = free_port();
+    let server = start_http(mango, port)?;
+    let tasks = runtime.block_on(work::task_cost(
+        &format!("127.0.0.1:{port}"),
+        "benchapp_noop",
+        if quick { 20 } else { 1000 },
+    ))?;
+    drop(server);
+    // `mango.http` is `[bin, --settings, <file>, serve, …]`.
+    let base: Vec<String> = mango.http[..3].to_vec();
+    let mut fresh = || -> Result<Box<work::Command>, String> {
+        mango.reset_database()?;
+        let base = base.clone();
+        Ok(Box::new(move |args: &[&str]| {
+            let mut argv = base.clone();
+            argv.extend(args.iter().map(|a| (*a).to_owned()));
+            // The worker on the servers' core; the commands that queue and count jobs
+            // on the load generator's.
+            let mut cmd = if args.get(1) == Some(&"worker") {
+                server_command(&argv)
+            } else {
+                let mut c = Command::new(&argv[0]);
+                c.args(&argv[1..]);
+                c
+            };
+            cmd.env("MANGO_LOG_LEVEL", "warn");
+            cmd
+        }))
+    };
+    let jobs = if quick { 200 } else { 5000 };
+    let throughput = [1, 4]
+        .into_iter()
+        .map(|workers| work::throughput("SQLite", &mut fresh, workers, jobs))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (ran, large) = if quick {
+        (200, 10_000)
+    } else {
+        (2000, 100_000)
+    };
+    let memory = work::worker_memory(&mut fresh, ran, large, ran)?;
+    Ok((tasks, throughput, memory))
+}
+
 struct Plan {
     warmup: Duration,
     duration: Duration,
@@ -1350,6 +1408,7 @@ fn bench(options: &Options) -> Result<(), String> {
         );
         stdio.push(row);
     }
+    let (tasks, jobs, jobs_memory) = durable_work(&targets[0], &runtime, options.quick)?;
     let builds = Builds::new(options.quick);
     let tools_list = tools_list(&builds, plan.list_repetitions)?;
     let rounds = rounds(&builds, plan.list_repetitions * 4)?;
@@ -1369,6 +1428,9 @@ fn bench(options: &Options) -> Result<(), String> {
         tools_list: Some(tools_list),
         rounds: Some(rounds),
         build: Some(build),
+        tasks: Some(tasks),
+        jobs,
+        jobs_memory: Some(jobs_memory),
     };
     write_results(&report, &dir)?;
     // A cell without a counted reply is broken; in the smoke test, so is any error of

@@ -100,6 +100,36 @@ impl Rounds {
     }
 }
 
+/// A task-mode call of a no-op tool polled to completion (`tasks/get` with no wait
+/// between), against a plain call of it: HTTP, 2026-07-28, one connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskCost {
+    pub plain: Timing,
+    pub task: Timing,
+    /// `tasks/get` requests per task, on average.
+    pub polls_per_task: f64,
+}
+
+/// No-op jobs completed per second by `run worker --workers <workers>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub database: String,
+    pub workers: usize,
+    pub jobs: usize,
+    pub per_second: f64,
+}
+
+/// The worker's peak RSS once `ran` no-op jobs have completed, with `small` and with
+/// `large` jobs queued at its start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobsMemory {
+    pub ran: usize,
+    pub small: usize,
+    pub small_peak_mib: f64,
+    pub large: usize,
+    pub large_peak_mib: f64,
+}
+
 /// Debug build times of a project made by `startproject` + `startapp`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildCost {
@@ -138,6 +168,13 @@ pub struct Report {
     #[serde(default)]
     pub rounds: Option<Rounds>,
     pub build: Option<BuildCost>,
+    #[serde(default)]
+    pub tasks: Option<TaskCost>,
+    /// On SQLite (`all`); PostgreSQL's are in the `scale` run's report.
+    #[serde(default)]
+    pub jobs: Vec<Throughput>,
+    #[serde(default)]
+    pub jobs_memory: Option<JobsMemory>,
 }
 
 /// One target of issue #6, as measured.
@@ -340,6 +377,22 @@ impl Report {
                 }),
                 2.0,
             ),
+            at_most(
+                "a task-mode call of a no-op tool polled to completion, against a plain call (HTTP, p50)",
+                "≤ 3×",
+                self.tasks
+                    .as_ref()
+                    .and_then(|t| (t.plain.p50_ms > 0.0).then(|| t.task.p50_ms / t.plain.p50_ms)),
+                3.0,
+            ),
+            at_most(
+                "a worker's peak RSS with 100,000 jobs queued, against a queue of only the jobs it ran",
+                "≤ 1.2× (flat)",
+                self.jobs_memory.as_ref().and_then(|m| {
+                    (m.small_peak_mib > 0.0).then(|| m.large_peak_mib / m.small_peak_mib)
+                }),
+                1.2,
+            ),
             under(
                 "rebuild after editing one tool body (debug)",
                 "< 3 s",
@@ -450,6 +503,29 @@ impl Report {
                 r.two_rounds.p50_ms, r.two_rounds.p99_ms, r.two_calls.p50_ms, r.two_calls.p99_ms
             ));
         }
+        if let Some(t) = &self.tasks {
+            out.push_str(&format!(
+                "\nA task-mode call of a no-op tool polled to completion (HTTP, 2026-07-28, one connection, `tasks/get` with no wait between, {:.1} per task): p50 {:.3} ms, p99 {:.3} ms; a plain call of it: p50 {:.3} ms, p99 {:.3} ms.\n",
+                t.polls_per_task, t.task.p50_ms, t.task.p99_ms, t.plain.p50_ms, t.plain.p99_ms
+            ));
+        }
+        if !self.jobs.is_empty() {
+            out.push_str(
+                "\nJobs (`run worker`, no-op jobs, from the first one's end to the last's):\n\n| database | workers | jobs | jobs/s |\n|---|---|---|---|\n",
+            );
+            for j in &self.jobs {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {:.0} |\n",
+                    j.database, j.workers, j.jobs, j.per_second
+                ));
+            }
+        }
+        if let Some(m) = &self.jobs_memory {
+            out.push_str(&format!(
+                "\nA worker's peak RSS (4 workers) once {} jobs have run: {:.1} MiB with {} queued, {:.1} MiB with {} queued.\n",
+                m.ran, m.small_peak_mib, m.small, m.large_peak_mib, m.large
+            ));
+        }
         if let Some(b) = &self.build {
             out.push_str(&format!(
                 "\nBuild cost (debug, `startproject` + `startapp`): {} build {:.1} s; rebuild after editing one tool body {:.2} s.\n",
@@ -549,6 +625,30 @@ mod tests {
                 },
             }),
             build: None,
+            tasks: Some(TaskCost {
+                plain: Timing {
+                    p50_ms: 0.1,
+                    p99_ms: 0.2,
+                },
+                task: Timing {
+                    p50_ms: 0.35,
+                    p99_ms: 0.6,
+                },
+                polls_per_task: 1.5,
+            }),
+            jobs: vec![Throughput {
+                database: "SQLite".into(),
+                workers: 4,
+                jobs: 5000,
+                per_second: 2500.0,
+            }],
+            jobs_memory: Some(JobsMemory {
+                ran: 2000,
+                small: 2000,
+                small_peak_mib: 20.0,
+                large: 100_000,
+                large_peak_mib: 21.0,
+            }),
         }
     }
 
@@ -589,6 +689,14 @@ mod tests {
             (read.measured, read.met),
             (None, None),
             "not in this report"
+        );
+        let task = by_goal("a task-mode call", "3×");
+        assert_eq!(task.measured.as_deref(), Some("3.50×"));
+        assert_eq!(task.met, Some(false), "0.35 ms against 0.1 ms is over 3×");
+        let flat = by_goal("a worker's peak RSS", "1.2");
+        assert_eq!(
+            (flat.measured.as_deref(), flat.met),
+            (Some("1.05×"), Some(true))
         );
         let build = by_goal("rebuild", "3 s");
         assert_eq!((build.measured, build.met), (None, None), "not measured");
@@ -631,6 +739,8 @@ mod tests {
         assert!(md.contains("**missed**"), "{md}");
         assert!(md.contains("medians of 3"), "{md}");
         assert!(md.contains("`tools/list` with 1000 tools"), "{md}");
+        assert!(md.contains("| SQLite | 4 | 5000 | 2500 |"), "{md}");
+        assert!(md.contains("21.0 MiB with 100000 queued"), "{md}");
     }
 
     #[test]
