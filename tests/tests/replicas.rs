@@ -4,7 +4,9 @@
 //! restarted in turn; a call that asks its client completes on another replica and
 //! cannot be replayed on any; resource updates reach listeners on other replicas; a
 //! 2025-11-25 session stays on the replica that made it; a user's token revoked (or
-//! its user deactivated) is refused by every replica within `[auth] token_cache`.
+//! its user deactivated) is refused by every replica within `[auth] token_cache`; a
+//! task started through one replica is polled through the others; jobs are run by
+//! every replica's workers, each once.
 //!
 //! Run it with `cargo test -p mango-tests --features replicas --test replicas` (it needs
 //! PostgreSQL, nginx and the MCP Python SDK, which `scripts/test.sh` installs; the
@@ -376,6 +378,11 @@ struct Cluster {
 
 impl Cluster {
     fn start(name: &str, stateless: bool) -> Option<Cluster> {
+        Cluster::start_with(name, stateless, &[])
+    }
+
+    /// [`Cluster::start`] with `env` for every replica.
+    fn start_with(name: &str, stateless: bool, env: &[(&str, &str)]) -> Option<Cluster> {
         let (base, nginx_binary, python) = services()?;
         let dir = scratch(name);
         let db = fresh_postgres_database(&base, name);
@@ -390,7 +397,7 @@ impl Cluster {
                     free_port(),
                     stateless,
                     &dir,
-                    &[],
+                    env,
                 )
             })
             .collect();
@@ -789,6 +796,114 @@ fn a_call_that_asks_completes_on_another_replica_and_cannot_be_replayed() {
     // The rounds' ledger is PostgreSQL's: the completed calls are there.
     let completed = cluster.psql("SELECT count(*) FROM mango_rounds WHERE completed");
     assert_eq!(completed.trim(), "2", "{completed}");
+}
+
+/// One 2026-07-28 request to `authority` (a replica, or nginx) with the tasks
+/// extension declared; its answer.
+fn rpc_2026(authority: &str, method: &str, name: &str, mut params: Value) -> Value {
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "replicas-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {
+            "extensions": {"io.modelcontextprotocol/tasks": {}},
+        },
+    });
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})
+        .to_string();
+    let mut headers = mango_tests::JSON_HEADERS.to_vec();
+    headers.extend([
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", method),
+        ("Mcp-Name", name),
+    ]);
+    let (status, head, body) = mango_tests::http_post(authority, "/mcp", &headers, &body);
+    mango_tests::reply_in(&body, 7).unwrap_or_else(|| {
+        panic!("{method} through {authority}: no answer ({status}): {head}\n{body}")
+    })
+}
+
+/// A task started through nginx runs on one replica and is polled through nginx (its
+/// polls spread over the replicas) and through each replica directly: all see it, and
+/// its result, from PostgreSQL; its order is placed once. Sixty jobs queued through
+/// nginx are run by the workers of all three replicas, each exactly once.
+#[test]
+fn tasks_and_jobs_are_shared_by_every_replica() {
+    let Some(cluster) = Cluster::start_with("replicas_work", true, &[("MANGO_JOBS__POLL", "0.2")])
+    else {
+        return;
+    };
+    let _one = one_at_a_time();
+    let nginx = format!("127.0.0.1:{}", cluster.nginx.port);
+    let made = rpc_2026(
+        &nginx,
+        "tools/call",
+        "orders_ship",
+        serde_json::json!({"name": "orders_ship", "arguments": {"token": "task-1", "item": "crate", "millis": 1500}}),
+    );
+    assert_eq!(made["result"]["resultType"], "task", "{made}");
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let get = |at: &str| rpc_2026(at, "tasks/get", &id, serde_json::json!({"taskId": id}));
+    // While it runs: every replica sees it working.
+    for r in &cluster.replicas {
+        let got = get(&r.address());
+        assert_eq!(got["result"]["status"], "working", "{} {got}", r.name);
+    }
+    let mut done = Value::Null;
+    wait_until("the task completed", Duration::from_secs(20), || {
+        done = get(&nginx);
+        done["result"]["status"] == "completed"
+    });
+    let ran_on = done["result"]["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{done}"))
+        .to_owned();
+    assert!(ran_on.starts_with('r'), "{done}");
+    for r in &cluster.replicas {
+        let got = get(&r.address());
+        assert_eq!(got["result"]["status"], "completed", "{} {got}", r.name);
+        assert_eq!(
+            got["result"]["result"]["content"][0]["text"], ran_on,
+            "{got}"
+        );
+    }
+    assert_eq!(cluster.rows_by_token("orders").get("task-1"), Some(&1));
+    // nginx sent the polls to more than one replica.
+    let log = cluster.nginx.access_log();
+    let polled_on: std::collections::HashSet<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("tasks/get "))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert!(polled_on.len() > 1, "{log}");
+    // Jobs: 60 of 100 ms each, over 3 replicas' 2 workers.
+    let queued = rpc_2026(
+        &nginx,
+        "tools/call",
+        "orders_deliver_all",
+        serde_json::json!({"name": "orders_deliver_all", "arguments": {"prefix": "job", "count": 60, "millis": 100}}),
+    );
+    assert_eq!(queued["result"]["isError"], false, "{queued}");
+    wait_until("60 jobs completed", Duration::from_secs(60), || {
+        cluster
+            .psql("SELECT count(*) FROM mango_jobs WHERE status = 'completed'")
+            .trim()
+            == "60"
+    });
+    let rows = cluster.rows_by_token("orders");
+    let delivered: Vec<(&String, &u32)> =
+        rows.iter().filter(|(t, _)| t.starts_with("job-")).collect();
+    assert_eq!(delivered.len(), 60, "{rows:?}");
+    assert!(delivered.iter().all(|(_, n)| **n == 1), "{rows:?}");
+    let by_replica = cluster.psql(
+        "SELECT replica, count(*) FROM orders WHERE item = 'delivered' GROUP BY replica ORDER BY replica",
+    );
+    assert_eq!(
+        by_replica.lines().count(),
+        3,
+        "not every replica's workers ran jobs:\n{by_replica}"
+    );
+    let attempts = cluster.psql("SELECT max(attempts) FROM mango_jobs");
+    assert_eq!(attempts.trim(), "1", "a job ran twice");
 }
 
 /// A listener on r1 (`subscriptions/listen`) hears of a write made through r2: the
