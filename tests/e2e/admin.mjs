@@ -160,8 +160,10 @@ try {
   for (const what of ['shop_order', 'shop_refuse', 'out of stock: plums', 'tool_error', 'one_order', 'shop_pitch']) {
     check(calls.includes(what), `the log shows ${what}`, calls);
   }
-  // (Besides the two `run call`s that enqueued the jobs, and the run of the job.)
-  const admins = page.locator('tbody tr').filter({ hasNotText: 'in-process' }).filter({ hasNotText: 'worker' });
+  // (Besides the two `run call`s that enqueued the jobs, the run of the job, and the
+  // two tasks started over MCP.)
+  const admins = page.locator('tbody tr').filter({ hasNotText: 'in-process' }).filter({ hasNotText: 'worker' })
+    .filter({ hasNotText: 'shop_stocktake' });
   check(await admins.count() === 7, 'one row per call (the invalid form called nothing)', calls);
   check(calls.includes('job restock') && calls.includes('the supplier has no pears'), 'a job\'s run is in the log, with its error', calls);
   // Filtered by outcome.
@@ -369,6 +371,30 @@ try {
   await shot('jobs');
   r = await page.request.post(`${base}/jobs`, { form: { do: 'cancel', id: 'x' }, maxRedirects: 0 });
   check(r.status() === 403, 'the Jobs page\'s forms need their CSRF token', String(r.status()));
+  // The Tasks page: the task counting shelves (started over MCP as a task), its
+  // progress followed live; the one done, with its result; the first cancelled from
+  // the page (stopped, shown cancelled without a reload).
+  await Promise.all([page.waitForNavigation(), page.click('nav a:has-text("Tasks")')]);
+  await page.waitForSelector('tr.task-working:has-text("counting shelves")', { timeout: 15000 });
+  check((await page.textContent('tr.task-completed')).includes('1 shelves counted'), 'the Tasks page shows a completed task\'s result', await text());
+  const said = await page.textContent('tr.task-working');
+  const address = page.url();
+  await page.waitForFunction((before) => {
+    const row = document.querySelector('tr.task-working');
+    return row && row.textContent !== before;
+  }, said, { timeout: 15000 });
+  check(page.url() === address && /\d+\/600: counting shelves/.test(await page.textContent('tr.task-working')),
+    'a working task\'s progress changes on the page without a reload', await page.textContent('tr.task-working'));
+  // (The row is redrawn as the task reports progress, so it is never still for the
+  // click's stability check: its form is submitted as the click would.)
+  await Promise.all([page.waitForNavigation(),
+    page.evaluate(() => document.querySelector('tr.task-working form').requestSubmit())]);
+  check((await text()).includes('asked to stop'), 'a working task is cancelled from the page', await text());
+  await page.waitForSelector('tr.task-cancelled:has-text("stocktake")', { timeout: 15000 });
+  check(await page.locator('tr.task-working').count() === 0, 'and is shown cancelled', await text());
+  await shot('tasks');
+  r = await page.request.post(`${base}/tasks`, { form: { do: 'cancel', id: 'x' }, maxRedirects: 0 });
+  check(r.status() === 403, 'the Tasks page\'s forms need their CSRF token', String(r.status()));
   r = await page.request.post(`${base}/users`, { form: { do: 'add_user', name: 'forged' }, maxRedirects: 0 });
   check(r.status() === 403, 'the Users page\'s forms need their CSRF token', String(r.status()));
   check(errors.length === 0, 'no script error on the users\' pages', errors.join('\n'));

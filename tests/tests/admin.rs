@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use mango_tests::*;
+use serde_json::json;
 
 fn shop_site() -> Site {
     let name = "adminsite";
@@ -143,6 +144,15 @@ fn the_admin_in_a_real_browser() {
         &[("MANGO_ADMIN__PASSWORD_HASH", hash.as_str()), users],
     );
     let admin = format!("http://{}/admin", server.authority());
+    // Tasks for the Tasks page: one counting for a minute, one done at once.
+    for (shelves, millis) in [(600, 100), (1, 1)] {
+        let started = start_task(
+            &server.authority(),
+            "shop_stocktake",
+            json!({"shelves": shelves, "millis": millis}),
+        );
+        assert_eq!(started["result"]["resultType"], "task", "{started}");
+    }
     let shots = root().join("docs").join("admin");
     std::fs::create_dir_all(&shots).unwrap();
     let out = std::process::Command::new(&node)
@@ -204,7 +214,26 @@ fn the_admin_in_a_real_browser() {
         .collect();
     assert_eq!(
         by_boss,
-        ["jobs retry", "jobs cancel", "revoketoken", "createtoken"],
+        [
+            "tasks cancel",
+            "jobs retry",
+            "jobs cancel",
+            "revoketoken",
+            "createtoken"
+        ],
+        "{rows:?}"
+    );
+    // The task cancelled from the Tasks page: its run's row says so.
+    let stopped: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["name"] == "shop_stocktake" && r["outcome"] == "cancelled")
+        .collect();
+    assert_eq!(stopped.len(), 1, "{rows:?}");
+    assert!(
+        stopped[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back"),
         "{rows:?}"
     );
     // The job's two runs (the first, and the one after the retry), as the worker's,
@@ -217,11 +246,11 @@ fn the_admin_in_a_real_browser() {
             && r["error"] == "the supplier has no pears"),
         "{runs:?}"
     );
-    // The calls, besides: the two `run call`s that enqueued the jobs, and the job's
-    // two runs.
+    // The calls, besides: the two `run call`s that enqueued the jobs, the job's two
+    // runs, and the two tasks' runs.
     assert_eq!(
         rows.iter().filter(|r| !model(r)).count(),
-        8 + 2 + 2,
+        8 + 2 + 2 + 2,
         "{rows:?}"
     );
     // The model pages' writes, each an audit row: two refused creates (clean, unique),
@@ -239,8 +268,33 @@ fn the_admin_in_a_real_browser() {
         rows.iter()
             .filter(|r| r["kind"] != "admin"
                 && r["kind"] != "job"
-                && r["transport"] != "in-process")
+                && r["transport"] != "in-process"
+                && r["name"] != "shop_stocktake")
             .all(|r| r["caller"] == "admin" && r["transport"] == "admin"),
         "{rows:?}"
     );
+}
+
+/// A call of `tool` as a task (2026-07-28, the tasks extension declared); the answer.
+fn start_task(authority: &str, tool: &str, arguments: serde_json::Value) -> serde_json::Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool,
+        "arguments": arguments,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "admin-test", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {
+                "extensions": {"io.modelcontextprotocol/tasks": {}},
+            },
+        },
+    }})
+    .to_string();
+    let mut headers = JSON_HEADERS.to_vec();
+    headers.extend([
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", tool),
+    ]);
+    let (status, head, body) = http_post(authority, "/mcp", &headers, &body);
+    reply_in(&body, 1).unwrap_or_else(|| panic!("{tool}: no answer ({status}): {head}\n{body}"))
 }

@@ -33,7 +33,7 @@ pub(super) async fn calls(
     let mut ctx = json!({
         "nav": "calls", "audit": admin.audit,
         "filter": {"app": filter.app, "name": filter.name, "outcome": filter.outcome, "caller": filter.caller},
-        "outcomes": ["ok", "tool_error", "protocol_error", "input_required"],
+        "outcomes": ["ok", "tool_error", "protocol_error", "input_required", "cancelled"],
         "paged": filter.before.is_some(),
     });
     if admin.audit {

@@ -178,20 +178,32 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
             std::borrow::Cow::Borrowed(_) => arguments,
             std::borrow::Cow::Owned(cut) => cut,
         };
+        // Written as `cancelled` if this future is dropped before the call ends.
+        let mut unfinished = Unfinished {
+            row: Some(Row {
+                at_ms,
+                caller: req.caller.identity.as_ref().map(|i| i.subject().to_owned()),
+                transport: req.caller.transport.as_str(),
+                kind: req.target.kind.as_str(),
+                app: req.target.app,
+                name: req.target.name,
+                arguments,
+                outcome: "cancelled",
+                error: Some(STOPPED.to_owned()),
+                duration_ms: 0.0,
+            }),
+            started,
+            state: req.state().clone(),
+        };
         let mut response = next.run(req).await;
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut row = Row {
-            at_ms,
-            caller: req.caller.identity.as_ref().map(|i| i.subject().to_owned()),
-            transport: req.caller.transport.as_str(),
-            kind: req.target.kind.as_str(),
-            app: req.target.app,
-            name: req.target.name,
-            arguments,
-            outcome: "ok",
-            error: None,
-            duration_ms,
+        let Some(mut row) = unfinished.row.take() else {
+            return response;
         };
+        row.caller = req.caller.identity.as_ref().map(|i| i.subject().to_owned());
+        row.outcome = "ok";
+        row.error = None;
+        row.duration_ms = duration_ms;
         let ok = response.output.is_success();
         // A call that wrote in a transaction writes its row in that transaction: the
         // two are committed together or not at all, so a crash cannot keep the call's
@@ -226,6 +238,30 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
         record(req.state(), row).await;
         response
     })
+}
+
+/// What the row of a call stopped before its end says.
+const STOPPED: &str = "stopped before it ended (cancelled, past its timeout, or its server stopping): what it changed was rolled back";
+
+/// A call's row while it runs: written, as `cancelled`, if the call's future is dropped
+/// before it ends (a task or a job cancelled or cut off, a call its client cancelled).
+struct Unfinished {
+    row: Option<Row>,
+    started: Instant,
+    state: Arc<State>,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        let Some(mut row) = self.row.take() else {
+            return;
+        };
+        row.duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let state = self.state.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { record(&state, row).await });
+        }
+    }
 }
 
 enum Message {

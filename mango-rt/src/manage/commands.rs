@@ -452,7 +452,8 @@ struct AuditArgs {
     /// Only calls of this tool, resource or prompt (its exposed name).
     #[arg(long)]
     name: Option<String>,
-    /// Only calls that ended so: ok, tool_error, protocol_error, input_required.
+    /// Only calls that ended so: ok, tool_error, protocol_error, input_required,
+    /// cancelled.
     #[arg(long)]
     outcome: Option<String>,
     /// How many rows.
@@ -474,7 +475,13 @@ fn audit(rt: Arc<Runtime>, matches: clap::ArgMatches) -> BoxFuture<Output> {
                 "the audit log is off: add \"mango.audit\" to `middleware` in Mango.toml, then `cargo mango migrate` (it creates the table mango_audit)".into(),
             );
         }
-        const OUTCOMES: [&str; 4] = ["ok", "tool_error", "protocol_error", "input_required"];
+        const OUTCOMES: [&str; 5] = [
+            "ok",
+            "tool_error",
+            "protocol_error",
+            "input_required",
+            "cancelled",
+        ];
         if let Some(o) = &args.outcome
             && !OUTCOMES.contains(&o.as_str())
         {
