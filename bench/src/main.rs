@@ -1174,8 +1174,6 @@ fn main() {
     }
 }
 
-/// The per-run settings: warm-up, measured time per cell, repetitions, stdio calls,
-/// `tools/list` repetitions.
 /// Tasks and jobs in mango's project on SQLite (see `work`): a task-mode call against
 /// a plain one; the jobs' throughput with 1 and 4 workers; a worker's memory with
 /// 100,000 jobs queued (10,000 in the smoke test).
@@ -1228,6 +1226,8 @@ fn durable_work(
     Ok((tasks, throughput, memory))
 }
 
+/// The per-run settings: warm-up, measured time per cell, repetitions, stdio calls,
+/// `tools/list` repetitions.
 struct Plan {
     warmup: Duration,
     duration: Duration,

@@ -1,7 +1,9 @@
 //! `scale [--quick]`: replicas of one release build of a mango project on PostgreSQL
 //! (debug for the smoke test, `--quick`), measured alone (no balancer) and behind nginx
 //! with 1, 2 and 3 replicas, in one run:
-//! requests per second and latency of `add` (no database) and `note_add` (one insert).
+//! requests per second and latency of `add` (no database) and `note_add` (one insert);
+//! then, on one replica, a task-mode call polled to completion against a plain call,
+//! and no-op jobs per second with 1 and 4 workers (`run worker`) on PostgreSQL.
 //!
 //! Needs a PostgreSQL server (`MANGO_TEST_DATABASE_URL`, else the one
 //! `./scripts/postgres.sh` starts) and nginx (Debian's `nginx-light`). Every process
@@ -13,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mango_bench::loadgen;
+use mango_bench::report::{TaskCost, Throughput};
 
 use super::{Builds, Group, Running, cargo, cargo_mango, free_port, io, new_project, root, run};
 
@@ -138,7 +141,31 @@ pub(super) fn scale(quick: bool) -> Result<(), String> {
             });
         }
     }
-    write_report(&dir, &cells, quick, duration)
+    // Durable work on PostgreSQL: a task-mode call against a plain one (one replica),
+    // and no-op jobs per second with 1 and 4 workers (`run worker`).
+    let db = fresh_database(&base)?;
+    run(site_command(&bin, &site, &db, &["migrate"]).stdout(Stdio::null()))?;
+    let (server, port) = start_replica(&bin, &site, &db, 1)?;
+    let tasks = runtime.block_on(super::work::task_cost(
+        &format!("127.0.0.1:{port}"),
+        "scaleapp_noop",
+        if quick { 20 } else { 1000 },
+    ))?;
+    drop(server);
+    let mut fresh = || -> Result<Box<super::work::Command>, String> {
+        let db = fresh_database(&base)?;
+        run(site_command(&bin, &site, &db, &["migrate"]).stdout(Stdio::null()))?;
+        let (bin, site) = (bin.clone(), site.clone());
+        Ok(Box::new(move |args: &[&str]| {
+            site_command(&bin, &site, &db, args)
+        }))
+    };
+    let jobs = if quick { 200 } else { 5000 };
+    let throughput = [1, 4]
+        .into_iter()
+        .map(|workers| super::work::throughput("PostgreSQL", &mut fresh, workers, jobs))
+        .collect::<Result<Vec<_>, _>>()?;
+    write_report(&dir, &cells, &tasks, &throughput, quick, duration)
 }
 
 /// The suite's PostgreSQL, or the one `scripts/postgres.sh` starts.
@@ -201,7 +228,11 @@ fn build(dir: &Path, builds: &Builds) -> Result<PathBuf, String> {
     );
     std::fs::write(&manifest, text).map_err(io("Cargo.toml"))?;
     let app = site.join("apps/scaleapp");
-    std::fs::write(app.join("src/lib.rs"), SCALE_APP).map_err(io("the app"))?;
+    std::fs::write(
+        app.join("src/lib.rs"),
+        format!("{SCALE_APP}{}", super::work::WORK_ITEMS),
+    )
+    .map_err(io("the app"))?;
     let _ = std::fs::remove_file(app.join("src/schema.rs"));
     let _ = std::fs::remove_dir_all(app.join("migrations"));
     let m = app.join("migrations/2024-01-01-000000_create_bench_notes");
@@ -367,7 +398,14 @@ fn body(tool: &str) -> String {
     .to_string()
 }
 
-fn write_report(dir: &Path, cells: &[Cell], quick: bool, duration: Duration) -> Result<(), String> {
+fn write_report(
+    dir: &Path,
+    cells: &[Cell],
+    tasks: &TaskCost,
+    jobs: &[Throughput],
+    quick: bool,
+    duration: Duration,
+) -> Result<(), String> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut md = format!(
         "# mango behind nginx: 1, 2 and 3 replicas on one PostgreSQL\n\n`cargo run -p mango-bench --release -- scale{} on {cpus} cores: the load generator, nginx, \
@@ -402,10 +440,29 @@ the replicas and PostgreSQL share them. Closed loop, {CONCURRENCY} keep-alive co
             "errors": c.stats.errors,
         }));
     }
+    md.push_str(&format!(
+        "\nOne replica: a task-mode call of a no-op tool polled to completion (`tasks/get` with no wait between, {:.1} per task) p50 {:.3} ms, p99 {:.3} ms; a plain call of it p50 {:.3} ms, p99 {:.3} ms ({:.2}×).\n\n\
+| jobs (`run worker`, no-op) | workers | jobs | jobs/s |\n| --- | ---: | ---: | ---: |\n",
+        tasks.polls_per_task,
+        tasks.task.p50_ms,
+        tasks.task.p99_ms,
+        tasks.plain.p50_ms,
+        tasks.plain.p99_ms,
+        tasks.task.p50_ms / tasks.plain.p50_ms.max(1e-9),
+    ));
+    for j in jobs {
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.0} |\n",
+            j.database, j.workers, j.jobs, j.per_second
+        ));
+    }
     std::fs::write(dir.join("results.md"), &md).map_err(io("results.md"))?;
     std::fs::write(
         dir.join("results.json"),
-        serde_json::to_string_pretty(&json).unwrap_or_default(),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"cells": json, "tasks": tasks, "jobs": jobs}),
+        )
+        .unwrap_or_default(),
     )
     .map_err(io("results.json"))?;
     println!("{md}");
