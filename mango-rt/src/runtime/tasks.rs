@@ -58,6 +58,41 @@ fn live(id: &str) -> Option<Arc<Live>> {
 /// How often a running task looks at its row (cancelled elsewhere? answers come?).
 const LOOK: Duration = Duration::from_millis(250);
 
+/// The tasks this process ran to their end, as their rows now say (an ended task's row
+/// does not change until it expires): `tasks/get` of one of them is answered without
+/// a read. The newest [`ENDED_KEPT`]; other replicas read the row.
+static ENDED: LazyLock<Mutex<EndedTasks>> = LazyLock::new(Default::default);
+const ENDED_KEPT: usize = 1024;
+
+#[derive(Default)]
+struct EndedTasks {
+    rows: HashMap<String, TaskRow>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl EndedTasks {
+    fn keep(&mut self, row: TaskRow) {
+        if self.order.len() >= ENDED_KEPT
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.rows.remove(&oldest);
+        }
+        self.order.push_back(row.id.clone());
+        self.rows.insert(row.id.clone(), row);
+    }
+}
+
+/// The ended task `id` as this process wrote it, while it has not expired.
+fn ended(id: &str, now_ms: i64) -> Option<TaskRow> {
+    ENDED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .rows
+        .get(id)
+        .filter(|row| row.expires_ms > now_ms)
+        .cloned()
+}
+
 /// The error a caller gets for a task it cannot see (unknown, expired, another's).
 fn no_such_task(id: &str) -> ErrorData {
     ErrorData::invalid_params(
@@ -270,19 +305,9 @@ impl Runtime {
         }));
         let rt = self.clone();
         let (task_id, tool) = (id.clone(), name.to_owned());
-        tokio::spawn(async move {
-            rt.run_task(
-                &task_id, &tool, &lease, arguments, caller, channel, progress, stop,
-            )
-            .await;
-            RUNNING
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&task_id);
-        });
-        let row = TaskRow {
-            id,
-            owner: None,
+        let mut row = TaskRow {
+            id: id.clone(),
+            owner: Self::owner(&caller),
             status: status::WORKING.into(),
             status_message: None,
             result: None,
@@ -292,14 +317,25 @@ impl Runtime {
             updated_ms: now,
             expires_ms: now.saturating_add(ttl_ms),
         };
-        Ok(row.task(self.poll_ms()))
+        let handle = row.task(self.poll_ms());
+        tokio::spawn(async move {
+            rt.run_task(
+                &mut row, &tool, &lease, arguments, caller, channel, progress, stop,
+            )
+            .await;
+            RUNNING
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&task_id);
+        });
+        Ok(handle)
     }
 
     /// Runs a task's call to its end (or its cancellation) and writes how it ended.
     #[allow(clippy::too_many_arguments)]
     async fn run_task(
         self: &Arc<Self>,
-        id: &str,
+        row: &mut TaskRow,
         tool: &str,
         lease: &str,
         arguments: serde_json::Map<String, Value>,
@@ -308,6 +344,8 @@ impl Runtime {
         progress: Arc<Mutex<Option<String>>>,
         stop: CancellationToken,
     ) {
+        let id = row.id.clone();
+        let id = id.as_str();
         let commit = channel.commit.clone();
         let call = self.call_tool(tool, arguments, caller, channel);
         let watch = self.watch_task(id, lease, &progress, &stop);
@@ -333,6 +371,7 @@ impl Runtime {
             ),
             _ => progress.lock().unwrap_or_else(|p| p.into_inner()).take(),
         };
+        let updated_ms = now_ms();
         let written = async {
             let _turn = self.database().write_turn().await?;
             let mut db = self.database().get().await?;
@@ -341,24 +380,38 @@ impl Runtime {
             )
             .set((
                 mango_tasks::status.eq(state),
-                mango_tasks::status_message.eq(message),
-                mango_tasks::result.eq(result),
-                mango_tasks::error.eq(error),
+                mango_tasks::status_message.eq(&message),
+                mango_tasks::result.eq(&result),
+                mango_tasks::error.eq(&error),
                 mango_tasks::input_requests.eq(None::<String>),
                 mango_tasks::lease.eq(None::<String>),
                 mango_tasks::lease_until_ms.eq(None::<i64>),
-                mango_tasks::updated_ms.eq(now_ms()),
+                mango_tasks::updated_ms.eq(updated_ms),
             ))
             .execute(&mut *db)
             .await
             .map_err(QueryError::from)
         };
-        if let Err(e) = written.await {
-            tracing::error!(
+        match written.await {
+            // Its row, as written: what `tasks/get` answers here from now on.
+            Ok(1) => {
+                row.status = state.into();
+                (row.status_message, row.result, row.error) = (message, result, error);
+                row.input_requests = None;
+                row.updated_ms = updated_ms;
+                ENDED
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .keep(row.clone());
+            }
+            // Its lease was taken (this server was thought dead): the row says what
+            // the other found.
+            Ok(_) => {}
+            Err(e) => tracing::error!(
                 task = id,
                 tool,
                 "the end of a task could not be written ({state}): {e}"
-            );
+            ),
         }
     }
 
@@ -436,8 +489,14 @@ impl Runtime {
         id: &str,
         caller: &Caller,
     ) -> Result<DetailedTask, ErrorData> {
+        let now = now_ms();
+        if let Some(row) = ended(id, now)
+            && row.owner == Self::owner(caller)
+        {
+            return Ok(row.detailed(self.poll_ms()));
+        }
         let mut db = self.database().get().await.map_err(unavailable)?;
-        let row = crate::tasks::get(&mut db, id, now_ms())
+        let row = crate::tasks::get(&mut db, id, now)
             .await
             .map_err(unavailable)?
             .filter(|row| row.owner == Self::owner(caller))
