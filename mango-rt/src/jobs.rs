@@ -143,34 +143,46 @@ impl Job {
         let now = now_ms();
         let id = crate::util::random_hex(16);
         let delay = i64::try_from(self.delay.as_millis()).unwrap_or(i64::MAX);
-        diesel::insert_into(mango_jobs::table)
-            .values((
-                mango_jobs::id.eq(&id),
-                mango_jobs::name.eq(&self.name),
-                mango_jobs::arguments.eq(serde_json::Value::Object(arguments).to_string()),
-                mango_jobs::status.eq(status::QUEUED),
-                mango_jobs::attempts.eq(0),
-                mango_jobs::max_attempts.eq(self.max_attempts.map(i64::from)),
-                mango_jobs::run_after_ms.eq(now.saturating_add(delay)),
-                mango_jobs::cancel.eq(false),
-                mango_jobs::created_ms.eq(now),
-                mango_jobs::updated_ms.eq(now),
+        let insert = diesel::insert_into(mango_jobs::table).values((
+            mango_jobs::id.eq(&id),
+            mango_jobs::name.eq(&self.name),
+            mango_jobs::arguments.eq(serde_json::Value::Object(arguments).to_string()),
+            mango_jobs::status.eq(status::QUEUED),
+            mango_jobs::attempts.eq(0),
+            mango_jobs::max_attempts.eq(self.max_attempts.map(i64::from)),
+            mango_jobs::run_after_ms.eq(now.saturating_add(delay)),
+            mango_jobs::cancel.eq(false),
+            mango_jobs::created_ms.eq(now),
+            mango_jobs::updated_ms.eq(now),
+        ));
+        let written = match crate::db::IN_A_READ.try_with(Clone::clone) {
+            // A read's transaction cannot write: the job is written at once, in a
+            // transaction of its own (the read has nothing to commit or roll back).
+            Ok(database) => {
+                async {
+                    let _turn = database.write_turn().await?;
+                    let mut conn = database.get().await?;
+                    Ok::<_, crate::db::QueryError>(insert.execute(&mut *conn).await?)
+                }
+                .await
+            }
+            Err(_) => insert
+                .execute(db)
+                .await
+                .map_err(crate::db::QueryError::from),
+        };
+        written.map_err(|e| {
+            let e = e.to_string();
+            ToolError::new(format!(
+                "the job `{}` could not be enqueued: {e}{}",
+                self.name,
+                if e.contains("no such table") || e.contains("does not exist") {
+                    " (run `cargo mango migrate`: it makes mango's jobs table)"
+                } else {
+                    ""
+                }
             ))
-            .execute(db)
-            .await
-            .map_err(|e| {
-                ToolError::new(format!(
-                    "the job `{}` could not be enqueued: {e}{}",
-                    self.name,
-                    if e.to_string().contains("no such table")
-                        || e.to_string().contains("does not exist")
-                    {
-                        " (run `cargo mango migrate`: it makes mango's jobs table)"
-                    } else {
-                        ""
-                    }
-                ))
-            })?;
+        })?;
         Ok(JobId(id))
     }
 }

@@ -955,6 +955,15 @@ fn postgres_jobs_survive_a_killed_worker() {
     let (code, _, err) = run(site, &url, &["run", "jobs", "cancel", &once_id]);
     assert_eq!(code, 1);
     assert!(err.contains("has ended (completed)"), "{err}");
+    // A resource's read enqueues a job on the side (its transaction is READ ONLY).
+    let read = second.request(
+        "resources/read",
+        json!({"uri": "ledger://file-later/from-a-read"}),
+    );
+    assert!(read["result"]["contents"][0]["text"].is_string(), "{read}");
+    wait_for_jobs(site, &url, std::time::Duration::from_secs(30), |jobs| {
+        status_of(jobs, "from-a-read") == "completed"
+    });
     // SIGTERM: the job running is let finish (within shutdown_timeout).
     enqueue(
         &mut second,
@@ -1006,11 +1015,18 @@ fn sqlite_jobs_run_in_serve() {
         let r = server.call("ledger_enqueue", args);
         assert!(!is_error(&r), "{r}");
     }
+    // A resource's read enqueues one too (on the side: its transaction cannot write).
+    let read = server.request(
+        "resources/read",
+        json!({"uri": "ledger://file-later/from-a-read"}),
+    );
+    assert!(read["result"]["contents"][0]["text"].is_string(), "{read}");
     let jobs = wait_for_jobs(site, &url, std::time::Duration::from_secs(30), |jobs| {
         status_of(jobs, "a") == "completed"
             && status_of(jobs, "b") == "failed"
             && status_of(jobs, "c") == "completed"
             && status_of(jobs, "stale") == "failed"
+            && status_of(jobs, "from-a-read") == "completed"
     });
     assert_eq!(jobs["b"]["attempts"], 2);
     assert!(
@@ -1029,7 +1045,7 @@ fn sqlite_jobs_run_in_serve() {
             .contains("\"no\""),
         "{jobs:#?}"
     );
-    assert_eq!(count(&mut server), 2);
+    assert_eq!(count(&mut server), 3);
     server.terminate();
     // No workers: the job stays queued, and is cancelled.
     let mut cmd = with_db(site, &url, &["serve", "--transport", "stdio"]);

@@ -234,16 +234,27 @@ async fn run_endpoint(endpoint: &Arc<dyn Endpoint>, req: &mut Request) -> Output
 /// counts as in flight until it is done.
 pub(crate) async fn run(chain: &Chain, endpoint: &Arc<dyn Endpoint>, mut req: Request) -> Output {
     let _in_flight = req.state.in_flight.token();
-    let output = if chain.is_empty() {
-        // No middleware: straight to the item, without the chain's Arc clones.
-        run_endpoint(endpoint, &mut req).await
-    } else {
-        let next = Next {
-            chain: chain.clone(),
-            index: 0,
-            endpoint: endpoint.clone(),
-        };
-        catching_panics(async { next.run(&mut req).await.output }, "middleware").await
+    // A read (its transaction cannot write) enqueues its jobs on the side.
+    let read = req
+        .db_mode
+        .enforce_read_only
+        .then(|| req.state.database.clone());
+    let go = async {
+        if chain.is_empty() {
+            // No middleware: straight to the item, without the chain's Arc clones.
+            run_endpoint(endpoint, &mut req).await
+        } else {
+            let next = Next {
+                chain: chain.clone(),
+                index: 0,
+                endpoint: endpoint.clone(),
+            };
+            catching_panics(async { next.run(&mut req).await.output }, "middleware").await
+        }
+    };
+    let output = match read {
+        Some(database) => crate::db::IN_A_READ.scope(database, go).await,
+        None => go.await,
     };
     let committed = output.is_success();
     match req.db.finish(committed).await {

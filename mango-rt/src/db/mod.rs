@@ -186,6 +186,12 @@ pub(crate) fn connection_string(url: &str, root: &Path) -> Result<String, DbErro
 /// How long start-up (and `migrate`) waits for a first connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
+tokio::task_local! {
+    /// The database of the read (a resource, a prompt) this task runs, whose own
+    /// transaction cannot write: `Job::enqueue` writes there instead.
+    pub(crate) static IN_A_READ: Database;
+}
+
 /// The pool, and what calls need to know about it (a clone shares the pool).
 #[derive(Clone)]
 pub(crate) struct Database {
