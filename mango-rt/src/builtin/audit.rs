@@ -241,7 +241,7 @@ pub(super) fn audit(req: &mut Request, next: Next) -> StepFuture<'_, Response> {
 }
 
 /// What the row of a call stopped before its end says.
-const STOPPED: &str = "stopped before it ended (cancelled, past its timeout, or its server stopping): what it changed was rolled back";
+const STOPPED: &str = "stopped before it ended (cancelled, past its timeout, or its server stopping): what its transaction had changed was rolled back";
 
 /// A call's row while it runs: written, as `cancelled`, if the call's future is dropped
 /// before it ends (a task or a job cancelled or cut off, a call its client cancelled).
