@@ -1408,29 +1408,6 @@ fn tasks_over_http(site: &Site, url: &str) {
     let other = Some("tasks-token-of-another-caller");
     let get =
         |id: &str, token| rpc_2026_as(at, token, "tasks/get", id, json!({"taskId": id}), true);
-    let made_at = std::time::Instant::now();
-    let (id, key, _) = {
-        let made = rpc_2026_as(
-            at,
-            owner,
-            "tools/call",
-            "ledger_count_slowly",
-            json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1, "ask": true}}),
-            true,
-        );
-        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
-        let asking = poll_task(&|| get(&id, owner), &|t| t["status"] == "input_required");
-        let key = asking["inputRequests"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .next()
-            .unwrap()
-            .clone();
-        (id, key, asking)
-    };
-    let theirs = get(&id, other);
-    assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
     let listed = |id: &str| {
         let (code, out, err) = run(site, url, &["run", "tasks", "--json"]);
         assert_eq!(code, 0, "{err}");
@@ -1462,6 +1439,29 @@ fn tasks_over_http(site: &Site, url: &str) {
         counted["result"], before_kill["result"],
         "the killed task's insert is rolled back: {counted}"
     );
+    let made_at = std::time::Instant::now();
+    let (id, key, _) = {
+        let made = rpc_2026_as(
+            at,
+            owner,
+            "tools/call",
+            "ledger_count_slowly",
+            json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1, "ask": true}}),
+            true,
+        );
+        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+        let asking = poll_task(&|| get(&id, owner), &|t| t["status"] == "input_required");
+        let key = asking["inputRequests"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        (id, key, asking)
+    };
+    let theirs = get(&id, other);
+    assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
     let answer = json!({"taskId": id, "inputResponses": {key.as_str(): {"action": "accept", "content": {"confirm": true}}}});
     let theirs = rpc_2026_as(at, other, "tasks/update", &id, answer.clone(), true);
     assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
