@@ -1134,6 +1134,30 @@ fn poll_task(get: &dyn Fn() -> Value, done: &dyn Fn(&Value) -> bool) -> Value {
     }
 }
 
+/// A task that asks (`ledger_count_slowly` with `ask`), started by the caller of
+/// `token`, once it waits: its id, its question's key, and the task.
+fn asking_task(at: &str, token: Option<&str>) -> (String, String, Value) {
+    let made = rpc_2026_as(
+        at,
+        token,
+        "tools/call",
+        "ledger_count_slowly",
+        json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1, "ask": true}}),
+        true,
+    );
+    let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+    let get = || rpc_2026_as(at, token, "tasks/get", &id, json!({"taskId": id}), true);
+    let asking = poll_task(&get, &|t| t["status"] == "input_required");
+    let key = asking["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    (id, key, asking)
+}
+
 /// Tool calls as tasks (the MCP tasks extension), over HTTP in both eras, as JSON-RPC
 /// the extension specifies (the Python SDK has no client side of it): the extension is
 /// advertised; a call answered with a task handle whose progress `tasks/get` shows,
@@ -1206,26 +1230,8 @@ fn tasks_over_http(site: &Site, url: &str) {
         false,
     );
     assert_eq!(refused["error"]["code"], -32021, "{refused}");
-    // A task that asks (`ask`), once it waits: its id, its question's key, and the task.
-    let asking_task = || {
-        let made = call(
-            "ledger_count_slowly",
-            json!({"steps": 1, "millis": 1, "ask": true}),
-            true,
-        );
-        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
-        let asking = poll_task(&|| get(&id), &|t| t["status"] == "input_required");
-        let key = asking["inputRequests"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .next()
-            .unwrap()
-            .clone();
-        (id, key, asking)
-    };
     // Input mid-task, through tasks/update.
-    let (id, key, asking) = asking_task();
+    let (id, key, asking) = asking_task(at, None);
     assert!(
         asking["inputRequests"][&key].to_string().contains("Count?"),
         "{asking}"
@@ -1282,7 +1288,7 @@ fn tasks_over_http(site: &Site, url: &str) {
     let still = get(&id);
     assert_eq!(still["result"]["status"], "completed", "{still}");
     // An answer that does not fit the question: the tool is told, and says so.
-    let (asking_id, key, _) = asking_task();
+    let (asking_id, key, _) = asking_task(at, None);
     let ack = rpc_2026(
         at,
         "tasks/update",
@@ -1440,26 +1446,7 @@ fn tasks_over_http(site: &Site, url: &str) {
         "the killed task's insert is rolled back: {counted}"
     );
     let made_at = std::time::Instant::now();
-    let (id, key, _) = {
-        let made = rpc_2026_as(
-            at,
-            owner,
-            "tools/call",
-            "ledger_count_slowly",
-            json!({"name": "ledger_count_slowly", "arguments": {"steps": 1, "millis": 1, "ask": true}}),
-            true,
-        );
-        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
-        let asking = poll_task(&|| get(&id, owner), &|t| t["status"] == "input_required");
-        let key = asking["inputRequests"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .next()
-            .unwrap()
-            .clone();
-        (id, key, asking)
-    };
+    let (id, key, _) = asking_task(at, owner);
     let theirs = get(&id, other);
     assert_eq!(theirs["error"]["code"], -32602, "{theirs}");
     let answer = json!({"taskId": id, "inputResponses": {key.as_str(): {"action": "accept", "content": {"confirm": true}}}});

@@ -56,19 +56,52 @@ async fn page(
             "no app has a #[job]: add one (`#[mango_rt::job] async fn …`), then `cargo mango migrate`",
         );
     }
-    let mut ctx = json!({
-        "nav": "jobs", "states": STATES, "status": status, "done": done, "error": error,
-        "may_act": session.superuser, "action": format!("{}/jobs", admin.base),
-    });
-    match rows(admin, status.as_deref()).await {
-        Ok(rows) => ctx["rows"] = json!(rows),
-        Err(e) => {
-            ctx["problem"] = json!(format!(
-                "the jobs could not be read: {e} (has `cargo mango migrate` made mango's jobs table?)"
-            ));
+    let rows = rows(admin, status.as_deref()).await;
+    let listing = Listing {
+        noun: "jobs",
+        states: &STATES,
+        status,
+        done,
+        error,
+    };
+    listing.render(admin, session, code, rows)
+}
+
+/// A page of mango's work (Jobs, Tasks): the newest rows of its table, a filter by
+/// status, and what a form just did.
+pub(super) struct Listing<'a> {
+    /// `jobs` or `tasks`: the menu's entry, the template, the forms' address.
+    pub noun: &'static str,
+    pub states: &'a [&'a str],
+    pub status: Option<String>,
+    pub done: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Listing<'_> {
+    pub(super) fn render(
+        self,
+        admin: &Admin,
+        session: &Session,
+        code: StatusCode,
+        rows: Result<Vec<Value>, crate::db::QueryError>,
+    ) -> Response {
+        let noun = self.noun;
+        let mut ctx = json!({
+            "nav": noun, "states": self.states, "status": self.status, "done": self.done,
+            "error": self.error, "may_act": session.superuser,
+            "action": format!("{}/{noun}", admin.base),
+        });
+        match rows {
+            Ok(rows) => ctx["rows"] = json!(rows),
+            Err(e) => {
+                ctx["problem"] = json!(format!(
+                    "the {noun} could not be read: {e} (has `cargo mango migrate` made mango's {noun} table?)"
+                ));
+            }
         }
+        admin.render(code, &format!("{noun}.html"), Some(session), ctx)
     }
-    admin.render(code, "jobs.html", Some(session), ctx)
 }
 
 pub(super) async fn jobs_page(

@@ -49,19 +49,15 @@ async fn page(
             "no tool runs as a task: mark one `#[mango_rt::tool(task)]`, then `cargo mango migrate`",
         );
     }
-    let mut ctx = json!({
-        "nav": "tasks", "states": STATES, "status": status, "done": done, "error": error,
-        "may_act": session.superuser, "action": format!("{}/tasks", admin.base),
-    });
-    match rows(admin, status.as_deref()).await {
-        Ok(rows) => ctx["rows"] = json!(rows),
-        Err(e) => {
-            ctx["problem"] = json!(format!(
-                "the tasks could not be read: {e} (has `cargo mango migrate` made mango's tasks table?)"
-            ));
-        }
-    }
-    admin.render(code, "tasks.html", Some(session), ctx)
+    let rows = rows(admin, status.as_deref()).await;
+    let listing = super::jobs::Listing {
+        noun: "tasks",
+        states: &STATES,
+        status,
+        done,
+        error,
+    };
+    listing.render(admin, session, code, rows)
 }
 
 pub(super) async fn tasks_page(
