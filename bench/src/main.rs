@@ -42,6 +42,8 @@ const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] 
        cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]] [--header \"Name: value\"]…
          (drives a running server with `add`-style or `note_add`-style calls, for profiling;
           <tool> = read:<uri> or prompt:<name> reads a resource or gets a prompt)
+       cargo run -p mango-bench --release -- task <host:port> <tool> [<calls>]
+         (a running server's task-mode calls of <tool>, polled to completion, against plain calls)
        cargo run -p mango-bench --release -- stdio <tool> <calls> <server command…>
          (starts the server, times the first tools/list and <calls> sequential `add`-style calls)
        cargo run -p mango-bench --release -- scale [--quick]
@@ -1147,6 +1149,27 @@ fn main() {
         if let Err(e) = scale::scale(quick) {
             eprintln!("error: {e}");
             std::process::exit(1);
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("task") {
+        // `task <host:port> <tool> [calls]`: the task cell alone, against a running server.
+        let result = match &args[1..] {
+            [authority, tool, rest @ ..] if rest.len() <= 1 => rest
+                .first()
+                .map_or(Ok(1000), |n| n.parse().map_err(|_| USAGE.to_owned()))
+                .and_then(|calls| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?
+                        .block_on(work::task_cost(authority, tool, calls))
+                }),
+            _ => Err(USAGE.to_owned()),
+        };
+        if let Err(e) = result {
+            eprintln!("error: {e}");
+            std::process::exit(2);
         }
         return;
     }

@@ -250,6 +250,7 @@ impl MangoServer {
             changed: Default::default(),
             commit: Default::default(),
             task_status: None,
+            before_write: None,
         };
         (caller, channel)
     }

@@ -1271,6 +1271,44 @@ fn tasks_over_http(site: &Site, url: &str) {
     );
     let id = made["result"]["taskId"].as_str().unwrap().to_owned();
     poll_task(&|| get(&id), &|t| t["status"] == "completed");
+    // Calls that end at once (most do): the handle already says how they ended (its
+    // row is written once), and `tasks/get` has the result; one that writes (on SQLite
+    // its row is written before its transaction begins) keeps what it wrote.
+    let before = call("ledger_count", json!({}), false)["result"]["structuredContent"]["result"]
+        .as_i64()
+        .unwrap();
+    let mut ended_at_once = 0;
+    for i in 0..5 {
+        let made = call(
+            "ledger_count_slowly",
+            json!({"steps": 0, "millis": 0}),
+            true,
+        );
+        let handle = &made["result"];
+        assert_eq!(handle["resultType"], "task", "{made}");
+        if handle["status"] == "completed" {
+            ended_at_once += 1;
+        }
+        let id = handle["taskId"].as_str().unwrap().to_owned();
+        let done = poll_task(&|| get(&id), &|t| t["status"] == "completed");
+        assert_eq!(
+            done["result"]["content"][0]["text"], "counted to 0",
+            "{done}"
+        );
+        let made = call(
+            "ledger_insert_as_task",
+            json!({"label": format!("at once {i}"), "millis": 0}),
+            true,
+        );
+        let id = made["result"]["taskId"].as_str().unwrap().to_owned();
+        let done = poll_task(&|| get(&id), &|t| t["status"] == "completed");
+        assert_ne!(done["result"]["isError"], true, "{done}");
+    }
+    assert!(ended_at_once > 0, "no quick task's handle said completed");
+    let after = call("ledger_count", json!({}), false)["result"]["structuredContent"]["result"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(after, before + 5, "the quick tasks' inserts");
     let unknown = get("nope");
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
     // A finished task: cancel and update are acknowledged (the extension's eventual

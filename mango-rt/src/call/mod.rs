@@ -342,6 +342,9 @@ pub(crate) struct Channel {
     pub commit: crate::db::CommitPoint,
     /// A call run as a task: its latest progress, for `tasks/get`'s status message.
     pub task_status: Option<Arc<std::sync::Mutex<Option<String>>>>,
+    /// A call run as a task on SQLite: writes the task's row before the call's
+    /// transaction takes the write turn.
+    pub before_write: Option<crate::db::BeforeWrite>,
 }
 
 /// An item's view of its call: what is called, by whom, the app's typed settings, the

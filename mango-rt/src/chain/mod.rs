@@ -111,7 +111,7 @@ impl Request {
             extensions: Extensions::default(),
             state,
             changed: channel.changed.clone(),
-            db: DbSlot::new(channel.commit.clone()),
+            db: DbSlot::new(channel.commit.clone(), channel.before_write.clone()),
             channel,
             db_mode,
         }

@@ -22,7 +22,7 @@ mod slot;
 
 pub(crate) use migrate::{MigrateError, Migrator};
 pub use slot::DbLease;
-pub(crate) use slot::{CommitPoint, DbMode, DbSlot, Ended};
+pub(crate) use slot::{BeforeWrite, CommitPoint, DbMode, DbSlot, Ended};
 
 #[cfg(all(feature = "sqlite", feature = "postgres"))]
 compile_error!(

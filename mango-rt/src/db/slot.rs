@@ -2,6 +2,7 @@
 //! in the call's transaction, ended (commit or rollback) once the call's result is known.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use diesel_async::pooled_connection::deadpool::Object;
@@ -206,20 +207,28 @@ impl CommitPoint {
     }
 }
 
+/// What must be done before a call's transaction takes SQLite's write turn (a task
+/// writes its row then: the call's transaction would hold the database until it
+/// ends). Its error fails the call.
+pub(crate) type BeforeWrite =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send>> + Send + Sync>;
+
 /// Where a call keeps its connection, from the first time something in the call asks
 /// for it until the call's result is known.
 #[derive(Clone, Default)]
 pub(crate) struct DbSlot {
     conn: Arc<tokio::sync::Mutex<Option<CallDb>>>,
     commit: CommitPoint,
+    before_write: Option<BeforeWrite>,
 }
 
 impl DbSlot {
     /// A slot whose call passes `commit` when it ends its transaction.
-    pub(crate) fn new(commit: CommitPoint) -> DbSlot {
+    pub(crate) fn new(commit: CommitPoint, before_write: Option<BeforeWrite>) -> DbSlot {
         DbSlot {
             conn: Default::default(),
             commit,
+            before_write,
         }
     }
 
@@ -298,6 +307,9 @@ impl DbSlot {
             // The turn first, then the connection: a queue of writers holds no
             // connections that readers could use.
             let write_turn = if atomic && !read_only {
+                if let Some(before) = &self.before_write {
+                    before().await?;
+                }
                 database.write_turn().await?
             } else {
                 None

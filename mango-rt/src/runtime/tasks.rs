@@ -1,9 +1,10 @@
 //! Tool calls run as tasks (the MCP tasks extension, `io.modelcontextprotocol/tasks`).
 //!
 //! A call of a `#[tool(task)]` whose client declares the extension is answered at once
-//! with a task handle: its row in `mango_tasks` is written first (so that `tasks/get`
-//! finds it on any replica), then the call runs in this process, through the pipeline
-//! as any call, in its own transaction. Its progress (`ctx.progress`) and the questions
+//! with a task handle, its row in `mango_tasks` written before (so that `tasks/get`
+//! finds it on any replica). The call runs in this process, through the pipeline as
+//! any call, in its own transaction; one that ends within 2 ms (most do) has its row
+//! written once, as it ended, and its handle says so. Its progress (`ctx.progress`) and the questions
 //! it asks (`ctx.elicit`, `ctx.sample`: the task is `input_required` until `tasks/update`
 //! answers) are written to the row; so is its result. `tasks/cancel` stops it: its
 //! future is dropped and its transaction rolled back (unless it had begun to commit:
@@ -12,7 +13,7 @@
 //! Tasks are removed once `[tasks] ttl` has passed since their creation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -93,6 +94,173 @@ fn ended(id: &str, now_ms: i64) -> Option<TaskRow> {
         .cloned()
 }
 
+/// What `slot` holds, taken.
+fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+fn keep_ended(row: &TaskRow) {
+    ENDED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .keep(row.clone());
+}
+
+/// How long a task-mode call may run before its handle is answered: a call that ends
+/// within it (most do) has its row written once, as it ended.
+const AT_ONCE: Duration = Duration::from_millis(2);
+
+/// Whether this process has written a task's row (mango's tables are there): until it
+/// has, a task's row is written before its call starts, so that a missing table fails
+/// the call before it changes anything.
+static ROWS_WRITTEN: AtomicBool = AtomicBool::new(false);
+
+/// Why a task's row could not be written.
+#[derive(Debug, Clone, thiserror::Error)]
+enum RowError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{reason}{}", if *missing { " (run `cargo mango migrate`: it makes mango's tasks table)" } else { "" })]
+    Insert { reason: String, missing: bool },
+}
+
+impl From<crate::db::CheckoutError> for RowError {
+    fn from(e: crate::db::CheckoutError) -> RowError {
+        RowError::Unavailable(e.to_string())
+    }
+}
+
+/// How a task's call ended, as its row says it.
+struct End {
+    state: &'static str,
+    message: Option<String>,
+    result: Option<String>,
+    error: Option<String>,
+}
+
+impl End {
+    /// `row` as this end writes it, at `updated_ms`.
+    fn fill(&self, row: &mut TaskRow, updated_ms: i64) {
+        row.status = self.state.into();
+        row.status_message.clone_from(&self.message);
+        row.result.clone_from(&self.result);
+        row.error.clone_from(&self.error);
+        row.input_requests = None;
+        row.updated_ms = updated_ms;
+    }
+}
+
+/// A task's row, written once: as it ended, when its call ended within [`AT_ONCE`];
+/// otherwise as working (with the questions asked so far), once the wait is over or
+/// when the call needs the row first (it asks a question; on SQLite, it begins to
+/// write, and its transaction would hold the database until it ends).
+struct FirstRow {
+    state: Arc<State>,
+    /// The row's fields (its creation time is `updated_ms` too).
+    row: TaskRow,
+    tool: String,
+    arguments: String,
+    lease: String,
+    lease_ms: i64,
+    live: Arc<Live>,
+    written: tokio::sync::OnceCell<Result<(), RowError>>,
+}
+
+impl FirstRow {
+    fn written(&self) -> bool {
+        matches!(self.written.get(), Some(Ok(())))
+    }
+
+    /// Writes the row as working, unless it is written.
+    async fn ensure(&self) -> Result<(), RowError> {
+        self.written.get_or_init(|| self.insert(None)).await.clone()
+    }
+
+    /// The handle of the task written as working.
+    fn handle(&self, poll_ms: u64) -> Task {
+        let mut row = self.row.clone();
+        if !self
+            .live
+            .asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
+            row.status = status::INPUT_REQUIRED.into();
+        }
+        row.task(poll_ms)
+    }
+
+    /// Inserts the row: as working, or as `end` says.
+    async fn insert(&self, end: Option<&End>) -> Result<(), RowError> {
+        let row = &self.row;
+        let (state, message, result, error, asked, lease, until) = match end {
+            Some(end) => (
+                end.state,
+                end.message.clone(),
+                end.result.clone(),
+                end.error.clone(),
+                None,
+                None,
+                None,
+            ),
+            None => {
+                let asked = self.live.asked.lock().unwrap_or_else(|p| p.into_inner());
+                let (state, asked) = if asked.is_empty() {
+                    (status::WORKING, None)
+                } else {
+                    (status::INPUT_REQUIRED, serde_json::to_string(&*asked).ok())
+                };
+                let said = self
+                    .live
+                    .progress
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                (
+                    state,
+                    said,
+                    None,
+                    None,
+                    asked,
+                    Some(self.lease.as_str()),
+                    Some(now_ms().saturating_add(self.lease_ms)),
+                )
+            }
+        };
+        let database = &self.state.database;
+        let _turn = database.write_turn().await?;
+        let mut db = database.get().await?;
+        diesel::insert_into(mango_tasks::table)
+            .values((
+                mango_tasks::id.eq(&row.id),
+                mango_tasks::tool.eq(&self.tool),
+                mango_tasks::arguments.eq(&self.arguments),
+                mango_tasks::owner.eq(&row.owner),
+                mango_tasks::status.eq(state),
+                mango_tasks::status_message.eq(message),
+                mango_tasks::result.eq(result),
+                mango_tasks::error.eq(error),
+                mango_tasks::input_requests.eq(asked),
+                mango_tasks::cancel.eq(false),
+                mango_tasks::lease.eq(lease),
+                mango_tasks::lease_until_ms.eq(until),
+                mango_tasks::created_ms.eq(row.created_ms),
+                mango_tasks::updated_ms.eq(row.updated_ms),
+                mango_tasks::expires_ms.eq(row.expires_ms),
+            ))
+            .execute(&mut *db)
+            .await
+            .map_err(|e| RowError::Insert {
+                missing: e.to_string().contains("no such table")
+                    || e.to_string().contains("does not exist"),
+                reason: e.to_string(),
+            })?;
+        AtomicBool::store(&ROWS_WRITTEN, true, Ordering::Release);
+        Ok(())
+    }
+}
+
 /// The error a caller gets for a task it cannot see (unknown, expired, another's).
 fn no_such_task(id: &str) -> ErrorData {
     ErrorData::invalid_params(
@@ -113,6 +281,7 @@ struct Questions {
     caps: ClientCapabilities,
     next: AtomicUsize,
     live: Arc<Live>,
+    first: Arc<FirstRow>,
 }
 
 impl Questions {
@@ -157,6 +326,9 @@ impl crate::call::TaskAsk for Questions {
 
     fn ask(self: Arc<Self>, request: InputRequest) -> BoxFuture<Result<Value, AskError>> {
         Box::pin(async move {
+            // The client needs the handle to answer: the row first (its failure is the
+            // handle's).
+            let _ = self.first.ensure().await;
             let key = format!("q{}", self.next.fetch_add(1, Ordering::SeqCst));
             let asked = {
                 let mut asked = self.live.asked.lock().unwrap_or_else(|p| p.into_inner());
@@ -232,7 +404,10 @@ impl Runtime {
     }
 
     /// Makes the task of a call of `name` (its row written before this returns), and
-    /// runs the call in this process.
+    /// runs the call in this process. A call that ends within [`AT_ONCE`] has its row
+    /// written once, as it ended (one write, not two); one still running then is
+    /// written as working (on SQLite before the call's first write, which would hold
+    /// the database) and goes on after the handle is answered.
     pub(crate) async fn start_task(
         self: &Arc<Self>,
         name: &str,
@@ -245,39 +420,6 @@ impl Runtime {
         #[allow(clippy::cast_possible_truncation)]
         let ttl_ms = (self.settings().tasks.ttl.clamp(1.0, 1e9) * 1000.0) as i64;
         let id = random_hex(16);
-        let lease = random_hex(16);
-        {
-            let _turn = self.database().write_turn().await.map_err(unavailable)?;
-            let mut db = self.database().get().await.map_err(unavailable)?;
-            diesel::insert_into(mango_tasks::table)
-                .values((
-                    mango_tasks::id.eq(&id),
-                    mango_tasks::tool.eq(name),
-                    mango_tasks::arguments.eq(Value::Object(arguments.clone()).to_string()),
-                    mango_tasks::owner.eq(Self::owner(&caller)),
-                    mango_tasks::status.eq(status::WORKING),
-                    mango_tasks::cancel.eq(false),
-                    mango_tasks::lease.eq(&lease),
-                    mango_tasks::lease_until_ms.eq(now.saturating_add(self.task_lease_ms())),
-                    mango_tasks::created_ms.eq(now),
-                    mango_tasks::updated_ms.eq(now),
-                    mango_tasks::expires_ms.eq(now.saturating_add(ttl_ms)),
-                ))
-                .execute(&mut *db)
-                .await
-                .map_err(|e| {
-                    unavailable(format!(
-                        "{e}{}",
-                        if e.to_string().contains("no such table")
-                            || e.to_string().contains("does not exist")
-                        {
-                            " (run `cargo mango migrate`: it makes mango's tasks table)"
-                        } else {
-                            ""
-                        }
-                    ))
-                })?;
-        }
         // The request has its answer (the handle): the call talks to the task's row.
         let progress: Arc<Mutex<Option<String>>> = Arc::default();
         channel.task_status = Some(progress.clone());
@@ -292,20 +434,7 @@ impl Runtime {
             answered: Mutex::default(),
             changed: tokio::sync::Notify::new(),
         });
-        RUNNING
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), here.clone());
-        channel.asker = Asker::Task(Arc::new(Questions {
-            state: self.state.clone(),
-            id: id.clone(),
-            caps,
-            next: AtomicUsize::new(0),
-            live: here,
-        }));
-        let rt = self.clone();
-        let (task_id, tool) = (id.clone(), name.to_owned());
-        let mut row = TaskRow {
+        let row = TaskRow {
             id: id.clone(),
             owner: Self::owner(&caller),
             status: status::WORKING.into(),
@@ -317,40 +446,143 @@ impl Runtime {
             updated_ms: now,
             expires_ms: now.saturating_add(ttl_ms),
         };
-        let handle = row.task(self.poll_ms());
-        tokio::spawn(async move {
-            rt.run_task(
-                &mut row, &tool, &lease, arguments, caller, channel, progress, stop,
-            )
-            .await;
-            RUNNING
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&task_id);
+        let first = Arc::new(FirstRow {
+            state: self.state.clone(),
+            row: row.clone(),
+            tool: name.to_owned(),
+            arguments: Value::Object(arguments.clone()).to_string(),
+            lease: random_hex(16),
+            lease_ms: self.task_lease_ms(),
+            live: here.clone(),
+            written: tokio::sync::OnceCell::new(),
         });
-        Ok(handle)
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), here.clone());
+        let forget = |id: &str| {
+            RUNNING.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        };
+        channel.asker = Asker::Task(Arc::new(Questions {
+            state: self.state.clone(),
+            id: id.clone(),
+            caps,
+            next: AtomicUsize::new(0),
+            live: here,
+            first: first.clone(),
+        }));
+        if cfg!(feature = "sqlite") {
+            let first = first.clone();
+            channel.before_write = Some(Arc::new(move || {
+                let first = first.clone();
+                Box::pin(async move {
+                    first
+                        .ensure()
+                        .await
+                        .map_err(|e| crate::ToolError::new(format!("its task's row: {e}")))
+                })
+            }));
+        }
+        // Until a row has been written here, the row is written first: a missing table
+        // then fails the call before it changes anything.
+        if !AtomicBool::load(&ROWS_WRITTEN, Ordering::Acquire)
+            && let Err(e) = first.ensure().await
+        {
+            forget(&id);
+            return Err(unavailable(e));
+        }
+        // The call runs on its own (a client that goes away does not stop it); its end
+        // comes back here while this waits for it, or is written there.
+        let (told, mut end) = tokio::sync::oneshot::channel::<End>();
+        let handoff = Arc::new(Mutex::new(Some(told)));
+        {
+            let (rt, first, handoff) = (self.clone(), first.clone(), handoff.clone());
+            let tool = name.to_owned();
+            let mut row = row.clone();
+            tokio::spawn(async move {
+                let ended = rt
+                    .run_task(&first, &tool, arguments, caller, channel, progress, stop)
+                    .await;
+                let waiting = take(&handoff);
+                let ended = match waiting {
+                    Some(told) => match told.send(ended) {
+                        Ok(()) => return,
+                        // Its request went away: written here.
+                        Err(ended) => ended,
+                    },
+                    None => ended,
+                };
+                if first.ensure().await.is_ok() {
+                    rt.write_end(&mut row, &first.lease, ended, &tool).await;
+                }
+                forget(&row.id);
+            });
+        }
+        let ended = match tokio::time::timeout(AT_ONCE, &mut end).await {
+            Ok(Ok(ended)) => Some(ended),
+            _ => match take(&handoff) {
+                // Still running: its end is written where it runs.
+                Some(_) => None,
+                // It ended as the wait did: its end is on its way.
+                None => end.await.ok(),
+            },
+        };
+        let Some(ended) = ended else {
+            if let Err(e) = first.ensure().await {
+                // Nobody will hear of it: stopped (rolled back).
+                if let Some(live) = live(&id) {
+                    live.stop.cancel();
+                }
+                return Err(unavailable(e));
+            }
+            return Ok(first.handle(self.poll_ms()));
+        };
+        let mut row = row;
+        let written = if first.written() {
+            self.write_end(&mut row, &first.lease, ended, name).await;
+            Ok(())
+        } else {
+            let mut mine = false;
+            let inserted = first
+                .written
+                .get_or_init(|| {
+                    mine = true;
+                    first.insert(Some(&ended))
+                })
+                .await
+                .clone();
+            if mine && inserted.is_ok() {
+                ended.fill(&mut row, first.row.updated_ms);
+                keep_ended(&row);
+            }
+            inserted.map_err(|e| (ended.state, e))
+        };
+        forget(&id);
+        match written {
+            Ok(()) => Ok(row.task(self.poll_ms())),
+            Err((state, e)) => Err(unavailable(format!(
+                "the call ended ({state}) but its task could not be written: {e}"
+            ))),
+        }
     }
 
-    /// Runs a task's call to its end (or its cancellation) and writes how it ended.
+    /// Runs a task's call to its end (or its cancellation): how it ended.
     #[allow(clippy::too_many_arguments)]
     async fn run_task(
         self: &Arc<Self>,
-        row: &mut TaskRow,
+        first: &FirstRow,
         tool: &str,
-        lease: &str,
         arguments: serde_json::Map<String, Value>,
         caller: Caller,
         channel: Channel,
         progress: Arc<Mutex<Option<String>>>,
         stop: CancellationToken,
-    ) {
-        let id = row.id.clone();
-        let id = id.as_str();
+    ) -> End {
         let commit = channel.commit.clone();
         let call = self.call_tool(tool, arguments, caller, channel);
-        let watch = self.watch_task(id, lease, &progress, &stop);
+        let watch = self.watch_task(first, &progress, &stop);
         let ended = commit.unless(watch, call).await;
-        let (state, result, error): (&str, Option<String>, Option<String>) = match ended {
+        let (state, result, error): (&'static str, Option<String>, Option<String>) = match ended {
             Ended::Done(Some(result)) | Ended::Late(Some(result)) => {
                 let result: CallToolResult = result;
                 (status::COMPLETED, serde_json::to_string(&result).ok(), None)
@@ -371,18 +603,31 @@ impl Runtime {
             ),
             _ => progress.lock().unwrap_or_else(|p| p.into_inner()).take(),
         };
+        End {
+            state,
+            message,
+            result,
+            error,
+        }
+    }
+
+    /// Writes how a task whose row is written ended (unless another process took its
+    /// lease, thinking this one dead: then the row says what the other found).
+    async fn write_end(&self, row: &mut TaskRow, lease: &str, end: End, tool: &str) {
+        let id = row.id.clone();
         let updated_ms = now_ms();
         let written = async {
             let _turn = self.database().write_turn().await?;
             let mut db = self.database().get().await?;
             diesel::update(
-                mango_tasks::table.filter(mango_tasks::id.eq(id).and(mango_tasks::lease.eq(lease))),
+                mango_tasks::table
+                    .filter(mango_tasks::id.eq(&id).and(mango_tasks::lease.eq(lease))),
             )
             .set((
-                mango_tasks::status.eq(state),
-                mango_tasks::status_message.eq(&message),
-                mango_tasks::result.eq(&result),
-                mango_tasks::error.eq(&error),
+                mango_tasks::status.eq(end.state),
+                mango_tasks::status_message.eq(&end.message),
+                mango_tasks::result.eq(&end.result),
+                mango_tasks::error.eq(&end.error),
                 mango_tasks::input_requests.eq(None::<String>),
                 mango_tasks::lease.eq(None::<String>),
                 mango_tasks::lease_until_ms.eq(None::<i64>),
@@ -395,22 +640,15 @@ impl Runtime {
         match written.await {
             // Its row, as written: what `tasks/get` answers here from now on.
             Ok(1) => {
-                row.status = state.into();
-                (row.status_message, row.result, row.error) = (message, result, error);
-                row.input_requests = None;
-                row.updated_ms = updated_ms;
-                ENDED
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .keep(row.clone());
+                end.fill(row, updated_ms);
+                keep_ended(row);
             }
-            // Its lease was taken (this server was thought dead): the row says what
-            // the other found.
             Ok(_) => {}
             Err(e) => tracing::error!(
                 task = id,
                 tool,
-                "the end of a task could not be written ({state}): {e}"
+                "the end of a task could not be written ({}): {e}",
+                end.state
             ),
         }
     }
@@ -420,11 +658,11 @@ impl Runtime {
     /// its lease.
     async fn watch_task(
         &self,
-        id: &str,
-        lease: &str,
+        first: &FirstRow,
         progress: &Mutex<Option<String>>,
         stop: &CancellationToken,
     ) {
+        let (id, lease) = (first.row.id.as_str(), first.lease.as_str());
         let mut said: Option<String> = None;
         let mut renewed = tokio::time::Instant::now();
         let lease_ms = self.task_lease_ms();
@@ -433,6 +671,11 @@ impl Runtime {
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(LOOK) => {}
+            }
+            if !first.written() {
+                // Not written yet (its handle is not answered): nothing to renew, and
+                // nobody else can have cancelled it.
+                continue;
             }
             let now_said = progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let renew = renewed.elapsed() >= every;
