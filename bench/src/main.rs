@@ -42,8 +42,9 @@ const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] 
        cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]] [--header \"Name: value\"]…
          (drives a running server with `add`-style or `note_add`-style calls, for profiling;
           <tool> = read:<uri> or prompt:<name> reads a resource or gets a prompt)
-       cargo run -p mango-bench --release -- task <host:port> <tool> [<calls>]
-         (a running server's task-mode calls of <tool>, polled to completion, against plain calls)
+       cargo run -p mango-bench --release -- task <host:port> <tool> [<calls>] [--pid <server pid>]
+         (a running server's task-mode calls of <tool>, polled to completion, against plain calls;
+          with --pid, the server's CPU time too)
        cargo run -p mango-bench --release -- stdio <tool> <calls> <server command…>
          (starts the server, times the first tools/list and <calls> sequential `add`-style calls)
        cargo run -p mango-bench --release -- scale [--quick]
@@ -1153,9 +1154,19 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) == Some("task") {
-        // `task <host:port> <tool> [calls]`: the task cell alone, against a running server.
-        let result = match &args[1..] {
-            [authority, tool, rest @ ..] if rest.len() <= 1 => rest
+        // `task <host:port> <tool> [calls] [--pid <server's pid>]`: the task cell alone,
+        // against a running server.
+        let mut rest: Vec<&String> = args[1..].iter().collect();
+        let pid = match rest.iter().position(|a| *a == "--pid") {
+            Some(i) if i + 1 < rest.len() => {
+                let pid = rest[i + 1].parse::<u32>().ok();
+                rest.drain(i..=i + 1);
+                pid
+            }
+            _ => None,
+        };
+        let result = match rest.as_slice() {
+            [authority, tool, more @ ..] if more.len() <= 1 => more
                 .first()
                 .map_or(Ok(1000), |n| n.parse().map_err(|_| USAGE.to_owned()))
                 .and_then(|calls| {
@@ -1163,7 +1174,7 @@ fn main() {
                         .enable_all()
                         .build()
                         .map_err(|e| e.to_string())?
-                        .block_on(work::task_cost(authority, tool, calls))
+                        .block_on(work::task_cost(authority, tool, calls, pid))
                 }),
             _ => Err(USAGE.to_owned()),
         };
@@ -1212,6 +1223,7 @@ fn durable_work(
         &format!("127.0.0.1:{port}"),
         "benchapp_noop",
         if quick { 20 } else { 1000 },
+        Some(server.0.id()),
     ))?;
     drop(server);
     // `mango.http` is `[bin, --settings, <file>, serve, …]`.

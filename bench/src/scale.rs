@@ -150,6 +150,7 @@ pub(super) fn scale(quick: bool) -> Result<(), String> {
         &format!("127.0.0.1:{port}"),
         "scaleapp_noop",
         if quick { 20 } else { 1000 },
+        Some(server.0.id()),
     ))?;
     drop(server);
     let mut fresh = || -> Result<Box<super::work::Command>, String> {
@@ -450,6 +451,17 @@ the replicas and PostgreSQL share them. Closed loop, {CONCURRENCY} keep-alive co
         tasks.plain.p99_ms,
         tasks.task.p50_ms / tasks.plain.p50_ms.max(1e-9),
     ));
+    if let Some(cpu) = &tasks.server_cpu {
+        md.insert_str(
+            md.rfind("\n\n| jobs").unwrap_or(md.len()),
+            &format!(
+                " The replica's CPU time (every thread's): {:.1} µs per task, {:.1} µs per plain call ({:.2}×).",
+                cpu.task_us,
+                cpu.plain_us,
+                cpu.task_us / cpu.plain_us.max(1e-9)
+            ),
+        );
+    }
     for j in jobs {
         md.push_str(&format!(
             "| {} | {} | {} | {:.0} |\n",
