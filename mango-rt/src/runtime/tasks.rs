@@ -4,13 +4,14 @@
 //! with a task handle, its row in `mango_tasks` written before (so that `tasks/get`
 //! finds it on any replica). The call runs in this process, through the pipeline as
 //! any call, in its own transaction; one that ends within 2 ms (most do) has its row
-//! written once, as it ended, and its handle says so. Its progress (`ctx.progress`) and the questions
-//! it asks (`ctx.elicit`, `ctx.sample`: the task is `input_required` until `tasks/update`
-//! answers) are written to the row; so is its result. `tasks/cancel` stops it: its
-//! future is dropped and its transaction rolled back (unless it had begun to commit:
-//! then it completes). The process running a task holds a lease on it; a process that
-//! dies leaves the lease to run out, and another marks the task failed, saying so.
-//! Tasks are removed once `[tasks] ttl` has passed since their creation.
+//! written once, as it ended, and its handle says so. Its progress (`ctx.progress`)
+//! and the questions it asks (`ctx.elicit`, `ctx.sample`: the task is `input_required`
+//! until `tasks/update` answers) are written to the row; so is its result.
+//! `tasks/cancel` stops it: its future is dropped and its transaction rolled back
+//! (unless it had begun to commit: then it completes). The process running a task
+//! holds a lease on it; a process that dies leaves the lease to run out, and another
+//! marks the task failed, saying so. Tasks are removed once `[tasks] ttl` has passed
+//! since their creation.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
