@@ -19,6 +19,9 @@ pub struct Stats {
     /// Latencies of the counted replies, in microseconds, sorted.
     #[serde(skip)]
     pub latencies_us: Vec<u32>,
+    /// The server's CPU time over the measured time (every thread's), in ns, when its
+    /// process was given and could be read.
+    pub server_cpu_ns: Option<u64>,
 }
 
 impl Stats {
@@ -28,6 +31,12 @@ impl Stats {
         } else {
             0.0
         }
+    }
+
+    /// The server's CPU time per counted reply, in µs, when it was measured.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        let ns = self.server_cpu_ns?;
+        (self.ok > 0).then(|| ns as f64 / 1000.0 / self.ok as f64)
     }
 
     /// The `q` quantile (0..=1) of the latencies, in milliseconds.
@@ -164,9 +173,29 @@ async fn connection(
     stats
 }
 
+/// Every thread's time on a CPU so far in process `pid`, in ns
+/// (`/proc/<pid>/task/*/schedstat`; a thread that ends between the listing and its read
+/// is left out).
+pub fn cpu_ns(pid: u32) -> Option<u64> {
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for thread in threads.flatten() {
+        if let Ok(text) = std::fs::read_to_string(thread.path().join("schedstat"))
+            && let Some(ns) = text
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        {
+            total += ns;
+        }
+    }
+    Some(total)
+}
+
 /// Drives `authority` with `concurrency` connections posting `body` (with `headers`,
-/// see [`request`]): `warmup`, then
-/// `duration` measured.
+/// see [`request`]): `warmup`, then `duration` measured; with `server` (its process id),
+/// the server's CPU time over the measured time too.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     authority: &str,
     path: &str,
@@ -175,11 +204,22 @@ pub async fn run(
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
+    server: Option<u32>,
 ) -> Stats {
     let request = request(authority, path, headers, body);
     let start = Instant::now();
     let measure_from = start + warmup;
     let until = measure_from + duration;
+    // The server's CPU time from the measured time's start to its end.
+    let sampler = server.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let before = cpu_ns(pid);
+            tokio::time::sleep_until(until.into()).await;
+            let after = cpu_ns(pid);
+            Some(after?.saturating_sub(before?))
+        })
+    });
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             tokio::spawn(connection(
@@ -195,6 +235,9 @@ pub async fn run(
         if let Ok(stats) = task.await {
             total.merge(stats);
         }
+    }
+    if let Some(sampler) = sampler {
+        total.server_cpu_ns = sampler.await.ok().flatten();
     }
     total.seconds = duration.as_secs_f64();
     total.latencies_us.sort_unstable();
@@ -252,8 +295,14 @@ mod tests {
             errors: 1,
             seconds: 2.0,
             latencies_us: vec![1000, 2000, 3000, 4000],
+            server_cpu_ns: Some(6_000_000),
         };
         assert_eq!(stats.requests_per_second(), 2.0);
+        assert_eq!(
+            stats.cpu_us_per_request(),
+            Some(1500.0),
+            "per counted reply"
+        );
         assert_eq!(stats.quantile_ms(0.0), 1.0);
         assert_eq!(stats.quantile_ms(1.0), 4.0);
     }
@@ -318,9 +367,14 @@ mod tests {
             2,
             Duration::from_millis(20),
             Duration::from_millis(200),
+            Some(std::process::id()),
         )
         .await;
         assert!(stats.ok > 10, "{stats:?}");
+        assert!(
+            stats.cpu_us_per_request().is_some_and(|us| us > 0.0),
+            "the server here is this process, so its CPU is read: {stats:?}"
+        );
         let diff = stats.ok.abs_diff(stats.errors);
         assert!(diff <= 4, "every other reply is an error result: {stats:?}");
     }

@@ -39,9 +39,10 @@ use mango_bench::report::{
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
-       cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]] [--header \"Name: value\"]…
+       cargo run -p mango-bench --release -- load <host:port> <tool> [<concurrency> [<seconds>]] [--header \"Name: value\"]… [--pid <server pid>]
          (drives a running server with `add`-style or `note_add`-style calls, for profiling;
-          <tool> = read:<uri> or prompt:<name> reads a resource or gets a prompt)
+          <tool> = read:<uri> or prompt:<name> reads a resource or gets a prompt;
+          with --pid, the server's CPU time per request too)
        cargo run -p mango-bench --release -- task <host:port> <tool> [<calls>] [--pid <server pid>]
          (a running server's task-mode calls of <tool>, polled to completion, against plain calls;
           with --pid, the server's CPU time too)
@@ -1058,6 +1059,8 @@ fn rerender(path: &Path) -> Result<(), String> {
 fn load(args: &[String]) -> Result<(), String> {
     // `--header "Name: value"` (repeatable) adds a header to every request.
     let mut headers = String::new();
+    // `--pid PID`: the server's process, whose CPU time per request is reported too.
+    let mut pid = None;
     let mut positional = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -1065,6 +1068,9 @@ fn load(args: &[String]) -> Result<(), String> {
             let line = it.next().ok_or(USAGE)?;
             headers.push_str(line);
             headers.push_str("\r\n");
+        } else if arg == "--pid" {
+            let n = it.next().and_then(|n| n.parse().ok()).ok_or(USAGE)?;
+            pid = Some(n);
         } else {
             positional.push(arg.clone());
         }
@@ -1100,9 +1106,13 @@ fn load(args: &[String]) -> Result<(), String> {
         concurrency,
         Duration::from_secs(1),
         Duration::from_secs(seconds),
+        pid,
     ));
+    let cpu = stats
+        .cpu_us_per_request()
+        .map_or_else(String::new, |us| format!(", server CPU {us:.1} µs/req"));
     println!(
-        "{tool} c={concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        "{tool} c={concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{cpu}",
         stats.requests_per_second(),
         stats.quantile_ms(0.5),
         stats.quantile_ms(0.99),
@@ -1361,6 +1371,7 @@ fn bench(options: &Options) -> Result<(), String> {
                         concurrency,
                         plan.warmup,
                         plan.duration,
+                        Some(server.0.id()),
                     ));
                     peak[i] = peak[i].max(memory(server.0.id()).1);
                     runs[i].push(stats);
@@ -1383,15 +1394,23 @@ fn bench(options: &Options) -> Result<(), String> {
                     p99_ms: median(runs.iter().map(|s| s.quantile_ms(0.99)).collect()),
                     errors: runs.iter().map(|s| s.errors).sum(),
                     repetitions: runs.len(),
+                    cpu_us: {
+                        let cpu: Vec<f64> = runs
+                            .iter()
+                            .filter_map(loadgen::Stats::cpu_us_per_request)
+                            .collect();
+                        (cpu.len() == runs.len()).then(|| median(cpu))
+                    },
                 };
                 eprintln!(
-                    "{:<30} {:<9} c={:<3} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+                    "{:<30} {:<9} c={:<3} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  CPU {:>6.1} µs/req  errors {}",
                     cell.server,
                     cell.tool,
                     cell.concurrency,
                     cell.requests_per_second,
                     cell.p50_ms,
                     cell.p99_ms,
+                    cell.cpu_us.unwrap_or(f64::NAN),
                     cell.errors
                 );
                 http.push(cell);

@@ -30,6 +30,10 @@ pub struct HttpCell {
     /// Replies that did not count (see the load generator's rule), over all repetitions.
     pub errors: u64,
     pub repetitions: usize,
+    /// The server's CPU time (every thread's) per counted reply, in µs: the median over
+    /// the repetitions, when it was measured.
+    #[serde(default)]
+    pub cpu_us: Option<f64>,
 }
 
 /// Sequential `add` calls over stdio, and the cold start to the first `tools/list`.
@@ -471,14 +475,14 @@ impl Report {
             ));
         }
         out.push_str(
-            "\nStreamable HTTP, stateless JSON:\n\n| tool | c | server | req/s | × raw rmcp | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|---|\n",
+            "\nStreamable HTTP, stateless JSON:\n\n| tool | c | server | req/s | × raw rmcp | p50 ms | p99 ms | server CPU µs/req | errors |\n|---|---|---|---|---|---|---|---|---|\n",
         );
         for c in &self.http {
             let ratio = Self::ratio(Some(c), self.cell(RAW, &c.tool, c.concurrency), |c| {
                 c.requests_per_second
             });
             out.push_str(&format!(
-                "| {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} |\n",
+                "| {} | {} | {} | {:.0} | {} | {:.2} | {:.2} | {} | {} |\n",
                 c.tool,
                 c.concurrency,
                 c.server,
@@ -486,6 +490,7 @@ impl Report {
                 ratio.map_or("".into(), |r| format!("{r:.2}")),
                 c.p50_ms,
                 c.p99_ms,
+                c.cpu_us.map_or("".into(), |us| format!("{us:.1}")),
                 c.errors
             ));
         }
@@ -582,6 +587,7 @@ mod tests {
             p99_ms: p99,
             errors: 0,
             repetitions: 3,
+            cpu_us: Some(1e6 / rps),
         }
     }
 
@@ -759,7 +765,7 @@ mod tests {
     fn markdown_has_every_table_with_ratios_to_raw_rmcp() {
         let md = report().markdown();
         assert!(
-            md.contains("| add | 64 | mango | 38000 | 0.95 | 1.10 | 2.20 | 0 |"),
+            md.contains("| add | 64 | mango | 38000 | 0.95 | 1.10 | 2.20 | 26.3 | 0 |"),
             "{md}"
         );
         assert!(

@@ -116,6 +116,7 @@ pub(super) fn scale(quick: bool) -> Result<(), String> {
                     CONCURRENCY,
                     warmup,
                     duration,
+                    None,
                 ));
                 if stats.ok == 0 {
                     return Err(format!(

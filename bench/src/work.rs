@@ -291,15 +291,15 @@ pub(crate) async fn task_cost(
     let (mut plain, mut task, mut polls) = (Vec::new(), Vec::new(), 0_usize);
     let (mut plain_ns, mut task_ns) = (0_u64, 0_u64);
     for _ in 0..repetitions {
-        let before = pid.and_then(cpu_ns);
+        let before = pid.and_then(loadgen::cpu_ns);
         let started = Instant::now();
         plain_call(&mut client).await?;
         plain.push(started.elapsed().as_secs_f64() * 1000.0);
-        let between = pid.and_then(cpu_ns);
+        let between = pid.and_then(loadgen::cpu_ns);
         let started = Instant::now();
         polls += task_call(&mut client).await?;
         task.push(started.elapsed().as_secs_f64() * 1000.0);
-        let after = pid.and_then(cpu_ns);
+        let after = pid.and_then(loadgen::cpu_ns);
         if let (Some(before), Some(between), Some(after)) = (before, between, after) {
             plain_ns += between.saturating_sub(before);
             task_ns += after.saturating_sub(between);
@@ -332,24 +332,6 @@ pub(crate) async fn task_cost(
         polls_per_task: polls,
         server_cpu,
     })
-}
-
-/// Every thread's time on a CPU so far, in ns (`/proc/<pid>/task/*/schedstat`; a
-/// thread that ends between the listing and its read is left out).
-fn cpu_ns(pid: u32) -> Option<u64> {
-    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total = 0;
-    for thread in threads.flatten() {
-        if let Ok(text) = std::fs::read_to_string(thread.path().join("schedstat"))
-            && let Some(ns) = text
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-        {
-            total += ns;
-        }
-    }
-    Some(total)
 }
 
 fn timing(mut times: Vec<f64>) -> Timing {
