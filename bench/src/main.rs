@@ -1268,6 +1268,9 @@ fn durable_work(
         (2000, 100_000)
     };
     let memory = work::worker_memory(&mut fresh, ran, large, ran)?;
+    // Not the queued jobs left behind: a server started on the project afterwards (to
+    // profile it) would run them in its workers.
+    mango.reset_database()?;
     Ok((tasks, throughput, memory))
 }
 

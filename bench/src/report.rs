@@ -245,6 +245,13 @@ impl Report {
             met: value.map(|v| v < max),
         };
         let rps = |c: &HttpCell| c.requests_per_second;
+        // The server's CPU time per request at c=64, `server` against `baseline`: what a
+        // request costs, which the load generator sharing the cores does not blur.
+        let cpu_ratio = |server: &str, baseline: &str| {
+            let m = self.cell(server, "add", 64)?.cpu_us?;
+            let b = self.cell(baseline, "add", 64)?.cpu_us?;
+            (b > 0.0).then(|| m / b)
+        };
         let mut checks = vec![
             at_least(
                 "`add` over HTTP, c=64, req/s",
@@ -272,6 +279,12 @@ impl Report {
                 ),
                 0.95,
             ),
+            at_most(
+                "`add` over HTTP, c=64, each request with an OAuth JWT access token, the server's CPU time per request",
+                "≤ 1.05× mango without authentication",
+                cpu_ratio(MANGO_JWT, MANGO),
+                1.05,
+            ),
             at_least(
                 "`add` over HTTP, c=64, each request with a user's API token (`[auth] users`), req/s",
                 "≥ 0.95× mango without authentication",
@@ -281,6 +294,12 @@ impl Report {
                     rps,
                 ),
                 0.95,
+            ),
+            at_most(
+                "`add` over HTTP, c=64, each request with a user's API token, the server's CPU time per request",
+                "≤ 1.05× mango without authentication",
+                cpu_ratio(MANGO_USER_TOKEN, MANGO),
+                1.05,
             ),
             at_least(
                 "`add` over HTTP, c=64, with the audit log (`mango.audit`, a row per call on SQLite), req/s",
@@ -607,6 +626,12 @@ mod tests {
             http: vec![
                 cell(MANGO, "add", 64, 38_000.0, 2.2),
                 cell(RAW, "add", 64, 40_000.0, 2.0),
+                HttpCell {
+                    // The load generator's share of the cores took req/s down; the
+                    // server's CPU per request says what the token cost.
+                    cpu_us: Some(26.8), // 1.02× the 26.3 µs of mango without a token
+                    ..cell(MANGO_USER_TOKEN, "add", 64, 34_000.0, 2.4)
+                },
                 cell(MANGO, "note_add", 64, 7_000.0, 12.0),
                 cell(RAW, "note_add", 64, 8_000.0, 10.0),
                 cell(RAW_PER_CALL, "note_add", 64, 2_000.0, 40.0),
@@ -727,6 +752,28 @@ mod tests {
             (None, None),
             "not in this report"
         );
+        let token = |what| {
+            checks
+                .iter()
+                .find(|c| c.what.contains("a user's API token") && c.what.contains(what))
+                .cloned()
+                .unwrap_or_else(|| panic!("no check of a user's token's {what}"))
+        };
+        let (rps, cpu) = (token("req/s"), token("CPU time per request"));
+        assert_eq!(
+            (rps.measured.as_deref(), rps.met),
+            (Some("0.89×"), Some(false)),
+            "34000 / 38000"
+        );
+        assert_eq!(
+            (cpu.measured.as_deref(), cpu.met),
+            (Some("1.02×"), Some(true))
+        );
+        let jwt = checks
+            .iter()
+            .find(|c| c.what.contains("JWT") && c.what.contains("CPU"))
+            .cloned();
+        assert_eq!(jwt.map(|c| c.met), Some(None), "no JWT cell in this report");
         let task = by_goal("a task-mode call", "3×");
         assert_eq!(task.measured.as_deref(), Some("3.50×"));
         assert!(task.what.contains("CPU time"), "{}", task.what);
