@@ -191,6 +191,18 @@ mod clip_tests {
         assert_eq!(clip("short", 10), "short");
         assert_eq!(clip("ééé", 3), "é… [cut: 6 bytes in all]");
     }
+
+    #[test]
+    fn random_hex_is_lowercase_hex_of_its_length_and_differs() {
+        let (a, b) = (random_hex(16), random_hex(16));
+        assert_eq!(a.len(), 32);
+        assert!(
+            a.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+            "{a}"
+        );
+        assert_ne!(a, b);
+        assert_eq!(random_hex(0), "");
+    }
 }
 
 /// `bytes` random bytes, as hex (ids, leases, one-time keys).
@@ -205,7 +217,13 @@ pub(crate) fn random_hex(bytes: usize) -> String {
         buf = nanos.to_le_bytes().repeat(bytes / 16 + 1);
         buf.truncate(bytes);
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes * 2);
+    for b in buf {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 /// Milliseconds since the epoch, now.

@@ -95,11 +95,6 @@ fn ended(id: &str, now_ms: i64) -> Option<TaskRow> {
         .cloned()
 }
 
-/// What `slot` holds, taken.
-fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
-    slot.lock().unwrap_or_else(|p| p.into_inner()).take()
-}
-
 fn keep_ended(row: &TaskRow) {
     ENDED
         .lock()
@@ -115,6 +110,46 @@ const AT_ONCE: Duration = Duration::from_millis(2);
 /// has, a task's row is written before its call starts, so that a missing table fails
 /// the call before it changes anything.
 static ROWS_WRITTEN: AtomicBool = AtomicBool::new(false);
+
+/// This process no longer runs the task `id`.
+fn forget(id: &str) {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+}
+
+/// A task's call that goes on past [`AT_ONCE`], or whose request went away while it
+/// waited: [`Going::go`] (or dropping it) moves it onto a task of its own, which
+/// writes its end.
+struct Going {
+    run: Option<BoxFuture<End>>,
+    rt: Arc<Runtime>,
+    first: Arc<FirstRow>,
+    tool: String,
+}
+
+impl Going {
+    fn go(&mut self) {
+        let Some(run) = self.run.take() else { return };
+        // Dropped with its runtime (the process is stopping): its lease runs out.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (rt, first, tool) = (self.rt.clone(), self.first.clone(), self.tool.clone());
+        handle.spawn(async move {
+            let ended = run.await;
+            let mut row = first.row.clone();
+            if first.ensure().await.is_ok() {
+                rt.write_end(&mut row, &first.lease, ended, &tool).await;
+            }
+            forget(&row.id);
+        });
+    }
+}
+
+impl Drop for Going {
+    fn drop(&mut self) {
+        self.go();
+    }
+}
 
 /// Why a task's row could not be written.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -451,7 +486,7 @@ impl Runtime {
             state: self.state.clone(),
             row: row.clone(),
             tool: name.to_owned(),
-            arguments: Value::Object(arguments.clone()).to_string(),
+            arguments: serde_json::to_string(&arguments).unwrap_or_default(),
             lease: random_hex(16),
             lease_ms: self.task_lease_ms(),
             live: here.clone(),
@@ -461,9 +496,6 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id.clone(), here.clone());
-        let forget = |id: &str| {
-            RUNNING.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-        };
         channel.asker = Asker::Task(Arc::new(Questions {
             state: self.state.clone(),
             id: id.clone(),
@@ -492,43 +524,32 @@ impl Runtime {
             forget(&id);
             return Err(unavailable(e));
         }
-        // The call runs on its own (a client that goes away does not stop it); its end
-        // comes back here while this waits for it, or is written there.
-        let (told, mut end) = tokio::sync::oneshot::channel::<End>();
-        let handoff = Arc::new(Mutex::new(Some(told)));
-        {
-            let (rt, first, handoff) = (self.clone(), first.clone(), handoff.clone());
-            let tool = name.to_owned();
-            let mut row = row.clone();
-            tokio::spawn(async move {
-                let ended = rt
-                    .run_task(&first, &tool, arguments, caller, channel, progress, stop)
-                    .await;
-                let waiting = take(&handoff);
-                let ended = match waiting {
-                    Some(told) => match told.send(ended) {
-                        Ok(()) => return,
-                        // Its request went away: written here.
-                        Err(ended) => ended,
-                    },
-                    None => ended,
-                };
-                if first.ensure().await.is_ok() {
-                    rt.write_end(&mut row, &first.lease, ended, &tool).await;
-                }
-                forget(&row.id);
-            });
-        }
-        let ended = match tokio::time::timeout(AT_ONCE, &mut end).await {
-            Ok(Ok(ended)) => Some(ended),
-            _ => match take(&handoff) {
-                // Still running: its end is written where it runs.
-                Some(_) => None,
-                // It ended as the wait did: its end is on its way.
-                None => end.await.ok(),
+        // The call runs here while this waits for it; if it goes on longer, or this
+        // request goes away meanwhile, it goes on on its own task (a client that goes
+        // away does not stop it) and its end is written there.
+        let mut going = Going {
+            run: Some({
+                let (rt, first, tool) = (self.clone(), first.clone(), name.to_owned());
+                Box::pin(async move {
+                    rt.run_task(&first, &tool, arguments, caller, channel, progress, stop)
+                        .await
+                })
+            }),
+            rt: self.clone(),
+            first: first.clone(),
+            tool: name.to_owned(),
+        };
+        let ended = match going.run.as_mut() {
+            Some(run) => tokio::select! {
+                // A call that ends at its first poll sets no timer.
+                biased;
+                ended = run => Some(ended),
+                () = tokio::time::sleep(AT_ONCE) => None,
             },
+            None => None,
         };
         let Some(ended) = ended else {
+            going.go();
             if let Err(e) = first.ensure().await {
                 // Nobody will hear of it: stopped (rolled back).
                 if let Some(live) = live(&id) {
@@ -538,6 +559,8 @@ impl Runtime {
             }
             return Ok(first.handle(self.poll_ms()));
         };
+        // It ended here: nothing goes on.
+        going.run = None;
         let mut row = row;
         let written = if first.written() {
             self.write_end(&mut row, &first.lease, ended, name).await;
