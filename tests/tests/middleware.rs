@@ -3,6 +3,7 @@
 //! built-in auth, rate limit and timeout.
 #![allow(clippy::unwrap_used)]
 
+use std::io::Write;
 use std::sync::OnceLock;
 
 use mango_tests::*;
@@ -206,6 +207,33 @@ fn bearer_auth_over_http() {
         body.contains("outer|alice <outer"),
         "the identity reaches the tool: {body}"
     );
+    // A request refused for its token before its body came: the connection carries the
+    // next request (hyper closes one whose request body was left unread, and a client
+    // that reuses it finds it cut).
+    let mut stream = std::net::TcpStream::connect(server.authority()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let post = |auth: &str, body: &str| {
+        format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n",
+            server.authority(),
+            body.len()
+        )
+    };
+    stream
+        .write_all(post("Bearer wrong", &call).as_bytes())
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stream.write_all(call.as_bytes()).unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let (status, _) = read_response(&mut reader);
+    assert_eq!(status, 401);
+    stream
+        .write_all(format!("{}{call}", post("Bearer s3cret-alice", &call)).as_bytes())
+        .unwrap();
+    let (status, body) = read_response(&mut reader);
+    assert_eq!(status, 200, "the next request on the connection: {body}");
     // The HTTP headers reach middleware.
     headers.push(("x-test", "yes"));
     let who = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "mwledger_show_trail", "arguments": {"who": true}}}).to_string();
@@ -214,6 +242,32 @@ fn bearer_auth_over_http() {
         body.contains(r#"header=Some(\"yes\") transport=http"#),
         "{body}"
     );
+}
+
+/// One HTTP/1.1 response with a `Content-Length` from `reader`: its status and body.
+fn read_response(reader: &mut impl std::io::BufRead) -> (u16, String) {
+    let mut status = 0;
+    let mut length = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).unwrap();
+        assert!(n > 0, "the server closed the connection");
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        if let Some(rest) = trimmed.strip_prefix("HTTP/1.1 ") {
+            status = rest[..3].parse().unwrap();
+        } else if let Some((k, v)) = trimmed.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[test]

@@ -484,13 +484,29 @@ pub(crate) fn http(
     })
 }
 
+/// How long a refused request's body is read for, at most (see [`admit`]).
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The request, with the caller's identity in its extensions, or the 401 or 403 that
-/// refuses it.
-async fn admit(mut req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpResponse> {
-    let identity = match gate
-        .identify(req.headers().get(header::AUTHORIZATION))
-        .await
-    {
+/// refuses it. A request refused for its headers has its body read (up to the size
+/// limit, for a few seconds at most) and dropped: hyper closes a connection whose
+/// request body was left unread, and a client that reuses it for its next request
+/// (with the right token, say) would find it cut.
+async fn admit(req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpResponse> {
+    match identify(req.headers(), gate).await {
+        Ok(identity) => admit_as(req, identity, gate).await,
+        Err(refused) => {
+            let _ = tokio::time::timeout(DRAIN, axum::body::to_bytes(req.into_body(), gate.limit))
+                .await;
+            Err(refused)
+        }
+    }
+}
+
+/// The caller the headers name, with the scopes every request needs, or the 401, 403 or
+/// 503 that refuses the request.
+async fn identify(headers: &axum::http::HeaderMap, gate: &Gate) -> Result<Identity, HttpResponse> {
+    let identity = match gate.identify(headers.get(header::AUTHORIZATION)).await {
         Ok(identity) => identity,
         Err(Refusal::User(super::users::TokenRefusal::Unavailable(why))) => {
             tracing::warn!(reason = %why, "users' tokens could not be looked up");
@@ -533,6 +549,16 @@ async fn admit(mut req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpRes
         );
         return Err(forbidden(gate, serde_json::Value::Null, &required, &why));
     }
+    Ok(identity)
+}
+
+/// The request of `identity`, or the 403 of an item whose scopes its token lacks (the
+/// body read to find the item).
+async fn admit_as(
+    mut req: HttpRequest,
+    identity: Identity,
+    gate: &Gate,
+) -> Result<HttpRequest, HttpResponse> {
     if let Some(needed) = &gate.needed
         && !identity.has_every_scope()
         && req.method() == axum::http::Method::POST
@@ -552,6 +578,7 @@ async fn admit(mut req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpRes
         if let Some((id, item, scopes)) = called_item(&bytes, needed) {
             let missing = identity.missing(scopes);
             if !missing.is_empty() {
+                let required: Vec<&str> = gate.required().iter().map(String::as_str).collect();
                 let mut all: Vec<&str> = required.clone();
                 all.extend(scopes.iter().copied().filter(|s| !required.contains(s)));
                 let why = format!(
