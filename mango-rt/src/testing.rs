@@ -789,7 +789,7 @@ impl TestServer {
 
 #[cfg(feature = "postgres")]
 async fn postgres_database() -> Result<(String, (String, String)), TestError> {
-    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    use diesel_async::SimpleAsyncConnection;
     let base = std::env::var("MANGO_TEST_DATABASE_URL").map_err(|_| {
         TestError::Database(
             "set MANGO_TEST_DATABASE_URL to a PostgreSQL server (postgres://user:pw@host/postgres): each test server makes a database there".into(),
@@ -803,14 +803,16 @@ async fn postgres_database() -> Result<(String, (String, String)), TestError> {
             .map(|d| d.as_nanos())
             .unwrap_or_default()
     );
-    let mut conn = Db::establish(&base)
+    let mut conn = crate::db::pg::connect_url(&base)
         .await
         .map_err(|e| TestError::Database(format!("{}: {e}", crate::db::redact(&base))))?;
     conn.batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .map_err(|e| TestError::Database(e.to_string()))?;
-    let (head, _) = base.rsplit_once('/').unwrap_or((&base, ""));
-    Ok((format!("{head}/{name}"), (base.clone(), name)))
+    Ok((
+        crate::db::pg::with_database(&base, &name),
+        (base.clone(), name),
+    ))
 }
 
 #[cfg(feature = "postgres")]
@@ -827,8 +829,8 @@ impl Drop for TestServer {
                     return;
                 };
                 rt.block_on(async move {
-                    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
-                    if let Ok(mut conn) = Db::establish(&base).await {
+                    use diesel_async::SimpleAsyncConnection;
+                    if let Ok(mut conn) = crate::db::pg::connect_url(&base).await {
                         let _ = conn
                             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                             .await;

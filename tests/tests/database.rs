@@ -433,6 +433,129 @@ fn an_exhausted_pool_fails_the_call_after_the_checkout_timeout() {
     assert_eq!(count(&mut client), 0);
 }
 
+/// TLS to PostgreSQL (`sslmode`, `sslrootcert`): the suite's server has `ssl = on` with
+/// a certificate for `localhost` signed by a test CA (scripts/postgres.sh), and its role
+/// `mango_tls` may connect over TLS only, so a connection that works as it went over TLS.
+#[test]
+fn postgres_over_tls() {
+    let Some(base) = postgres_url() else {
+        return missing("a PostgreSQL server (MANGO_TEST_DATABASE_URL)");
+    };
+    let tls = root().join("target/postgres/tls");
+    if !tls.join("ca.crt").exists() {
+        return missing("the test CA of scripts/postgres.sh (target/postgres/tls)");
+    }
+    let site = pg_site();
+    fresh_postgres_database(&base, "mango_e2e_tls");
+    let port = base
+        .rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let url = |host: &str, query: &str| {
+        format!("postgres://mango_tls@{host}:{port}/mango_e2e_tls?{query}")
+    };
+    let ca = tls.join("ca.crt").display().to_string();
+    let other = tls.join("other-ca.crt").display().to_string();
+
+    // Without TLS the server refuses the role: the rule the rest relies on holds.
+    let (code, _, err) = run(site, &url("127.0.0.1", "sslmode=disable"), &["migrate"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no encryption"), "{err}");
+
+    // verify-full with the CA, by the name on the certificate: migrate, then serve.
+    let full = url(
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    );
+    let (code, out, err) = run(site, &full, &["migrate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Applied "), "{out}");
+    let mut client = StdioClient::start(with_db(site, &full, &["serve", "--transport", "stdio"]));
+    let r = client.call("ledger_insert", json!({"label": "over TLS"}));
+    assert!(!is_error(&r), "{r}");
+    assert_eq!(count(&mut client), 1);
+    drop(client);
+
+    // require (encrypted, unchecked) through the pool, and verify-ca by address (the
+    // chain checked, not the name) for a command.
+    let mut client = StdioClient::start(with_db(
+        site,
+        &url("127.0.0.1", "sslmode=require"),
+        &["serve", "--transport", "stdio"],
+    ));
+    assert_eq!(count(&mut client), 1);
+    drop(client);
+    let (code, out, err) = run(
+        site,
+        &url("127.0.0.1", &format!("sslmode=verify-ca&sslrootcert={ca}")),
+        &["migrate", "--list"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Refused, saying what to fix: the certificate does not name 127.0.0.1; another CA;
+    // a CA file that is not there; an sslmode libpq has and mango does not.
+    let (code, out, err) = run(
+        site,
+        &url(
+            "127.0.0.1",
+            &format!("sslmode=verify-full&sslrootcert={ca}"),
+        ),
+        &["migrate"],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("does not name the host"), "{err}");
+    let (code, out, err) = run(
+        site,
+        &url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={other}"),
+        ),
+        &["migrate"],
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("not signed by a certificate authority that sslrootcert names"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        site,
+        &url(
+            "localhost",
+            "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+        ),
+        &["migrate"],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("sslrootcert /nonexistent/ca.pem cannot be read"),
+        "{err}"
+    );
+    let (code, _, err) = run(site, &url("localhost", "sslmode=allow"), &["migrate"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("sslmode=allow"), "{err}");
+
+    // check --deploy: a database beyond this machine (its name; `hostaddr` sends the
+    // connection here) reached without a TLS mode that encrypts for sure.
+    let remote = |query: &str| {
+        format!("postgres://postgres@db.example.com:{port}/mango_e2e_tls?hostaddr=127.0.0.1{query}")
+    };
+    let (_, out, err) = run(site, &remote(""), &["run", "check", "--deploy"]);
+    assert!(
+        format!("{out}{err}")
+            .contains("connects to PostgreSQL on db.example.com without sslmode=require"),
+        "{out}{err}"
+    );
+    let (_, out, err) = run(
+        site,
+        &remote("&sslmode=require"),
+        &["run", "check", "--deploy"],
+    );
+    let said = format!("{out}{err}");
+    assert!(!said.contains("without sslmode=require"), "{said}");
+    assert!(said.contains("migrations: all applied"), "{said}");
+}
+
 fn run(site: &Site, url: &str, args: &[&str]) -> (i32, String, String) {
     outcome(&mut with_db(site, url, args))
 }

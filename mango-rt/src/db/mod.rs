@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "sqlite")]
 use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
@@ -18,6 +19,8 @@ use crate::settings::DatabaseSettings;
 
 pub(crate) mod inspect;
 pub(crate) mod migrate;
+#[cfg(feature = "postgres")]
+pub(crate) mod pg;
 mod slot;
 
 pub(crate) use migrate::{MigrateError, Migrator};
@@ -196,10 +199,10 @@ tokio::task_local! {
 #[derive(Clone)]
 pub(crate) struct Database {
     pool: Pool<Db>,
-    /// What connections are opened with (a connection of its own listens for changes
-    /// on PostgreSQL).
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    target: String,
+    /// How connections are opened (a connection of its own listens for changes on
+    /// PostgreSQL): the URL read once, its TLS set up.
+    #[cfg(feature = "postgres")]
+    connector: Arc<pg::Connector>,
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     options: ConnectionOptions,
     /// The URL for messages (password hidden).
@@ -245,10 +248,27 @@ impl Database {
             statement_timeout: settings.statement_timeout,
             busy_timeout: write_wait,
         };
-        config.custom_setup = Box::new(move |target| {
-            let target = target.to_owned();
-            Box::pin(async move { setup(&target, options).await })
-        });
+        #[cfg(feature = "sqlite")]
+        {
+            config.custom_setup = Box::new(move |target| {
+                let target = target.to_owned();
+                Box::pin(async move { setup(&target, options).await })
+            });
+        }
+        #[cfg(feature = "postgres")]
+        let connector = {
+            let connector =
+                Arc::new(pg::Connector::new(&target).map_err(|why| DbError::BadUrl {
+                    url: url.clone(),
+                    why,
+                })?);
+            let each = connector.clone();
+            config.custom_setup = Box::new(move |_| {
+                let connector = each.clone();
+                Box::pin(async move { setup(&connector, options).await })
+            });
+            connector
+        };
         let manager = AsyncDieselConnectionManager::<Db>::new_with_config(target.clone(), config);
         // The connection used last is the next one given (LIFO): its SQLite page cache
         // is the warmest. Handed out in turn (FIFO), each connection would find the
@@ -265,7 +285,8 @@ impl Database {
             })?;
         Ok(Database {
             pool,
-            target,
+            #[cfg(feature = "postgres")]
+            connector,
             options,
             url,
             checkout_timeout: Duration::from_secs_f64(settings.checkout_timeout.max(0.001)),
@@ -358,13 +379,7 @@ impl Database {
     pub(crate) async fn check(&self) -> Result<Object<Db>, DbError> {
         let unreachable = |reason: String| DbError::Unreachable {
             url: self.url.clone(),
-            reason: if reason.contains("TLS") {
-                format!(
-                    "{reason}; mango connects to PostgreSQL without TLS: remove `sslmode=require` from the URL, and keep the database on a private network or behind a TLS tunnel (docs/deploy.md)"
-                )
-            } else {
-                reason
-            },
+            reason,
         };
         match tokio::time::timeout(CONNECT_TIMEOUT, self.pool.get()).await {
             Ok(result) => result.map_err(|e| unreachable(e.to_string())),
@@ -409,7 +424,7 @@ impl Database {
     /// A connection of its own (not the pool's) that listens on `channel`.
     pub(crate) async fn listener(&self, channel: &str) -> Result<Db, QueryError> {
         use diesel_async::SimpleAsyncConnection;
-        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.target, self.options))
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, setup(&self.connector, self.options))
             .await
             .map_err(|_| {
                 QueryError::Checkout(CheckoutError::NoAnswer {
@@ -479,9 +494,12 @@ fn why_unopenable(path: &str) -> Option<String> {
 }
 
 #[cfg(feature = "postgres")]
-async fn setup(target: &str, options: ConnectionOptions) -> diesel::ConnectionResult<Db> {
+async fn setup(
+    connector: &pg::Connector,
+    options: ConnectionOptions,
+) -> diesel::ConnectionResult<Db> {
     use diesel_async::SimpleAsyncConnection;
-    let mut conn = Db::establish(target).await?;
+    let mut conn = connector.connect().await?;
     if let Some(ms) = options.statement_timeout {
         conn.batch_execute(&format!("SET statement_timeout = {ms}"))
             .await

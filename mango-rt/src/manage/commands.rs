@@ -432,6 +432,14 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
             server.host
         ));
     }
+    #[cfg(feature = "postgres")]
+    if let Ok(connector) = crate::db::pg::Connector::new(&s.database.url)
+        && let Some(host) = connector.clear_beyond_loopback()
+    {
+        found.push(format!(
+            "[database] url connects to PostgreSQL on {host} without sslmode=require, verify-ca or verify-full: the database's password and every row would cross the network in clear (or to whoever answers in its place); add ?sslmode=verify-full&sslrootcert=<the CA's PEM file> to the URL (docs/guide/settings.md)"
+        ));
+    }
     if http && s.input.key.is_none() {
         found.push(
             "[input] key is not set: 2026-07-28 round states are signed with a key made at start-up, so a restart or another replica refuses them; set MANGO_INPUT__KEY to a secret of at least 32 bytes (`openssl rand -hex 32`), the same on every replica".into(),
