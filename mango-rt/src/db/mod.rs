@@ -260,7 +260,7 @@ impl Database {
             let connector =
                 Arc::new(pg::Connector::new(&target).map_err(|why| DbError::BadUrl {
                     url: url.clone(),
-                    why,
+                    why: why.to_string(),
                 })?);
             let each = connector.clone();
             config.custom_setup = Box::new(move |_| {

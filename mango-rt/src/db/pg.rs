@@ -39,23 +39,15 @@ pub(crate) enum Mode {
 }
 
 impl Mode {
-    fn parse(value: &str) -> Result<Mode, String> {
+    fn parse(value: &str) -> Result<Mode, UrlProblem> {
         Ok(match value {
             "disable" => Mode::Disable,
             "prefer" => Mode::Prefer,
             "require" => Mode::Require,
             "verify-ca" => Mode::VerifyCa,
             "verify-full" => Mode::VerifyFull,
-            "allow" => {
-                return Err(
-                    "sslmode=allow (TLS only if the server insists) is not supported: use prefer (TLS if the server offers it) or disable".into(),
-                );
-            }
-            other => {
-                return Err(format!(
-                    "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
-                ));
-            }
+            "allow" => return Err(UrlProblem::Allow),
+            other => return Err(UrlProblem::UnknownMode(other.to_owned())),
         })
     }
 
@@ -83,15 +75,45 @@ impl fmt::Debug for Connector {
 }
 
 /// What is wrong with a URL's TLS parameters (the caller adds the URL).
-pub(crate) type UrlProblem = String;
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UrlProblem {
+    #[error(
+        "sslmode=allow (TLS only if the server insists) is not supported: use prefer (TLS if the server offers it) or disable"
+    )]
+    Allow,
+    #[error("sslmode={0} is not one of disable, prefer, require, verify-ca, verify-full")]
+    UnknownMode(String),
+    #[error(
+        "{0}: client certificates are not supported; authenticate with a password (SCRAM) over sslmode=verify-full"
+    )]
+    ClientCertificates(String),
+    #[error("{0}: revocation lists are not supported")]
+    RevocationLists(String),
+    #[error("`{0}` has a `%` not followed by two hex digits")]
+    BadEscape(String),
+    #[error("`{0}` is not UTF-8 once decoded")]
+    NotUtf8(String),
+    #[error(
+        "sslrootcert {} cannot be read ({why}); point it at the PEM file of the certificate authority that signed the server's certificate",
+        .file.display()
+    )]
+    RootCertUnreadable { file: PathBuf, why: String },
+    #[error(
+        "the machine's certificate store has no certificate authority (install Debian's ca-certificates, or point sslrootcert at the CA's PEM file)"
+    )]
+    NoSystemRoots,
+    #[error("TLS cannot be set up: {0}")]
+    Tls(String),
+    #[error("PostgreSQL's driver cannot read it: {0}")]
+    Driver(#[from] tokio_postgres::Error),
+}
 
 impl Connector {
     /// Reads the URL's `sslmode` and `sslrootcert`, and the CA file it names, now: a
     /// missing or unreadable file stops start-up rather than the first call.
     pub(crate) fn new(url: &str) -> Result<Connector, UrlProblem> {
         let parts = split(url)?;
-        let mut config = tokio_postgres::Config::from_str(&parts.rest)
-            .map_err(|e| format!("PostgreSQL's driver cannot read it: {e}"))?;
+        let mut config = tokio_postgres::Config::from_str(&parts.rest)?;
         let mode = match &parts.sslmode {
             Some(value) => Mode::parse(value)?,
             None => Mode::Prefer,
@@ -116,7 +138,7 @@ impl Connector {
         };
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS cannot be set up: {e}"))?
+            .map_err(|e| UrlProblem::Tls(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
@@ -153,9 +175,19 @@ impl Connector {
 /// One connection to `url`, with its TLS: for mango's own work outside a pool (the test
 /// server's databases).
 #[cfg(feature = "testing")]
-pub(crate) async fn connect_url(url: &str) -> Result<Db, String> {
+pub(crate) async fn connect_url(url: &str) -> Result<Db, ConnectProblem> {
     let connector = Connector::new(url)?;
-    connector.connect().await.map_err(|e| e.to_string())
+    Ok(connector.connect().await?)
+}
+
+/// Why [`connect_url`] did not connect.
+#[cfg(feature = "testing")]
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectProblem {
+    #[error(transparent)]
+    Url(#[from] UrlProblem),
+    #[error(transparent)]
+    Connection(#[from] diesel::ConnectionError),
 }
 
 /// `url` naming the database `name` on the same server, its parameters kept.
@@ -237,13 +269,9 @@ fn split(url: &str) -> Result<Parts, UrlProblem> {
             "sslmode" => sslmode = Some(decode(value)?),
             "sslrootcert" => sslrootcert = Some(decode(value)?),
             "sslcert" | "sslkey" | "sslpassword" => {
-                return Err(format!(
-                    "{key}: client certificates are not supported; authenticate with a password (SCRAM) over sslmode=verify-full"
-                ));
+                return Err(UrlProblem::ClientCertificates(key.to_owned()));
             }
-            "sslcrl" | "sslcrldir" => {
-                return Err(format!("{key}: revocation lists are not supported"));
-            }
+            "sslcrl" | "sslcrldir" => return Err(UrlProblem::RevocationLists(key.to_owned())),
             _ => kept.push(pair),
         }
     }
@@ -270,7 +298,7 @@ fn decode(value: &str) -> Result<String, UrlProblem> {
                 let hex = value
                     .get(i + 1..i + 3)
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| format!("`{value}` has a `%` not followed by two hex digits"))?;
+                    .ok_or_else(|| UrlProblem::BadEscape(value.to_owned()))?;
                 out.push(hex);
                 i += 3;
             }
@@ -284,7 +312,7 @@ fn decode(value: &str) -> Result<String, UrlProblem> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| format!("`{value}` is not UTF-8 once decoded"))
+    String::from_utf8(out).map_err(|_| UrlProblem::NotUtf8(value.to_owned()))
 }
 
 /// The certificate authorities of `sslrootcert`: a PEM file, or `system` (the
@@ -307,11 +335,9 @@ fn default_roots() -> Result<RootCertStore, UrlProblem> {
 }
 
 fn pem_roots(file: &Path) -> Result<RootCertStore, UrlProblem> {
-    let unreadable = |e: &dyn fmt::Display| {
-        format!(
-            "sslrootcert {} cannot be read ({e}); point it at the PEM file of the certificate authority that signed the server's certificate",
-            file.display()
-        )
+    let unreadable = |e: &dyn fmt::Display| UrlProblem::RootCertUnreadable {
+        file: file.to_owned(),
+        why: e.to_string(),
     };
     let text = std::fs::read(file).map_err(|e| unreadable(&e))?;
     let mut roots = RootCertStore::empty();
@@ -330,9 +356,7 @@ fn system_roots() -> Result<RootCertStore, UrlProblem> {
     let mut roots = RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(found.certs);
     if added == 0 {
-        return Err(
-            "the machine's certificate store has no certificate authority (install Debian's ca-certificates, or point sslrootcert at the CA's PEM file)".into(),
-        );
+        return Err(UrlProblem::NoSystemRoots);
     }
     Ok(roots)
 }
@@ -343,7 +367,7 @@ fn webpki(
 ) -> Result<Arc<WebPkiServerVerifier>, UrlProblem> {
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| format!("TLS cannot be set up: {e}"))
+        .map_err(|e| UrlProblem::Tls(e.to_string()))
 }
 
 /// `sslmode=prefer` or `require` without a root certificate: encrypted, the server's
@@ -562,7 +586,7 @@ mod tests {
 
     #[test]
     fn bad_tls_parameters_say_what_to_use() {
-        let err = |url: &str| Connector::new(url).expect_err(url);
+        let err = |url: &str| Connector::new(url).expect_err(url).to_string();
         assert!(err("postgres://h/db?sslmode=allow").contains("use prefer"));
         assert!(err("postgres://h/db?sslmode=on").contains("not one of disable"));
         assert!(err("postgres://h/db?sslcert=c.pem").contains("client certificates"));

@@ -437,7 +437,7 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
         && let Some(host) = connector.clear_beyond_loopback()
     {
         found.push(format!(
-            "[database] url connects to PostgreSQL on {host} without sslmode=require, verify-ca or verify-full: the database's password and every row would cross the network in clear (or to whoever answers in its place); add ?sslmode=verify-full&sslrootcert=<the CA's PEM file> to the URL (docs/guide/settings.md)"
+            "[database] url connects to PostgreSQL on {host} without sslmode=require, verify-ca or verify-full: the database's password and every row would cross the network in clear (or to whoever answers in its place); add ?sslmode=verify-full&sslrootcert=<the CA's PEM file> to the URL (docs/deploy.md, PostgreSQL)"
         ));
     }
     if http && s.input.key.is_none() {
