@@ -191,9 +191,15 @@ pub struct ServerSettings {
     /// `Host` headers accepted (DNS-rebinding protection); an empty list accepts any.
     pub allowed_hosts: Vec<String>,
     /// A reverse proxy in front of the server checks `Host` and terminates TLS
-    /// (`check --deploy` then accepts `allowed_hosts = []`), and says who the client is
-    /// in `X-Forwarded-For` (its last entry is the caller's address).
+    /// (`check --deploy` then accepts `allowed_hosts = []`), and says what the client
+    /// sent: its address, the `Host` it asked for and whether over TLS, in
+    /// `X-Forwarded-For`/`-Host`/`-Proto` (or RFC 7239's `Forwarded`). Only requests
+    /// from [`trusted_proxies`](Self::trusted_proxies) are believed.
     pub behind_proxy: bool,
+    /// With `behind_proxy`: the addresses (`10.0.0.5`) and networks (`10.0.0.0/8`,
+    /// `fd00::/8`) of the proxies whose forwarded headers are believed; from any other
+    /// peer they are removed before anything reads them. Default: this machine.
+    pub trusted_proxies: Vec<String>,
     /// This replica's name, when several serve the project behind a balancer
     /// (`MANGO_SERVER__REPLICA`): a 2025-11-25 session's id starts with it, so the
     /// balancer sends the session's requests here (`run nginx`).
@@ -220,6 +226,71 @@ pub struct ServerSettings {
     pub page_size: usize,
 }
 
+impl ServerSettings {
+    /// `trusted_proxies`, read (an entry that does not parse was refused at load).
+    pub(crate) fn proxy_nets(&self) -> Vec<IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|e| IpNet::parse(e))
+            .collect()
+    }
+}
+
+/// An address or a network of `[server] trusted_proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IpNet {
+    net: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// `10.0.0.5`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+    pub(crate) fn parse(text: &str) -> Option<IpNet> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().ok()?)),
+            None => (text, None),
+        };
+        let net: std::net::IpAddr = addr.parse().ok()?;
+        let bits = if net.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(bits);
+        (prefix <= bits).then_some(IpNet { net, prefix })
+    }
+
+    /// Whether every address of the network is this machine's.
+    pub(crate) fn is_loopback(&self) -> bool {
+        match self.net {
+            std::net::IpAddr::V4(ip) => ip.is_loopback() && self.prefix >= 8,
+            std::net::IpAddr::V6(ip) => ip.is_loopback() && self.prefix == 128,
+        }
+    }
+
+    /// Whether `ip` is in the network (an IPv4 address mapped into IPv6 counts as
+    /// itself).
+    pub(crate) fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = ip.to_canonical();
+        let keep = |bits: u32, width: u32| -> u128 {
+            if bits == 0 {
+                0
+            } else {
+                (u128::MAX << (width - bits)) & (u128::MAX >> (128 - width))
+            }
+        };
+        match (self.net, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = keep(u32::from(self.prefix), 32);
+                u128::from(u32::from(net)) & mask == u128::from(u32::from(ip)) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = keep(u32::from(self.prefix), 128);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
@@ -238,6 +309,7 @@ impl Default for ServerSettings {
             ],
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             behind_proxy: false,
+            trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
             replica: None,
             shutdown_timeout: 30,
             max_request_bytes: 4 * 1024 * 1024,
@@ -843,6 +915,13 @@ impl Settings {
                     .join("; "),
             )
         })?;
+        for entry in &settings.server.trusted_proxies {
+            if IpNet::parse(entry).is_none() {
+                return Err(invalid(format!(
+                    "[server] trusted_proxies has `{entry}`, neither an IP address nor a network: write `10.0.0.5`, `10.0.0.0/8` or `fd00::/8`"
+                )));
+            }
+        }
         settings.profile = profile.to_owned();
         settings.path = Some(path.to_owned());
         settings.secrets_in_file = settings
@@ -1054,6 +1133,39 @@ mod tests {
             assert!(err.contains("MANGO_SERVER__PORT"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        Jail::expect_with(|jail| {
+            let err = load(
+                jail,
+                "[default.server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+                "default",
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(
+                err.contains("`10.0.0.0/33`, neither an IP address"),
+                "{err}"
+            );
+            Ok(())
+        });
+        let net = |s: &str| IpNet::parse(s).expect(s);
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect(s);
+        assert!(net("10.0.0.0/8").contains(ip("10.200.3.4")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("127.0.0.1").contains(ip("::ffff:127.0.0.1")));
+        assert!(!net("127.0.0.1").contains(ip("127.0.0.2")));
+        assert!(net("fd00::/8").contains(ip("fd12::1")));
+        assert!(!net("fd00::/8").contains(ip("fe80::1")));
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(!net("0.0.0.0/0").contains(ip("::1")));
+        assert!(net("::1").contains(ip("::1")));
+        assert_eq!(IpNet::parse("localhost"), None);
+        assert!(net("127.0.0.0/8").is_loopback() && net("::1").is_loopback());
+        assert!(!net("0.0.0.0/0").is_loopback() && !net("10.0.0.1").is_loopback());
     }
 
     #[test]

@@ -263,6 +263,26 @@ password_hash = "$argon2id$v=19$m=19456,t=2,p=1$CqaK8rf8NSULb3okTu1rAQ$K2YsYtJvn
             && !err.contains("[admin] is enabled on host"),
         "{err}"
     );
+    // A proxy on another machine is not believed until trusted_proxies names it.
+    assert!(
+        err.contains("believes forwarded headers from this machine only"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        text.replace(
+            "behind_proxy = true\n",
+            "behind_proxy = true\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        ),
+    )
+    .unwrap();
+    let (_, _, err) = outcome(
+        site.command(&["--settings", &path, "run", "check", "--deploy"])
+            .env("MANGO_DATABASE__URL", url)
+            .env("MANGO_MIDDLEWARE", r#"["mango.auth"]"#),
+    );
+    assert!(!err.contains("forwarded headers"), "{err}");
 }
 
 /// An app's start-up hook runs once per process, before calls and commands; what it

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use mango_tests::{
-    AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, build_site, http_get, http_post,
-    mango_ok, missing, node_tools, python, python_script, root, scratch, session_id, shared_site,
-    success, wait_for_log,
+    AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, build_site, http_get,
+    http_get_with, http_post, mango_ok, missing, node_tools, python, python_script, root, scratch,
+    session_id, shared_site, success, wait_for_log,
 };
 use serde_json::{Value, json};
 
@@ -462,6 +462,93 @@ fn opaque_tokens_through_introspection() {
         !log.contains("introspection-secret") && !log.contains(&token),
         "{log}"
     );
+}
+
+/// Behind a reverse proxy (`[server] behind_proxy`) without `[auth.oauth] resource`:
+/// the resource is the public URL a trusted proxy names (`X-Forwarded-Host`/`-Proto`),
+/// in the metadata, in the 401's `resource_metadata` and as the tokens' audience; the
+/// same headers from a peer that is not a trusted proxy change nothing.
+#[test]
+fn behind_a_proxy_the_public_url_is_the_resource() {
+    let Some(node) = node() else { return };
+    let auth = AuthorizationServer::start(&node);
+    let proxy_env = [
+        ("MANGO_SERVER__BEHIND_PROXY", "true"),
+        ("MANGO_SERVER__ALLOWED_HOSTS", r#"["mcp.example.test"]"#),
+    ];
+    let forwarded = [
+        ("Host", "10.1.2.3:8000"),
+        ("X-Forwarded-Host", "mcp.example.test"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    let post_via = |server: &Server, token: Option<&str>| {
+        let mut headers = JSON_HEADERS.to_vec();
+        headers.push(("MCP-Protocol-Version", "2025-11-25"));
+        headers.extend_from_slice(&forwarded);
+        let auth = token.map(bearer);
+        if let Some(auth) = &auth {
+            headers.push(("Authorization", auth));
+        }
+        let body = call("vault_whoami", json!({})).to_string();
+        http_post(&server.authority(), "/mcp", &headers, &body)
+    };
+    let metadata_via = |server: &Server| {
+        let (status, _, body) = http_get_with(
+            &server.authority(),
+            "/.well-known/oauth-protected-resource/mcp",
+            &forwarded[1..],
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["resource"].clone()
+    };
+    let public = "https://mcp.example.test/mcp";
+
+    // This machine is a trusted proxy by default (the tests' requests come from it).
+    let server = serve(&auth.issuer, &proxy_env);
+    assert_eq!(metadata_via(&server), json!(public));
+    let (status, head, _) = post_via(&server, None);
+    assert_eq!(status, 401);
+    let www = challenge(&head);
+    assert!(
+        www.contains(
+            "resource_metadata=\"https://mcp.example.test/.well-known/oauth-protected-resource/mcp\""
+        ),
+        "{www}"
+    );
+    let for_public = auth.token(json!({"aud": public, "scope": "vault:read", "sub": "alice"}));
+    let (status, _, body) = post_via(&server, Some(&for_public));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(text_of(&body), "alice|vault:read|-|oauth");
+    // A token for the address the server listens on is not for the public URL.
+    let for_listener =
+        auth.token(json!({"aud": server.url, "scope": "vault:read", "sub": "alice"}));
+    let (status, _, body) = post_via(&server, Some(&for_listener));
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("not for this server"), "{body}");
+    drop(server);
+
+    // Another peer's forwarded headers are removed: the listener's URL stays the
+    // resource, and the Host it sent is the one checked.
+    let mut untrusted = proxy_env.to_vec();
+    untrusted.push(("MANGO_SERVER__TRUSTED_PROXIES", r#"["192.0.2.0/24"]"#));
+    let server = serve(&auth.issuer, &untrusted);
+    assert_eq!(metadata_via(&server), json!(server.url));
+    let (status, head, _) = post_via(&server, None);
+    assert_eq!(status, 401);
+    let www = challenge(&head);
+    assert!(
+        www.contains(&format!(
+            "resource_metadata=\"http://{}/.well-known/oauth-protected-resource/mcp\"",
+            server.authority()
+        )),
+        "{www}"
+    );
+    let (status, _, body) = post_via(&server, Some(&for_public));
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("not for this server"), "{body}");
+    // With a token for it, the Host it sent (not mcp.example.test) is refused.
+    let (status, _, body) = post_via(&server, Some(&for_listener));
+    assert_eq!(status, 403, "{body}");
 }
 
 /// The official MCP Python SDK's OAuth client (client credentials): from the 401 to the

@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use mango_tests::{
     build_for_postgres, cargo_in, command_in, copy_dir, e2e_target, fresh_postgres_database,
-    http_get, mango_ok, missing, once_per_run, postgres_url, python, python_script, root, scratch,
-    success,
+    http_get, http_post, mango_ok, missing, once_per_run, postgres_url, python, python_script,
+    root, scratch, success,
 };
 use serde_json::Value;
 
@@ -1119,4 +1119,65 @@ fn a_revoked_token_is_refused_by_every_replica_within_the_cache() {
     assert!(body.contains("was revoked"), "{body}");
     let (_, body) = status(&replicas[0], &bob);
     assert!(body.contains("is not active"), "{body}");
+}
+
+/// Through `run nginx`'s configuration the replica checks the Host the client asked for
+/// (nginx passes it in `X-Forwarded-Host`, with its port), and a client cannot forge
+/// what nginx says: its own `X-Forwarded-Host` is replaced.
+#[test]
+fn nginx_says_which_host_the_client_asked_for_and_a_client_cannot_forge_it() {
+    let Some((base, nginx_binary, _)) = services() else {
+        return;
+    };
+    let dir = scratch("replicas_hosts");
+    let db = fresh_postgres_database(&base, "replicas_hosts");
+    success(&mut site_command(&db, KEY, &["migrate"]));
+    let replica = start_replica(
+        &db,
+        KEY,
+        "r1",
+        free_port(),
+        true,
+        &dir,
+        &[("MANGO_SERVER__ALLOWED_HOSTS", r#"["mcp.example.test"]"#)],
+    );
+    let port = free_port();
+    let site = nginx_config(&db, std::slice::from_ref(&replica), port, &[]);
+    assert!(site.contains("X-Forwarded-Host $http_host"), "{site}");
+    let _nginx = start_nginx(&nginx_binary, &dir, &site, port);
+    let nginx = format!("127.0.0.1:{port}");
+    let initialize = |host: &str, extra: &[(&str, &str)]| {
+        let mut headers = mango_tests::JSON_HEADERS.to_vec();
+        headers.push(("Host", host));
+        headers.extend_from_slice(extra);
+        http_post(&nginx, "/mcp", &headers, mango_tests::INITIALIZE).0
+    };
+    let public = format!("mcp.example.test:{port}");
+    assert_eq!(initialize(&public, &[]), 200);
+    // What the client says it is forwarded for is replaced by what nginx saw.
+    assert_eq!(
+        initialize("evil.example", &[("X-Forwarded-Host", "mcp.example.test")]),
+        403
+    );
+    assert_eq!(
+        initialize(
+            "evil.example",
+            &[("Forwarded", "host=mcp.example.test;proto=https")]
+        ),
+        403
+    );
+    // Straight to the replica (a trusted peer: this machine) the same.
+    let direct = |host: &str| {
+        let mut headers = mango_tests::JSON_HEADERS.to_vec();
+        headers.push(("X-Forwarded-Host", host));
+        http_post(
+            &replica.address(),
+            "/mcp",
+            &headers,
+            mango_tests::INITIALIZE,
+        )
+        .0
+    };
+    assert_eq!(direct("mcp.example.test"), 200);
+    assert_eq!(direct("evil.example"), 403);
 }

@@ -189,8 +189,12 @@ server {{
     proxy_http_version 1.1;
     proxy_set_header Connection \"\";
     proxy_set_header Host $host;
+    # What the client sent, for mango ([server] behind_proxy, trusted_proxies): set here,
+    # never passed on from the client.
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Host $http_host;
     proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header Forwarded \"\";
     # Streams (subscriptions/listen, a session's SSE) pass through as they come.
     proxy_buffering off;
     proxy_read_timeout 1h;

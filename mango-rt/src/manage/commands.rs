@@ -414,6 +414,16 @@ fn deploy_problems(s: &crate::settings::Settings) -> Vec<String> {
             "[server] allowed_hosts = [] accepts any Host header (DNS rebinding); list the hostnames clients use, or, when a reverse proxy in front checks Host, say so with [server] behind_proxy = true".into(),
         );
     }
+    if http
+        && server.behind_proxy
+        && !crate::util::is_loopback(&server.host)
+        && server.proxy_nets().iter().all(|net| net.is_loopback())
+    {
+        found.push(format!(
+            "[server] behind_proxy = true on host = \"{}\" believes forwarded headers from this machine only ([server] trusted_proxies = {:?}): a proxy on another machine is not believed (every client would seem to be the proxy, and the Host checked its own); list the proxies' addresses or network in trusted_proxies",
+            server.host, server.trusted_proxies
+        ));
+    }
     for key in &s.secrets_in_file {
         let variable = format!("MANGO_{}", key.to_uppercase().replace('.', "__"));
         found.push(format!(

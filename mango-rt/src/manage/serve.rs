@@ -342,8 +342,13 @@ async fn serve_http(
         }
     }
     if settings.server.behind_proxy {
-        // The client's address, from the proxy's X-Forwarded-For.
-        app = app.layer(axum::middleware::map_request(http::forwarded_client));
+        // What a trusted proxy says the client sent (its address, Host, scheme);
+        // from anyone else, those headers removed.
+        let proxies = crate::transport::proxy::Proxies::new(settings.server.proxy_nets());
+        app = app.layer(axum::middleware::map_request_with_state(
+            proxies,
+            crate::transport::proxy::forwarded,
+        ));
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let limits = crate::transport::listen::Limits {

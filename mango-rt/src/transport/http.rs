@@ -733,30 +733,6 @@ fn twin_host_or_origin(headers: &axum::http::HeaderMap) -> Option<Response> {
     None
 }
 
-/// Behind a reverse proxy (`[server] behind_proxy`): the peer of every request is the
-/// proxy, and the client's address is the last one of `X-Forwarded-For` (the one the
-/// proxy added; those before it are whatever the client sent, so they are not
-/// believed). It replaces the peer's address for what reads it (the rate limit, the
-/// audit log, the admin's login limit). A request without the header keeps its peer.
-pub(crate) async fn forwarded_client(mut req: Request) -> Request {
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
-    if let Some(ip) = forwarded
-        && let Some(axum::extract::ConnectInfo(addr)) =
-            req.extensions_mut()
-                .get_mut::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-    {
-        *addr = std::net::SocketAddr::new(ip, 0);
-    }
-    req
-}
-
 pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
@@ -764,46 +740,4 @@ pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Resp
         HeaderValue::from_static("application/json"),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn peer_of(forwarded: &[&str]) -> std::net::SocketAddr {
-        let mut builder = Request::builder().uri("/mcp");
-        for value in forwarded {
-            builder = builder.header("x-forwarded-for", *value);
-        }
-        let mut req = builder.body(Body::empty()).unwrap_or_default();
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-                [127, 0, 0, 1],
-                4000,
-            ))));
-        let req = futures_util::FutureExt::now_or_never(forwarded_client(req));
-        req.and_then(|r| {
-            r.extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0)
-        })
-        .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
-    }
-
-    /// The proxy's own entry (the last) is the client; what the client wrote before it
-    /// is not believed; no header, or garbage, keeps the peer.
-    #[test]
-    fn the_client_is_the_last_forwarded_address() {
-        assert_eq!(peer_of(&["203.0.113.7"]).to_string(), "203.0.113.7:0");
-        assert_eq!(
-            peer_of(&["10.9.9.9, 203.0.113.7"]).to_string(),
-            "203.0.113.7:0"
-        );
-        assert_eq!(
-            peer_of(&["10.9.9.9", "2001:db8::1"]).to_string(),
-            "[2001:db8::1]:0"
-        );
-        assert_eq!(peer_of(&[]).to_string(), "127.0.0.1:4000");
-        assert_eq!(peer_of(&["not an address"]).to_string(), "127.0.0.1:4000");
-    }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod http;
 pub(crate) mod listen;
+pub(crate) mod proxy;
 pub(crate) mod stdio;
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::chain::{Next, Request, Response, StepFuture};
 use crate::settings::{Settings, StdioAuth};
 use crate::transport::error_response;
 use crate::transport::http::{Guard, json_response};
+use crate::transport::proxy::PublicOrigin;
 
 #[cfg(feature = "oauth")]
 mod oauth;
@@ -327,7 +328,13 @@ struct Gate {
 }
 
 impl Gate {
-    async fn identify(&self, header: Option<&HeaderValue>) -> Result<Identity, Refusal> {
+    async fn identify(
+        &self,
+        header: Option<&HeaderValue>,
+        public: Option<&PublicOrigin>,
+    ) -> Result<Identity, Refusal> {
+        #[cfg(not(feature = "oauth"))]
+        let _ = public;
         let header = header.ok_or(Refusal::Missing)?;
         if header.len() > self.max_header {
             return Err(Refusal::TooLong(self.max_header));
@@ -344,7 +351,7 @@ impl Gate {
         }
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
-            let identity = oauth.verify(token).await.map_err(|why| match why {
+            let identity = oauth.verify(token, public).await.map_err(|why| match why {
                 None => Refusal::Malformed,
                 Some(why) => Refusal::Token(why),
             })?;
@@ -362,15 +369,17 @@ impl Gate {
     }
 
     /// `WWW-Authenticate` for a 401.
-    fn challenge(&self, refusal: &Refusal) -> HeaderValue {
+    fn challenge(&self, refusal: &Refusal, public: Option<&PublicOrigin>) -> HeaderValue {
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
             let why = match refusal {
                 Refusal::Missing => None,
                 invalid => Some(invalid.to_string()),
             };
-            return oauth.challenge(why.as_deref());
+            return oauth.challenge(why.as_deref(), public);
         }
+        #[cfg(not(feature = "oauth"))]
+        let _ = public;
         match refusal {
             Refusal::Missing => HeaderValue::from_static("Bearer realm=\"mango\""),
             _ => HeaderValue::from_static("Bearer realm=\"mango\", error=\"invalid_token\""),
@@ -378,12 +387,17 @@ impl Gate {
     }
 
     /// `WWW-Authenticate` for a 403: the scopes that would do.
-    fn insufficient(&self, needed: &[&str], why: &str) -> HeaderValue {
+    fn insufficient(
+        &self,
+        needed: &[&str],
+        why: &str,
+        public: Option<&PublicOrigin>,
+    ) -> HeaderValue {
         #[cfg(feature = "oauth")]
         if let Some(oauth) = &self.oauth {
-            return oauth.insufficient(needed, why);
+            return oauth.insufficient(needed, why, public);
         }
-        let _ = why;
+        let _ = (why, public);
         HeaderValue::from_str(&format!(
             "Bearer realm=\"mango\", error=\"insufficient_scope\", scope=\"{}\"",
             needed.join(" ")
@@ -493,7 +507,7 @@ const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// request body was left unread, and a client that reuses it for its next request
 /// (with the right token, say) would find it cut.
 async fn admit(req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpResponse> {
-    match identify(req.headers(), gate).await {
+    match identify(req.headers(), req.extensions().get(), gate).await {
         Ok(identity) => admit_as(req, identity, gate).await,
         Err(refused) => {
             let _ = tokio::time::timeout(DRAIN, axum::body::to_bytes(req.into_body(), gate.limit))
@@ -505,8 +519,15 @@ async fn admit(req: HttpRequest, gate: &Gate) -> Result<HttpRequest, HttpRespons
 
 /// The caller the headers name, with the scopes every request needs, or the 401, 403 or
 /// 503 that refuses the request.
-async fn identify(headers: &axum::http::HeaderMap, gate: &Gate) -> Result<Identity, HttpResponse> {
-    let identity = match gate.identify(headers.get(header::AUTHORIZATION)).await {
+async fn identify(
+    headers: &axum::http::HeaderMap,
+    public: Option<&PublicOrigin>,
+    gate: &Gate,
+) -> Result<Identity, HttpResponse> {
+    let identity = match gate
+        .identify(headers.get(header::AUTHORIZATION), public)
+        .await
+    {
         Ok(identity) => identity,
         Err(Refusal::User(super::users::TokenRefusal::Unavailable(why))) => {
             tracing::warn!(reason = %why, "users' tokens could not be looked up");
@@ -535,7 +556,7 @@ async fn identify(headers: &axum::http::HeaderMap, gate: &Gate) -> Result<Identi
             );
             response
                 .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, gate.challenge(&refusal));
+                .insert(header::WWW_AUTHENTICATE, gate.challenge(&refusal, public));
             return Err(response);
         }
     };
@@ -547,7 +568,13 @@ async fn identify(headers: &axum::http::HeaderMap, gate: &Gate) -> Result<Identi
             required.join(" "),
             missing.join(" ")
         );
-        return Err(forbidden(gate, serde_json::Value::Null, &required, &why));
+        return Err(forbidden(
+            gate,
+            serde_json::Value::Null,
+            &required,
+            &why,
+            public,
+        ));
     }
     Ok(identity)
 }
@@ -586,7 +613,8 @@ async fn admit_as(
                     if scopes.len() == 1 { "scope" } else { "scopes" },
                     scopes.join(" ")
                 );
-                return Err(forbidden(gate, id, &all, &why));
+                let public = parts.extensions.get();
+                return Err(forbidden(gate, id, &all, &why, public));
             }
         }
         req = HttpRequest::from_parts(parts, Body::from(bytes));
@@ -596,7 +624,13 @@ async fn admit_as(
 }
 
 /// A 403 for a token without the scopes `needed`.
-fn forbidden(gate: &Gate, id: serde_json::Value, needed: &[&str], why: &str) -> HttpResponse {
+fn forbidden(
+    gate: &Gate,
+    id: serde_json::Value,
+    needed: &[&str],
+    why: &str,
+    public: Option<&PublicOrigin>,
+) -> HttpResponse {
     tracing::info!(reason = %why, "a request was refused for its token's scopes");
     let mut response = json_response(
         StatusCode::FORBIDDEN,
@@ -606,9 +640,10 @@ fn forbidden(gate: &Gate, id: serde_json::Value, needed: &[&str], why: &str) -> 
             format!("insufficient scope: {why}"),
         ),
     );
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, gate.insufficient(needed, why));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        gate.insufficient(needed, why, public),
+    );
     response
 }
 

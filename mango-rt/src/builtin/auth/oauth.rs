@@ -6,6 +6,7 @@
 //! introspection answer, `introspection_cache` seconds): most requests cost a hash-map
 //! lookup (the whole token is compared, never a digest of it).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,6 +20,7 @@ use serde_json::{Map, Value};
 use crate::call::{Identity, IdentitySource};
 use crate::settings::OAuthSettings;
 use crate::transport::http::json_response;
+use crate::transport::proxy::PublicOrigin;
 
 /// The most tokens kept as valid at once.
 const MAX_CACHED: usize = 10_000;
@@ -145,6 +147,17 @@ fn canonical(text: &str) -> Result<String, SettingError> {
     Ok(out)
 }
 
+/// The URL of the metadata document of `resource` (RFC 9728: the well-known path
+/// before the resource's path).
+fn metadata_url(resource: &str) -> Option<String> {
+    let url = url::Url::parse(resource).ok()?;
+    Some(format!(
+        "{}{WELL_KNOWN}{}",
+        url.origin().ascii_serialization(),
+        url.path().trim_end_matches('/')
+    ))
+}
+
 /// The algorithms of `names`, each asymmetric.
 fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, SettingError> {
     if names.is_empty() {
@@ -185,6 +198,12 @@ fn quoted(text: &str) -> String {
 pub(super) struct OAuth {
     /// This server's canonical URL: the audience.
     resource: String,
+    /// Whether `[auth.oauth] resource` set it. If not, behind a trusted proxy, the
+    /// resource is the public origin the proxy names with this path (see
+    /// [`OAuth::resource_for`]).
+    fixed: bool,
+    /// The resource's path (`/mcp`).
+    resource_path: String,
     /// The URL of the metadata document (`resource_metadata`).
     metadata_url: String,
     /// The paths the metadata is served at.
@@ -215,10 +234,7 @@ impl OAuth {
         }
         let resource_url = http_url("resource", &resource)?;
         let resource_path = resource_url.path().trim_end_matches('/');
-        let metadata_url = format!(
-            "{}{WELL_KNOWN}{resource_path}",
-            resource_url.origin().ascii_serialization()
-        );
+        let metadata_url = metadata_url(&resource).unwrap_or_default();
         let mut metadata_paths = vec![
             format!("{WELL_KNOWN}{}", path.trim_end_matches('/')),
             format!("{WELL_KNOWN}{resource_path}"),
@@ -250,7 +266,7 @@ impl OAuth {
         } else {
             s.required_scopes.join(" ")
         };
-        let verifier = Arc::new(Verifier::new(s, resource.clone())?);
+        let verifier = Arc::new(Verifier::new(s)?);
         if let Mode::Jwt { keys, .. } = &verifier.mode {
             // Fetched once at start-up, without waiting: a server that is down now does
             // not stop this one from starting (its tokens wait for it).
@@ -269,6 +285,8 @@ impl OAuth {
             "OAuth resource server"
         );
         Ok(OAuth {
+            fixed: s.resource.is_some(),
+            resource_path: resource_path.to_owned(),
             resource,
             metadata_url,
             metadata_paths,
@@ -283,13 +301,42 @@ impl OAuth {
         &self.required
     }
 
+    /// The resource a request is for: `[auth.oauth] resource` when set; else, for a
+    /// request through a trusted proxy, the public origin it names with the endpoint's
+    /// path (what the client connected to); else the URL the server listens on.
+    fn resource_for(&self, public: Option<&PublicOrigin>) -> Cow<'_, str> {
+        match public {
+            Some(origin) if !self.fixed => {
+                canonical(&format!("{}{}", origin.0, self.resource_path))
+                    .map_or(Cow::Borrowed(self.resource.as_str()), Cow::Owned)
+            }
+            _ => Cow::Borrowed(self.resource.as_str()),
+        }
+    }
+
+    /// The metadata URL of the request's resource.
+    fn metadata_url_for(&self, public: Option<&PublicOrigin>) -> Cow<'_, str> {
+        match self.resource_for(public) {
+            Cow::Borrowed(_) => Cow::Borrowed(self.metadata_url.as_str()),
+            Cow::Owned(resource) => {
+                Cow::Owned(metadata_url(&resource).unwrap_or_else(|| self.metadata_url.clone()))
+            }
+        }
+    }
+
     /// The token's identity, or why it is refused (`None`: it is not a token at all).
-    pub async fn verify(&self, token: &str) -> Result<Identity, Option<TokenError>> {
-        self.verifier.verify(token).await
+    pub async fn verify(
+        &self,
+        token: &str,
+        public: Option<&PublicOrigin>,
+    ) -> Result<Identity, Option<TokenError>> {
+        self.verifier
+            .verify(token, &self.resource_for(public))
+            .await
     }
 
     /// `WWW-Authenticate` for a 401 (`why`: the token was invalid, not missing).
-    pub fn challenge(&self, why: Option<&str>) -> HeaderValue {
+    pub fn challenge(&self, why: Option<&str>, public: Option<&PublicOrigin>) -> HeaderValue {
         let mut value = String::from("Bearer ");
         if let Some(why) = why {
             value.push_str(&format!(
@@ -297,7 +344,10 @@ impl OAuth {
                 quoted(why)
             ));
         }
-        value.push_str(&format!("resource_metadata=\"{}\"", self.metadata_url));
+        value.push_str(&format!(
+            "resource_metadata=\"{}\"",
+            self.metadata_url_for(public)
+        ));
         if !self.challenge_scope.is_empty() {
             value.push_str(&format!(", scope=\"{}\"", self.challenge_scope));
         }
@@ -305,11 +355,16 @@ impl OAuth {
     }
 
     /// `WWW-Authenticate` for a 403.
-    pub fn insufficient(&self, needed: &[&str], why: &str) -> HeaderValue {
+    pub fn insufficient(
+        &self,
+        needed: &[&str],
+        why: &str,
+        public: Option<&PublicOrigin>,
+    ) -> HeaderValue {
         let value = format!(
             "Bearer error=\"insufficient_scope\", scope=\"{}\", resource_metadata=\"{}\", error_description=\"{}\"",
             needed.join(" "),
-            self.metadata_url,
+            self.metadata_url_for(public),
             quoted(why)
         );
         HeaderValue::from_str(&value)
@@ -318,16 +373,24 @@ impl OAuth {
 
     /// `router` with the metadata served (outside authentication: clients read it
     /// before they have a token).
+    /// The document names the request's resource (see [`OAuth::resource_for`]).
     pub fn metadata_routes(&self, mut router: Router) -> Router {
         let body = Arc::new(self.metadata.clone());
+        let public_path = (!self.fixed).then(|| Arc::<str>::from(self.resource_path.as_str()));
         for path in &self.metadata_paths {
-            let body = body.clone();
+            let (body, public_path) = (body.clone(), public_path.clone());
             router = router.route(
                 path,
-                axum::routing::get(move || {
-                    let body = body.clone();
+                axum::routing::get(move |public: Option<axum::Extension<PublicOrigin>>| {
+                    let (body, public_path) = (body.clone(), public_path.clone());
                     async move {
-                        let mut response = json_response(StatusCode::OK, (*body).clone());
+                        let mut body = (*body).clone();
+                        if let (Some(axum::Extension(origin)), Some(path)) = (public, public_path)
+                            && let Ok(resource) = canonical(&format!("{}{path}", origin.0))
+                        {
+                            body["resource"] = Value::String(resource);
+                        }
+                        let mut response = json_response(StatusCode::OK, body);
                         response.headers_mut().insert(
                             axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
                             HeaderValue::from_static("*"),
@@ -337,7 +400,6 @@ impl OAuth {
                 }),
             );
         }
-        let _ = &self.resource;
         router
     }
 }
@@ -358,6 +420,8 @@ enum Mode {
 /// A token found valid.
 struct Kept {
     token: Box<str>,
+    /// The resource it was found valid for.
+    resource: Box<str>,
     identity: Identity,
     until: Instant,
 }
@@ -366,7 +430,6 @@ struct Verifier {
     mode: Mode,
     http: reqwest::Client,
     issuer: String,
-    resource: String,
     claims: Vec<String>,
     leeway: u64,
     /// Tokens found valid, by [`Verifier::slot`]: the token (compared whole), the
@@ -377,7 +440,7 @@ struct Verifier {
 }
 
 impl Verifier {
-    fn new(s: &OAuthSettings, resource: String) -> Result<Verifier, SettingError> {
+    fn new(s: &OAuthSettings) -> Result<Verifier, SettingError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs_f64(s.timeout))
             .connect_timeout(Duration::from_secs_f64(s.timeout))
@@ -402,7 +465,6 @@ impl Verifier {
             mode,
             http,
             issuer: s.issuer.clone(),
-            resource,
             claims: s.claims.clone(),
             leeway: s.leeway,
             valid: Mutex::new(HashMap::new()),
@@ -410,12 +472,14 @@ impl Verifier {
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<Identity, Option<TokenError>> {
+    /// The token's identity if it is valid for `resource`.
+    async fn verify(&self, token: &str, resource: &str) -> Result<Identity, Option<TokenError>> {
         let now = Instant::now();
         let slot = self.slot(token);
         if let Some(kept) = self.lock().get(&slot)
             && kept.until > now
             && *kept.token == *token
+            && *kept.resource == *resource
         {
             return Ok(kept.identity.clone());
         }
@@ -423,9 +487,12 @@ impl Verifier {
             return Err(None);
         }
         let (identity, lifetime) = match &self.mode {
-            Mode::Jwt { keys, algorithms } => self.check_jwt(token, keys, algorithms).await?,
+            Mode::Jwt { keys, algorithms } => {
+                self.check_jwt(token, resource, keys, algorithms).await?
+            }
             Mode::Introspection { url, client, keep } => {
-                self.introspect(token, url, client.as_ref(), *keep).await?
+                self.introspect(token, resource, url, client.as_ref(), *keep)
+                    .await?
             }
         };
         if !lifetime.is_zero() {
@@ -440,6 +507,7 @@ impl Verifier {
                 slot,
                 Kept {
                     token: token.into(),
+                    resource: resource.into(),
                     identity: identity.clone(),
                     until: now + lifetime,
                 },
@@ -469,6 +537,7 @@ impl Verifier {
     async fn check_jwt(
         &self,
         token: &str,
+        resource: &str,
         keys: &Keys,
         accepted: &[Algorithm],
     ) -> Result<(Identity, Duration), TokenError> {
@@ -483,17 +552,17 @@ impl Verifier {
         validation.leeway = self.leeway;
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.resource]);
+        validation.set_audience(&[resource]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-            .map_err(|e| self.jwt_error(e, token))?;
+            .map_err(|e| self.jwt_error(e, token, resource))?;
         let claims = data.claims;
         let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
         let lifetime = Duration::from_secs(exp.saturating_sub(now_secs()));
         Ok((self.identity(&claims)?, lifetime))
     }
 
-    fn jwt_error(&self, e: jsonwebtoken::errors::Error, token: &str) -> TokenError {
+    fn jwt_error(&self, e: jsonwebtoken::errors::Error, token: &str, resource: &str) -> TokenError {
         use jsonwebtoken::errors::ErrorKind as K;
         let claim = |name: &str| {
             jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(token)
@@ -510,7 +579,7 @@ impl Verifier {
             },
             K::InvalidAudience => TokenError::Audience {
                 found: claim("aud"),
-                resource: self.resource.clone(),
+                resource: resource.to_owned(),
             },
             K::InvalidSignature => TokenError::Signature,
             K::MissingRequiredClaim(name) => TokenError::MissingClaim(name.clone()),
@@ -552,6 +621,7 @@ impl Verifier {
     async fn introspect(
         &self,
         token: &str,
+        resource: &str,
         url: &str,
         client: Option<&(String, Option<String>)>,
         keep: Duration,
@@ -598,10 +668,10 @@ impl Verifier {
             Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
-        if !audiences.is_empty() && !audiences.contains(&self.resource.as_str()) {
+        if !audiences.is_empty() && !audiences.contains(&resource) {
             return Err(TokenError::Audience {
                 found: audiences.join(", "),
-                resource: self.resource.clone(),
+                resource: resource.to_owned(),
             });
         }
         let mut lifetime = keep;
