@@ -14,7 +14,8 @@
 #     target/conformance-node (scripts/node-tools.sh), with playwright-core;
 #   - Debian's Chromium, which playwright-core drives in the admin's browser test;
 #   - Debian's nginx (nginx-light), the load balancer in front of the replicas test's
-#     three servers and of the scale benchmark's.
+#     three servers and of the scale benchmark's;
+#   - Debian's Prometheus, which scrapes a server's /metrics in the metrics test.
 #
 # Then the stages: fmt, clippy, unit (the workspace's crates), e2e (generated projects),
 # example, conformance, packaging, the benchmark in its quick mode (bench/, see the
@@ -115,6 +116,15 @@ if ! [ -x /usr/sbin/nginx ]; then
   # Installed, not started: the tests start their own, on loopback.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light >/dev/null
   $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+fi
+
+if ! [ -x /usr/bin/prometheus ]; then
+  say "Debian's Prometheus, the scraper of the metrics test (tests/tests/metrics.rs)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
+  # Installed, not started: the test starts its own, on loopback.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || $SUDO service prometheus stop >/dev/null 2>&1 || true
 fi
 
 DENY_VERSION=0.20.2

@@ -225,6 +225,16 @@ pub(crate) async fn list(
     query.load(db).await
 }
 
+/// How many jobs have each status (`[metrics]`).
+pub(crate) async fn counts(db: &mut Db) -> QueryResult<Vec<(String, i64)>> {
+    mango_jobs::table
+        .group_by(mango_jobs::status)
+        .select((mango_jobs::status, diesel::dsl::count_star()))
+        .order(mango_jobs::status)
+        .load(db)
+        .await
+}
+
 /// One job, by id.
 pub(crate) async fn get(db: &mut Db, id: &str) -> QueryResult<Option<JobRow>> {
     mango_jobs::table

@@ -103,6 +103,7 @@ mod error;
 mod jobs;
 mod manage;
 mod mcp;
+mod metrics;
 mod model;
 mod project;
 mod registry;
@@ -131,8 +132,8 @@ pub use mango_attr::{
 pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
-    JobSettings, ModelSettings, OAuthSettings, RateLimitSettings, Secret, ServeTransport,
-    ServerSettings, Settings, StdioAuth, TaskSettings, TimeoutSettings,
+    JobSettings, MetricsSettings, ModelSettings, OAuthSettings, RateLimitSettings, Secret,
+    ServeTransport, ServerSettings, Settings, StdioAuth, TaskSettings, TimeoutSettings,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it

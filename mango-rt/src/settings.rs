@@ -148,6 +148,9 @@ pub struct Settings {
     /// `[tasks]`: tool calls run as tasks (`#[tool(task)]`).
     #[serde(default)]
     pub tasks: TaskSettings,
+    /// `[metrics]`: Prometheus' `/metrics`, on a port of its own.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
     /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
     /// (likewise their `#[shutdown]` hooks).
     #[serde(default = "default_startup_timeout")]
@@ -738,6 +741,32 @@ impl Default for TaskSettings {
     }
 }
 
+/// `[metrics]`: the server's numbers in Prometheus' text format at `GET /metrics`, on a
+/// listener of its own (not the MCP port, so that a proxy in front does not publish
+/// them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct MetricsSettings {
+    /// Off by default.
+    pub enabled: bool,
+    /// The address it listens on (this machine only by default: a scraper elsewhere
+    /// needs a private address here, not 0.0.0.0 on a public network).
+    pub host: String,
+    /// Its port (0: any free port, named in the log).
+    pub port: u16,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            enabled: false,
+            host: "127.0.0.1".into(),
+            port: 9464,
+        }
+    }
+}
+
 /// `[database]`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -839,6 +868,7 @@ impl Default for Settings {
             models: ModelSettings::default(),
             jobs: JobSettings::default(),
             tasks: TaskSettings::default(),
+            metrics: MetricsSettings::default(),
             admin: AdminSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),

@@ -37,6 +37,8 @@ pub(crate) struct State {
     pub subscribers: Subscribers,
     /// Calls served and failed since start, for the admin's overview.
     pub stats: Stats,
+    /// `[metrics]`'s counters, when enabled.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// PostgreSQL: whether this server hears the changes every process announces (its
     /// listener is connected); if not, it tells its own subscribers itself.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
@@ -86,6 +88,7 @@ impl State {
                 calls: AtomicU64::new(0),
                 errors: AtomicU64::new(0),
             },
+            metrics: None,
         }
     }
 

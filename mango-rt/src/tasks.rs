@@ -126,6 +126,16 @@ impl TaskRow {
     }
 }
 
+/// How many tasks have each status (`[metrics]`).
+pub(crate) async fn counts(db: &mut Db) -> QueryResult<Vec<(String, i64)>> {
+    mango_tasks::table
+        .group_by(mango_tasks::status)
+        .select((mango_tasks::status, diesel::dsl::count_star()))
+        .order(mango_tasks::status)
+        .load(db)
+        .await
+}
+
 /// The task `id`, unless it has expired.
 pub(crate) async fn get(db: &mut Db, id: &str, now_ms: i64) -> QueryResult<Option<TaskRow>> {
     mango_tasks::table

@@ -325,6 +325,18 @@ fn queue(state: &State) -> mpsc::Sender<Message> {
         .clone()
 }
 
+/// The rows queued for the writer, and the bytes the rows in memory hold
+/// (`[metrics]`).
+pub(crate) fn queued(state: &State) -> (u64, u64) {
+    let log = state.scoped::<AuditLog>();
+    let rows = log
+        .queue
+        .get()
+        .map_or(0, |q| q.max_capacity().saturating_sub(q.capacity()));
+    let bytes = BUDGET.saturating_sub(log.budget.available_permits());
+    (rows as u64, bytes as u64)
+}
+
 /// Queues a row (waits while the queue is full, in rows or in bytes).
 pub(crate) async fn record(state: &Arc<State>, row: Row) {
     let budget = state.scoped::<AuditLog>().budget.clone();

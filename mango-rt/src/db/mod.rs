@@ -393,6 +393,11 @@ impl Database {
         (s.size, s.available, s.max_size)
     }
 
+    /// Calls waiting for a connection of the pool.
+    pub(crate) fn pool_waiting(&self) -> usize {
+        self.pool.status().waiting
+    }
+
     /// Closes the pool: idle connections are dropped, checked-out ones when returned.
     pub(crate) fn close(&self) {
         self.pool.close();

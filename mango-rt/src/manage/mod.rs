@@ -23,6 +23,7 @@ mod apps;
 mod balancer;
 mod commands;
 mod jobs;
+mod metrics;
 mod migrate;
 mod run;
 mod serve;

@@ -66,6 +66,7 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
             }
             ServeTransport::Stdio => None,
         };
+        let metrics = super::metrics::bind(&runtime).await?;
         check_database(&runtime, args.migrate).await?;
         // The apps' start-up hooks, once, before anything is served.
         runtime.start_up().await?;
@@ -84,6 +85,7 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
         }
         // The tasks' keeper: tasks of a server that died are failed, old ones removed.
         let tasks = runtime.keep_tasks();
+        let metrics = metrics.map(|listener| super::metrics::serve(runtime.clone(), listener));
         let summary = super::apps::summary(&runtime);
         let served = match bound {
             None => {
@@ -102,6 +104,9 @@ pub(super) fn serve(runtime: Arc<Runtime>, args: ServeArgs) -> Result<(), StartE
         workers.stop(Duration::from_millis(100)).await;
         if let Some(tasks) = tasks {
             tasks.abort();
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         // Once the last call drained: the apps' shutdown hooks, then the database.
         runtime.shut_down().await;

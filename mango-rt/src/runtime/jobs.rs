@@ -170,6 +170,15 @@ impl Workers {
     }
 }
 
+/// The jobs' targets (for `[metrics]`).
+pub(super) fn targets() -> impl Iterator<Item = Target> {
+    JOBS.iter().map(|j| Target {
+        kind: Kind::Job,
+        name: j.meta.name,
+        app: j.meta.app,
+    })
+}
+
 impl Runtime {
     /// Whether an app has a `#[job]` (then `mango_jobs` is one of mango's tables).
     pub(crate) fn has_jobs() -> bool {
@@ -431,7 +440,17 @@ impl Runtime {
                 *cut.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
             }
         };
-        let run = crate::chain::run(&self.chain, &endpoint, req);
+        let metrics = self.state.metrics.clone();
+        let chain = &self.chain;
+        let run = async move {
+            let Some(metrics) = &metrics else {
+                return crate::chain::run(chain, &endpoint, req).await;
+            };
+            let started = metrics.start(Kind::Job.as_str(), entry.meta.name);
+            let output = crate::chain::run(chain, &endpoint, req).await;
+            started.end(output.is_error());
+            output
+        };
         let settle = match commit.unless(stop, run).await {
             Ended::Done(output) | Ended::Late(output) => match output {
                 _ if output.is_success() => return,

@@ -242,8 +242,18 @@ impl Runtime {
             apps: apps.clone(),
             sources,
         };
+        let mut state = State::new(settings, apps, app_settings, database);
+        if state.settings.metrics.enabled {
+            state.metrics = Some(Arc::new(metrics_for(
+                &tools,
+                &resources,
+                &prompts,
+                project_name,
+                project_version,
+            )));
+        }
         Ok(Runtime {
-            state: Arc::new(State::new(settings, apps, app_settings, database)),
+            state: Arc::new(state),
             tools,
             resources,
             prompts,
@@ -332,7 +342,14 @@ impl Runtime {
         mode: crate::db::DbMode,
     ) -> Output {
         let req = Request::new(self.state.clone(), target, arguments, caller, channel, mode);
+        let Some(metrics) = &self.state.metrics else {
+            let output = crate::chain::run(&self.chain, endpoint, req).await;
+            self.state.stats.count(matches!(output, Output::Error(_)));
+            return output;
+        };
+        let started = metrics.start(target.kind.as_str(), target.name);
         let output = crate::chain::run(&self.chain, endpoint, req).await;
+        started.end(output.is_error());
         self.state.stats.count(matches!(output, Output::Error(_)));
         output
     }
@@ -727,4 +744,40 @@ pub fn app_settings<T: AppSettings>() -> Result<Arc<T>, StartError> {
         Some(state) => Ok(state.app_settings::<T>()?),
         None => Err(SettingsError::NotRegistered(std::any::type_name::<T>()).into()),
     }
+}
+
+/// `[metrics]`' counters for every item a call may reach: the tools, resources and
+/// prompts, the completions of those that have them, and the jobs.
+fn metrics_for(
+    tools: &Tools,
+    resources: &Resources,
+    prompts: &Prompts,
+    project: &str,
+    version: &str,
+) -> crate::metrics::Metrics {
+    use crate::call::{Kind, Target};
+    let completion = |t: Target| (Kind::Completion.as_str(), t.name, t.app);
+    let of = |t: Target| (t.kind.as_str(), t.name, t.app);
+    let mut items: Vec<(&'static str, &'static str, &'static str)> = Vec::new();
+    items.extend(tools.list.iter().map(|t| of(t.target)));
+    for r in resources.served() {
+        items.push(of(r.target));
+        if !r.completions.is_empty() {
+            items.push(completion(r.target));
+        }
+    }
+    for p in &prompts.list {
+        items.push(of(p.target));
+        if !p.completions.is_empty() {
+            items.push(completion(p.target));
+        }
+    }
+    items.extend(jobs::targets().map(of));
+    crate::metrics::Metrics::new(
+        items,
+        crate::metrics::Build {
+            project: project.to_owned(),
+            version: version.to_owned(),
+        },
+    )
 }

@@ -310,6 +310,11 @@ pub(crate) struct Resources {
 }
 
 impl Resources {
+    /// Every resource and template served.
+    pub(crate) fn served(&self) -> impl Iterator<Item = &ServedResource> {
+        self.statics.iter().chain(&self.templates)
+    }
+
     pub fn new(
         entries: impl Iterator<Item = &'static ResourceEntry>,
     ) -> Result<Resources, StartError> {
