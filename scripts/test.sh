@@ -119,7 +119,7 @@ if ! [ -x /usr/sbin/nginx ]; then
 fi
 
 if ! [ -x /usr/bin/prometheus ]; then
-  say "Debian's Prometheus, the scraper of the metrics test (tests/tests/metrics.rs)"
+  say "Debian's Prometheus, the scraper of the metrics test (tests/tests/database.rs)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
   # Installed, not started: the test starts its own, on loopback.

@@ -39,8 +39,8 @@ struct Item {
 /// The counters of a running server (made when `[metrics] enabled`).
 pub(crate) struct Metrics {
     items: Vec<Item>,
-    /// `(kind, name)` → index in `items`.
-    index: HashMap<(&'static str, &'static str), usize>,
+    /// `(kind, app, name)` → index in `items`.
+    index: HashMap<(&'static str, &'static str, &'static str), usize>,
     in_flight: AtomicI64,
     build: Build,
 }
@@ -115,10 +115,10 @@ impl Metrics {
         let mut list = Vec::new();
         let mut index = HashMap::new();
         for (kind, name, app) in items {
-            if index.contains_key(&(kind, name)) {
+            if index.contains_key(&(kind, app, name)) {
                 continue;
             }
-            index.insert((kind, name), list.len());
+            index.insert((kind, app, name), list.len());
             list.push(Item {
                 kind,
                 name,
@@ -137,12 +137,17 @@ impl Metrics {
         }
     }
 
-    /// A call of the item `(kind, name)` starts.
-    pub(crate) fn start(&self, kind: &'static str, name: &'static str) -> Started<'_> {
+    /// A call of the item `kind` `name` of `app` starts.
+    pub(crate) fn start(
+        &self,
+        kind: &'static str,
+        app: &'static str,
+        name: &'static str,
+    ) -> Started<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         Started {
             metrics: self,
-            item: self.index.get(&(kind, name)).copied(),
+            item: self.index.get(&(kind, app, name)).copied(),
             at: Instant::now(),
         }
     }
@@ -396,12 +401,12 @@ mod tests {
                 version: "0.1.0".into(),
             },
         );
-        metrics.start("tool", "shop_add").end(false);
-        metrics.start("tool", "shop_add").end(true);
+        metrics.start("tool", "shop", "shop_add").end(false);
+        metrics.start("tool", "shop", "shop_add").end(true);
         // Not an item: in flight while it runs, counted nowhere after; a call stopped
         // (dropped) is no longer in flight, and not counted.
-        let stray = metrics.start("tool", "nope");
-        let stopped = metrics.start("resource", "shop://x");
+        let stray = metrics.start("tool", "shop", "nope");
+        let stopped = metrics.start("resource", "shop", "shop://x");
         let text = metrics.render(&Gauges::default());
         assert!(text.contains("mango_calls_in_flight 2"), "{text}");
         stray.end(false);

@@ -1644,3 +1644,204 @@ fn postgres_tool_calls_as_tasks() {
         &fresh_postgres_database(&base, "mango_e2e_tasks"),
     );
 }
+
+/// `[metrics]` scraped by a real Prometheus (Debian's), every second, during a mixed
+/// load over HTTP: tools that succeed and fail, a resource, jobs run by the workers,
+/// the audit log; Prometheus finds the target up and the counts the load made, and
+/// `promtool check metrics` finds nothing to say about the exposition.
+#[test]
+fn sqlite_metrics_scraped_by_prometheus() {
+    let (Some(prometheus), Some(promtool)) = (
+        Some("/usr/bin/prometheus").filter(|p| Path::new(p).is_file()),
+        Some("/usr/bin/promtool").filter(|p| Path::new(p).is_file()),
+    ) else {
+        missing("Prometheus (Debian's package `prometheus`)");
+        return;
+    };
+    let site = sqlite_site();
+    let url = sqlite_url("metrics");
+    let audit = [("MANGO_MIDDLEWARE", r#"["mango.audit"]"#)];
+    let (code, _, err) = outcome(with_db(site, &url, &["migrate"]).envs(audit));
+    assert_eq!(code, 0, "{err}");
+    let mut env = vec![
+        ("MANGO_DATABASE__URL", url.as_str()),
+        ("MANGO_METRICS__ENABLED", "true"),
+        ("MANGO_METRICS__PORT", "0"),
+    ];
+    env.extend(audit);
+    env.extend(QUICK_JOBS);
+    let server = site.serve_http_with_env(&["--stateless"], &env);
+    let log = server.log.lock().unwrap().clone();
+    let metrics = log
+        .split("metrics for Prometheus at http://")
+        .nth(1)
+        .and_then(|rest| rest.split("/metrics").next())
+        .unwrap_or_else(|| panic!("no metrics address in the log:\n{log}"))
+        .to_owned();
+
+    // Prometheus, on loopback, scraping every second.
+    let dir = scratch("metrics-prometheus");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: mango\n    static_configs:\n      - targets: ['{metrics}']\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(prometheus)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _prometheus = KillOnDrop(child);
+    let prom = format!("127.0.0.1:{port}");
+    let query = |q: &str| -> Vec<Value> {
+        let encoded: String = q
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let (status, _, body) = http_get(&prom, &format!("/api/v1/query?query={encoded}"));
+        if status != 200 {
+            return Vec::new();
+        }
+        serde_json::from_str::<Value>(&body).unwrap()["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let value = |q: &str| -> Option<f64> {
+        query(q)
+            .first()
+            .and_then(|r| r["value"][1].as_str().and_then(|v| v.parse().ok()))
+    };
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let started = std::time::Instant::now();
+        while !ok() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "Prometheus never saw {what}:\n{}",
+                std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    };
+    wait_for("the target up", &|| {
+        std::net::TcpStream::connect(&prom).is_ok() && value("up{job=\"mango\"}") == Some(1.0)
+    });
+
+    // The load: 30 inserts, 5 that fail, a resource read 4 times, 3 jobs (one fails
+    // on purpose, and once more on its retry).
+    let auth = server.authority();
+    let post = |body: Value| {
+        let (status, _, body) = http_post(&auth, "/mcp", JSON_HEADERS, &body.to_string());
+        assert_eq!(status, 200, "{body}");
+    };
+    let call = |tool: &str, args: Value| {
+        post(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}}),
+        );
+    };
+    for i in 0..30 {
+        call("ledger_insert", json!({"label": format!("m{i}")}));
+    }
+    for i in 0..5 {
+        call("ledger_insert_then_fail", json!({"label": format!("f{i}")}));
+    }
+    for _ in 0..4 {
+        post(
+            json!({"jsonrpc": "2.0", "id": 2, "method": "resources/read", "params": {"uri": "ledger://count"}}),
+        );
+    }
+    for (label, job) in [("j1", "file"), ("j2", "file"), ("j3", "file_fail")] {
+        call("ledger_enqueue", json!({"label": label, "job": job}));
+    }
+
+    let calls = |name: &str, outcome: &str| {
+        value(&format!(
+            "mango_calls_total{{kind=~\".+\",name=\"{name}\",outcome=\"{outcome}\"}}"
+        ))
+    };
+    wait_for("the load's calls", &|| {
+        calls("ledger_insert", "ok") == Some(30.0)
+            && calls("ledger_insert_then_fail", "error") == Some(5.0)
+            && calls("row_count", "ok") == Some(4.0)
+            && calls("file_entry", "ok") == Some(2.0)
+            && calls("file_entry", "error") == Some(2.0)
+            && value("mango_jobs{status=\"failed\"}") == Some(1.0)
+    });
+    assert_eq!(calls("ledger_insert", "error"), Some(0.0));
+    // The histogram: every insert within 10 s, the sum positive.
+    assert_eq!(
+        value("mango_call_duration_seconds_bucket{name=\"ledger_insert\",le=\"10\"}"),
+        Some(30.0)
+    );
+    assert!(value("mango_call_duration_seconds_sum{name=\"ledger_insert\"}").unwrap() > 0.0);
+    assert_eq!(value("mango_calls_in_flight"), Some(0.0));
+    assert!(value("mango_db_connections_max").unwrap() >= 1.0);
+    assert_eq!(value("mango_db_connections_waiting"), Some(0.0));
+    assert!(value("mango_audit_queue_rows").is_some());
+    assert_eq!(value("mango_jobs{status=\"completed\"}"), Some(2.0));
+    assert!(query("mango_tasks").is_empty() || value("mango_tasks").is_some());
+    assert_eq!(value("mango_build_info{project=\"dbsite\"}"), Some(1.0));
+    assert!(value("process_resident_memory_bytes").unwrap() > 1e6);
+    // Bounded labels: one series per item and outcome, whatever the arguments were.
+    assert_eq!(
+        query("mango_calls_total{name=\"ledger_insert\"}").len(),
+        2,
+        "{:?}",
+        query("mango_calls_total{name=\"ledger_insert\"}")
+    );
+
+    // The exposition itself, as Prometheus' own linter reads it.
+    let (status, head, text) = http_get(&metrics, "/metrics");
+    assert_eq!(status, 200);
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    let mut lint = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    lint.stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let lint = lint.wait_with_output().unwrap();
+    assert!(
+        lint.status.success(),
+        "promtool check metrics:\n{}{}\n{text}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    // Anything else on that port: 404.
+    assert_eq!(http_get(&metrics, "/").0, 404);
+}
+
+/// A child process killed (and reaped) when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

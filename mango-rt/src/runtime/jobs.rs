@@ -446,7 +446,7 @@ impl Runtime {
             let Some(metrics) = &metrics else {
                 return crate::chain::run(chain, &endpoint, req).await;
             };
-            let started = metrics.start(Kind::Job.as_str(), entry.meta.name);
+            let started = metrics.start(Kind::Job.as_str(), entry.meta.app, entry.meta.name);
             let output = crate::chain::run(chain, &endpoint, req).await;
             started.end(output.is_error());
             output

@@ -347,7 +347,7 @@ impl Runtime {
             self.state.stats.count(matches!(output, Output::Error(_)));
             return output;
         };
-        let started = metrics.start(target.kind.as_str(), target.name);
+        let started = metrics.start(target.kind.as_str(), target.app, target.name);
         let output = crate::chain::run(&self.chain, endpoint, req).await;
         started.end(output.is_error());
         self.state.stats.count(matches!(output, Output::Error(_)));
