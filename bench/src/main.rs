@@ -33,7 +33,7 @@ use mango_bench::loadgen;
 mod scale;
 mod work;
 use mango_bench::report::{
-    BuildCost, ECHO, FASTMCP, HttpCell, JobsMemory, MANGO, MANGO_AUDIT, MANGO_JWT,
+    BuildCost, ECHO, FASTMCP, HttpCell, JobsMemory, MANGO, MANGO_AUDIT, MANGO_JWT, MANGO_METRICS,
     MANGO_USER_TOKEN, Machine, MemoryRow, RAW, RAW_PER_CALL, Report, Rounds, StdioRow, TaskCost,
     Throughput, ToolsList,
 };
@@ -106,6 +106,8 @@ struct Target {
     prepare: Option<Vec<String>>,
     /// Header lines every request carries (an `Authorization`).
     headers: String,
+    /// Where its `/metrics` is, scraped every second while it is measured.
+    scrape: Option<String>,
 }
 
 impl Target {
@@ -145,6 +147,7 @@ impl Target {
             db,
             prepare: Some(cmd(&["migrate"])),
             headers,
+            scrape: None,
         }
     }
 
@@ -202,6 +205,55 @@ fn user_token(bin: &Path, settings: &Path, db: &Path) -> Result<String, String> 
         return Err(format!("createtoken gave no token: {token}"));
     }
     Ok(token)
+}
+
+/// A thread that GETs `/metrics` every second, as Prometheus would, until stopped.
+struct Scraper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl Scraper {
+    fn start(addr: String) -> Scraper {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut scrapes = 0;
+            while !stopped.load(Ordering::Relaxed) {
+                let scraped = std::net::TcpStream::connect(&addr).and_then(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+                    s.write_all(
+                        format!(
+                            "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    )?;
+                    let mut answer = String::new();
+                    s.read_to_string(&mut answer)?;
+                    Ok(answer.starts_with("HTTP/1.1 200") && answer.contains("mango_calls_total"))
+                });
+                if scraped.unwrap_or(false) {
+                    scrapes += 1;
+                }
+                for _ in 0..10 {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            scrapes
+        });
+        Scraper { stop, thread }
+    }
+
+    /// Stops it; the scrapes that succeeded.
+    fn stop(self) -> usize {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
 }
 
 fn free_port() -> u16 {
@@ -756,6 +808,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             db: db("mango.db"),
             prepare: Some(mango_cmd(&["migrate"])),
             headers: String::new(),
+            scrape: None,
         },
         Target {
             name: RAW,
@@ -768,6 +821,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             db: db("raw.db"),
             prepare: None,
             headers: String::new(),
+            scrape: None,
         },
         Target {
             name: RAW_PER_CALL,
@@ -786,6 +840,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             db: db("raw-per-call.db"),
             prepare: None,
             headers: String::new(),
+            scrape: None,
         },
         Target {
             name: ECHO,
@@ -798,6 +853,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             db: db("echo.db"),
             prepare: None,
             headers: String::new(),
+            scrape: None,
         },
     ];
     // mango writing the audit log: a row per call, in batches, to its own SQLite file.
@@ -824,6 +880,24 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             String::new(),
         ),
     );
+    // mango with [metrics] on, its /metrics scraped every second while it is measured.
+    let metrics_settings = site.join("Mango-metrics.toml");
+    let metrics_port = free_port();
+    let text = std::fs::read_to_string(&settings_path).map_err(io("Mango.toml"))?;
+    let text = text.replace(
+        &url,
+        &format!("url = \"sqlite://{}\"", db("mango-metrics.db").display()),
+    ) + &format!("\n[default.metrics]\nenabled = true\nport = {metrics_port}\n");
+    std::fs::write(&metrics_settings, text).map_err(io("writing Mango-metrics.toml"))?;
+    let mut metrics = Target::add_only(
+        MANGO_METRICS,
+        Path::new(&bin),
+        &metrics_settings,
+        db("mango-metrics.db"),
+        String::new(),
+    );
+    metrics.scrape = Some(format!("127.0.0.1:{metrics_port}"));
+    targets.insert(1, metrics);
     // mango checking a user's API token ([auth] users) on every request: one SHA-256
     // of the token, its lookup kept [auth] token_cache seconds. Its database is made
     // once, with the user and the token (a token is random, so it is not remade between
@@ -898,6 +972,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             db: db("fastmcp.db"),
             prepare: None,
             headers: String::new(),
+            scrape: None,
         });
         fastmcp_version = Some(version);
     }
@@ -1366,6 +1441,7 @@ fn bench(options: &Options) -> Result<(), String> {
                     let port = free_port();
                     let server = start_http(t, port)?;
                     idle[i].push(memory(server.0.id()).0);
+                    let scraper = t.scrape.clone().map(Scraper::start);
                     let stats = runtime.block_on(loadgen::run(
                         &format!("127.0.0.1:{port}"),
                         "/mcp",
@@ -1377,6 +1453,12 @@ fn bench(options: &Options) -> Result<(), String> {
                         Some(server.0.id()),
                     ));
                     peak[i] = peak[i].max(memory(server.0.id()).1);
+                    if let Some(scraper) = scraper {
+                        let scrapes = scraper.stop();
+                        if scrapes == 0 && !options.quick {
+                            return Err(format!("{}: no scrape of /metrics succeeded", t.name));
+                        }
+                    }
                     runs[i].push(stats);
                 }
             }
@@ -1499,8 +1581,14 @@ fn bench(options: &Options) -> Result<(), String> {
         .filter(|c| {
             c.requests_per_second == 0.0
                 || (options.quick
-                    && [MANGO, MANGO_JWT, MANGO_AUDIT, MANGO_USER_TOKEN]
-                        .contains(&c.server.as_str())
+                    && [
+                        MANGO,
+                        MANGO_JWT,
+                        MANGO_AUDIT,
+                        MANGO_USER_TOKEN,
+                        MANGO_METRICS,
+                    ]
+                    .contains(&c.server.as_str())
                     && c.errors > 0)
         })
         .map(|c| {

@@ -13,6 +13,8 @@ pub const MANGO_JWT: &str = "mango, OAuth JWT";
 pub const MANGO_USER_TOKEN: &str = "mango, user token";
 /// mango with `mango.audit` writing a row per call to the project's SQLite database.
 pub const MANGO_AUDIT: &str = "mango, audit log";
+/// mango with `[metrics]` on, its `/metrics` scraped every second during the cell.
+pub const MANGO_METRICS: &str = "mango, metrics";
 pub const RAW: &str = "raw rmcp";
 pub const RAW_PER_CALL: &str = "raw rmcp, connection per call";
 pub const ECHO: &str = "axum echo";
@@ -300,6 +302,22 @@ impl Report {
                 "≤ 1.05× mango without authentication",
                 cpu_ratio(MANGO_USER_TOKEN, MANGO),
                 1.05,
+            ),
+            at_least(
+                "`add` over HTTP, c=64, with `[metrics]` on and `/metrics` scraped every second, req/s",
+                "≥ 0.95× mango without them",
+                Self::ratio(
+                    self.cell(MANGO_METRICS, "add", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.95,
+            ),
+            at_most(
+                "`add` over HTTP, c=64, with `[metrics]` on and `/metrics` scraped every second, the server's CPU time per request",
+                "≤ 1.02× mango without them",
+                cpu_ratio(MANGO_METRICS, MANGO),
+                1.02,
             ),
             at_least(
                 "`add` over HTTP, c=64, with the audit log (`mango.audit`, a row per call on SQLite), req/s",
