@@ -10,8 +10,9 @@
 //!   asked for;
 //! - `X-Forwarded-Proto` (`http` or `https`) is kept, alone, for what asks whether the
 //!   client is on TLS (the admin's `Secure` cookie);
-//! - the public origin (`https://mcp.example.com`) goes into the request's extensions
-//!   as [`PublicOrigin`], for the absolute URLs mango builds (OAuth's metadata URL).
+//! - when the proxy named the host or the scheme, the public origin
+//!   (`https://mcp.example.com`) goes into the request's extensions as
+//!   [`PublicOrigin`], for the absolute URLs mango builds (OAuth's resource).
 //!
 //! `X-Forwarded-*` are read when the proxy sent any of them; otherwise RFC 7239's
 //! `Forwarded` (its last element, the one the nearest proxy added). A proxy must set the
@@ -74,13 +75,17 @@ pub(crate) async fn forwarded(State(proxies): State<Proxies>, mut req: Request) 
     let Some(said) = said else {
         return req;
     };
-    if let Some(host) = said.host.and_then(|h| HeaderValue::from_str(&h).ok()) {
+    let host = said.host.and_then(|h| HeaderValue::from_str(&h).ok());
+    // The public origin when the proxy named the host or the scheme (a proxy that says
+    // neither leaves the URLs mango builds as they are).
+    let public = host.is_some() || said.proto.is_some();
+    if let Some(host) = host {
         headers.insert(header::HOST, host);
     }
     if let Some(proto) = said.proto {
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
-    if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+    if public && let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
         let origin = PublicOrigin(format!("{}://{host}", said.proto.unwrap_or("http")));
         req.extensions_mut().insert(origin);
     }
@@ -269,13 +274,16 @@ mod tests {
         assert_eq!(host.as_deref(), Some("mcp.example.com"));
         assert_eq!(proto.as_deref(), Some("https"));
         assert_eq!(origin.as_deref(), Some("https://mcp.example.com"));
-        // Only the address: the Host is the one the request has, the scheme http.
+        // Only the address: the Host is the one the request has, and no public origin.
         let (peer, host, proto, origin) =
             through([127, 0, 0, 1], &[("x-forwarded-for", "2001:db8::1")]);
         assert_eq!(peer, "[2001:db8::1]:0");
         assert_eq!(host.as_deref(), Some("127.0.0.1:8000"));
         assert_eq!(proto, None);
-        assert_eq!(origin.as_deref(), Some("http://127.0.0.1:8000"));
+        assert_eq!(origin, None);
+        // Only the scheme: the public origin is the request's Host over it.
+        let (_, _, _, origin) = through([127, 0, 0, 1], &[("x-forwarded-proto", "https")]);
+        assert_eq!(origin.as_deref(), Some("https://127.0.0.1:8000"));
     }
 
     #[test]
