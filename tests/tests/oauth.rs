@@ -547,6 +547,8 @@ fn behind_a_proxy_the_public_url_is_the_resource() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("not for this server"), "{body}");
     // With a token for it, the Host it sent (not mcp.example.test) is refused.
+    let for_listener =
+        auth.token(json!({"aud": server.url, "scope": "vault:read", "sub": "alice"}));
     let (status, _, body) = post_via(&server, Some(&for_listener));
     assert_eq!(status, 403, "{body}");
 }
