@@ -91,12 +91,17 @@ pub(crate) struct Gauges {
     pub pool: Option<Pool>,
     /// Audit rows queued, and the bytes they hold.
     pub audit: Option<(u64, u64)>,
-    /// Jobs by status (when the project has jobs), or why they could not be counted.
-    pub jobs: Option<Result<Vec<(String, i64)>, String>>,
+    /// Jobs by status (when the project has jobs).
+    pub jobs: Option<Counted>,
     /// Tasks by status (when the project has task tools).
-    pub tasks: Option<Result<Vec<(String, i64)>, String>>,
-    /// 2025-11-25 sessions open (HTTP with sessions).
-    pub sessions: Option<u64>,
+    pub tasks: Option<Counted>,
+}
+
+/// A table's rows by status, or what kept them from being counted.
+pub(crate) enum Counted {
+    ByStatus(Vec<(String, i64)>),
+    /// The database did not answer (what it said, for a comment in the exposition).
+    Unanswered(String),
 }
 
 pub(crate) struct Pool {
@@ -262,14 +267,6 @@ impl Metrics {
                 bytes,
             );
         }
-        if let Some(sessions) = gauges.sessions {
-            gauge(
-                &mut out,
-                "mango_sessions",
-                "2025-11-25 sessions open on this server.",
-                sessions,
-            );
-        }
         for (name, help, counts) in [
             (
                 "mango_jobs",
@@ -283,7 +280,7 @@ impl Metrics {
             ),
         ] {
             match counts {
-                Some(Ok(counts)) => {
+                Some(Counted::ByStatus(counts)) => {
                     family(&mut out, name, "gauge", help);
                     for (status, count) in counts {
                         let _ = writeln!(out, "{name}{{status=\"{}\"}} {count}", escape(status));
@@ -291,7 +288,7 @@ impl Metrics {
                 }
                 // The database did not answer: the family is left out (Prometheus then
                 // marks it stale), and the scrape says so in a comment.
-                Some(Err(why)) => {
+                Some(Counted::Unanswered(why)) => {
                     let _ = writeln!(out, "# {name} left out: {}", why.replace('\n', " "));
                 }
                 None => {}

@@ -6,8 +6,14 @@ use std::time::Duration;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use crate::metrics::{Gauges, Pool};
+use crate::metrics::{Counted, Gauges, Pool};
 use crate::runtime::{ErrorKind, Runtime, StartError};
+
+/// The tables a scrape counts by status.
+enum Table {
+    Jobs,
+    Tasks,
+}
 
 /// How long a scrape waits for the database's counts of jobs and tasks.
 const COUNTS: Duration = Duration::from_secs(2);
@@ -85,35 +91,38 @@ async fn gauges(runtime: &Runtime) -> Gauges {
     let jobs = Runtime::has_jobs();
     let tasks = runtime.tools.has_task_tools();
     if jobs || tasks {
+        // Neither counted, with why.
+        let neither = |why: String| {
+            (
+                jobs.then(|| Counted::Unanswered(why.clone())),
+                tasks.then(|| Counted::Unanswered(why.clone())),
+            )
+        };
         let counted = tokio::time::timeout(COUNTS, async {
-            let mut db = database.get().await.map_err(|e| e.to_string())?;
-            let jobs = match jobs {
-                true => Some(
-                    crate::jobs::counts(&mut db)
-                        .await
-                        .map_err(|e| e.to_string()),
-                ),
-                false => None,
+            let mut db = match database.get().await {
+                Ok(db) => db,
+                Err(e) => return neither(e.to_string()),
             };
-            let tasks = match tasks {
-                true => Some(
-                    crate::tasks::counts(&mut db)
-                        .await
-                        .map_err(|e| e.to_string()),
-                ),
-                false => None,
+            let mut count = async |wanted: bool, table: Table| -> Option<Counted> {
+                if !wanted {
+                    return None;
+                }
+                let rows = match table {
+                    Table::Jobs => crate::jobs::counts(&mut db).await,
+                    Table::Tasks => crate::tasks::counts(&mut db).await,
+                };
+                Some(match rows {
+                    Ok(rows) => Counted::ByStatus(rows),
+                    Err(e) => Counted::Unanswered(e.to_string()),
+                })
             };
-            Ok::<_, String>((jobs, tasks))
+            let jobs = count(jobs, Table::Jobs).await;
+            let tasks = count(tasks, Table::Tasks).await;
+            (jobs, tasks)
         })
-        .await
-        .unwrap_or_else(|_| Err(format!("the database did not answer within {COUNTS:?}")));
-        match counted {
-            Ok((j, t)) => (gauges.jobs, gauges.tasks) = (j, t),
-            Err(why) => {
-                gauges.jobs = jobs.then(|| Err(why.clone()));
-                gauges.tasks = tasks.then_some(Err(why));
-            }
-        }
+        .await;
+        (gauges.jobs, gauges.tasks) = counted
+            .unwrap_or_else(|_| neither(format!("the database did not answer within {COUNTS:?}")));
     }
     gauges
 }
