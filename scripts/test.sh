@@ -6,7 +6,8 @@
 #
 # What it installs (once; later runs reuse it):
 #   - the official MCP Python SDK (`mcp` from PyPI, pinned) in target/venv, the client
-#     that drives the end-to-end tests over stdio and HTTP;
+#     that drives the end-to-end tests over stdio and HTTP, with `opentelemetry-proto`
+#     (the OTLP protobuf definitions the telemetry tests' trace receiver decodes with);
 #   - a PostgreSQL server (Debian's package when missing), started on 127.0.0.1:54329
 #     with its data in target/postgres (scripts/postgres.sh);
 #   - node 22, the official MCP conformance suite and oauth2-mock-server (the OAuth
@@ -28,6 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MCP_VERSION="2.3.0"
+OTLP_PROTO_VERSION="1.45.2"
 VENV="target/venv"
 
 say() { printf '\n==> %s\n' "$*"; }
@@ -92,10 +94,10 @@ if [ "${FREE_KB:-0}" -lt $((12 * 1024 * 1024)) ]; then
 fi
 
 stage install "the test tools: the MCP Python SDK, node tools, Chromium, nginx, PostgreSQL"
-if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'" 2>/dev/null; then
-  say "installing the MCP Python SDK (mcp==$MCP_VERSION) into $VENV"
+if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'; assert m.version('opentelemetry-proto') == '$OTLP_PROTO_VERSION'" 2>/dev/null; then
+  say "installing the MCP Python SDK (mcp==$MCP_VERSION) and opentelemetry-proto==$OTLP_PROTO_VERSION into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_VERSION" "opentelemetry-proto==$OTLP_PROTO_VERSION"
 fi
 export MANGO_TEST_PYTHON="$PWD/$VENV/bin/python"
 

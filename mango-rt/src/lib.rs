@@ -112,6 +112,7 @@ mod schema;
 mod settings;
 mod state;
 mod tasks;
+mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
@@ -133,7 +134,8 @@ pub use runtime::{StartError, app_settings, resource_changed};
 pub use settings::{
     AdminSettings, AppSettings, AuditSettings, AuthSettings, DatabaseSettings, InputSettings,
     JobSettings, MetricsSettings, ModelSettings, OAuthSettings, RateLimitSettings, Secret,
-    ServeTransport, ServerSettings, Settings, StdioAuth, TaskSettings, TimeoutSettings,
+    ServeTransport, ServerSettings, Settings, StdioAuth, TaskSettings, TelemetryMode,
+    TelemetrySettings, TimeoutSettings,
 };
 
 /// clap, for `#[derive(mango_rt::clap::Args)]` structs of commands' arguments (bring it

@@ -19,6 +19,7 @@ use crate::chain::ListRequest;
 use crate::db::Ended;
 use crate::registry::TaskMode;
 use crate::runtime::{RoundRequest, Runtime, page};
+use crate::telemetry::{self, Target};
 use crate::util::did_you_mean;
 
 /// rmcp's handler over a [`Runtime`]: one per connection or session (its log level and
@@ -96,6 +97,27 @@ async fn unless_cancelled<T>(
     }
 }
 
+/// A request whose result is never a failure of its own (only a JSON-RPC error is).
+fn never<T>(_: &T) -> bool {
+    false
+}
+
+/// A tool's result that says the tool failed (`isError`).
+fn tool_failed(response: &CallToolResponse) -> bool {
+    matches!(response, CallToolResponse::Complete(result) if result.is_error == Some(true))
+}
+
+/// A tool's result with the trace context of its call in `_meta` (`traceparent`,
+/// SEP-414), when calls are traced.
+fn with_trace_meta(mut response: CallToolResponse) -> CallToolResponse {
+    if let CallToolResponse::Complete(result) = &mut response
+        && let Some(trace) = telemetry::current_meta()
+    {
+        result.meta.get_or_insert_default().extend(trace);
+    }
+    response
+}
+
 /// Whether a request is of protocol 2026-07-28 or later (no sessions: questions are
 /// rounds, log levels ride each request, subscriptions are `subscriptions/listen`).
 fn stateless_era(context: &RequestContext<RoleServer>) -> bool {
@@ -166,6 +188,80 @@ impl MangoServer {
                 () = session => {}
             }
         }
+    }
+
+    /// The span of a request, when requests are traced (`[telemetry]`).
+    fn span(
+        &self,
+        context: &RequestContext<RoleServer>,
+        method: &'static str,
+        target: Target<'_>,
+    ) -> Option<tracing::Span> {
+        telemetry::request(context, method, target, self.transport)
+    }
+
+    /// `tools/call`: as a task, in rounds (2026-07-28) or at once.
+    async fn run_call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let arguments = request.arguments.unwrap_or_default();
+        // The tasks extension: the server decides per request; a task only for a
+        // client that declares the extension (on the request, or at initialize).
+        if self.runtime.has_task_tools()
+            && let Some(mode) = self.runtime.task_mode(&request.name)
+            && mode != TaskMode::Forbidden
+        {
+            let caps = context.client_capabilities().unwrap_or_default();
+            if caps.supports_tasks() {
+                let (caller, channel) = self.call_of(context);
+                let task = self
+                    .runtime
+                    .start_task(&request.name, arguments, caller, channel, caps)
+                    .await?;
+                return Ok(CallToolResponse::Task(rmcp::model::CreateTaskResult::new(
+                    task,
+                )));
+            }
+            if mode == TaskMode::Required {
+                return Err(ErrorData::missing_required_client_capability(
+                    rmcp::model::ClientCapabilities::builder()
+                        .enable_tasks()
+                        .build(),
+                ));
+            }
+        }
+        let stop = self.stop_of(&context);
+        if stateless_era(&context) {
+            let round = RoundRequest {
+                caps: context.client_capabilities().unwrap_or_default(),
+                state: request.request_state,
+                responses: request.input_responses,
+            };
+            let (caller, channel) = self.call_of(context);
+            let commit = channel.commit.clone();
+            let call =
+                self.runtime
+                    .call_tool_in_rounds(&request.name, arguments, caller, channel, round);
+            return unless_cancelled(stop, commit, &self.runtime, &request.name, call).await;
+        }
+        let (caller, channel) = self.call_of(context);
+        let commit = channel.commit.clone();
+        let call = async {
+            match self
+                .runtime
+                .call_tool(&request.name, arguments, caller, channel)
+                .await
+            {
+                Some(result) => Ok(result.into()),
+                None => Err(ErrorData::invalid_params(
+                    self.runtime.unknown_tool(&request.name),
+                    None,
+                )),
+            }
+        };
+        unless_cancelled(stop, commit, &self.runtime, &request.name, call).await
     }
 
     /// Says whether clients have sessions (a stateless HTTP server has none).
@@ -349,25 +445,56 @@ impl ServerHandler for MangoServer {
         config
     }
 
+    /// As rmcp's own, in a span.
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InitializeResult, ErrorData> {
+        let span = self.span(&context, "initialize", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                context.peer.set_peer_info(request.clone());
+                self.negotiate_initialize(&request)
+            },
+            never,
+        )
+        .await
+    }
+
+    async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        let span = self.span(&context, "ping", Target::None);
+        telemetry::traced(span, async { Ok(()) }, never).await
+    }
+
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let req = self.list_request(&context);
-        let tools = self
-            .runtime
-            .listed(
-                &self.runtime.tools.listed,
-                &self.runtime.tools.listed_scopes,
-                req.as_ref(),
-                |h| h.tools,
-            )
-            .await;
-        let (tools, next) = self.page("tools/list", tools, request)?;
-        let mut result = ListToolsResult::with_all_items(tools);
-        result.next_cursor = next;
-        Ok(result)
+        let span = self.span(&context, "tools/list", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let req = self.list_request(&context);
+                let tools = self
+                    .runtime
+                    .listed(
+                        &self.runtime.tools.listed,
+                        &self.runtime.tools.listed_scopes,
+                        req.as_ref(),
+                        |h| h.tools,
+                    )
+                    .await;
+                let (tools, next) = self.page("tools/list", tools, request)?;
+                let mut result = ListToolsResult::with_all_items(tools);
+                result.next_cursor = next;
+                Ok(result)
+            },
+            never,
+        )
+        .await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -379,62 +506,16 @@ impl ServerHandler for MangoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let arguments = request.arguments.unwrap_or_default();
-        // The tasks extension: the server decides per request; a task only for a
-        // client that declares the extension (on the request, or at initialize).
-        if self.runtime.has_task_tools()
-            && let Some(mode) = self.runtime.task_mode(&request.name)
-            && mode != TaskMode::Forbidden
-        {
-            let caps = context.client_capabilities().unwrap_or_default();
-            if caps.supports_tasks() {
-                let (caller, channel) = self.call_of(context);
-                let task = self
-                    .runtime
-                    .start_task(&request.name, arguments, caller, channel, caps)
-                    .await?;
-                return Ok(CallToolResponse::Task(rmcp::model::CreateTaskResult::new(
-                    task,
-                )));
-            }
-            if mode == TaskMode::Required {
-                return Err(ErrorData::missing_required_client_capability(
-                    rmcp::model::ClientCapabilities::builder()
-                        .enable_tasks()
-                        .build(),
-                ));
-            }
-        }
-        let stop = self.stop_of(&context);
-        if stateless_era(&context) {
-            let round = RoundRequest {
-                caps: context.client_capabilities().unwrap_or_default(),
-                state: request.request_state,
-                responses: request.input_responses,
-            };
-            let (caller, channel) = self.call_of(context);
-            let commit = channel.commit.clone();
-            let call =
-                self.runtime
-                    .call_tool_in_rounds(&request.name, arguments, caller, channel, round);
-            return unless_cancelled(stop, commit, &self.runtime, &request.name, call).await;
-        }
-        let (caller, channel) = self.call_of(context);
-        let commit = channel.commit.clone();
-        let call = async {
-            match self
-                .runtime
-                .call_tool(&request.name, arguments, caller, channel)
-                .await
-            {
-                Some(result) => Ok(result.into()),
-                None => Err(ErrorData::invalid_params(
-                    self.runtime.unknown_tool(&request.name),
-                    None,
-                )),
-            }
-        };
-        unless_cancelled(stop, commit, &self.runtime, &request.name, call).await
+        let span = self.span(&context, "tools/call", Target::Tool(&request.name));
+        telemetry::traced(
+            span,
+            async move {
+                let response = self.run_call_tool(request, context).await;
+                response.map(with_trace_meta)
+            },
+            tool_failed,
+        )
+        .await
     }
 
     async fn get_task(
@@ -442,11 +523,19 @@ impl ServerHandler for MangoServer {
         request: rmcp::model::GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
-        let task = self
-            .runtime
-            .get_task(&request.task_id, &self.task_caller(&context))
-            .await?;
-        Ok(rmcp::model::GetTaskResult::new(task))
+        let span = self.span(&context, "tasks/get", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let task = self
+                    .runtime
+                    .get_task(&request.task_id, &self.task_caller(&context))
+                    .await?;
+                Ok(rmcp::model::GetTaskResult::new(task))
+            },
+            never,
+        )
+        .await
     }
 
     async fn update_task(
@@ -454,13 +543,21 @@ impl ServerHandler for MangoServer {
         request: rmcp::model::UpdateTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.runtime
-            .update_task(
-                &request.task_id,
-                &self.task_caller(&context),
-                request.input_responses,
-            )
-            .await
+        let span = self.span(&context, "tasks/update", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                self.runtime
+                    .update_task(
+                        &request.task_id,
+                        &self.task_caller(&context),
+                        request.input_responses,
+                    )
+                    .await
+            },
+            never,
+        )
+        .await
     }
 
     async fn cancel_task(
@@ -468,9 +565,17 @@ impl ServerHandler for MangoServer {
         request: rmcp::model::CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.runtime
-            .cancel_task(&request.task_id, &self.task_caller(&context))
-            .await
+        let span = self.span(&context, "tasks/cancel", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                self.runtime
+                    .cancel_task(&request.task_id, &self.task_caller(&context))
+                    .await
+            },
+            never,
+        )
+        .await
     }
 
     async fn list_resources(
@@ -478,20 +583,28 @@ impl ServerHandler for MangoServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let req = self.list_request(&context);
-        let all = self
-            .runtime
-            .listed(
-                &self.runtime.resources.listed,
-                &self.runtime.resources.listed_scopes,
-                req.as_ref(),
-                |h| h.resources,
-            )
-            .await;
-        let (items, next) = self.page("resources/list", all, request)?;
-        let mut result = ListResourcesResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        let span = self.span(&context, "resources/list", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let req = self.list_request(&context);
+                let all = self
+                    .runtime
+                    .listed(
+                        &self.runtime.resources.listed,
+                        &self.runtime.resources.listed_scopes,
+                        req.as_ref(),
+                        |h| h.resources,
+                    )
+                    .await;
+                let (items, next) = self.page("resources/list", all, request)?;
+                let mut result = ListResourcesResult::with_all_items(items);
+                result.next_cursor = next;
+                Ok(result)
+            },
+            never,
+        )
+        .await
     }
 
     async fn list_resource_templates(
@@ -499,21 +612,29 @@ impl ServerHandler for MangoServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let req = self.list_request(&context);
-        let templates = &self.runtime.resources.listed_templates;
-        let all = self
-            .runtime
-            .listed(
-                templates,
-                &self.runtime.resources.listed_template_scopes,
-                req.as_ref(),
-                |h| h.resource_templates,
-            )
-            .await;
-        let (items, next) = self.page("resources/templates/list", all, request)?;
-        let mut result = ListResourceTemplatesResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        let span = self.span(&context, "resources/templates/list", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let req = self.list_request(&context);
+                let templates = &self.runtime.resources.listed_templates;
+                let all = self
+                    .runtime
+                    .listed(
+                        templates,
+                        &self.runtime.resources.listed_template_scopes,
+                        req.as_ref(),
+                        |h| h.resource_templates,
+                    )
+                    .await;
+                let (items, next) = self.page("resources/templates/list", all, request)?;
+                let mut result = ListResourceTemplatesResult::with_all_items(items);
+                result.next_cursor = next;
+                Ok(result)
+            },
+            never,
+        )
+        .await
     }
 
     async fn read_resource(
@@ -521,13 +642,21 @@ impl ServerHandler for MangoServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let stop = self.stop_of(&context);
-        let (caller, channel) = self.call_of(context);
-        let commit = channel.commit.clone();
-        let read = self.runtime.read_resource(&request.uri, caller, channel);
-        unless_cancelled(stop, commit, &self.runtime, &request.uri, read)
-            .await
-            .map(Into::into)
+        let span = self.span(&context, "resources/read", Target::Uri(&request.uri));
+        telemetry::traced(
+            span,
+            async move {
+                let stop = self.stop_of(&context);
+                let (caller, channel) = self.call_of(context);
+                let commit = channel.commit.clone();
+                let read = self.runtime.read_resource(&request.uri, caller, channel);
+                unless_cancelled(stop, commit, &self.runtime, &request.uri, read)
+                    .await
+                    .map(Into::into)
+            },
+            never,
+        )
+        .await
     }
 
     async fn list_prompts(
@@ -535,20 +664,28 @@ impl ServerHandler for MangoServer {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let req = self.list_request(&context);
-        let all = self
-            .runtime
-            .listed(
-                &self.runtime.prompts.listed,
-                &self.runtime.prompts.listed_scopes,
-                req.as_ref(),
-                |h| h.prompts,
-            )
-            .await;
-        let (items, next) = self.page("prompts/list", all, request)?;
-        let mut result = ListPromptsResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
+        let span = self.span(&context, "prompts/list", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let req = self.list_request(&context);
+                let all = self
+                    .runtime
+                    .listed(
+                        &self.runtime.prompts.listed,
+                        &self.runtime.prompts.listed_scopes,
+                        req.as_ref(),
+                        |h| h.prompts,
+                    )
+                    .await;
+                let (items, next) = self.page("prompts/list", all, request)?;
+                let mut result = ListPromptsResult::with_all_items(items);
+                result.next_cursor = next;
+                Ok(result)
+            },
+            never,
+        )
+        .await
     }
 
     async fn get_prompt(
@@ -556,18 +693,26 @@ impl ServerHandler for MangoServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let stop = self.stop_of(&context);
-        let (caller, channel) = self.call_of(context);
-        let commit = channel.commit.clone();
-        let get = self.runtime.get_prompt(
-            &request.name,
-            request.arguments.unwrap_or_default(),
-            caller,
-            channel,
-        );
-        unless_cancelled(stop, commit, &self.runtime, &request.name, get)
-            .await
-            .map(Into::into)
+        let span = self.span(&context, "prompts/get", Target::Prompt(&request.name));
+        telemetry::traced(
+            span,
+            async move {
+                let stop = self.stop_of(&context);
+                let (caller, channel) = self.call_of(context);
+                let commit = channel.commit.clone();
+                let get = self.runtime.get_prompt(
+                    &request.name,
+                    request.arguments.unwrap_or_default(),
+                    caller,
+                    channel,
+                );
+                unless_cancelled(stop, commit, &self.runtime, &request.name, get)
+                    .await
+                    .map(Into::into)
+            },
+            never,
+        )
+        .await
     }
 
     async fn complete(
@@ -575,27 +720,35 @@ impl ServerHandler for MangoServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let stop = self.stop_of(&context);
-        let (caller, channel) = self.call_of(context);
-        let commit = channel.commit.clone();
-        let given = request
-            .context
-            .and_then(|c| c.arguments)
-            .unwrap_or_default();
-        let complete = self.runtime.complete(
-            &request.r#ref,
-            &request.argument.name,
-            &request.argument.value,
-            given,
-            caller,
-            channel,
-        );
-        unless_cancelled(
-            stop,
-            commit,
-            &self.runtime,
-            &request.argument.name,
-            complete,
+        let span = self.span(&context, "completion/complete", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let stop = self.stop_of(&context);
+                let (caller, channel) = self.call_of(context);
+                let commit = channel.commit.clone();
+                let given = request
+                    .context
+                    .and_then(|c| c.arguments)
+                    .unwrap_or_default();
+                let complete = self.runtime.complete(
+                    &request.r#ref,
+                    &request.argument.name,
+                    &request.argument.value,
+                    given,
+                    caller,
+                    channel,
+                );
+                unless_cancelled(
+                    stop,
+                    commit,
+                    &self.runtime,
+                    &request.argument.name,
+                    complete,
+                )
+                .await
+            },
+            never,
         )
         .await
     }
@@ -605,10 +758,18 @@ impl ServerHandler for MangoServer {
     async fn set_level(
         &self,
         request: rmcp::model::SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        *self.session.level.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.level);
-        Ok(())
+        let span = self.span(&context, "logging/setLevel", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                *self.session.level.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.level);
+                Ok(())
+            },
+            never,
+        )
+        .await
     }
 
     /// `resources/subscribe` (2025-11-25): the session hears of changes to `uri` until it
@@ -619,44 +780,60 @@ impl ServerHandler for MangoServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let Some((served, _)) = self.runtime.resources.find(&request.uri) else {
-            return Err(self.unknown_uri(&request.uri));
-        };
-        let mut caller = Caller::new(self.transport);
-        caller.identity = Self::identity(&context);
-        if let Some(why) = self.runtime.refusal(&caller, served.entry.scopes) {
-            return Err(ErrorData::invalid_request(
-                format!("cannot subscribe to `{}`: {why}", request.uri),
-                None,
-            ));
-        }
-        if !self.sessions {
-            return Err(ErrorData::invalid_request(
-                "resources/subscribe needs a session, and this server is stateless (`[server] stateless`): use subscriptions/listen (protocol 2026-07-28), or a server with sessions",
-                None,
-            ));
-        }
-        self.runtime
-            .state
-            .subscribers
-            .subscribe(self.session.owner, request.uri, context.peer);
-        Ok(())
+        let span = self.span(&context, "resources/subscribe", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                let Some((served, _)) = self.runtime.resources.find(&request.uri) else {
+                    return Err(self.unknown_uri(&request.uri));
+                };
+                let mut caller = Caller::new(self.transport);
+                caller.identity = Self::identity(&context);
+                if let Some(why) = self.runtime.refusal(&caller, served.entry.scopes) {
+                    return Err(ErrorData::invalid_request(
+                        format!("cannot subscribe to `{}`: {why}", request.uri),
+                        None,
+                    ));
+                }
+                if !self.sessions {
+                    return Err(ErrorData::invalid_request(
+                        "resources/subscribe needs a session, and this server is stateless (`[server] stateless`): use subscriptions/listen (protocol 2026-07-28), or a server with sessions",
+                        None,
+                    ));
+                }
+                self.runtime
+                    .state
+                    .subscribers
+                    .subscribe(self.session.owner, request.uri, context.peer);
+                Ok(())
+            },
+            never,
+        )
+        .await
     }
 
     #[allow(deprecated)]
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if self.runtime.resources.find(&request.uri).is_none() {
-            return Err(self.unknown_uri(&request.uri));
-        }
-        self.runtime
-            .state
-            .subscribers
-            .unsubscribe(self.session.owner, &request.uri);
-        Ok(())
+        let span = self.span(&context, "resources/unsubscribe", Target::None);
+        telemetry::traced(
+            span,
+            async move {
+                if self.runtime.resources.find(&request.uri).is_none() {
+                    return Err(self.unknown_uri(&request.uri));
+                }
+                self.runtime
+                    .state
+                    .subscribers
+                    .unsubscribe(self.session.owner, &request.uri);
+                Ok(())
+            },
+            never,
+        )
+        .await
     }
 
     /// `subscriptions/listen` (2026-07-28): the resources it names (mango's lists do not

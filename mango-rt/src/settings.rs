@@ -151,6 +151,9 @@ pub struct Settings {
     /// `[metrics]`: Prometheus' `/metrics`, on a port of its own.
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// `[telemetry]`: OpenTelemetry traces (mango-rt's `telemetry` feature).
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     /// `startup_timeout`: seconds the apps' `#[startup]` hooks may take, together
     /// (likewise their `#[shutdown]` hooks).
     #[serde(default = "default_startup_timeout")]
@@ -767,6 +770,64 @@ impl Default for MetricsSettings {
     }
 }
 
+/// `[telemetry]`: OpenTelemetry traces. A span per MCP request (named and attributed by
+/// the semantic conventions for MCP) with its endpoint, database and task spans under
+/// it, and an app's own `tracing` spans joining them; the parent read from `_meta`
+/// (SEP-414) or the HTTP `traceparent` header. Needs mango-rt's `telemetry` feature.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct TelemetrySettings {
+    /// `off` (the default), `propagate` or `export`.
+    pub mode: TelemetryMode,
+    /// The OTLP/HTTP endpoint: its base (`http://collector:4318`, to which
+    /// `/v1/traces` is added) or the whole traces URL. Unset: the environment's
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`, else
+    /// `http://127.0.0.1:4318`.
+    pub endpoint: Option<String>,
+    /// Headers sent with each export, each read from the environment variable it
+    /// names (`{ authorization = "OTLP_AUTH" }`): a key stays out of Mango.toml.
+    pub headers: BTreeMap<String, String>,
+    /// The `service.name` of the spans (unset: the project's name).
+    pub service_name: Option<String>,
+    /// The share of new traces recorded, 0.0 to 1.0; a request that comes with a
+    /// parent follows its parent's choice.
+    pub sampling_ratio: f64,
+    /// Seconds an export may take before it is given up (its spans are dropped).
+    pub timeout: f64,
+    /// The most finished spans waiting to be exported; more are dropped (and counted
+    /// in the warning logged once a minute while it happens).
+    pub queue: usize,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings {
+            mode: TelemetryMode::Off,
+            endpoint: None,
+            headers: BTreeMap::new(),
+            service_name: None,
+            sampling_ratio: 1.0,
+            timeout: 10.0,
+            queue: 4096,
+        }
+    }
+}
+
+/// `[telemetry] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TelemetryMode {
+    /// No spans, no trace context read or passed on (nothing is done per request).
+    Off,
+    /// The trace context is read, passed on (elicitation, sampling) and put on log
+    /// lines, but nothing is exported: for a server whose traces another hop records.
+    Propagate,
+    /// Spans are exported over OTLP/HTTP.
+    Export,
+}
+
 /// `[database]`.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -869,6 +930,7 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             tasks: TaskSettings::default(),
             metrics: MetricsSettings::default(),
+            telemetry: TelemetrySettings::default(),
             admin: AdminSettings::default(),
             startup_timeout: default_startup_timeout(),
             apps: BTreeMap::new(),
@@ -951,6 +1013,24 @@ impl Settings {
                     "[server] trusted_proxies has `{entry}`, neither an IP address nor a network: write `10.0.0.5`, `10.0.0.0/8` or `fd00::/8`"
                 )));
             }
+        }
+        let telemetry = &settings.telemetry;
+        if !(0.0..=1.0).contains(&telemetry.sampling_ratio) {
+            return Err(invalid(format!(
+                "[telemetry] sampling_ratio is {}: it is a share of traces, from 0.0 (none) to 1.0 (all)",
+                telemetry.sampling_ratio
+            )));
+        }
+        if !(telemetry.timeout > 0.0 && telemetry.timeout.is_finite()) {
+            return Err(invalid(format!(
+                "[telemetry] timeout is {}: give the seconds an export may take, more than 0",
+                telemetry.timeout
+            )));
+        }
+        if telemetry.queue == 0 {
+            return Err(invalid(
+                "[telemetry] queue is 0: give the most spans that may wait to be exported (4096 by default)".into(),
+            ));
         }
         settings.profile = profile.to_owned();
         settings.path = Some(path.to_owned());

@@ -135,6 +135,36 @@ pub fn shared_site(name: &str, make: impl FnOnce() -> Site) -> Site {
     Site::at(name)
 }
 
+/// The project built with mango-rt's `oauth` and `telemetry` features, whose app
+/// `vault` has items that need scopes and a tool on the database (tests/tests/oauth.rs
+/// and telemetry.rs share it: one build for both features).
+pub fn make_oauth_site() -> Site {
+    let parent = scratch("oauthsite");
+    mango_ok(&parent, &["startproject", "oauthsite"]);
+    let dir = parent.join("oauthsite");
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replacen(
+            "mango-rt = { path = ",
+            "mango-rt = { features = [\"oauth\", \"telemetry\"], path = ",
+            1,
+        ),
+    )
+    .unwrap();
+    mango_ok(&dir, &["startapp", "vault"]);
+    std::fs::copy(
+        root().join("tests/e2e/fixtures/vault.rs"),
+        dir.join("apps/vault/src/lib.rs"),
+    )
+    .unwrap();
+    let app = dir.join("apps/vault/Cargo.toml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, text + "serde_json = \"1\"\n").unwrap();
+    build_site(dir, "oauthsite")
+}
+
 /// A fresh folder under `target/e2e/projects/` (emptied first).
 pub fn scratch(name: &str) -> PathBuf {
     let dir = e2e_target().join("projects").join(name);

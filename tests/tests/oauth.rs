@@ -13,44 +13,17 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use mango_tests::{
-    AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, build_site, http_get,
-    http_get_with, http_post, mango_ok, missing, node_tools, python, python_script, root, scratch,
-    session_id, shared_site, success, wait_for_log,
+    AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, http_get, http_get_with,
+    http_post, mango_ok, missing, node_tools, python, python_script, root, scratch, session_id,
+    shared_site, success, wait_for_log,
 };
 use serde_json::{Value, json};
 
-/// A project built with mango-rt's `oauth` feature, whose app `vault` has items that
-/// need scopes.
+/// The project of mango-rt's `oauth` and `telemetry` features
+/// ([`mango_tests::make_oauth_site`]).
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| shared_site("oauthsite", make_site))
-}
-
-fn make_site() -> Site {
-    let parent = scratch("oauthsite");
-    mango_ok(&parent, &["startproject", "oauthsite"]);
-    let dir = parent.join("oauthsite");
-    let manifest = dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replacen(
-            "mango-rt = { path = ",
-            "mango-rt = { features = [\"oauth\"], path = ",
-            1,
-        ),
-    )
-    .unwrap();
-    mango_ok(&dir, &["startapp", "vault"]);
-    std::fs::copy(
-        root().join("tests/e2e/fixtures/vault.rs"),
-        dir.join("apps/vault/src/lib.rs"),
-    )
-    .unwrap();
-    let app = dir.join("apps/vault/Cargo.toml");
-    let text = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(&app, text + "serde_json = \"1\"\n").unwrap();
-    build_site(dir, "oauthsite")
+    SITE.get_or_init(|| shared_site("oauthsite", mango_tests::make_oauth_site))
 }
 
 /// The node that runs the authorization server, or `None` (skipped, or failed in CI).
@@ -196,7 +169,11 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["vault_peek", "vault_whoami"], "{body}");
+    assert_eq!(
+        names,
+        ["vault_clock", "vault_peek", "vault_whoami"],
+        "{body}"
+    );
     let (status, head, body) = call_as(&server, &reader, "vault_deposit", json!({"coins": 1}));
     assert_eq!(status, 403, "{body}");
     let www = challenge(&head);
@@ -584,7 +561,7 @@ fn the_python_sdk_discovers_the_authorization_server_and_gets_in() {
             "{out}"
         );
         assert_eq!(report["deposit"], json!("deposited 5 coins"), "{out}");
-        assert!(report["tools"].as_array().unwrap().len() == 3, "{out}");
+        assert!(report["tools"].as_array().unwrap().len() == 4, "{out}");
     }
 }
 

@@ -395,6 +395,8 @@ impl Asker {
                 };
                 let mut options = PeerRequestOptions::default();
                 options.timeout = Some(*timeout);
+                // The call's trace goes on in the client (SEP-414).
+                options.meta = crate::telemetry::current_meta().map(rmcp::model::RequestMetaObject);
                 let sent = peer
                     .send_request_with_option(request, options)
                     .await

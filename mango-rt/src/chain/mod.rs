@@ -221,7 +221,20 @@ impl Next {
 /// question without an answer ends the item there: [`Output::InputRequired`].
 async fn run_endpoint(endpoint: &Arc<dyn Endpoint>, req: &mut Request) -> Output {
     let rounds = req.channel.asker.rounds();
-    let item = catching_panics(endpoint.start(req), endpoint.what());
+    let target = req.target;
+    let item = crate::telemetry::within(
+        || {
+            tracing::info_span!(
+                target: crate::telemetry::SPANS,
+                "mango.endpoint",
+                otel.name = format!("{} {}", target.kind.as_str(), target.name),
+                mango.app = target.app,
+                mango.item.kind = target.kind.as_str(),
+                mango.item.name = target.name,
+            )
+        },
+        catching_panics(endpoint.start(req), endpoint.what()),
+    );
     match rounds {
         None => item.await,
         Some(rounds) => rounds.run(item).await.unwrap_or(Output::InputRequired),

@@ -95,6 +95,13 @@ pub type Backend = diesel::sqlite::Sqlite;
 #[cfg(feature = "postgres")]
 pub type Backend = diesel::pg::Pg;
 
+/// The backend's `db.system.name` (OpenTelemetry's semantic conventions), for spans.
+pub(crate) const SYSTEM_NAME: &str = if cfg!(feature = "postgres") {
+    "postgresql"
+} else {
+    "sqlite"
+};
+
 /// A condition on the rows of `T` (a Diesel `table!`), boxed: what a `#[model]`'s
 /// `scope` hook returns to narrow every query of the model to the caller's rows.
 ///

@@ -123,11 +123,25 @@ impl CallDb {
         let Some(conn) = self.conn.as_deref_mut() else {
             return Ok(());
         };
-        let result = if ok {
-            Tm::commit_transaction(conn).await
-        } else {
-            Tm::rollback_transaction(conn).await
+        let operation = if ok { "COMMIT" } else { "ROLLBACK" };
+        let end = async {
+            if ok {
+                Tm::commit_transaction(conn).await
+            } else {
+                Tm::rollback_transaction(conn).await
+            }
         };
+        let span = || {
+            tracing::info_span!(
+                target: crate::telemetry::SPANS,
+                "db.transaction.end",
+                otel.name = operation,
+                otel.kind = "client",
+                db.system.name = super::SYSTEM_NAME,
+                db.operation.name = operation,
+            )
+        };
+        let result = crate::telemetry::within(span, end).await;
         if let Err(e) = result {
             // The transaction's state is unknown: never reuse this connection.
             if let Some(conn) = self.conn.take() {
@@ -314,12 +328,26 @@ impl DbSlot {
             } else {
                 None
             };
-            let mut conn = database.get().await?;
-            if atomic {
-                begin(&mut conn, mode).await.map_err(|e| {
-                    ToolError::new(format!("could not begin the call's transaction: {e}"))
-                })?;
-            }
+            let checkout = async {
+                let mut conn = database.get().await?;
+                if atomic {
+                    begin(&mut conn, mode).await.map_err(|e| {
+                        ToolError::new(format!("could not begin the call's transaction: {e}"))
+                    })?;
+                }
+                Ok::<_, ToolError>(conn)
+            };
+            let span = || {
+                tracing::info_span!(
+                    target: crate::telemetry::SPANS,
+                    "db.checkout",
+                    otel.name = "db.checkout",
+                    otel.kind = "client",
+                    db.system.name = super::SYSTEM_NAME,
+                    mango.db.atomic = atomic,
+                )
+            };
+            let conn = crate::telemetry::within(span, checkout).await?;
             let enforce = mode.enforce_read_only && cfg!(feature = "sqlite");
             let mut db = CallDb {
                 conn: Some(conn),

@@ -67,9 +67,12 @@ fn find_settings(explicit: Option<PathBuf>, root: &str) -> PathBuf {
     Path::new(root).join(SETTINGS_FILE)
 }
 
-fn init_logging(settings: &Settings) {
-    use std::io::IsTerminal;
-
+/// The console log, and `[telemetry]`'s trace layer beside it; what it returns keeps
+/// the exporter running until the command ends.
+fn init_logging(
+    settings: &Settings,
+    project: &str,
+) -> Result<Option<crate::telemetry::Installed>, crate::telemetry::Problem> {
     let mut filter = std::env::var("MANGO_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| settings.log_level.clone());
@@ -84,18 +87,15 @@ fn init_logging(settings: &Settings) {
             tracing_subscriber::EnvFilter::new("info,rmcp=warn")
         }
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
+    crate::telemetry::install(settings, project, filter)
 }
 
 fn try_manage(project: &Project, cli: Cli) -> Result<Exit, StartError> {
     let path = find_settings(cli.settings, project.root);
     let settings = Settings::load(&path, &cli.profile)?;
-    init_logging(&settings);
+    // Dropped last (after the command, outside its async runtime): sends the spans
+    // still queued.
+    let _telemetry = init_logging(&settings, project.name)?;
     let runtime = Arc::new(Runtime::new(
         settings,
         project.apps,

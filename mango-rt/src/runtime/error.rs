@@ -48,6 +48,7 @@ from!(
     DbError => Database,
     MigrateError => Migrate,
     std::io::Error => Io,
+    crate::telemetry::Problem => Telemetry,
 );
 
 /// The kinds of [`StartError`].
@@ -119,6 +120,9 @@ pub(crate) enum Kind {
 
     #[error(transparent)]
     Admin(crate::settings::AdminSettingsError),
+
+    #[error(transparent)]
+    Telemetry(crate::telemetry::Problem),
 
     /// A start-up hook failed, panicked or ran out of time.
     #[error("{0}")]

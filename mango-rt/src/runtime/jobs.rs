@@ -381,7 +381,29 @@ impl Runtime {
     }
 
     /// Runs a claimed job to its end, and writes how it ended.
-    async fn run_claimed(
+    async fn run_claimed(self: &Arc<Self>, claimed: (Claimed, String), abort: &CancellationToken) {
+        let (id, name, attempt) = (
+            claimed.0.id.clone(),
+            claimed.0.name.clone(),
+            claimed.0.attempts,
+        );
+        let span = move || {
+            tracing::info_span!(
+                target: crate::telemetry::SPANS,
+                parent: None,
+                "mango.job",
+                otel.name = format!("job {name}"),
+                otel.kind = "consumer",
+                mango.job.name = %name,
+                mango.job.id = %id,
+                mango.job.attempt = attempt,
+            )
+        };
+        crate::telemetry::spanned(span, self.run_claimed_here(claimed, abort)).await;
+    }
+
+    /// A claimed job's run, and how it ended written down.
+    async fn run_claimed_here(
         self: &Arc<Self>,
         (claimed, lease): (Claimed, String),
         abort: &CancellationToken,

@@ -530,10 +530,21 @@ impl Runtime {
         let mut going = Going {
             run: Some({
                 let (rt, first, tool) = (self.clone(), first.clone(), name.to_owned());
-                Box::pin(async move {
+                let (task, named) = (id.clone(), tool.clone());
+                let span = move || {
+                    tracing::info_span!(
+                        target: crate::telemetry::SPANS,
+                        "mango.task",
+                        otel.name = format!("task {named}"),
+                        gen_ai.tool.name = %named,
+                        mango.task.id = %task,
+                    )
+                };
+                let run = async move {
                     rt.run_task(&first, &tool, arguments, caller, channel, progress, stop)
                         .await
-                })
+                };
+                Box::pin(crate::telemetry::spanned(span, run))
             }),
             rt: self.clone(),
             first: first.clone(),

@@ -1,0 +1,296 @@
+//! OpenTelemetry traces (`[telemetry]`, mango-rt's `telemetry` feature).
+//!
+//! `tracing` stays the instrumentation API: mango's spans are `tracing` spans with the
+//! target [`SPANS`], which the console log leaves out and the OpenTelemetry layer
+//! (tracing-opentelemetry) turns into OTLP spans, with an app's own `tracing` spans
+//! under them. With `mode = "off"` (the default) nothing of it is installed and no
+//! request does any of it: [`on`] is one relaxed load.
+//!
+//! The span of an MCP request is named and attributed by the OpenTelemetry semantic
+//! conventions for MCP (`{mcp.method.name} {target}`, `mcp.method.name`,
+//! `gen_ai.tool.name`, `jsonrpc.request.id`, `mcp.protocol.version`, `error.type` …).
+//! Its parent is the request's `_meta` `traceparent` (SEP-414) if that is valid, else
+//! the HTTP `traceparent` header if that is; a malformed one is ignored (a new trace).
+//! When both are valid and differ, the header's becomes a link.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rmcp::RoleServer;
+use rmcp::model::ErrorData;
+use rmcp::service::RequestContext;
+use tracing::Instrument;
+
+use crate::call::TransportKind;
+use crate::settings::{Settings, TelemetryMode};
+
+#[cfg(feature = "telemetry")]
+mod export;
+#[cfg(feature = "telemetry")]
+mod otel;
+
+/// The target of mango's spans (requests, endpoints, the database, tasks, jobs): the
+/// console log leaves them out, the trace layer takes them.
+pub(crate) const SPANS: &str = "mango::span";
+
+/// The target of the small span that puts a call's trace id on the console log's
+/// lines (`trace{id=…}:`): the console log takes it, the trace layer leaves it out.
+#[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
+pub(crate) const LOG_MARK: &str = "mango::trace";
+
+static ON: AtomicBool = AtomicBool::new(false);
+
+/// Whether requests are traced (`[telemetry] mode` is not `off` and the layer is
+/// installed in this process).
+pub(crate) fn on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
+/// Why `[telemetry]` cannot be done as set: said at start-up, before anything serves.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    #[error(
+        "[telemetry] mode = \"{mode}\" needs mango-rt's `telemetry` feature, which this build lacks: in the project's Cargo.toml write `mango-rt = {{ features = [\"telemetry\"], … }}` (or set mode = \"off\")"
+    )]
+    NotBuilt { mode: &'static str },
+    #[error(
+        "[telemetry] endpoint `{endpoint}` is not an http:// or https:// URL: give the collector's OTLP/HTTP address, such as http://127.0.0.1:4318"
+    )]
+    Endpoint { endpoint: String },
+    #[error(
+        "[telemetry] headers: `{header}` is to be read from the environment variable {variable}, which is not set: set it, or remove the header"
+    )]
+    MissingHeader { header: String, variable: String },
+    #[error("[telemetry] headers: `{header}` is not a valid HTTP header name or value")]
+    BadHeader { header: String },
+    #[error("[telemetry]: could not start the exporter: {0}")]
+    Start(String),
+}
+
+/// What keeps the exporter running: dropped at the end of the process's command,
+/// which sends the spans still queued (for at most `[telemetry] timeout`).
+pub(crate) struct Installed {
+    #[cfg(feature = "telemetry")]
+    _provider: otel::Provider,
+}
+
+/// The console log (`filter`: `MANGO_LOG`, `RUST_LOG` or `log_level`), and with
+/// `[telemetry]` the trace layer beside it. Called once, before anything logs.
+pub(crate) fn install(
+    settings: &Settings,
+    project: &str,
+    filter: tracing_subscriber::EnvFilter,
+) -> Result<Option<Installed>, Problem> {
+    use std::io::IsTerminal;
+
+    let filter = filter.add_directive(off(SPANS));
+    let mode = settings.telemetry.mode;
+    if mode == TelemetryMode::Off {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .try_init();
+        return Ok(None);
+    }
+    #[cfg(not(feature = "telemetry"))]
+    {
+        let _ = (project, filter);
+        Err(Problem::NotBuilt {
+            mode: match mode {
+                TelemetryMode::Propagate => "propagate",
+                _ => "export",
+            },
+        })
+    }
+    #[cfg(feature = "telemetry")]
+    {
+        let provider = otel::Provider::new(&settings.telemetry, project)?;
+        let console = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false);
+        if otel::install(&provider, console, filter) {
+            ON.store(true, Ordering::Relaxed);
+        }
+        Ok(Some(Installed {
+            _provider: provider,
+        }))
+    }
+}
+
+/// A filter directive that turns `target` off.
+fn off(target: &str) -> tracing_subscriber::filter::Directive {
+    match format!("{target}=off").parse() {
+        Ok(directive) => directive,
+        // The targets are constants that parse.
+        Err(_) => tracing_subscriber::filter::LevelFilter::OFF.into(),
+    }
+}
+
+/// The span of an MCP request, or `None` when requests are not traced. `target` is the
+/// tool's or prompt's name (in the span's name and `gen_ai.*.name`) or the resource's
+/// URI (`mcp.resource.uri` only: a URI would make the span's name unbounded).
+pub(crate) fn request(
+    context: &RequestContext<RoleServer>,
+    method: &'static str,
+    target: Target<'_>,
+    transport: TransportKind,
+) -> Option<tracing::Span> {
+    if !on() {
+        return None;
+    }
+    let name = match target {
+        Target::Tool(name) | Target::Prompt(name) => format!("{method} {name}"),
+        Target::Uri(_) | Target::None => method.to_owned(),
+    };
+    let span = tracing::info_span!(
+        target: SPANS,
+        parent: None,
+        "mcp.request",
+        otel.name = name,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+        mcp.method.name = method,
+        jsonrpc.request.id = %context.id,
+        mcp.protocol.version = tracing::field::Empty,
+        mcp.session.id = tracing::field::Empty,
+        gen_ai.operation.name = tracing::field::Empty,
+        gen_ai.tool.name = tracing::field::Empty,
+        gen_ai.prompt.name = tracing::field::Empty,
+        mcp.resource.uri = tracing::field::Empty,
+        network.transport = if transport == TransportKind::Stdio { "pipe" } else { "tcp" },
+        network.protocol.name = tracing::field::Empty,
+        client.address = tracing::field::Empty,
+        client.port = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+        rpc.response.status_code = tracing::field::Empty,
+    );
+    match target {
+        Target::Tool(name) => {
+            span.record("gen_ai.operation.name", "execute_tool");
+            span.record("gen_ai.tool.name", name);
+        }
+        Target::Prompt(name) => {
+            span.record("gen_ai.prompt.name", name);
+        }
+        Target::Uri(uri) => {
+            span.record("mcp.resource.uri", uri);
+        }
+        Target::None => {}
+    }
+    if let Some(version) = context.protocol_version() {
+        span.record("mcp.protocol.version", version.as_str());
+    }
+    let http = context.extensions.get::<axum::http::request::Parts>();
+    if let Some(parts) = http {
+        span.record("network.protocol.name", "http");
+        if let Some(id) = parts
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            span.record("mcp.session.id", id);
+        }
+        if let Some(peer) = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        {
+            span.record("client.address", peer.0.ip().to_string());
+            span.record("client.port", peer.0.port());
+        }
+    }
+    #[cfg(feature = "telemetry")]
+    otel::adopt_parent(&span, &context.meta, http.map(|p| &p.headers));
+    Some(span)
+}
+
+/// What a request is about, for its span.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Tool(&'a str),
+    Prompt(&'a str),
+    Uri(&'a str),
+    None,
+}
+
+/// `call` inside `span` (when there is one), its outcome recorded on it: a JSON-RPC
+/// error's code as `error.type` and `rpc.response.status_code`, a result that
+/// `failed` says is one (a tool's `isError`) as `error.type = "tool_error"`.
+pub(crate) async fn traced<T>(
+    span: Option<tracing::Span>,
+    call: impl Future<Output = Result<T, ErrorData>>,
+    failed: impl FnOnce(&T) -> bool,
+) -> Result<T, ErrorData> {
+    let Some(span) = span else {
+        return call.await;
+    };
+    let result = logged(&span, call.instrument(span.clone())).await;
+    match &result {
+        Ok(value) if failed(value) => {
+            span.record("error.type", "tool_error");
+            span.record("otel.status_code", "error");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let code = e.code.0.to_string();
+            span.record("error.type", code.as_str());
+            span.record("rpc.response.status_code", code.as_str());
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", &*e.message);
+        }
+    }
+    result
+}
+
+/// `work` inside a child span of the current one (made by `span`) when requests are
+/// traced; as it is otherwise.
+pub(crate) async fn within<F: Future>(span: impl FnOnce() -> tracing::Span, work: F) -> F::Output {
+    if on() {
+        work.instrument(span()).await
+    } else {
+        work.await
+    }
+}
+
+/// `work` inside the span `span` makes, with its trace id on the console log's lines:
+/// for work that goes on on a task of its own (a task's call, a job's run), where the
+/// request's own mark is not entered. As it is when requests are not traced.
+pub(crate) async fn spanned<F: Future>(span: impl FnOnce() -> tracing::Span, work: F) -> F::Output {
+    if !on() {
+        return work.await;
+    }
+    let span = span();
+    logged(&span, work.instrument(span.clone())).await
+}
+
+/// `work` with `span`'s trace id on the console log's lines (`trace{id=…}:`).
+async fn logged<F: Future>(span: &tracing::Span, work: F) -> F::Output {
+    #[cfg(feature = "telemetry")]
+    if let Some(id) = otel::trace_id(span) {
+        // An `error` span only so that every console filter that shows anything shows
+        // it: its level says nothing.
+        let mark = tracing::error_span!(target: LOG_MARK, parent: span, "trace", id = %id);
+        return work.instrument(mark).await;
+    }
+    let _ = span;
+    work.await
+}
+
+/// The current span's trace context as `_meta` (`traceparent`, `tracestate`), for a
+/// request mango sends its client (elicitation, sampling) or a result it returns;
+/// `None` when nothing is traced or there is no current trace.
+pub(crate) fn current_meta() -> Option<rmcp::model::MetaObject> {
+    if !on() {
+        return None;
+    }
+    #[cfg(feature = "telemetry")]
+    {
+        otel::current_meta()
+    }
+    #[cfg(not(feature = "telemetry"))]
+    None
+}
