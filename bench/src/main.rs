@@ -34,8 +34,8 @@ mod scale;
 mod work;
 use mango_bench::report::{
     BuildCost, ECHO, FASTMCP, HttpCell, JobsMemory, MANGO, MANGO_AUDIT, MANGO_JWT, MANGO_METRICS,
-    MANGO_USER_TOKEN, Machine, MemoryRow, RAW, RAW_PER_CALL, Report, Rounds, StdioRow, TaskCost,
-    Throughput, ToolsList,
+    MANGO_TELEMETRY_OFF, MANGO_TRACES, MANGO_USER_TOKEN, Machine, MemoryRow, RAW, RAW_PER_CALL,
+    Report, Rounds, StdioRow, TaskCost, Throughput, ToolsList,
 };
 
 const USAGE: &str = "usage: cargo run -p mango-bench --release -- all [--quick] [--with-fastmcp]
@@ -255,6 +255,53 @@ impl Scraper {
         self.thread.join().unwrap_or(0)
     }
 }
+
+/// An OTLP/HTTP endpoint that takes every export (200, an empty answer) without
+/// decoding it, as a collector on the same machine would, and counts the requests: the
+/// traces cell's spans go there. It serves until the process ends.
+fn otlp_sink() -> Result<String, String> {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("an OTLP sink"))?;
+    let addr = listener.local_addr().map_err(io("an OTLP sink"))?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut writer = &stream;
+                loop {
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    OTLP_EXPORTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n";
+                    if writer.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(format!("http://{addr}"))
+}
+
+/// The exports [`otlp_sink`] took.
+static OTLP_EXPORTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -750,8 +797,8 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     run(Command::new(&mango)
         .args(["mango", "sync"])
         .current_dir(&site))?;
-    // First with mango-rt's `oauth` feature (for the JWT cell, copied aside), then
-    // without: `benchsite` is the default build.
+    // First with mango-rt's `oauth` and `telemetry` features (for the JWT and the
+    // telemetry cells, copied aside), then without: `benchsite` is the default build.
     let build_site = |extra: &[&str]| {
         run(Command::new(cargo())
             .args(["build", "-q", "-p", "benchsite"])
@@ -760,7 +807,7 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             .current_dir(&site)
             .env("CARGO_TARGET_DIR", builds.project_target()))
     };
-    build_site(&["--features", "mango-rt/oauth"])?;
+    build_site(&["--features", "mango-rt/oauth,mango-rt/telemetry"])?;
     let oauth_bin = dir.join("benchsite-oauth");
     std::fs::copy(builds.project_binary("benchsite"), &oauth_bin)
         .map_err(io("copying benchsite"))?;
@@ -898,6 +945,38 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
     );
     metrics.scrape = Some(format!("127.0.0.1:{metrics_port}"));
     targets.insert(1, metrics);
+    // mango built with mango-rt's `telemetry` (and `oauth`) feature: with `[telemetry]`
+    // off (what the feature costs when it is not used), and with every call's spans
+    // exported (sampling ratio 1.0) to an OTLP endpoint on this machine.
+    let otlp_endpoint = otlp_sink()?;
+    for (name, file, extra) in [
+        (MANGO_TELEMETRY_OFF, "mango-telemetry-off", String::new()),
+        (
+            MANGO_TRACES,
+            "mango-traces",
+            format!(
+                "\n[default.telemetry]\nmode = \"export\"\nendpoint = \"{otlp_endpoint}\"\nsampling_ratio = 1.0\n"
+            ),
+        ),
+    ] {
+        let path = site.join(format!("{file}.toml"));
+        let text = std::fs::read_to_string(&settings_path).map_err(io("Mango.toml"))?;
+        let text = text.replace(
+            &url,
+            &format!("url = \"sqlite://{}\"", db(&format!("{file}.db")).display()),
+        ) + &extra;
+        std::fs::write(&path, text).map_err(io("writing a telemetry cell's settings"))?;
+        targets.insert(
+            1,
+            Target::add_only(
+                name,
+                &oauth_bin,
+                &path,
+                db(&format!("{file}.db")),
+                String::new(),
+            ),
+        );
+    }
     // mango checking a user's API token ([auth] users) on every request: one SHA-256
     // of the token, its lookup kept [auth] token_cache seconds. Its database is made
     // once, with the user and the token (a token is random, so it is not remade between
@@ -1459,6 +1538,12 @@ fn bench(options: &Options) -> Result<(), String> {
                             return Err(format!("{}: no scrape of /metrics succeeded", t.name));
                         }
                     }
+                    if t.name == MANGO_TRACES
+                        && !options.quick
+                        && OTLP_EXPORTS.load(std::sync::atomic::Ordering::Relaxed) == 0
+                    {
+                        return Err(format!("{}: no span reached the OTLP endpoint", t.name));
+                    }
                     runs[i].push(stats);
                 }
             }
@@ -1587,6 +1672,8 @@ fn bench(options: &Options) -> Result<(), String> {
                         MANGO_AUDIT,
                         MANGO_USER_TOKEN,
                         MANGO_METRICS,
+                        MANGO_TELEMETRY_OFF,
+                        MANGO_TRACES,
                     ]
                     .contains(&c.server.as_str())
                     && c.errors > 0)

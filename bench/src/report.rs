@@ -15,6 +15,11 @@ pub const MANGO_USER_TOKEN: &str = "mango, user token";
 pub const MANGO_AUDIT: &str = "mango, audit log";
 /// mango with `[metrics]` on, its `/metrics` scraped every second during the cell.
 pub const MANGO_METRICS: &str = "mango, metrics";
+/// mango built with mango-rt's `telemetry` feature, `[telemetry]` off.
+pub const MANGO_TELEMETRY_OFF: &str = "mango, telemetry off";
+/// mango exporting every call's spans over OTLP/HTTP (`[telemetry]` export, sampling
+/// ratio 1.0) to an endpoint on the same machine.
+pub const MANGO_TRACES: &str = "mango, traces exported";
 pub const RAW: &str = "raw rmcp";
 pub const RAW_PER_CALL: &str = "raw rmcp, connection per call";
 pub const ECHO: &str = "axum echo";
@@ -318,6 +323,26 @@ impl Report {
                 "≤ 1.02× mango without them",
                 cpu_ratio(MANGO_METRICS, MANGO),
                 1.02,
+            ),
+            at_least(
+                "`add` over HTTP, c=64, built with the `telemetry` feature, `[telemetry]` off, req/s",
+                "≥ 0.98× mango without it",
+                Self::ratio(
+                    self.cell(MANGO_TELEMETRY_OFF, "add", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.98,
+            ),
+            at_least(
+                "`add` over HTTP, c=64, every call's spans exported over OTLP (sampling ratio 1.0), req/s",
+                "≥ 0.90× mango without telemetry",
+                Self::ratio(
+                    self.cell(MANGO_TRACES, "add", 64),
+                    self.cell(MANGO, "add", 64),
+                    rps,
+                ),
+                0.90,
             ),
             at_least(
                 "`add` over HTTP, c=64, with the audit log (`mango.audit`, a row per call on SQLite), req/s",

@@ -196,7 +196,7 @@ impl MangoServer {
         context: &RequestContext<RoleServer>,
         method: &'static str,
         target: Target<'_>,
-    ) -> Option<tracing::Span> {
+    ) -> Option<telemetry::CallSpan> {
         telemetry::request(context, method, target, self.transport)
     }
 

@@ -795,8 +795,9 @@ pub struct TelemetrySettings {
     pub sampling_ratio: f64,
     /// Seconds an export may take before it is given up (its spans are dropped).
     pub timeout: f64,
-    /// The most finished spans waiting to be exported; more are dropped (and counted
-    /// in the warning logged once a minute while it happens).
+    /// The most finished spans waiting for the exporter (which holds at most as many
+    /// again in the batch it is sending); more are dropped, and counted in a warning
+    /// logged at most once a minute.
     pub queue: usize,
 }
 

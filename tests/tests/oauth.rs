@@ -561,7 +561,7 @@ fn the_python_sdk_discovers_the_authorization_server_and_gets_in() {
             "{out}"
         );
         assert_eq!(report["deposit"], json!("deposited 5 coins"), "{out}");
-        assert!(report["tools"].as_array().unwrap().len() == 4, "{out}");
+        assert!(report["tools"].as_array().unwrap().len() == 5, "{out}");
     }
 }
 

@@ -203,7 +203,7 @@ fn a_call_is_a_span_tree_whose_parent_comes_from_the_header_or_meta() {
     let unknown = call(&server, 15, "vault_nothing", json!({}), &[]);
     assert_eq!(unknown["error"]["code"], json!(-32602), "{unknown}");
 
-    let spans = receiver.wait_for("of request 15", |s| {
+    receiver.wait_for("of request 15", |s| {
         s["attributes"]["jsonrpc.request.id"] == json!("15")
     });
     let spans = receiver.wait_for("of the database", |s| s["name"] == "COMMIT");
@@ -238,15 +238,17 @@ fn a_call_is_a_span_tree_whose_parent_comes_from_the_header_or_meta() {
     assert_eq!(clock["authorization"], "Bearer otlp-secret", "{clock:#}");
     assert_eq!(clock["content_type"], "application/x-protobuf", "{clock:#}");
 
-    // Under it: the endpoint, and under that the database checkout, the app's own
-    // span (with its log line as an event) and the transaction's end.
-    let under: Vec<&str> = children(&spans, &clock)
+    // Under it: the endpoint and the transaction's end; under the endpoint, the
+    // database checkout (when the tool takes its connection) and the app's own span
+    // (with its log line as an event).
+    let mut under: Vec<&str> = children(&spans, &clock)
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(under, ["tool clock"], "{spans:#?}");
-    let endpoint = children(&spans, &clock)[0].clone();
-    let mut inside: Vec<&str> = children(&spans, &endpoint)
+    under.sort_unstable();
+    assert_eq!(under, ["COMMIT", "tool vault_clock"], "{spans:#?}");
+    let endpoint = spans.iter().find(|s| s["name"] == "tool vault_clock").unwrap();
+    let mut inside: Vec<&str> = children(&spans, endpoint)
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
@@ -316,6 +318,71 @@ fn a_call_is_a_span_tree_whose_parent_comes_from_the_header_or_meta() {
         .find(|l| l.contains("reading the vault's clock"))
         .unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains(&format!("trace{{id={TRACE}}}")), "{line}");
+}
+
+/// A question mango sends its client (elicitation, on a 2025-11-25 session) carries the
+/// call's trace context in its `_meta`.
+#[test]
+fn a_question_to_the_client_carries_the_calls_trace() {
+    let Some(python) = otlp_python() else { return };
+    let receiver = Receiver::start(&python, "question", "ok");
+    let server = site().serve_http_with_env(
+        &[],
+        &[
+            ("MANGO_TELEMETRY__MODE", "export"),
+            ("MANGO_TELEMETRY__ENDPOINT", &receiver.endpoint()),
+            ("MANGO_INPUT__TIMEOUT", "1"),
+        ],
+    );
+    let mut headers = JSON_HEADERS.to_vec();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"form": {}}},
+        "clientInfo": {"name": "raw", "version": "1"}}});
+    let (status, head, body) = http_post(
+        &server.authority(),
+        "/mcp",
+        &headers,
+        &initialize.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let session = mango_tests::session_id(&head).unwrap();
+    headers.push(("Mcp-Session-Id", &session));
+    headers.push(("MCP-Protocol-Version", "2025-11-25"));
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    http_post(
+        &server.authority(),
+        "/mcp",
+        &headers,
+        &initialized.to_string(),
+    );
+    // Nobody answers the question: the call ends at `[input] timeout`, and its stream
+    // held the question.
+    let header = format!("00-{TRACE}-{PARENT}-01");
+    headers.push(("traceparent", &header));
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "vault_ask", "arguments": {}}});
+    let (status, _, body) = http_post(&server.authority(), "/mcp", &headers, &call.to_string());
+    assert_eq!(status, 200, "{body}");
+    let question = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|m| m["method"] == "elicitation/create")
+        .unwrap_or_else(|| panic!("no question in {body}"));
+    let asked = question["params"]["_meta"]["traceparent"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{question}"));
+    assert!(asked.starts_with(&format!("00-{TRACE}-")), "{question}");
+    // Its parent is a span of the call (not the caller's span).
+    let parent = asked.split('-').nth(2).unwrap().to_owned();
+    assert_ne!(parent, PARENT, "{question}");
+    let spans = receiver.wait_for("of the call", |s| s["name"] == "tools/call vault_ask");
+    assert!(
+        spans
+            .iter()
+            .any(|s| s["span_id"] == json!(parent) && s["trace_id"] == TRACE),
+        "the question's parent {parent} is none of the call's spans: {spans:#?}"
+    );
 }
 
 #[test]

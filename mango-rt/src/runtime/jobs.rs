@@ -387,10 +387,10 @@ impl Runtime {
             claimed.0.name.clone(),
             claimed.0.attempts,
         );
-        let span = move || {
+        let span = move |mark: &tracing::Span| {
             tracing::info_span!(
                 target: crate::telemetry::SPANS,
-                parent: None,
+                parent: mark,
                 "mango.job",
                 otel.name = format!("job {name}"),
                 otel.kind = "consumer",
@@ -399,7 +399,7 @@ impl Runtime {
                 mango.job.attempt = attempt,
             )
         };
-        crate::telemetry::spanned(span, self.run_claimed_here(claimed, abort)).await;
+        crate::telemetry::root(span, self.run_claimed_here(claimed, abort)).await;
     }
 
     /// A claimed job's run, and how it ended written down.

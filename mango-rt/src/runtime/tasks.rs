@@ -544,7 +544,7 @@ impl Runtime {
                     rt.run_task(&first, &tool, arguments, caller, channel, progress, stop)
                         .await
                 };
-                Box::pin(crate::telemetry::spanned(span, run))
+                Box::pin(crate::telemetry::within(span, run))
             }),
             rt: self.clone(),
             first: first.clone(),

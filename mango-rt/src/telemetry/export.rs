@@ -1,6 +1,6 @@
 //! OTLP/HTTP export: finished spans wait in a bounded queue for a thread of their own,
 //! which sends them in batches (protobuf, `POST …/v1/traces`) once a second or every
-//! 512 spans. A request never waits on it: a full queue drops the span (counted), an
+//! 512 spans (at most `[telemetry] queue`: what waits stays within twice that). A request never waits on it: a full queue drops the span (counted), an
 //! endpoint that is down, slow (`[telemetry] timeout`) or answers garbage loses that
 //! batch (counted), and the count is logged at most once a minute.
 
@@ -18,7 +18,7 @@ use prost::Message as _;
 use super::Problem;
 use crate::settings::TelemetrySettings;
 
-/// The most spans sent in one request.
+/// The most spans sent in one request (fewer with a smaller `[telemetry] queue`).
 const BATCH: usize = 512;
 /// How long a finished span waits for more before its batch is sent.
 const DELAY: Duration = Duration::from_secs(1);
@@ -79,6 +79,8 @@ impl Exporter {
         let (queue, spans) = std::sync::mpsc::sync_channel(settings.queue);
         let dropped = std::sync::Arc::new(AtomicU64::new(0));
         let sender = Sender {
+            // A batch no larger than the queue: what waits stays within twice `queue`.
+            batch: BATCH.min(settings.queue),
             url,
             client,
             runtime,
@@ -165,6 +167,8 @@ impl SpanProcessor for Exporter {
 
 /// The exporting thread's state.
 struct Sender {
+    /// The most spans sent in one request.
+    batch: usize,
     url: String,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
@@ -180,7 +184,7 @@ struct Sender {
 
 impl Sender {
     fn run(mut self, spans: Receiver<Message>) {
-        let mut batch: Vec<SpanData> = Vec::with_capacity(BATCH);
+        let mut batch: Vec<SpanData> = Vec::with_capacity(self.batch);
         let mut due: Option<Instant> = None;
         loop {
             let message = match due {
@@ -191,7 +195,7 @@ impl Sender {
                 Ok(Message::Span(span)) => {
                     batch.push(*span);
                     due.get_or_insert_with(|| Instant::now() + DELAY);
-                    if batch.len() >= BATCH {
+                    if batch.len() >= self.batch {
                         self.send(&mut batch);
                         due = None;
                     }
@@ -234,9 +238,15 @@ impl Sender {
             ),
         };
         let body = request.encode_to_vec();
-        let post = self.client.post(&self.url).body(body).send();
         let outcome = self.runtime.block_on(async {
-            let response = post.await.map_err(|e| describe(&e))?;
+            // Made inside the runtime: reqwest's timeout is a Tokio timer.
+            let response = self
+                .client
+                .post(&self.url)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| describe(&e))?;
             let status = response.status();
             if status.is_success() {
                 Ok(())

@@ -138,7 +138,7 @@ pub(crate) fn request(
     method: &'static str,
     target: Target<'_>,
     transport: TransportKind,
-) -> Option<tracing::Span> {
+) -> Option<CallSpan> {
     if !on() {
         return None;
     }
@@ -146,9 +146,12 @@ pub(crate) fn request(
         Target::Tool(name) | Target::Prompt(name) => format!("{method} {name}"),
         Target::Uri(_) | Target::None => method.to_owned(),
     };
+    let mark = mark();
+    // Under the mark for the console log only: the trace layer does not see the mark,
+    // so to it this span is a root (its parent is set from the request below).
     let span = tracing::info_span!(
         target: SPANS,
-        parent: None,
+        parent: &mark,
         "mcp.request",
         otel.name = name,
         otel.kind = "server",
@@ -205,7 +208,37 @@ pub(crate) fn request(
     }
     #[cfg(feature = "telemetry")]
     otel::adopt_parent(&span, &context.meta, http.map(|p| &p.headers));
-    Some(span)
+    Some(CallSpan::new(span, mark))
+}
+
+/// A traced piece of work's span, and the console log's mark above it.
+pub(crate) struct CallSpan {
+    span: tracing::Span,
+    mark: tracing::Span,
+}
+
+impl CallSpan {
+    /// `span` (made under `mark`), its trace id written on the mark.
+    fn new(span: tracing::Span, mark: tracing::Span) -> CallSpan {
+        #[cfg(feature = "telemetry")]
+        if let Some(id) = otel::trace_id(&span) {
+            mark.record("id", tracing::field::display(id));
+        }
+        CallSpan { span, mark }
+    }
+
+    /// `work` inside the span (and the mark).
+    fn run<F: Future>(&self, work: F) -> impl Future<Output = F::Output> {
+        work.instrument(self.span.clone())
+            .instrument(self.mark.clone())
+    }
+}
+
+/// The console log's mark: a span whose only field is the trace id (`trace{id=…}:` on
+/// every line logged under it). The trace layer leaves it out; `error` only so that
+/// every console filter that shows anything shows it (its level says nothing).
+fn mark() -> tracing::Span {
+    tracing::error_span!(target: LOG_MARK, parent: None, "trace", id = tracing::field::Empty)
 }
 
 /// What a request is about, for its span.
@@ -221,14 +254,15 @@ pub(crate) enum Target<'a> {
 /// error's code as `error.type` and `rpc.response.status_code`, a result that
 /// `failed` says is one (a tool's `isError`) as `error.type = "tool_error"`.
 pub(crate) async fn traced<T>(
-    span: Option<tracing::Span>,
+    span: Option<CallSpan>,
     call: impl Future<Output = Result<T, ErrorData>>,
     failed: impl FnOnce(&T) -> bool,
 ) -> Result<T, ErrorData> {
-    let Some(span) = span else {
+    let Some(traced) = span else {
         return call.await;
     };
-    let result = logged(&span, call.instrument(span.clone())).await;
+    let result = traced.run(call).await;
+    let span = &traced.span;
     match &result {
         Ok(value) if failed(value) => {
             span.record("error.type", "tool_error");
@@ -256,28 +290,18 @@ pub(crate) async fn within<F: Future>(span: impl FnOnce() -> tracing::Span, work
     }
 }
 
-/// `work` inside the span `span` makes, with its trace id on the console log's lines:
-/// for work that goes on on a task of its own (a task's call, a job's run), where the
-/// request's own mark is not entered. As it is when requests are not traced.
-pub(crate) async fn spanned<F: Future>(span: impl FnOnce() -> tracing::Span, work: F) -> F::Output {
+/// `work` as a new trace (a job's run: no request started it), inside the span `span`
+/// makes under the console log's mark it is given. As it is when nothing is traced.
+pub(crate) async fn root<F: Future>(
+    span: impl FnOnce(&tracing::Span) -> tracing::Span,
+    work: F,
+) -> F::Output {
     if !on() {
         return work.await;
     }
-    let span = span();
-    logged(&span, work.instrument(span.clone())).await
-}
-
-/// `work` with `span`'s trace id on the console log's lines (`trace{id=…}:`).
-async fn logged<F: Future>(span: &tracing::Span, work: F) -> F::Output {
-    #[cfg(feature = "telemetry")]
-    if let Some(id) = otel::trace_id(span) {
-        // An `error` span only so that every console filter that shows anything shows
-        // it: its level says nothing.
-        let mark = tracing::error_span!(target: LOG_MARK, parent: span, "trace", id = %id);
-        return work.instrument(mark).await;
-    }
-    let _ = span;
-    work.await
+    let mark = mark();
+    let span = span(&mark);
+    CallSpan::new(span, mark).run(work).await
 }
 
 /// The current span's trace context as `_meta` (`traceparent`, `tracestate`), for a
