@@ -171,10 +171,10 @@ CLIPPY_DRIVER="$(rustc --print sysroot)/bin/clippy-driver"
 LINTED=(--config "build.rustc-workspace-wrapper=\"$CLIPPY_DRIVER\"")
 export CLIPPY_ARGS=-Dwarnings
 
-stage clippy "cargo clippy -D warnings of mango-rt for PostgreSQL with OAuth (the rest is linted as it builds)"
+stage clippy "cargo clippy -D warnings of mango-rt for PostgreSQL with OAuth and telemetry (the rest is linted as it builds)"
 # mango-rt's PostgreSQL build (the workspace builds it for SQLite), beside the generated
 # projects, whose OAuth one shares the build of aws-lc-sys's C.
-CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --features postgres,oauth --all-targets --locked -- -D warnings
+CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --features postgres,oauth,telemetry --all-targets --locked -- -D warnings
 
 stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
 cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests

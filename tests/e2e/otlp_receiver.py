@@ -45,6 +45,11 @@ class Receiver(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path != "/v1/traces":
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if MODE == "slow":
             time.sleep(30)
             return
@@ -63,6 +68,8 @@ class Receiver(BaseHTTPRequestHandler):
                             "span_id": span.span_id.hex(),
                             "parent_span_id": span.parent_span_id.hex(),
                             "kind": span.kind,
+                            "start": span.start_time_unix_nano,
+                            "end": span.end_time_unix_nano,
                             "status": span.status.code,
                             "status_message": span.status.message,
                             "attributes": attributes(span.attributes),

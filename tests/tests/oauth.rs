@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use mango_tests::{
     AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, http_get, http_get_with,
-    http_post, mango_ok, missing, node_tools, python, python_script, root, scratch, session_id,
-    shared_site, success, wait_for_log,
+    http_post, missing, node_tools, python, python_script, scratch, session_id, shared_site,
+    success, wait_for_log,
 };
 use serde_json::{Value, json};
 
@@ -171,7 +171,7 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
         .collect();
     assert_eq!(
         names,
-        ["vault_clock", "vault_peek", "vault_whoami"],
+        ["vault_ask", "vault_clock", "vault_peek", "vault_whoami"],
         "{body}"
     );
     let (status, head, body) = call_as(&server, &reader, "vault_deposit", json!({"coins": 1}));

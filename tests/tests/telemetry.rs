@@ -247,7 +247,10 @@ fn a_call_is_a_span_tree_whose_parent_comes_from_the_header_or_meta() {
         .collect();
     under.sort_unstable();
     assert_eq!(under, ["COMMIT", "tool vault_clock"], "{spans:#?}");
-    let endpoint = spans.iter().find(|s| s["name"] == "tool vault_clock").unwrap();
+    let endpoint = spans
+        .iter()
+        .find(|s| s["name"] == "tool vault_clock")
+        .unwrap();
     let mut inside: Vec<&str> = children(&spans, endpoint)
         .iter()
         .map(|s| s["name"].as_str().unwrap())
