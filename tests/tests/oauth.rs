@@ -171,7 +171,14 @@ fn jwt_access_tokens_from_a_real_authorization_server() {
         .collect();
     assert_eq!(
         names,
-        ["vault_ask", "vault_clock", "vault_peek", "vault_whoami"],
+        [
+            "vault_ask",
+            "vault_clock",
+            "vault_later",
+            "vault_peek",
+            "vault_slowly",
+            "vault_whoami"
+        ],
         "{body}"
     );
     let (status, head, body) = call_as(&server, &reader, "vault_deposit", json!({"coins": 1}));
@@ -561,7 +568,7 @@ fn the_python_sdk_discovers_the_authorization_server_and_gets_in() {
             "{out}"
         );
         assert_eq!(report["deposit"], json!("deposited 5 coins"), "{out}");
-        assert!(report["tools"].as_array().unwrap().len() == 5, "{out}");
+        assert!(report["tools"].as_array().unwrap().len() == 7, "{out}");
     }
 }
 

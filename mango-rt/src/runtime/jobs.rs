@@ -382,6 +382,9 @@ impl Runtime {
 
     /// Runs a claimed job to its end, and writes how it ended.
     async fn run_claimed(self: &Arc<Self>, claimed: (Claimed, String), abort: &CancellationToken) {
+        if !crate::telemetry::on() {
+            return self.run_claimed_here(claimed, abort).await;
+        }
         let (id, name, attempt) = (
             claimed.0.id.clone(),
             claimed.0.name.clone(),

@@ -530,21 +530,26 @@ impl Runtime {
         let mut going = Going {
             run: Some({
                 let (rt, first, tool) = (self.clone(), first.clone(), name.to_owned());
-                let (task, named) = (id.clone(), tool.clone());
-                let span = move || {
+                // Its span is made now, under the call's (a child of the call even
+                // when it goes on after the answer).
+                let span = crate::telemetry::on().then(|| {
                     tracing::info_span!(
                         target: crate::telemetry::SPANS,
                         "mango.task",
-                        otel.name = format!("task {named}"),
-                        gen_ai.tool.name = %named,
-                        mango.task.id = %task,
+                        otel.name = format!("task {tool}"),
+                        gen_ai.tool.name = %tool,
+                        mango.task.id = %id,
                     )
-                };
+                });
                 let run = async move {
                     rt.run_task(&first, &tool, arguments, caller, channel, progress, stop)
                         .await
                 };
-                Box::pin(crate::telemetry::within(span, run))
+                let run: BoxFuture<End> = match span {
+                    Some(span) => Box::pin(tracing::Instrument::instrument(run, span)),
+                    None => Box::pin(run),
+                };
+                run
             }),
             rt: self.clone(),
             first: first.clone(),

@@ -5,7 +5,7 @@
 //! batch (counted), and the count is logged at most once a minute.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -25,18 +25,32 @@ const DELAY: Duration = Duration::from_secs(1);
 /// The least time between two warnings about lost spans.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
-enum Message {
-    Span(Box<SpanData>),
-    /// Send what is queued, then answer.
-    Flush(std::sync::mpsc::Sender<()>),
-    /// Send what is queued, answer, and stop.
-    Stop(std::sync::mpsc::Sender<()>),
+/// Finished spans waiting for the exporting thread, and what it is asked to do. A span
+/// does not wake the thread (it sleeps up to a second between batches): only a full
+/// batch, a flush or the end does.
+#[derive(Debug, Default)]
+struct Queue {
+    spans: Vec<SpanData>,
+    /// Flushes asked for: answered once what was queued before them is sent.
+    flushes: Vec<std::sync::mpsc::Sender<()>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// The queue and the thread's bell.
+#[derive(Debug, Default)]
+struct Shared {
+    queue: std::sync::Mutex<Queue>,
+    bell: std::sync::Condvar,
 }
 
 /// The span processor: hands sampled spans to the exporting thread.
 #[derive(Debug)]
 pub(super) struct Exporter {
-    queue: SyncSender<Message>,
+    shared: std::sync::Arc<Shared>,
+    /// The most spans waiting (`[telemetry] queue`).
+    limit: usize,
+    /// A batch's size: the thread is woken when this many wait.
+    batch: usize,
     /// Spans dropped because the queue was full, since the last warning.
     dropped: std::sync::Arc<AtomicU64>,
 }
@@ -76,11 +90,9 @@ impl Exporter {
             .enable_all()
             .build()
             .map_err(|e| Problem::Start(e.to_string()))?;
-        let (queue, spans) = std::sync::mpsc::sync_channel(settings.queue);
+        let shared = std::sync::Arc::new(Shared::default());
         let dropped = std::sync::Arc::new(AtomicU64::new(0));
         let sender = Sender {
-            // A batch no larger than the queue: what waits stays within twice `queue`.
-            batch: BATCH.min(settings.queue),
             url,
             client,
             runtime,
@@ -90,26 +102,37 @@ impl Exporter {
             problem: None,
             warned: None,
         };
+        let batch = BATCH.min(settings.queue);
+        let queue = shared.clone();
         std::thread::Builder::new()
             .name("mango-otlp".into())
-            .spawn(move || sender.run(spans))
+            .spawn(move || sender.run(&queue, batch))
             .map_err(|e| Problem::Start(e.to_string()))?;
-        Ok(Exporter { queue, dropped })
+        Ok(Exporter {
+            shared,
+            limit: settings.queue,
+            batch,
+            dropped,
+        })
     }
 
-    /// Sends `message` (waiting while the queue is full) and waits for its answer.
-    fn ask(
-        &self,
-        make: fn(std::sync::mpsc::Sender<()>) -> Message,
-        timeout: Duration,
-    ) -> OTelSdkResult {
+    /// Asks the thread to send what is queued (and, with `stop`, to end), and waits
+    /// for it.
+    fn ask(&self, stop: bool, timeout: Duration) -> OTelSdkResult {
         let (done, answer) = std::sync::mpsc::channel();
-        self.queue
-            .send(make(done))
-            .map_err(|_| OTelSdkError::AlreadyShutdown)?;
-        answer
-            .recv_timeout(timeout)
-            .map_err(|_| OTelSdkError::Timeout(timeout))
+        {
+            let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if stop {
+                queue.stop = Some(done);
+            } else {
+                queue.flushes.push(done);
+            }
+        }
+        self.shared.bell.notify_one();
+        answer.recv_timeout(timeout).map_err(|e| match e {
+            RecvTimeoutError::Timeout => OTelSdkError::Timeout(timeout),
+            RecvTimeoutError::Disconnected => OTelSdkError::AlreadyShutdown,
+        })
     }
 }
 
@@ -146,29 +169,33 @@ impl SpanProcessor for Exporter {
         if !span.span_context.is_sampled() {
             return;
         }
-        match self.queue.try_send(Message::Span(Box::new(span))) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
+        let waiting = {
+            let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if queue.spans.len() >= self.limit {
+                drop(queue);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
             }
-            // Stopped: the process is ending.
-            Err(TrySendError::Disconnected(_)) => {}
+            queue.spans.push(span);
+            queue.spans.len()
+        };
+        // A full batch: the thread need not wait for its second.
+        if waiting == self.batch {
+            self.shared.bell.notify_one();
         }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.ask(Message::Flush, Duration::from_secs(30))
+        self.ask(false, Duration::from_secs(30))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.ask(Message::Stop, timeout)
+        self.ask(true, timeout)
     }
 }
 
 /// The exporting thread's state.
 struct Sender {
-    /// The most spans sent in one request.
-    batch: usize,
     url: String,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
@@ -183,59 +210,56 @@ struct Sender {
 }
 
 impl Sender {
-    fn run(mut self, spans: Receiver<Message>) {
-        let mut batch: Vec<SpanData> = Vec::with_capacity(self.batch);
-        let mut due: Option<Instant> = None;
+    fn run(mut self, shared: &Shared, batch: usize) {
         loop {
-            let message = match due {
-                None => spans.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(due) => spans.recv_timeout(due.saturating_duration_since(Instant::now())),
-            };
-            match message {
-                Ok(Message::Span(span)) => {
-                    batch.push(*span);
-                    due.get_or_insert_with(|| Instant::now() + DELAY);
-                    if batch.len() >= self.batch {
-                        self.send(&mut batch);
-                        due = None;
+            let (spans, flushes, stop) = {
+                let mut queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+                // Sleep until a second has passed, a batch is full, or someone asks.
+                let deadline = Instant::now() + DELAY;
+                while queue.spans.len() < batch && queue.flushes.is_empty() && queue.stop.is_none()
+                {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
                     }
+                    queue = shared
+                        .bell
+                        .wait_timeout(queue, left)
+                        .map(|(queue, _)| queue)
+                        .unwrap_or_else(|p| p.into_inner().0);
                 }
-                Ok(Message::Flush(done)) => {
-                    self.send(&mut batch);
-                    due = None;
-                    let _ = done.send(());
-                }
-                Ok(Message::Stop(done)) => {
-                    self.send(&mut batch);
-                    self.warn(true);
-                    let _ = done.send(());
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.send(&mut batch);
-                    due = None;
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.send(&mut batch);
-                    self.warn(true);
-                    return;
-                }
+                (
+                    std::mem::take(&mut queue.spans),
+                    std::mem::take(&mut queue.flushes),
+                    queue.stop.take(),
+                )
+            };
+            let mut spans = spans;
+            while !spans.is_empty() {
+                let rest = spans.split_off(batch.clamp(1, spans.len()));
+                self.send(spans);
+                spans = rest;
+            }
+            for done in flushes {
+                let _ = done.send(());
+            }
+            if let Some(done) = stop {
+                self.warn(true);
+                let _ = done.send(());
+                return;
             }
             self.warn(false);
         }
     }
 
-    /// Sends `batch` (emptied), counting it lost if the endpoint does not take it.
-    fn send(&mut self, batch: &mut Vec<SpanData>) {
+    /// Sends `batch`, counting it lost if the endpoint does not take it.
+    fn send(&mut self, batch: Vec<SpanData>) {
         if batch.is_empty() {
             return;
         }
         let count = batch.len() as u64;
         let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(
-                std::mem::take(batch),
-                &self.resource,
-            ),
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
         let body = request.encode_to_vec();
         let outcome = self.runtime.block_on(async {

@@ -68,8 +68,9 @@ pub enum Problem {
     Start(String),
 }
 
-/// What keeps the exporter running: dropped at the end of the process's command,
-/// which sends the spans still queued (for at most `[telemetry] timeout`).
+/// What keeps the exporter running: dropped at the end of the process's command, it
+/// sends the spans still queued (waiting at most twice `[telemetry] timeout`: the
+/// export under way, then the last).
 pub(crate) struct Installed {
     #[cfg(feature = "telemetry")]
     _provider: otel::Provider,
@@ -84,7 +85,7 @@ pub(crate) fn install(
 ) -> Result<Option<Installed>, Problem> {
     use std::io::IsTerminal;
 
-    let filter = filter.add_directive(off(SPANS));
+    let filter = without(filter, SPANS);
     let mode = settings.telemetry.mode;
     if mode == TelemetryMode::Off {
         let _ = tracing_subscriber::fmt()
@@ -121,12 +122,12 @@ pub(crate) fn install(
     }
 }
 
-/// A filter directive that turns `target` off.
-fn off(target: &str) -> tracing_subscriber::filter::Directive {
+/// `filter` with `target` turned off (the targets are constants that parse; one that
+/// did not would leave the filter as it was, never turn everything off).
+fn without(filter: tracing_subscriber::EnvFilter, target: &str) -> tracing_subscriber::EnvFilter {
     match format!("{target}=off").parse() {
-        Ok(directive) => directive,
-        // The targets are constants that parse.
-        Err(_) => tracing_subscriber::filter::LevelFilter::OFF.into(),
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
     }
 }
 
@@ -146,9 +147,30 @@ pub(crate) fn request(
         Target::Tool(name) | Target::Prompt(name) => format!("{method} {name}"),
         Target::Uri(_) | Target::None => method.to_owned(),
     };
+    let (tool, prompt, uri) = match target {
+        Target::Tool(name) => (Some(name), None, None),
+        Target::Prompt(name) => (None, Some(name), None),
+        Target::Uri(uri) => (None, None, Some(uri)),
+        Target::None => (None, None, None),
+    };
+    let version = context.protocol_version();
+    let http = context.extensions.get::<axum::http::request::Parts>();
+    let session = http.and_then(|parts| {
+        parts
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+    });
+    let peer = http.and_then(|parts| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|peer| peer.0)
+    });
     let mark = mark();
-    // Under the mark for the console log only: the trace layer does not see the mark,
-    // so to it this span is a root (its parent is set from the request below).
+    // Every attribute at once (a field recorded later costs a visit of its own). Under
+    // the mark for the console log only: the trace layer does not see the mark, so to
+    // it this span is a root (its parent is set from the request below).
     let span = tracing::info_span!(
         target: SPANS,
         parent: &mark,
@@ -159,53 +181,19 @@ pub(crate) fn request(
         otel.status_description = tracing::field::Empty,
         mcp.method.name = method,
         jsonrpc.request.id = %context.id,
-        mcp.protocol.version = tracing::field::Empty,
-        mcp.session.id = tracing::field::Empty,
-        gen_ai.operation.name = tracing::field::Empty,
-        gen_ai.tool.name = tracing::field::Empty,
-        gen_ai.prompt.name = tracing::field::Empty,
-        mcp.resource.uri = tracing::field::Empty,
+        mcp.protocol.version = version.as_ref().map(|v| v.as_str()),
+        mcp.session.id = session,
+        gen_ai.operation.name = tool.map(|_| "execute_tool"),
+        gen_ai.tool.name = tool,
+        gen_ai.prompt.name = prompt,
+        mcp.resource.uri = uri,
         network.transport = if transport == TransportKind::Stdio { "pipe" } else { "tcp" },
-        network.protocol.name = tracing::field::Empty,
-        client.address = tracing::field::Empty,
-        client.port = tracing::field::Empty,
+        network.protocol.name = http.map(|_| "http"),
+        client.address = peer.map(|p| tracing::field::display(p.ip())),
+        client.port = peer.map(|p| p.port()),
         error.type = tracing::field::Empty,
         rpc.response.status_code = tracing::field::Empty,
     );
-    match target {
-        Target::Tool(name) => {
-            span.record("gen_ai.operation.name", "execute_tool");
-            span.record("gen_ai.tool.name", name);
-        }
-        Target::Prompt(name) => {
-            span.record("gen_ai.prompt.name", name);
-        }
-        Target::Uri(uri) => {
-            span.record("mcp.resource.uri", uri);
-        }
-        Target::None => {}
-    }
-    if let Some(version) = context.protocol_version() {
-        span.record("mcp.protocol.version", version.as_str());
-    }
-    let http = context.extensions.get::<axum::http::request::Parts>();
-    if let Some(parts) = http {
-        span.record("network.protocol.name", "http");
-        if let Some(id) = parts
-            .headers
-            .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-        {
-            span.record("mcp.session.id", id);
-        }
-        if let Some(peer) = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        {
-            span.record("client.address", peer.0.ip().to_string());
-            span.record("client.port", peer.0.port());
-        }
-    }
     #[cfg(feature = "telemetry")]
     otel::adopt_parent(&span, &context.meta, http.map(|p| &p.headers));
     Some(CallSpan::new(span, mark))

@@ -11,7 +11,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use super::{LOG_MARK, Problem, off};
+use super::{LOG_MARK, Problem, without};
 use crate::settings::{TelemetryMode, TelemetrySettings};
 
 /// The tracer provider; dropped, it sends what is queued and stops the exporter.
@@ -42,7 +42,8 @@ impl Provider {
         }
         Ok(Provider {
             provider: builder.build(),
-            timeout: std::time::Duration::from_secs_f64(settings.timeout + 1.0),
+            // The export under way, then the last one.
+            timeout: std::time::Duration::from_secs_f64(settings.timeout * 2.0 + 1.0),
         })
     }
 }
@@ -83,7 +84,7 @@ where
         "opentelemetry_sdk",
         LOG_MARK,
     ] {
-        traced = traced.add_directive(off(library));
+        traced = without(traced, library);
     }
     let layer = tracing_opentelemetry::layer()
         .with_tracer(provider.provider.tracer("mango"))
