@@ -197,7 +197,8 @@ impl MangoServer {
         method: &'static str,
         target: Target<'_>,
     ) -> Option<telemetry::CallSpan> {
-        telemetry::request(context, method, target, self.transport)
+        let stdio = self.transport == TransportKind::Stdio;
+        telemetry::request(context, method, target, stdio)
     }
 
     /// `tools/call`: as a task, in rounds (2026-07-28) or at once.

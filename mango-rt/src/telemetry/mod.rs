@@ -21,7 +21,6 @@ use rmcp::model::ErrorData;
 use rmcp::service::RequestContext;
 use tracing::Instrument;
 
-use crate::call::TransportKind;
 use crate::settings::{Settings, TelemetryMode};
 
 #[cfg(feature = "telemetry")]
@@ -133,12 +132,13 @@ fn without(filter: tracing_subscriber::EnvFilter, target: &str) -> tracing_subsc
 
 /// The span of an MCP request, or `None` when requests are not traced. `target` is the
 /// tool's or prompt's name (in the span's name and `gen_ai.*.name`) or the resource's
-/// URI (`mcp.resource.uri` only: a URI would make the span's name unbounded).
+/// URI (`mcp.resource.uri` only: a URI would make the span's name unbounded); `stdio`
+/// says how it came (`network.transport`: `pipe`, else `tcp`).
 pub(crate) fn request(
     context: &RequestContext<RoleServer>,
     method: &'static str,
     target: Target<'_>,
-    transport: TransportKind,
+    stdio: bool,
 ) -> Option<CallSpan> {
     if !on() {
         return None;
@@ -187,7 +187,7 @@ pub(crate) fn request(
         gen_ai.tool.name = tool,
         gen_ai.prompt.name = prompt,
         mcp.resource.uri = uri,
-        network.transport = if transport == TransportKind::Stdio { "pipe" } else { "tcp" },
+        network.transport = if stdio { "pipe" } else { "tcp" },
         network.protocol.name = http.map(|_| "http"),
         client.address = peer.map(|p| tracing::field::display(p.ip())),
         client.port = peer.map(|p| p.port()),
