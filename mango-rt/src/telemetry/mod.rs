@@ -16,6 +16,8 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures_util::FutureExt as _;
+use futures_util::future::Either;
 use rmcp::RoleServer;
 use rmcp::model::ErrorData;
 use rmcp::service::RequestContext;
@@ -216,7 +218,10 @@ impl CallSpan {
     }
 
     /// `work` inside the span (and the mark).
-    fn run<F: Future>(&self, work: F) -> impl Future<Output = F::Output> {
+    fn run<F: Future>(
+        &self,
+        work: F,
+    ) -> tracing::instrument::Instrumented<tracing::instrument::Instrumented<F>> {
         work.instrument(self.span.clone())
             .instrument(self.mark.clone())
     }
@@ -241,55 +246,68 @@ pub(crate) enum Target<'a> {
 /// `call` inside `span` (when there is one), its outcome recorded on it: a JSON-RPC
 /// error's code as `error.type` and `rpc.response.status_code`, a result that
 /// `failed` says is one (a tool's `isError`) as `error.type = "tool_error"`.
-pub(crate) async fn traced<T>(
+///
+/// Not an `async fn`, nor are the helpers below: an `async fn` keeps its argument and
+/// the future it awaits in separate slots, which made every call's future (and the
+/// stack of a debug build, which builds it there) several times its size.
+pub(crate) fn traced<T, F>(
     span: Option<CallSpan>,
-    call: impl Future<Output = Result<T, ErrorData>>,
+    call: F,
     failed: impl FnOnce(&T) -> bool,
-) -> Result<T, ErrorData> {
+) -> impl Future<Output = Result<T, ErrorData>>
+where
+    F: Future<Output = Result<T, ErrorData>>,
+{
     let Some(traced) = span else {
-        return call.await;
+        return Either::Left(call);
     };
-    let result = traced.run(call).await;
-    let span = &traced.span;
-    match &result {
-        Ok(value) if failed(value) => {
-            span.record("error.type", "tool_error");
-            span.record("otel.status_code", "error");
+    let run = traced.run(call);
+    Either::Right(run.map(move |result| {
+        let span = &traced.span;
+        match &result {
+            Ok(value) if failed(value) => {
+                span.record("error.type", "tool_error");
+                span.record("otel.status_code", "error");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let code = e.code.0.to_string();
+                span.record("error.type", code.as_str());
+                span.record("rpc.response.status_code", code.as_str());
+                span.record("otel.status_code", "error");
+                span.record("otel.status_description", &*e.message);
+            }
         }
-        Ok(_) => {}
-        Err(e) => {
-            let code = e.code.0.to_string();
-            span.record("error.type", code.as_str());
-            span.record("rpc.response.status_code", code.as_str());
-            span.record("otel.status_code", "error");
-            span.record("otel.status_description", &*e.message);
-        }
-    }
-    result
+        drop(traced);
+        result
+    }))
 }
 
-/// `work` inside a child span of the current one (made by `span`) when requests are
-/// traced; as it is otherwise.
-pub(crate) async fn within<F: Future>(span: impl FnOnce() -> tracing::Span, work: F) -> F::Output {
+/// `work` inside a child span of the current one (made by `span`, now) when requests
+/// are traced; as it is otherwise.
+pub(crate) fn within<F: Future>(
+    span: impl FnOnce() -> tracing::Span,
+    work: F,
+) -> Either<tracing::instrument::Instrumented<F>, F> {
     if on() {
-        work.instrument(span()).await
+        Either::Left(work.instrument(span()))
     } else {
-        work.await
+        Either::Right(work)
     }
 }
 
 /// `work` as a new trace (a job's run: no request started it), inside the span `span`
 /// makes under the console log's mark it is given. As it is when nothing is traced.
-pub(crate) async fn root<F: Future>(
+pub(crate) fn root<F: Future>(
     span: impl FnOnce(&tracing::Span) -> tracing::Span,
     work: F,
-) -> F::Output {
+) -> impl Future<Output = F::Output> {
     if !on() {
-        return work.await;
+        return Either::Left(work);
     }
     let mark = mark();
     let span = span(&mark);
-    CallSpan::new(span, mark).run(work).await
+    Either::Right(CallSpan::new(span, mark).run(work))
 }
 
 /// The current span's trace context as `_meta` (`traceparent`, `tracestate`), for a
