@@ -18,7 +18,7 @@
 #     three servers and of the scale benchmark's;
 #   - Debian's Prometheus, which scrapes a server's /metrics in the metrics test.
 #
-# Then the stages: fmt, clippy, unit (the workspace's crates), e2e (generated projects),
+# Then the stages: fmt, unit (the workspace's crates, linted), e2e (generated projects),
 # example, conformance, packaging, the benchmark in its quick mode (bench/, see the
 # guide's Performance page: so that it never rots; timings are not asserted) and the
 # replicas test. It ends with the stage table (each stage's seconds; docs/guide/developing.md,
@@ -93,7 +93,20 @@ if [ "${FREE_KB:-0}" -lt $((12 * 1024 * 1024)) ]; then
   echo "warning: $((FREE_KB / 1024)) MB free on $(df -P . | awk 'NR == 2 { print $6 }'); a clean run of the suite writes up to 12 GB: free some (old target/ directories, /tmp) or expect \"No space left on device\"" >&2
 fi
 
-stage install "the test tools: the MCP Python SDK, node tools, Chromium, nginx, PostgreSQL"
+stage install "the test tools: the MCP Python SDK, node tools, Chromium, nginx, PostgreSQL, cargo-deny"
+# cargo-deny builds while the rest downloads (the fmt stage waits for it).
+DENY_VERSION=0.20.2
+DENY_PID=""
+if ! target/tools/bin/cargo-deny --version 2>/dev/null | grep -qF "$DENY_VERSION"; then
+  say "cargo-deny $DENY_VERSION, built from crates.io into target/tools (about a minute, beside the installs below)"
+  mkdir -p target/tools
+  # A debug build: 76 s here, against 134 s for a release build without its fat LTO and
+  # about 200 s with it (one codegen unit: one core for most of it); the checks below
+  # take it 3 s instead of 1.
+  cargo install --quiet --debug --locked cargo-deny --version "$DENY_VERSION" --root target/tools \
+    >target/tools/cargo-deny-install.log 2>&1 &
+  DENY_PID=$!
+fi
 if ! "$VENV/bin/python" -c "import mcp, importlib.metadata as m; assert m.version('mcp') == '$MCP_VERSION'; assert m.version('opentelemetry-proto') == '$OTLP_PROTO_VERSION'" 2>/dev/null; then
   say "installing the MCP Python SDK (mcp==$MCP_VERSION) and opentelemetry-proto==$OTLP_PROTO_VERSION into $VENV"
   python3 -m venv "$VENV"
@@ -129,15 +142,15 @@ if ! [ -x /usr/bin/prometheus ]; then
   $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || $SUDO service prometheus stop >/dev/null 2>&1 || true
 fi
 
-DENY_VERSION=0.20.2
-if ! target/tools/bin/cargo-deny --version 2>/dev/null | grep -qF "$DENY_VERSION"; then
-  say "cargo-deny $DENY_VERSION, built from crates.io into target/tools (about 2 minutes)"
-  cargo install --quiet --locked cargo-deny --version "$DENY_VERSION" --root target/tools
-fi
-
 say "PostgreSQL for the database tests (on 127.0.0.1)"
 MANGO_TEST_DATABASE_URL="$(./scripts/postgres.sh)"
 export MANGO_TEST_DATABASE_URL
+
+if [ -n "$DENY_PID" ] && ! wait "$DENY_PID"; then
+  cat target/tools/cargo-deny-install.log >&2
+  echo "test.sh: cargo install of cargo-deny $DENY_VERSION failed (its output above)" >&2
+  exit 1
+fi
 
 stage fmt "cargo fmt --check, every Cargo.lock up to date, cargo deny (bans, licenses, sources)"
 ./scripts/locks.sh
@@ -171,15 +184,14 @@ CLIPPY_DRIVER="$(rustc --print sysroot)/bin/clippy-driver"
 LINTED=(--config "build.rustc-workspace-wrapper=\"$CLIPPY_DRIVER\"")
 export CLIPPY_ARGS=-Dwarnings
 
-stage clippy "cargo clippy -D warnings of mango-rt for PostgreSQL with OAuth and telemetry (the rest is linted as it builds)"
-# mango-rt's PostgreSQL build (the workspace builds it for SQLite), beside the generated
-# projects, whose OAuth one shares the build of aws-lc-sys's C.
-CARGO_TARGET_DIR="$E2E" cargo clippy -p mango-rt --no-default-features --features postgres,oauth,telemetry --all-targets --locked -- -D warnings
-
 stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
 cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests
-# A #[model]'s generated queries on PostgreSQL too (its own SQL functions, its types).
-CARGO_TARGET_DIR="$E2E" cargo test -p mango-rt --no-default-features --features postgres,oauth,testing --locked --test models
+# mango-rt for PostgreSQL, linted as it builds (the workspace builds it for SQLite): its
+# PostgreSQL code held to clippy, its unit tests (the PostgreSQL URL's TLS parameters …)
+# and a #[model]'s generated queries on PostgreSQL (tests/models.rs: its own SQL
+# functions, its types). In target/ beside the build above, whose graph (with tokio's
+# test-util) it shares: only what PostgreSQL adds compiles.
+cargo "${LINTED[@]}" test -p mango-rt --no-default-features --features postgres,testing --locked --lib --test models
 free_in_ci target/tests
 # Every later stage makes its projects with the cargo-mango this stage built (not a
 # build of its own), kept aside so that target/debug can go.
@@ -198,6 +210,9 @@ else
   say "cargo-nextest is missing (cargo install cargo-nextest --locked): cargo test runs the end-to-end tests, one binary at a time"
   cargo "${LINTED[@]}" test --locked -p mango-tests --no-fail-fast
 fi
+# mango-rt's OAuth and telemetry code held to clippy: its library built, linted, on the
+# graph the OAuth project above compiled in target/e2e (only mango-rt compiles again).
+CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" build -q -p mango-rt --features oauth,telemetry --lib --locked
 
 stage example "tests of the example project (linted as it builds)"
 CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --workspace --locked --manifest-path example/Cargo.toml
@@ -210,7 +225,7 @@ CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER="$CLIPPY_DRIVER" ./scripts/conformance.sh
 stage packaging "packaging: cargo package of the crates, and a project made by a cargo-mango built from its package"
 ./scripts/package.sh
 
-stage benchmark "the benchmark's smoke test (a second per cell: it checks that every server answers, not how fast)"
+stage benchmark "the benchmark's smoke test (0.3 s per cell: it checks that every server answers, not how fast)"
 # Debug builds in target/e2e, where the end-to-end tests compiled the feature sets its
 # projects use (SQLite with OAuth, PostgreSQL); not in target/debug, whose dependencies
 # carry tokio's test-util from `cargo test` (everything above tokio would compile again).

@@ -19,7 +19,7 @@
 //! 7. prints the report and writes it to `target/bench/` as `results.md`,
 //!    `results.json` and `results.svg`.
 //!
-//! `--quick` is the smoke test CI runs: a second per cell, one repetition, 200 stdio
+//! `--quick` is the smoke test CI runs: 0.3 s per cell, one repetition, 200 stdio
 //! calls, debug builds where they already are (no release build: it checks that every
 //! server answers, not how fast; see `Builds`), and a build-cost step that keeps its
 //! target directory between runs.
@@ -1444,8 +1444,8 @@ fn bench(options: &Options) -> Result<(), String> {
     let machine = machine();
     let plan = if options.quick {
         Plan {
-            warmup: Duration::from_millis(200),
-            duration: Duration::from_secs(1),
+            warmup: Duration::from_millis(100),
+            duration: Duration::from_millis(300),
             repetitions: 1,
             stdio_calls: 200,
             list_repetitions: 50,

@@ -75,7 +75,7 @@ pub(super) fn scale(quick: bool) -> Result<(), String> {
     let site = build(&dir, &builds)?;
     let bin = builds.project_binary("scalesite");
     let (warmup, duration, repetitions) = if quick {
-        (Duration::from_millis(300), Duration::from_secs(1), 1)
+        (Duration::from_millis(100), Duration::from_millis(300), 1)
     } else {
         (Duration::from_secs(2), Duration::from_secs(10), 3)
     };
