@@ -487,9 +487,8 @@ fn through_cargo_mango_too() {
 }
 
 /// The example project's `export` and `import` commands, on a database of the test's
-/// own, through `cargo mango run`, built in the shared target directory (the test
-/// projects' apps of the same names have versions of their own, [`Site::scaffold`]), where
-/// the example stage of `scripts/test.sh` builds it too.
+/// own, through `cargo mango run` (the example builds in its own target directory: its
+/// apps' paths would clash with other test projects' in the shared one).
 #[test]
 fn the_example_exports_and_imports_notes_through_cargo_mango() {
     let manifest = root().join("example/Cargo.toml");
@@ -499,10 +498,11 @@ fn the_example_exports_and_imports_notes_through_cargo_mango() {
     );
     let mango = |args: &[&str]| {
         let (command, rest) = args.split_first().unwrap();
-        let out = command_in(cargo_mango(), &root().join("example"))
+        let out = Command::new(cargo_mango())
             .args(["mango", command, "-q", "--manifest-path"])
             .arg(&manifest)
             .args(rest)
+            .env_remove("CARGO_TARGET_DIR")
             .env("MANGO_DATABASE__URL", &url)
             .env("MANGO_LOG", "warn")
             .output()

@@ -469,10 +469,24 @@ async fn setup(target: &str, options: ConnectionOptions) -> diesel::ConnectionRe
         "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         options.busy_timeout.as_millis().max(1)
     );
-    conn.spawn_blocking(move |c| c.batch_execute(&pragmas))
-        .await
-        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-    Ok(conn)
+    // Turning a new file to WAL needs it to itself, and SQLite answers "database is
+    // locked" at once, without its busy handler, while another process holds it (two
+    // servers, or a server and `migrate`, starting on one new file): tried again until
+    // `busy_timeout`, as a write would wait.
+    let deadline = std::time::Instant::now() + options.busy_timeout;
+    loop {
+        let pragmas = pragmas.clone();
+        match conn
+            .spawn_blocking(move |c| c.batch_execute(&pragmas))
+            .await
+        {
+            Ok(()) => return Ok(conn),
+            Err(e) if e.to_string().contains("locked") && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(diesel::ConnectionError::BadConnection(e.to_string())),
+        }
+    }
 }
 
 /// Why the system will not let SQLite open (or create) the file `path`, when it will
@@ -561,6 +575,43 @@ mod tests {
         }
         assert!(connection_string("mysql://x", root).is_err());
         assert!(connection_string("sqlite://", root).is_err());
+    }
+
+    /// A new SQLite file whose first write another process holds (a server and
+    /// `migrate`, or two servers, starting on it): turning it to WAL cannot wait in
+    /// SQLite's busy handler (it answers "database is locked" at once), so the
+    /// connection tries again until `busy_timeout`, and opens once the write commits.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_new_file_another_writer_holds_opens_once_it_commits() {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("new.db");
+        let path = path.to_str().unwrap_or_default().to_owned();
+        let mut writer =
+            diesel::SqliteConnection::establish(&path).unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .batch_execute("BEGIN IMMEDIATE; CREATE TABLE t (x INTEGER);")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let committer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            writer
+                .batch_execute("COMMIT")
+                .unwrap_or_else(|e| panic!("{e}"));
+        });
+        let options = ConnectionOptions {
+            statement_timeout: None,
+            busy_timeout: Duration::from_secs(5),
+        };
+        let started = std::time::Instant::now();
+        let opened = setup(&path, options).await;
+        let waited = started.elapsed();
+        committer
+            .join()
+            .unwrap_or_else(|_| panic!("the committing thread panicked"));
+        assert!(opened.is_ok(), "{:?}", opened.err());
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
     }
 
     /// SQLite's writers take turns in the process: 8 concurrent write transactions on a
