@@ -56,8 +56,6 @@ stage() {
 }
 stage_table() {
   local rc=$?
-  # A stage that failed while the UI tests ran beside it: stop them.
-  if [ -n "${UI_PID:-}" ]; then pkill -P "$UI_PID" 2>/dev/null || true; kill "$UI_PID" 2>/dev/null || true; fi
   if [ "$rc" = 0 ]; then end_stage ok; else end_stage FAILED; fi
   printf '\n==> the stage table (scripts/test.sh, exit %s)\n\n' "$rc"
   printf '| %-12s | %5s | %-6s |\n' stage seconds result
@@ -186,23 +184,15 @@ CLIPPY_DRIVER="$(rustc --print sysroot)/bin/clippy-driver"
 LINTED=(--config "build.rustc-workspace-wrapper=\"$CLIPPY_DRIVER\"")
 export CLIPPY_ARGS=-Dwarnings
 
-stage unit "tests of the workspace's crates (linted as they build): unit, in-process, template snapshots, CLI (trybuild's UI tests: in the e2e stage)"
-# All but mango-attr's UI tests (the test named `ui`, tests/ui.rs), whose binary is built
-# here and run beside the end-to-end tests (below).
-cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests -- --exact --skip ui
-UI_TEST="$(cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests --no-run 2>&1 \
-  | sed -n 's|^ *Executable tests/ui.rs (\(.*\))$|\1|p')"
-UI_TEST="$PWD/$UI_TEST"
-if ! [ -x "$UI_TEST" ]; then
-  echo "test.sh: no binary of mango-attr's UI tests (tests/ui.rs) in cargo's output" >&2
-  exit 1
-fi
+stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
+cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests
 # mango-rt for PostgreSQL, linted as it builds (the workspace builds it for SQLite): its
 # PostgreSQL code held to clippy, its unit tests (the PostgreSQL URL's TLS parameters …)
 # and a #[model]'s generated queries on PostgreSQL (tests/models.rs: its own SQL
 # functions, its types). In target/ beside the build above, whose graph (with tokio's
 # test-util) it shares: only what PostgreSQL adds compiles.
 cargo "${LINTED[@]}" test -p mango-rt --no-default-features --features postgres,testing --locked --lib --test models
+free_in_ci target/tests
 # Every later stage makes its projects with the cargo-mango this stage built (not a
 # build of its own), kept aside so that target/debug can go.
 mkdir -p target/tools
@@ -210,15 +200,7 @@ cp target/debug/cargo-mango target/tools/cargo-mango
 export MANGO_TEST_CARGO_MANGO="$PWD/target/tools/cargo-mango"
 export MANGO_BENCH_CARGO_MANGO="$MANGO_TEST_CARGO_MANGO"
 
-stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, an OAuth server, PostgreSQL; trybuild's UI tests beside them"
-# mango-attr's UI tests (trybuild: a `cargo check` of mango-rt's graph with its own
-# flags in target/tests/trybuild, two to three minutes) run beside the end-to-end tests
-# at the lowest priority: they take the CPU those leave idle while they wait on servers,
-# clients and one another's builds (a quarter of it, measured), and slow them little.
-# Run as `cargo test` would (from mango-attr's directory); their result is waited for
-# at the end of the stage.
-(cd mango-attr && CARGO_MANIFEST_DIR="$PWD" exec nice -n 19 "$UI_TEST") >target/ui-tests.log 2>&1 &
-UI_PID=$!
+stage e2e "end to end: real projects, driven by the MCP Python SDK, a browser, an OAuth server, PostgreSQL"
 # cargo-nextest (on this kind of machine) runs every test binary's tests side by side:
 # one test waits on a server while another's project builds. cargo test runs one binary
 # at a time.
@@ -231,14 +213,6 @@ fi
 # mango-rt's OAuth and telemetry code held to clippy: its library built, linted, on the
 # graph the OAuth project above compiled in target/e2e (only mango-rt compiles again).
 CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" build -q -p mango-rt --features oauth,telemetry --lib --locked
-if ! wait "$UI_PID"; then
-  cat target/ui-tests.log >&2
-  echo "test.sh: mango-attr's UI tests failed (their output above; alone: cargo test -p mango-attr --test ui)" >&2
-  exit 1
-fi
-UI_PID=""
-grep -E '^test result' target/ui-tests.log
-free_in_ci target/tests
 
 stage example "tests of the example project (linted as it builds)"
 CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --workspace --locked --manifest-path example/Cargo.toml
