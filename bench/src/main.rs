@@ -641,6 +641,18 @@ impl Builds {
     pub(crate) fn project_binary(&self, name: &str) -> PathBuf {
         self.project_target().join(self.profile()).join(name)
     }
+
+    /// The target directory of the build with mango-rt's `oauth` and `telemetry`
+    /// features: for the smoke test, `MANGO_BENCH_OAUTH_BUILD_TARGET` when it is set
+    /// (`scripts/test.sh` passes `target/e2e-oauth`, where the end-to-end tests built
+    /// that feature set's graph, which shares nothing with the others'); else
+    /// [`Builds::project_target`].
+    fn oauth_target(&self) -> PathBuf {
+        match std::env::var_os("MANGO_BENCH_OAUTH_BUILD_TARGET") {
+            Some(t) if self.quick => std::path::absolute(&t).unwrap_or_else(|_| PathBuf::from(t)),
+            _ => self.project_target(),
+        }
+    }
 }
 
 /// The `cargo-mango` that makes the benchmark's projects: `MANGO_BENCH_CARGO_MANGO` when
@@ -799,26 +811,35 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
         .current_dir(&site))?;
     // First with mango-rt's `oauth` and `telemetry` features (for the JWT and the
     // telemetry cells, copied aside), then without: `benchsite` is the default build.
-    let build_site = |extra: &[&str]| {
+    let build_site = |extra: &[&str], target: &Path| {
         run(Command::new(cargo())
             .args(["build", "-q", "-p", "benchsite"])
             .args(builds.flags())
             .args(extra)
             .current_dir(&site)
-            .env("CARGO_TARGET_DIR", builds.project_target()))
+            .env("CARGO_TARGET_DIR", target))
     };
-    build_site(&["--features", "mango-rt/oauth,mango-rt/telemetry"])?;
+    let oauth_target = builds.oauth_target();
+    build_site(
+        &["--features", "mango-rt/oauth,mango-rt/telemetry"],
+        &oauth_target,
+    )?;
     let oauth_bin = dir.join("benchsite-oauth");
-    std::fs::copy(builds.project_binary("benchsite"), &oauth_bin)
-        .map_err(io("copying benchsite"))?;
+    std::fs::copy(
+        oauth_target.join(builds.profile()).join("benchsite"),
+        &oauth_bin,
+    )
+    .map_err(io("copying benchsite"))?;
     // The smoke test serves every cell with that one binary (the other cells do not
     // configure OAuth, so it is not asked): one build of mango-rt's graph for SQLite,
     // the one the OAuth tests made. A measuring run builds plain mango too, so that no
     // cell but the JWT one carries code it does not use.
-    if !options.quick {
-        build_site(&[])?;
-    }
-    let bin = builds.project_binary("benchsite").display().to_string();
+    let bin = if options.quick {
+        oauth_bin.display().to_string()
+    } else {
+        build_site(&[], &builds.project_target())?;
+        builds.project_binary("benchsite").display().to_string()
+    };
     let db = |name: &str| dir.join(name);
     // The database goes in the project's settings, as a deployment would have it (an
     // `env` in front of the command line would add an exec to mango's cold start).

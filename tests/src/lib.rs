@@ -135,10 +135,29 @@ pub fn shared_site(name: &str, make: impl FnOnce() -> Site) -> Site {
     Site::at(name)
 }
 
+/// The target directory of the project built with mango-rt's `oauth` and `telemetry`
+/// features ([`oauth_site`]). Its dependency graph shares nothing with the other
+/// projects' (serde's `rc`, syn's `extra-traits`, hyper's client … change every crate
+/// above them), so it builds in a directory of its own, beside the shared one rather
+/// than queued behind the other projects' builds on that directory's lock.
+pub fn oauth_target() -> PathBuf {
+    root().join("target").join("e2e-oauth")
+}
+
 /// The project built with mango-rt's `oauth` and `telemetry` features, whose app
 /// `vault` has items that need scopes and a tool on the database (tests/tests/oauth.rs
-/// and telemetry.rs share it: one build for both features).
-pub fn make_oauth_site() -> Site {
+/// and telemetry.rs share it: one build for both features), in [`oauth_target`]; built
+/// once per run ([`once_per_run`]).
+pub fn oauth_site() -> Site {
+    let name = "oauthsite";
+    once_per_run(name, make_oauth_site);
+    Site {
+        dir: e2e_target().join("projects").join(name).join(name),
+        binary: oauth_target().join("debug").join(name),
+    }
+}
+
+fn make_oauth_site() {
     let parent = scratch("oauthsite");
     mango_ok(&parent, &["startproject", "oauthsite"]);
     let dir = parent.join("oauthsite");
@@ -162,7 +181,7 @@ pub fn make_oauth_site() -> Site {
     let app = dir.join("apps/vault/Cargo.toml");
     let text = std::fs::read_to_string(&app).unwrap();
     std::fs::write(&app, text + "serde_json = \"1\"\n").unwrap();
-    build_site(dir, "oauthsite")
+    build_site_in(dir, "oauthsite", &oauth_target());
 }
 
 /// A fresh folder under `target/e2e/projects/` (emptied first).
@@ -966,8 +985,14 @@ pub fn db_site(
 /// Syncs and builds a scaffolded project (its binary is `name`) in the shared target
 /// directory.
 pub fn build_site(dir: PathBuf, name: &str) -> Site {
+    build_site_in(dir, name, &e2e_target())
+}
+
+/// Like [`build_site`], in the target directory `target`.
+fn build_site_in(dir: PathBuf, name: &str, target: &Path) -> Site {
     mango_ok(&dir, &["sync"]);
     let out = cargo_in(&dir, &["build", "-q", "-p", name])
+        .env("CARGO_TARGET_DIR", target)
         .output()
         .unwrap();
     assert!(
@@ -975,7 +1000,7 @@ pub fn build_site(dir: PathBuf, name: &str) -> Site {
         "building {name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let binary = e2e_target().join("debug").join(name);
+    let binary = target.join("debug").join(name);
     assert!(binary.is_file(), "{} was not built", binary.display());
     Site { dir, binary }
 }

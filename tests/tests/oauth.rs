@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use mango_tests::{
     AuthorizationServer, INITIALIZE, JSON_HEADERS, Server, Site, http_get, http_get_with,
-    http_post, missing, node_tools, python, python_script, scratch, session_id, shared_site,
-    success, wait_for_log,
+    http_post, missing, node_tools, python, python_script, scratch, session_id, success,
+    wait_for_log,
 };
 use serde_json::{Value, json};
 
 /// The project of mango-rt's `oauth` and `telemetry` features
-/// ([`mango_tests::make_oauth_site`]).
+/// ([`mango_tests::oauth_site`]).
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| shared_site("oauthsite", mango_tests::make_oauth_site))
+    SITE.get_or_init(mango_tests::oauth_site)
 }
 
 /// The node that runs the authorization server, or `None` (skipped, or failed in CI).
@@ -577,6 +577,7 @@ fn the_python_sdk_discovers_the_authorization_server_and_gets_in() {
 fn the_apps_own_test_of_its_scopes_passes() {
     let stdout = success(
         mango_tests::cargo_in(&site().dir, &["test", "-q", "-p", "vault"])
+            .env("CARGO_TARGET_DIR", mango_tests::oauth_target())
             .env_remove("MANGO_MIDDLEWARE"),
     );
     assert!(stdout.contains("1 passed"), "{stdout}");

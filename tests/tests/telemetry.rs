@@ -18,14 +18,13 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mango_tests::{
-    JSON_HEADERS, Server, Site, http_post, missing, python, reply_in, root, scratch, shared_site,
-    wait_for_log,
+    JSON_HEADERS, Server, Site, http_post, missing, python, reply_in, root, scratch, wait_for_log,
 };
 use serde_json::{Value, json};
 
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| shared_site("oauthsite", mango_tests::make_oauth_site))
+    SITE.get_or_init(mango_tests::oauth_site)
 }
 
 /// A Python with `opentelemetry-proto`, or `None` (skipped, or failed in CI).
