@@ -445,12 +445,13 @@ fn jobs_and_tasks_have_their_spans() {
     assert_eq!(job["parent_span_id"], "", "a trace of its own: {job:#}");
     assert_ne!(job["trace_id"], TRACE, "{job:#}");
     assert_eq!(job["kind"], 5, "SPAN_KIND_CONSUMER: {job:#}");
-    assert!(
-        children(&spans, job)
-            .iter()
-            .any(|s| s["name"].as_str().is_some_and(|n| n.starts_with("job "))),
-        "the job's own code under its run: {spans:#?}"
-    );
+    let own = children(&spans, job)
+        .into_iter()
+        .find(|s| s["name"].as_str().is_some_and(|n| n.starts_with("job ")))
+        .unwrap_or_else(|| panic!("the job's own code under its run: {spans:#?}"));
+    // The job's log line (in no span of the app's own) is an event of the span it runs
+    // in.
+    assert_eq!(own["events"], json!(["remembering"]), "{own:#}");
     let task = spans
         .iter()
         .find(|s| s["name"] == "task vault_slowly")

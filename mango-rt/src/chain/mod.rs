@@ -224,14 +224,14 @@ async fn run_endpoint(endpoint: &Arc<dyn Endpoint>, req: &mut Request) -> Output
     let target = req.target;
     let item = crate::telemetry::within(
         || {
-            tracing::info_span!(
-                target: crate::telemetry::SPANS,
-                "mango.endpoint",
-                otel.name = format!("{} {}", target.kind.as_str(), target.name),
-                mango.app = target.app,
-                mango.item.kind = target.kind.as_str(),
-                mango.item.name = target.name,
+            use crate::telemetry::{Kind, Spec};
+            Spec::new(
+                format!("{} {}", target.kind.as_str(), target.name),
+                Kind::Internal,
             )
+            .attr("mango.app", target.app)
+            .attr("mango.item.kind", target.kind.as_str())
+            .attr("mango.item.name", target.name)
         },
         catching_panics(endpoint.start(req), endpoint.what()),
     );

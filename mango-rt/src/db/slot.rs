@@ -132,14 +132,9 @@ impl CallDb {
             }
         };
         let span = || {
-            tracing::info_span!(
-                target: crate::telemetry::SPANS,
-                "db.transaction.end",
-                otel.name = operation,
-                otel.kind = "client",
-                db.system.name = super::SYSTEM_NAME,
-                db.operation.name = operation,
-            )
+            crate::telemetry::Spec::new(operation, crate::telemetry::Kind::Client)
+                .attr("db.system.name", super::SYSTEM_NAME)
+                .attr("db.operation.name", operation)
         };
         let result = crate::telemetry::within(span, end).await;
         if let Err(e) = result {
@@ -338,14 +333,9 @@ impl DbSlot {
                 Ok::<_, ToolError>(conn)
             };
             let span = || {
-                tracing::info_span!(
-                    target: crate::telemetry::SPANS,
-                    "db.checkout",
-                    otel.name = "db.checkout",
-                    otel.kind = "client",
-                    db.system.name = super::SYSTEM_NAME,
-                    mango.db.atomic = atomic,
-                )
+                crate::telemetry::Spec::new("db.checkout", crate::telemetry::Kind::Client)
+                    .attr("db.system.name", super::SYSTEM_NAME)
+                    .attr("mango.db.atomic", atomic)
             };
             let conn = crate::telemetry::within(span, checkout).await?;
             let enforce = mode.enforce_read_only && cfg!(feature = "sqlite");

@@ -390,17 +390,11 @@ impl Runtime {
             claimed.0.name.clone(),
             claimed.0.attempts,
         );
-        let span = move |mark: &tracing::Span| {
-            tracing::info_span!(
-                target: crate::telemetry::SPANS,
-                parent: mark,
-                "mango.job",
-                otel.name = format!("job {name}"),
-                otel.kind = "consumer",
-                mango.job.name = %name,
-                mango.job.id = %id,
-                mango.job.attempt = attempt,
-            )
+        let span = move || {
+            crate::telemetry::Spec::new(format!("job {name}"), crate::telemetry::Kind::Consumer)
+                .attr("mango.job.name", name)
+                .attr("mango.job.id", id)
+                .attr("mango.job.attempt", attempt)
         };
         crate::telemetry::root(span, self.run_claimed_here(claimed, abort)).await;
     }

@@ -532,23 +532,22 @@ impl Runtime {
                 let (rt, first, tool) = (self.clone(), first.clone(), name.to_owned());
                 // Its span is made now, under the call's (a child of the call even
                 // when it goes on after the answer).
-                let span = crate::telemetry::on().then(|| {
-                    tracing::info_span!(
-                        target: crate::telemetry::SPANS,
-                        "mango.task",
-                        otel.name = format!("task {tool}"),
-                        gen_ai.tool.name = %tool,
-                        mango.task.id = %id,
-                    )
-                });
-                let run = async move {
+                let span = {
+                    let (name, id) = (tool.clone(), id.clone());
+                    move || {
+                        crate::telemetry::Spec::new(
+                            format!("task {name}"),
+                            crate::telemetry::Kind::Internal,
+                        )
+                        .attr("gen_ai.tool.name", name)
+                        .attr("mango.task.id", id)
+                    }
+                };
+                let run = crate::telemetry::within(span, async move {
                     rt.run_task(&first, &tool, arguments, caller, channel, progress, stop)
                         .await
-                };
-                let run: BoxFuture<End> = match span {
-                    Some(span) => Box::pin(tracing::Instrument::instrument(run, span)),
-                    None => Box::pin(run),
-                };
+                });
+                let run: BoxFuture<End> = Box::pin(run);
                 run
             }),
             rt: self.clone(),

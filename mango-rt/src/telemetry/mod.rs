@@ -1,10 +1,18 @@
 //! OpenTelemetry traces (`[telemetry]`, mango-rt's `telemetry` feature).
 //!
-//! `tracing` stays the instrumentation API: mango's spans are `tracing` spans with the
-//! target [`SPANS`], which the console log leaves out and the OpenTelemetry layer
-//! (tracing-opentelemetry) turns into OTLP spans, with an app's own `tracing` spans
-//! under them. With `mode = "off"` (the default) nothing of it is installed and no
-//! request does any of it: [`on`] is one relaxed load.
+//! mango's own spans (an MCP request, its item's endpoint, the database checkout and
+//! the transaction's end, a task, a job) are OpenTelemetry spans made directly with the
+//! SDK's tracer ([`Spec`]: a name, a kind and the attributes, built at once), not
+//! `tracing` spans turned into OpenTelemetry ones: a traced call costs a few
+//! allocations, not a `tracing` span's registration, visits and layer callbacks each.
+//! While a call's future runs, its span is the current OpenTelemetry context, so that
+//! `tracing` stays the instrumentation API of an app: its own `tracing` spans join the
+//! trace under mango's (tracing-opentelemetry takes the current context as the parent
+//! of a span that has no `tracing` parent), its log lines inside a call are events of
+//! the call's span, and the console log writes the trace id on every line logged
+//! inside a call (`trace{id=…}`, after the time). With `mode = "off"` (the default)
+//! nothing of it is installed and no request does any of it: [`on`] is one relaxed
+//! load.
 //!
 //! The span of an MCP request is named and attributed by the OpenTelemetry semantic
 //! conventions for MCP (`{mcp.method.name} {target}`, `mcp.method.name`,
@@ -13,15 +21,11 @@
 //! the HTTP `traceparent` header if that is; a malformed one is ignored (a new trace).
 //! When both are valid and differ, the header's becomes a link.
 
-use std::future::Future;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::FutureExt as _;
-use futures_util::future::Either;
 use rmcp::RoleServer;
-use rmcp::model::ErrorData;
 use rmcp::service::RequestContext;
-use tracing::Instrument;
 
 use crate::settings::{Settings, TelemetryMode};
 
@@ -29,15 +33,6 @@ use crate::settings::{Settings, TelemetryMode};
 mod export;
 #[cfg(feature = "telemetry")]
 mod otel;
-
-/// The target of mango's spans (requests, endpoints, the database, tasks, jobs): the
-/// console log leaves them out, the trace layer takes them.
-pub(crate) const SPANS: &str = "mango::span";
-
-/// The target of the small span that puts a call's trace id on the console log's
-/// lines (`trace{id=…}:`): the console log takes it, the trace layer leaves it out.
-#[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
-pub(crate) const LOG_MARK: &str = "mango::trace";
 
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -86,7 +81,6 @@ pub(crate) fn install(
 ) -> Result<Option<Installed>, Problem> {
     use std::io::IsTerminal;
 
-    let filter = without(filter, SPANS);
     let mode = settings.telemetry.mode;
     if mode == TelemetryMode::Off {
         let _ = tracing_subscriber::fmt()
@@ -110,10 +104,12 @@ pub(crate) fn install(
     #[cfg(feature = "telemetry")]
     {
         let provider = otel::Provider::new(&settings.telemetry, project)?;
+        // The time, then the trace id of the call a line is logged in, if any.
         let console = tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
-            .with_target(false);
+            .with_target(false)
+            .with_timer(otel::TimeAndTrace);
         if otel::install(&provider, console, filter) {
             ON.store(true, Ordering::Relaxed);
         }
@@ -125,11 +121,21 @@ pub(crate) fn install(
 
 /// `filter` with `target` turned off (the targets are constants that parse; one that
 /// did not would leave the filter as it was, never turn everything off).
+#[cfg(feature = "telemetry")]
 fn without(filter: tracing_subscriber::EnvFilter, target: &str) -> tracing_subscriber::EnvFilter {
     match format!("{target}=off").parse() {
         Ok(directive) => filter.add_directive(directive),
         Err(_) => filter,
     }
+}
+
+/// What a request is about, for its span.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    Tool(&'a str),
+    Prompt(&'a str),
+    Uri(&'a str),
+    None,
 }
 
 /// The span of an MCP request, or `None` when requests are not traced. `target` is the
@@ -145,182 +151,182 @@ pub(crate) fn request(
     if !on() {
         return None;
     }
-    let name = match target {
-        Target::Tool(name) | Target::Prompt(name) => format!("{method} {name}"),
-        Target::Uri(_) | Target::None => method.to_owned(),
+    let name: Cow<'static, str> = match target {
+        Target::Tool(name) | Target::Prompt(name) => format!("{method} {name}").into(),
+        Target::Uri(_) | Target::None => method.into(),
     };
-    let (tool, prompt, uri) = match target {
-        Target::Tool(name) => (Some(name), None, None),
-        Target::Prompt(name) => (None, Some(name), None),
-        Target::Uri(uri) => (None, None, Some(uri)),
-        Target::None => (None, None, None),
-    };
-    let version = context.protocol_version();
     let http = context.extensions.get::<axum::http::request::Parts>();
-    let session = http.and_then(|parts| {
-        parts
+    // Every attribute at once, in one vector sized for them.
+    let mut spec = Spec::with_capacity(name, Kind::Server, 12)
+        .attr("mcp.method.name", method)
+        .attr("jsonrpc.request.id", context.id.to_string())
+        .attr("network.transport", if stdio { "pipe" } else { "tcp" });
+    if let Some(version) = context.protocol_version() {
+        spec = spec.attr("mcp.protocol.version", version.as_str().to_owned());
+    }
+    match target {
+        Target::Tool(name) => {
+            spec = spec
+                .attr("gen_ai.operation.name", "execute_tool")
+                .attr("gen_ai.tool.name", name.to_owned());
+        }
+        Target::Prompt(name) => spec = spec.attr("gen_ai.prompt.name", name.to_owned()),
+        Target::Uri(uri) => spec = spec.attr("mcp.resource.uri", uri.to_owned()),
+        Target::None => {}
+    }
+    if let Some(parts) = http {
+        spec = spec.attr("network.protocol.name", "http");
+        if let Some(session) = parts
             .headers
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
-    });
-    let peer = http.and_then(|parts| {
-        parts
+        {
+            spec = spec.attr("mcp.session.id", session.to_owned());
+        }
+        if let Some(peer) = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|peer| peer.0)
-    });
-    let mark = mark();
-    // Every attribute at once (a field recorded later costs a visit of its own). Under
-    // the mark for the console log only: the trace layer does not see the mark, so to
-    // it this span is a root (its parent is set from the request below).
-    let span = tracing::info_span!(
-        target: SPANS,
-        parent: &mark,
-        "mcp.request",
-        otel.name = name,
-        otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
-        otel.status_description = tracing::field::Empty,
-        mcp.method.name = method,
-        jsonrpc.request.id = %context.id,
-        mcp.protocol.version = version.as_ref().map(|v| v.as_str()),
-        mcp.session.id = session,
-        gen_ai.operation.name = tool.map(|_| "execute_tool"),
-        gen_ai.tool.name = tool,
-        gen_ai.prompt.name = prompt,
-        mcp.resource.uri = uri,
-        network.transport = if stdio { "pipe" } else { "tcp" },
-        network.protocol.name = http.map(|_| "http"),
-        client.address = peer.map(|p| tracing::field::display(p.ip())),
-        client.port = peer.map(|p| p.port()),
-        error.type = tracing::field::Empty,
-        rpc.response.status_code = tracing::field::Empty,
-    );
-    #[cfg(feature = "telemetry")]
-    otel::adopt_parent(&span, &context.meta, http.map(|p| &p.headers));
-    Some(CallSpan::new(span, mark))
-}
-
-/// A traced piece of work's span, and the console log's mark above it.
-pub(crate) struct CallSpan {
-    span: tracing::Span,
-    mark: tracing::Span,
-}
-
-impl CallSpan {
-    /// `span` (made under `mark`), its trace id written on the mark.
-    fn new(span: tracing::Span, mark: tracing::Span) -> CallSpan {
-        #[cfg(feature = "telemetry")]
-        if let Some(id) = otel::trace_id(&span) {
-            mark.record("id", tracing::field::display(id));
+        {
+            spec = spec
+                .attr("client.address", peer.0.ip().to_string())
+                .attr("client.port", i64::from(peer.0.port()));
         }
-        CallSpan { span, mark }
-    }
-
-    /// `work` inside the span (and the mark).
-    fn run<F: Future>(
-        &self,
-        work: F,
-    ) -> tracing::instrument::Instrumented<tracing::instrument::Instrumented<F>> {
-        work.instrument(self.span.clone())
-            .instrument(self.mark.clone())
-    }
-}
-
-/// The console log's mark: a span whose only field is the trace id (`trace{id=…}:` on
-/// every line logged under it). The trace layer leaves it out; `error` only so that
-/// every console filter that shows anything shows it (its level says nothing).
-fn mark() -> tracing::Span {
-    tracing::error_span!(target: LOG_MARK, parent: None, "trace", id = tracing::field::Empty)
-}
-
-/// What a request is about, for its span.
-#[derive(Clone, Copy)]
-pub(crate) enum Target<'a> {
-    Tool(&'a str),
-    Prompt(&'a str),
-    Uri(&'a str),
-    None,
-}
-
-/// `call` inside `span` (when there is one), its outcome recorded on it: a JSON-RPC
-/// error's code as `error.type` and `rpc.response.status_code`, a result that
-/// `failed` says is one (a tool's `isError`) as `error.type = "tool_error"`.
-///
-/// Not an `async fn`, nor are the helpers below: an `async fn` keeps its argument and
-/// the future it awaits in separate slots, which made every call's future (and the
-/// stack of a debug build, which builds it there) several times its size.
-pub(crate) fn traced<T, F>(
-    span: Option<CallSpan>,
-    call: F,
-    failed: impl FnOnce(&T) -> bool,
-) -> impl Future<Output = Result<T, ErrorData>>
-where
-    F: Future<Output = Result<T, ErrorData>>,
-{
-    let Some(traced) = span else {
-        return Either::Left(call);
-    };
-    let run = traced.run(call);
-    Either::Right(run.map(move |result| {
-        let span = &traced.span;
-        match &result {
-            Ok(value) if failed(value) => {
-                span.record("error.type", "tool_error");
-                span.record("otel.status_code", "error");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let code = e.code.0.to_string();
-                span.record("error.type", code.as_str());
-                span.record("rpc.response.status_code", code.as_str());
-                span.record("otel.status_code", "error");
-                span.record("otel.status_description", &*e.message);
-            }
-        }
-        drop(traced);
-        result
-    }))
-}
-
-/// `work` inside a child span of the current one (made by `span`, now) when requests
-/// are traced; as it is otherwise.
-pub(crate) fn within<F: Future>(
-    span: impl FnOnce() -> tracing::Span,
-    work: F,
-) -> Either<tracing::instrument::Instrumented<F>, F> {
-    if on() {
-        Either::Left(work.instrument(span()))
-    } else {
-        Either::Right(work)
-    }
-}
-
-/// `work` as a new trace (a job's run: no request started it), inside the span `span`
-/// makes under the console log's mark it is given. As it is when nothing is traced.
-pub(crate) fn root<F: Future>(
-    span: impl FnOnce(&tracing::Span) -> tracing::Span,
-    work: F,
-) -> impl Future<Output = F::Output> {
-    if !on() {
-        return Either::Left(work);
-    }
-    let mark = mark();
-    let span = span(&mark);
-    Either::Right(CallSpan::new(span, mark).run(work))
-}
-
-/// The current span's trace context as `_meta` (`traceparent`, `tracestate`), for a
-/// request mango sends its client (elicitation, sampling) or a result it returns;
-/// `None` when nothing is traced or there is no current trace.
-pub(crate) fn current_meta() -> Option<rmcp::model::MetaObject> {
-    if !on() {
-        return None;
     }
     #[cfg(feature = "telemetry")]
     {
-        otel::current_meta()
+        otel::request(spec, &context.meta, http.map(|p| &p.headers))
     }
     #[cfg(not(feature = "telemetry"))]
-    None
+    {
+        let _ = spec;
+        None
+    }
+}
+
+/// The kind of a span (OpenTelemetry's `SpanKind`).
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Internal,
+    Server,
+    Client,
+    Consumer,
+}
+
+/// An attribute's value.
+#[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
+pub(crate) enum Value {
+    Str(Cow<'static, str>),
+    Int(i64),
+    Bool(bool),
+}
+
+impl From<&'static str> for Value {
+    fn from(value: &'static str) -> Value {
+        Value::Str(Cow::Borrowed(value))
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Value {
+        Value::Str(Cow::Owned(value))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Value {
+        Value::Int(value)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Value {
+        Value::Bool(value)
+    }
+}
+
+/// A span to start: its name, kind and attributes. Made only when requests are traced
+/// (the functions below take a closure that makes it).
+pub(crate) struct Spec {
+    #[cfg(feature = "telemetry")]
+    builder: opentelemetry::trace::SpanBuilder,
+}
+
+impl Spec {
+    /// A span `name` of `kind`, with room for a few attributes.
+    pub(crate) fn new(name: impl Into<Cow<'static, str>>, kind: Kind) -> Spec {
+        Spec::with_capacity(name, kind, 6)
+    }
+
+    fn with_capacity(name: impl Into<Cow<'static, str>>, kind: Kind, attributes: usize) -> Spec {
+        #[cfg(feature = "telemetry")]
+        {
+            Spec {
+                builder: otel::builder(name.into(), kind, attributes),
+            }
+        }
+        #[cfg(not(feature = "telemetry"))]
+        {
+            let _ = (name, kind, attributes);
+            Spec {}
+        }
+    }
+
+    /// The attribute `key` (a semantic convention's name) set to `value`.
+    pub(crate) fn attr(
+        #[cfg_attr(not(feature = "telemetry"), allow(unused_mut))] mut self,
+        key: &'static str,
+        value: impl Into<Value>,
+    ) -> Spec {
+        #[cfg(feature = "telemetry")]
+        otel::attr(&mut self.builder, key, value.into());
+        #[cfg(not(feature = "telemetry"))]
+        let _ = (key, value);
+        self
+    }
+}
+
+#[cfg(feature = "telemetry")]
+pub(crate) use otel::{CallSpan, current_meta, root, traced, within};
+
+#[cfg(not(feature = "telemetry"))]
+pub(crate) use off::{CallSpan, current_meta, root, traced, within};
+
+/// Without the `telemetry` feature nothing is traced ([`on`] is false): each function
+/// gives back the work it is given.
+#[cfg(not(feature = "telemetry"))]
+mod off {
+    use std::future::Future;
+
+    use rmcp::model::ErrorData;
+
+    use super::Spec;
+
+    /// Never made: requests are not traced in this build.
+    pub(crate) enum CallSpan {}
+
+    pub(crate) fn traced<T, F>(
+        span: Option<CallSpan>,
+        call: F,
+        _failed: impl FnOnce(&T) -> bool,
+    ) -> F
+    where
+        F: Future<Output = Result<T, ErrorData>>,
+    {
+        if let Some(span) = span {
+            match span {}
+        }
+        call
+    }
+
+    pub(crate) fn within<F: Future>(_span: impl FnOnce() -> Spec, work: F) -> F {
+        work
+    }
+
+    pub(crate) fn root<F: Future>(_span: impl FnOnce() -> Spec, work: F) -> F {
+        work
+    }
+
+    pub(crate) fn current_meta() -> Option<rmcp::model::MetaObject> {
+        None
+    }
 }

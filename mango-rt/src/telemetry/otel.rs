@@ -1,18 +1,34 @@
-//! The OpenTelemetry side of `[telemetry]`: the tracer provider, the layer that turns
-//! `tracing` spans into its spans, and the W3C trace context read from a request and
-//! written into what mango sends.
+//! The OpenTelemetry side of `[telemetry]`: the tracer provider, mango's spans made with
+//! its tracer, the layers that turn an app's `tracing` spans and a call's log lines into
+//! spans and events, and the W3C trace context read from a request and written into
+//! what mango sends.
 
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use futures_util::FutureExt as _;
+use futures_util::future::Either;
+use opentelemetry::context::FutureExt as _;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::{
+    Link, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use rmcp::model::ErrorData;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use super::{LOG_MARK, Problem, without};
+use super::{Kind, Problem, Spec, Value, on, without};
 use crate::settings::{TelemetryMode, TelemetrySettings};
+
+/// The tracer of mango's spans (and of tracing-opentelemetry's): set once, by
+/// [`install`].
+static TRACER: OnceLock<SdkTracer> = OnceLock::new();
 
 /// The tracer provider; dropped, it sends what is queued and stops the exporter.
 pub(super) struct Provider {
@@ -54,8 +70,8 @@ impl Drop for Provider {
     }
 }
 
-/// Installs the console log (`console`, filtered by `filter`) and the trace layer as
-/// the process's subscriber; false when one was installed already.
+/// Installs the console log (`console`, filtered by `filter`), the trace layer and the
+/// events layer as the process's subscriber; false when one was installed already.
 pub(super) fn install<L>(
     provider: &Provider,
     console: L,
@@ -64,9 +80,30 @@ pub(super) fn install<L>(
 where
     L: Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
 {
-    // What becomes a span: mango's, an app's own, not the libraries' under them (a
-    // span per HTTP connection or per JSON-RPC frame would bury the calls), and not
-    // the console's trace-id mark.
+    let tracer = provider.provider.tracer("mango");
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer.clone())
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
+        .with_filter(traced_filter());
+    let installed = tracing_subscriber::registry()
+        .with(console.with_filter(filter))
+        .with(layer)
+        .with(Events.with_filter(traced_filter()))
+        .try_init()
+        .is_ok();
+    if installed {
+        let _ = TRACER.set(tracer);
+    }
+    installed
+}
+
+/// What becomes a span or an event: an app's own, not the libraries' under them (a span
+/// per HTTP connection or per JSON-RPC frame would bury the calls).
+fn traced_filter() -> tracing_subscriber::EnvFilter {
     let mut traced = tracing_subscriber::EnvFilter::new("info");
     for library in [
         "rmcp",
@@ -82,77 +119,272 @@ where
         "diesel_async",
         "opentelemetry",
         "opentelemetry_sdk",
-        LOG_MARK,
     ] {
         traced = without(traced, library);
     }
-    let layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.provider.tracer("mango"))
-        .with_location(false)
-        .with_threads(false)
-        .with_target(false)
-        .with_tracked_inactivity(false)
-        .with_context_activation(false)
-        .with_filter(traced);
-    tracing_subscriber::registry()
-        .with(console.with_filter(filter))
-        .with(layer)
-        .try_init()
-        .is_ok()
+    traced
 }
 
-/// Sets `span`'s parent from the request: its `_meta` first, then the HTTP headers,
-/// the first valid one (a malformed `traceparent` is ignored). When both are valid
-/// and name different spans, the header's is linked.
-pub(super) fn adopt_parent(
-    span: &tracing::Span,
+/// A span's builder, for [`Spec`].
+pub(super) fn builder(name: Cow<'static, str>, kind: Kind, attributes: usize) -> SpanBuilder {
+    SpanBuilder::from_name(name)
+        .with_kind(match kind {
+            Kind::Internal => SpanKind::Internal,
+            Kind::Server => SpanKind::Server,
+            Kind::Client => SpanKind::Client,
+            Kind::Consumer => SpanKind::Consumer,
+        })
+        .with_attributes(Vec::with_capacity(attributes))
+}
+
+/// Adds an attribute to a [`Spec`]'s builder.
+pub(super) fn attr(builder: &mut SpanBuilder, key: &'static str, value: Value) {
+    let value = match value {
+        Value::Str(Cow::Borrowed(s)) => opentelemetry::Value::from(s),
+        Value::Str(Cow::Owned(s)) => opentelemetry::Value::from(s),
+        Value::Int(i) => opentelemetry::Value::I64(i),
+        Value::Bool(b) => opentelemetry::Value::Bool(b),
+    };
+    builder
+        .attributes
+        .get_or_insert_with(Vec::new)
+        .push(KeyValue::new(key, value));
+}
+
+/// A traced request's span, current while its future runs (so that what runs inside
+/// it, an app's spans among them, is its child).
+pub(crate) struct CallSpan {
+    cx: Context,
+}
+
+/// `spec` started as the span of a request, its parent (or link) read from the
+/// request's `_meta` and HTTP headers ([`parents`]).
+pub(super) fn request(
+    spec: Spec,
     meta: &rmcp::model::RequestMetaObject,
     headers: Option<&axum::http::HeaderMap>,
-) {
+) -> Option<CallSpan> {
+    let tracer = TRACER.get()?;
+    let (parent, link) = parents(meta, headers);
+    let mut builder = spec.builder;
+    if let Some(link) = link {
+        builder.links = Some(vec![Link::with_context(link)]);
+    }
+    let span = tracer.build_with_context(builder, &parent);
+    Some(CallSpan {
+        cx: parent.with_span(span),
+    })
+}
+
+/// `call` inside `span` (when there is one), its outcome recorded on it: a JSON-RPC
+/// error's code as `error.type` and `rpc.response.status_code`, a result that
+/// `failed` says is one (a tool's `isError`) as `error.type = "tool_error"`. The span
+/// ends with the call.
+///
+/// Not an `async fn`, nor are the helpers below: an `async fn` keeps its argument and
+/// the future it awaits in separate slots, which made every call's future (and the
+/// stack of a debug build, which builds it there) several times its size.
+pub(crate) fn traced<T, F>(
+    span: Option<CallSpan>,
+    call: F,
+    failed: impl FnOnce(&T) -> bool,
+) -> impl Future<Output = Result<T, ErrorData>>
+where
+    F: Future<Output = Result<T, ErrorData>>,
+{
+    let Some(CallSpan { cx }) = span else {
+        return Either::Left(call);
+    };
+    Either::Right(call.with_context(cx.clone()).map(move |result| {
+        let span = cx.span();
+        match &result {
+            Ok(value) if failed(value) => {
+                span.set_attribute(KeyValue::new("error.type", "tool_error"));
+                span.set_status(Status::error(""));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let code = e.code.0.to_string();
+                span.set_attributes([
+                    KeyValue::new("error.type", code.clone()),
+                    KeyValue::new("rpc.response.status_code", code),
+                ]);
+                span.set_status(Status::error(e.message.clone()));
+            }
+        }
+        span.end();
+        result
+    }))
+}
+
+/// `work` inside a child span of the current one (made by `span`, now) when requests
+/// are traced; as it is otherwise. The span ends with the work.
+pub(crate) fn within<F: Future>(
+    span: impl FnOnce() -> Spec,
+    work: F,
+) -> impl Future<Output = F::Output> {
+    match TRACER.get().filter(|_| on()) {
+        Some(tracer) => {
+            let parent = Context::current();
+            let span = tracer.build_with_context(span().builder, &parent);
+            Either::Left(ended(parent.with_span(span), work))
+        }
+        None => Either::Right(work),
+    }
+}
+
+/// `work` as a new trace (a job's run: no request started it), inside the span `span`
+/// makes. As it is when nothing is traced.
+pub(crate) fn root<F: Future>(
+    span: impl FnOnce() -> Spec,
+    work: F,
+) -> impl Future<Output = F::Output> {
+    match TRACER.get().filter(|_| on()) {
+        Some(tracer) => {
+            let root = Context::new();
+            let span = tracer.build_with_context(span().builder, &root);
+            Either::Left(ended(root.with_span(span), work))
+        }
+        None => Either::Right(work),
+    }
+}
+
+/// `work` with `cx` current while it runs; `cx`'s span ends when it does.
+fn ended<F: Future>(cx: Context, work: F) -> impl Future<Output = F::Output> {
+    work.with_context(cx.clone()).map(move |output| {
+        cx.span().end();
+        output
+    })
+}
+
+/// The current span's trace context as `_meta` (`traceparent`, `tracestate`), for a
+/// request mango sends its client (elicitation, sampling) or a result it returns;
+/// `None` when nothing is traced or there is no current trace.
+pub(crate) fn current_meta() -> Option<rmcp::model::MetaObject> {
+    if !on() {
+        return None;
+    }
+    Context::map_current(|cx| {
+        if !cx.span().span_context().is_valid() {
+            return None;
+        }
+        let mut meta = rmcp::model::MetaObject::new();
+        TraceContextPropagator::new().inject_context(cx, &mut MetaInjector(&mut meta));
+        Some(meta)
+    })
+}
+
+/// The console log's time, then the trace id of the call the line is logged in
+/// (`trace{id=…}`), if it is logged inside one.
+pub(super) struct TimeAndTrace;
+
+impl tracing_subscriber::fmt::time::FormatTime for TimeAndTrace {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        tracing_subscriber::fmt::time::SystemTime.format_time(w)?;
+        Context::map_current(|cx| {
+            let span = cx.span();
+            let context = span.span_context();
+            if context.is_valid() {
+                write!(w, " trace{{id={}}}", context.trace_id())
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+/// A call's log lines as events of its span, when they are not inside an app's own
+/// span (tracing-opentelemetry puts those on the app's span): named by their message,
+/// with their level, target and other fields as attributes.
+struct Events;
+
+impl<S> Layer<S> for Events
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if ctx.event_span(event).is_some() {
+            return;
+        }
+        Context::map_current(|cx| {
+            if !cx.has_active_span() {
+                return;
+            }
+            let meta = event.metadata();
+            let mut fields = EventFields {
+                name: None,
+                attributes: vec![
+                    KeyValue::new("level", meta.level().as_str()),
+                    KeyValue::new("target", meta.target()),
+                ],
+            };
+            event.record(&mut fields);
+            let name = fields.name.map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+            cx.span().add_event(name, fields.attributes);
+        });
+    }
+}
+
+/// An event's fields: its message, and the others as attributes.
+struct EventFields {
+    name: Option<String>,
+    attributes: Vec<KeyValue>,
+}
+
+impl tracing::field::Visit for EventFields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.name = Some(value.to_owned());
+        } else {
+            self.attributes
+                .push(KeyValue::new(field.name(), value.to_owned()));
+        }
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.attributes.push(KeyValue::new(field.name(), value));
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.attributes.push(KeyValue::new(field.name(), value));
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.name = Some(format!("{value:?}"));
+        } else {
+            self.attributes
+                .push(KeyValue::new(field.name(), format!("{value:?}")));
+        }
+    }
+}
+
+/// A request's parent context and the span context to link: its `_meta` first, then
+/// the HTTP headers, the first valid one (a malformed `traceparent` is ignored: a new
+/// trace). When both are valid and name different spans, the header's is linked.
+fn parents(
+    meta: &rmcp::model::RequestMetaObject,
+    headers: Option<&axum::http::HeaderMap>,
+) -> (Context, Option<opentelemetry::trace::SpanContext>) {
     let propagator = TraceContextPropagator::new();
     let from_meta = meta
         .get_traceparent()
-        .map(|_| propagator.extract(&MetaCarrier(&meta.0.0)))
+        .map(|_| propagator.extract_with_context(&Context::new(), &MetaCarrier(&meta.0.0)))
         .filter(|cx| cx.span().span_context().is_valid());
     let from_header = headers
         .filter(|h| h.contains_key("traceparent"))
-        .map(|h| propagator.extract(&HeaderCarrier(h)))
+        .map(|h| propagator.extract_with_context(&Context::new(), &HeaderCarrier(h)))
         .filter(|cx| cx.span().span_context().is_valid());
     match (from_meta, from_header) {
         (Some(parent), header) => {
-            if let Some(header) = header {
-                let linked = header.span().span_context().clone();
-                if linked != *parent.span().span_context() {
-                    span.add_link(linked);
-                }
-            }
-            let _ = span.set_parent(parent);
+            let link = header
+                .map(|header| header.span().span_context().clone())
+                .filter(|linked| linked != parent.span().span_context());
+            (parent, link)
         }
-        (None, Some(parent)) => {
-            let _ = span.set_parent(parent);
-        }
-        (None, None) => {}
+        (None, Some(parent)) => (parent, None),
+        (None, None) => (Context::new(), None),
     }
-}
-
-/// `span`'s trace id (32 hex digits), if it has a valid one.
-pub(super) fn trace_id(span: &tracing::Span) -> Option<String> {
-    let cx = span.context();
-    let span_context = cx.span().span_context().clone();
-    span_context
-        .is_valid()
-        .then(|| span_context.trace_id().to_string())
-}
-
-/// The current span's context as `_meta` keys, if it has a valid one.
-pub(super) fn current_meta() -> Option<rmcp::model::MetaObject> {
-    let cx = tracing::Span::current().context();
-    if !cx.span().span_context().is_valid() {
-        return None;
-    }
-    let mut meta = rmcp::model::MetaObject::new();
-    TraceContextPropagator::new().inject_context(&cx, &mut MetaInjector(&mut meta));
-    Some(meta)
 }
 
 /// A request's `_meta`, read as a carrier of `traceparent` and `tracestate`.
