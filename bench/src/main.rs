@@ -820,10 +820,14 @@ fn build(dir: &Path, options: &Options) -> Result<Built, String> {
             .env("CARGO_TARGET_DIR", target))
     };
     let oauth_target = builds.oauth_target();
-    build_site(
-        &["--features", "mango-rt/oauth,mango-rt/telemetry"],
-        &oauth_target,
-    )?;
+    // The smoke test's build is the end-to-end tests' OAuth project's (which has
+    // `testing` too, for its app's own test): nothing of mango-rt compiles again.
+    let features = if options.quick {
+        "mango-rt/oauth,mango-rt/telemetry,mango-rt/testing"
+    } else {
+        "mango-rt/oauth,mango-rt/telemetry"
+    };
+    build_site(&["--features", features], &oauth_target)?;
     let oauth_bin = dir.join("benchsite-oauth");
     std::fs::copy(
         oauth_target.join(builds.profile()).join("benchsite"),

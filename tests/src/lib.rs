@@ -147,7 +147,9 @@ pub fn oauth_target() -> PathBuf {
 /// The project built with mango-rt's `oauth` and `telemetry` features, whose app
 /// `vault` has items that need scopes and a tool on the database (tests/tests/oauth.rs
 /// and telemetry.rs share it: one build for both features), in [`oauth_target`]; built
-/// once per run ([`once_per_run`]).
+/// once per run ([`once_per_run`]). Its binary has `testing` too (a module it does not
+/// call), so that `cargo test -p vault` (the app's own test, which asks for it) does
+/// not compile mango-rt a second time.
 pub fn oauth_site() -> Site {
     let name = "oauthsite";
     once_per_run(name, make_oauth_site);
@@ -167,7 +169,7 @@ fn make_oauth_site() {
         &manifest,
         text.replacen(
             "mango-rt = { path = ",
-            "mango-rt = { features = [\"oauth\", \"telemetry\"], path = ",
+            "mango-rt = { features = [\"oauth\", \"telemetry\", \"testing\"], path = ",
             1,
         ),
     )
