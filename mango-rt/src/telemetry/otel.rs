@@ -223,14 +223,7 @@ pub(crate) fn within<F: Future>(
     span: impl FnOnce() -> Spec,
     work: F,
 ) -> impl Future<Output = F::Output> {
-    match TRACER.get().filter(|_| on()) {
-        Some(tracer) => {
-            let parent = Context::current();
-            let span = tracer.build_with_context(span().builder, &parent);
-            Either::Left(ended(parent.with_span(span), work))
-        }
-        None => Either::Right(work),
-    }
+    started(span, Context::current, work)
 }
 
 /// `work` as a new trace (a job's run: no request started it), inside the span `span`
@@ -239,11 +232,21 @@ pub(crate) fn root<F: Future>(
     span: impl FnOnce() -> Spec,
     work: F,
 ) -> impl Future<Output = F::Output> {
+    started(span, Context::new, work)
+}
+
+/// `work` inside the span `span` makes under the context `parent` gives, when requests
+/// are traced.
+fn started<F: Future>(
+    span: impl FnOnce() -> Spec,
+    parent: impl FnOnce() -> Context,
+    work: F,
+) -> impl Future<Output = F::Output> {
     match TRACER.get().filter(|_| on()) {
         Some(tracer) => {
-            let root = Context::new();
-            let span = tracer.build_with_context(span().builder, &root);
-            Either::Left(ended(root.with_span(span), work))
+            let parent = parent();
+            let span = tracer.build_with_context(span().builder, &parent);
+            Either::Left(ended(parent.with_span(span), work))
         }
         None => Either::Right(work),
     }
