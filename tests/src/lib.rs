@@ -2,7 +2,8 @@
 //! real project with it, run the project's server, find the Python MCP client.
 //!
 //! Every generated project builds into one shared target directory (`target/e2e`), so
-//! that the dependencies compile once for all of them.
+//! that the dependencies compile once for all of them; the OAuth + telemetry project,
+//! whose graph shares nothing with theirs, into one of its own ([`oauth_target`]).
 #![allow(clippy::unwrap_used)] // test support: a failure is a failed test
 
 use std::io::{BufRead, BufReader, Read, Write};
