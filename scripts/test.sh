@@ -195,8 +195,8 @@ cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests
 # mango-rt for PostgreSQL, linted as it builds (the workspace builds it for SQLite): its
 # PostgreSQL code held to clippy, its unit tests (the PostgreSQL URL's TLS parameters …)
 # and a #[model]'s generated queries on PostgreSQL (tests/models.rs: its own SQL
-# functions, its types). In target/ beside the build above, whose graph (with tokio's
-# test-util) it shares: only what PostgreSQL adds compiles.
+# functions, its types). In target/ beside the build above, whose graph (the workspace's
+# features) it shares: only what PostgreSQL adds compiles.
 cargo "${LINTED[@]}" test -p mango-rt --no-default-features --features postgres,testing --locked --lib --test models
 free_in_ci target/tests
 # Every later stage makes its projects with the cargo-mango this stage built (not a
@@ -244,8 +244,8 @@ stage packaging "packaging: cargo package of the crates, and a project made by a
 stage benchmark "the benchmark's smoke test (0.3 s per cell: it checks that every server answers, not how fast)"
 # Debug builds where the end-to-end tests compiled the feature sets its projects use
 # (SQLite with OAuth and telemetry in target/e2e-oauth, PostgreSQL and plain SQLite in
-# target/e2e); not in target/debug, whose dependencies
-# carry tokio's test-util from `cargo test` (everything above tokio would compile again).
+# target/e2e); not in target/debug, whose dependencies carry the features every
+# workspace member asks for (most crates above tokio would compile again).
 # No release build: the smoke test checks that the benchmark runs, not how fast
 # (`cargo run -p mango-bench --release -- all` measures, docs/guide/performance.md).
 export MANGO_BENCH_BUILD_TARGET="$E2E"
