@@ -629,12 +629,16 @@ impl Builds {
 
     /// The target directory of the baselines and the benchmark's projects.
     pub(crate) fn project_target(&self) -> PathBuf {
-        match std::env::var_os("MANGO_BENCH_BUILD_TARGET") {
-            // Absolute: the projects are built from their own directories, where a
-            // relative `target/e2e` would name another directory than the one read.
-            Some(t) if self.quick => std::path::absolute(&t).unwrap_or_else(|_| PathBuf::from(t)),
-            _ => root().join("target"),
-        }
+        self.target_in("MANGO_BENCH_BUILD_TARGET")
+            .unwrap_or_else(|| root().join("target"))
+    }
+
+    /// The smoke test's target directory in `variable`, when it is set: absolute, since
+    /// the projects are built from their own directories, where a relative
+    /// `target/e2e` would name another directory than the one read.
+    fn target_in(&self, variable: &str) -> Option<PathBuf> {
+        let target = std::env::var_os(variable).filter(|_| self.quick)?;
+        Some(std::path::absolute(&target).unwrap_or_else(|_| PathBuf::from(target)))
     }
 
     /// The binary of the benchmark's project `name`.
@@ -648,10 +652,8 @@ impl Builds {
     /// that feature set's graph, which shares nothing with the others'); else
     /// [`Builds::project_target`].
     fn oauth_target(&self) -> PathBuf {
-        match std::env::var_os("MANGO_BENCH_OAUTH_BUILD_TARGET") {
-            Some(t) if self.quick => std::path::absolute(&t).unwrap_or_else(|_| PathBuf::from(t)),
-            _ => self.project_target(),
-        }
+        self.target_in("MANGO_BENCH_OAUTH_BUILD_TARGET")
+            .unwrap_or_else(|| self.project_target())
     }
 }
 

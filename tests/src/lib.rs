@@ -155,8 +155,8 @@ pub fn oauth_site() -> Site {
     let name = "oauthsite";
     once_per_run(name, make_oauth_site);
     Site {
-        dir: e2e_target().join("projects").join(name).join(name),
         binary: oauth_target().join("debug").join(name),
+        ..Site::at(name)
     }
 }
 

@@ -12,7 +12,7 @@ use futures_util::future::Either;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+    Link, SpanBuilder, SpanKind, SpanRef, Status, TraceContextExt, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -195,25 +195,20 @@ where
     let Some(CallSpan { cx }) = span else {
         return Either::Left(call);
     };
-    Either::Right(call.with_context(cx.clone()).map(move |result| {
-        let span = cx.span();
-        match &result {
-            Ok(value) if failed(value) => {
-                span.set_attribute(KeyValue::new("error.type", "tool_error"));
-                span.set_status(Status::error(""));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let code = e.code.0.to_string();
-                span.set_attributes([
-                    KeyValue::new("error.type", code.clone()),
-                    KeyValue::new("rpc.response.status_code", code),
-                ]);
-                span.set_status(Status::error(e.message.clone()));
-            }
+    Either::Right(ended(cx, call, move |span, result| match result {
+        Ok(value) if failed(value) => {
+            span.set_attribute(KeyValue::new("error.type", "tool_error"));
+            span.set_status(Status::error(""));
         }
-        span.end();
-        result
+        Ok(_) => {}
+        Err(e) => {
+            let code = e.code.0.to_string();
+            span.set_attributes([
+                KeyValue::new("error.type", code.clone()),
+                KeyValue::new("rpc.response.status_code", code),
+            ]);
+            span.set_status(Status::error(e.message.clone()));
+        }
     }))
 }
 
@@ -246,16 +241,23 @@ fn started<F: Future>(
         Some(tracer) => {
             let parent = parent();
             let span = tracer.build_with_context(span().builder, &parent);
-            Either::Left(ended(parent.with_span(span), work))
+            Either::Left(ended(parent.with_span(span), work, |_, _| {}))
         }
         None => Either::Right(work),
     }
 }
 
-/// `work` with `cx` current while it runs; `cx`'s span ends when it does.
-fn ended<F: Future>(cx: Context, work: F) -> impl Future<Output = F::Output> {
+/// `work` with `cx` current while it runs; `cx`'s span ends when it does, after
+/// `outcome` has recorded on it what the work gave.
+fn ended<F: Future>(
+    cx: Context,
+    work: F,
+    outcome: impl FnOnce(&SpanRef<'_>, &F::Output),
+) -> impl Future<Output = F::Output> {
     work.with_context(cx.clone()).map(move |output| {
-        cx.span().end();
+        let span = cx.span();
+        outcome(&span, &output);
+        span.end();
         output
     })
 }
