@@ -32,6 +32,11 @@ fn hello(port: u16) -> Option<String> {
     (status == 200).then_some(body)
 }
 
+/// How long a build after a change may take. Alone it takes seconds; here the project
+/// builds in the suite's shared target directory, where cargo's lock makes it wait for
+/// whichever other test is building a project there (minutes, on CI's two cores).
+const A_BUILD: Duration = Duration::from_secs(600);
+
 /// Waits until `check` holds (what the server answers, what the command printed); the
 /// panic shows what the command printed.
 fn wait_for(
@@ -109,21 +114,15 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
 
     // A copy, so that no lock is held while an assertion formats its message.
     let printed = || log.lock().unwrap().clone();
-    wait_for(
-        "the first build serving",
-        Duration::from_secs(300),
-        &log,
-        || hello(port).is_some_and(|b| b.contains("Hello, Ada!")),
-    );
+    wait_for("the first build serving", A_BUILD, &log, || {
+        hello(port).is_some_and(|b| b.contains("Hello, Ada!"))
+    });
 
     // Edit the tool's body: the new text is served, by the same command.
     std::fs::write(&lib, source.replace("Hello, {name}!", "Howdy, {name}!")).unwrap();
-    let took = wait_for(
-        "the edited tool served",
-        Duration::from_secs(120),
-        &log,
-        || hello(port).is_some_and(|b| b.contains("Howdy, Ada!")),
-    );
+    let took = wait_for("the edited tool served", A_BUILD, &log, || {
+        hello(port).is_some_and(|b| b.contains("Howdy, Ada!"))
+    });
     eprintln!("from saving the tool to the new answer: {took:?}");
 
     // Break the build: the errors are shown, the last good server keeps serving.
@@ -134,12 +133,9 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
             + "\ncompile_error!(\"broken on purpose\");\n",
     )
     .unwrap();
-    wait_for(
-        "the failed build reported",
-        Duration::from_secs(120),
-        &log,
-        || said("the build failed") > 0,
-    );
+    wait_for("the failed build reported", A_BUILD, &log, || {
+        said("the build failed") > 0
+    });
     let shown = printed();
     assert!(
         shown.contains("broken on purpose"),
@@ -158,12 +154,9 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
         .unwrap();
         std::thread::sleep(Duration::from_millis(20));
     }
-    wait_for(
-        "the last write served",
-        Duration::from_secs(120),
-        &log,
-        || hello(port).is_some_and(|b| b.contains("Hi 4, Ada!")),
-    );
+    wait_for("the last write served", A_BUILD, &log, || {
+        hello(port).is_some_and(|b| b.contains("Hi 4, Ada!"))
+    });
     assert_eq!(
         said("serving the new build"),
         builds_before + 1,
@@ -182,12 +175,9 @@ fn an_edited_tool_is_served_without_a_restart_and_a_broken_build_changes_nothing
     let settings = dir.join("Mango.toml");
     let text = std::fs::read_to_string(&settings).unwrap();
     std::fs::write(&settings, text + "\n# changed\n").unwrap();
-    wait_for(
-        "the settings change served",
-        Duration::from_secs(60),
-        &log,
-        || said("serving the new build") > before,
-    );
+    wait_for("the settings change served", A_BUILD, &log, || {
+        said("serving the new build") > before
+    });
     // The next change after the burst was this one: no late rebuild of the burst came
     // between (the reloader takes changes in order).
     assert_eq!(
