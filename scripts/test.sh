@@ -191,14 +191,25 @@ LINTED=(--config "build.rustc-workspace-wrapper=\"$CLIPPY_DRIVER\"")
 export CLIPPY_ARGS=-Dwarnings
 
 stage unit "tests of the workspace's crates (linted as they build): unit, in-process, trybuild UI, template snapshots, CLI"
-cargo "${LINTED[@]}" test --workspace --locked --exclude mango-tests
-# mango-rt for PostgreSQL, linted as it builds (the workspace builds it for SQLite): its
+# The crates that build on mango-rt test in target/e2e, one package per cargo, so that
+# each one's features unify as the projects' will (`cargo test --workspace` unifies every
+# member's, a graph of its own): the dependencies they compile there are the ones the
+# e2e stage's projects and the benchmark's build then find built. mango-rt's
+# dev-dependencies change a dozen crates' features (proptest's regex-syntax, figment's
+# test, …), trybuild a few more (toml's), and those compile twice; the rest once.
+CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --locked -p mango-rt
+# mango-rt for PostgreSQL, linted as it builds (the build above is for SQLite): its
 # PostgreSQL code held to clippy, its unit tests (the PostgreSQL URL's TLS parameters …)
 # and a #[model]'s generated queries on PostgreSQL (tests/models.rs: its own SQL
-# functions, its types). In target/ beside the build above, whose graph (the workspace's
-# features) it shares: only what PostgreSQL adds compiles.
-cargo "${LINTED[@]}" test -p mango-rt --no-default-features --features postgres,testing --locked --lib --test models
-free_in_ci target/tests
+# functions, its types).
+CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --locked -p mango-rt --no-default-features --features postgres,testing --lib --test models
+# The attributes: trybuild's UI tests (they check in target/e2e/tests/trybuild, a graph of
+# their own) and the pass cases. The benchmark's own tests, on the graph its run builds on.
+CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --locked -p mango-attr
+free_in_ci "$E2E/tests"
+CARGO_TARGET_DIR="$E2E" cargo "${LINTED[@]}" test --locked -p mango-bench
+# The command and what it shares with the binaries, in target/ (a graph without mango-rt).
+cargo "${LINTED[@]}" test --locked -p cargo-mango -p mango-cli
 # Every later stage makes its projects with the cargo-mango this stage built (not a
 # build of its own), kept aside so that target/debug can go.
 mkdir -p target/tools
